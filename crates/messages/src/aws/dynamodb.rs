@@ -1,0 +1,319 @@
+//! The status store on Amazon DynamoDB.
+//!
+//! # Table design
+//! The table's key is `id` alone: every read and write of one message is a
+//! single-item operation. Lists must cost in proportion to the page, never a
+//! Scan, so two global secondary indexes give them a Query each:
+//!
+//! - [`INDEX_NEWEST`]: partition key `listing` (the same value, `"all"`, on
+//!   every item), sort key `id`. Ids are UUIDv7, so descending `id` is newest
+//!   first. One partition takes all writes of this index, which bounds it to
+//!   about 1,000 writes a second: plenty for this application; a busier one
+//!   would spread `listing` over a few shards and merge their pages.
+//! - [`INDEX_BY_STATUS`]: partition key `status`, sort key `id`: one status,
+//!   newest first, and the sweeper's oldest `pending` first.
+//!
+//! Both project all attributes, so a page is one Query with no follow-up reads.
+//! Pages are cut with a key condition `id < :cursor` rather than
+//! `ExclusiveStartKey`, which stays right when the cursor's message has since
+//! changed status and left the index partition.
+
+use std::collections::HashMap;
+
+use async_trait::async_trait;
+use aws_sdk_dynamodb::Client;
+use aws_sdk_dynamodb::types::{AttributeValue, ReturnValue};
+use chrono::{DateTime, Utc};
+
+use crate::{
+    BackendError, FinalStatus, ListQuery, Message, MessageId, Outcome, Page, Status, StatusStore,
+    Transition,
+};
+
+/// The index listing every message, newest first.
+pub const INDEX_NEWEST: &str = "newest";
+/// The index listing the messages of one status.
+pub const INDEX_BY_STATUS: &str = "by_status";
+/// The value of `listing` on every item: the single partition of [`INDEX_NEWEST`].
+const LISTING_ALL: &str = "all";
+
+type Item = HashMap<String, AttributeValue>;
+
+/// A DynamoDB table of messages.
+#[derive(Debug, Clone)]
+pub struct DynamoStore {
+    client: Client,
+    table: String,
+}
+
+impl DynamoStore {
+    /// Uses `client` for the table named `table`.
+    pub fn new(client: Client, table: impl Into<String>) -> Self {
+        Self {
+            client,
+            table: table.into(),
+        }
+    }
+}
+
+fn s(text: impl Into<String>) -> AttributeValue {
+    AttributeValue::S(text.into())
+}
+
+fn time(at: DateTime<Utc>) -> AttributeValue {
+    s(at.to_rfc3339_opts(chrono::SecondsFormat::Millis, true))
+}
+
+fn to_item(message: &Message) -> Item {
+    let mut item = Item::from([
+        ("id".to_owned(), s(message.id)),
+        ("listing".to_owned(), s(LISTING_ALL)),
+        ("body".to_owned(), s(&message.body)),
+        ("simulate".to_owned(), s(message.simulate.as_str())),
+        ("status".to_owned(), s(message.status.as_str())),
+        (
+            "attempts".to_owned(),
+            AttributeValue::N(message.attempts.to_string()),
+        ),
+        ("created_at".to_owned(), time(message.created_at)),
+        ("updated_at".to_owned(), time(message.updated_at)),
+    ]);
+    if let Some(error) = &message.error {
+        item.insert("error".to_owned(), s(error));
+    }
+    item
+}
+
+/// Reads an item back. An item this code did not write is reported, not guessed at.
+fn from_item(item: &Item) -> Result<Message, BackendError> {
+    let text = |name: &str| -> Result<&str, BackendError> {
+        match item.get(name) {
+            Some(AttributeValue::S(text)) => Ok(text),
+            _ => Err(BackendError::new(
+                "reading a DynamoDB item",
+                format!("attribute {name:?} is missing or not a string"),
+            )),
+        }
+    };
+    let invalid = |name: &str, error: String| {
+        BackendError::new(
+            "reading a DynamoDB item",
+            format!("attribute {name:?}: {error}"),
+        )
+    };
+    let timestamp = |name: &str| -> Result<DateTime<Utc>, BackendError> {
+        DateTime::parse_from_rfc3339(text(name)?)
+            .map(|at| at.with_timezone(&Utc))
+            .map_err(|error| invalid(name, error.to_string()))
+    };
+    let attempts = match item.get("attempts") {
+        Some(AttributeValue::N(number)) => number
+            .parse()
+            .map_err(|_| invalid("attempts", format!("{number:?} is not a count")))?,
+        _ => 0,
+    };
+    Ok(Message {
+        id: MessageId::parse(text("id")?).map_err(|error| invalid("id", error.to_string()))?,
+        body: text("body")?.to_owned(),
+        simulate: text("simulate")?
+            .parse()
+            .map_err(|error: crate::UnknownSimulate| invalid("simulate", error.to_string()))?,
+        status: text("status")?
+            .parse()
+            .map_err(|error: crate::UnknownStatus| invalid("status", error.to_string()))?,
+        attempts,
+        created_at: timestamp("created_at")?,
+        updated_at: timestamp("updated_at")?,
+        error: text("error").ok().map(str::to_owned),
+    })
+}
+
+impl DynamoStore {
+    /// After a conditional write lost, says why: gone, or already final.
+    async fn explain_condition_failure(&self, id: MessageId) -> Result<Transition, BackendError> {
+        Ok(match self.get(id).await? {
+            None => Transition::NotFound,
+            Some(message) if message.status.is_final() => Transition::AlreadyFinal(message),
+            // Still pending: only `record_attempt` gets here (a later attempt is
+            // already recorded), and that is the state the caller asked for.
+            Some(message) => Transition::Applied(message),
+        })
+    }
+}
+
+#[async_trait]
+impl StatusStore for DynamoStore {
+    async fn create(&self, message: &Message) -> Result<(), BackendError> {
+        self.client
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(to_item(message)))
+            .condition_expression("attribute_not_exists(id)")
+            .send()
+            .await
+            .map_err(|error| BackendError::new("DynamoDB PutItem", error))?;
+        Ok(())
+    }
+
+    async fn get(&self, id: MessageId) -> Result<Option<Message>, BackendError> {
+        let output = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .key("id", s(id))
+            // The worker decides "already done?" from this read: it must see the latest write.
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(|error| BackendError::new("DynamoDB GetItem", error))?;
+        output.item.as_ref().map(from_item).transpose()
+    }
+
+    async fn finish(&self, id: MessageId, outcome: &Outcome) -> Result<Transition, BackendError> {
+        let status = Status::from(outcome.status);
+        let mut request = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .key("id", s(id))
+            .condition_expression("#status = :pending")
+            .expression_attribute_names("#status", "status")
+            .expression_attribute_values(":pending", s(Status::Pending.as_str()))
+            .expression_attribute_values(":final", s(status.as_str()))
+            .expression_attribute_values(
+                ":attempts",
+                AttributeValue::N(outcome.attempts.to_string()),
+            )
+            .expression_attribute_values(":at", time(outcome.at))
+            .return_values(ReturnValue::AllNew);
+        request = match (&outcome.error, outcome.status) {
+            (Some(error), _) => request
+                .update_expression(
+                    "SET #status = :final, attempts = :attempts, updated_at = :at, #error = :error",
+                )
+                .expression_attribute_names("#error", "error")
+                .expression_attribute_values(":error", s(error)),
+            // A success clears the error of an earlier failed attempt.
+            (None, FinalStatus::Complete | FinalStatus::Fail) => request
+                .update_expression(
+                    "SET #status = :final, attempts = :attempts, updated_at = :at REMOVE #error",
+                )
+                .expression_attribute_names("#error", "error"),
+        };
+        match request.send().await {
+            Ok(output) => Ok(Transition::Applied(from_item(
+                &output.attributes.unwrap_or_default(),
+            )?)),
+            Err(error)
+                if error
+                    .as_service_error()
+                    .is_some_and(|e| e.is_conditional_check_failed_exception()) =>
+            {
+                self.explain_condition_failure(id).await
+            }
+            Err(error) => Err(BackendError::new("DynamoDB UpdateItem", error)),
+        }
+    }
+
+    async fn record_attempt(
+        &self,
+        id: MessageId,
+        attempts: u32,
+        error: &str,
+        at: DateTime<Utc>,
+    ) -> Result<Transition, BackendError> {
+        let result = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .key("id", s(id))
+            .update_expression("SET attempts = :attempts, updated_at = :at, #error = :error")
+            // Only on a pending message, and never backwards: a slow duplicate
+            // of attempt 2 must not overwrite what attempt 3 recorded.
+            .condition_expression("#status = :pending AND attempts < :attempts")
+            .expression_attribute_names("#status", "status")
+            .expression_attribute_names("#error", "error")
+            .expression_attribute_values(":pending", s(Status::Pending.as_str()))
+            .expression_attribute_values(":attempts", AttributeValue::N(attempts.to_string()))
+            .expression_attribute_values(":at", time(at))
+            .expression_attribute_values(":error", s(error))
+            .return_values(ReturnValue::AllNew)
+            .send()
+            .await;
+        match result {
+            Ok(output) => Ok(Transition::Applied(from_item(
+                &output.attributes.unwrap_or_default(),
+            )?)),
+            Err(error)
+                if error
+                    .as_service_error()
+                    .is_some_and(|e| e.is_conditional_check_failed_exception()) =>
+            {
+                self.explain_condition_failure(id).await
+            }
+            Err(error) => Err(BackendError::new("DynamoDB UpdateItem", error)),
+        }
+    }
+
+    async fn list(&self, query: ListQuery) -> Result<Page, BackendError> {
+        let limit = query.limit.clamp(1, crate::MAX_PAGE);
+        let (index, partition, value) = match query.status {
+            Some(status) => (INDEX_BY_STATUS, "status", status.as_str()),
+            None => (INDEX_NEWEST, "listing", LISTING_ALL),
+        };
+        let mut request = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .index_name(index)
+            .expression_attribute_names("#partition", partition)
+            .expression_attribute_values(":partition", s(value))
+            .scan_index_forward(false)
+            // One more than the page, to know whether there is a next page.
+            .limit(i32::try_from(limit + 1).unwrap_or(i32::MAX));
+        request = match query.cursor {
+            Some(cursor) => request
+                .key_condition_expression("#partition = :partition AND id < :cursor")
+                .expression_attribute_values(":cursor", s(cursor)),
+            None => request.key_condition_expression("#partition = :partition"),
+        };
+        let output = request
+            .send()
+            .await
+            .map_err(|error| BackendError::new("DynamoDB Query", error))?;
+        let rows = output
+            .items
+            .unwrap_or_default()
+            .iter()
+            .map(from_item)
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(Page::from_rows(rows, limit))
+    }
+
+    fn describe(&self) -> String {
+        format!("DynamoDB table {}", self.table)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{MessageBody, Simulate};
+
+    #[test]
+    fn an_item_reads_back_as_the_message_written() {
+        let mut message =
+            Message::new(MessageBody::parse("hi <b>").expect("valid"), Simulate::Slow);
+        message.error = Some("boom".to_owned());
+        message.attempts = 3;
+        assert_eq!(from_item(&to_item(&message)).ok(), Some(message));
+    }
+
+    #[test]
+    fn an_item_with_an_unknown_status_is_an_error_not_a_guess() {
+        let message = Message::new(MessageBody::parse("x").expect("valid"), Simulate::Ok);
+        let mut item = to_item(&message);
+        item.insert("status".to_owned(), s("done"));
+        assert!(from_item(&item).is_err());
+    }
+}

@@ -1,0 +1,240 @@
+//! `web provision` on AWS: creates the queue, its dead-letter queue and the
+//! table with its indexes, or finds them. Safe to run again and again.
+
+use std::time::Duration;
+
+use aws_config::SdkConfig;
+use aws_sdk_dynamodb::types::{
+    AttributeDefinition, BillingMode, GlobalSecondaryIndex, KeySchemaElement, KeyType, Projection,
+    ProjectionType, ScalarAttributeType, TableStatus,
+};
+use aws_sdk_sqs::types::QueueAttributeName;
+
+use super::dynamodb::{INDEX_BY_STATUS, INDEX_NEWEST};
+use super::queue_name_from_url;
+use crate::BackendError;
+
+/// sqsd's defaults (DESIGN section 4), so the queue behaves the same whether
+/// sqsd or the local poller reads it.
+const VISIBILITY_TIMEOUT_SECONDS: &str = "300";
+const RETENTION_SECONDS: &str = "345600";
+/// The dead-letter queue keeps what it holds as long as SQS allows (14 days).
+const DLQ_RETENTION_SECONDS: &str = "1209600";
+
+/// Creates or finds everything, and returns one line per resource saying which.
+pub async fn provision(
+    config: &SdkConfig,
+    queue_url: &str,
+    table: &str,
+    max_attempts: u32,
+) -> Result<Vec<String>, BackendError> {
+    let queue_name = queue_name_from_url(queue_url).ok_or_else(|| {
+        BackendError::new(
+            "provisioning",
+            format!("QUEUE_URL {queue_url:?} does not end in a queue name, like https://sqs.us-east-1.amazonaws.com/123456789012/messages"),
+        )
+    })?;
+    let sqs = aws_sdk_sqs::Client::new(config);
+    let mut report = Vec::new();
+
+    let dlq_name = format!("{queue_name}-dlq");
+    let (dlq_url, line) = create_queue(
+        &sqs,
+        &dlq_name,
+        &[(
+            QueueAttributeName::MessageRetentionPeriod,
+            DLQ_RETENTION_SECONDS.to_owned(),
+        )],
+    )
+    .await?;
+    report.push(format!("dead-letter queue {dlq_name}: {line} ({dlq_url})"));
+
+    let dlq_arn = sqs
+        .get_queue_attributes()
+        .queue_url(&dlq_url)
+        .attribute_names(QueueAttributeName::QueueArn)
+        .send()
+        .await
+        .map_err(|error| BackendError::new("SQS GetQueueAttributes", error))?
+        .attributes
+        .and_then(|attributes| attributes.get(&QueueAttributeName::QueueArn).cloned())
+        .ok_or_else(|| {
+            BackendError::new("SQS GetQueueAttributes", "the dead-letter queue has no ARN")
+        })?;
+    // After `max_attempts` receives, SQS moves the message to the dead-letter
+    // queue: the same count at which the worker records it as `fail`.
+    let redrive =
+        format!(r#"{{"deadLetterTargetArn":"{dlq_arn}","maxReceiveCount":"{max_attempts}"}}"#);
+    let attributes = [
+        (
+            QueueAttributeName::VisibilityTimeout,
+            VISIBILITY_TIMEOUT_SECONDS.to_owned(),
+        ),
+        (
+            QueueAttributeName::MessageRetentionPeriod,
+            RETENTION_SECONDS.to_owned(),
+        ),
+        (QueueAttributeName::RedrivePolicy, redrive),
+    ];
+    let (url, line) = create_queue(&sqs, queue_name, &attributes).await?;
+    report.push(format!(
+        "queue {queue_name}: {line}, redrive to {dlq_name} after {max_attempts} receives ({url})"
+    ));
+    if url.trim_end_matches('/') != queue_url.trim_end_matches('/') {
+        report.push(format!("note: the queue's URL is {url}, but QUEUE_URL is {queue_url}: set QUEUE_URL to the queue's URL"));
+    }
+
+    report.push(create_table(&aws_sdk_dynamodb::Client::new(config), table).await?);
+    Ok(report)
+}
+
+/// Finds the queue, or creates it; either way its attributes end as given.
+async fn create_queue(
+    sqs: &aws_sdk_sqs::Client,
+    name: &str,
+    attributes: &[(QueueAttributeName, String)],
+) -> Result<(String, &'static str), BackendError> {
+    match sqs.get_queue_url().queue_name(name).send().await {
+        Ok(found) => {
+            let url = found.queue_url.unwrap_or_default();
+            let mut request = sqs.set_queue_attributes().queue_url(&url);
+            for (key, value) in attributes {
+                request = request.attributes(key.clone(), value);
+            }
+            request
+                .send()
+                .await
+                .map_err(|error| BackendError::new("SQS SetQueueAttributes", error))?;
+            Ok((url, "found, attributes updated"))
+        }
+        Err(error)
+            if error
+                .as_service_error()
+                .is_some_and(|e| e.is_queue_does_not_exist()) =>
+        {
+            let mut request = sqs.create_queue().queue_name(name);
+            for (key, value) in attributes {
+                request = request.attributes(key.clone(), value);
+            }
+            let created = request
+                .send()
+                .await
+                .map_err(|error| BackendError::new("SQS CreateQueue", error))?;
+            Ok((created.queue_url.unwrap_or_default(), "created"))
+        }
+        Err(error) => Err(BackendError::new("SQS GetQueueUrl", error)),
+    }
+}
+
+fn key(name: &str, key_type: KeyType) -> Result<KeySchemaElement, BackendError> {
+    KeySchemaElement::builder()
+        .attribute_name(name)
+        .key_type(key_type)
+        .build()
+        .map_err(|error| BackendError::new("building a DynamoDB key schema", error))
+}
+
+fn string_attribute(name: &str) -> Result<AttributeDefinition, BackendError> {
+    AttributeDefinition::builder()
+        .attribute_name(name)
+        .attribute_type(ScalarAttributeType::S)
+        .build()
+        .map_err(|error| BackendError::new("building a DynamoDB attribute", error))
+}
+
+fn index(name: &str, partition: &str) -> Result<GlobalSecondaryIndex, BackendError> {
+    GlobalSecondaryIndex::builder()
+        .index_name(name)
+        .key_schema(key(partition, KeyType::Hash)?)
+        .key_schema(key("id", KeyType::Range)?)
+        .projection(
+            Projection::builder()
+                .projection_type(ProjectionType::All)
+                .build(),
+        )
+        .build()
+        .map_err(|error| BackendError::new("building a DynamoDB index", error))
+}
+
+/// Finds the table, or creates it and waits until it is active.
+async fn create_table(
+    dynamodb: &aws_sdk_dynamodb::Client,
+    table: &str,
+) -> Result<String, BackendError> {
+    match dynamodb.describe_table().table_name(table).send().await {
+        Ok(found) => {
+            let indexes: Vec<String> = found
+                .table
+                .and_then(|description| description.global_secondary_indexes)
+                .unwrap_or_default()
+                .into_iter()
+                .filter_map(|index| index.index_name)
+                .collect();
+            let missing: Vec<&str> = [INDEX_NEWEST, INDEX_BY_STATUS]
+                .into_iter()
+                .filter(|name| !indexes.iter().any(|index| index == name))
+                .collect();
+            if missing.is_empty() {
+                Ok(format!(
+                    "table {table}: found, with indexes {INDEX_NEWEST} and {INDEX_BY_STATUS}"
+                ))
+            } else {
+                Err(BackendError::new(
+                    "provisioning",
+                    format!(
+                        "table {table} exists but lacks the index(es) {missing:?}: delete it or choose another TABLE_NAME"
+                    ),
+                ))
+            }
+        }
+        Err(error)
+            if error
+                .as_service_error()
+                .is_some_and(|e| e.is_resource_not_found_exception()) =>
+        {
+            dynamodb
+                .create_table()
+                .table_name(table)
+                .billing_mode(BillingMode::PayPerRequest)
+                .attribute_definitions(string_attribute("id")?)
+                .attribute_definitions(string_attribute("status")?)
+                .attribute_definitions(string_attribute("listing")?)
+                .key_schema(key("id", KeyType::Hash)?)
+                .global_secondary_indexes(index(INDEX_NEWEST, "listing")?)
+                .global_secondary_indexes(index(INDEX_BY_STATUS, "status")?)
+                .send()
+                .await
+                .map_err(|error| BackendError::new("DynamoDB CreateTable", error))?;
+            wait_until_active(dynamodb, table).await?;
+            Ok(format!(
+                "table {table}: created, with indexes {INDEX_NEWEST} and {INDEX_BY_STATUS}"
+            ))
+        }
+        Err(error) => Err(BackendError::new("DynamoDB DescribeTable", error)),
+    }
+}
+
+async fn wait_until_active(
+    dynamodb: &aws_sdk_dynamodb::Client,
+    table: &str,
+) -> Result<(), BackendError> {
+    // New tables take seconds to a minute on AWS; two minutes means something is wrong.
+    for _ in 0..120 {
+        let status = dynamodb
+            .describe_table()
+            .table_name(table)
+            .send()
+            .await
+            .map_err(|error| BackendError::new("DynamoDB DescribeTable", error))?
+            .table
+            .and_then(|description| description.table_status);
+        if status == Some(TableStatus::Active) {
+            return Ok(());
+        }
+        tokio::time::sleep(Duration::from_secs(1)).await;
+    }
+    Err(BackendError::new(
+        "provisioning",
+        format!("table {table} did not become active within two minutes"),
+    ))
+}

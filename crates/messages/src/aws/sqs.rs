@@ -1,0 +1,129 @@
+//! The queue on Amazon SQS.
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use aws_sdk_sqs::Client;
+use aws_sdk_sqs::types::{Message as SqsMessage, MessageSystemAttributeName};
+
+use crate::{BackendError, Queue, Received};
+
+/// An SQS queue, named by its URL.
+#[derive(Debug, Clone)]
+pub struct SqsQueue {
+    client: Client,
+    queue_url: String,
+}
+
+impl SqsQueue {
+    /// Uses `client` for the queue at `queue_url`.
+    pub fn new(client: Client, queue_url: impl Into<String>) -> Self {
+        Self {
+            client,
+            queue_url: queue_url.into(),
+        }
+    }
+}
+
+/// SQS takes whole seconds as `i32`; our durations are small, so this saturates.
+fn seconds(duration: Duration) -> i32 {
+    i32::try_from(duration.as_secs()).unwrap_or(i32::MAX)
+}
+
+fn received(message: SqsMessage) -> Option<Received> {
+    let system = message.attributes.unwrap_or_default();
+    let count = system
+        .get(&MessageSystemAttributeName::ApproximateReceiveCount)
+        .and_then(|value| value.parse().ok());
+    let millis =
+        |name: MessageSystemAttributeName| system.get(&name).and_then(|value| value.parse().ok());
+    let attributes: BTreeMap<String, String> = message
+        .message_attributes
+        .unwrap_or_default()
+        .into_iter()
+        // sqsd passes String and Number attributes as headers and drops Binary ones.
+        .filter_map(|(name, value)| value.string_value.map(|text| (name, text)))
+        .collect();
+    Some(Received {
+        message_id: message.message_id?,
+        receipt_handle: message.receipt_handle?,
+        body: message.body.unwrap_or_default(),
+        receive_count: count.unwrap_or(1),
+        first_received_at_ms: millis(MessageSystemAttributeName::ApproximateFirstReceiveTimestamp),
+        sent_at_ms: millis(MessageSystemAttributeName::SentTimestamp),
+        sender_id: system.get(&MessageSystemAttributeName::SenderId).cloned(),
+        attributes,
+    })
+}
+
+#[async_trait]
+impl Queue for SqsQueue {
+    async fn send(&self, body: &str) -> Result<(), BackendError> {
+        self.client
+            .send_message()
+            .queue_url(&self.queue_url)
+            .message_body(body)
+            .send()
+            .await
+            .map_err(|error| BackendError::new("SQS SendMessage", error))?;
+        Ok(())
+    }
+
+    async fn receive(
+        &self,
+        max: u32,
+        wait: Duration,
+        visibility: Duration,
+    ) -> Result<Vec<Received>, BackendError> {
+        let output = self
+            .client
+            .receive_message()
+            .queue_url(&self.queue_url)
+            .max_number_of_messages(i32::try_from(max.clamp(1, 10)).unwrap_or(10))
+            .wait_time_seconds(seconds(wait).min(20))
+            .visibility_timeout(seconds(visibility))
+            .message_system_attribute_names(MessageSystemAttributeName::All)
+            .message_attribute_names("All")
+            .send()
+            .await
+            .map_err(|error| BackendError::new("SQS ReceiveMessage", error))?;
+        Ok(output
+            .messages
+            .unwrap_or_default()
+            .into_iter()
+            .filter_map(received)
+            .collect())
+    }
+
+    async fn delete(&self, receipt_handle: &str) -> Result<(), BackendError> {
+        self.client
+            .delete_message()
+            .queue_url(&self.queue_url)
+            .receipt_handle(receipt_handle)
+            .send()
+            .await
+            .map_err(|error| BackendError::new("SQS DeleteMessage", error))?;
+        Ok(())
+    }
+
+    async fn change_visibility(
+        &self,
+        receipt_handle: &str,
+        timeout: Duration,
+    ) -> Result<(), BackendError> {
+        self.client
+            .change_message_visibility()
+            .queue_url(&self.queue_url)
+            .receipt_handle(receipt_handle)
+            .visibility_timeout(seconds(timeout))
+            .send()
+            .await
+            .map_err(|error| BackendError::new("SQS ChangeMessageVisibility", error))?;
+        Ok(())
+    }
+
+    fn describe(&self) -> String {
+        format!("SQS queue {}", self.queue_url)
+    }
+}

@@ -1,0 +1,142 @@
+//! Which backend to use, chosen from the environment (DESIGN section 3):
+//! `QUEUE_URL` and `TABLE_NAME` both set means SQS and DynamoDB; neither means
+//! the embedded backend under `DATA_DIR`; one alone is a start-up error, since
+//! half an AWS setup is always a mistake.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use service::env;
+
+use crate::aws::{DynamoStore, SqsQueue};
+use crate::{BackendError, Queue, StatusStore};
+
+/// Where messages live.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum BackendConfig {
+    /// Amazon SQS and DynamoDB (or an emulator at `AWS_ENDPOINT_URL`).
+    Aws {
+        /// `QUEUE_URL`.
+        queue_url: String,
+        /// `TABLE_NAME`.
+        table_name: String,
+    },
+    /// Files under `DATA_DIR`, for a machine with no AWS at all.
+    Embedded {
+        /// `DATA_DIR`, default `./data`.
+        data_dir: PathBuf,
+    },
+}
+
+/// A configuration that cannot work.
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+#[error(
+    "{set} is set but {unset} is not: set both to use SQS and DynamoDB, or neither to use the embedded backend"
+)]
+pub struct HalfAwsConfig {
+    set: &'static str,
+    unset: &'static str,
+}
+
+impl BackendConfig {
+    /// Reads `QUEUE_URL`, `TABLE_NAME` and `DATA_DIR`.
+    pub fn from_env() -> Result<Self, HalfAwsConfig> {
+        Self::from_values(
+            env::var("QUEUE_URL"),
+            env::var("TABLE_NAME"),
+            env::var("DATA_DIR"),
+        )
+    }
+
+    /// The decision itself, apart from the environment.
+    pub fn from_values(
+        queue_url: Option<String>,
+        table_name: Option<String>,
+        data_dir: Option<String>,
+    ) -> Result<Self, HalfAwsConfig> {
+        match (queue_url, table_name) {
+            (Some(queue_url), Some(table_name)) => Ok(Self::Aws {
+                queue_url,
+                table_name,
+            }),
+            (None, None) => Ok(Self::Embedded {
+                data_dir: PathBuf::from(data_dir.unwrap_or_else(|| "./data".to_owned())),
+            }),
+            (Some(_), None) => Err(HalfAwsConfig {
+                set: "QUEUE_URL",
+                unset: "TABLE_NAME",
+            }),
+            (None, Some(_)) => Err(HalfAwsConfig {
+                set: "TABLE_NAME",
+                unset: "QUEUE_URL",
+            }),
+        }
+    }
+}
+
+/// The two ports, ready to use; cheap to clone.
+#[derive(Clone)]
+pub struct Backends {
+    /// Where jobs wait for the worker.
+    pub queue: Arc<dyn Queue>,
+    /// Where messages and their states are recorded.
+    pub store: Arc<dyn StatusStore>,
+}
+
+impl Backends {
+    /// Connects to the configured backend.
+    pub async fn connect(config: &BackendConfig) -> Result<Self, BackendError> {
+        match config {
+            BackendConfig::Aws {
+                queue_url,
+                table_name,
+            } => {
+                let sdk = crate::aws::load_config().await?;
+                Ok(Self {
+                    queue: Arc::new(SqsQueue::new(aws_sdk_sqs::Client::new(&sdk), queue_url)),
+                    store: Arc::new(DynamoStore::new(
+                        aws_sdk_dynamodb::Client::new(&sdk),
+                        table_name,
+                    )),
+                })
+            }
+            BackendConfig::Embedded { data_dir } => Err(BackendError::new(
+                "opening the embedded backend",
+                format!(
+                    "not available yet ({}): set QUEUE_URL and TABLE_NAME",
+                    data_dir.display()
+                ),
+            )),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn both_names_select_aws() {
+        let config = BackendConfig::from_values(Some("u".into()), Some("t".into()), None);
+        assert!(matches!(config, Ok(BackendConfig::Aws { .. })));
+    }
+
+    #[test]
+    fn neither_name_selects_the_embedded_backend_in_data() {
+        let config = BackendConfig::from_values(None, None, None);
+        assert_eq!(
+            config,
+            Ok(BackendConfig::Embedded {
+                data_dir: PathBuf::from("./data")
+            })
+        );
+    }
+
+    #[test]
+    fn one_name_alone_is_an_error_that_names_the_missing_one() {
+        let error = BackendConfig::from_values(Some("u".into()), None, None).expect_err("half");
+        assert!(error.to_string().contains("TABLE_NAME is not"), "{error}");
+        let error = BackendConfig::from_values(None, Some("t".into()), None).expect_err("half");
+        assert!(error.to_string().contains("QUEUE_URL is not"), "{error}");
+    }
+}

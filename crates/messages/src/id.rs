@@ -1,0 +1,90 @@
+//! The message id: a UUIDv7, so ids sort by creation time. Both backends use
+//! that order for "newest first" lists, without a separate timestamp key.
+
+use std::fmt;
+
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+/// The id of one message, the same in the table, on the queue and in URLs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct MessageId(Uuid);
+
+/// Text that is not a message id.
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+#[error("{0:?} is not a message id: ids look like 0192f0c1-7d2e-7c3a-9b1e-5f4d3c2b1a09")]
+pub struct InvalidMessageId(String);
+
+impl MessageId {
+    /// A new id, later than every id made before it by this process.
+    pub fn new() -> Self {
+        Self(Uuid::now_v7())
+    }
+
+    /// Parses the hyphenated form, the only one the product writes.
+    pub fn parse(text: &str) -> Result<Self, InvalidMessageId> {
+        // Only the canonical lowercase form: ids are used verbatim as keys, so
+        // two spellings of one UUID must not name two records.
+        match Uuid::try_parse(text) {
+            Ok(uuid) if uuid.hyphenated().to_string() == text => Ok(Self(uuid)),
+            _ => Err(InvalidMessageId(text.chars().take(64).collect())),
+        }
+    }
+}
+
+impl Default for MessageId {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl fmt::Display for MessageId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.0.hyphenated().fmt(f)
+    }
+}
+
+impl TryFrom<String> for MessageId {
+    type Error = InvalidMessageId;
+    fn try_from(text: String) -> Result<Self, Self::Error> {
+        Self::parse(&text)
+    }
+}
+
+impl From<MessageId> for String {
+    fn from(id: MessageId) -> Self {
+        id.to_string()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ids_made_later_sort_later() {
+        let first = MessageId::new();
+        let second = MessageId::new();
+        assert!(first < second);
+        assert!(first.to_string() < second.to_string());
+    }
+
+    #[test]
+    fn an_id_survives_a_round_trip_through_text() {
+        let id = MessageId::new();
+        assert_eq!(MessageId::parse(&id.to_string()), Ok(id));
+    }
+
+    #[test]
+    fn text_that_is_not_an_id_is_refused_with_an_example() {
+        let error = MessageId::parse("nope").expect_err("not a uuid");
+        assert!(error.to_string().contains("is not a message id"));
+    }
+
+    #[test]
+    fn an_uppercase_spelling_is_refused() {
+        let id = MessageId::new().to_string().to_uppercase();
+        assert!(MessageId::parse(&id).is_err());
+    }
+}

@@ -1,0 +1,145 @@
+//! The message record (what the table holds and the API shows) and the job
+//! (what the queue carries from the web to the worker).
+
+use chrono::{DateTime, SubsecRound, Utc};
+use serde::{Deserialize, Serialize};
+
+use crate::{MessageBody, MessageId, Simulate, Status};
+
+/// The current time at the precision the product stores (milliseconds), so
+/// that a record read back equals the record written.
+pub fn now() -> DateTime<Utc> {
+    Utc::now().trunc_subsecs(3)
+}
+
+/// One message as recorded in the status store.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Message {
+    /// Also the key on the queue and in URLs.
+    pub id: MessageId,
+    /// The text that was sent.
+    pub body: String,
+    /// What the job does with it.
+    pub simulate: Simulate,
+    /// `pending` until the worker finishes it.
+    pub status: Status,
+    /// Deliveries the worker has seen so far (sqsd's receive count).
+    pub attempts: u32,
+    /// When the web accepted it.
+    pub created_at: DateTime<Utc>,
+    /// When the status or attempts last changed.
+    pub updated_at: DateTime<Utc>,
+    /// Why the last attempt failed, if it did.
+    pub error: Option<String>,
+}
+
+impl Message {
+    /// A new `pending` message, not yet stored.
+    pub fn new(body: MessageBody, simulate: Simulate) -> Self {
+        let at = now();
+        Self {
+            id: MessageId::new(),
+            body: body.into(),
+            simulate,
+            status: Status::Pending,
+            attempts: 0,
+            created_at: at,
+            updated_at: at,
+            error: None,
+        }
+    }
+
+    /// The job to put on the queue for this message.
+    pub fn job(&self) -> Job {
+        Job {
+            id: self.id,
+            body: self.body.clone(),
+            simulate: self.simulate,
+        }
+    }
+}
+
+/// What travels on the queue: everything the worker needs to do the job, so
+/// that it reads the store only to learn whether the job was already done.
+///
+/// The wire form is JSON, `{"id": "...", "body": "...", "simulate": "ok"}`,
+/// and is what sqsd POSTs to the worker's `/process`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Job {
+    /// The message this job is for.
+    pub id: MessageId,
+    /// The text that was sent.
+    pub body: String,
+    /// What the job does.
+    #[serde(default)]
+    pub simulate: Simulate,
+}
+
+impl Job {
+    /// The JSON put on the queue.
+    pub fn to_json(&self) -> String {
+        // A struct of strings and enums always serialises.
+        serde_json::to_string(self).unwrap_or_default()
+    }
+
+    /// Reads a job from a queue body, with an error that says what is wrong.
+    pub fn from_json(bytes: &[u8]) -> Result<Self, serde_json::Error> {
+        serde_json::from_slice(bytes)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn message() -> Message {
+        Message::new(MessageBody::parse("hello").expect("valid"), Simulate::Flaky)
+    }
+
+    #[test]
+    fn a_new_message_is_pending_with_no_attempts() {
+        let message = message();
+        assert_eq!(message.status, Status::Pending);
+        assert_eq!(message.attempts, 0);
+        assert_eq!(message.error, None);
+    }
+
+    #[test]
+    fn a_job_survives_a_round_trip_through_json() {
+        let job = message().job();
+        assert_eq!(Job::from_json(job.to_json().as_bytes()).ok(), Some(job));
+    }
+
+    #[test]
+    fn a_job_without_simulate_means_ok() {
+        let id = MessageId::new();
+        let json = format!(r#"{{"id":"{id}","body":"x"}}"#);
+        let job = Job::from_json(json.as_bytes()).expect("valid");
+        assert_eq!(job.simulate, Simulate::Ok);
+    }
+
+    #[test]
+    fn a_job_with_an_unknown_field_is_refused() {
+        let id = MessageId::new();
+        let json = format!(r#"{{"id":"{id}","body":"x","extra":1}}"#);
+        assert!(Job::from_json(json.as_bytes()).is_err());
+    }
+
+    #[test]
+    fn the_record_serialises_with_the_contract_field_names() {
+        let value = serde_json::to_value(message()).expect("serialises");
+        for field in [
+            "id",
+            "body",
+            "status",
+            "attempts",
+            "created_at",
+            "updated_at",
+            "error",
+        ] {
+            assert!(value.get(field).is_some(), "missing {field}");
+        }
+        assert_eq!(value["status"], "pending");
+    }
+}

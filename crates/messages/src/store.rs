@@ -1,0 +1,105 @@
+//! The status-store port: the record of every message and its state.
+//!
+//! Every write that changes a state is conditional on the message still being
+//! `pending`, so it is safe to repeat and to race: of two workers finishing one
+//! message, one gets [`Transition::Applied`] and the other
+//! [`Transition::AlreadyFinal`], and the final state never flips.
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+
+use crate::{BackendError, FinalStatus, Message, MessageId, Status};
+
+/// The largest page a list may ask for.
+pub const MAX_PAGE: u32 = 100;
+
+/// The result of a conditional write.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Transition {
+    /// This call changed the record; here it is as written.
+    Applied(Message),
+    /// The record had a final state already (a duplicate or late delivery); unchanged.
+    AlreadyFinal(Message),
+    /// No record has this id.
+    NotFound,
+}
+
+/// A final outcome to record.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Outcome {
+    /// `complete` or `fail`.
+    pub status: FinalStatus,
+    /// Deliveries so far, this one included.
+    pub attempts: u32,
+    /// Why it failed, for `fail`.
+    pub error: Option<String>,
+    /// When it was decided.
+    pub at: DateTime<Utc>,
+}
+
+/// One page of a list, newest first.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Page {
+    /// At most the requested number of messages.
+    pub items: Vec<Message>,
+    /// Pass back as `cursor` for the next page; `None` on the last page.
+    pub next_cursor: Option<MessageId>,
+}
+
+impl Page {
+    /// Cuts rows read with a limit of `limit + 1` into a page and its cursor:
+    /// the extra row only tells that a next page exists.
+    pub fn from_rows(mut rows: Vec<Message>, limit: u32) -> Self {
+        let limit = usize::try_from(limit).unwrap_or(usize::MAX);
+        let next_cursor = if rows.len() > limit {
+            rows.truncate(limit);
+            rows.last().map(|message| message.id)
+        } else {
+            None
+        };
+        Self {
+            items: rows,
+            next_cursor,
+        }
+    }
+}
+
+/// What to list.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ListQuery {
+    /// Only messages in this state, or all.
+    pub status: Option<Status>,
+    /// Page size, 1 to [`MAX_PAGE`].
+    pub limit: u32,
+    /// Start after this message (the previous page's `next_cursor`).
+    pub cursor: Option<MessageId>,
+}
+
+/// Where messages and their states are kept.
+#[async_trait]
+pub trait StatusStore: Send + Sync + 'static {
+    /// Records a new message. Refuses to overwrite an existing id.
+    async fn create(&self, message: &Message) -> Result<(), BackendError>;
+
+    /// Reads one message with a strongly consistent read.
+    async fn get(&self, id: MessageId) -> Result<Option<Message>, BackendError>;
+
+    /// Moves a `pending` message to a final state; see [`Transition`].
+    async fn finish(&self, id: MessageId, outcome: &Outcome) -> Result<Transition, BackendError>;
+
+    /// Notes a failed attempt on a message that stays `pending` (it will be
+    /// retried). Never lowers `attempts`, never touches a final message.
+    async fn record_attempt(
+        &self,
+        id: MessageId,
+        attempts: u32,
+        error: &str,
+        at: DateTime<Utc>,
+    ) -> Result<Transition, BackendError>;
+
+    /// Lists messages newest first, reading only about one page from the backend.
+    async fn list(&self, query: ListQuery) -> Result<Page, BackendError>;
+
+    /// A short description for logs and the start-up banner.
+    fn describe(&self) -> String;
+}

@@ -1,0 +1,24 @@
+//! Logging. Text for a person at a terminal; one JSON object per line with
+//! `LOG_FORMAT=json`, which CloudWatch Logs Insights can query field by field.
+//! `RUST_LOG` filters as usual (default `info`).
+
+use tracing_subscriber::{EnvFilter, fmt};
+
+/// Installs the global subscriber. Safe to call more than once (tests and the
+/// local launcher build several apps in one process): later calls do nothing.
+pub fn init() {
+    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
+    let json =
+        crate::env::var("LOG_FORMAT").is_some_and(|format| format.eq_ignore_ascii_case("json"));
+    let result = if json {
+        fmt()
+            .json()
+            .with_current_span(false)
+            .with_env_filter(filter)
+            .try_init()
+    } else {
+        fmt().with_env_filter(filter).try_init()
+    };
+    // An error here only means a subscriber is already installed.
+    drop(result);
+}

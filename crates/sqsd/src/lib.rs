@@ -1,0 +1,15 @@
+//! The Elastic Beanstalk worker daemon (sqsd) protocol, for the worker's side
+//! of it.
+//!
+//! On Elastic Beanstalk, sqsd reads the worker queue and POSTs each message to
+//! the application with `X-Aws-Sqsd-*` headers; `200` deletes the message, any
+//! other answer leaves it to be retried. Periodic tasks from `cron.yaml` arrive
+//! the same way, with `X-Aws-Sqsd-Taskname` and an empty body.
+//!
+//! # Layout
+//! - [`headers`]: those headers as typed values, parsed from a request with
+//!   errors that name the header, and written back for the local poller.
+
+pub mod headers;
+
+pub use headers::{Delivery, HeaderError, PeriodicTask, SqsdRequest};

@@ -1,0 +1,2 @@
+//! Placeholder until the local launcher lands.
+fn main() {}

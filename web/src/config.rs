@@ -1,0 +1,27 @@
+//! The web's settings, all from the environment (README, "Configuration").
+
+use messages::BackendConfig;
+use service::env;
+
+/// Everything the web needs to start.
+#[derive(Debug, Clone)]
+pub struct WebConfig {
+    /// `PORT`, default 8080; 0 picks a free port (tests).
+    pub port: u16,
+    /// Where messages live.
+    pub backend: BackendConfig,
+    /// `MAX_ATTEMPTS`: used by `web provision` for the queue's redrive policy,
+    /// so SQS dead-letters a message exactly when the worker gives it up.
+    pub max_attempts: u32,
+}
+
+impl WebConfig {
+    /// Reads the settings, or says which one is wrong.
+    pub fn from_env() -> anyhow::Result<Self> {
+        Ok(Self {
+            port: u16::try_from(env::number_in("PORT", 8080, 0, 65535)?)?,
+            backend: BackendConfig::from_env()?,
+            max_attempts: u32::try_from(env::number_in("MAX_ATTEMPTS", 10, 1, 1000)?)?,
+        })
+    }
+}

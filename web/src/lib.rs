@@ -1,0 +1,21 @@
+//! The web: a browser page and a JSON API where people send messages. Each
+//! message is recorded as `pending` in the status store, then enqueued for the
+//! worker; the answer comes at once, and the page shows the state as it moves.
+//!
+//! # Layout
+//! - [`config`]: settings from the environment.
+//! - [`send`]: accepting one message (record, then enqueue): shared by the API and the form.
+//! - [`error`]: [`error::ApiError`], the JSON error format, and the JSON extractor using it.
+//! - [`routes`]: `/`, `/api/messages`, `/health`.
+//! - [`provision`]: the `web provision` command.
+//! - [`startup`]: [`Application`], which binds the listener and serves.
+
+pub mod config;
+pub mod error;
+pub mod provision;
+pub mod routes;
+pub mod send;
+pub mod startup;
+
+pub use config::WebConfig;
+pub use startup::Application;

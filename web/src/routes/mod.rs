@@ -1,0 +1,24 @@
+//! The web's HTTP surface; each module owns its routes.
+
+mod api;
+mod health;
+mod page;
+
+use axum::Router;
+use messages::Backends;
+
+/// What every handler needs; cheap to clone.
+#[derive(Clone)]
+pub struct AppState {
+    /// The queue and the status store.
+    pub backends: Backends,
+}
+
+/// Every route of the web.
+pub fn router(state: AppState) -> Router {
+    Router::new()
+        .merge(page::router())
+        .merge(api::router())
+        .merge(health::router())
+        .with_state(state)
+}

@@ -1,0 +1,83 @@
+//! Building and running the web: [`Application::build`] binds the listener
+//! (port 0 in tests picks a free one) and [`Application::run_until`] serves
+//! until the shutdown future completes, letting requests in flight finish.
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use axum::Router;
+use axum::extract::DefaultBodyLimit;
+use axum::http::StatusCode;
+use messages::Backends;
+use tokio::net::TcpListener;
+use tower_http::timeout::TimeoutLayer;
+use tower_http::trace::TraceLayer;
+
+use crate::WebConfig;
+use crate::routes::{self, AppState};
+
+/// Every request answers within this, even with a backend hanging.
+const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
+/// Room for the largest body we accept, escaped as JSON or a form.
+const REQUEST_BODY_LIMIT: usize = 256 * 1024;
+
+/// The web, bound and ready to serve.
+pub struct Application {
+    listener: TcpListener,
+    router: Router,
+    backends: Backends,
+}
+
+impl Application {
+    /// Connects the configured backend and binds `0.0.0.0:PORT`.
+    pub async fn build(config: &WebConfig) -> anyhow::Result<Self> {
+        let backends = Backends::connect(&config.backend).await?;
+        Self::with_backends(backends, SocketAddr::from(([0, 0, 0, 0], config.port))).await
+    }
+
+    /// Uses `backends` and binds `address` (tests: `127.0.0.1:0`).
+    pub async fn with_backends(backends: Backends, address: SocketAddr) -> anyhow::Result<Self> {
+        let router = app(backends.clone());
+        let listener = TcpListener::bind(address)
+            .await
+            .map_err(|error| anyhow::anyhow!("cannot listen on {address}: {error}. Is another process using the port? Set PORT to another one"))?;
+        Ok(Self {
+            listener,
+            router,
+            backends,
+        })
+    }
+
+    /// The port actually bound.
+    pub fn port(&self) -> u16 {
+        self.listener
+            .local_addr()
+            .map(|address| address.port())
+            .unwrap_or_default()
+    }
+
+    /// The backends this web uses.
+    pub fn backends(&self) -> &Backends {
+        &self.backends
+    }
+
+    /// Serves until `shutdown` completes, then waits for requests in flight.
+    pub async fn run_until(
+        self,
+        shutdown: impl Future<Output = ()> + Send + 'static,
+    ) -> std::io::Result<()> {
+        axum::serve(self.listener, self.router)
+            .with_graceful_shutdown(shutdown)
+            .await
+    }
+}
+
+/// The whole web as a router, with its middleware: what tests drive with `oneshot`.
+pub fn app(backends: Backends) -> Router {
+    routes::router(AppState { backends }).layer((
+        TraceLayer::new_for_http(),
+        TimeoutLayer::with_status_code(StatusCode::SERVICE_UNAVAILABLE, REQUEST_TIMEOUT),
+        DefaultBodyLimit::max(REQUEST_BODY_LIMIT),
+    ))
+}

@@ -1,0 +1,20 @@
+//! The worker: what Elastic Beanstalk's SQS daemon (sqsd) calls at
+//! `POST /process` with each queued job. It does the job and moves the message
+//! from `pending` to `complete` or `fail`, safely under at-least-once delivery.
+//!
+//! # Layout
+//! - [`config`]: settings from the environment.
+//! - [`job`]: the demonstration job itself (what `simulate` asks for).
+//! - [`process`]: one delivery, from sqsd's request to a recorded state: the
+//!   only processing path, used by `/process` and by the local poller alike.
+//! - [`routes`]: the HTTP surface, `/process` and `/health`.
+//! - [`startup`]: [`Application`], which binds the listener and serves.
+
+pub mod config;
+pub mod job;
+pub mod process;
+pub mod routes;
+pub mod startup;
+
+pub use config::WorkerConfig;
+pub use startup::Application;

@@ -1,0 +1,14 @@
+//! The worker binary: reads its configuration from the environment and serves
+//! `/process` until Ctrl-C or SIGTERM.
+
+use worker::{Application, WorkerConfig};
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    service::telemetry::init();
+    let config = WorkerConfig::from_env()?;
+    let app = Application::build(&config).await?;
+    tracing::info!(port = app.port(), store = %app.backends().store.describe(), "worker listening");
+    app.run_until(service::shutdown::signal()).await?;
+    Ok(())
+}

@@ -1,0 +1,184 @@
+//! One delivery of a job, from sqsd's request to a recorded state. Both
+//! `POST /process` (pushed by sqsd on Elastic Beanstalk) and the local poller
+//! (which builds the same request) come through [`process_delivery`], so there
+//! is one processing path.
+//!
+//! At-least-once delivery is handled here: a job whose message is already final
+//! is not run again, and every state change is conditional in the store, so two
+//! concurrent deliveries of one message end in one final state, written once.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::Json;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use messages::{
+    BackendError, FinalStatus, Job, MessageId, Outcome, Status, StatusStore, Transition,
+};
+use serde::Serialize;
+use sqsd::{Delivery, HeaderError};
+
+use crate::job::{self, JobError};
+
+/// What processing needs; cheap to clone.
+#[derive(Clone)]
+pub struct WorkerState {
+    /// Where message states are recorded.
+    pub store: Arc<dyn StatusStore>,
+    /// The delivery at which a retryable failure becomes `fail` (sqsd's `MaxRetries`).
+    pub max_attempts: u32,
+    /// How long a `slow` job takes.
+    pub slow_job: Duration,
+}
+
+/// The answer to a delivery that reached (or found) a final state: `200`, so
+/// sqsd deletes the queue message.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Processed {
+    /// Our message id.
+    pub id: MessageId,
+    /// The final state.
+    pub status: Status,
+    /// Deliveries recorded.
+    pub attempts: u32,
+    /// True when this delivery changed nothing: the message was already final.
+    pub duplicate: bool,
+}
+
+/// Why a delivery did not reach a final state. Every variant answers non-200,
+/// so sqsd makes the message visible again and retries it (and after
+/// `MaxRetries`, moves it to the dead-letter queue).
+#[derive(Debug, thiserror::Error)]
+pub enum ProcessError {
+    /// sqsd's headers are missing or malformed.
+    #[error("{0}")]
+    BadHeaders(#[from] HeaderError),
+    /// The body is not a job.
+    #[error(
+        "the body is not a job: {0}. A job is JSON like {{\"id\": \"<message id>\", \"body\": \"text\", \"simulate\": \"ok\"}}"
+    )]
+    BadBody(String),
+    /// A periodic task was sent here instead of to its own path.
+    #[error(
+        "periodic task {0:?} was posted to /process: point its url in cron.yaml at the task's own path"
+    )]
+    TaskAtProcess(String),
+    /// No record has the job's id.
+    #[error(
+        "no message has id {0}: the web records every message before enqueuing it, so this job did not come from it"
+    )]
+    UnknownMessage(MessageId),
+    /// The job failed and will be retried.
+    #[error("attempt {attempt} of {max_attempts} failed: {reason}; it will be retried")]
+    Retry {
+        /// This delivery's number.
+        attempt: u32,
+        /// When it will be given up.
+        max_attempts: u32,
+        /// Why it failed.
+        reason: String,
+    },
+    /// The status store is unavailable.
+    #[error("the status store is unavailable; the delivery will be retried")]
+    Backend(#[from] BackendError),
+}
+
+impl IntoResponse for ProcessError {
+    fn into_response(self) -> Response {
+        let status = match &self {
+            Self::BadHeaders(_) | Self::BadBody(_) | Self::TaskAtProcess(_) => {
+                tracing::warn!(error = %self, "malformed request to /process");
+                StatusCode::BAD_REQUEST
+            }
+            Self::UnknownMessage(_) => {
+                tracing::warn!(error = %self, "job for an unknown message");
+                StatusCode::NOT_FOUND
+            }
+            Self::Retry { .. } => {
+                tracing::info!(error = %self, "job failed, sqsd will retry it");
+                StatusCode::INTERNAL_SERVER_ERROR
+            }
+            Self::Backend(error) => {
+                tracing::error!(error = %error.chain(), "status store unavailable");
+                StatusCode::SERVICE_UNAVAILABLE
+            }
+        };
+        (
+            status,
+            Json(serde_json::json!({ "error": self.to_string() })),
+        )
+            .into_response()
+    }
+}
+
+fn processed(message: &messages::Message, duplicate: bool) -> Processed {
+    Processed {
+        id: message.id,
+        status: message.status,
+        attempts: message.attempts,
+        duplicate,
+    }
+}
+
+/// Processes one delivery of `body` (a [`Job`] as JSON).
+pub async fn process_delivery(
+    state: &WorkerState,
+    delivery: &Delivery,
+    body: &[u8],
+) -> Result<Processed, ProcessError> {
+    let job = Job::from_json(body).map_err(|error| ProcessError::BadBody(error.to_string()))?;
+    let attempt = delivery.receive_count;
+
+    // A duplicate delivery of a finished message: answer 200 so sqsd deletes
+    // it, and do not run the job again.
+    let message = state
+        .store
+        .get(job.id)
+        .await?
+        .ok_or(ProcessError::UnknownMessage(job.id))?;
+    if message.status.is_final() {
+        tracing::info!(id = %job.id, status = %message.status, "duplicate delivery of a finished message");
+        return Ok(processed(&message, true));
+    }
+
+    let (status, error) = match job::run(&job, attempt, state.slow_job).await {
+        Ok(()) => (FinalStatus::Complete, None),
+        Err(JobError::Permanent(reason)) => (FinalStatus::Fail, Some(reason)),
+        // The last delivery sqsd will make: record the failure as final now,
+        // before SQS moves the message to the dead-letter queue.
+        Err(JobError::Retryable(reason)) if attempt >= state.max_attempts => (
+            FinalStatus::Fail,
+            Some(format!("gave up after {attempt} attempts: {reason}")),
+        ),
+        Err(JobError::Retryable(reason)) => {
+            return match state
+                .store
+                .record_attempt(job.id, attempt, &reason, messages::now())
+                .await?
+            {
+                Transition::AlreadyFinal(message) => Ok(processed(&message, true)),
+                Transition::NotFound => Err(ProcessError::UnknownMessage(job.id)),
+                Transition::Applied(_) => Err(ProcessError::Retry {
+                    attempt,
+                    max_attempts: state.max_attempts,
+                    reason,
+                }),
+            };
+        }
+    };
+    let outcome = Outcome {
+        status,
+        attempts: attempt,
+        error,
+        at: messages::now(),
+    };
+    match state.store.finish(job.id, &outcome).await? {
+        Transition::Applied(message) => {
+            tracing::info!(id = %job.id, status = %message.status, attempt, "message finished");
+            Ok(processed(&message, false))
+        }
+        Transition::AlreadyFinal(message) => Ok(processed(&message, true)),
+        Transition::NotFound => Err(ProcessError::UnknownMessage(job.id)),
+    }
+}

@@ -1,0 +1,95 @@
+//! Building and running the worker: [`Application::build`] binds the listener
+//! (port 0 in tests picks a free one) and [`Application::run_until`] serves
+//! until the shutdown future completes, letting jobs in progress finish.
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use axum::Router;
+use axum::http::StatusCode;
+use messages::Backends;
+use tokio::net::TcpListener;
+use tower_http::timeout::TimeoutLayer;
+use tower_http::trace::TraceLayer;
+
+use crate::WorkerConfig;
+use crate::process::WorkerState;
+use crate::routes;
+
+/// sqsd's `InactivityTimeout` (299 s): it stops waiting then, so a job still
+/// running after that would only race the retry it causes.
+const REQUEST_TIMEOUT: Duration = Duration::from_secs(299);
+
+/// The worker, bound and ready to serve.
+pub struct Application {
+    listener: TcpListener,
+    router: Router,
+    backends: Backends,
+}
+
+impl Application {
+    /// Connects the configured backend and binds `0.0.0.0:PORT`.
+    pub async fn build(config: &WorkerConfig) -> anyhow::Result<Self> {
+        let backends = Backends::connect(&config.backend).await?;
+        Self::with_backends(
+            config,
+            backends,
+            SocketAddr::from(([0, 0, 0, 0], config.port)),
+        )
+        .await
+    }
+
+    /// Uses `backends` and binds `address` (tests: `127.0.0.1:0`).
+    pub async fn with_backends(
+        config: &WorkerConfig,
+        backends: Backends,
+        address: SocketAddr,
+    ) -> anyhow::Result<Self> {
+        let state = WorkerState {
+            store: backends.store.clone(),
+            max_attempts: config.max_attempts,
+            slow_job: config.slow_job,
+        };
+        let router = routes::router(state).layer((
+            TraceLayer::new_for_http(),
+            TimeoutLayer::with_status_code(StatusCode::SERVICE_UNAVAILABLE, REQUEST_TIMEOUT),
+        ));
+        let listener = TcpListener::bind(address)
+            .await
+            .map_err(|error| anyhow::anyhow!("cannot listen on {address}: {error}. Is another process using the port? Set PORT to another one"))?;
+        Ok(Self {
+            listener,
+            router,
+            backends,
+        })
+    }
+
+    /// The port actually bound.
+    pub fn port(&self) -> u16 {
+        self.listener
+            .local_addr()
+            .map(|address| address.port())
+            .unwrap_or_default()
+    }
+
+    /// The routes, for dispatching a request in-process (the local poller).
+    pub fn router(&self) -> Router {
+        self.router.clone()
+    }
+
+    /// The backends this worker uses.
+    pub fn backends(&self) -> &Backends {
+        &self.backends
+    }
+
+    /// Serves until `shutdown` completes, then waits for requests in flight.
+    pub async fn run_until(
+        self,
+        shutdown: impl Future<Output = ()> + Send + 'static,
+    ) -> std::io::Result<()> {
+        axum::serve(self.listener, self.router)
+            .with_graceful_shutdown(shutdown)
+            .await
+    }
+}
