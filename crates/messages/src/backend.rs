@@ -84,6 +84,17 @@ pub struct Backends {
 }
 
 impl Backends {
+    /// SQS and DynamoDB through one shared AWS configuration.
+    pub fn aws(sdk: &aws_config::SdkConfig, queue_url: &str, table_name: &str) -> Self {
+        Self {
+            queue: Arc::new(SqsQueue::new(aws_sdk_sqs::Client::new(sdk), queue_url)),
+            store: Arc::new(DynamoStore::new(
+                aws_sdk_dynamodb::Client::new(sdk),
+                table_name,
+            )),
+        }
+    }
+
     /// Connects to the configured backend.
     pub async fn connect(config: &BackendConfig) -> Result<Self, BackendError> {
         match config {

@@ -160,6 +160,24 @@ impl Delivery {
         })
     }
 
+    /// The delivery sqsd would make of a message received from `queue`.
+    pub fn from_received(message: &messages::Received, queue: &str) -> Self {
+        let iso = |millis: Option<i64>| {
+            millis
+                .and_then(chrono::DateTime::from_timestamp_millis)
+                .map(|at| at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true))
+        };
+        Self {
+            message_id: message.message_id.clone(),
+            receive_count: message.receive_count,
+            queue: Some(queue.to_owned()),
+            first_received_at: iso(message.first_received_at_ms),
+            sent_at: iso(message.sent_at_ms),
+            sender_id: message.sender_id.clone(),
+            attributes: message.attributes.clone(),
+        }
+    }
+
     /// The headers sqsd would send for this delivery. Values that HTTP cannot
     /// carry (control characters) are left out rather than failing the delivery.
     pub fn to_headers(&self) -> HeaderMap {

@@ -49,10 +49,15 @@ pub async fn load_config() -> Result<SdkConfig, BackendError> {
 /// The resource name in a queue URL: its last path segment.
 pub fn queue_name_from_url(queue_url: &str) -> Option<&str> {
     let without_query = queue_url.split(['?', '#']).next().unwrap_or_default();
-    let after_scheme = without_query.split_once("://").map_or(without_query, |(_, rest)| rest);
+    let after_scheme = without_query
+        .split_once("://")
+        .map_or(without_query, |(_, rest)| rest);
     // The path starts after the host; a URL without one names no queue.
     let (_host, path) = after_scheme.split_once('/')?;
-    path.trim_end_matches('/').rsplit('/').next().filter(|name| !name.is_empty())
+    path.trim_end_matches('/')
+        .rsplit('/')
+        .next()
+        .filter(|name| !name.is_empty())
 }
 
 #[cfg(test)]

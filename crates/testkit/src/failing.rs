@@ -1,0 +1,87 @@
+//! Backends that fail every call, as SQS or DynamoDB do when unreachable: for
+//! the error paths that a real emulator cannot be made to take on demand.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use messages::{
+    BackendError, Backends, ListQuery, Message, MessageId, Outcome, Page, Queue, Received,
+    StatusStore, Transition,
+};
+
+/// A queue and a store that are down.
+#[derive(Debug, Clone, Copy)]
+pub struct Down;
+
+fn down<T>(operation: &'static str) -> Result<T, BackendError> {
+    Err(BackendError::new(
+        operation,
+        "connection refused (test double)",
+    ))
+}
+
+#[async_trait]
+impl Queue for Down {
+    async fn send(&self, _body: &str) -> Result<(), BackendError> {
+        down("send")
+    }
+    async fn receive(
+        &self,
+        _max: u32,
+        _wait: Duration,
+        _visibility: Duration,
+    ) -> Result<Vec<Received>, BackendError> {
+        down("receive")
+    }
+    async fn delete(&self, _receipt_handle: &str) -> Result<(), BackendError> {
+        down("delete")
+    }
+    async fn change_visibility(
+        &self,
+        _receipt_handle: &str,
+        _timeout: Duration,
+    ) -> Result<(), BackendError> {
+        down("change visibility")
+    }
+    fn describe(&self) -> String {
+        "a queue that is down".to_owned()
+    }
+}
+
+#[async_trait]
+impl StatusStore for Down {
+    async fn create(&self, _message: &Message) -> Result<(), BackendError> {
+        down("create")
+    }
+    async fn get(&self, _id: MessageId) -> Result<Option<Message>, BackendError> {
+        down("get")
+    }
+    async fn finish(&self, _id: MessageId, _outcome: &Outcome) -> Result<Transition, BackendError> {
+        down("finish")
+    }
+    async fn record_attempt(
+        &self,
+        _id: MessageId,
+        _attempts: u32,
+        _error: &str,
+        _at: DateTime<Utc>,
+    ) -> Result<Transition, BackendError> {
+        down("record attempt")
+    }
+    async fn list(&self, _query: ListQuery) -> Result<Page, BackendError> {
+        down("list")
+    }
+    fn describe(&self) -> String {
+        "a store that is down".to_owned()
+    }
+}
+
+/// Both ports down.
+pub fn backends() -> Backends {
+    Backends {
+        queue: Arc::new(Down),
+        store: Arc::new(Down),
+    }
+}

@@ -1,0 +1,72 @@
+//! moto's server, the SQS and DynamoDB emulator started by the test command
+//! (`scripts/test`), and fresh resources on it for each test.
+
+use aws_config::{BehaviorVersion, SdkConfig};
+use aws_sdk_sqs::config::{Credentials, Region};
+use messages::{Backends, MessageId};
+
+/// The account id moto puts in queue URLs.
+const MOTO_ACCOUNT: &str = "123456789012";
+
+/// The emulator's URL. Tests that need it fail (never skip) without it.
+pub fn endpoint() -> String {
+    std::env::var("MOTO_ENDPOINT").unwrap_or_else(|_| {
+        panic!("MOTO_ENDPOINT is not set: run the tests with scripts/test, which starts moto's server and sets it")
+    })
+}
+
+/// An AWS configuration aimed at the emulator, with dummy credentials.
+pub async fn sdk_config() -> SdkConfig {
+    aws_config::defaults(BehaviorVersion::latest())
+        .endpoint_url(endpoint())
+        .region(Region::new("us-east-1"))
+        .credentials_provider(Credentials::new("test", "test", None, None, "testkit"))
+        .load()
+        .await
+}
+
+/// A queue, its dead-letter queue and a table, made for one test.
+pub struct Fresh {
+    /// The emulator configuration.
+    pub sdk: SdkConfig,
+    /// The queue's URL.
+    pub queue_url: String,
+    /// The dead-letter queue's URL.
+    pub dlq_url: String,
+    /// The table's name.
+    pub table: String,
+    /// Connected to both.
+    pub backends: Backends,
+    /// What `provision` printed.
+    pub report: Vec<String>,
+}
+
+/// A name no other test uses.
+pub fn unique_name(prefix: &str) -> String {
+    format!("{prefix}-{}", MessageId::new())
+}
+
+/// The URL moto gives a queue of this name.
+pub fn queue_url(name: &str) -> String {
+    format!("{}/{MOTO_ACCOUNT}/{name}", endpoint())
+}
+
+/// Provisions fresh resources with `provision`, as `web provision` does.
+pub async fn fresh(max_attempts: u32) -> Fresh {
+    let sdk = sdk_config().await;
+    let name = unique_name("t");
+    let queue_url = queue_url(&name);
+    let dlq_url = self::queue_url(&format!("{name}-dlq"));
+    let report = messages::aws::provision(&sdk, &queue_url, &name, max_attempts)
+        .await
+        .unwrap_or_else(|error| panic!("provisioning on moto failed: {}", error.chain()));
+    let backends = Backends::aws(&sdk, &queue_url, &name);
+    Fresh {
+        sdk,
+        queue_url,
+        dlq_url,
+        table: name,
+        backends,
+        report,
+    }
+}

@@ -1,0 +1,51 @@
+//! The web and the worker, each on a free port of 127.0.0.1, served until the
+//! test ends.
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use messages::{BackendConfig, Backends};
+
+/// Where a spawned app answers.
+#[derive(Debug, Clone)]
+pub struct Spawned {
+    /// `http://127.0.0.1:<port>`.
+    pub url: String,
+}
+
+fn loopback() -> SocketAddr {
+    SocketAddr::from(([127, 0, 0, 1], 0))
+}
+
+/// Starts the web on `backends`.
+pub async fn web(backends: Backends) -> Spawned {
+    let app = web::Application::with_backends(backends, loopback())
+        .await
+        .expect("the web binds a free port");
+    let url = format!("http://127.0.0.1:{}", app.port());
+    tokio::spawn(app.run_until(std::future::pending()));
+    Spawned { url }
+}
+
+/// The worker's configuration for tests: `slow` jobs take 200 ms.
+pub fn worker_config(max_attempts: u32) -> worker::WorkerConfig {
+    worker::WorkerConfig {
+        port: 0,
+        backend: BackendConfig::Embedded {
+            data_dir: "unused".into(),
+        },
+        max_attempts,
+        slow_job: Duration::from_millis(200),
+    }
+}
+
+/// Starts the worker on `backends`.
+pub async fn worker(backends: Backends, max_attempts: u32) -> Spawned {
+    let app =
+        worker::Application::with_backends(&worker_config(max_attempts), backends, loopback())
+            .await
+            .expect("the worker binds a free port");
+    let url = format!("http://127.0.0.1:{}", app.port());
+    tokio::spawn(app.run_until(std::future::pending()));
+    Spawned { url }
+}

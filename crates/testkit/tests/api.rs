@@ -1,0 +1,308 @@
+//! The web's JSON API and page on SQS and DynamoDB served by moto: what is
+//! accepted, what is refused (and that a refusal changes nothing), and lists
+//! read page by page from the table's indexes.
+
+use messages::MAX_BODY_BYTES;
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+use testkit::{moto, spawn, sqsd};
+
+struct Web {
+    fresh: moto::Fresh,
+    url: String,
+    client: reqwest::Client,
+}
+
+async fn web() -> Web {
+    let fresh = moto::fresh(10).await;
+    let url = spawn::web(fresh.backends.clone()).await.url;
+    Web {
+        fresh,
+        url,
+        client: reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .expect("client"),
+    }
+}
+
+impl Web {
+    async fn post_json(&self, body: &str) -> (StatusCode, Value) {
+        let response = self
+            .client
+            .post(format!("{}/api/messages", self.url))
+            .header("content-type", "application/json")
+            .body(body.to_owned())
+            .send()
+            .await
+            .expect("answer");
+        let status = response.status();
+        (status, response.json().await.unwrap_or(Value::Null))
+    }
+
+    async fn get(&self, path: &str) -> (StatusCode, Value) {
+        let response = self
+            .client
+            .get(format!("{}{path}", self.url))
+            .send()
+            .await
+            .expect("answer");
+        let status = response.status();
+        (status, response.json().await.unwrap_or(Value::Null))
+    }
+
+    async fn count(&self) -> usize {
+        let (_, page) = self.get("/api/messages?limit=100").await;
+        page["items"].as_array().map_or(0, Vec::len)
+    }
+}
+
+#[tokio::test]
+async fn a_message_without_simulate_is_accepted_as_ok() {
+    let web = web().await;
+    let (status, message) = web.post_json(r#"{"body": "plain"}"#).await;
+    assert_eq!(status, StatusCode::ACCEPTED);
+    assert_eq!(message["simulate"], "ok");
+    for field in [
+        "id",
+        "body",
+        "status",
+        "attempts",
+        "created_at",
+        "updated_at",
+        "error",
+    ] {
+        assert!(message.get(field).is_some(), "missing {field}: {message}");
+    }
+}
+
+#[tokio::test]
+async fn bad_input_gets_a_clear_error_and_changes_nothing() {
+    let web = web().await;
+    let too_long = json!({ "body": "x".repeat(MAX_BODY_BYTES + 1) }).to_string();
+    let cases = [
+        (
+            r#"{"body": ""}"#.to_owned(),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "empty",
+        ),
+        (
+            r#"{"body": "   "}"#.to_owned(),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "empty",
+        ),
+        (too_long, StatusCode::UNPROCESSABLE_ENTITY, "over the limit"),
+        (
+            r#"{"body": "x", "simulate": "explode"}"#.to_owned(),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "ok, fail, flaky or slow",
+        ),
+        (
+            r#"{"body": "x""#.to_owned(),
+            StatusCode::BAD_REQUEST,
+            "Send a JSON object",
+        ),
+        (
+            r#"{"text": "x"}"#.to_owned(),
+            StatusCode::BAD_REQUEST,
+            "body",
+        ),
+        (
+            r#"["x"]"#.to_owned(),
+            StatusCode::BAD_REQUEST,
+            "Send a JSON object",
+        ),
+        (
+            r#"{"body": 5}"#.to_owned(),
+            StatusCode::BAD_REQUEST,
+            "Send a JSON object",
+        ),
+    ];
+    for (body, expected, hint) in cases {
+        let (status, answer) = web.post_json(&body).await;
+        assert_eq!(
+            status,
+            expected,
+            "{}: {answer}",
+            &body[..body.len().min(40)]
+        );
+        let error = answer["error"].as_str().unwrap_or_default();
+        assert!(error.contains(hint), "{error:?} should say {hint:?}");
+    }
+    let without_content_type = web
+        .client
+        .post(format!("{}/api/messages", web.url))
+        .body(r#"{"body": "x"}"#)
+        .send()
+        .await
+        .expect("answer");
+    assert!(without_content_type.status().is_client_error());
+    assert_eq!(web.count().await, 0, "nothing was recorded");
+}
+
+#[tokio::test]
+async fn an_unknown_or_malformed_id_is_a_404_with_a_reason() {
+    let web = web().await;
+    let (status, answer) = web
+        .get(&format!("/api/messages/{}", messages::MessageId::new()))
+        .await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    assert!(
+        answer["error"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("no message has id")
+    );
+    let (status, answer) = web.get("/api/messages/not-an-id").await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    assert!(
+        answer["error"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("not a message id")
+    );
+}
+
+#[tokio::test]
+async fn lists_come_newest_first_page_by_page_with_no_gap_or_overlap() {
+    let web = web().await;
+    let mut sent = Vec::new();
+    for n in 0..7 {
+        let (_, message) = web
+            .post_json(&json!({ "body": format!("m{n}") }).to_string())
+            .await;
+        sent.push(message["id"].as_str().expect("id").to_owned());
+    }
+    let mut seen = Vec::new();
+    let mut path = "/api/messages?limit=3".to_owned();
+    for _ in 0..5 {
+        let (status, page) = web.get(&path).await;
+        assert_eq!(status, StatusCode::OK, "{page}");
+        let items = page["items"].as_array().expect("items");
+        assert!(items.len() <= 3);
+        seen.extend(
+            items
+                .iter()
+                .map(|item| item["id"].as_str().expect("id").to_owned()),
+        );
+        match page["next_cursor"].as_str() {
+            Some(cursor) => path = format!("/api/messages?limit=3&cursor={cursor}"),
+            None => break,
+        }
+    }
+    sent.reverse();
+    assert_eq!(seen, sent, "every message once, newest first");
+}
+
+#[tokio::test]
+async fn a_status_filter_lists_only_that_status() {
+    let web = web().await;
+    let worker = spawn::worker(web.fresh.backends.clone(), 10).await.url;
+    let (_, doomed) = web
+        .post_json(r#"{"body": "doomed", "simulate": "fail"}"#)
+        .await;
+    sqsd::deliver_next(web.fresh.backends.queue.as_ref(), &worker)
+        .await
+        .expect("delivered");
+    let (_, waiting) = web.post_json(r#"{"body": "waiting"}"#).await;
+
+    let (_, failed) = web.get("/api/messages?status=fail").await;
+    let ids: Vec<&Value> = failed["items"]
+        .as_array()
+        .expect("items")
+        .iter()
+        .map(|item| &item["id"])
+        .collect();
+    assert_eq!(ids, vec![&doomed["id"]]);
+    let (_, pending) = web.get("/api/messages?status=pending").await;
+    let ids: Vec<&Value> = pending["items"]
+        .as_array()
+        .expect("items")
+        .iter()
+        .map(|item| &item["id"])
+        .collect();
+    assert_eq!(ids, vec![&waiting["id"]]);
+}
+
+#[tokio::test]
+async fn bad_list_parameters_name_what_to_fix() {
+    let web = web().await;
+    for (query, hint) in [
+        ("status=done", "pending, complete or fail"),
+        ("limit=0", "from 1 to 100"),
+        ("limit=101", "from 1 to 100"),
+        ("limit=ten", "from 1 to 100"),
+        ("cursor=abc", "next_cursor"),
+    ] {
+        let (status, answer) = web.get(&format!("/api/messages?{query}")).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{query}");
+        assert!(
+            answer["error"].as_str().unwrap_or_default().contains(hint),
+            "{query}: {answer}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn the_page_escapes_what_people_typed() {
+    let web = web().await;
+    let (status, _) = web
+        .post_json(
+            &json!({ "body": "<script>alert(1)</script><img src=x onerror=alert(2)>" }).to_string(),
+        )
+        .await;
+    assert_eq!(status, StatusCode::ACCEPTED);
+    let html = web
+        .client
+        .get(&web.url)
+        .send()
+        .await
+        .expect("page")
+        .text()
+        .await
+        .expect("html");
+    assert!(
+        html.contains("&#60;script&#62;") || html.contains("&lt;script&gt;"),
+        "escaped"
+    );
+    assert!(!html.contains("<script>alert(1)"), "not raw");
+    assert!(!html.contains("<img src=x"), "not raw");
+}
+
+#[tokio::test]
+async fn the_form_sends_and_redirects_back_or_shows_the_error_keeping_the_text() {
+    let web = web().await;
+    let sent = web
+        .client
+        .post(format!("{}/messages", web.url))
+        .form(&[("body", "from the form"), ("simulate", "slow")])
+        .send()
+        .await
+        .expect("answer");
+    assert_eq!(sent.status(), StatusCode::SEE_OTHER);
+    let location = sent.headers()["location"]
+        .to_str()
+        .expect("ascii")
+        .to_owned();
+    assert!(location.starts_with("/?sent="), "{location}");
+    assert_eq!(web.count().await, 1);
+
+    let refused = web
+        .client
+        .post(format!("{}/messages", web.url))
+        .form(&[("body", "   "), ("simulate", "fail")])
+        .send()
+        .await
+        .expect("answer");
+    assert_eq!(refused.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let html = refused.text().await.expect("html");
+    assert!(
+        html.contains("the message body is empty"),
+        "the error is shown"
+    );
+    assert!(
+        html.contains(r#"<option value="fail" selected>"#),
+        "the choice is kept"
+    );
+    assert_eq!(web.count().await, 1, "nothing more was recorded");
+}

@@ -1,0 +1,379 @@
+//! The message pipeline end to end on the AWS path: the web and the worker
+//! over HTTP, on SQS and DynamoDB served by moto, with the worker called
+//! exactly as Elastic Beanstalk's sqsd calls it.
+
+use std::collections::HashSet;
+
+use messages::{Job, MessageId, Simulate};
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+use testkit::{moto, spawn, sqsd};
+
+const MAX_ATTEMPTS: u32 = 10;
+
+struct Stack {
+    fresh: moto::Fresh,
+    web: String,
+    worker: String,
+    client: reqwest::Client,
+}
+
+async fn stack(max_attempts: u32) -> Stack {
+    let fresh = moto::fresh(max_attempts).await;
+    let web = spawn::web(fresh.backends.clone()).await.url;
+    let worker = spawn::worker(fresh.backends.clone(), max_attempts)
+        .await
+        .url;
+    Stack {
+        fresh,
+        web,
+        worker,
+        client: reqwest::Client::new(),
+    }
+}
+
+impl Stack {
+    async fn send(&self, body: &str, simulate: &str) -> Value {
+        let response = self
+            .client
+            .post(format!("{}/api/messages", self.web))
+            .json(&json!({ "body": body, "simulate": simulate }))
+            .send()
+            .await
+            .expect("the web answers");
+        assert_eq!(response.status(), StatusCode::ACCEPTED);
+        response.json().await.expect("json")
+    }
+
+    async fn message(&self, id: &str) -> Value {
+        let response = self
+            .client
+            .get(format!("{}/api/messages/{id}", self.web))
+            .send()
+            .await
+            .expect("the web answers");
+        assert_eq!(response.status(), StatusCode::OK);
+        response.json().await.expect("json")
+    }
+
+    /// sqsd's next delivery; the queue must hold one.
+    async fn deliver(&self) -> (StatusCode, Value) {
+        let (_, status, json) =
+            sqsd::deliver_next(self.fresh.backends.queue.as_ref(), &self.worker)
+                .await
+                .expect("a message is on the queue");
+        (status, json)
+    }
+}
+
+#[tokio::test]
+async fn a_sent_message_is_pending_then_complete_after_sqsd_posts_it() {
+    let stack = stack(MAX_ATTEMPTS).await;
+    let sent = stack.send("hello", "ok").await;
+    assert_eq!(sent["status"], "pending");
+    assert_eq!(sent["attempts"], 0);
+    let id = sent["id"].as_str().expect("id").to_owned();
+    assert_eq!(stack.message(&id).await["status"], "pending");
+
+    let (status, answer) = stack.deliver().await;
+    assert_eq!(status, StatusCode::OK, "{answer}");
+    assert_eq!(answer["status"], "complete");
+    assert_eq!(answer["duplicate"], false);
+
+    let message = stack.message(&id).await;
+    assert_eq!(message["status"], "complete");
+    assert_eq!(message["attempts"], 1);
+    assert_eq!(message["error"], Value::Null);
+    assert!(
+        sqsd::deliver_next(stack.fresh.backends.queue.as_ref(), &stack.worker)
+            .await
+            .is_none(),
+        "the queue message is deleted after a 200"
+    );
+}
+
+#[tokio::test]
+async fn a_failing_job_ends_as_fail_with_its_reason_and_is_not_retried() {
+    let stack = stack(MAX_ATTEMPTS).await;
+    let id = stack.send("doomed", "fail").await["id"]
+        .as_str()
+        .expect("id")
+        .to_owned();
+    let (status, answer) = stack.deliver().await;
+    assert_eq!(
+        status,
+        StatusCode::OK,
+        "a final failure is still a 200: retrying cannot help"
+    );
+    assert_eq!(answer["status"], "fail");
+    let message = stack.message(&id).await;
+    assert_eq!(message["status"], "fail");
+    assert!(
+        message["error"]
+            .as_str()
+            .expect("error")
+            .contains("failed for good")
+    );
+}
+
+#[tokio::test]
+async fn a_flaky_job_is_retried_then_completes() {
+    let stack = stack(MAX_ATTEMPTS).await;
+    let id = stack.send("wobbly", "flaky").await["id"]
+        .as_str()
+        .expect("id")
+        .to_owned();
+
+    let (status, answer) = stack.deliver().await;
+    assert_eq!(status, StatusCode::INTERNAL_SERVER_ERROR, "{answer}");
+    assert!(
+        answer["error"]
+            .as_str()
+            .expect("error")
+            .contains("will be retried")
+    );
+    let pending = stack.message(&id).await;
+    assert_eq!(pending["status"], "pending");
+    assert_eq!(pending["attempts"], 1);
+    assert!(
+        pending["error"].is_string(),
+        "the failed attempt's reason is recorded"
+    );
+
+    // The message reappears on the queue (sqsd: after ErrorVisibilityTimeout).
+    let (status, answer) = stack.deliver().await;
+    assert_eq!(status, StatusCode::OK, "{answer}");
+    let message = stack.message(&id).await;
+    assert_eq!(message["status"], "complete");
+    assert_eq!(message["attempts"], 2);
+    assert_eq!(message["error"], Value::Null);
+}
+
+#[tokio::test]
+async fn a_retryable_failure_on_the_last_attempt_ends_as_fail() {
+    let stack = stack(1).await;
+    let id = stack.send("last chance", "flaky").await["id"]
+        .as_str()
+        .expect("id")
+        .to_owned();
+    let (status, answer) = stack.deliver().await;
+    assert_eq!(status, StatusCode::OK, "{answer}");
+    let message = stack.message(&id).await;
+    assert_eq!(message["status"], "fail");
+    assert_eq!(message["attempts"], 1);
+    assert!(
+        message["error"]
+            .as_str()
+            .expect("error")
+            .contains("gave up after 1 attempts")
+    );
+}
+
+#[tokio::test]
+async fn a_duplicate_delivery_of_a_finished_message_answers_200_and_changes_nothing() {
+    let stack = stack(MAX_ATTEMPTS).await;
+    let sent = stack.send("twice", "ok").await;
+    let id = sent["id"].as_str().expect("id").to_owned();
+    let job = serde_json::to_string(&json!({ "id": id, "body": "twice", "simulate": "ok" }))
+        .expect("json");
+
+    let (status, first) = sqsd::post(&stack.worker, &sqsd::delivery(1), &job).await;
+    assert_eq!(
+        (status, first["duplicate"].clone()),
+        (StatusCode::OK, json!(false))
+    );
+    let after_first = stack.message(&id).await;
+
+    let (status, second) = sqsd::post(&stack.worker, &sqsd::delivery(2), &job).await;
+    assert_eq!(
+        (status, second["duplicate"].clone()),
+        (StatusCode::OK, json!(true))
+    );
+    assert_eq!(
+        stack.message(&id).await,
+        after_first,
+        "the record is untouched"
+    );
+}
+
+#[tokio::test]
+async fn a_late_failing_delivery_cannot_flip_a_complete_message() {
+    let stack = stack(1).await;
+    let id = stack.send("settled", "flaky").await["id"]
+        .as_str()
+        .expect("id")
+        .to_owned();
+    let job = Job {
+        id: MessageId::parse(&id).expect("id"),
+        body: "settled".to_owned(),
+        simulate: Simulate::Flaky,
+    }
+    .to_json();
+    // Delivery 2 succeeds first; then the slow delivery 1 (which would give up
+    // as fail on this max of 1) arrives: it must find the message final.
+    let (status, _) = sqsd::post(&stack.worker, &sqsd::delivery(2), &job).await;
+    assert_eq!(status, StatusCode::OK);
+    let (status, late) = sqsd::post(&stack.worker, &sqsd::delivery(1), &job).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(late["duplicate"], true);
+    assert_eq!(stack.message(&id).await["status"], "complete");
+}
+
+#[tokio::test]
+async fn concurrent_duplicate_deliveries_make_exactly_one_transition() {
+    let stack = stack(MAX_ATTEMPTS).await;
+    let id = stack.send("race", "slow").await["id"]
+        .as_str()
+        .expect("id")
+        .to_owned();
+    let job = json!({ "id": id, "body": "race", "simulate": "slow" }).to_string();
+
+    // Eight deliveries at once, as if sqsd on several instances got the same message.
+    let deliveries = (0..8).map(|_| {
+        let (worker, job) = (stack.worker.clone(), job.clone());
+        tokio::spawn(async move { sqsd::post(&worker, &sqsd::delivery(1), &job).await })
+    });
+    let mut transitions = 0;
+    let mut states = HashSet::new();
+    for delivery in deliveries {
+        let (status, answer) = delivery.await.expect("task");
+        assert_eq!(status, StatusCode::OK, "{answer}");
+        states.insert(answer["status"].as_str().expect("status").to_owned());
+        if answer["duplicate"] == false {
+            transitions += 1;
+        }
+    }
+    assert_eq!(transitions, 1, "exactly one delivery wins the transition");
+    assert_eq!(states, HashSet::from(["complete".to_owned()]));
+    assert_eq!(stack.message(&id).await["status"], "complete");
+}
+
+#[tokio::test]
+async fn malformed_requests_to_process_get_a_4xx_and_change_nothing() {
+    let stack = stack(MAX_ATTEMPTS).await;
+    let id = stack.send("untouched", "ok").await["id"]
+        .as_str()
+        .expect("id")
+        .to_owned();
+    let before = stack.message(&id).await;
+    let good = json!({ "id": id, "body": "untouched", "simulate": "ok" }).to_string();
+
+    let bad_bodies = [
+        ("not json", "not json at all".to_owned()),
+        ("empty", String::new()),
+        ("no id", json!({ "body": "x" }).to_string()),
+        ("bad id", json!({ "id": "42", "body": "x" }).to_string()),
+        (
+            "unknown simulate",
+            json!({ "id": id, "body": "x", "simulate": "explode" }).to_string(),
+        ),
+        (
+            "extra field",
+            json!({ "id": id, "body": "x", "sneaky": true }).to_string(),
+        ),
+    ];
+    for (what, body) in bad_bodies {
+        let (status, answer) = sqsd::post(&stack.worker, &sqsd::delivery(1), &body).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{what}: {answer}");
+        assert!(
+            answer["error"]
+                .as_str()
+                .expect("error")
+                .contains("not a job"),
+            "{what}: {answer}"
+        );
+    }
+
+    let unknown = json!({ "id": MessageId::new(), "body": "x" }).to_string();
+    let (status, answer) = sqsd::post(&stack.worker, &sqsd::delivery(1), &unknown).await;
+    assert_eq!(status, StatusCode::NOT_FOUND, "{answer}");
+
+    let client = reqwest::Client::new();
+    let headerless = client
+        .post(format!("{}/process", stack.worker))
+        .body(good.clone())
+        .send()
+        .await
+        .expect("answer");
+    assert_eq!(headerless.status(), StatusCode::BAD_REQUEST);
+    let text = headerless.text().await.expect("body");
+    assert!(
+        text.contains("x-aws-sqsd-msgid header is missing"),
+        "{text}"
+    );
+
+    let bad_count = client
+        .post(format!("{}/process", stack.worker))
+        .header("x-aws-sqsd-msgid", "m-1")
+        .header("x-aws-sqsd-receive-count", "many")
+        .body(good)
+        .send()
+        .await
+        .expect("answer");
+    assert_eq!(bad_count.status(), StatusCode::BAD_REQUEST);
+
+    assert_eq!(stack.message(&id).await, before, "nothing changed");
+}
+
+#[tokio::test]
+async fn a_failed_enqueue_answers_503_and_leaves_no_pending_record() {
+    let fresh = moto::fresh(MAX_ATTEMPTS).await;
+    // The table exists, the queue does not.
+    let missing_queue = moto::queue_url(&moto::unique_name("missing"));
+    let backends = messages::Backends::aws(&fresh.sdk, &missing_queue, &fresh.table);
+    let web = spawn::web(backends.clone()).await.url;
+
+    let response = reqwest::Client::new()
+        .post(format!("{web}/api/messages"))
+        .json(&json!({ "body": "lost?", "simulate": "ok" }))
+        .send()
+        .await
+        .expect("the web answers");
+    assert_eq!(response.status(), StatusCode::SERVICE_UNAVAILABLE);
+    let answer: Value = response.json().await.expect("json");
+    let error = answer["error"].as_str().expect("error");
+    assert!(error.contains("could not be queued"), "{error}");
+    assert!(
+        !error.contains("QueueDoesNotExist"),
+        "no backend detail leaks: {error}"
+    );
+
+    let page = backends
+        .store
+        .list(messages::ListQuery {
+            status: None,
+            limit: 10,
+            cursor: None,
+        })
+        .await
+        .expect("list");
+    assert_eq!(
+        page.items.len(),
+        1,
+        "the record was kept, for the user to see"
+    );
+    let record = &page.items[0];
+    assert_eq!(record.status, messages::Status::Fail, "not left pending");
+    assert!(
+        record
+            .error
+            .as_deref()
+            .unwrap_or_default()
+            .contains("could not be enqueued")
+    );
+}
+
+#[tokio::test]
+async fn provisioning_twice_finds_what_the_first_run_created() {
+    let fresh = moto::fresh(MAX_ATTEMPTS).await;
+    assert!(
+        fresh.report.iter().all(|line| line.contains("created")),
+        "{:?}",
+        fresh.report
+    );
+    let again = messages::aws::provision(&fresh.sdk, &fresh.queue_url, &fresh.table, MAX_ATTEMPTS)
+        .await
+        .expect("provision again");
+    assert_eq!(again.len(), 3, "{again:?}");
+    assert!(again.iter().all(|line| line.contains("found")), "{again:?}");
+}
