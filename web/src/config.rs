@@ -13,6 +13,10 @@ pub struct WebConfig {
     /// `MAX_ATTEMPTS`: used by `web provision` for the queue's redrive policy,
     /// so SQS dead-letters a message exactly when the worker gives it up.
     pub max_attempts: u32,
+    /// `WORKER_URL`: where the worker answers (local runs). When it is set
+    /// and the worker does not poll by itself, the page offers a "process
+    /// messages" button that asks the worker to process one batch.
+    pub worker_url: Option<String>,
 }
 
 impl WebConfig {
@@ -22,6 +26,7 @@ impl WebConfig {
             port: u16::try_from(env::number_in("PORT", 8080, 0, 65535)?)?,
             backend: BackendConfig::from_env()?,
             max_attempts: u32::try_from(env::number_in("MAX_ATTEMPTS", 10, 1, 1000)?)?,
+            worker_url: env::var("WORKER_URL").map(|url| url.trim_end_matches('/').to_owned()),
         })
     }
 }

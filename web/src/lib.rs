@@ -8,6 +8,7 @@
 //! - [`error`]: [`error::ApiError`], the JSON error format, and the JSON extractor using it.
 //! - [`routes`]: `/`, `/api/messages`, `/health`.
 //! - [`provision`]: the `web provision` command.
+//! - [`worker_link`]: asking the worker (at `WORKER_URL`) to process a batch by hand.
 //! - [`startup`]: [`Application`], which binds the listener and serves.
 
 pub mod config;
@@ -16,6 +17,7 @@ pub mod provision;
 pub mod routes;
 pub mod send;
 pub mod startup;
+pub mod worker_link;
 
 pub use config::WebConfig;
 pub use startup::Application;

@@ -16,6 +16,7 @@ use tower_http::trace::TraceLayer;
 
 use crate::WebConfig;
 use crate::routes::{self, AppState};
+use crate::worker_link::WorkerLink;
 
 /// Every request answers within this, even with a backend hanging.
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
@@ -32,13 +33,23 @@ pub struct Application {
 impl Application {
     /// Connects the configured backend and binds `0.0.0.0:PORT`.
     pub async fn build(config: &WebConfig) -> anyhow::Result<Self> {
-        let backends = Backends::connect(&config.backend).await?;
-        Self::with_backends(backends, SocketAddr::from(([0, 0, 0, 0], config.port))).await
+        let backends = Backends::connect(&config.backend, config.max_attempts).await?;
+        let worker = config.worker_url.clone().map(WorkerLink::new);
+        Self::with_backends(
+            backends,
+            worker,
+            SocketAddr::from(([0, 0, 0, 0], config.port)),
+        )
+        .await
     }
 
     /// Uses `backends` and binds `address` (tests: `127.0.0.1:0`).
-    pub async fn with_backends(backends: Backends, address: SocketAddr) -> anyhow::Result<Self> {
-        let router = app(backends.clone());
+    pub async fn with_backends(
+        backends: Backends,
+        worker: Option<WorkerLink>,
+        address: SocketAddr,
+    ) -> anyhow::Result<Self> {
+        let router = app(backends.clone(), worker);
         let listener = TcpListener::bind(address)
             .await
             .map_err(|error| anyhow::anyhow!("cannot listen on {address}: {error}. Is another process using the port? Set PORT to another one"))?;
@@ -74,8 +85,8 @@ impl Application {
 }
 
 /// The whole web as a router, with its middleware: what tests drive with `oneshot`.
-pub fn app(backends: Backends) -> Router {
-    routes::router(AppState { backends }).layer((
+pub fn app(backends: Backends, worker: Option<WorkerLink>) -> Router {
+    routes::router(AppState { backends, worker }).layer((
         TraceLayer::new_for_http(),
         TimeoutLayer::with_status_code(StatusCode::SERVICE_UNAVAILABLE, REQUEST_TIMEOUT),
         DefaultBodyLimit::max(REQUEST_BODY_LIMIT),

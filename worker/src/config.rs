@@ -4,6 +4,7 @@ use std::time::Duration;
 
 use messages::BackendConfig;
 use service::env;
+use sqsd::PollerConfig;
 
 /// Everything the worker needs to start.
 #[derive(Debug, Clone)]
@@ -18,6 +19,10 @@ pub struct WorkerConfig {
     pub max_attempts: u32,
     /// `SLOW_JOB_MS`: how long a `slow` job takes.
     pub slow_job: Duration,
+    /// `WORKER_POLL`: poll the queue ourselves (no sqsd), or wait for sqsd's POSTs.
+    pub poll: bool,
+    /// How the poller behaves (`POLL_*`, `*VISIBILITY_TIMEOUT`), sqsd's defaults.
+    pub poller: PollerConfig,
 }
 
 /// sqsd's default `MaxRetries`.
@@ -36,6 +41,45 @@ impl WorkerConfig {
                 1000,
             )?)?,
             slow_job: Duration::from_millis(env::number_in("SLOW_JOB_MS", 3000, 0, 600_000)?),
+            poll: env::flag("WORKER_POLL", false)?,
+            poller: poller_from_env()?,
         })
     }
+}
+
+/// The poller's settings; each defaults to what sqsd does on Elastic Beanstalk.
+fn poller_from_env() -> anyhow::Result<PollerConfig> {
+    let defaults = PollerConfig::default();
+    let seconds = |name: &str, default: Duration, min: u64, max: u64| -> anyhow::Result<Duration> {
+        Ok(Duration::from_secs(env::number_in(
+            name,
+            default.as_secs(),
+            min,
+            max,
+        )?))
+    };
+    Ok(PollerConfig {
+        batch_size: u32::try_from(env::number_in(
+            "POLL_BATCH_SIZE",
+            u64::from(defaults.batch_size),
+            1,
+            10,
+        )?)?,
+        wait: seconds("POLL_WAIT_SECONDS", defaults.wait, 0, 20)?,
+        visibility_timeout: seconds("VISIBILITY_TIMEOUT", defaults.visibility_timeout, 0, 43_200)?,
+        error_visibility_timeout: seconds(
+            "ERROR_VISIBILITY_TIMEOUT",
+            defaults.error_visibility_timeout,
+            0,
+            43_200,
+        )?,
+        concurrency: usize::try_from(env::number_in(
+            "POLL_CONCURRENCY",
+            defaults.concurrency as u64,
+            1,
+            1000,
+        )?)?,
+        inactivity_timeout: seconds("INACTIVITY_TIMEOUT", defaults.inactivity_timeout, 1, 36_000)?,
+        shutdown_grace: defaults.shutdown_grace,
+    })
 }

@@ -8,7 +8,13 @@ async fn main() -> anyhow::Result<()> {
     service::telemetry::init();
     let config = WorkerConfig::from_env()?;
     let app = Application::build(&config).await?;
-    tracing::info!(port = app.port(), store = %app.backends().store.describe(), "worker listening");
+    tracing::info!(
+        port = app.port(),
+        polling = app.polls(),
+        queue = %app.backends().queue.describe(),
+        store = %app.backends().store.describe(),
+        "worker listening"
+    );
     app.run_until(service::shutdown::signal()).await?;
     Ok(())
 }

@@ -9,6 +9,8 @@ use std::time::Duration;
 use axum::Router;
 use axum::http::StatusCode;
 use messages::Backends;
+use service::shutdown::Shutdown;
+use sqsd::Poller;
 use tokio::net::TcpListener;
 use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::TraceLayer;
@@ -26,12 +28,14 @@ pub struct Application {
     listener: TcpListener,
     router: Router,
     backends: Backends,
+    /// Set when `WORKER_POLL=true`: runs beside the server.
+    poller: Option<Poller>,
 }
 
 impl Application {
     /// Connects the configured backend and binds `0.0.0.0:PORT`.
     pub async fn build(config: &WorkerConfig) -> anyhow::Result<Self> {
-        let backends = Backends::connect(&config.backend).await?;
+        let backends = Backends::connect(&config.backend, config.max_attempts).await?;
         Self::with_backends(
             config,
             backends,
@@ -51,7 +55,12 @@ impl Application {
             max_attempts: config.max_attempts,
             slow_job: config.slow_job,
         };
-        let router = routes::router(state).layer((
+        let poller = Poller::new(
+            backends.queue.clone(),
+            routes::process_router(state.clone()),
+            config.poller.clone(),
+        );
+        let router = routes::router(state, poller.clone(), config.poll).layer((
             TraceLayer::new_for_http(),
             TimeoutLayer::with_status_code(StatusCode::SERVICE_UNAVAILABLE, REQUEST_TIMEOUT),
         ));
@@ -62,6 +71,7 @@ impl Application {
             listener,
             router,
             backends,
+            poller: config.poll.then_some(poller),
         })
     }
 
@@ -83,13 +93,29 @@ impl Application {
         &self.backends
     }
 
-    /// Serves until `shutdown` completes, then waits for requests in flight.
+    /// Whether this worker polls the queue itself.
+    pub fn polls(&self) -> bool {
+        self.poller.is_some()
+    }
+
+    /// Serves (and polls, if asked to) until `shutdown` completes, then lets
+    /// requests and jobs in flight finish.
     pub async fn run_until(
         self,
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> std::io::Result<()> {
-        axum::serve(self.listener, self.router)
-            .with_graceful_shutdown(shutdown)
-            .await
+        let shutdown = Shutdown::on(shutdown);
+        let polling = self
+            .poller
+            .map(|poller| tokio::spawn(poller.run(shutdown.clone().wait())));
+        let served = axum::serve(self.listener, self.router)
+            .with_graceful_shutdown(shutdown.wait())
+            .await;
+        if let Some(polling) = polling {
+            if let Err(error) = polling.await {
+                tracing::error!(%error, "the poller stopped abnormally");
+            }
+        }
+        served
     }
 }

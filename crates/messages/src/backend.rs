@@ -84,6 +84,18 @@ pub struct Backends {
 }
 
 impl Backends {
+    /// The embedded backend in `data_dir`.
+    pub fn embedded(data_dir: &std::path::Path, max_attempts: u32) -> Result<Self, BackendError> {
+        let database = crate::embedded::Database::open(data_dir)?;
+        Ok(Self {
+            queue: Arc::new(crate::embedded::EmbeddedQueue::new(
+                database.clone(),
+                max_attempts,
+            )),
+            store: Arc::new(crate::embedded::EmbeddedStore::new(database)),
+        })
+    }
+
     /// SQS and DynamoDB through one shared AWS configuration.
     pub fn aws(sdk: &aws_config::SdkConfig, queue_url: &str, table_name: &str) -> Self {
         Self {
@@ -95,8 +107,9 @@ impl Backends {
         }
     }
 
-    /// Connects to the configured backend.
-    pub async fn connect(config: &BackendConfig) -> Result<Self, BackendError> {
+    /// Connects to the configured backend. `max_attempts` is the embedded
+    /// queue's redrive count (on SQS, the queue's redrive policy holds it).
+    pub async fn connect(config: &BackendConfig, max_attempts: u32) -> Result<Self, BackendError> {
         match config {
             BackendConfig::Aws {
                 queue_url,
@@ -111,13 +124,7 @@ impl Backends {
                     )),
                 })
             }
-            BackendConfig::Embedded { data_dir } => Err(BackendError::new(
-                "opening the embedded backend",
-                format!(
-                    "not available yet ({}): set QUEUE_URL and TABLE_NAME",
-                    data_dir.display()
-                ),
-            )),
+            BackendConfig::Embedded { data_dir } => Self::embedded(data_dir, max_attempts),
         }
     }
 }

@@ -10,12 +10,13 @@
 //!   (validated text), [`Message`] (the record), [`Job`] (the queue payload).
 //! - Ports: [`Queue`] and [`StatusStore`], returning [`BackendError`] and never
 //!   an SDK type.
-//! - Backends: [`aws`] (SQS, DynamoDB, provisioning) and [`backend`], which
-//!   picks one from the environment.
+//! - Backends: [`aws`] (SQS, DynamoDB, provisioning), [`embedded`] (one
+//!   SQLite file, no AWS) and [`backend`], which picks one from the environment.
 
 pub mod aws;
 pub mod backend;
 mod body;
+pub mod embedded;
 mod error;
 mod id;
 mod message;

@@ -53,6 +53,9 @@ pub trait Queue: Send + Sync + 'static {
         timeout: Duration,
     ) -> Result<(), BackendError>;
 
+    /// The queue's name, as sqsd's `X-Aws-Sqsd-Queue` header gives it.
+    fn name(&self) -> String;
+
     /// A short description for logs and the start-up banner.
     fn describe(&self) -> String;
 }

@@ -1,5 +1,6 @@
 //! The shutdown signal: Ctrl-C at a terminal, SIGTERM from Elastic Beanstalk,
-//! Docker or systemd when they stop the process.
+//! Docker or systemd when they stop the process, and a way to hand one
+//! shutdown to several tasks.
 
 /// Completes when the process is asked to stop.
 pub async fn signal() {
@@ -27,5 +28,32 @@ pub async fn signal() {
     tokio::select! {
         () = ctrl_c => tracing::info!("Ctrl-C received, shutting down"),
         () = terminate => tracing::info!("SIGTERM received, shutting down"),
+    }
+}
+
+/// A shutdown that several tasks can wait for (the server and the poller):
+/// cloneable, and complete for every clone once the source future completes.
+#[derive(Debug, Clone)]
+pub struct Shutdown(tokio::sync::watch::Receiver<bool>);
+
+impl Shutdown {
+    /// Fires when `source` completes (for example [`signal`]).
+    pub fn on(source: impl Future<Output = ()> + Send + 'static) -> Self {
+        let (sender, receiver) = tokio::sync::watch::channel(false);
+        tokio::spawn(async move {
+            source.await;
+            // No receiver left means nobody is waiting any more: nothing to do.
+            let _ignored = sender.send(true);
+        });
+        Self(receiver)
+    }
+
+    /// Completes once shutdown has begun.
+    pub async fn wait(mut self) {
+        if self.0.wait_for(|begun| *begun).await.is_err() {
+            // The sender is gone without firing (the runtime is stopping):
+            // never report a shutdown that was not asked for.
+            std::future::pending::<()>().await;
+        }
     }
 }

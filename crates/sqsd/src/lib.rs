@@ -9,7 +9,10 @@
 //! # Layout
 //! - [`headers`]: those headers as typed values, parsed from a request with
 //!   errors that name the header, and written back for the local poller.
+//! - [`poller`]: [`Poller`], which does sqsd's job where there is no sqsd.
 
 pub mod headers;
+pub mod poller;
 
 pub use headers::{Delivery, HeaderError, PeriodicTask, SqsdRequest};
+pub use poller::{Dispatched, Poller, PollerConfig};

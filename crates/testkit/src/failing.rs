@@ -45,6 +45,9 @@ impl Queue for Down {
     ) -> Result<(), BackendError> {
         down("change visibility")
     }
+    fn name(&self) -> String {
+        "down".to_owned()
+    }
     fn describe(&self) -> String {
         "a queue that is down".to_owned()
     }

@@ -19,7 +19,13 @@ fn loopback() -> SocketAddr {
 
 /// Starts the web on `backends`.
 pub async fn web(backends: Backends) -> Spawned {
-    let app = web::Application::with_backends(backends, loopback())
+    web_with(backends, None).await
+}
+
+/// Starts the web on `backends`, knowing the worker at `worker_url`.
+pub async fn web_with(backends: Backends, worker_url: Option<String>) -> Spawned {
+    let worker = worker_url.map(web::worker_link::WorkerLink::new);
+    let app = web::Application::with_backends(backends, worker, loopback())
         .await
         .expect("the web binds a free port");
     let url = format!("http://127.0.0.1:{}", app.port());
@@ -36,6 +42,8 @@ pub fn worker_config(max_attempts: u32) -> worker::WorkerConfig {
         },
         max_attempts,
         slow_job: Duration::from_millis(200),
+        poll: false,
+        poller: sqsd::PollerConfig::default(),
     }
 }
 

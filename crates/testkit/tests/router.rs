@@ -20,7 +20,7 @@ async fn call(app: axum::Router, request: Request<Body>) -> (StatusCode, Value) 
 }
 
 fn web() -> axum::Router {
-    web::startup::app(testkit::failing::backends())
+    web::startup::app(testkit::failing::backends(), None)
 }
 
 #[tokio::test]
@@ -80,7 +80,7 @@ async fn validation_answers_before_any_backend_is_touched() {
 
 #[tokio::test]
 async fn process_with_the_store_down_is_a_503_so_sqsd_retries() {
-    let worker = worker::routes::router(worker::process::WorkerState {
+    let worker = worker::routes::process_router(worker::process::WorkerState {
         store: testkit::failing::backends().store,
         max_attempts: 10,
         slow_job: std::time::Duration::ZERO,

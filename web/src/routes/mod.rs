@@ -7,11 +7,15 @@ mod page;
 use axum::Router;
 use messages::Backends;
 
+use crate::worker_link::WorkerLink;
+
 /// What every handler needs; cheap to clone.
 #[derive(Clone)]
 pub struct AppState {
     /// The queue and the status store.
     pub backends: Backends,
+    /// The worker, when `WORKER_URL` says where it is.
+    pub worker: Option<WorkerLink>,
 }
 
 /// Every route of the web.

@@ -25,6 +25,7 @@ pub fn router() -> Router<AppState> {
     Router::new()
         .route("/", get(index))
         .route("/messages", post(send_form))
+        .route("/process-batch", post(process_batch))
 }
 
 /// One choice in the form's `simulate` select.
@@ -43,6 +44,8 @@ struct IndexPage {
     typed: String,
     error: Option<String>,
     notice: Option<String>,
+    /// Offer "process messages": the worker is known and waits for batches by hand.
+    batch_button: bool,
 }
 
 impl IndexPage {
@@ -66,6 +69,7 @@ impl IndexPage {
             typed,
             error: None,
             notice: None,
+            batch_button: false,
         }
     }
 
@@ -109,6 +113,7 @@ struct IndexParams {
     #[serde(flatten)]
     list: ListParams,
     sent: Option<String>,
+    processed: Option<String>,
 }
 
 async fn index(
@@ -122,7 +127,11 @@ async fn index(
         Ok(messages) => page.messages = messages,
         Err(error) => page.error = Some(error.to_string()),
     }
-    page.notice = params.sent.map(|id| format!("Message {id} sent."));
+    page.notice = params
+        .sent
+        .map(|id| format!("Message {id} sent."))
+        .or(params.processed);
+    page.batch_button = batch_button(&state).await;
     page.render_with(StatusCode::OK)
 }
 
@@ -164,4 +173,39 @@ async fn send_form(
             page.render_with(status)
         }
     }
+}
+
+async fn batch_button(state: &AppState) -> bool {
+    match &state.worker {
+        Some(worker) => worker.accepts_batches().await,
+        None => false,
+    }
+}
+
+/// The "process messages" button: one batch, then back to the page with what happened.
+async fn process_batch(State(state): State<AppState>) -> Response {
+    let Some(worker) = &state.worker else {
+        return ApiError::NotFound(
+            "no worker is configured: set WORKER_URL to use this button".to_owned(),
+        )
+        .into_response();
+    };
+    let text = match worker.process_batch().await {
+        Ok(report) if report.received == 0 => "The queue was empty: nothing to process.".to_owned(),
+        Ok(report) => format!(
+            "Processed {} message(s): {} finished, {} will be retried.",
+            report.received, report.done, report.retried
+        ),
+        Err(error) => format!("Nothing was processed: {error}"),
+    };
+    let query = [("processed", text)];
+    let encoded = serde_urlencoded_query(&query);
+    Redirect::to(&format!("/?{encoded}")).into_response()
+}
+
+/// `application/x-www-form-urlencoded` for a redirect's query string.
+fn serde_urlencoded_query(pairs: &[(&str, String)]) -> String {
+    let mut url = reqwest::Url::parse("http://localhost/").expect("a constant URL parses");
+    url.query_pairs_mut().extend_pairs(pairs);
+    url.query().unwrap_or_default().to_owned()
 }

@@ -1,17 +1,27 @@
 //! The worker's HTTP surface.
 
+mod batch;
 mod health;
 mod process;
 
 use axum::Router;
 use axum::routing::{get, post};
+use sqsd::Poller;
 
 use crate::process::WorkerState;
 
-/// Every route of the worker, ready for state.
-pub fn router(state: WorkerState) -> Router {
+/// `POST /process` alone: what sqsd (or the local poller) calls.
+pub fn process_router(state: WorkerState) -> Router {
     Router::new()
         .route("/process", post(process::process))
-        .route("/health", get(health::health))
         .with_state(state)
+}
+
+/// Every route: `/process`, `/health`, and `/process-batch` for processing by hand.
+pub fn router(state: WorkerState, poller: Poller, polling: bool) -> Router {
+    let manual = Router::new()
+        .route("/health", get(health::health))
+        .route("/process-batch", post(batch::process_batch))
+        .with_state(batch::BatchState { poller, polling });
+    process_router(state).merge(manual)
 }

@@ -123,6 +123,12 @@ impl Queue for SqsQueue {
         Ok(())
     }
 
+    fn name(&self) -> String {
+        super::queue_name_from_url(&self.queue_url)
+            .unwrap_or("queue")
+            .to_owned()
+    }
+
     fn describe(&self) -> String {
         format!("SQS queue {}", self.queue_url)
     }

@@ -1,0 +1,124 @@
+//! The SQLite file: opening it, its schema, and a way to run blocking calls.
+
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use rusqlite::Connection;
+
+use crate::BackendError;
+
+/// The file's name under `DATA_DIR`.
+pub const FILE_NAME: &str = "messages.sqlite3";
+
+/// Both tables mirror their AWS counterparts: `messages` is the DynamoDB
+/// table (with an index for lists by status, newest first), `queue` and
+/// `dead_letters` are the SQS queue and its dead-letter queue.
+const SCHEMA: &str = "
+CREATE TABLE IF NOT EXISTS messages (
+    id          TEXT PRIMARY KEY,
+    body        TEXT NOT NULL,
+    simulate    TEXT NOT NULL,
+    status      TEXT NOT NULL,
+    attempts    INTEGER NOT NULL,
+    created_at  TEXT NOT NULL,
+    updated_at  TEXT NOT NULL,
+    error       TEXT
+);
+CREATE INDEX IF NOT EXISTS messages_by_status ON messages (status, id);
+CREATE TABLE IF NOT EXISTS queue (
+    seq                  INTEGER PRIMARY KEY AUTOINCREMENT,
+    message_id           TEXT NOT NULL UNIQUE,
+    body                 TEXT NOT NULL,
+    sent_at_ms           INTEGER NOT NULL,
+    visible_at_ms        INTEGER NOT NULL,
+    receive_count        INTEGER NOT NULL DEFAULT 0,
+    first_received_at_ms INTEGER,
+    receipt              TEXT UNIQUE
+);
+CREATE INDEX IF NOT EXISTS queue_by_visibility ON queue (visible_at_ms, seq);
+CREATE TABLE IF NOT EXISTS dead_letters (
+    message_id     TEXT PRIMARY KEY,
+    body           TEXT NOT NULL,
+    sent_at_ms     INTEGER NOT NULL,
+    receive_count  INTEGER NOT NULL,
+    moved_at_ms    INTEGER NOT NULL
+);
+";
+
+/// One open database file, shared by the queue and the store of a process.
+#[derive(Debug, Clone)]
+pub struct Database {
+    // One connection per process, behind a mutex: SQLite serialises writers
+    // anyway, and each call is short. Other processes open their own.
+    connection: Arc<Mutex<Connection>>,
+    path: PathBuf,
+}
+
+impl Database {
+    /// Opens (creating if needed) `DATA_DIR/messages.sqlite3`.
+    pub fn open(data_dir: &Path) -> Result<Self, BackendError> {
+        let failed = |error: String| BackendError::new("opening the embedded backend", error);
+        std::fs::create_dir_all(data_dir).map_err(|error| {
+            failed(format!(
+                "cannot create DATA_DIR {}: {error}",
+                data_dir.display()
+            ))
+        })?;
+        let path = data_dir.join(FILE_NAME);
+        let connection = Connection::open(&path)
+            .map_err(|error| failed(format!("cannot open {}: {error}", path.display())))?;
+        // Another process (the web or the worker) may hold the write lock for a
+        // moment: wait for it rather than fail.
+        connection
+            .busy_timeout(Duration::from_secs(10))
+            .map_err(|error| failed(error.to_string()))?;
+        // WAL lets readers run beside the writer, across processes. NORMAL
+        // syncing survives a crash of either process; only a power cut may lose
+        // the last moments, which is fine for a local development backend.
+        connection
+            .pragma_update(None, "journal_mode", "WAL")
+            .and_then(|()| connection.pragma_update(None, "synchronous", "NORMAL"))
+            .and_then(|()| connection.execute_batch(SCHEMA))
+            .map_err(|error| failed(format!("cannot prepare {}: {error}", path.display())))?;
+        Ok(Self {
+            connection: Arc::new(Mutex::new(connection)),
+            path,
+        })
+    }
+
+    /// The file's path.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Runs `work` on the connection on a blocking thread, so SQLite's waits
+    /// (disk, another process's lock) never stall the async runtime.
+    pub(crate) async fn call<T, F>(
+        &self,
+        operation: &'static str,
+        work: F,
+    ) -> Result<T, BackendError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&mut Connection) -> rusqlite::Result<T> + Send + 'static,
+    {
+        let connection = Arc::clone(&self.connection);
+        tokio::task::spawn_blocking(move || {
+            // A panic while holding the lock poisons it; the connection itself
+            // is still sound (SQLite rolled back), so carry on with it.
+            let mut connection = connection
+                .lock()
+                .unwrap_or_else(|poisoned| poisoned.into_inner());
+            work(&mut connection)
+        })
+        .await
+        .map_err(|error| BackendError::new(operation, error))?
+        .map_err(|error| BackendError::new(operation, error))
+    }
+}
+
+/// Milliseconds since the epoch.
+pub(crate) fn now_ms() -> i64 {
+    chrono::Utc::now().timestamp_millis()
+}

@@ -1,0 +1,27 @@
+//! The embedded backend: the queue and the status store in one SQLite file
+//! under `DATA_DIR`, for a machine with no AWS, no emulator and no Docker.
+//!
+//! Why SQLite (through rusqlite, with SQLite bundled so nothing needs
+//! installing): it is durable (a restart loses nothing), and its file locking
+//! lets a web and a worker running as two processes share one file safely. Every
+//! queue operation that must be atomic (receive: pick visible messages and hide
+//! them) runs in one `BEGIN IMMEDIATE` transaction, so two pollers never receive
+//! the same message at once.
+//!
+//! The queue mirrors what the worker relies on from SQS: visibility timeouts,
+//! receive counts, a dead-letter area that takes a message received
+//! `max_receive_count` times (SQS's redrive policy), and long polling.
+//!
+//! # Layout
+//! - [`database`]: opening the file, the schema, and running blocking SQLite
+//!   calls off the async runtime.
+//! - [`queue`]: [`EmbeddedQueue`].
+//! - [`store`]: [`EmbeddedStore`].
+
+mod database;
+mod queue;
+mod store;
+
+pub use database::Database;
+pub use queue::EmbeddedQueue;
+pub use store::EmbeddedStore;

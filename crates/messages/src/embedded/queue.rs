@@ -1,0 +1,196 @@
+//! The embedded queue, with SQS's semantics: a received message is hidden for
+//! its visibility timeout and comes back unless deleted; every receive counts;
+//! a message already received `max_receive_count` times is moved to the
+//! dead-letter area instead of being delivered again (SQS's redrive policy).
+
+use std::time::Duration;
+
+use async_trait::async_trait;
+use rusqlite::{TransactionBehavior, params};
+use std::sync::Arc;
+use tokio::sync::Notify;
+
+use super::database::{Database, now_ms};
+use crate::{BackendError, MessageId, Queue, Received};
+
+/// How often a long poll looks again for messages sent by another process.
+/// Sends from this process wake it at once.
+const POLL_INTERVAL: Duration = Duration::from_millis(25);
+
+/// The queue in the embedded database.
+#[derive(Debug, Clone)]
+pub struct EmbeddedQueue {
+    database: Database,
+    max_receive_count: u32,
+    sent: Arc<Notify>,
+}
+
+impl EmbeddedQueue {
+    /// The queue in `database`, dead-lettering after `max_receive_count` receives.
+    pub fn new(database: Database, max_receive_count: u32) -> Self {
+        Self {
+            database,
+            max_receive_count,
+            sent: Arc::new(Notify::new()),
+        }
+    }
+
+    /// Messages in the dead-letter area, as `(message id, body, receive count)`.
+    pub async fn dead_letters(&self) -> Result<Vec<(String, String, u32)>, BackendError> {
+        self.database
+            .call("reading the embedded dead-letter area", |connection| {
+                let mut statement = connection.prepare(
+                    "SELECT message_id, body, receive_count FROM dead_letters ORDER BY moved_at_ms",
+                )?;
+                let rows =
+                    statement.query_map([], |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?)))?;
+                rows.collect()
+            })
+            .await
+    }
+
+    /// One attempt to receive: hides and returns up to `max` visible messages.
+    async fn receive_now(
+        &self,
+        max: u32,
+        visibility: Duration,
+    ) -> Result<Vec<Received>, BackendError> {
+        let max_receive_count = self.max_receive_count;
+        let visibility_ms = i64::try_from(visibility.as_millis()).unwrap_or(i64::MAX);
+        self.database
+            .call("receiving from the embedded queue", move |connection| {
+                // IMMEDIATE takes the write lock first, so two pollers (even in
+                // two processes) cannot pick the same message.
+                let transaction = connection.transaction_with_behavior(TransactionBehavior::Immediate)?;
+                let now = now_ms();
+                // Redrive: what was received too often leaves for the dead-letter area.
+                transaction.execute(
+                    "INSERT OR REPLACE INTO dead_letters (message_id, body, sent_at_ms, receive_count, moved_at_ms)
+                     SELECT message_id, body, sent_at_ms, receive_count, ?1 FROM queue
+                     WHERE visible_at_ms <= ?1 AND receive_count >= ?2",
+                    params![now, max_receive_count],
+                )?;
+                transaction.execute(
+                    "DELETE FROM queue WHERE visible_at_ms <= ?1 AND receive_count >= ?2",
+                    params![now, max_receive_count],
+                )?;
+                let picked: Vec<(i64, String, String, i64, u32, Option<i64>)> = {
+                    let mut statement = transaction.prepare(
+                        "SELECT seq, message_id, body, sent_at_ms, receive_count, first_received_at_ms
+                         FROM queue WHERE visible_at_ms <= ?1 ORDER BY visible_at_ms, seq LIMIT ?2",
+                    )?;
+                    let rows = statement.query_map(params![now, max], |row| {
+                        Ok((row.get(0)?, row.get(1)?, row.get(2)?, row.get(3)?, row.get(4)?, row.get(5)?))
+                    })?;
+                    rows.collect::<rusqlite::Result<_>>()?
+                };
+                let mut received = Vec::with_capacity(picked.len());
+                for (seq, message_id, body, sent_at_ms, count, first) in picked {
+                    // A new handle per receive: a stale one cannot delete or
+                    // extend a message someone else has received since.
+                    let receipt = format!("{seq}-{}", MessageId::new());
+                    let first = first.unwrap_or(now);
+                    transaction.execute(
+                        "UPDATE queue SET receive_count = receive_count + 1, visible_at_ms = ?1,
+                         receipt = ?2, first_received_at_ms = ?3 WHERE seq = ?4",
+                        params![now.saturating_add(visibility_ms), receipt, first, seq],
+                    )?;
+                    received.push(Received {
+                        message_id,
+                        receipt_handle: receipt,
+                        body,
+                        receive_count: count + 1,
+                        first_received_at_ms: Some(first),
+                        sent_at_ms: Some(sent_at_ms),
+                        sender_id: None,
+                        attributes: Default::default(),
+                    });
+                }
+                transaction.commit()?;
+                Ok(received)
+            })
+            .await
+    }
+}
+
+#[async_trait]
+impl Queue for EmbeddedQueue {
+    async fn send(&self, body: &str) -> Result<(), BackendError> {
+        let body = body.to_owned();
+        self.database
+            .call("sending to the embedded queue", move |connection| {
+                let now = now_ms();
+                connection.execute(
+                    "INSERT INTO queue (message_id, body, sent_at_ms, visible_at_ms) VALUES (?1, ?2, ?3, ?3)",
+                    params![MessageId::new().to_string(), body, now],
+                )
+            })
+            .await?;
+        self.sent.notify_waiters();
+        Ok(())
+    }
+
+    async fn receive(
+        &self,
+        max: u32,
+        wait: Duration,
+        visibility: Duration,
+    ) -> Result<Vec<Received>, BackendError> {
+        let max = max.clamp(1, 10);
+        let deadline = tokio::time::Instant::now() + wait.min(Duration::from_secs(20));
+        loop {
+            // Register interest before looking, so a send between the look and
+            // the wait still wakes us.
+            let notified = self.sent.notified();
+            let received = self.receive_now(max, visibility).await?;
+            let now = tokio::time::Instant::now();
+            if !received.is_empty() || now >= deadline {
+                return Ok(received);
+            }
+            let pause = POLL_INTERVAL.min(deadline - now);
+            let _woken = tokio::time::timeout(pause, notified).await;
+        }
+    }
+
+    async fn delete(&self, receipt_handle: &str) -> Result<(), BackendError> {
+        let receipt = receipt_handle.to_owned();
+        self.database
+            .call("deleting from the embedded queue", move |connection| {
+                connection.execute("DELETE FROM queue WHERE receipt = ?1", params![receipt])
+            })
+            .await?;
+        Ok(())
+    }
+
+    async fn change_visibility(
+        &self,
+        receipt_handle: &str,
+        timeout: Duration,
+    ) -> Result<(), BackendError> {
+        let receipt = receipt_handle.to_owned();
+        let timeout_ms = i64::try_from(timeout.as_millis()).unwrap_or(i64::MAX);
+        self.database
+            .call(
+                "changing visibility in the embedded queue",
+                move |connection| {
+                    connection.execute(
+                        "UPDATE queue SET visible_at_ms = ?1 WHERE receipt = ?2",
+                        params![now_ms().saturating_add(timeout_ms), receipt],
+                    )
+                },
+            )
+            .await?;
+        if timeout.is_zero() {
+            self.sent.notify_waiters();
+        }
+        Ok(())
+    }
+
+    fn name(&self) -> String {
+        "embedded".to_owned()
+    }
+
+    fn describe(&self) -> String {
+        format!("embedded queue in {}", self.database.path().display())
+    }
+}

@@ -1,0 +1,209 @@
+//! The embedded status store, with the DynamoDB store's semantics: creates
+//! never overwrite, transitions happen only from `pending` (a conditional
+//! `UPDATE ... WHERE status = 'pending'`), lists read one page through an index.
+
+use async_trait::async_trait;
+use chrono::{DateTime, SecondsFormat, Utc};
+use rusqlite::{OptionalExtension, Row, params};
+
+use super::database::Database;
+use crate::{
+    BackendError, ListQuery, Message, MessageId, Outcome, Page, Status, StatusStore, Transition,
+};
+
+/// The status store in the embedded database.
+#[derive(Debug, Clone)]
+pub struct EmbeddedStore {
+    database: Database,
+}
+
+impl EmbeddedStore {
+    /// The store in `database`.
+    pub fn new(database: Database) -> Self {
+        Self { database }
+    }
+}
+
+const COLUMNS: &str = "id, body, simulate, status, attempts, created_at, updated_at, error";
+
+fn time(at: DateTime<Utc>) -> String {
+    at.to_rfc3339_opts(SecondsFormat::Millis, true)
+}
+
+/// A column that does not hold what this code wrote is reported, not guessed at.
+fn invalid(
+    column: usize,
+    error: impl std::error::Error + Send + Sync + 'static,
+) -> rusqlite::Error {
+    rusqlite::Error::FromSqlConversionFailure(column, rusqlite::types::Type::Text, Box::new(error))
+}
+
+fn from_row(row: &Row<'_>) -> rusqlite::Result<Message> {
+    let timestamp = |column: usize| -> rusqlite::Result<DateTime<Utc>> {
+        let text: String = row.get(column)?;
+        DateTime::parse_from_rfc3339(&text)
+            .map(|at| at.with_timezone(&Utc))
+            .map_err(|error| invalid(column, error))
+    };
+    Ok(Message {
+        id: MessageId::parse(&row.get::<_, String>(0)?).map_err(|error| invalid(0, error))?,
+        body: row.get(1)?,
+        simulate: row
+            .get::<_, String>(2)?
+            .parse()
+            .map_err(|error| invalid(2, error))?,
+        status: row
+            .get::<_, String>(3)?
+            .parse()
+            .map_err(|error| invalid(3, error))?,
+        attempts: row.get(4)?,
+        created_at: timestamp(5)?,
+        updated_at: timestamp(6)?,
+        error: row.get(7)?,
+    })
+}
+
+fn read(connection: &rusqlite::Connection, id: &str) -> rusqlite::Result<Option<Message>> {
+    connection
+        .query_row(
+            &format!("SELECT {COLUMNS} FROM messages WHERE id = ?1"),
+            params![id],
+            from_row,
+        )
+        .optional()
+}
+
+/// After a conditional update changed no row, says why: gone, or already final.
+fn explain(connection: &rusqlite::Connection, id: &str) -> rusqlite::Result<Transition> {
+    Ok(match read(connection, id)? {
+        None => Transition::NotFound,
+        Some(message) if message.status.is_final() => Transition::AlreadyFinal(message),
+        // Pending with a later attempt recorded already: what the caller wanted.
+        Some(message) => Transition::Applied(message),
+    })
+}
+
+#[async_trait]
+impl StatusStore for EmbeddedStore {
+    async fn create(&self, message: &Message) -> Result<(), BackendError> {
+        let message = message.clone();
+        self.database
+            .call("recording a message in the embedded store", move |connection| {
+                connection.execute(
+                    &format!("INSERT INTO messages ({COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)"),
+                    params![
+                        message.id.to_string(),
+                        message.body,
+                        message.simulate.as_str(),
+                        message.status.as_str(),
+                        message.attempts,
+                        time(message.created_at),
+                        time(message.updated_at),
+                        message.error,
+                    ],
+                )
+            })
+            .await?;
+        Ok(())
+    }
+
+    async fn get(&self, id: MessageId) -> Result<Option<Message>, BackendError> {
+        self.database
+            .call(
+                "reading a message from the embedded store",
+                move |connection| read(connection, &id.to_string()),
+            )
+            .await
+    }
+
+    async fn finish(&self, id: MessageId, outcome: &Outcome) -> Result<Transition, BackendError> {
+        let outcome = outcome.clone();
+        self.database
+            .call(
+                "finishing a message in the embedded store",
+                move |connection| {
+                    let id = id.to_string();
+                    let changed = connection.execute(
+                    "UPDATE messages SET status = ?1, attempts = ?2, updated_at = ?3, error = ?4
+                     WHERE id = ?5 AND status = 'pending'",
+                    params![
+                        Status::from(outcome.status).as_str(),
+                        outcome.attempts,
+                        time(outcome.at),
+                        outcome.error,
+                        id
+                    ],
+                )?;
+                    if changed == 1 {
+                        Ok(
+                            read(connection, &id)?
+                                .map_or(Transition::NotFound, Transition::Applied),
+                        )
+                    } else {
+                        explain(connection, &id)
+                    }
+                },
+            )
+            .await
+    }
+
+    async fn record_attempt(
+        &self,
+        id: MessageId,
+        attempts: u32,
+        error: &str,
+        at: DateTime<Utc>,
+    ) -> Result<Transition, BackendError> {
+        let error = error.to_owned();
+        self.database
+            .call(
+                "recording an attempt in the embedded store",
+                move |connection| {
+                    let id = id.to_string();
+                    let changed = connection.execute(
+                        "UPDATE messages SET attempts = ?1, updated_at = ?2, error = ?3
+                     WHERE id = ?4 AND status = 'pending' AND attempts < ?1",
+                        params![attempts, time(at), error, id],
+                    )?;
+                    if changed == 1 {
+                        Ok(
+                            read(connection, &id)?
+                                .map_or(Transition::NotFound, Transition::Applied),
+                        )
+                    } else {
+                        explain(connection, &id)
+                    }
+                },
+            )
+            .await
+    }
+
+    async fn list(&self, query: ListQuery) -> Result<Page, BackendError> {
+        let limit = query.limit.clamp(1, crate::MAX_PAGE);
+        self.database
+            .call(
+                "listing messages in the embedded store",
+                move |connection| {
+                    // Both shapes walk an index (the primary key, or status + id) from
+                    // the cursor downwards and stop after one page.
+                    let status = query.status.map(Status::as_str);
+                    let cursor = query.cursor.map(|id| id.to_string());
+                    let sql = format!(
+                        "SELECT {COLUMNS} FROM messages
+                     WHERE (?1 IS NULL OR status = ?1) AND (?2 IS NULL OR id < ?2)
+                     ORDER BY id DESC LIMIT ?3"
+                    );
+                    let mut statement = connection.prepare(&sql)?;
+                    let rows = statement
+                        .query_map(params![status, cursor, limit + 1], from_row)?
+                        .collect::<rusqlite::Result<Vec<_>>>()?;
+                    Ok(Page::from_rows(rows, limit))
+                },
+            )
+            .await
+    }
+
+    fn describe(&self) -> String {
+        format!("embedded store in {}", self.database.path().display())
+    }
+}

@@ -1,0 +1,251 @@
+//! A poller that does what sqsd does, for running without Elastic Beanstalk:
+//! long-poll the queue in batches, hand each message to the worker's own
+//! `/process` route (in-process, with the same `X-Aws-Sqsd-*` headers sqsd
+//! would send), delete it on `200`, otherwise make it visible again after the
+//! error visibility timeout. At most `concurrency` messages are in flight.
+//!
+//! On shutdown it stops receiving, lets messages in flight finish for a grace
+//! period, and then releases the rest to the queue (visible at once) without
+//! deleting them: nothing unfinished is lost.
+
+use std::future::Future;
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::Router;
+use axum::body::Body;
+use axum::http::{HeaderValue, Request, StatusCode, header};
+use messages::{BackendError, Queue, Received};
+use tokio::sync::{Semaphore, watch};
+use tokio::task::JoinSet;
+use tower::ServiceExt;
+
+use crate::Delivery;
+
+/// The `User-Agent` the poller sends, in sqsd's form.
+pub const USER_AGENT: &str = "aws-sqsd/local-poller";
+
+/// How the poller behaves; the defaults are sqsd's own (DESIGN section 4).
+#[derive(Debug, Clone)]
+pub struct PollerConfig {
+    /// Messages asked for per receive (SQS allows at most 10).
+    pub batch_size: u32,
+    /// Long-poll wait per receive (SQS allows at most 20 s).
+    pub wait: Duration,
+    /// How long a received message stays hidden while its job runs (sqsd: 300 s).
+    pub visibility_timeout: Duration,
+    /// How soon a failed message is retried (sqsd: 2 s).
+    pub error_visibility_timeout: Duration,
+    /// Messages in flight at once (sqsd's `HttpConnections`: 50).
+    pub concurrency: usize,
+    /// How long one job may take before it counts as failed (sqsd: 299 s).
+    pub inactivity_timeout: Duration,
+    /// On shutdown, how long jobs in flight may finish before they are released.
+    pub shutdown_grace: Duration,
+}
+
+impl Default for PollerConfig {
+    fn default() -> Self {
+        Self {
+            batch_size: 10,
+            wait: Duration::from_secs(20),
+            visibility_timeout: Duration::from_secs(300),
+            error_visibility_timeout: Duration::from_secs(2),
+            concurrency: 50,
+            inactivity_timeout: Duration::from_secs(299),
+            shutdown_grace: Duration::from_secs(10),
+        }
+    }
+}
+
+/// What became of one message.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Dispatched {
+    /// The handler answered 200; the message was deleted.
+    Done,
+    /// The handler answered otherwise (or too late); the message will be retried.
+    Retried,
+    /// Shutdown came first; the message was released to the queue, untouched.
+    Released,
+}
+
+/// The poller. Cheap to clone: clones share the queue and the handler.
+#[derive(Clone)]
+pub struct Poller {
+    queue: Arc<dyn Queue>,
+    handler: Router,
+    config: PollerConfig,
+}
+
+impl Poller {
+    /// Polls `queue` and dispatches to `handler`, which must serve `POST /process`.
+    pub fn new(queue: Arc<dyn Queue>, handler: Router, config: PollerConfig) -> Self {
+        Self {
+            queue,
+            handler,
+            config,
+        }
+    }
+
+    /// Receives one batch (waiting at most `wait`), processes all of it, and
+    /// reports what became of each message: the "process messages" button.
+    pub async fn poll_once(&self, wait: Duration) -> Result<Vec<Dispatched>, BackendError> {
+        let received = self
+            .queue
+            .receive(self.config.batch_size, wait, self.config.visibility_timeout)
+            .await?;
+        let (_never, cancel) = watch::channel(false);
+        let mut tasks = JoinSet::new();
+        for message in received {
+            let (poller, cancel) = (self.clone(), cancel.clone());
+            tasks.spawn(async move { poller.dispatch(message, cancel).await });
+        }
+        let mut outcomes = Vec::new();
+        while let Some(outcome) = tasks.join_next().await {
+            outcomes.push(outcome.unwrap_or(Dispatched::Retried));
+        }
+        Ok(outcomes)
+    }
+
+    /// Polls until `shutdown` completes, then drains as described above.
+    pub async fn run(self, shutdown: impl Future<Output = ()> + Send) {
+        tokio::pin!(shutdown);
+        let slots = Arc::new(Semaphore::new(self.config.concurrency.max(1)));
+        let (cancel_sender, cancel) = watch::channel(false);
+        let mut tasks = JoinSet::new();
+        let mut backoff = Duration::from_millis(250);
+        tracing::info!(queue = %self.queue.describe(), concurrency = self.config.concurrency, "poller started");
+        loop {
+            // Wait for a free slot, so no more is received than can be worked on.
+            let first = tokio::select! {
+                () = &mut shutdown => break,
+                slot = Arc::clone(&slots).acquire_owned() => match slot {
+                    Ok(slot) => slot,
+                    Err(_closed) => break,
+                },
+            };
+            let want = u32::try_from(1 + slots.available_permits())
+                .unwrap_or(u32::MAX)
+                .min(self.config.batch_size);
+            let received = tokio::select! {
+                // A receive cut short may have hidden messages on the server;
+                // they come back after their visibility timeout, like sqsd's.
+                () = &mut shutdown => break,
+                received = self.queue.receive(want, self.config.wait, self.config.visibility_timeout) => received,
+            };
+            let messages = match received {
+                Ok(messages) => {
+                    backoff = Duration::from_millis(250);
+                    messages
+                }
+                Err(error) => {
+                    tracing::warn!(error = %error.chain(), retry_in = ?backoff, "cannot receive from the queue");
+                    drop(first);
+                    tokio::select! {
+                        () = &mut shutdown => break,
+                        () = tokio::time::sleep(backoff) => {}
+                    }
+                    backoff = (backoff * 2).min(Duration::from_secs(30));
+                    continue;
+                }
+            };
+            let mut first = Some(first);
+            for message in messages {
+                let slot = match first.take() {
+                    Some(slot) => slot,
+                    // Finished tasks only ever free slots, so these are there.
+                    None => match Arc::clone(&slots).try_acquire_owned() {
+                        Ok(slot) => slot,
+                        Err(_) => {
+                            self.release(&message).await;
+                            continue;
+                        }
+                    },
+                };
+                let (poller, cancel) = (self.clone(), cancel.clone());
+                tasks.spawn(async move {
+                    let outcome = poller.dispatch(message, cancel).await;
+                    drop(slot);
+                    outcome
+                });
+            }
+            while tasks.try_join_next().is_some() {}
+        }
+
+        while tasks.try_join_next().is_some() {}
+        tracing::info!(in_flight = tasks.len(), "poller stopping");
+        let drained = tokio::time::timeout(self.config.shutdown_grace, async {
+            while tasks.join_next().await.is_some() {}
+        })
+        .await;
+        if drained.is_err() {
+            tracing::warn!(
+                in_flight = tasks.len(),
+                "releasing unfinished messages to the queue"
+            );
+            let _ignored = cancel_sender.send(true);
+            while tasks.join_next().await.is_some() {}
+        }
+        tracing::info!("poller stopped");
+    }
+
+    /// Makes a message visible again at once, for another worker to take.
+    async fn release(&self, message: &Received) {
+        if let Err(error) = self
+            .queue
+            .change_visibility(&message.receipt_handle, Duration::ZERO)
+            .await
+        {
+            tracing::warn!(error = %error.chain(), "cannot release a message; it returns after its visibility timeout");
+        }
+    }
+
+    /// Sends one message to the handler as sqsd would, then deletes or retries it.
+    async fn dispatch(&self, message: Received, mut cancel: watch::Receiver<bool>) -> Dispatched {
+        let delivery = Delivery::from_received(&message, &self.queue.name());
+        let mut request = Request::post("/process")
+            .body(Body::from(message.body.clone()))
+            .unwrap_or_default();
+        *request.headers_mut() = delivery.to_headers();
+        request.headers_mut().insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/json"),
+        );
+        request
+            .headers_mut()
+            .insert(header::USER_AGENT, HeaderValue::from_static(USER_AGENT));
+
+        let answer = tokio::select! {
+            answer = tokio::time::timeout(self.config.inactivity_timeout, self.handler.clone().oneshot(request)) => answer,
+            () = async { drop(cancel.wait_for(|cancelled| *cancelled).await) } => {
+                self.release(&message).await;
+                return Dispatched::Released;
+            }
+        };
+        let status = match answer {
+            Ok(Ok(response)) => response.status(),
+            Ok(Err(infallible)) => match infallible {},
+            Err(_elapsed) => StatusCode::GATEWAY_TIMEOUT,
+        };
+        if status == StatusCode::OK {
+            if let Err(error) = self.queue.delete(&message.receipt_handle).await {
+                // It will be delivered again and answered as a duplicate.
+                tracing::warn!(error = %error.chain(), "cannot delete a processed message");
+            }
+            Dispatched::Done
+        } else {
+            tracing::debug!(%status, msgid = %message.message_id, "job not finished; it will be retried");
+            if let Err(error) = self
+                .queue
+                .change_visibility(
+                    &message.receipt_handle,
+                    self.config.error_visibility_timeout,
+                )
+                .await
+            {
+                tracing::warn!(error = %error.chain(), "cannot schedule a retry; it returns after its visibility timeout");
+            }
+            Dispatched::Retried
+        }
+    }
+}

@@ -1,0 +1,93 @@
+//! The web's line to the worker, for local runs with polling off: the page's
+//! "process messages" button asks the worker to process one batch. On Elastic
+//! Beanstalk, sqsd feeds the worker and `WORKER_URL` is not set.
+
+use std::time::Duration;
+
+use serde::Deserialize;
+
+/// Where the worker answers, and a client to reach it.
+#[derive(Debug, Clone)]
+pub struct WorkerLink {
+    url: String,
+    client: reqwest::Client,
+}
+
+/// What the worker did with one batch.
+#[derive(Debug, Clone, Copy, Deserialize)]
+pub struct BatchReport {
+    /// Messages received from the queue.
+    pub received: u64,
+    /// Messages that reached a final state.
+    pub done: u64,
+    /// Messages that will be retried.
+    pub retried: u64,
+}
+
+#[derive(Deserialize)]
+struct Health {
+    #[serde(default)]
+    polling: bool,
+}
+
+#[derive(Deserialize)]
+struct ErrorBody {
+    error: String,
+}
+
+impl WorkerLink {
+    /// The worker at `url` (for example `http://127.0.0.1:8081`).
+    pub fn new(url: String) -> Self {
+        let client = reqwest::Client::builder()
+            // A batch may hold slow jobs; the button waits for them.
+            .timeout(Duration::from_secs(30))
+            .build()
+            .unwrap_or_default();
+        Self { url, client }
+    }
+
+    /// Whether the worker is up and waits for batches by hand (not polling).
+    /// Unreachable counts as "no": the button is then not offered.
+    pub async fn accepts_batches(&self) -> bool {
+        let health = self
+            .client
+            .get(format!("{}/health", self.url))
+            .timeout(Duration::from_secs(1))
+            .send()
+            .await;
+        match health {
+            Ok(response) if response.status().is_success() => response
+                .json::<Health>()
+                .await
+                .is_ok_and(|health| !health.polling),
+            _ => false,
+        }
+    }
+
+    /// Asks the worker to process one batch; the error is a sentence for the page.
+    pub async fn process_batch(&self) -> Result<BatchReport, String> {
+        let response = self
+            .client
+            .post(format!("{}/process-batch", self.url))
+            .send()
+            .await
+            .map_err(|error| {
+                format!(
+                    "the worker at {} cannot be reached ({error}): is it running?",
+                    self.url
+                )
+            })?;
+        if response.status().is_success() {
+            response
+                .json()
+                .await
+                .map_err(|error| format!("the worker's answer cannot be read: {error}"))
+        } else {
+            let status = response.status();
+            Err(response.json::<ErrorBody>().await.map_or_else(
+                |_| format!("the worker answered {status}"),
+                |body| body.error,
+            ))
+        }
+    }
+}
