@@ -13,10 +13,10 @@
 //! `max_receive_count` times (SQS's redrive policy), and long polling.
 //!
 //! # Layout
-//! - [`database`]: opening the file, the schema, and running blocking SQLite
+//! - [`Database`]: opening the file, the schema, and running blocking SQLite
 //!   calls off the async runtime.
-//! - [`queue`]: [`EmbeddedQueue`].
-//! - [`store`]: [`EmbeddedStore`].
+//! - `queue`: [`EmbeddedQueue`], the queue.
+//! - `store`: [`EmbeddedStore`], the status store.
 
 mod database;
 mod queue;
