@@ -111,10 +111,11 @@ impl Application {
         let served = axum::serve(self.listener, self.router)
             .with_graceful_shutdown(shutdown.wait())
             .await;
-        if let Some(polling) = polling {
-            if let Err(error) = polling.await {
-                tracing::error!(%error, "the poller stopped abnormally");
-            }
+        if let Some(Err(error)) = match polling {
+            Some(polling) => Some(polling.await),
+            None => None,
+        } {
+            tracing::error!(%error, "the poller stopped abnormally");
         }
         served
     }
