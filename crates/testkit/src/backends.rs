@@ -1,0 +1,131 @@
+//! One test, two backends: the embedded one in a fresh temporary folder, and
+//! SQS + DynamoDB on moto with fresh resources. Contract tests run the same
+//! assertions on both; a behaviour that differs is a bug in the embedded one.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use messages::aws::SqsQueue;
+use messages::embedded::{Database, EmbeddedQueue, EmbeddedStore};
+use messages::{Backends, Queue};
+use tempfile::TempDir;
+
+use crate::moto;
+
+/// Which backend a test runs on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    /// SQLite under a temporary `DATA_DIR`.
+    Embedded,
+    /// SQS and DynamoDB on moto.
+    Moto,
+}
+
+/// Where dead letters end up.
+pub enum DeadLetters {
+    /// The dead-letter queue on SQS.
+    Sqs(SqsQueue),
+    /// The embedded dead-letter area.
+    Embedded(EmbeddedQueue),
+}
+
+impl DeadLetters {
+    /// The bodies in the dead-letter area.
+    pub async fn bodies(&self) -> Vec<String> {
+        match self {
+            Self::Sqs(queue) => queue
+                .receive(10, Duration::from_secs(1), Duration::from_secs(30))
+                .await
+                .expect("receive dead letters")
+                .into_iter()
+                .map(|message| message.body)
+                .collect(),
+            Self::Embedded(queue) => queue
+                .dead_letters()
+                .await
+                .expect("read dead letters")
+                .into_iter()
+                .map(|(_, body, _)| body)
+                .collect(),
+        }
+    }
+}
+
+/// A backend made for one test.
+pub struct TestBackend {
+    /// The two ports.
+    pub backends: Backends,
+    /// Its dead-letter area.
+    pub dead_letters: DeadLetters,
+    /// The embedded backend's folder (removed when the test ends).
+    pub data_dir: Option<TempDir>,
+    /// The kind, for messages.
+    pub kind: Kind,
+}
+
+impl Kind {
+    /// Fresh resources that dead-letter after `max_attempts` receives.
+    pub async fn make(self, max_attempts: u32) -> TestBackend {
+        match self {
+            Kind::Embedded => {
+                let dir = tempfile::tempdir().expect("a temporary folder");
+                let database = Database::open(dir.path()).expect("open the embedded backend");
+                let queue = EmbeddedQueue::new(database.clone(), max_attempts);
+                TestBackend {
+                    backends: Backends {
+                        queue: Arc::new(queue.clone()),
+                        store: Arc::new(EmbeddedStore::new(database)),
+                    },
+                    dead_letters: DeadLetters::Embedded(queue),
+                    data_dir: Some(dir),
+                    kind: self,
+                }
+            }
+            Kind::Moto => {
+                let fresh = moto::fresh(max_attempts).await;
+                let dlq =
+                    SqsQueue::new(aws_sdk_sqs::Client::new(&fresh.sdk), fresh.dlq_url.clone());
+                TestBackend {
+                    backends: fresh.backends,
+                    dead_letters: DeadLetters::Sqs(dlq),
+                    data_dir: None,
+                    kind: self,
+                }
+            }
+        }
+    }
+}
+
+impl TestBackend {
+    /// A second, independent connection to the same resources, as a second
+    /// process would have (for the embedded backend: its own SQLite connection).
+    pub fn second_connection(&self, max_attempts: u32) -> Backends {
+        match &self.data_dir {
+            Some(dir) => Backends::embedded(dir.path(), max_attempts).expect("open again"),
+            None => self.backends.clone(),
+        }
+    }
+}
+
+/// Runs each named test function (taking a [`Kind`]) on both backends.
+#[macro_export]
+macro_rules! on_both_backends {
+    ($($test:ident),* $(,)?) => {
+        mod embedded {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $test() {
+                    super::$test($crate::backends::Kind::Embedded).await;
+                }
+            )*
+        }
+        mod moto {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $test() {
+                    super::$test($crate::backends::Kind::Moto).await;
+                }
+            )*
+        }
+    };
+}

@@ -1,0 +1,410 @@
+//! The contract of the `Queue` and `StatusStore` ports, run on both backends:
+//! the embedded one and SQS + DynamoDB on moto. The worker relies on every
+//! behaviour here; a difference between the two is a bug in the embedded one.
+
+use std::collections::HashSet;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use messages::{
+    FinalStatus, ListQuery, Message, MessageBody, Outcome, Simulate, Status, Transition,
+};
+use testkit::backends::Kind;
+use testkit::on_both_backends;
+
+const HIDE: Duration = Duration::from_secs(30);
+const BRIEF: Duration = Duration::from_millis(500);
+
+fn message(text: &str) -> Message {
+    Message::new(MessageBody::parse(text).expect("valid"), Simulate::Ok)
+}
+
+fn outcome(status: FinalStatus, attempts: u32, error: Option<&str>) -> Outcome {
+    Outcome {
+        status,
+        attempts,
+        error: error.map(str::to_owned),
+        at: messages::now(),
+    }
+}
+
+// ---- Queue ----
+
+async fn a_sent_message_is_received_once_then_hidden(kind: Kind) {
+    let backend = kind.make(10).await;
+    let queue = &backend.backends.queue;
+    queue.send("one").await.expect("send");
+    let received = queue.receive(10, BRIEF, HIDE).await.expect("receive");
+    assert_eq!(received.len(), 1);
+    assert_eq!(received[0].body, "one");
+    assert_eq!(received[0].receive_count, 1);
+    assert!(received[0].sent_at_ms.is_some());
+    assert!(
+        queue
+            .receive(10, BRIEF, HIDE)
+            .await
+            .expect("receive")
+            .is_empty(),
+        "hidden while in flight"
+    );
+}
+
+async fn a_released_message_comes_back_with_a_higher_count(kind: Kind) {
+    let backend = kind.make(10).await;
+    let queue = &backend.backends.queue;
+    queue.send("again").await.expect("send");
+    let first = queue
+        .receive(1, BRIEF, HIDE)
+        .await
+        .expect("receive")
+        .remove(0);
+    queue
+        .change_visibility(&first.receipt_handle, Duration::ZERO)
+        .await
+        .expect("release");
+    let second = queue
+        .receive(1, BRIEF, HIDE)
+        .await
+        .expect("receive")
+        .remove(0);
+    assert_eq!(second.message_id, first.message_id);
+    assert_eq!(second.receive_count, 2);
+    assert_ne!(
+        second.receipt_handle, first.receipt_handle,
+        "a new handle per receive"
+    );
+}
+
+async fn a_message_whose_visibility_runs_out_comes_back(kind: Kind) {
+    let backend = kind.make(10).await;
+    let queue = &backend.backends.queue;
+    queue.send("timeout").await.expect("send");
+    let first = queue
+        .receive(1, BRIEF, Duration::from_secs(1))
+        .await
+        .expect("receive");
+    assert_eq!(first.len(), 1);
+    let again = queue
+        .receive(1, Duration::from_secs(5), HIDE)
+        .await
+        .expect("receive");
+    assert_eq!(again.len(), 1, "visible again after its timeout");
+    assert_eq!(again[0].receive_count, 2);
+}
+
+async fn a_deleted_message_never_comes_back(kind: Kind) {
+    let backend = kind.make(10).await;
+    let queue = &backend.backends.queue;
+    queue.send("done").await.expect("send");
+    let received = queue
+        .receive(1, BRIEF, Duration::from_secs(1))
+        .await
+        .expect("receive")
+        .remove(0);
+    queue
+        .delete(&received.receipt_handle)
+        .await
+        .expect("delete");
+    assert!(
+        queue
+            .receive(1, Duration::from_secs(2), HIDE)
+            .await
+            .expect("receive")
+            .is_empty()
+    );
+}
+
+async fn a_receive_returns_at_most_the_batch_asked_for(kind: Kind) {
+    let backend = kind.make(10).await;
+    let queue = &backend.backends.queue;
+    for n in 0..5 {
+        queue.send(&format!("m{n}")).await.expect("send");
+    }
+    let batch = queue.receive(3, BRIEF, HIDE).await.expect("receive");
+    assert!(!batch.is_empty() && batch.len() <= 3, "got {}", batch.len());
+}
+
+async fn a_long_poll_returns_when_a_message_arrives(kind: Kind) {
+    let backend = kind.make(10).await;
+    let queue = Arc::clone(&backend.backends.queue);
+    let sender = Arc::clone(&queue);
+    tokio::spawn(async move {
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        sender.send("late").await.expect("send");
+    });
+    let started = Instant::now();
+    let received = queue
+        .receive(1, Duration::from_secs(10), HIDE)
+        .await
+        .expect("receive");
+    assert_eq!(received.len(), 1, "the long poll saw the message");
+    assert!(
+        started.elapsed() < Duration::from_secs(8),
+        "it returned before its wait ran out"
+    );
+}
+
+async fn a_message_received_max_times_moves_to_the_dead_letters(kind: Kind) {
+    let backend = kind.make(2).await;
+    let queue = &backend.backends.queue;
+    queue.send("poison").await.expect("send");
+    for _ in 0..2 {
+        let received = queue
+            .receive(1, Duration::from_secs(2), HIDE)
+            .await
+            .expect("receive");
+        assert_eq!(received.len(), 1);
+        queue
+            .change_visibility(&received[0].receipt_handle, Duration::ZERO)
+            .await
+            .expect("release");
+    }
+    assert!(
+        queue
+            .receive(1, Duration::from_secs(1), HIDE)
+            .await
+            .expect("receive")
+            .is_empty()
+    );
+    assert_eq!(
+        backend.dead_letters.bodies().await,
+        vec!["poison".to_owned()]
+    );
+}
+
+// ---- StatusStore ----
+
+async fn a_created_message_reads_back_equal(kind: Kind) {
+    let backend = kind.make(10).await;
+    let store = &backend.backends.store;
+    let message = message("stored <&> \"quoted\" ünïcode");
+    store.create(&message).await.expect("create");
+    assert_eq!(store.get(message.id).await.expect("get"), Some(message));
+    assert_eq!(
+        store.get(messages::MessageId::new()).await.expect("get"),
+        None
+    );
+}
+
+async fn creating_an_existing_id_is_refused(kind: Kind) {
+    let backend = kind.make(10).await;
+    let store = &backend.backends.store;
+    let original = message("first");
+    store.create(&original).await.expect("create");
+    let mut copy = original.clone();
+    copy.body = "second".to_owned();
+    assert!(store.create(&copy).await.is_err());
+    assert_eq!(store.get(original.id).await.expect("get"), Some(original));
+}
+
+async fn a_final_state_is_written_once_and_never_changes(kind: Kind) {
+    let backend = kind.make(10).await;
+    let store = &backend.backends.store;
+    let message = message("once");
+    store.create(&message).await.expect("create");
+    let applied = store
+        .finish(message.id, &outcome(FinalStatus::Complete, 1, None))
+        .await
+        .expect("finish");
+    let Transition::Applied(done) = applied else {
+        panic!("expected Applied, got {applied:?}")
+    };
+    assert_eq!((done.status, done.attempts), (Status::Complete, 1));
+
+    let again = store
+        .finish(message.id, &outcome(FinalStatus::Fail, 2, Some("late")))
+        .await
+        .expect("finish");
+    assert_eq!(again, Transition::AlreadyFinal(done.clone()));
+    let attempt = store
+        .record_attempt(message.id, 5, "late", messages::now())
+        .await
+        .expect("attempt");
+    assert_eq!(attempt, Transition::AlreadyFinal(done.clone()));
+    assert_eq!(store.get(message.id).await.expect("get"), Some(done));
+}
+
+async fn finishing_an_unknown_message_is_not_found(kind: Kind) {
+    let backend = kind.make(10).await;
+    let store = &backend.backends.store;
+    let id = messages::MessageId::new();
+    assert_eq!(
+        store
+            .finish(id, &outcome(FinalStatus::Complete, 1, None))
+            .await
+            .expect("finish"),
+        Transition::NotFound
+    );
+    assert_eq!(
+        store
+            .record_attempt(id, 1, "x", messages::now())
+            .await
+            .expect("attempt"),
+        Transition::NotFound
+    );
+}
+
+async fn attempts_never_go_backwards(kind: Kind) {
+    let backend = kind.make(10).await;
+    let store = &backend.backends.store;
+    let message = message("attempts");
+    store.create(&message).await.expect("create");
+    store
+        .record_attempt(message.id, 3, "third", messages::now())
+        .await
+        .expect("attempt");
+    let late = store
+        .record_attempt(message.id, 2, "second, late", messages::now())
+        .await
+        .expect("attempt");
+    let Transition::Applied(current) = late else {
+        panic!("still pending: {late:?}")
+    };
+    assert_eq!(
+        (current.attempts, current.error.as_deref()),
+        (3, Some("third"))
+    );
+}
+
+async fn completing_clears_the_error_of_an_earlier_attempt(kind: Kind) {
+    let backend = kind.make(10).await;
+    let store = &backend.backends.store;
+    let message = message("flaky");
+    store.create(&message).await.expect("create");
+    store
+        .record_attempt(message.id, 1, "first try failed", messages::now())
+        .await
+        .expect("attempt");
+    store
+        .finish(message.id, &outcome(FinalStatus::Complete, 2, None))
+        .await
+        .expect("finish");
+    let done = store.get(message.id).await.expect("get").expect("exists");
+    assert_eq!(
+        (done.status, done.attempts, done.error),
+        (Status::Complete, 2, None)
+    );
+}
+
+async fn racing_transitions_leave_exactly_one_winner(kind: Kind) {
+    let backend = kind.make(10).await;
+    let store = Arc::clone(&backend.backends.store);
+    let message = message("race");
+    store.create(&message).await.expect("create");
+    let racers = (0..10u32).map(|n| {
+        let store = Arc::clone(&store);
+        let status = if n % 2 == 0 {
+            FinalStatus::Complete
+        } else {
+            FinalStatus::Fail
+        };
+        tokio::spawn(async move {
+            (
+                status,
+                store
+                    .finish(message.id, &outcome(status, n + 1, None))
+                    .await,
+            )
+        })
+    });
+    let mut winners = Vec::new();
+    for racer in racers {
+        let (status, result) = racer.await.expect("task");
+        if let Transition::Applied(_) = result.expect("finish") {
+            winners.push(status);
+        }
+    }
+    assert_eq!(winners.len(), 1, "one transition wins");
+    let stored = store.get(message.id).await.expect("get").expect("exists");
+    assert_eq!(
+        stored.status,
+        Status::from(winners[0]),
+        "and its state is the one that stays"
+    );
+}
+
+async fn lists_are_newest_first_filtered_and_paged(kind: Kind) {
+    let backend = kind.make(10).await;
+    let store = &backend.backends.store;
+    let mut ids = Vec::new();
+    for n in 0..5 {
+        let message = message(&format!("m{n}"));
+        store.create(&message).await.expect("create");
+        ids.push(message.id);
+    }
+    store
+        .finish(ids[1], &outcome(FinalStatus::Complete, 1, None))
+        .await
+        .expect("finish");
+    store
+        .finish(ids[3], &outcome(FinalStatus::Complete, 1, None))
+        .await
+        .expect("finish");
+
+    let mut seen = Vec::new();
+    let mut cursor = None;
+    loop {
+        let page = store
+            .list(ListQuery {
+                status: None,
+                limit: 2,
+                cursor,
+            })
+            .await
+            .expect("list");
+        assert!(page.items.len() <= 2);
+        seen.extend(page.items.iter().map(|message| message.id));
+        match page.next_cursor {
+            Some(next) => cursor = Some(next),
+            None => break,
+        }
+    }
+    let newest_first: Vec<_> = ids.iter().rev().copied().collect();
+    assert_eq!(seen, newest_first);
+
+    let complete = store
+        .list(ListQuery {
+            status: Some(Status::Complete),
+            limit: 10,
+            cursor: None,
+        })
+        .await
+        .expect("list");
+    let complete: Vec<_> = complete.items.iter().map(|message| message.id).collect();
+    assert_eq!(complete, vec![ids[3], ids[1]]);
+    let pending = store
+        .list(ListQuery {
+            status: Some(Status::Pending),
+            limit: 2,
+            cursor: None,
+        })
+        .await
+        .expect("list");
+    assert_eq!(
+        pending.items.iter().map(|m| m.id).collect::<HashSet<_>>(),
+        HashSet::from([ids[4], ids[2]])
+    );
+    assert_eq!(
+        pending.next_cursor,
+        Some(ids[2]),
+        "a third pending message is left"
+    );
+}
+
+on_both_backends!(
+    a_sent_message_is_received_once_then_hidden,
+    a_released_message_comes_back_with_a_higher_count,
+    a_message_whose_visibility_runs_out_comes_back,
+    a_deleted_message_never_comes_back,
+    a_receive_returns_at_most_the_batch_asked_for,
+    a_long_poll_returns_when_a_message_arrives,
+    a_message_received_max_times_moves_to_the_dead_letters,
+    a_created_message_reads_back_equal,
+    creating_an_existing_id_is_refused,
+    a_final_state_is_written_once_and_never_changes,
+    finishing_an_unknown_message_is_not_found,
+    attempts_never_go_backwards,
+    completing_clears_the_error_of_an_earlier_attempt,
+    racing_transitions_leave_exactly_one_winner,
+    lists_are_newest_first_filtered_and_paged,
+);
