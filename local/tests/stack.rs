@@ -1,0 +1,202 @@
+//! The stack `cargo run --release` starts, in-process on free ports and a
+//! temporary `DATA_DIR`: a message goes from send to `complete` through the
+//! HTTP API alone, and one shutdown stops everything.
+
+use std::net::{IpAddr, Ipv4Addr};
+use std::time::Duration;
+
+use local::{LocalConfig, Stack};
+use messages::BackendConfig;
+use serde_json::{Value, json};
+use tokio::sync::oneshot;
+
+fn config(data_dir: &std::path::Path, poll: bool) -> LocalConfig {
+    LocalConfig {
+        host: IpAddr::V4(Ipv4Addr::LOCALHOST),
+        web_port: 0,
+        worker_port: 0,
+        worker: worker::WorkerConfig {
+            port: 0,
+            backend: BackendConfig::Embedded {
+                data_dir: data_dir.to_owned(),
+            },
+            max_attempts: 10,
+            slow_job: Duration::from_millis(100),
+            poll,
+            poller: sqsd::PollerConfig {
+                wait: Duration::from_secs(1),
+                error_visibility_timeout: Duration::ZERO,
+                ..sqsd::PollerConfig::default()
+            },
+        },
+    }
+}
+
+async fn status_of(client: &reqwest::Client, web: &str, id: &str) -> String {
+    let message: Value = client
+        .get(format!("{web}/api/messages/{id}"))
+        .send()
+        .await
+        .expect("the web answers")
+        .json()
+        .await
+        .expect("json");
+    message["status"].as_str().unwrap_or_default().to_owned()
+}
+
+#[tokio::test]
+async fn a_message_goes_from_send_to_complete_with_no_aws_and_one_shutdown_stops_all() {
+    let dir = tempfile::tempdir().expect("a temporary folder");
+    let stack = Stack::start(&config(dir.path(), true))
+        .await
+        .expect("the stack starts");
+    let web = stack.web_url();
+    let worker = stack.worker_url();
+    let (stop, stopped) = oneshot::channel::<()>();
+    let running = tokio::spawn(stack.run_until(async move {
+        let _ = stopped.await;
+    }));
+
+    let client = reqwest::Client::new();
+    let sent: Value = client
+        .post(format!("{web}/api/messages"))
+        .json(&json!({ "body": "hello from the launcher", "simulate": "flaky" }))
+        .send()
+        .await
+        .expect("send")
+        .json()
+        .await
+        .expect("json");
+    let id = sent["id"].as_str().expect("id").to_owned();
+    let mut status = String::new();
+    for _ in 0..100 {
+        status = status_of(&client, &web, &id).await;
+        if status == "complete" {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_eq!(status, "complete");
+    let health: Value = client
+        .get(format!("{worker}/health"))
+        .send()
+        .await
+        .expect("health")
+        .json()
+        .await
+        .expect("json");
+    assert_eq!(health["polling"], true);
+
+    let _ = stop.send(());
+    let result = tokio::time::timeout(Duration::from_secs(15), running)
+        .await
+        .expect("stops promptly");
+    assert!(result.expect("task").is_ok());
+    assert!(
+        client.get(format!("{web}/health")).send().await.is_err(),
+        "the web is down"
+    );
+    assert!(
+        client.get(format!("{worker}/health")).send().await.is_err(),
+        "the worker is down"
+    );
+}
+
+#[tokio::test]
+async fn with_polling_off_the_page_offers_the_button_and_it_processes_a_batch() {
+    let dir = tempfile::tempdir().expect("a temporary folder");
+    let stack = Stack::start(&config(dir.path(), false))
+        .await
+        .expect("the stack starts");
+    let web = stack.web_url();
+    let worker = stack.worker_url();
+    tokio::spawn(stack.run_until(std::future::pending()));
+    let client = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .expect("client");
+
+    let page = client
+        .get(&web)
+        .send()
+        .await
+        .expect("page")
+        .text()
+        .await
+        .expect("html");
+    assert!(page.contains("Process messages"), "the button is offered");
+
+    let sent: Value = client
+        .post(format!("{web}/api/messages"))
+        .json(&json!({ "body": "by hand" }))
+        .send()
+        .await
+        .expect("send")
+        .json()
+        .await
+        .expect("json");
+    let id = sent["id"].as_str().expect("id").to_owned();
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(
+        status_of(&client, &web, &id).await,
+        "pending",
+        "nothing polls"
+    );
+
+    let pressed = client
+        .post(format!("{web}/process-batch"))
+        .send()
+        .await
+        .expect("button");
+    assert_eq!(pressed.status(), reqwest::StatusCode::SEE_OTHER);
+    let location = pressed.headers()["location"]
+        .to_str()
+        .expect("ascii")
+        .to_owned();
+    assert!(location.contains("Processed+1+message"), "{location}");
+    assert_eq!(status_of(&client, &web, &id).await, "complete");
+
+    // With polling off, the worker's own endpoint serves batches too.
+    let direct = client
+        .post(format!("{worker}/process-batch"))
+        .send()
+        .await
+        .expect("answer");
+    assert_eq!(direct.status(), reqwest::StatusCode::OK);
+}
+
+#[tokio::test]
+async fn a_polling_worker_refuses_a_batch_by_hand_and_says_why() {
+    let dir = tempfile::tempdir().expect("a temporary folder");
+    let stack = Stack::start(&config(dir.path(), true))
+        .await
+        .expect("the stack starts");
+    let (web, worker) = (stack.web_url(), stack.worker_url());
+    tokio::spawn(stack.run_until(std::future::pending()));
+    let client = reqwest::Client::new();
+    let refused = client
+        .post(format!("{worker}/process-batch"))
+        .send()
+        .await
+        .expect("answer");
+    assert_eq!(refused.status(), reqwest::StatusCode::CONFLICT);
+    let body: Value = refused.json().await.expect("json");
+    assert!(
+        body["error"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("WORKER_POLL=true")
+    );
+    let page = client
+        .get(&web)
+        .send()
+        .await
+        .expect("page")
+        .text()
+        .await
+        .expect("html");
+    assert!(
+        !page.contains("Process messages"),
+        "no button while the worker polls"
+    );
+}
