@@ -6,7 +6,8 @@
 //! - [`config`]: settings from the environment.
 //! - [`send`]: accepting one message (record, then enqueue): shared by the API and the form.
 //! - [`error`]: [`error::ApiError`], the JSON error format, and the JSON extractor using it.
-//! - [`routes`]: `/`, `/api/messages`, `/health`.
+//! - [`routes`]: the page (`/`, `/messages/{id}`), `/api/messages`, `/health`, `/static`.
+//! - [`security`]: security headers and the same-origin check on form posts.
 //! - [`provision`]: the `web provision` command.
 //! - [`worker_link`]: asking the worker (at `WORKER_URL`) to process a batch by hand.
 //! - [`startup`]: [`Application`], which binds the listener and serves.
@@ -15,6 +16,7 @@ pub mod config;
 pub mod error;
 pub mod provision;
 pub mod routes;
+pub mod security;
 pub mod send;
 pub mod startup;
 pub mod worker_link;

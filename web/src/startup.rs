@@ -14,9 +14,9 @@ use tokio::net::TcpListener;
 use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::TraceLayer;
 
-use crate::WebConfig;
 use crate::routes::{self, AppState};
 use crate::worker_link::WorkerLink;
+use crate::{WebConfig, security};
 
 /// Every request answers within this, even with a backend hanging.
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
@@ -86,9 +86,12 @@ impl Application {
 
 /// The whole web as a router, with its middleware: what tests drive with `oneshot`.
 pub fn app(backends: Backends, worker: Option<WorkerLink>) -> Router {
-    routes::router(AppState { backends, worker }).layer((
-        TraceLayer::new_for_http(),
-        TimeoutLayer::with_status_code(StatusCode::SERVICE_UNAVAILABLE, REQUEST_TIMEOUT),
-        DefaultBodyLimit::max(REQUEST_BODY_LIMIT),
-    ))
+    routes::router(AppState { backends, worker })
+        .layer(axum::middleware::from_fn(security::refuse_cross_site_posts))
+        .layer(security::headers())
+        .layer((
+            TraceLayer::new_for_http(),
+            TimeoutLayer::with_status_code(StatusCode::SERVICE_UNAVAILABLE, REQUEST_TIMEOUT),
+            DefaultBodyLimit::max(REQUEST_BODY_LIMIT),
+        ))
 }

@@ -6,6 +6,8 @@ use messages::BackendConfig;
 use service::env;
 use sqsd::PollerConfig;
 
+use crate::sweep::SweepConfig;
+
 /// Everything the worker needs to start.
 #[derive(Debug, Clone)]
 pub struct WorkerConfig {
@@ -21,6 +23,8 @@ pub struct WorkerConfig {
     pub slow_job: Duration,
     /// `WORKER_POLL`: poll the queue ourselves (no sqsd), or wait for sqsd's POSTs.
     pub poll: bool,
+    /// The pending sweeper's settings (`SWEEP_AFTER_SECONDS`, `SWEEP_BATCH`).
+    pub sweep: SweepConfig,
     /// How the poller behaves (`POLL_*`, `*VISIBILITY_TIMEOUT`), sqsd's defaults.
     pub poller: PollerConfig,
 }
@@ -42,6 +46,21 @@ impl WorkerConfig {
             )?)?,
             slow_job: Duration::from_millis(env::number_in("SLOW_JOB_MS", 3000, 0, 600_000)?),
             poll: env::flag("WORKER_POLL", false)?,
+            sweep: SweepConfig {
+                after: Duration::from_secs(env::number_in(
+                    "SWEEP_AFTER_SECONDS",
+                    600,
+                    1,
+                    1_209_600,
+                )?),
+                batch: u32::try_from(env::number_in("SWEEP_BATCH", 100, 1, 1000)?)?,
+                max_attempts: u32::try_from(env::number_in(
+                    "MAX_ATTEMPTS",
+                    DEFAULT_MAX_ATTEMPTS,
+                    1,
+                    1000,
+                )?)?,
+            },
             poller: poller_from_env()?,
         })
     }

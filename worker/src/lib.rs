@@ -7,7 +7,8 @@
 //! - [`job`]: the demonstration job itself (what `simulate` asks for).
 //! - [`process`]: one delivery, from sqsd's request to a recorded state: the
 //!   only processing path, used by `/process` and by the local poller alike.
-//! - [`routes`]: the HTTP surface, `/process` and `/health`.
+//! - [`sweep`]: the periodic task that rescues messages stuck in `pending`.
+//! - [`routes`]: the HTTP surface: `/process`, `/health`, `/process-batch`, `/tasks/sweep`.
 //! - [`startup`]: [`Application`], which binds the listener and serves.
 
 pub mod config;
@@ -15,6 +16,7 @@ pub mod job;
 pub mod process;
 pub mod routes;
 pub mod startup;
+pub mod sweep;
 
 pub use config::WorkerConfig;
 pub use startup::Application;

@@ -60,7 +60,11 @@ impl Application {
             routes::process_router(state.clone()),
             config.poller.clone(),
         );
-        let router = routes::router(state, poller.clone(), config.poll).layer((
+        let tasks = routes::tasks::TaskState {
+            backends: backends.clone(),
+            config: config.sweep,
+        };
+        let router = routes::router(state, poller.clone(), config.poll, tasks).layer((
             TraceLayer::new_for_http(),
             TimeoutLayer::with_status_code(StatusCode::SERVICE_UNAVAILABLE, REQUEST_TIMEOUT),
         ));

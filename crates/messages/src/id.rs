@@ -3,6 +3,7 @@
 
 use std::fmt;
 
+use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
@@ -20,6 +21,28 @@ impl MessageId {
     /// A new id, later than every id made before it by this process.
     pub fn new() -> Self {
         Self(Uuid::now_v7())
+    }
+
+    /// An id for a message created at `at` (tests and imports; new messages use [`MessageId::new`]).
+    pub fn created_at(at: DateTime<Utc>) -> Self {
+        let seconds = u64::try_from(at.timestamp()).unwrap_or_default();
+        Self(Uuid::new_v7(uuid::Timestamp::from_unix(
+            uuid::NoContext,
+            seconds,
+            at.timestamp_subsec_nanos(),
+        )))
+    }
+
+    /// The smallest id a message created at or after `at` can have: ids below
+    /// it belong to messages created before `at`. Lets a store find "created
+    /// before" with a key condition on `id`, which it is sorted by.
+    pub fn floor(at: DateTime<Utc>) -> Self {
+        let millis = u64::try_from(at.timestamp_millis()).unwrap_or_default();
+        let mut bytes = [0_u8; 16];
+        bytes[..6].copy_from_slice(&millis.to_be_bytes()[2..]);
+        bytes[6] = 0x70; // version 7
+        bytes[8] = 0x80; // RFC 4122 variant
+        Self(Uuid::from_bytes(bytes))
     }
 
     /// Parses the hyphenated form, the only one the product writes.
@@ -80,6 +103,21 @@ mod tests {
     fn text_that_is_not_an_id_is_refused_with_an_example() {
         let error = MessageId::parse("nope").expect_err("not a uuid");
         assert!(error.to_string().contains("is not a message id"));
+    }
+
+    #[test]
+    fn the_floor_of_a_time_sorts_between_ids_made_before_and_after_it() {
+        let at = Utc::now();
+        let before = MessageId::created_at(at - chrono::Duration::milliseconds(1));
+        let after = MessageId::created_at(at + chrono::Duration::milliseconds(1));
+        let floor = MessageId::floor(at);
+        assert!(before < floor && floor < after);
+        assert!(before.to_string() < floor.to_string() && floor.to_string() < after.to_string());
+        assert_eq!(
+            MessageId::parse(&floor.to_string()),
+            Ok(floor),
+            "a valid id"
+        );
     }
 
     #[test]

@@ -34,6 +34,16 @@ pub trait Queue: Send + Sync + 'static {
     /// Enqueues one body.
     async fn send(&self, body: &str) -> Result<(), BackendError>;
 
+    /// Enqueues several bodies in as few calls as the backend allows. Says for
+    /// each body whether it was enqueued: a batch can fail in part.
+    async fn send_batch(&self, bodies: &[String]) -> Result<Vec<bool>, BackendError> {
+        let mut sent = Vec::with_capacity(bodies.len());
+        for body in bodies {
+            sent.push(self.send(body).await.is_ok());
+        }
+        Ok(sent)
+    }
+
     /// Waits up to `wait` for messages (long polling) and returns at most
     /// `max` of them, each hidden from other receivers for `visibility`.
     async fn receive(

@@ -81,8 +81,32 @@ pub trait StatusStore: Send + Sync + 'static {
     /// Records a new message. Refuses to overwrite an existing id.
     async fn create(&self, message: &Message) -> Result<(), BackendError>;
 
+    /// Records several new messages, in as few calls as the backend allows.
+    async fn create_batch(&self, messages: &[Message]) -> Result<(), BackendError> {
+        for message in messages {
+            self.create(message).await?;
+        }
+        Ok(())
+    }
+
     /// Reads one message with a strongly consistent read.
     async fn get(&self, id: MessageId) -> Result<Option<Message>, BackendError>;
+
+    /// Reads several messages (at most [`MAX_PAGE`]); unknown ids are left out.
+    async fn get_many(&self, ids: &[MessageId]) -> Result<Vec<Message>, BackendError> {
+        let mut found = Vec::new();
+        for id in ids.iter().take(MAX_PAGE as usize) {
+            found.extend(self.get(*id).await?);
+        }
+        Ok(found)
+    }
+
+    /// Messages created after `after`, oldest first, at most `limit`: what a
+    /// live page has not seen yet.
+    async fn newer_than(&self, after: MessageId, limit: u32) -> Result<Vec<Message>, BackendError>;
+
+    /// How many messages have `status`, counting no further than `cap`.
+    async fn count(&self, status: Status, cap: u64) -> Result<u64, BackendError>;
 
     /// Moves a `pending` message to a final state; see [`Transition`].
     async fn finish(&self, id: MessageId, outcome: &Outcome) -> Result<Transition, BackendError>;
@@ -99,6 +123,25 @@ pub trait StatusStore: Send + Sync + 'static {
 
     /// Lists messages newest first, reading only about one page from the backend.
     async fn list(&self, query: ListQuery) -> Result<Page, BackendError>;
+
+    /// The oldest `pending` messages created before `created_before` (at most
+    /// `limit`, oldest first): what the sweeper examines.
+    async fn pending_before(
+        &self,
+        created_before: MessageId,
+        limit: u32,
+    ) -> Result<Vec<Message>, BackendError>;
+
+    /// Marks a `pending` message as handled by the sweeper: sets `updated_at`
+    /// to `at` and `error` to `note`, only if `updated_at` still equals `seen`
+    /// (so of two sweepers, one wins). Returns whether this call won.
+    async fn touch(
+        &self,
+        id: MessageId,
+        seen: DateTime<Utc>,
+        at: DateTime<Utc>,
+        note: &str,
+    ) -> Result<bool, BackendError>;
 
     /// A short description for logs and the start-up banner.
     fn describe(&self) -> String;

@@ -7,7 +7,7 @@ use std::time::Duration;
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use messages::{
-    BackendError, Backends, ListQuery, Message, MessageId, Outcome, Page, Queue, Received,
+    BackendError, Backends, ListQuery, Message, MessageId, Outcome, Page, Queue, Received, Status,
     StatusStore, Transition,
 };
 
@@ -75,6 +75,32 @@ impl StatusStore for Down {
     }
     async fn list(&self, _query: ListQuery) -> Result<Page, BackendError> {
         down("list")
+    }
+    async fn newer_than(
+        &self,
+        _after: MessageId,
+        _limit: u32,
+    ) -> Result<Vec<Message>, BackendError> {
+        down("newer than")
+    }
+    async fn count(&self, _status: Status, _cap: u64) -> Result<u64, BackendError> {
+        down("count")
+    }
+    async fn pending_before(
+        &self,
+        _created_before: MessageId,
+        _limit: u32,
+    ) -> Result<Vec<Message>, BackendError> {
+        down("pending before")
+    }
+    async fn touch(
+        &self,
+        _id: MessageId,
+        _seen: DateTime<Utc>,
+        _at: DateTime<Utc>,
+        _note: &str,
+    ) -> Result<bool, BackendError> {
+        down("touch")
     }
     fn describe(&self) -> String {
         "a store that is down".to_owned()

@@ -40,6 +40,19 @@ impl Web {
         (status, response.json().await.unwrap_or(Value::Null))
     }
 
+    async fn post_json_to(&self, path: &str, body: &str) -> (StatusCode, Value) {
+        let response = self
+            .client
+            .post(format!("{}{path}", self.url))
+            .header("content-type", "application/json")
+            .body(body.to_owned())
+            .send()
+            .await
+            .expect("answer");
+        let status = response.status();
+        (status, response.json().await.unwrap_or(Value::Null))
+    }
+
     async fn get(&self, path: &str) -> (StatusCode, Value) {
         let response = self
             .client
@@ -301,8 +314,245 @@ async fn the_form_sends_and_redirects_back_or_shows_the_error_keeping_the_text()
         "the error is shown"
     );
     assert!(
-        html.contains(r#"<option value="fail" selected>"#),
+        html.contains(r#"value="fail" checked"#),
         "the choice is kept"
     );
     assert_eq!(web.count().await, 1, "nothing more was recorded");
+}
+
+#[tokio::test]
+async fn a_burst_from_the_form_records_and_queues_every_message() {
+    let web = web().await;
+    let sent = web
+        .client
+        .post(format!("{}/messages", web.url))
+        .form(&[("body", "burst"), ("simulate", "ok"), ("count", "12")])
+        .send()
+        .await
+        .expect("answer");
+    assert_eq!(sent.status(), StatusCode::SEE_OTHER);
+    assert_eq!(web.count().await, 12);
+    let (_, page) = web.get("/api/messages?limit=100").await;
+    let mut bodies: Vec<String> = page["items"]
+        .as_array()
+        .expect("items")
+        .iter()
+        .map(|item| item["body"].as_str().expect("body").to_owned())
+        .collect();
+    bodies.sort();
+    let mut expected: Vec<String> = (1..=12).map(|n| format!("burst #{n}")).collect();
+    expected.sort();
+    assert_eq!(bodies, expected);
+    let mut jobs = 0;
+    for _ in 0..5 {
+        let batch = web
+            .fresh
+            .backends
+            .queue
+            .receive(
+                10,
+                std::time::Duration::from_secs(1),
+                std::time::Duration::from_secs(60),
+            )
+            .await
+            .expect("receive");
+        jobs += batch.len();
+        if jobs >= 12 {
+            break;
+        }
+    }
+    assert_eq!(jobs, 12, "every message has its job on the queue");
+}
+
+#[tokio::test]
+async fn a_burst_size_out_of_range_is_refused_and_changes_nothing() {
+    let web = web().await;
+    for count in ["0", "101", "many"] {
+        let refused = web
+            .client
+            .post(format!("{}/messages", web.url))
+            .form(&[("body", "burst"), ("count", count)])
+            .send()
+            .await
+            .expect("answer");
+        assert_eq!(
+            refused.status(),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "{count}"
+        );
+        let html = refused.text().await.expect("html");
+        assert!(html.contains("from 1 to 100"), "{count}");
+        assert!(html.contains(">burst</textarea>"), "what was typed is kept");
+    }
+    let (status, answer) = web
+        .post_json_to("/api/messages/batch", r#"{"body": "x", "count": 500}"#)
+        .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{answer}");
+    assert_eq!(web.count().await, 0);
+}
+
+#[tokio::test]
+async fn the_batch_api_answers_every_created_message() {
+    let web = web().await;
+    let (status, answer) = web
+        .post_json_to(
+            "/api/messages/batch",
+            r#"{"body": "api burst", "simulate": "flaky", "count": 3}"#,
+        )
+        .await;
+    assert_eq!(status, StatusCode::ACCEPTED, "{answer}");
+    let items = answer["items"].as_array().expect("items");
+    assert_eq!(items.len(), 3);
+    assert!(
+        items
+            .iter()
+            .all(|item| item["status"] == "pending" && item["simulate"] == "flaky")
+    );
+}
+
+#[tokio::test]
+async fn updates_carry_only_what_changed() {
+    let web = web().await;
+    let worker = spawn::worker(web.fresh.backends.clone(), 10).await.url;
+    let (_, first) = web.post_json(r#"{"body": "first"}"#).await;
+    let first_id = first["id"].as_str().expect("id").to_owned();
+
+    // Nothing changed since the page saw `first` as pending with 0 attempts.
+    let (status, none) = web
+        .get(&format!(
+            "/api/messages/updates?after={first_id}&watch={first_id}:0"
+        ))
+        .await;
+    assert_eq!(status, StatusCode::OK, "{none}");
+    assert_eq!(none["new"], json!([]));
+    assert_eq!(none["changed"], json!([]));
+    assert_eq!(none["counts"], Value::Null);
+
+    let (_, second) = web.post_json(r#"{"body": "second"}"#).await;
+    sqsd::deliver_next(web.fresh.backends.queue.as_ref(), &worker)
+        .await
+        .expect("delivered");
+    let (_, update) = web
+        .get(&format!(
+            "/api/messages/updates?after={first_id}&watch={first_id}:0&counts=1"
+        ))
+        .await;
+    let new: Vec<&Value> = update["new"]
+        .as_array()
+        .expect("new")
+        .iter()
+        .map(|m| &m["id"])
+        .collect();
+    assert_eq!(new, vec![&second["id"]], "only the message created since");
+    let changed = update["changed"].as_array().expect("changed");
+    assert_eq!(changed.len(), 1);
+    assert_eq!(changed[0]["id"], first["id"]);
+    assert_eq!(changed[0]["status"], "complete");
+    assert_eq!(
+        update["counts"],
+        json!({ "pending": 1, "complete": 1, "fail": 0 })
+    );
+
+    let (status, bad) = web.get("/api/messages/updates?watch=nonsense").await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{bad}");
+}
+
+#[tokio::test]
+async fn pages_carry_security_headers_and_assets_are_cached() {
+    let web = web().await;
+    let page = web.client.get(&web.url).send().await.expect("page");
+    let csp = page.headers()["content-security-policy"]
+        .to_str()
+        .expect("ascii");
+    assert!(
+        csp.contains("script-src 'self'") && csp.contains("frame-ancestors 'none'"),
+        "{csp}"
+    );
+    assert_eq!(page.headers()["x-content-type-options"], "nosniff");
+    assert_eq!(page.headers()["x-frame-options"], "DENY");
+    let html = page.text().await.expect("html");
+    assert!(
+        !html.contains("<script>"),
+        "no inline script: the CSP forbids it"
+    );
+
+    let script = web
+        .client
+        .get(format!("{}/static/app.js", web.url))
+        .send()
+        .await
+        .expect("asset");
+    assert_eq!(script.status(), StatusCode::OK);
+    assert!(
+        script.headers()["content-type"]
+            .to_str()
+            .expect("ascii")
+            .starts_with("text/javascript")
+    );
+    assert!(
+        script.headers()["cache-control"]
+            .to_str()
+            .expect("ascii")
+            .contains("max-age=31536000")
+    );
+}
+
+#[tokio::test]
+async fn a_form_post_from_another_site_is_refused_and_changes_nothing() {
+    let web = web().await;
+    for (name, value) in [
+        ("sec-fetch-site", "cross-site"),
+        ("origin", "https://evil.example"),
+    ] {
+        let refused = web
+            .client
+            .post(format!("{}/messages", web.url))
+            .header(name, value)
+            .form(&[("body", "forged")])
+            .send()
+            .await
+            .expect("answer");
+        assert_eq!(refused.status(), StatusCode::FORBIDDEN, "{name}");
+    }
+    assert_eq!(web.count().await, 0);
+}
+
+#[tokio::test]
+async fn the_detail_page_shows_one_message_and_unknown_ids_get_a_404_page() {
+    let web = web().await;
+    let (_, sent) = web
+        .post_json(r#"{"body": "look <here>", "simulate": "slow"}"#)
+        .await;
+    let id = sent["id"].as_str().expect("id");
+    let page = web
+        .client
+        .get(format!("{}/messages/{id}", web.url))
+        .send()
+        .await
+        .expect("page");
+    assert_eq!(page.status(), StatusCode::OK);
+    let html = page.text().await.expect("html");
+    assert!(html.contains(id));
+    assert!(
+        html.contains("look &#60;here&#62;") || html.contains("look &lt;here&gt;"),
+        "escaped"
+    );
+    let missing = web
+        .client
+        .get(format!(
+            "{}/messages/{}",
+            web.url,
+            messages::MessageId::new()
+        ))
+        .send()
+        .await
+        .expect("page");
+    assert_eq!(missing.status(), StatusCode::NOT_FOUND);
+    assert!(
+        missing
+            .text()
+            .await
+            .expect("html")
+            .contains("No message has id")
+    );
 }

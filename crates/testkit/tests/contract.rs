@@ -391,7 +391,95 @@ async fn lists_are_newest_first_filtered_and_paged(kind: Kind) {
     );
 }
 
+async fn a_batch_is_sent_and_recorded_whole(kind: Kind) {
+    let backend = kind.make(10).await;
+    let (queue, store) = (&backend.backends.queue, &backend.backends.store);
+    let bodies: Vec<String> = (0..23).map(|n| format!("b{n}")).collect();
+    let sent = queue.send_batch(&bodies).await.expect("send batch");
+    assert_eq!(sent, vec![true; 23]);
+    let mut received = Vec::new();
+    for _ in 0..10 {
+        for message in queue.receive(10, BRIEF, HIDE).await.expect("receive") {
+            received.push(message.body);
+        }
+        if received.len() == 23 {
+            break;
+        }
+    }
+    received.sort();
+    let mut expected = bodies.clone();
+    expected.sort();
+    assert_eq!(received, expected);
+
+    let messages: Vec<Message> = (0..30).map(|n| message(&format!("r{n}"))).collect();
+    store.create_batch(&messages).await.expect("create batch");
+    let ids: Vec<_> = messages.iter().map(|message| message.id).collect();
+    let mut read = store.get_many(&ids).await.expect("get many");
+    read.sort_by_key(|message| message.id);
+    assert_eq!(read, messages);
+    assert_eq!(
+        store
+            .get_many(&[messages::MessageId::new()])
+            .await
+            .expect("get many"),
+        vec![]
+    );
+}
+
+async fn newer_than_lists_what_came_after_oldest_first(kind: Kind) {
+    let backend = kind.make(10).await;
+    let store = &backend.backends.store;
+    let mut ids = Vec::new();
+    for n in 0..4 {
+        let message = message(&format!("n{n}"));
+        store.create(&message).await.expect("create");
+        ids.push(message.id);
+    }
+    let newer: Vec<_> = store
+        .newer_than(ids[1], 10)
+        .await
+        .expect("newer")
+        .iter()
+        .map(|m| m.id)
+        .collect();
+    assert_eq!(newer, vec![ids[2], ids[3]]);
+    let capped: Vec<_> = store
+        .newer_than(ids[0], 2)
+        .await
+        .expect("newer")
+        .iter()
+        .map(|m| m.id)
+        .collect();
+    assert_eq!(capped, vec![ids[1], ids[2]]);
+}
+
+async fn counts_are_per_status_and_capped(kind: Kind) {
+    let backend = kind.make(10).await;
+    let store = &backend.backends.store;
+    for n in 0..5 {
+        let message = message(&format!("c{n}"));
+        store.create(&message).await.expect("create");
+        if n < 2 {
+            store
+                .finish(message.id, &outcome(FinalStatus::Fail, 1, Some("x")))
+                .await
+                .expect("finish");
+        }
+    }
+    assert_eq!(store.count(Status::Pending, 100).await.expect("count"), 3);
+    assert_eq!(store.count(Status::Fail, 100).await.expect("count"), 2);
+    assert_eq!(store.count(Status::Complete, 100).await.expect("count"), 0);
+    assert_eq!(
+        store.count(Status::Pending, 2).await.expect("count"),
+        2,
+        "capped"
+    );
+}
+
 on_both_backends!(
+    a_batch_is_sent_and_recorded_whole,
+    newer_than_lists_what_came_after_oldest_first,
+    counts_are_per_status_and_capped,
     a_sent_message_is_received_once_then_hidden,
     a_released_message_comes_back_with_a_higher_count,
     a_message_whose_visibility_runs_out_comes_back,

@@ -3,14 +3,15 @@
 use axum::extract::rejection::QueryRejection;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
-use axum::routing::get;
+use axum::routing::{get, post};
 use axum::{Json, Router};
 use messages::{ListQuery, MAX_PAGE, Message, MessageBody, MessageId, Page, Simulate, Status};
 use serde::{Deserialize, Serialize};
 
 use super::AppState;
+use super::page::{COUNT_CAP, burst, parse_count};
 use crate::error::{ApiError, ApiJson};
-use crate::send::send_message;
+use crate::send::{send_message, send_messages};
 
 /// The default page size of `GET /api/messages`.
 pub const DEFAULT_LIMIT: u32 = 20;
@@ -18,6 +19,8 @@ pub const DEFAULT_LIMIT: u32 = 20;
 pub fn router() -> Router<AppState> {
     Router::new()
         .route("/api/messages", get(list).post(create))
+        .route("/api/messages/batch", post(create_batch))
+        .route("/api/messages/updates", get(updates))
         .route("/api/messages/{id}", get(read))
 }
 
@@ -151,4 +154,129 @@ async fn read(
     message
         .map(Json)
         .ok_or_else(|| ApiError::NotFound(format!("no message has id {id}")))
+}
+
+/// `POST /api/messages/batch`: `{"body", "simulate", "count"}`, a burst of
+/// `count` (1 to 100) messages numbered `#1`..`#count`.
+#[derive(Debug, Deserialize)]
+struct BatchRequest {
+    body: String,
+    simulate: Option<String>,
+    count: Option<u32>,
+}
+
+async fn create_batch(
+    State(state): State<AppState>,
+    ApiJson(request): ApiJson<BatchRequest>,
+) -> Result<(StatusCode, Json<serde_json::Value>), ApiError> {
+    let simulate = parse_simulate(request.simulate.as_deref())?;
+    let count = parse_count(request.count.map(|count| count.to_string()).as_deref())?;
+    let messages = send_messages(&state.backends, burst(&request.body, count)?, simulate).await?;
+    Ok((
+        StatusCode::ACCEPTED,
+        Json(serde_json::json!({ "items": messages })),
+    ))
+}
+
+/// `GET /api/messages/updates?after=<id>&watch=<id>:<attempts>,...&counts=1`:
+/// what changed since the page last looked, for the live page. It costs in
+/// proportion to the changes: one Query for new messages, one batch read for
+/// the pending messages on screen, and the counts only when asked.
+#[derive(Debug, Default, Deserialize)]
+struct UpdatesParams {
+    after: Option<String>,
+    watch: Option<String>,
+    counts: Option<String>,
+}
+
+#[derive(Debug, Serialize)]
+struct Updates {
+    /// Messages created after `after`, oldest first.
+    new: Vec<Message>,
+    /// Watched messages whose status or attempts changed.
+    changed: Vec<Message>,
+    /// Per status, when asked (capped, see the page).
+    counts: Option<std::collections::BTreeMap<&'static str, u64>>,
+    /// More new messages wait: ask again at once.
+    more: bool,
+}
+
+fn unavailable(source: messages::BackendError) -> ApiError {
+    ApiError::Unavailable {
+        public: "updates cannot be read: the status store is unavailable. Try again in a moment"
+            .to_owned(),
+        source,
+    }
+}
+
+async fn updates(
+    State(state): State<AppState>,
+    params: Result<Query<UpdatesParams>, QueryRejection>,
+) -> Result<Json<Updates>, ApiError> {
+    let Query(params) = params?;
+    let store = &state.backends.store;
+    let new = match params.after.as_deref().filter(|text| !text.is_empty()) {
+        None => Vec::new(),
+        Some(text) => {
+            let after = MessageId::parse(text).map_err(|_| {
+                ApiError::BadRequest(
+                    "after is not valid: pass the id of the newest message shown".to_owned(),
+                )
+            })?;
+            store
+                .newer_than(after, MAX_PAGE)
+                .await
+                .map_err(unavailable)?
+        }
+    };
+    let mut watched = Vec::new();
+    for item in params
+        .watch
+        .as_deref()
+        .unwrap_or_default()
+        .split(',')
+        .filter(|item| !item.is_empty())
+        .take(MAX_PAGE as usize)
+    {
+        let (id, attempts) = item.split_once(':').unwrap_or((item, "0"));
+        let id = MessageId::parse(id).map_err(|_| {
+            ApiError::BadRequest(
+                "watch must list <id>:<attempts> pairs separated by commas".to_owned(),
+            )
+        })?;
+        watched.push((id, attempts.parse::<u32>().unwrap_or(0)));
+    }
+    let ids: Vec<MessageId> = watched.iter().map(|(id, _)| *id).collect();
+    let changed = store
+        .get_many(&ids)
+        .await
+        .map_err(unavailable)?
+        .into_iter()
+        .filter(|message| {
+            let seen = watched
+                .iter()
+                .find(|(id, _)| *id == message.id)
+                .map_or(0, |(_, attempts)| *attempts);
+            message.status != Status::Pending || message.attempts != seen
+        })
+        .collect();
+    let counts = if params.counts.is_some() {
+        let mut counts = std::collections::BTreeMap::new();
+        for status in Status::ALL {
+            counts.insert(
+                status.as_str(),
+                store.count(status, COUNT_CAP).await.map_err(unavailable)?,
+            );
+        }
+        Some(counts)
+    } else {
+        None
+    };
+    let more = new.len() >= MAX_PAGE as usize;
+    Ok(Json(Updates {
+        new,
+        changed,
+        counts,
+        more,
+    }))
 }

@@ -1,6 +1,7 @@
 //! The web's HTTP surface; each module owns its routes.
 
 mod api;
+mod assets;
 mod health;
 mod page;
 
@@ -24,5 +25,6 @@ pub fn router(state: AppState) -> Router {
         .merge(page::router())
         .merge(api::router())
         .merge(health::router())
+        .merge(assets::router())
         .with_state(state)
 }

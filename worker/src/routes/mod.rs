@@ -3,6 +3,7 @@
 mod batch;
 mod health;
 mod process;
+pub mod tasks;
 
 use axum::Router;
 use axum::routing::{get, post};
@@ -17,11 +18,20 @@ pub fn process_router(state: WorkerState) -> Router {
         .with_state(state)
 }
 
-/// Every route: `/process`, `/health`, and `/process-batch` for processing by hand.
-pub fn router(state: WorkerState, poller: Poller, polling: bool) -> Router {
+/// Every route: `/process`, `/health`, `/process-batch` for processing by
+/// hand, and `/tasks/sweep` for `cron.yaml`.
+pub fn router(
+    state: WorkerState,
+    poller: Poller,
+    polling: bool,
+    tasks: tasks::TaskState,
+) -> Router {
     let manual = Router::new()
         .route("/health", get(health::health))
         .route("/process-batch", post(batch::process_batch))
         .with_state(batch::BatchState { poller, polling });
-    process_router(state).merge(manual)
+    let periodic = Router::new()
+        .route("/tasks/sweep", post(tasks::sweep_task))
+        .with_state(tasks);
+    process_router(state).merge(manual).merge(periodic)
 }

@@ -22,7 +22,9 @@ use std::collections::HashMap;
 
 use async_trait::async_trait;
 use aws_sdk_dynamodb::Client;
-use aws_sdk_dynamodb::types::{AttributeValue, ReturnValue};
+use aws_sdk_dynamodb::types::{
+    AttributeValue, KeysAndAttributes, PutRequest, ReturnValue, Select, WriteRequest,
+};
 use chrono::{DateTime, Utc};
 
 use crate::{
@@ -288,6 +290,207 @@ impl StatusStore for DynamoStore {
             .map(from_item)
             .collect::<Result<Vec<_>, _>>()?;
         Ok(Page::from_rows(rows, limit))
+    }
+
+    async fn create_batch(&self, messages: &[Message]) -> Result<(), BackendError> {
+        // BatchWriteItem takes at most 25 puts; ids are fresh UUIDv7s, so the
+        // unconditional puts of a batch cannot overwrite an existing message.
+        for chunk in messages.chunks(25) {
+            let mut requests = chunk
+                .iter()
+                .map(|message| {
+                    PutRequest::builder()
+                        .set_item(Some(to_item(message)))
+                        .build()
+                        .map(|put| WriteRequest::builder().put_request(put).build())
+                        .map_err(|error| BackendError::new("building a DynamoDB batch", error))
+                })
+                .collect::<Result<Vec<_>, _>>()?;
+            // DynamoDB may leave part of a batch unprocessed under load: retry that part.
+            for attempt in 0..6 {
+                if requests.is_empty() {
+                    break;
+                }
+                if attempt > 0 {
+                    tokio::time::sleep(std::time::Duration::from_millis(50 << attempt)).await;
+                }
+                let output = self
+                    .client
+                    .batch_write_item()
+                    .request_items(&self.table, requests)
+                    .send()
+                    .await
+                    .map_err(|error| BackendError::new("DynamoDB BatchWriteItem", error))?;
+                requests = output
+                    .unprocessed_items
+                    .and_then(|mut unprocessed| unprocessed.remove(&self.table))
+                    .unwrap_or_default();
+            }
+            if !requests.is_empty() {
+                return Err(BackendError::new(
+                    "DynamoDB BatchWriteItem",
+                    "part of the batch stayed unprocessed after retries",
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    async fn get_many(&self, ids: &[MessageId]) -> Result<Vec<Message>, BackendError> {
+        let keys: Vec<Item> = ids
+            .iter()
+            .take(crate::MAX_PAGE as usize)
+            .map(|id| Item::from([("id".to_owned(), s(*id))]))
+            .collect();
+        if keys.is_empty() {
+            return Ok(Vec::new());
+        }
+        let mut pending = Some(
+            KeysAndAttributes::builder()
+                .set_keys(Some(keys))
+                .consistent_read(true)
+                .build()
+                .map_err(|error| BackendError::new("building a DynamoDB batch", error))?,
+        );
+        let mut found = Vec::new();
+        for attempt in 0..6 {
+            let Some(request) = pending.take() else { break };
+            if attempt > 0 {
+                tokio::time::sleep(std::time::Duration::from_millis(50 << attempt)).await;
+            }
+            let mut output = self
+                .client
+                .batch_get_item()
+                .request_items(&self.table, request)
+                .send()
+                .await
+                .map_err(|error| BackendError::new("DynamoDB BatchGetItem", error))?;
+            for item in output
+                .responses
+                .as_mut()
+                .and_then(|responses| responses.remove(&self.table))
+                .unwrap_or_default()
+            {
+                found.push(from_item(&item)?);
+            }
+            pending = output
+                .unprocessed_keys
+                .and_then(|mut unprocessed| unprocessed.remove(&self.table))
+                .filter(|keys| !keys.keys.is_empty());
+        }
+        Ok(found)
+    }
+
+    async fn newer_than(&self, after: MessageId, limit: u32) -> Result<Vec<Message>, BackendError> {
+        let output = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .index_name(INDEX_NEWEST)
+            .key_condition_expression("listing = :all AND id > :after")
+            .expression_attribute_values(":all", s(LISTING_ALL))
+            .expression_attribute_values(":after", s(after))
+            .scan_index_forward(true)
+            .limit(i32::try_from(limit.clamp(1, crate::MAX_PAGE)).unwrap_or(100))
+            .send()
+            .await
+            .map_err(|error| BackendError::new("DynamoDB Query", error))?;
+        output
+            .items
+            .unwrap_or_default()
+            .iter()
+            .map(from_item)
+            .collect()
+    }
+
+    async fn count(&self, status: Status, cap: u64) -> Result<u64, BackendError> {
+        // A COUNT Query reads the index partition of one status, page by page,
+        // and stops at `cap`: never a Scan, and bounded.
+        let mut total: u64 = 0;
+        let mut start: Option<Item> = None;
+        loop {
+            let output = self
+                .client
+                .query()
+                .table_name(&self.table)
+                .index_name(INDEX_BY_STATUS)
+                .key_condition_expression("#status = :status")
+                .expression_attribute_names("#status", "status")
+                .expression_attribute_values(":status", s(status.as_str()))
+                .select(Select::Count)
+                .set_exclusive_start_key(start)
+                .send()
+                .await
+                .map_err(|error| BackendError::new("DynamoDB Query", error))?;
+            total += u64::try_from(output.count).unwrap_or_default();
+            start = output.last_evaluated_key.filter(|key| !key.is_empty());
+            if start.is_none() || total >= cap {
+                return Ok(total.min(cap));
+            }
+        }
+    }
+
+    async fn pending_before(
+        &self,
+        created_before: MessageId,
+        limit: u32,
+    ) -> Result<Vec<Message>, BackendError> {
+        let output = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .index_name(INDEX_BY_STATUS)
+            .key_condition_expression("#status = :pending AND id < :before")
+            .expression_attribute_names("#status", "status")
+            .expression_attribute_values(":pending", s(Status::Pending.as_str()))
+            .expression_attribute_values(":before", s(created_before))
+            // Oldest first: the messages most likely to be stuck.
+            .scan_index_forward(true)
+            .limit(i32::try_from(limit.clamp(1, 1000)).unwrap_or(1000))
+            .send()
+            .await
+            .map_err(|error| BackendError::new("DynamoDB Query", error))?;
+        output
+            .items
+            .unwrap_or_default()
+            .iter()
+            .map(from_item)
+            .collect()
+    }
+
+    async fn touch(
+        &self,
+        id: MessageId,
+        seen: DateTime<Utc>,
+        at: DateTime<Utc>,
+        note: &str,
+    ) -> Result<bool, BackendError> {
+        let result = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .key("id", s(id))
+            .update_expression("SET updated_at = :at, #error = :note")
+            .condition_expression("#status = :pending AND updated_at = :seen")
+            .expression_attribute_names("#status", "status")
+            .expression_attribute_names("#error", "error")
+            .expression_attribute_values(":pending", s(Status::Pending.as_str()))
+            .expression_attribute_values(":seen", time(seen))
+            .expression_attribute_values(":at", time(at))
+            .expression_attribute_values(":note", s(note))
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(true),
+            Err(error)
+                if error
+                    .as_service_error()
+                    .is_some_and(|e| e.is_conditional_check_failed_exception()) =>
+            {
+                Ok(false)
+            }
+            Err(error) => Err(BackendError::new("DynamoDB UpdateItem", error)),
+        }
     }
 
     fn describe(&self) -> String {

@@ -5,7 +5,9 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use aws_sdk_sqs::Client;
-use aws_sdk_sqs::types::{Message as SqsMessage, MessageSystemAttributeName};
+use aws_sdk_sqs::types::{
+    Message as SqsMessage, MessageSystemAttributeName, SendMessageBatchRequestEntry,
+};
 
 use crate::{BackendError, Queue, Received};
 
@@ -68,6 +70,43 @@ impl Queue for SqsQueue {
             .await
             .map_err(|error| BackendError::new("SQS SendMessage", error))?;
         Ok(())
+    }
+
+    async fn send_batch(&self, bodies: &[String]) -> Result<Vec<bool>, BackendError> {
+        let mut sent = vec![false; bodies.len()];
+        // SQS takes at most ten messages per SendMessageBatch.
+        for (chunk_index, chunk) in bodies.chunks(10).enumerate() {
+            let entries = chunk
+                .iter()
+                .enumerate()
+                .map(|(index, body)| {
+                    SendMessageBatchRequestEntry::builder()
+                        .id(index.to_string())
+                        .message_body(body)
+                        .build()
+                        .map_err(|error| BackendError::new("building an SQS batch", error))
+                })
+                .collect::<Result<Vec<_>, _>>()?;
+            let output = self
+                .client
+                .send_message_batch()
+                .queue_url(&self.queue_url)
+                .set_entries(Some(entries))
+                .send()
+                .await
+                .map_err(|error| BackendError::new("SQS SendMessageBatch", error))?;
+            for entry in output.successful {
+                let slot = entry
+                    .id
+                    .parse::<usize>()
+                    .ok()
+                    .and_then(|index| sent.get_mut(chunk_index * 10 + index));
+                if let Some(flag) = slot {
+                    *flag = true;
+                }
+            }
+        }
+        Ok(sent)
     }
 
     async fn receive(

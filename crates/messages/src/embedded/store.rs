@@ -63,6 +63,24 @@ fn from_row(row: &Row<'_>) -> rusqlite::Result<Message> {
     })
 }
 
+/// Inserts a new message; an existing id is refused by the primary key.
+fn insert(connection: &rusqlite::Connection, message: &Message) -> rusqlite::Result<()> {
+    connection.execute(
+        &format!("INSERT INTO messages ({COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)"),
+        params![
+            message.id.to_string(),
+            message.body,
+            message.simulate.as_str(),
+            message.status.as_str(),
+            message.attempts,
+            time(message.created_at),
+            time(message.updated_at),
+            message.error,
+        ],
+    )?;
+    Ok(())
+}
+
 fn read(connection: &rusqlite::Connection, id: &str) -> rusqlite::Result<Option<Message>> {
     connection
         .query_row(
@@ -88,23 +106,11 @@ impl StatusStore for EmbeddedStore {
     async fn create(&self, message: &Message) -> Result<(), BackendError> {
         let message = message.clone();
         self.database
-            .call("recording a message in the embedded store", move |connection| {
-                connection.execute(
-                    &format!("INSERT INTO messages ({COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)"),
-                    params![
-                        message.id.to_string(),
-                        message.body,
-                        message.simulate.as_str(),
-                        message.status.as_str(),
-                        message.attempts,
-                        time(message.created_at),
-                        time(message.updated_at),
-                        message.error,
-                    ],
-                )
-            })
-            .await?;
-        Ok(())
+            .call(
+                "recording a message in the embedded store",
+                move |connection| insert(connection, &message),
+            )
+            .await
     }
 
     async fn get(&self, id: MessageId) -> Result<Option<Message>, BackendError> {
@@ -198,6 +204,123 @@ impl StatusStore for EmbeddedStore {
                         .query_map(params![status, cursor, limit + 1], from_row)?
                         .collect::<rusqlite::Result<Vec<_>>>()?;
                     Ok(Page::from_rows(rows, limit))
+                },
+            )
+            .await
+    }
+
+    async fn create_batch(&self, messages: &[Message]) -> Result<(), BackendError> {
+        let messages = messages.to_vec();
+        self.database
+            .call(
+                "recording messages in the embedded store",
+                move |connection| {
+                    let transaction = connection.transaction()?;
+                    for message in &messages {
+                        insert(&transaction, message)?;
+                    }
+                    transaction.commit()
+                },
+            )
+            .await
+    }
+
+    async fn get_many(&self, ids: &[MessageId]) -> Result<Vec<Message>, BackendError> {
+        let ids: Vec<String> = ids
+            .iter()
+            .take(crate::MAX_PAGE as usize)
+            .map(MessageId::to_string)
+            .collect();
+        self.database
+            .call(
+                "reading messages from the embedded store",
+                move |connection| {
+                    let mut found = Vec::with_capacity(ids.len());
+                    for id in &ids {
+                        found.extend(read(connection, id)?);
+                    }
+                    Ok(found)
+                },
+            )
+            .await
+    }
+
+    async fn newer_than(&self, after: MessageId, limit: u32) -> Result<Vec<Message>, BackendError> {
+        self.database
+            .call(
+                "listing new messages in the embedded store",
+                move |connection| {
+                    let mut statement = connection.prepare(&format!(
+                        "SELECT {COLUMNS} FROM messages WHERE id > ?1 ORDER BY id LIMIT ?2"
+                    ))?;
+                    let rows = statement.query_map(
+                        params![after.to_string(), limit.clamp(1, crate::MAX_PAGE)],
+                        from_row,
+                    )?;
+                    rows.collect()
+                },
+            )
+            .await
+    }
+
+    async fn count(&self, status: Status, cap: u64) -> Result<u64, BackendError> {
+        let cap = i64::try_from(cap).unwrap_or(i64::MAX);
+        self.database
+            .call(
+                "counting messages in the embedded store",
+                move |connection| {
+                    connection.query_row(
+                        "SELECT COUNT(*) FROM (SELECT 1 FROM messages WHERE status = ?1 LIMIT ?2)",
+                        params![status.as_str(), cap],
+                        |row| row.get::<_, i64>(0),
+                    )
+                },
+            )
+            .await
+            .map(|count| u64::try_from(count).unwrap_or_default())
+    }
+
+    async fn pending_before(
+        &self,
+        created_before: MessageId,
+        limit: u32,
+    ) -> Result<Vec<Message>, BackendError> {
+        self.database
+            .call(
+                "listing old pending messages in the embedded store",
+                move |connection| {
+                    let mut statement = connection.prepare(&format!(
+                        "SELECT {COLUMNS} FROM messages WHERE status = 'pending' AND id < ?1
+                     ORDER BY id LIMIT ?2"
+                    ))?;
+                    let rows = statement.query_map(
+                        params![created_before.to_string(), limit.clamp(1, 1000)],
+                        from_row,
+                    )?;
+                    rows.collect()
+                },
+            )
+            .await
+    }
+
+    async fn touch(
+        &self,
+        id: MessageId,
+        seen: DateTime<Utc>,
+        at: DateTime<Utc>,
+        note: &str,
+    ) -> Result<bool, BackendError> {
+        let note = note.to_owned();
+        self.database
+            .call(
+                "touching a message in the embedded store",
+                move |connection| {
+                    let changed = connection.execute(
+                        "UPDATE messages SET updated_at = ?1, error = ?2
+                     WHERE id = ?3 AND status = 'pending' AND updated_at = ?4",
+                        params![time(at), note, id.to_string(), time(seen)],
+                    )?;
+                    Ok(changed == 1)
                 },
             )
             .await

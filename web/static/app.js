@@ -1,0 +1,154 @@
+// The page, live. Without JavaScript it still works: the form posts and
+// redirects back, "Load more" is a link. With it, the list updates itself.
+//
+// Why a cursor-based poll and not server-sent events: the web may run as
+// several instances behind a load balancer with no shared state, so any
+// instance must be able to answer. Every 1.5 s the page asks only for what
+// changed: messages newer than the newest it has (`after`), and the pending
+// messages it shows (`watch`). It never re-downloads the table.
+(function () {
+  "use strict";
+  const POLL_MS = 1500;
+  const table = document.getElementById("messages");
+  if (!table) return;
+  const tbody = table.tBodies[0];
+  const filter = table.dataset.filter || "";
+  const live = document.getElementById("live-status");
+  let newest = table.dataset.newest || "";
+  let polls = 0;
+
+  function cell(text, className) {
+    const td = document.createElement("td");
+    if (className) td.className = className;
+    td.textContent = text == null ? "" : String(text);
+    return td;
+  }
+
+  // Builds a row from JSON with textContent only: whatever a person typed is
+  // shown as text, never parsed as HTML.
+  function row(message) {
+    const tr = document.createElement("tr");
+    tr.dataset.id = message.id;
+    tr.dataset.status = message.status;
+    tr.dataset.attempts = message.attempts;
+    const status = document.createElement("td");
+    const badge = document.createElement("span");
+    badge.className = "badge status-" + message.status;
+    badge.textContent = message.status;
+    status.appendChild(badge);
+    tr.appendChild(status);
+    const body = document.createElement("td");
+    body.className = "body";
+    const link = document.createElement("a");
+    link.href = "/messages/" + encodeURIComponent(message.id);
+    link.textContent = message.body;
+    body.appendChild(link);
+    tr.appendChild(body);
+    tr.appendChild(cell(message.simulate));
+    tr.appendChild(cell(message.attempts, "attempts"));
+    const age = document.createElement("td");
+    const time = document.createElement("time");
+    time.dateTime = message.created_at;
+    time.textContent = message.created_at;
+    age.appendChild(time);
+    tr.appendChild(age);
+    tr.appendChild(cell(message.error, "error-text"));
+    return tr;
+  }
+
+  function ageText(iso) {
+    const seconds = Math.max(0, Math.round((Date.now() - Date.parse(iso)) / 1000));
+    if (seconds < 60) return seconds + " s ago";
+    if (seconds < 3600) return Math.floor(seconds / 60) + " min ago";
+    if (seconds < 86400) return Math.floor(seconds / 3600) + " h ago";
+    return Math.floor(seconds / 86400) + " d ago";
+  }
+
+  function refreshAges() {
+    for (const time of table.querySelectorAll("time[datetime]")) {
+      time.textContent = ageText(time.dateTime);
+      time.title = time.dateTime;
+    }
+  }
+
+  function rowFor(id) {
+    for (const tr of tbody.rows) if (tr.dataset.id === id) return tr;
+    return null;
+  }
+
+  function setCounts(counts) {
+    for (const status of Object.keys(counts)) {
+      const element = document.getElementById("count-" + status);
+      if (element) element.textContent = counts[status];
+    }
+  }
+
+  async function poll() {
+    polls += 1;
+    const params = new URLSearchParams();
+    if (newest) params.set("after", newest);
+    const watched = Array.from(tbody.rows)
+      .filter((tr) => tr.dataset.status === "pending")
+      .slice(0, 100)
+      .map((tr) => tr.dataset.id + ":" + tr.dataset.attempts);
+    if (watched.length) params.set("watch", watched.join(","));
+    if (polls % 4 === 1) params.set("counts", "1");
+    let more = false;
+    try {
+      const response = await fetch("/api/messages/updates?" + params.toString(), { headers: { Accept: "application/json" } });
+      if (!response.ok) throw new Error("HTTP " + response.status);
+      const update = await response.json();
+      let changed = 0;
+      for (const message of update.new) {
+        newest = message.id;
+        if (filter && message.status !== filter) continue;
+        if (rowFor(message.id)) continue;
+        const tr = row(message);
+        tr.classList.add("fresh");
+        tbody.insertBefore(tr, tbody.firstChild);
+        changed += 1;
+      }
+      for (const message of update.changed) {
+        const old = rowFor(message.id);
+        if (!old) continue;
+        const tr = row(message);
+        tr.classList.add("fresh");
+        old.replaceWith(tr);
+        changed += 1;
+      }
+      if (update.counts) setCounts(update.counts);
+      else if (changed) polls = 0; // ask for fresh counts on the next poll
+      document.getElementById("empty").hidden = tbody.rows.length > 0;
+      live.textContent = changed ? changed + " update(s) at " + new Date().toLocaleTimeString() : "";
+      more = update.more;
+      refreshAges();
+    } catch (error) {
+      live.textContent = "Live updates paused (" + error.message + "); retrying.";
+    }
+    setTimeout(poll, more ? 0 : POLL_MS);
+  }
+
+  // "Load more" appends the next page in place instead of navigating.
+  const loadMore = document.getElementById("load-more");
+  if (loadMore) {
+    loadMore.addEventListener("click", async (event) => {
+      event.preventDefault();
+      const params = new URLSearchParams({ cursor: loadMore.dataset.cursor, limit: "25" });
+      if (filter) params.set("status", filter);
+      const response = await fetch("/api/messages?" + params.toString());
+      if (!response.ok) return;
+      const page = await response.json();
+      for (const message of page.items) if (!rowFor(message.id)) tbody.appendChild(row(message));
+      if (page.next_cursor) loadMore.dataset.cursor = page.next_cursor;
+      else loadMore.remove();
+      refreshAges();
+    });
+  }
+
+  // Keep the button from sending twice while a burst is on its way.
+  const form = document.getElementById("send-form");
+  if (form) form.addEventListener("submit", () => { form.querySelector("button[type=submit]").disabled = true; });
+
+  refreshAges();
+  setTimeout(poll, POLL_MS);
+})();
