@@ -16,6 +16,7 @@
   const live = document.getElementById("live-status");
   let newest = table.dataset.newest || "";
   let polls = 0;
+  let timer = null;
 
   function cell(text, className) {
     const td = document.createElement("td");
@@ -125,7 +126,7 @@
     } catch (error) {
       live.textContent = "Live updates paused (" + error.message + "); retrying.";
     }
-    setTimeout(poll, more ? 0 : POLL_MS);
+    timer = setTimeout(poll, more ? 0 : POLL_MS);
   }
 
   // "Load more" appends the next page in place instead of navigating.
@@ -145,10 +146,60 @@
     });
   }
 
-  // Keep the button from sending twice while a burst is on its way.
+  // The form, without a page load: the JSON batch API, errors beside the
+  // form, what was typed kept on error. New rows arrive through the poll.
   const form = document.getElementById("send-form");
-  if (form) form.addEventListener("submit", () => { form.querySelector("button[type=submit]").disabled = true; });
+  function say(kind, text) {
+    for (const id of ["send-error", "send-notice"]) {
+      const old = document.getElementById(id);
+      if (old) old.remove();
+    }
+    const p = document.createElement("p");
+    p.id = kind === "error" ? "send-error" : "send-notice";
+    p.className = kind;
+    p.setAttribute("role", kind === "error" ? "alert" : "status");
+    p.textContent = text;
+    form.insertBefore(p, form.firstChild);
+    const body = document.getElementById("body");
+    if (kind === "error") body.setAttribute("aria-invalid", "true");
+    else body.removeAttribute("aria-invalid");
+  }
+  if (form) {
+    form.addEventListener("submit", async (event) => {
+      event.preventDefault();
+      const button = form.querySelector("button[type=submit]");
+      button.disabled = true;
+      const data = new FormData(form);
+      const request = {
+        body: String(data.get("body") || ""),
+        simulate: String(data.get("simulate") || "ok"),
+        count: Number(data.get("count") || 1),
+      };
+      try {
+        const response = await fetch("/api/messages/batch", {
+          method: "POST",
+          headers: { "Content-Type": "application/json", Accept: "application/json" },
+          body: JSON.stringify(request),
+        });
+        const answer = await response.json().catch(() => ({}));
+        if (response.ok) {
+          const sent = answer.items ? answer.items.length : 1;
+          say("notice", sent === 1 ? "Message sent: watch it below." : sent + " messages sent: watch them below.");
+          form.elements.body.value = "";
+          clearTimeout(timer);
+          timer = setTimeout(poll, 0);
+        } else {
+          say("error", answer.error || "The message was not sent (HTTP " + response.status + ").");
+          form.elements.body.focus();
+        }
+      } catch (error) {
+        say("error", "The message was not sent: the server cannot be reached. Try again in a moment.");
+      } finally {
+        button.disabled = false;
+      }
+    });
+  }
 
   refreshAges();
-  setTimeout(poll, POLL_MS);
+  timer = setTimeout(poll, POLL_MS);
 })();

@@ -52,12 +52,16 @@ pub fn worker_config(max_attempts: u32) -> worker::WorkerConfig {
     }
 }
 
-/// Starts the worker on `backends`.
+/// Starts the worker on `backends`, waiting for sqsd-style POSTs.
 pub async fn worker(backends: Backends, max_attempts: u32) -> Spawned {
-    let app =
-        worker::Application::with_backends(&worker_config(max_attempts), backends, loopback())
-            .await
-            .expect("the worker binds a free port");
+    worker_with(&worker_config(max_attempts), backends).await
+}
+
+/// Starts the worker with `config` on `backends`.
+pub async fn worker_with(config: &worker::WorkerConfig, backends: Backends) -> Spawned {
+    let app = worker::Application::with_backends(config, backends, loopback())
+        .await
+        .expect("the worker binds a free port");
     let url = format!("http://127.0.0.1:{}", app.port());
     tokio::spawn(app.run_until(std::future::pending()));
     Spawned { url }

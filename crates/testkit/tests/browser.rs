@@ -1,0 +1,248 @@
+//! The page in a real headless Chromium: send through the form and watch the
+//! message turn from `pending` to `complete` with no reload; a `fail` shows its
+//! error; what a person typed is shown as text and runs nothing; an empty
+//! message is refused beside the form; and without JavaScript the form still
+//! works.
+
+use std::time::Duration;
+
+use fantoccini::Locator;
+use messages::Backends;
+use serde_json::json;
+use testkit::browser::Browser;
+use testkit::spawn;
+
+const WAIT: Duration = Duration::from_secs(15);
+
+struct App {
+    web: String,
+    backends: Backends,
+    _dir: tempfile::TempDir,
+}
+
+/// The web and a polling worker on a fresh embedded backend; `slow` jobs take 2 s
+/// so that `pending` is on screen long enough to be seen.
+async fn app() -> App {
+    let dir = tempfile::tempdir().expect("a temporary folder");
+    let backends = Backends::embedded(dir.path(), 10).expect("open");
+    let mut config = spawn::worker_config(10);
+    config.poll = true;
+    config.slow_job = Duration::from_secs(2);
+    config.poller.wait = Duration::from_secs(1);
+    config.poller.error_visibility_timeout = Duration::ZERO;
+    let worker = spawn::worker_with(&config, backends.clone()).await.url;
+    let web = spawn::web_with(backends.clone(), Some(worker)).await.url;
+    App {
+        web,
+        backends,
+        _dir: dir,
+    }
+}
+
+impl App {
+    async fn recorded(&self) -> usize {
+        let query = messages::ListQuery {
+            status: None,
+            limit: 100,
+            cursor: None,
+        };
+        self.backends
+            .store
+            .list(query)
+            .await
+            .expect("list")
+            .items
+            .len()
+    }
+}
+
+async fn send(browser: &Browser, text: &str, simulate: &str) {
+    let client = &browser.client;
+    let body = client
+        .find(Locator::Css("#body"))
+        .await
+        .expect("the message field");
+    body.clear().await.expect("clear");
+    body.send_keys(text).await.expect("type");
+    client
+        .find(Locator::Css(&format!(
+            "input[name=simulate][value={simulate}]"
+        )))
+        .await
+        .expect("the choice")
+        .click()
+        .await
+        .expect("choose");
+    client
+        .find(Locator::Css("#send-form button[type=submit]"))
+        .await
+        .expect("the send button")
+        .click()
+        .await
+        .expect("send");
+}
+
+#[tokio::test]
+async fn a_sent_message_appears_pending_then_turns_complete_without_a_reload() {
+    let app = app().await;
+    let browser = Browser::start(true).await;
+    browser.client.goto(&app.web).await.expect("open the page");
+    // A marker that a reload would wipe out.
+    browser
+        .client
+        .execute("window.__notReloaded = 42; return 0;", vec![])
+        .await
+        .expect("script");
+
+    send(&browser, "watch me move", "slow").await;
+    let row = "#messages tbody tr:first-child";
+    let pending = browser
+        .wait_for_text(row, WAIT, |text| text.contains("watch me move"))
+        .await;
+    assert!(
+        pending.contains("pending"),
+        "first seen as pending: {pending:?}"
+    );
+    let complete = browser
+        .wait_for_text(row, WAIT, |text| text.contains("complete"))
+        .await;
+    assert!(complete.contains("complete"), "then complete: {complete:?}");
+
+    let marker = browser
+        .client
+        .execute("return window.__notReloaded;", vec![])
+        .await
+        .expect("script");
+    assert_eq!(marker, json!(42), "the page was never reloaded");
+    let counted = browser
+        .wait_for_text("#count-complete", WAIT, |text| text == "1")
+        .await;
+    assert_eq!(counted, "1", "the counts follow");
+    browser.close().await;
+}
+
+#[tokio::test]
+async fn a_failed_message_shows_its_error() {
+    let app = app().await;
+    let browser = Browser::start(true).await;
+    browser.client.goto(&app.web).await.expect("open the page");
+    send(&browser, "doomed", "fail").await;
+    let row = browser
+        .wait_for_text("#messages tbody tr:first-child", WAIT, |text| {
+            text.contains("failed for good")
+        })
+        .await;
+    assert!(
+        row.contains("fail") && row.contains("failed for good"),
+        "{row:?}"
+    );
+    browser.close().await;
+}
+
+#[tokio::test]
+async fn markup_typed_into_a_message_is_shown_as_text_and_runs_nothing() {
+    let app = app().await;
+    let browser = Browser::start(true).await;
+    browser.client.goto(&app.web).await.expect("open the page");
+    let hostile = r#"<script>window.__xss = 1</script><img src=x onerror="window.__xss = 2">"#;
+    send(&browser, hostile, "ok").await;
+    let shown = browser
+        .wait_for_text("#messages tbody tr:first-child td.body", WAIT, |text| {
+            text.contains("<script>")
+        })
+        .await;
+    assert_eq!(shown, hostile, "shown as typed, as text");
+
+    // And the same after a full, server-rendered load.
+    browser.client.refresh().await.expect("reload");
+    let shown = browser
+        .wait_for_text("#messages tbody tr:first-child td.body", WAIT, |text| {
+            !text.is_empty()
+        })
+        .await;
+    assert_eq!(shown, hostile);
+    let ran = browser
+        .client
+        .execute("return [typeof window.__xss, document.querySelectorAll('#messages img, #messages script').length];", vec![])
+        .await
+        .expect("script");
+    assert_eq!(
+        ran,
+        json!(["undefined", 0]),
+        "no script ran, no element was made"
+    );
+    browser.close().await;
+}
+
+#[tokio::test]
+async fn an_empty_message_shows_the_error_beside_the_form_and_changes_nothing() {
+    let app = app().await;
+    let browser = Browser::start(true).await;
+    browser.client.goto(&app.web).await.expect("open the page");
+    send(&browser, "   ", "ok").await;
+    let error = browser
+        .wait_for_text("#send-error", WAIT, |text| !text.is_empty())
+        .await;
+    assert!(error.contains("empty"), "{error:?}");
+    let invalid = browser
+        .client
+        .execute(
+            "return document.getElementById('body').getAttribute('aria-invalid');",
+            vec![],
+        )
+        .await
+        .expect("script");
+    assert_eq!(
+        invalid,
+        json!("true"),
+        "the field is marked for assistive technology"
+    );
+    assert_eq!(app.recorded().await, 0, "nothing was recorded");
+    browser.close().await;
+}
+
+#[tokio::test]
+async fn without_javascript_the_form_posts_and_the_page_shows_the_message() {
+    let app = app().await;
+    let browser = Browser::start(false).await;
+    browser.client.goto(&app.web).await.expect("open the page");
+    send(&browser, "no script needed", "ok").await;
+    let notice = browser
+        .wait_for_text("#send-notice", WAIT, |text| !text.is_empty())
+        .await;
+    assert!(
+        notice.contains("sent"),
+        "redirected back with a notice: {notice:?}"
+    );
+    let url = browser.client.current_url().await.expect("url");
+    assert_eq!(
+        url.query(),
+        Some("sent=1"),
+        "the server's redirect, not the script, answered"
+    );
+    assert_eq!(app.recorded().await, 1);
+
+    // Without scripts the page does not update itself; a reload shows the worker's work.
+    let mut row = String::new();
+    for _ in 0..50 {
+        browser.client.goto(&app.web).await.expect("reload");
+        row = browser.text("#messages tbody tr:first-child").await;
+        if row.contains("complete") {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    assert!(
+        row.contains("no script needed") && row.contains("complete"),
+        "{row:?}"
+    );
+
+    // An empty message is refused on the server, with the error beside the form.
+    send(&browser, " ", "ok").await;
+    let error = browser
+        .wait_for_text("#send-error", WAIT, |text| !text.is_empty())
+        .await;
+    assert!(error.contains("empty"), "{error:?}");
+    assert_eq!(app.recorded().await, 1);
+    browser.close().await;
+}
