@@ -50,9 +50,7 @@ impl Application {
         address: SocketAddr,
     ) -> anyhow::Result<Self> {
         let router = app(backends.clone(), worker);
-        let listener = TcpListener::bind(address)
-            .await
-            .map_err(|error| anyhow::anyhow!("cannot listen on {address}: {error}. Is another process using the port? Set PORT to another one"))?;
+        let listener = service::listener::bind(address).await?;
         Ok(Self {
             listener,
             router,

@@ -68,9 +68,7 @@ impl Application {
             TraceLayer::new_for_http(),
             TimeoutLayer::with_status_code(StatusCode::SERVICE_UNAVAILABLE, REQUEST_TIMEOUT),
         ));
-        let listener = TcpListener::bind(address)
-            .await
-            .map_err(|error| anyhow::anyhow!("cannot listen on {address}: {error}. Is another process using the port? Set PORT to another one"))?;
+        let listener = service::listener::bind(address).await?;
         Ok(Self {
             listener,
             router,

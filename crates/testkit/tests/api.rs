@@ -28,16 +28,7 @@ async fn web() -> Web {
 
 impl Web {
     async fn post_json(&self, body: &str) -> (StatusCode, Value) {
-        let response = self
-            .client
-            .post(format!("{}/api/messages", self.url))
-            .header("content-type", "application/json")
-            .body(body.to_owned())
-            .send()
-            .await
-            .expect("answer");
-        let status = response.status();
-        (status, response.json().await.unwrap_or(Value::Null))
+        self.post_json_to("/api/messages", body).await
     }
 
     async fn post_json_to(&self, path: &str, body: &str) -> (StatusCode, Value) {

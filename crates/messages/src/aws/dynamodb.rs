@@ -22,6 +22,9 @@ use std::collections::HashMap;
 
 use async_trait::async_trait;
 use aws_sdk_dynamodb::Client;
+use aws_sdk_dynamodb::config::http::HttpResponse;
+use aws_sdk_dynamodb::error::SdkError;
+use aws_sdk_dynamodb::operation::update_item::{UpdateItemError, UpdateItemOutput};
 use aws_sdk_dynamodb::types::{
     AttributeValue, KeysAndAttributes, PutRequest, ReturnValue, Select, WriteRequest,
 };
@@ -130,7 +133,33 @@ fn from_item(item: &Item) -> Result<Message, BackendError> {
     })
 }
 
+type UpdateResult = Result<UpdateItemOutput, SdkError<UpdateItemError, HttpResponse>>;
+
+/// Whether a conditional update was refused by its condition: an expected
+/// outcome (a duplicate or a lost race), not an error.
+fn condition_failed(error: &SdkError<UpdateItemError, HttpResponse>) -> bool {
+    error
+        .as_service_error()
+        .is_some_and(UpdateItemError::is_conditional_check_failed_exception)
+}
+
 impl DynamoStore {
+    /// The transition a conditional update made: the record as written, or,
+    /// when its condition failed, why.
+    async fn transition_after(
+        &self,
+        id: MessageId,
+        result: UpdateResult,
+    ) -> Result<Transition, BackendError> {
+        match result {
+            Ok(output) => Ok(Transition::Applied(from_item(
+                &output.attributes.unwrap_or_default(),
+            )?)),
+            Err(error) if condition_failed(&error) => self.explain_condition_failure(id).await,
+            Err(error) => Err(BackendError::new("DynamoDB UpdateItem", error)),
+        }
+    }
+
     /// After a conditional write lost, says why: gone, or already final.
     async fn explain_condition_failure(&self, id: MessageId) -> Result<Transition, BackendError> {
         Ok(match self.get(id).await? {
@@ -202,19 +231,7 @@ impl StatusStore for DynamoStore {
                 )
                 .expression_attribute_names("#error", "error"),
         };
-        match request.send().await {
-            Ok(output) => Ok(Transition::Applied(from_item(
-                &output.attributes.unwrap_or_default(),
-            )?)),
-            Err(error)
-                if error
-                    .as_service_error()
-                    .is_some_and(|e| e.is_conditional_check_failed_exception()) =>
-            {
-                self.explain_condition_failure(id).await
-            }
-            Err(error) => Err(BackendError::new("DynamoDB UpdateItem", error)),
-        }
+        self.transition_after(id, request.send().await).await
     }
 
     async fn record_attempt(
@@ -242,19 +259,7 @@ impl StatusStore for DynamoStore {
             .return_values(ReturnValue::AllNew)
             .send()
             .await;
-        match result {
-            Ok(output) => Ok(Transition::Applied(from_item(
-                &output.attributes.unwrap_or_default(),
-            )?)),
-            Err(error)
-                if error
-                    .as_service_error()
-                    .is_some_and(|e| e.is_conditional_check_failed_exception()) =>
-            {
-                self.explain_condition_failure(id).await
-            }
-            Err(error) => Err(BackendError::new("DynamoDB UpdateItem", error)),
-        }
+        self.transition_after(id, result).await
     }
 
     async fn list(&self, query: ListQuery) -> Result<Page, BackendError> {
@@ -482,13 +487,7 @@ impl StatusStore for DynamoStore {
             .await;
         match result {
             Ok(_) => Ok(true),
-            Err(error)
-                if error
-                    .as_service_error()
-                    .is_some_and(|e| e.is_conditional_check_failed_exception()) =>
-            {
-                Ok(false)
-            }
+            Err(error) if condition_failed(&error) => Ok(false),
             Err(error) => Err(BackendError::new("DynamoDB UpdateItem", error)),
         }
     }

@@ -91,8 +91,16 @@ fn read(connection: &rusqlite::Connection, id: &str) -> rusqlite::Result<Option<
         .optional()
 }
 
-/// After a conditional update changed no row, says why: gone, or already final.
-fn explain(connection: &rusqlite::Connection, id: &str) -> rusqlite::Result<Transition> {
+/// The result of a conditional update that changed `changed` rows: the
+/// record as written, or, when the condition kept it unchanged, why.
+fn after_update(
+    connection: &rusqlite::Connection,
+    id: &str,
+    changed: usize,
+) -> rusqlite::Result<Transition> {
+    if changed == 1 {
+        return Ok(read(connection, id)?.map_or(Transition::NotFound, Transition::Applied));
+    }
     Ok(match read(connection, id)? {
         None => Transition::NotFound,
         Some(message) if message.status.is_final() => Transition::AlreadyFinal(message),
@@ -140,14 +148,7 @@ impl StatusStore for EmbeddedStore {
                         id
                     ],
                 )?;
-                    if changed == 1 {
-                        Ok(
-                            read(connection, &id)?
-                                .map_or(Transition::NotFound, Transition::Applied),
-                        )
-                    } else {
-                        explain(connection, &id)
-                    }
+                    after_update(connection, &id, changed)
                 },
             )
             .await
@@ -171,14 +172,7 @@ impl StatusStore for EmbeddedStore {
                      WHERE id = ?4 AND status = 'pending' AND attempts < ?1",
                         params![attempts, time(at), error, id],
                     )?;
-                    if changed == 1 {
-                        Ok(
-                            read(connection, &id)?
-                                .map_or(Transition::NotFound, Transition::Applied),
-                        )
-                    } else {
-                        explain(connection, &id)
-                    }
+                    after_update(connection, &id, changed)
                 },
             )
             .await
