@@ -23,11 +23,7 @@ fn config(data_dir: &std::path::Path, poll: bool) -> LocalConfig {
             max_attempts: 10,
             slow_job: Duration::from_millis(100),
             poll,
-            sweep: worker::sweep::SweepConfig {
-                after: Duration::from_secs(600),
-                batch: 100,
-                max_attempts: 10,
-            },
+            sweep: worker::sweep::SweepConfig::default(),
             poller: sqsd::PollerConfig {
                 wait: Duration::from_secs(1),
                 error_visibility_timeout: Duration::ZERO,

@@ -23,7 +23,7 @@ pub struct WorkerConfig {
     pub slow_job: Duration,
     /// `WORKER_POLL`: poll the queue ourselves (no sqsd), or wait for sqsd's POSTs.
     pub poll: bool,
-    /// The pending sweeper's settings (`SWEEP_AFTER_SECONDS`, `SWEEP_BATCH`).
+    /// The pending sweeper's settings (`SWEEP_*`).
     pub sweep: SweepConfig,
     /// How the poller behaves (`POLL_*`, `*VISIBILITY_TIMEOUT`), sqsd's defaults.
     pub poller: PollerConfig,
@@ -46,21 +46,7 @@ impl WorkerConfig {
             )?)?,
             slow_job: Duration::from_millis(env::number_in("SLOW_JOB_MS", 3000, 0, 600_000)?),
             poll: env::flag("WORKER_POLL", false)?,
-            sweep: SweepConfig {
-                after: Duration::from_secs(env::number_in(
-                    "SWEEP_AFTER_SECONDS",
-                    600,
-                    1,
-                    1_209_600,
-                )?),
-                batch: u32::try_from(env::number_in("SWEEP_BATCH", 100, 1, 1000)?)?,
-                max_attempts: u32::try_from(env::number_in(
-                    "MAX_ATTEMPTS",
-                    DEFAULT_MAX_ATTEMPTS,
-                    1,
-                    1000,
-                )?)?,
-            },
+            sweep: sweep_from_env()?,
             poller: poller_from_env()?,
         })
     }
@@ -100,5 +86,34 @@ fn poller_from_env() -> anyhow::Result<PollerConfig> {
         )?)?,
         inactivity_timeout: seconds("INACTIVITY_TIMEOUT", defaults.inactivity_timeout, 1, 36_000)?,
         shutdown_grace: defaults.shutdown_grace,
+    })
+}
+
+/// The sweeper's settings.
+fn sweep_from_env() -> anyhow::Result<SweepConfig> {
+    let defaults = SweepConfig::default();
+    let seconds = |name: &str, default: Duration, max: u64| -> anyhow::Result<Duration> {
+        Ok(Duration::from_secs(env::number_in(
+            name,
+            default.as_secs(),
+            1,
+            max,
+        )?))
+    };
+    Ok(SweepConfig {
+        after: seconds("SWEEP_AFTER_SECONDS", defaults.after, 1_209_600)?,
+        batch: u32::try_from(env::number_in(
+            "SWEEP_BATCH",
+            u64::from(defaults.batch),
+            1,
+            1000,
+        )?)?,
+        max_requeues: u32::try_from(env::number_in(
+            "SWEEP_MAX_REQUEUES",
+            u64::from(defaults.max_requeues),
+            0,
+            100,
+        )?)?,
+        every: seconds("SWEEP_EVERY_SECONDS", defaults.every, 86_400)?,
     })
 }

@@ -4,13 +4,14 @@
 
 use std::future::Future;
 use std::net::SocketAddr;
-use std::time::Duration;
 
 use axum::Router;
 use axum::http::StatusCode;
 use messages::Backends;
 use service::shutdown::Shutdown;
 use sqsd::Poller;
+
+use crate::sweep::{SweepConfig, sweep_periodically};
 use tokio::net::TcpListener;
 use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::TraceLayer;
@@ -19,10 +20,6 @@ use crate::WorkerConfig;
 use crate::process::WorkerState;
 use crate::routes;
 
-/// sqsd's `InactivityTimeout` (299 s): it stops waiting then, so a job still
-/// running after that would only race the retry it causes.
-const REQUEST_TIMEOUT: Duration = Duration::from_secs(299);
-
 /// The worker, bound and ready to serve.
 pub struct Application {
     listener: TcpListener,
@@ -30,6 +27,8 @@ pub struct Application {
     backends: Backends,
     /// Set when `WORKER_POLL=true`: runs beside the server.
     poller: Option<Poller>,
+    /// The sweeper's settings, for a polling worker's own periodic sweep.
+    sweep: SweepConfig,
 }
 
 impl Application {
@@ -66,7 +65,12 @@ impl Application {
         };
         let router = routes::router(state, poller.clone(), config.poll, tasks).layer((
             TraceLayer::new_for_http(),
-            TimeoutLayer::with_status_code(StatusCode::SERVICE_UNAVAILABLE, REQUEST_TIMEOUT),
+            // sqsd stops waiting after its InactivityTimeout (`INACTIVITY_TIMEOUT`
+            // here): a job still running after that would only race the retry.
+            TimeoutLayer::with_status_code(
+                StatusCode::SERVICE_UNAVAILABLE,
+                config.poller.inactivity_timeout,
+            ),
         ));
         let listener = service::listener::bind(address).await?;
         Ok(Self {
@@ -74,6 +78,7 @@ impl Application {
             router,
             backends,
             poller: config.poll.then_some(poller),
+            sweep: config.sweep,
         })
     }
 
@@ -107,9 +112,15 @@ impl Application {
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> std::io::Result<()> {
         let shutdown = Shutdown::on(shutdown);
-        let polling = self
-            .poller
-            .map(|poller| tokio::spawn(poller.run(shutdown.clone().wait())));
+        // Without sqsd there is no cron.yaml either: a polling worker sweeps by itself.
+        let polling = self.poller.map(|poller| {
+            tokio::spawn(sweep_periodically(
+                self.backends.clone(),
+                self.sweep,
+                shutdown.clone().wait(),
+            ));
+            tokio::spawn(poller.run(shutdown.clone().wait()))
+        });
         let served = axum::serve(self.listener, self.router)
             .with_graceful_shutdown(shutdown.wait())
             .await;

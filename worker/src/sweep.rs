@@ -1,10 +1,18 @@
-//! The pending sweeper, a periodic task (`cron.yaml`, `POST /tasks/sweep`).
+//! The pending sweeper: a periodic task (`cron.yaml` POSTs `/tasks/sweep` on
+//! Elastic Beanstalk; a polling worker runs it itself every
+//! `SWEEP_EVERY_SECONDS`).
 //!
 //! A message can stay `pending` with no job on its way: the web died between
-//! recording it and enqueuing it, both backends failed at once, or its queue
-//! message expired. The sweeper finds messages that have been `pending` with no
-//! activity for `SWEEP_AFTER_SECONDS` and enqueues their job again, or, once
-//! they have been pending for `MAX_ATTEMPTS` sweep periods, marks them `fail`.
+//! recording it and enqueuing it, both backends failed at once, or its job left
+//! the queue unfinished (dead-lettered, or expired). The sweeper finds messages
+//! that have been `pending` with no activity for `SWEEP_AFTER_SECONDS` and
+//! enqueues their job again; one it has already re-enqueued
+//! `SWEEP_MAX_REQUEUES` times is marked `fail` with the reason.
+//!
+//! It acts only when the queue is idle (nothing waiting, in flight or delayed).
+//! A stale `pending` message while the queue is busy may simply be waiting its
+//! turn in a backlog: re-enqueuing it would only grow the backlog, and failing
+//! it would be wrong. When the queue is idle, its job is nowhere, so it is stuck.
 //!
 //! It is safe to repeat and to race: each re-enqueue is claimed first with a
 //! conditional write on `updated_at` (of two sweepers, one wins), a duplicate
@@ -24,23 +32,34 @@ pub struct SweepConfig {
     pub after: Duration,
     /// `SWEEP_BATCH`: messages examined per run, at most.
     pub batch: u32,
-    /// `MAX_ATTEMPTS`: sweep periods a message may stay pending before it is failed.
-    pub max_attempts: u32,
+    /// `SWEEP_MAX_REQUEUES`: re-enqueues before a stuck message is failed.
+    pub max_requeues: u32,
+    /// `SWEEP_EVERY_SECONDS`: how often a polling worker sweeps by itself.
+    pub every: Duration,
+}
+
+impl Default for SweepConfig {
+    fn default() -> Self {
+        Self {
+            after: Duration::from_secs(600),
+            batch: 100,
+            max_requeues: 3,
+            every: Duration::from_secs(300),
+        }
+    }
 }
 
 /// What one run did.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
 pub struct SweepReport {
-    /// Old pending messages examined.
+    /// Stale pending messages found.
     pub checked: u32,
     /// Jobs enqueued again.
     pub requeued: u32,
     /// Messages given up as `fail`.
     pub failed: u32,
-}
-
-fn chrono_duration(duration: Duration) -> chrono::Duration {
-    chrono::Duration::from_std(duration).unwrap_or(chrono::Duration::MAX)
+    /// The queue was busy, so stale messages were left to wait their turn.
+    pub queue_busy: bool,
 }
 
 /// One sweep at time `now`.
@@ -49,20 +68,33 @@ pub async fn sweep(
     config: SweepConfig,
     now: DateTime<Utc>,
 ) -> Result<SweepReport, BackendError> {
-    let stale_before = now - chrono_duration(config.after);
-    let give_up_before = now - chrono_duration(config.after * config.max_attempts.max(1));
+    let stale_before =
+        now - chrono::Duration::from_std(config.after).unwrap_or(chrono::Duration::MAX);
     // Anything created after `stale_before` cannot have been idle that long.
-    let candidates = backends
+    let stale: Vec<Message> = backends
         .store
         .pending_before(MessageId::floor(stale_before), config.batch)
-        .await?;
-    let mut report = SweepReport::default();
-    for message in candidates {
-        if message.updated_at >= stale_before {
-            continue; // Pending, but something happened to it recently.
-        }
-        report.checked += 1;
-        if message.created_at < give_up_before {
+        .await?
+        .into_iter()
+        .filter(|message| message.updated_at < stale_before)
+        .collect();
+    let mut report = SweepReport {
+        checked: u32::try_from(stale.len()).unwrap_or(u32::MAX),
+        ..SweepReport::default()
+    };
+    if stale.is_empty() {
+        return Ok(report);
+    }
+    if !backends.queue.is_idle().await? {
+        report.queue_busy = true;
+        tracing::info!(
+            ?report,
+            "stale pending messages, but the queue is busy: they may be waiting their turn"
+        );
+        return Ok(report);
+    }
+    for message in stale {
+        if message.requeues >= config.max_requeues {
             if give_up(backends, &message, now).await? {
                 report.failed += 1;
             }
@@ -70,9 +102,7 @@ pub async fn sweep(
             report.requeued += 1;
         }
     }
-    if report.checked > 0 {
-        tracing::info!(?report, "swept pending messages");
-    }
+    tracing::info!(?report, "swept pending messages");
     Ok(report)
 }
 
@@ -81,12 +111,12 @@ async fn give_up(
     message: &Message,
     now: DateTime<Utc>,
 ) -> Result<bool, BackendError> {
-    let minutes = (now - message.created_at).num_minutes();
     let outcome = Outcome {
         status: FinalStatus::Fail,
         attempts: message.attempts,
         error: Some(format!(
-            "gave up: still pending after {minutes} minutes, despite being re-enqueued"
+            "gave up: still pending after being enqueued again {} times, with the queue idle",
+            message.requeues
         )),
         at: now,
     };
@@ -102,7 +132,7 @@ async fn requeue(
     now: DateTime<Utc>,
 ) -> Result<bool, BackendError> {
     let note = format!(
-        "re-enqueued by the sweeper: no activity since {}",
+        "enqueued again by the sweeper: no activity since {}",
         message
             .updated_at
             .to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
@@ -111,11 +141,32 @@ async fn requeue(
     // then fails, the claim only delays the next try by one period.
     if !backends
         .store
-        .touch(message.id, message.updated_at, now, &note)
+        .claim_requeue(message.id, message.updated_at, now, &note)
         .await?
     {
         return Ok(false);
     }
     backends.queue.send(&message.job().to_json()).await?;
     Ok(true)
+}
+
+/// Sweeps every `config.every` until `shutdown` completes: for a polling
+/// worker, where no `cron.yaml` calls `/tasks/sweep`.
+pub async fn sweep_periodically(
+    backends: Backends,
+    config: SweepConfig,
+    shutdown: impl std::future::Future<Output = ()>,
+) {
+    tokio::pin!(shutdown);
+    let mut ticks = tokio::time::interval(config.every);
+    ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tokio::select! {
+            () = &mut shutdown => return,
+            _ = ticks.tick() => {}
+        }
+        if let Err(error) = sweep(&backends, config, messages::now()).await {
+            tracing::warn!(error = %error.chain(), "sweep failed; it runs again at the next period");
+        }
+    }
 }

@@ -31,6 +31,9 @@ pub struct Message {
     pub updated_at: DateTime<Utc>,
     /// Why the last attempt failed, if it did.
     pub error: Option<String>,
+    /// Times the sweeper enqueued its job again, having found it stuck.
+    #[serde(default)]
+    pub requeues: u32,
 }
 
 impl Message {
@@ -46,6 +49,7 @@ impl Message {
             created_at: at,
             updated_at: at,
             error: None,
+            requeues: 0,
         }
     }
 

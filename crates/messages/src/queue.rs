@@ -63,6 +63,11 @@ pub trait Queue: Send + Sync + 'static {
         timeout: Duration,
     ) -> Result<(), BackendError>;
 
+    /// Whether the queue holds no message at all: none waiting, none in
+    /// flight, none delayed. (On SQS the counts are approximate and lag by up
+    /// to a minute, which is fine for the sweeper, its only user.)
+    async fn is_idle(&self) -> Result<bool, BackendError>;
+
     /// The queue's name, as sqsd's `X-Aws-Sqsd-Queue` header gives it.
     fn name(&self) -> String;
 

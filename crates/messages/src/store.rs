@@ -132,10 +132,11 @@ pub trait StatusStore: Send + Sync + 'static {
         limit: u32,
     ) -> Result<Vec<Message>, BackendError>;
 
-    /// Marks a `pending` message as handled by the sweeper: sets `updated_at`
-    /// to `at` and `error` to `note`, only if `updated_at` still equals `seen`
-    /// (so of two sweepers, one wins). Returns whether this call won.
-    async fn touch(
+    /// Claims a stuck `pending` message for the sweeper to enqueue again: sets
+    /// `updated_at` to `at`, `error` to `note` and adds one to `requeues`, only
+    /// if `updated_at` still equals `seen` (so of two sweepers, one wins).
+    /// Returns whether this call won.
+    async fn claim_requeue(
         &self,
         id: MessageId,
         seen: DateTime<Utc>,

@@ -45,6 +45,9 @@ impl Queue for Down {
     ) -> Result<(), BackendError> {
         down("change visibility")
     }
+    async fn is_idle(&self) -> Result<bool, BackendError> {
+        down("is idle")
+    }
     fn name(&self) -> String {
         "down".to_owned()
     }
@@ -93,14 +96,14 @@ impl StatusStore for Down {
     ) -> Result<Vec<Message>, BackendError> {
         down("pending before")
     }
-    async fn touch(
+    async fn claim_requeue(
         &self,
         _id: MessageId,
         _seen: DateTime<Utc>,
         _at: DateTime<Utc>,
         _note: &str,
     ) -> Result<bool, BackendError> {
-        down("touch")
+        down("claim requeue")
     }
     fn describe(&self) -> String {
         "a store that is down".to_owned()

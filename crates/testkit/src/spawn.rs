@@ -43,11 +43,7 @@ pub fn worker_config(max_attempts: u32) -> worker::WorkerConfig {
         max_attempts,
         slow_job: Duration::from_millis(200),
         poll: false,
-        sweep: worker::sweep::SweepConfig {
-            after: Duration::from_secs(600),
-            batch: 100,
-            max_attempts,
-        },
+        sweep: worker::sweep::SweepConfig::default(),
         poller: sqsd::PollerConfig::default(),
     }
 }

@@ -1,6 +1,7 @@
-//! The pending sweeper (`cron.yaml`'s task), on both backends: it rescues a
-//! message left `pending` with no job, gives up on one pending for too long,
-//! leaves everything else alone, and is safe to run twice at once.
+//! The pending sweeper (`cron.yaml`'s task, and a polling worker's own), on
+//! both backends: it rescues a message left `pending` with no job, gives up
+//! after enough tries, leaves alone what may be waiting in a busy queue and
+//! what is recent or final, and is safe to run twice at once.
 
 use std::time::Duration;
 
@@ -13,12 +14,13 @@ use worker::sweep::{SweepConfig, SweepReport, sweep};
 const CONFIG: SweepConfig = SweepConfig {
     after: Duration::from_secs(600),
     batch: 100,
-    max_attempts: 10,
+    max_requeues: 3,
+    every: Duration::from_secs(300),
 };
 
 /// A pending message recorded `age` ago with no job on the queue, as if the
 /// web had died between its two writes.
-async fn orphan(backend: &TestBackend, age: chrono::Duration) -> Message {
+async fn orphan(backend: &TestBackend, age: chrono::Duration, requeues: u32) -> Message {
     let at: DateTime<Utc> = messages::now() - age;
     let message = Message {
         id: MessageId::created_at(at),
@@ -29,6 +31,7 @@ async fn orphan(backend: &TestBackend, age: chrono::Duration) -> Message {
         created_at: at,
         updated_at: at,
         error: None,
+        requeues,
     };
     backend
         .backends
@@ -55,9 +58,9 @@ async fn queued_ids(backend: &TestBackend) -> Vec<MessageId> {
         .collect()
 }
 
-async fn a_stale_pending_message_is_requeued_once_and_then_completes(kind: Kind) {
+async fn a_stuck_message_is_requeued_once_and_then_completes(kind: Kind) {
     let backend = kind.make(10).await;
-    let stuck = orphan(&backend, chrono::Duration::minutes(20)).await;
+    let stuck = orphan(&backend, chrono::Duration::minutes(20), 0).await;
 
     let report = sweep(&backend.backends, CONFIG, messages::now())
         .await
@@ -67,7 +70,8 @@ async fn a_stale_pending_message_is_requeued_once_and_then_completes(kind: Kind)
         SweepReport {
             checked: 1,
             requeued: 1,
-            failed: 0
+            failed: 0,
+            queue_busy: false
         }
     );
     let record = backend
@@ -77,13 +81,13 @@ async fn a_stale_pending_message_is_requeued_once_and_then_completes(kind: Kind)
         .await
         .expect("get")
         .expect("exists");
-    assert_eq!(record.status, Status::Pending);
+    assert_eq!((record.status, record.requeues), (Status::Pending, 1));
     assert!(
         record
             .error
             .as_deref()
             .unwrap_or_default()
-            .contains("re-enqueued by the sweeper")
+            .contains("enqueued again by the sweeper")
     );
 
     let again = sweep(&backend.backends, CONFIG, messages::now())
@@ -92,7 +96,7 @@ async fn a_stale_pending_message_is_requeued_once_and_then_completes(kind: Kind)
     assert_eq!(
         again,
         SweepReport::default(),
-        "just touched: not stale any more"
+        "just claimed: not stale any more"
     );
 
     // The rescued job is processed like any other.
@@ -113,9 +117,9 @@ async fn a_stale_pending_message_is_requeued_once_and_then_completes(kind: Kind)
     assert_eq!((done.status, done.error), (Status::Complete, None));
 }
 
-async fn a_message_pending_for_too_long_is_failed_with_the_reason(kind: Kind) {
+async fn a_message_requeued_too_often_is_failed_with_the_reason(kind: Kind) {
     let backend = kind.make(10).await;
-    let ancient = orphan(&backend, chrono::Duration::hours(3)).await;
+    let hopeless = orphan(&backend, chrono::Duration::hours(3), 3).await;
     let report = sweep(&backend.backends, CONFIG, messages::now())
         .await
         .expect("sweep");
@@ -124,13 +128,14 @@ async fn a_message_pending_for_too_long_is_failed_with_the_reason(kind: Kind) {
         SweepReport {
             checked: 1,
             requeued: 0,
-            failed: 1
+            failed: 1,
+            queue_busy: false
         }
     );
     let record = backend
         .backends
         .store
-        .get(ancient.id)
+        .get(hopeless.id)
         .await
         .expect("get")
         .expect("exists");
@@ -140,7 +145,7 @@ async fn a_message_pending_for_too_long_is_failed_with_the_reason(kind: Kind) {
             .error
             .as_deref()
             .unwrap_or_default()
-            .contains("gave up: still pending after")
+            .contains("gave up")
     );
     assert!(
         queued_ids(&backend).await.is_empty(),
@@ -148,10 +153,38 @@ async fn a_message_pending_for_too_long_is_failed_with_the_reason(kind: Kind) {
     );
 }
 
+async fn with_a_busy_queue_stale_messages_are_left_to_wait(kind: Kind) {
+    let backend = kind.make(10).await;
+    let waiting = orphan(&backend, chrono::Duration::hours(3), 3).await;
+    // Another job is queued: the stale message may be waiting behind it.
+    backend
+        .backends
+        .queue
+        .send("another job")
+        .await
+        .expect("send");
+    let report = sweep(&backend.backends, CONFIG, messages::now())
+        .await
+        .expect("sweep");
+    assert_eq!(
+        report,
+        SweepReport {
+            checked: 1,
+            requeued: 0,
+            failed: 0,
+            queue_busy: true
+        }
+    );
+    assert_eq!(
+        backend.backends.store.get(waiting.id).await.expect("get"),
+        Some(waiting)
+    );
+}
+
 async fn recent_and_final_messages_are_left_alone(kind: Kind) {
     let backend = kind.make(10).await;
-    let recent = orphan(&backend, chrono::Duration::minutes(2)).await;
-    let finished = orphan(&backend, chrono::Duration::minutes(30)).await;
+    let recent = orphan(&backend, chrono::Duration::minutes(2), 0).await;
+    let finished = orphan(&backend, chrono::Duration::minutes(30), 0).await;
     let outcome = messages::Outcome {
         status: messages::FinalStatus::Complete,
         attempts: 1,
@@ -177,7 +210,7 @@ async fn recent_and_final_messages_are_left_alone(kind: Kind) {
 
 async fn concurrent_sweeps_requeue_a_message_once(kind: Kind) {
     let backend = kind.make(10).await;
-    let stuck = orphan(&backend, chrono::Duration::minutes(20)).await;
+    let stuck = orphan(&backend, chrono::Duration::minutes(20), 0).await;
     let now = messages::now();
     let sweeps = (0..4).map(|_| {
         let backends = backend.backends.clone();
@@ -193,7 +226,7 @@ async fn concurrent_sweeps_requeue_a_message_once(kind: Kind) {
 
 async fn sqsd_runs_the_sweep_as_a_periodic_task(kind: Kind) {
     let backend = kind.make(10).await;
-    orphan(&backend, chrono::Duration::minutes(20)).await;
+    orphan(&backend, chrono::Duration::minutes(20), 0).await;
     let worker = testkit::spawn::worker(backend.backends.clone(), 10)
         .await
         .url;
@@ -210,14 +243,46 @@ async fn sqsd_runs_the_sweep_as_a_periodic_task(kind: Kind) {
     let report: serde_json::Value = response.json().await.expect("json");
     assert_eq!(
         report,
-        serde_json::json!({ "checked": 1, "requeued": 1, "failed": 0 })
+        serde_json::json!({ "checked": 1, "requeued": 1, "failed": 0, "queue_busy": false })
+    );
+}
+
+async fn a_polling_worker_sweeps_by_itself(kind: Kind) {
+    let backend = kind.make(10).await;
+    let stuck = orphan(&backend, chrono::Duration::minutes(20), 0).await;
+    let mut config = testkit::spawn::worker_config(10);
+    config.poll = true;
+    config.poller.wait = Duration::from_secs(1);
+    config.sweep.every = Duration::from_millis(200);
+    testkit::spawn::worker_with(&config, backend.backends.clone()).await;
+    let mut status = Status::Pending;
+    for _ in 0..100 {
+        status = backend
+            .backends
+            .store
+            .get(stuck.id)
+            .await
+            .expect("get")
+            .expect("exists")
+            .status;
+        if status.is_final() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(
+        status,
+        Status::Complete,
+        "swept, re-enqueued and processed with no cron.yaml"
     );
 }
 
 on_both_backends!(
-    a_stale_pending_message_is_requeued_once_and_then_completes,
-    a_message_pending_for_too_long_is_failed_with_the_reason,
+    a_stuck_message_is_requeued_once_and_then_completes,
+    a_message_requeued_too_often_is_failed_with_the_reason,
+    with_a_busy_queue_stale_messages_are_left_to_wait,
     recent_and_final_messages_are_left_alone,
     concurrent_sweeps_requeue_a_message_once,
     sqsd_runs_the_sweep_as_a_periodic_task,
+    a_polling_worker_sweeps_by_itself,
 );

@@ -80,6 +80,10 @@ fn to_item(message: &Message) -> Item {
             "attempts".to_owned(),
             AttributeValue::N(message.attempts.to_string()),
         ),
+        (
+            "requeues".to_owned(),
+            AttributeValue::N(message.requeues.to_string()),
+        ),
         ("created_at".to_owned(), time(message.created_at)),
         ("updated_at".to_owned(), time(message.updated_at)),
     ]);
@@ -111,11 +115,13 @@ fn from_item(item: &Item) -> Result<Message, BackendError> {
             .map(|at| at.with_timezone(&Utc))
             .map_err(|error| invalid(name, error.to_string()))
     };
-    let attempts = match item.get("attempts") {
-        Some(AttributeValue::N(number)) => number
-            .parse()
-            .map_err(|_| invalid("attempts", format!("{number:?} is not a count")))?,
-        _ => 0,
+    let count = |name: &str| -> Result<u32, BackendError> {
+        match item.get(name) {
+            Some(AttributeValue::N(number)) => number
+                .parse()
+                .map_err(|_| invalid(name, format!("{number:?} is not a count"))),
+            _ => Ok(0),
+        }
     };
     Ok(Message {
         id: MessageId::parse(text("id")?).map_err(|error| invalid("id", error.to_string()))?,
@@ -126,7 +132,8 @@ fn from_item(item: &Item) -> Result<Message, BackendError> {
         status: text("status")?
             .parse()
             .map_err(|error: crate::UnknownStatus| invalid("status", error.to_string()))?,
-        attempts,
+        attempts: count("attempts")?,
+        requeues: count("requeues")?,
         created_at: timestamp("created_at")?,
         updated_at: timestamp("updated_at")?,
         error: text("error").ok().map(str::to_owned),
@@ -463,7 +470,7 @@ impl StatusStore for DynamoStore {
             .collect()
     }
 
-    async fn touch(
+    async fn claim_requeue(
         &self,
         id: MessageId,
         seen: DateTime<Utc>,
@@ -475,7 +482,9 @@ impl StatusStore for DynamoStore {
             .update_item()
             .table_name(&self.table)
             .key("id", s(id))
-            .update_expression("SET updated_at = :at, #error = :note")
+            .update_expression(
+                "SET updated_at = :at, #error = :note, requeues = if_not_exists(requeues, :zero) + :one",
+            )
             .condition_expression("#status = :pending AND updated_at = :seen")
             .expression_attribute_names("#status", "status")
             .expression_attribute_names("#error", "error")
@@ -483,6 +492,8 @@ impl StatusStore for DynamoStore {
             .expression_attribute_values(":seen", time(seen))
             .expression_attribute_values(":at", time(at))
             .expression_attribute_values(":note", s(note))
+            .expression_attribute_values(":zero", AttributeValue::N("0".to_owned()))
+            .expression_attribute_values(":one", AttributeValue::N("1".to_owned()))
             .send()
             .await;
         match result {

@@ -6,7 +6,8 @@ use std::time::Duration;
 use async_trait::async_trait;
 use aws_sdk_sqs::Client;
 use aws_sdk_sqs::types::{
-    Message as SqsMessage, MessageSystemAttributeName, SendMessageBatchRequestEntry,
+    Message as SqsMessage, MessageSystemAttributeName, QueueAttributeName,
+    SendMessageBatchRequestEntry,
 };
 
 use crate::{BackendError, Queue, Received};
@@ -160,6 +161,29 @@ impl Queue for SqsQueue {
             .await
             .map_err(|error| BackendError::new("SQS ChangeMessageVisibility", error))?;
         Ok(())
+    }
+
+    async fn is_idle(&self) -> Result<bool, BackendError> {
+        let counts = [
+            QueueAttributeName::ApproximateNumberOfMessages,
+            QueueAttributeName::ApproximateNumberOfMessagesNotVisible,
+            QueueAttributeName::ApproximateNumberOfMessagesDelayed,
+        ];
+        let output = self
+            .client
+            .get_queue_attributes()
+            .queue_url(&self.queue_url)
+            .set_attribute_names(Some(counts.to_vec()))
+            .send()
+            .await
+            .map_err(|error| BackendError::new("SQS GetQueueAttributes", error))?;
+        let attributes = output.attributes.unwrap_or_default();
+        Ok(counts.iter().all(|name| {
+            attributes
+                .get(name)
+                .and_then(|count| count.parse::<u64>().ok())
+                .is_none_or(|count| count == 0)
+        }))
     }
 
     fn name(&self) -> String {

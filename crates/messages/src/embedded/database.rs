@@ -23,7 +23,8 @@ CREATE TABLE IF NOT EXISTS messages (
     attempts    INTEGER NOT NULL,
     created_at  TEXT NOT NULL,
     updated_at  TEXT NOT NULL,
-    error       TEXT
+        error       TEXT,
+    requeues    INTEGER NOT NULL DEFAULT 0
 );
 CREATE INDEX IF NOT EXISTS messages_by_status ON messages (status, id);
 CREATE TABLE IF NOT EXISTS queue (

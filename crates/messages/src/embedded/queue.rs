@@ -186,6 +186,16 @@ impl Queue for EmbeddedQueue {
         Ok(())
     }
 
+    async fn is_idle(&self) -> Result<bool, BackendError> {
+        self.database
+            .call("counting the embedded queue", |connection| {
+                connection.query_row("SELECT NOT EXISTS (SELECT 1 FROM queue)", [], |row| {
+                    row.get(0)
+                })
+            })
+            .await
+    }
+
     fn name(&self) -> String {
         "embedded".to_owned()
     }

@@ -24,7 +24,8 @@ impl EmbeddedStore {
     }
 }
 
-const COLUMNS: &str = "id, body, simulate, status, attempts, created_at, updated_at, error";
+const COLUMNS: &str =
+    "id, body, simulate, status, attempts, created_at, updated_at, error, requeues";
 
 fn time(at: DateTime<Utc>) -> String {
     at.to_rfc3339_opts(SecondsFormat::Millis, true)
@@ -60,13 +61,14 @@ fn from_row(row: &Row<'_>) -> rusqlite::Result<Message> {
         created_at: timestamp(5)?,
         updated_at: timestamp(6)?,
         error: row.get(7)?,
+        requeues: row.get(8)?,
     })
 }
 
 /// Inserts a new message; an existing id is refused by the primary key.
 fn insert(connection: &rusqlite::Connection, message: &Message) -> rusqlite::Result<()> {
     connection.execute(
-        &format!("INSERT INTO messages ({COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)"),
+        &format!("INSERT INTO messages ({COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)"),
         params![
             message.id.to_string(),
             message.body,
@@ -76,6 +78,7 @@ fn insert(connection: &rusqlite::Connection, message: &Message) -> rusqlite::Res
             time(message.created_at),
             time(message.updated_at),
             message.error,
+            message.requeues,
         ],
     )?;
     Ok(())
@@ -297,7 +300,7 @@ impl StatusStore for EmbeddedStore {
             .await
     }
 
-    async fn touch(
+    async fn claim_requeue(
         &self,
         id: MessageId,
         seen: DateTime<Utc>,
@@ -307,10 +310,10 @@ impl StatusStore for EmbeddedStore {
         let note = note.to_owned();
         self.database
             .call(
-                "touching a message in the embedded store",
+                "claiming a stuck message in the embedded store",
                 move |connection| {
                     let changed = connection.execute(
-                        "UPDATE messages SET updated_at = ?1, error = ?2
+                        "UPDATE messages SET updated_at = ?1, error = ?2, requeues = requeues + 1
                      WHERE id = ?3 AND status = 'pending' AND updated_at = ?4",
                         params![time(at), note, id.to_string(), time(seen)],
                     )?;
