@@ -154,7 +154,16 @@ async fn with_polling_off_the_page_offers_the_button_and_it_processes_a_batch() 
         .to_str()
         .expect("ascii")
         .to_owned();
-    assert!(location.contains("Processed+1+message"), "{location}");
+    assert_eq!(location, "/?processed=1&finished=1&retried=0");
+    let page = client
+        .get(format!("{web}{location}"))
+        .send()
+        .await
+        .expect("page")
+        .text()
+        .await
+        .expect("html");
+    assert!(page.contains("Processed 1 message(s): 1 finished, 0 will be retried."));
     assert_eq!(status_of(&client, &web, &id).await, "complete");
 
     // With polling off, the worker's own endpoint serves batches too.

@@ -23,6 +23,9 @@ pub enum ApiError {
     /// No such message.
     #[error("{0}")]
     NotFound(String),
+    /// The request body is over the size the web reads.
+    #[error("{0}")]
+    TooLarge(String),
     /// A backend failed; `public` is what the client is told.
     #[error("{public}")]
     Unavailable {
@@ -41,6 +44,7 @@ impl ApiError {
             Self::BadRequest(_) => StatusCode::BAD_REQUEST,
             Self::Invalid(_) => StatusCode::UNPROCESSABLE_ENTITY,
             Self::NotFound(_) => StatusCode::NOT_FOUND,
+            Self::TooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             Self::Unavailable { .. } => StatusCode::SERVICE_UNAVAILABLE,
         }
     }
@@ -61,6 +65,13 @@ impl IntoResponse for ApiError {
 
 impl From<JsonRejection> for ApiError {
     fn from(rejection: JsonRejection) -> Self {
+        if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
+            return Self::TooLarge(format!(
+                "the request is over {} KiB: a message body may be at most {} KiB",
+                crate::startup::REQUEST_BODY_LIMIT / 1024,
+                messages::MAX_BODY_BYTES / 1024
+            ));
+        }
         Self::BadRequest(format!(
             "{}. Send a JSON object like {{\"body\": \"hello\", \"simulate\": \"ok\"}} with Content-Type: application/json",
             rejection.body_text()

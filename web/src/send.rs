@@ -6,13 +6,40 @@
 //! record could not be found by anyone. If the enqueue itself fails, the record
 //! is moved to `fail` at once with the reason, so it never stays `pending`, and
 //! the caller is told.
+//!
+//! Each sequence runs in a task of its own: if the request is cut short (the
+//! client leaves, the request timeout fires), the writes still finish together,
+//! so a record is never left half handled by a cancelled future.
+
+use std::future::Future;
 
 use messages::{Backends, FinalStatus, Message, MessageBody, Outcome, Simulate, Transition};
 
 use crate::error::ApiError;
 
+/// Runs `sequence` to the end even if the caller stops waiting for it.
+async fn uncancellable<T: Send + 'static>(
+    sequence: impl Future<Output = Result<T, ApiError>> + Send + 'static,
+) -> Result<T, ApiError> {
+    tokio::spawn(sequence).await.unwrap_or_else(|error| {
+        Err(ApiError::Unavailable {
+            public: "the message could not be sent: try again in a moment".to_owned(),
+            source: messages::BackendError::new("sending a message", error),
+        })
+    })
+}
+
 /// Records and enqueues one message (conditional create, single send).
 pub async fn send_message(
+    backends: &Backends,
+    body: MessageBody,
+    simulate: Simulate,
+) -> Result<Message, ApiError> {
+    let backends = backends.clone();
+    uncancellable(async move { send_one(&backends, body, simulate).await }).await
+}
+
+async fn send_one(
     backends: &Backends,
     body: MessageBody,
     simulate: Simulate,
@@ -44,9 +71,21 @@ pub async fn send_messages(
     bodies: Vec<MessageBody>,
     simulate: Simulate,
 ) -> Result<Vec<Message>, ApiError> {
-    if bodies.len() == 1 {
-        let body = bodies.into_iter().next().expect("one body");
-        return Ok(vec![send_message(backends, body, simulate).await?]);
+    let backends = backends.clone();
+    uncancellable(async move { send_burst(&backends, bodies, simulate).await }).await
+}
+
+async fn send_burst(
+    backends: &Backends,
+    bodies: Vec<MessageBody>,
+    simulate: Simulate,
+) -> Result<Vec<Message>, ApiError> {
+    if let [_] = bodies.as_slice() {
+        let body = bodies
+            .into_iter()
+            .next()
+            .ok_or_else(|| ApiError::Invalid("nothing to send".to_owned()))?;
+        return Ok(vec![send_one(backends, body, simulate).await?]);
     }
     let messages: Vec<Message> = bodies
         .into_iter()
@@ -113,10 +152,13 @@ fn store_unavailable(source: messages::BackendError) -> ApiError {
 
 /// Marks a recorded message whose job never reached the queue as `fail`.
 async fn mark_unqueued(backends: &Backends, message: &Message, source: &messages::BackendError) {
+    // The record is shown to anyone: the reason is a plain sentence, and the
+    // backend's own words (account ids, ARNs) go to the log only.
+    tracing::error!(id = %message.id, error = %source.chain(), "enqueue failed; marking the message fail");
     let outcome = Outcome {
         status: FinalStatus::Fail,
         attempts: 0,
-        error: Some(format!("could not be enqueued: {}", source.chain())),
+        error: Some("could not be enqueued: the queue was unavailable when it was sent".to_owned()),
         at: messages::now(),
     };
     match backends.store.finish(message.id, &outcome).await {

@@ -21,7 +21,7 @@ use crate::{WebConfig, security};
 /// Every request answers within this, even with a backend hanging.
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
 /// Room for the largest body we accept, escaped as JSON or a form.
-const REQUEST_BODY_LIMIT: usize = 256 * 1024;
+pub const REQUEST_BODY_LIMIT: usize = 256 * 1024;
 
 /// The web, bound and ready to serve.
 pub struct Application {

@@ -15,6 +15,9 @@
   const filter = table.dataset.filter || "";
   const live = document.getElementById("live-status");
   let newest = table.dataset.newest || "";
+  // In a filtered view, new messages of another status are not shown but
+  // watched: when one reaches the filtered status, it appears.
+  const unseen = new Map();
   let polls = 0;
   let timer = null;
 
@@ -90,8 +93,9 @@
     if (newest) params.set("after", newest);
     const watched = Array.from(tbody.rows)
       .filter((tr) => tr.dataset.status === "pending")
-      .slice(0, 100)
-      .map((tr) => tr.dataset.id + ":" + tr.dataset.attempts);
+      .map((tr) => tr.dataset.id + ":" + tr.dataset.attempts)
+      .concat(Array.from(unseen, ([id, attempts]) => id + ":" + attempts))
+      .slice(0, 100);
     if (watched.length) params.set("watch", watched.join(","));
     if (polls % 4 === 1) params.set("counts", "1");
     let more = false;
@@ -102,7 +106,10 @@
       let changed = 0;
       for (const message of update.new) {
         newest = message.id;
-        if (filter && message.status !== filter) continue;
+        if (filter && message.status !== filter) {
+          if (message.status === "pending" && unseen.size < 100) unseen.set(message.id, message.attempts);
+          continue;
+        }
         if (rowFor(message.id)) continue;
         const tr = row(message);
         tr.classList.add("fresh");
@@ -111,7 +118,20 @@
       }
       for (const message of update.changed) {
         const old = rowFor(message.id);
-        if (!old) continue;
+        if (!old) {
+          if (!unseen.has(message.id)) continue;
+          if (message.status === "pending") {
+            unseen.set(message.id, message.attempts);
+            continue;
+          }
+          unseen.delete(message.id);
+          if (message.status !== filter) continue;
+          const tr = row(message);
+          tr.classList.add("fresh");
+          tbody.insertBefore(tr, tbody.firstChild);
+          changed += 1;
+          continue;
+        }
         const tr = row(message);
         tr.classList.add("fresh");
         old.replaceWith(tr);
@@ -173,7 +193,7 @@
       const request = {
         body: String(data.get("body") || ""),
         simulate: String(data.get("simulate") || "ok"),
-        count: Number(data.get("count") || 1),
+        count: String(data.get("count") || "1"),
       };
       try {
         const response = await fetch("/api/messages/batch", {

@@ -142,6 +142,10 @@ pub async fn process_delivery(
         return Ok(processed(&message, true));
     }
 
+    // Deliveries so far. sqsd's receive count starts again at 1 when the
+    // sweeper enqueues a job anew, so never record fewer than were seen.
+    let attempts = attempt.max(message.attempts.saturating_add(1));
+
     let (status, error) = match job::run(&job, attempt, state.slow_job).await {
         Ok(()) => (FinalStatus::Complete, None),
         Err(JobError::Permanent(reason)) => (FinalStatus::Fail, Some(reason)),
@@ -154,7 +158,7 @@ pub async fn process_delivery(
         Err(JobError::Retryable(reason)) => {
             return match state
                 .store
-                .record_attempt(job.id, attempt, &reason, messages::now())
+                .record_attempt(job.id, attempts, &reason, messages::now())
                 .await?
             {
                 Transition::AlreadyFinal(message) => Ok(processed(&message, true)),
@@ -169,7 +173,7 @@ pub async fn process_delivery(
     };
     let outcome = Outcome {
         status,
-        attempts: attempt,
+        attempts,
         error,
         at: messages::now(),
     };

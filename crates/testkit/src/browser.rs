@@ -81,6 +81,14 @@ impl Browser {
         }
     }
 
+    /// How many elements match `css`.
+    pub async fn count(&self, css: &str) -> usize {
+        self.client
+            .find_all(Locator::Css(css))
+            .await
+            .map_or(0, |found| found.len())
+    }
+
     /// Waits up to `limit` for `condition` on the page's text at `css`.
     pub async fn wait_for_text(
         &self,

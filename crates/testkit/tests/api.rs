@@ -547,3 +547,51 @@ async fn the_detail_page_shows_one_message_and_unknown_ids_get_a_404_page() {
             .contains("No message has id")
     );
 }
+
+#[tokio::test]
+async fn a_request_over_the_size_limit_is_a_413_that_says_the_limits() {
+    let web = web().await;
+    let huge = json!({ "body": "x".repeat(300 * 1024) }).to_string();
+    let (status, answer) = web.post_json(&huge).await;
+    assert_eq!(status, StatusCode::PAYLOAD_TOO_LARGE, "{answer}");
+    assert!(
+        answer["error"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("at most 32 KiB"),
+        "{answer}"
+    );
+    assert_eq!(web.count().await, 0);
+}
+
+#[tokio::test]
+async fn the_batch_api_takes_the_count_as_a_form_field_would_give_it() {
+    let web = web().await;
+    let (status, answer) = web
+        .post_json_to("/api/messages/batch", r#"{"body": "typed", "count": "2"}"#)
+        .await;
+    assert_eq!(status, StatusCode::ACCEPTED, "{answer}");
+    assert_eq!(answer["items"].as_array().map(Vec::len), Some(2));
+    for bad in [r#""abc""#, "2.5", "-1", "true"] {
+        let (status, answer) = web
+            .post_json_to(
+                "/api/messages/batch",
+                &format!(r#"{{"body": "typed", "count": {bad}}}"#),
+            )
+            .await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{bad}: {answer}");
+    }
+    assert_eq!(web.count().await, 2);
+}
+
+#[tokio::test]
+async fn watching_the_same_message_twice_is_fine() {
+    let web = web().await;
+    let (_, sent) = web.post_json(r#"{"body": "twice"}"#).await;
+    let id = sent["id"].as_str().expect("id");
+    let (status, update) = web
+        .get(&format!("/api/messages/updates?watch={id}:0,{id}:0"))
+        .await;
+    assert_eq!(status, StatusCode::OK, "{update}");
+    assert_eq!(update["changed"], json!([]));
+}

@@ -246,3 +246,29 @@ async fn without_javascript_the_form_posts_and_the_page_shows_the_message() {
     assert_eq!(app.recorded().await, 1);
     browser.close().await;
 }
+
+#[tokio::test]
+async fn a_filtered_view_shows_a_new_message_once_it_reaches_that_status() {
+    let app = app().await;
+    let browser = Browser::start(true).await;
+    browser
+        .client
+        .goto(&format!("{}/?status=complete", app.web))
+        .await
+        .expect("open the complete view");
+    // A slow job: the page first learns of it while it is pending (not shown
+    // here), and must show it when it completes.
+    send(&browser, "ends in the complete view", "slow").await;
+    tokio::time::sleep(Duration::from_millis(1000)).await;
+    let early = browser.count("#messages tbody tr").await;
+    assert_eq!(early, 0, "not shown while pending");
+    let row = browser
+        .wait_for_text("#messages tbody tr:first-child", WAIT, |text| {
+            text.contains("ends in the complete view")
+        })
+        .await;
+    assert!(row.contains("complete"), "{row:?}");
+    let rows = browser.count("#messages tbody tr").await;
+    assert_eq!(rows, 1, "shown once");
+    browser.close().await;
+}

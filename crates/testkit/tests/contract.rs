@@ -476,7 +476,27 @@ async fn counts_are_per_status_and_capped(kind: Kind) {
     );
 }
 
+async fn a_page_of_large_messages_is_full(kind: Kind) {
+    let backend = kind.make(10).await;
+    let store = &backend.backends.store;
+    // 40 bodies of 30 KiB: 1.2 MB, over what one DynamoDB Query page returns.
+    let big = "x".repeat(30 * 1024);
+    let messages: Vec<Message> = (0..40).map(|n| message(&format!("{n} {big}"))).collect();
+    store.create_batch(&messages).await.expect("create batch");
+    let page = store
+        .list(ListQuery {
+            status: None,
+            limit: 40,
+            cursor: None,
+        })
+        .await
+        .expect("list");
+    assert_eq!(page.items.len(), 40);
+    assert_eq!(page.next_cursor, None);
+}
+
 on_both_backends!(
+    a_page_of_large_messages_is_full,
     a_batch_is_sent_and_recorded_whole,
     newer_than_lists_what_came_after_oldest_first,
     counts_are_per_status_and_capped,

@@ -377,3 +377,26 @@ async fn provisioning_twice_finds_what_the_first_run_created() {
     assert_eq!(again.len(), 3, "{again:?}");
     assert!(again.iter().all(|line| line.contains("found")), "{again:?}");
 }
+
+#[tokio::test]
+async fn attempts_never_go_down_when_a_job_is_enqueued_anew() {
+    let stack = stack(MAX_ATTEMPTS).await;
+    let id = stack.send("again", "ok").await["id"]
+        .as_str()
+        .expect("id")
+        .to_owned();
+    let message_id = MessageId::parse(&id).expect("id");
+    // Five failed deliveries were recorded; then the sweeper enqueued it anew,
+    // and SQS's receive count starts again at 1.
+    stack
+        .fresh
+        .backends
+        .store
+        .record_attempt(message_id, 5, "earlier failures", messages::now())
+        .await
+        .expect("record");
+    let job = json!({ "id": id, "body": "again", "simulate": "ok" }).to_string();
+    let (status, answer) = sqsd::post(&stack.worker, &sqsd::delivery(1), &job).await;
+    assert_eq!(status, StatusCode::OK, "{answer}");
+    assert_eq!(answer["attempts"], 6);
+}

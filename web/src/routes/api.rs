@@ -162,7 +162,8 @@ async fn read(
 struct BatchRequest {
     body: String,
     simulate: Option<String>,
-    count: Option<u32>,
+    /// A number or a numeric string (what a form field holds).
+    count: Option<serde_json::Value>,
 }
 
 async fn create_batch(
@@ -170,7 +171,11 @@ async fn create_batch(
     ApiJson(request): ApiJson<BatchRequest>,
 ) -> Result<(StatusCode, Json<serde_json::Value>), ApiError> {
     let simulate = parse_simulate(request.simulate.as_deref())?;
-    let count = parse_count(request.count.map(|count| count.to_string()).as_deref())?;
+    let count = match &request.count {
+        None | Some(serde_json::Value::Null) => 1,
+        Some(serde_json::Value::String(text)) => parse_count(Some(text))?,
+        Some(other) => parse_count(Some(&other.to_string()))?,
+    };
     let messages = send_messages(&state.backends, burst(&request.body, count)?, simulate).await?;
     Ok((
         StatusCode::ACCEPTED,
@@ -244,7 +249,9 @@ async fn updates(
                 "watch must list <id>:<attempts> pairs separated by commas".to_owned(),
             )
         })?;
-        watched.push((id, attempts.parse::<u32>().unwrap_or(0)));
+        if !watched.iter().any(|(seen, _)| *seen == id) {
+            watched.push((id, attempts.parse::<u32>().unwrap_or(0)));
+        }
     }
     let ids: Vec<MessageId> = watched.iter().map(|(id, _)| *id).collect();
     let changed = store

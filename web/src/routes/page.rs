@@ -172,7 +172,11 @@ struct IndexParams {
     #[serde(flatten)]
     list: ListParams,
     sent: Option<String>,
-    processed: Option<String>,
+    /// After "Process messages": received, finished and retried counts. Only
+    /// numbers travel in the URL, so a link cannot put words on the page.
+    processed: Option<u32>,
+    finished: Option<u32>,
+    retried: Option<u32>,
 }
 
 async fn index(
@@ -199,13 +203,18 @@ async fn index(
     };
     let mut page = page(&state, query, Typed::default()).await;
     page.list_error = list_problem.or(page.list_error);
-    page.notice = match (params.sent, params.processed) {
-        (Some(count), _) if count == "1" => Some("Message sent: watch it below.".to_owned()),
+    page.notice = match (params.sent.as_deref(), params.processed) {
+        (Some("1"), _) => Some("Message sent: watch it below.".to_owned()),
         (Some(count), _) => Some(format!(
             "{} messages sent: watch them below.",
             count.parse::<u32>().unwrap_or_default()
         )),
-        (None, Some(processed)) => Some(processed),
+        (None, Some(0)) => Some("The queue was empty: nothing to process.".to_owned()),
+        (None, Some(received)) => Some(format!(
+            "Processed {received} message(s): {} finished, {} will be retried.",
+            params.finished.unwrap_or_default(),
+            params.retried.unwrap_or_default()
+        )),
         (None, None) => None,
     };
     render(&page, StatusCode::OK)
@@ -331,15 +340,21 @@ async fn process_batch(State(state): State<AppState>) -> Response {
         )
         .into_response();
     };
-    let text = match worker.process_batch().await {
-        Ok(report) if report.received == 0 => "The queue was empty: nothing to process.".to_owned(),
-        Ok(report) => format!(
-            "Processed {} message(s): {} finished, {} will be retried.",
+    match worker.process_batch().await {
+        Ok(report) => Redirect::to(&format!(
+            "/?processed={}&finished={}&retried={}",
             report.received, report.done, report.retried
-        ),
-        Err(error) => format!("Nothing was processed: {error}"),
-    };
-    let mut url = reqwest::Url::parse("http://localhost/").expect("a constant URL parses");
-    url.query_pairs_mut().append_pair("processed", &text);
-    Redirect::to(&format!("/?{}", url.query().unwrap_or_default())).into_response()
+        ))
+        .into_response(),
+        Err(error) => {
+            let query = ListQuery {
+                status: None,
+                limit: PAGE_SIZE,
+                cursor: None,
+            };
+            let mut page = page(&state, query, Typed::default()).await;
+            page.error = Some(format!("Nothing was processed: {error}"));
+            render(&page, StatusCode::BAD_GATEWAY)
+        }
+    }
 }

@@ -182,15 +182,28 @@ impl DynamoStore {
 #[async_trait]
 impl StatusStore for DynamoStore {
     async fn create(&self, message: &Message) -> Result<(), BackendError> {
-        self.client
+        let result = self
+            .client
             .put_item()
             .table_name(&self.table)
             .set_item(Some(to_item(message)))
             .condition_expression("attribute_not_exists(id)")
             .send()
-            .await
-            .map_err(|error| BackendError::new("DynamoDB PutItem", error))?;
-        Ok(())
+            .await;
+        match result {
+            Ok(_) => Ok(()),
+            // The SDK retries a put whose answer was lost; the retry then finds
+            // the item its first try wrote. That one is ours: not an error.
+            Err(error)
+                if error
+                    .as_service_error()
+                    .is_some_and(|e| e.is_conditional_check_failed_exception())
+                    && self.get(message.id).await?.as_ref() == Some(message) =>
+            {
+                Ok(())
+            }
+            Err(error) => Err(BackendError::new("DynamoDB PutItem", error)),
+        }
     }
 
     async fn get(&self, id: MessageId) -> Result<Option<Message>, BackendError> {
@@ -282,25 +295,36 @@ impl StatusStore for DynamoStore {
             .index_name(index)
             .expression_attribute_names("#partition", partition)
             .expression_attribute_values(":partition", s(value))
-            .scan_index_forward(false)
-            // One more than the page, to know whether there is a next page.
-            .limit(i32::try_from(limit + 1).unwrap_or(i32::MAX));
+            // Newest first; one row more than the page (below) tells whether
+            // there is a next page.
+            .scan_index_forward(false);
         request = match query.cursor {
             Some(cursor) => request
                 .key_condition_expression("#partition = :partition AND id < :cursor")
                 .expression_attribute_values(":cursor", s(cursor)),
             None => request.key_condition_expression("#partition = :partition"),
         };
-        let output = request
-            .send()
-            .await
-            .map_err(|error| BackendError::new("DynamoDB Query", error))?;
-        let rows = output
-            .items
-            .unwrap_or_default()
-            .iter()
-            .map(from_item)
-            .collect::<Result<Vec<_>, _>>()?;
+        // A Query page stops at 1 MB of data, which large bodies can reach
+        // before the limit: read on from where it stopped until the page is full.
+        let wanted = usize::try_from(limit + 1).unwrap_or(usize::MAX);
+        let mut rows = Vec::with_capacity(wanted);
+        let mut start = None;
+        loop {
+            let output = request
+                .clone()
+                .set_exclusive_start_key(start)
+                .limit(i32::try_from(wanted - rows.len()).unwrap_or(i32::MAX))
+                .send()
+                .await
+                .map_err(|error| BackendError::new("DynamoDB Query", error))?;
+            for item in output.items.unwrap_or_default() {
+                rows.push(from_item(&item)?);
+            }
+            start = output.last_evaluated_key.filter(|key| !key.is_empty());
+            if start.is_none() || rows.len() >= wanted {
+                break;
+            }
+        }
         Ok(Page::from_rows(rows, limit))
     }
 
@@ -430,6 +454,8 @@ impl StatusStore for DynamoStore {
                 .expression_attribute_names("#status", "status")
                 .expression_attribute_values(":status", s(status.as_str()))
                 .select(Select::Count)
+                // Never read more than is still needed to reach the cap.
+                .limit(i32::try_from(cap.saturating_sub(total).max(1)).unwrap_or(i32::MAX))
                 .set_exclusive_start_key(start)
                 .send()
                 .await
