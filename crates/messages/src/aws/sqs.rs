@@ -88,14 +88,27 @@ impl Queue for SqsQueue {
                         .map_err(|error| BackendError::new("building an SQS batch", error))
                 })
                 .collect::<Result<Vec<_>, _>>()?;
-            let output = self
+            let result = self
                 .client
                 .send_message_batch()
                 .queue_url(&self.queue_url)
                 .set_entries(Some(entries))
                 .send()
-                .await
-                .map_err(|error| BackendError::new("SQS SendMessageBatch", error))?;
+                .await;
+            let output = match result {
+                Ok(output) => output,
+                // The first chunk failing means nothing was sent: an error. A
+                // later one: say exactly which were sent, so that only the
+                // others are marked as failed.
+                Err(error) if chunk_index == 0 => {
+                    return Err(BackendError::new("SQS SendMessageBatch", error));
+                }
+                Err(error) => {
+                    let error = BackendError::new("SQS SendMessageBatch", error);
+                    tracing::warn!(error = %error.chain(), chunk_index, "part of a batch was not sent");
+                    continue;
+                }
+            };
             for entry in output.successful {
                 let slot = entry
                     .id
