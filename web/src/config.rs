@@ -25,7 +25,7 @@ impl WebConfig {
         Ok(Self {
             port: u16::try_from(env::number_in("PORT", 8080, 0, 65535)?)?,
             backend: BackendConfig::from_env()?,
-            max_attempts: u32::try_from(env::number_in("MAX_ATTEMPTS", 10, 1, 1000)?)?,
+            max_attempts: messages::max_attempts_from_env()?,
             worker_url: env::var("WORKER_URL").map(|url| url.trim_end_matches('/').to_owned()),
         })
     }

@@ -29,21 +29,13 @@ pub struct WorkerConfig {
     pub poller: PollerConfig,
 }
 
-/// sqsd's default `MaxRetries`.
-pub const DEFAULT_MAX_ATTEMPTS: u64 = 10;
-
 impl WorkerConfig {
     /// Reads the settings, or says which one is wrong.
     pub fn from_env() -> anyhow::Result<Self> {
         Ok(Self {
             port: u16::try_from(env::number_in("PORT", 8081, 0, 65535)?)?,
             backend: BackendConfig::from_env()?,
-            max_attempts: u32::try_from(env::number_in(
-                "MAX_ATTEMPTS",
-                DEFAULT_MAX_ATTEMPTS,
-                1,
-                1000,
-            )?)?,
+            max_attempts: messages::max_attempts_from_env()?,
             slow_job: Duration::from_millis(env::number_in("SLOW_JOB_MS", 3000, 0, 600_000)?),
             poll: env::flag("WORKER_POLL", false)?,
             sweep: sweep_from_env()?,

@@ -11,6 +11,17 @@ use service::env;
 use crate::aws::{DynamoStore, SqsQueue};
 use crate::{BackendError, Queue, StatusStore};
 
+/// sqsd's default `MaxRetries`, and so the default `MAX_ATTEMPTS`.
+pub const DEFAULT_MAX_ATTEMPTS: u32 = 10;
+
+/// Reads `MAX_ATTEMPTS`: deliveries before a failing job is given up. The web
+/// (for the queue's redrive policy) and the worker read the same number.
+pub fn max_attempts_from_env() -> Result<u32, env::EnvError> {
+    let attempts = env::number_in("MAX_ATTEMPTS", u64::from(DEFAULT_MAX_ATTEMPTS), 1, 1000)?;
+    // The range above fits a u32.
+    Ok(u32::try_from(attempts).unwrap_or(DEFAULT_MAX_ATTEMPTS))
+}
+
 /// Where messages live.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum BackendConfig {

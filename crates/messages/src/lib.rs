@@ -25,7 +25,7 @@ mod simulate;
 mod status;
 mod store;
 
-pub use backend::{BackendConfig, Backends};
+pub use backend::{BackendConfig, Backends, DEFAULT_MAX_ATTEMPTS, max_attempts_from_env};
 pub use body::{InvalidBody, MAX_BODY_BYTES, MessageBody};
 pub use error::BackendError;
 pub use id::{InvalidMessageId, MessageId};
