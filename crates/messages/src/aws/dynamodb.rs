@@ -24,6 +24,7 @@ use async_trait::async_trait;
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::config::http::HttpResponse;
 use aws_sdk_dynamodb::error::SdkError;
+use aws_sdk_dynamodb::operation::query::builders::QueryFluentBuilder;
 use aws_sdk_dynamodb::operation::update_item::{UpdateItemError, UpdateItemOutput};
 use aws_sdk_dynamodb::types::{
     AttributeValue, KeysAndAttributes, PutRequest, ReturnValue, Select, WriteRequest,
@@ -167,6 +168,34 @@ impl DynamoStore {
         }
     }
 
+    /// Runs `request` until it has `wanted` messages or the index has no more.
+    /// One Query page stops at 1 MB of data, which large bodies can reach
+    /// before the limit: this reads on from where a page stopped.
+    async fn query_messages(
+        &self,
+        request: QueryFluentBuilder,
+        wanted: usize,
+    ) -> Result<Vec<Message>, BackendError> {
+        let mut rows = Vec::with_capacity(wanted.min(1000));
+        let mut start = None;
+        loop {
+            let output = request
+                .clone()
+                .set_exclusive_start_key(start)
+                .limit(i32::try_from(wanted - rows.len()).unwrap_or(i32::MAX))
+                .send()
+                .await
+                .map_err(|error| BackendError::new("DynamoDB Query", error))?;
+            for item in output.items.unwrap_or_default() {
+                rows.push(from_item(&item)?);
+            }
+            start = output.last_evaluated_key.filter(|key| !key.is_empty());
+            if start.is_none() || rows.len() >= wanted {
+                return Ok(rows);
+            }
+        }
+    }
+
     /// After a conditional write lost, says why: gone, or already final.
     async fn explain_condition_failure(&self, id: MessageId) -> Result<Transition, BackendError> {
         Ok(match self.get(id).await? {
@@ -304,27 +333,9 @@ impl StatusStore for DynamoStore {
                 .expression_attribute_values(":cursor", s(cursor)),
             None => request.key_condition_expression("#partition = :partition"),
         };
-        // A Query page stops at 1 MB of data, which large bodies can reach
-        // before the limit: read on from where it stopped until the page is full.
-        let wanted = usize::try_from(limit + 1).unwrap_or(usize::MAX);
-        let mut rows = Vec::with_capacity(wanted);
-        let mut start = None;
-        loop {
-            let output = request
-                .clone()
-                .set_exclusive_start_key(start)
-                .limit(i32::try_from(wanted - rows.len()).unwrap_or(i32::MAX))
-                .send()
-                .await
-                .map_err(|error| BackendError::new("DynamoDB Query", error))?;
-            for item in output.items.unwrap_or_default() {
-                rows.push(from_item(&item)?);
-            }
-            start = output.last_evaluated_key.filter(|key| !key.is_empty());
-            if start.is_none() || rows.len() >= wanted {
-                break;
-            }
-        }
+        let rows = self
+            .query_messages(request, usize::try_from(limit + 1).unwrap_or(usize::MAX))
+            .await?;
         Ok(Page::from_rows(rows, limit))
     }
 
@@ -418,7 +429,7 @@ impl StatusStore for DynamoStore {
     }
 
     async fn newer_than(&self, after: MessageId, limit: u32) -> Result<Vec<Message>, BackendError> {
-        let output = self
+        let request = self
             .client
             .query()
             .table_name(&self.table)
@@ -426,17 +437,9 @@ impl StatusStore for DynamoStore {
             .key_condition_expression("listing = :all AND id > :after")
             .expression_attribute_values(":all", s(LISTING_ALL))
             .expression_attribute_values(":after", s(after))
-            .scan_index_forward(true)
-            .limit(i32::try_from(limit.clamp(1, crate::MAX_PAGE)).unwrap_or(100))
-            .send()
-            .await
-            .map_err(|error| BackendError::new("DynamoDB Query", error))?;
-        output
-            .items
-            .unwrap_or_default()
-            .iter()
-            .map(from_item)
-            .collect()
+            .scan_index_forward(true);
+        let wanted = usize::try_from(limit.clamp(1, crate::MAX_PAGE)).unwrap_or(100);
+        self.query_messages(request, wanted).await
     }
 
     async fn count(&self, status: Status, cap: u64) -> Result<u64, BackendError> {
@@ -473,7 +476,7 @@ impl StatusStore for DynamoStore {
         created_before: MessageId,
         limit: u32,
     ) -> Result<Vec<Message>, BackendError> {
-        let output = self
+        let request = self
             .client
             .query()
             .table_name(&self.table)
@@ -483,17 +486,9 @@ impl StatusStore for DynamoStore {
             .expression_attribute_values(":pending", s(Status::Pending.as_str()))
             .expression_attribute_values(":before", s(created_before))
             // Oldest first: the messages most likely to be stuck.
-            .scan_index_forward(true)
-            .limit(i32::try_from(limit.clamp(1, 1000)).unwrap_or(1000))
-            .send()
-            .await
-            .map_err(|error| BackendError::new("DynamoDB Query", error))?;
-        output
-            .items
-            .unwrap_or_default()
-            .iter()
-            .map(from_item)
-            .collect()
+            .scan_index_forward(true);
+        let wanted = usize::try_from(limit.clamp(1, 1000)).unwrap_or(1000);
+        self.query_messages(request, wanted).await
     }
 
     async fn claim_requeue(
