@@ -27,11 +27,6 @@ impl BackendError {
         }
     }
 
-    /// The operation that failed.
-    pub fn operation(&self) -> &'static str {
-        self.operation
-    }
-
     /// The whole cause chain on one line, for logs and the `error` field.
     pub fn chain(&self) -> String {
         let mut text = self.to_string();

@@ -30,8 +30,6 @@ pub const TASKNAME: &str = "x-aws-sqsd-taskname";
 pub const SCHEDULED_AT: &str = "x-aws-sqsd-scheduled-at";
 /// `X-Aws-Sqsd-Path`: the task's URL path.
 pub const PATH: &str = "x-aws-sqsd-path";
-/// The `User-Agent` prefix sqsd uses.
-pub const USER_AGENT_PREFIX: &str = "aws-sqsd/";
 
 /// One delivery of a queue message.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]

@@ -59,8 +59,6 @@ pub struct TestBackend {
     pub dead_letters: DeadLetters,
     /// The embedded backend's folder (removed when the test ends).
     pub data_dir: Option<TempDir>,
-    /// The kind, for messages.
-    pub kind: Kind,
 }
 
 impl Kind {
@@ -78,7 +76,6 @@ impl Kind {
                     },
                     dead_letters: DeadLetters::Embedded(queue),
                     data_dir: Some(dir),
-                    kind: self,
                 }
             }
             Kind::Moto => {
@@ -89,7 +86,6 @@ impl Kind {
                     backends: fresh.backends,
                     dead_letters: DeadLetters::Sqs(dlq),
                     data_dir: None,
-                    kind: self,
                 }
             }
         }
