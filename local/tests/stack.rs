@@ -33,24 +33,50 @@ fn config(data_dir: &std::path::Path, poll: bool) -> LocalConfig {
     }
 }
 
-async fn status_of(client: &reqwest::Client, web: &str, id: &str) -> String {
-    let message: Value = client
-        .get(format!("{web}/api/messages/{id}"))
+async fn start(data_dir: &std::path::Path, poll: bool) -> Stack {
+    Stack::start(&config(data_dir, poll))
+        .await
+        .expect("the stack starts")
+}
+
+async fn get_text(client: &reqwest::Client, url: &str) -> String {
+    client
+        .get(url)
         .send()
         .await
-        .expect("the web answers")
+        .expect("an answer")
+        .text()
+        .await
+        .expect("a body")
+}
+
+async fn get_json(client: &reqwest::Client, url: &str) -> Value {
+    serde_json::from_str(&get_text(client, url).await).expect("json")
+}
+
+/// Sends a message through the API; returns its id.
+async fn send(client: &reqwest::Client, web: &str, message: Value) -> String {
+    let sent: Value = client
+        .post(format!("{web}/api/messages"))
+        .json(&message)
+        .send()
+        .await
+        .expect("send")
         .json()
         .await
         .expect("json");
+    sent["id"].as_str().expect("id").to_owned()
+}
+
+async fn status_of(client: &reqwest::Client, web: &str, id: &str) -> String {
+    let message = get_json(client, &format!("{web}/api/messages/{id}")).await;
     message["status"].as_str().unwrap_or_default().to_owned()
 }
 
 #[tokio::test]
 async fn a_message_goes_from_send_to_complete_with_no_aws_and_one_shutdown_stops_all() {
     let dir = tempfile::tempdir().expect("a temporary folder");
-    let stack = Stack::start(&config(dir.path(), true))
-        .await
-        .expect("the stack starts");
+    let stack = start(dir.path(), true).await;
     let web = stack.web_url();
     let worker = stack.worker_url();
     let (stop, stopped) = oneshot::channel::<()>();
@@ -59,16 +85,12 @@ async fn a_message_goes_from_send_to_complete_with_no_aws_and_one_shutdown_stops
     }));
 
     let client = reqwest::Client::new();
-    let sent: Value = client
-        .post(format!("{web}/api/messages"))
-        .json(&json!({ "body": "hello from the launcher", "simulate": "flaky" }))
-        .send()
-        .await
-        .expect("send")
-        .json()
-        .await
-        .expect("json");
-    let id = sent["id"].as_str().expect("id").to_owned();
+    let id = send(
+        &client,
+        &web,
+        json!({ "body": "hello from the launcher", "simulate": "flaky" }),
+    )
+    .await;
     let mut status = String::new();
     for _ in 0..100 {
         status = status_of(&client, &web, &id).await;
@@ -78,14 +100,7 @@ async fn a_message_goes_from_send_to_complete_with_no_aws_and_one_shutdown_stops
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     assert_eq!(status, "complete");
-    let health: Value = client
-        .get(format!("{worker}/health"))
-        .send()
-        .await
-        .expect("health")
-        .json()
-        .await
-        .expect("json");
+    let health = get_json(&client, &format!("{worker}/health")).await;
     assert_eq!(health["polling"], true);
 
     let _ = stop.send(());
@@ -106,9 +121,7 @@ async fn a_message_goes_from_send_to_complete_with_no_aws_and_one_shutdown_stops
 #[tokio::test]
 async fn with_polling_off_the_page_offers_the_button_and_it_processes_a_batch() {
     let dir = tempfile::tempdir().expect("a temporary folder");
-    let stack = Stack::start(&config(dir.path(), false))
-        .await
-        .expect("the stack starts");
+    let stack = start(dir.path(), false).await;
     let web = stack.web_url();
     let worker = stack.worker_url();
     tokio::spawn(stack.run_until(std::future::pending()));
@@ -117,26 +130,10 @@ async fn with_polling_off_the_page_offers_the_button_and_it_processes_a_batch() 
         .build()
         .expect("client");
 
-    let page = client
-        .get(&web)
-        .send()
-        .await
-        .expect("page")
-        .text()
-        .await
-        .expect("html");
+    let page = get_text(&client, &web).await;
     assert!(page.contains("Process messages"), "the button is offered");
 
-    let sent: Value = client
-        .post(format!("{web}/api/messages"))
-        .json(&json!({ "body": "by hand" }))
-        .send()
-        .await
-        .expect("send")
-        .json()
-        .await
-        .expect("json");
-    let id = sent["id"].as_str().expect("id").to_owned();
+    let id = send(&client, &web, json!({ "body": "by hand" })).await;
     tokio::time::sleep(Duration::from_millis(300)).await;
     assert_eq!(
         status_of(&client, &web, &id).await,
@@ -155,14 +152,7 @@ async fn with_polling_off_the_page_offers_the_button_and_it_processes_a_batch() 
         .expect("ascii")
         .to_owned();
     assert_eq!(location, "/?processed=1&finished=1&retried=0");
-    let page = client
-        .get(format!("{web}{location}"))
-        .send()
-        .await
-        .expect("page")
-        .text()
-        .await
-        .expect("html");
+    let page = get_text(&client, &format!("{web}{location}")).await;
     assert!(page.contains("Processed 1 message(s): 1 finished, 0 will be retried."));
     assert_eq!(status_of(&client, &web, &id).await, "complete");
 
@@ -178,9 +168,7 @@ async fn with_polling_off_the_page_offers_the_button_and_it_processes_a_batch() 
 #[tokio::test]
 async fn a_polling_worker_refuses_a_batch_by_hand_and_says_why() {
     let dir = tempfile::tempdir().expect("a temporary folder");
-    let stack = Stack::start(&config(dir.path(), true))
-        .await
-        .expect("the stack starts");
+    let stack = start(dir.path(), true).await;
     let (web, worker) = (stack.web_url(), stack.worker_url());
     tokio::spawn(stack.run_until(std::future::pending()));
     let client = reqwest::Client::new();
@@ -197,14 +185,7 @@ async fn a_polling_worker_refuses_a_batch_by_hand_and_says_why() {
             .unwrap_or_default()
             .contains("WORKER_POLL=true")
     );
-    let page = client
-        .get(&web)
-        .send()
-        .await
-        .expect("page")
-        .text()
-        .await
-        .expect("html");
+    let page = get_text(&client, &web).await;
     assert!(
         !page.contains("Process messages"),
         "no button while the worker polls"
