@@ -42,6 +42,22 @@ async fn orphan(backend: &TestBackend, age: chrono::Duration, requeues: u32) -> 
     message
 }
 
+async fn sweep_now(backend: &TestBackend) -> SweepReport {
+    sweep(&backend.backends, CONFIG, messages::now())
+        .await
+        .expect("sweep")
+}
+
+async fn stored(backend: &TestBackend, id: MessageId) -> Message {
+    backend
+        .backends
+        .store
+        .get(id)
+        .await
+        .expect("get")
+        .expect("exists")
+}
+
 async fn queued_ids(backend: &TestBackend) -> Vec<MessageId> {
     backend
         .backends
@@ -62,9 +78,7 @@ async fn a_stuck_message_is_requeued_once_and_then_completes(kind: Kind) {
     let backend = kind.make(10).await;
     let stuck = orphan(&backend, chrono::Duration::minutes(20), 0).await;
 
-    let report = sweep(&backend.backends, CONFIG, messages::now())
-        .await
-        .expect("sweep");
+    let report = sweep_now(&backend).await;
     assert_eq!(
         report,
         SweepReport {
@@ -74,13 +88,7 @@ async fn a_stuck_message_is_requeued_once_and_then_completes(kind: Kind) {
             queue_busy: false
         }
     );
-    let record = backend
-        .backends
-        .store
-        .get(stuck.id)
-        .await
-        .expect("get")
-        .expect("exists");
+    let record = stored(&backend, stuck.id).await;
     assert_eq!((record.status, record.requeues), (Status::Pending, 1));
     assert!(
         record
@@ -90,9 +98,7 @@ async fn a_stuck_message_is_requeued_once_and_then_completes(kind: Kind) {
             .contains("enqueued again by the sweeper")
     );
 
-    let again = sweep(&backend.backends, CONFIG, messages::now())
-        .await
-        .expect("sweep");
+    let again = sweep_now(&backend).await;
     assert_eq!(
         again,
         SweepReport::default(),
@@ -107,22 +113,14 @@ async fn a_stuck_message_is_requeued_once_and_then_completes(kind: Kind) {
         .await
         .expect("the job is on the queue");
     assert_eq!(status, reqwest::StatusCode::OK);
-    let done = backend
-        .backends
-        .store
-        .get(stuck.id)
-        .await
-        .expect("get")
-        .expect("exists");
+    let done = stored(&backend, stuck.id).await;
     assert_eq!((done.status, done.error), (Status::Complete, None));
 }
 
 async fn a_message_requeued_too_often_is_failed_with_the_reason(kind: Kind) {
     let backend = kind.make(10).await;
     let hopeless = orphan(&backend, chrono::Duration::hours(3), 3).await;
-    let report = sweep(&backend.backends, CONFIG, messages::now())
-        .await
-        .expect("sweep");
+    let report = sweep_now(&backend).await;
     assert_eq!(
         report,
         SweepReport {
@@ -132,13 +130,7 @@ async fn a_message_requeued_too_often_is_failed_with_the_reason(kind: Kind) {
             queue_busy: false
         }
     );
-    let record = backend
-        .backends
-        .store
-        .get(hopeless.id)
-        .await
-        .expect("get")
-        .expect("exists");
+    let record = stored(&backend, hopeless.id).await;
     assert_eq!(record.status, Status::Fail);
     assert!(
         record
@@ -163,9 +155,7 @@ async fn with_a_busy_queue_stale_messages_are_left_to_wait(kind: Kind) {
         .send("another job")
         .await
         .expect("send");
-    let report = sweep(&backend.backends, CONFIG, messages::now())
-        .await
-        .expect("sweep");
+    let report = sweep_now(&backend).await;
     assert_eq!(
         report,
         SweepReport {
@@ -197,9 +187,7 @@ async fn recent_and_final_messages_are_left_alone(kind: Kind) {
         .finish(finished.id, &outcome)
         .await
         .expect("finish");
-    let report = sweep(&backend.backends, CONFIG, messages::now())
-        .await
-        .expect("sweep");
+    let report = sweep_now(&backend).await;
     assert_eq!(report, SweepReport::default());
     assert_eq!(
         backend.backends.store.get(recent.id).await.expect("get"),
@@ -257,14 +245,7 @@ async fn a_polling_worker_sweeps_by_itself(kind: Kind) {
     testkit::spawn::worker_with(&config, backend.backends.clone()).await;
     let mut status = Status::Pending;
     for _ in 0..100 {
-        status = backend
-            .backends
-            .store
-            .get(stuck.id)
-            .await
-            .expect("get")
-            .expect("exists")
-            .status;
+        status = stored(&backend, stuck.id).await.status;
         if status.is_final() {
             break;
         }
