@@ -24,6 +24,20 @@ pub enum Transition {
     NotFound,
 }
 
+impl Transition {
+    /// Why a conditional write changed nothing, from the record as it is now:
+    /// gone, or already final. Both backends explain a refused write this way.
+    pub fn refused(current: Option<Message>) -> Self {
+        match current {
+            None => Self::NotFound,
+            Some(message) if message.status.is_final() => Self::AlreadyFinal(message),
+            // Still pending: only `record_attempt` gets here (a later attempt is
+            // already recorded), and that is the state the caller asked for.
+            Some(message) => Self::Applied(message),
+        }
+    }
+}
+
 /// A final outcome to record.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Outcome {

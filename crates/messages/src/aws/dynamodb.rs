@@ -198,13 +198,7 @@ impl DynamoStore {
 
     /// After a conditional write lost, says why: gone, or already final.
     async fn explain_condition_failure(&self, id: MessageId) -> Result<Transition, BackendError> {
-        Ok(match self.get(id).await? {
-            None => Transition::NotFound,
-            Some(message) if message.status.is_final() => Transition::AlreadyFinal(message),
-            // Still pending: only `record_attempt` gets here (a later attempt is
-            // already recorded), and that is the state the caller asked for.
-            Some(message) => Transition::Applied(message),
-        })
+        Ok(Transition::refused(self.get(id).await?))
     }
 }
 

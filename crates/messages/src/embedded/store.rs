@@ -101,14 +101,11 @@ fn after_update(
     id: &str,
     changed: usize,
 ) -> rusqlite::Result<Transition> {
-    if changed == 1 {
-        return Ok(read(connection, id)?.map_or(Transition::NotFound, Transition::Applied));
-    }
-    Ok(match read(connection, id)? {
-        None => Transition::NotFound,
-        Some(message) if message.status.is_final() => Transition::AlreadyFinal(message),
-        // Pending with a later attempt recorded already: what the caller wanted.
-        Some(message) => Transition::Applied(message),
+    let current = read(connection, id)?;
+    Ok(if changed == 1 {
+        current.map_or(Transition::NotFound, Transition::Applied)
+    } else {
+        Transition::refused(current)
     })
 }
 
