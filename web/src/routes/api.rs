@@ -53,6 +53,14 @@ pub fn parse_simulate(text: Option<&str>) -> Result<Simulate, ApiError> {
     }
 }
 
+/// Reads a whole number from 1 to `max`, or says what `what` must be.
+pub fn whole_number(text: &str, max: u32, what: &str) -> Result<u32, String> {
+    text.parse::<u32>()
+        .ok()
+        .filter(|number| (1..=max).contains(number))
+        .ok_or_else(|| format!("{what} must be a whole number from 1 to {max}, not {text:?}"))
+}
+
 /// `GET /api/messages?status=&limit=&cursor=`, each optional.
 #[derive(Debug, Default, Deserialize)]
 pub struct ListParams {
@@ -73,15 +81,7 @@ impl ListParams {
         };
         let limit = match self.limit.as_deref().filter(|text| !text.is_empty()) {
             None => DEFAULT_LIMIT,
-            Some(text) => text
-                .parse::<u32>()
-                .ok()
-                .filter(|limit| (1..=MAX_PAGE).contains(limit))
-                .ok_or_else(|| {
-                    ApiError::BadRequest(format!(
-                        "limit must be a whole number from 1 to {MAX_PAGE}, not {text:?}"
-                    ))
-                })?,
+            Some(text) => whole_number(text, MAX_PAGE, "limit").map_err(ApiError::BadRequest)?,
         };
         let cursor = match self.cursor.as_deref().filter(|text| !text.is_empty()) {
             None => None,

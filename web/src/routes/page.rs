@@ -15,7 +15,7 @@ use messages::{ListQuery, Message, MessageBody, MessageId, Simulate, Status};
 use serde::Deserialize;
 
 use super::AppState;
-use super::api::{ListParams, parse_simulate};
+use super::api::{ListParams, parse_simulate, whole_number};
 use super::assets::asset_version;
 use crate::error::ApiError;
 use crate::send::send_messages;
@@ -232,15 +232,7 @@ struct SendForm {
 pub fn parse_count(text: Option<&str>) -> Result<u32, ApiError> {
     match text.map(str::trim).filter(|text| !text.is_empty()) {
         None => Ok(1),
-        Some(text) => text
-            .parse::<u32>()
-            .ok()
-            .filter(|count| (1..=MAX_BURST).contains(count))
-            .ok_or_else(|| {
-                ApiError::Invalid(format!(
-                    "how many to send must be a whole number from 1 to {MAX_BURST}, not {text:?}"
-                ))
-            }),
+        Some(text) => whole_number(text, MAX_BURST, "how many to send").map_err(ApiError::Invalid),
     }
 }
 
