@@ -1,22 +1,21 @@
-//! The message domain of the web + worker application, its ports, and their
-//! backends.
+//! The message domain of the web + worker application and its ports.
 //!
-//! The web records a message as `pending` and enqueues a [`Job`]; the worker
-//! does the job and moves the record to `complete` or `fail`. Everything here is
-//! shared by both binaries, so they agree on the wire format and the states.
+//! The web records a message as `pending` and enqueues a [`JobPayload`]; the
+//! worker does the job and moves the record to `complete` or `fail`. Both
+//! binaries, the sqsd poller and both backends depend on this crate, so they
+//! agree on the wire format and the states. It knows nothing of AWS, SQLite
+//! or HTTP: see `ARCHITECTURE.md` for what may depend on what.
 //!
 //! # Layout
 //! - Domain: [`MessageId`] (UUIDv7), [`Status`], [`Simulate`], [`MessageBody`]
-//!   (validated text), [`Message`] (the record), [`Job`] (the queue payload).
+//!   (validated text), [`Message`] (the record), [`JobPayload`] (what the queue
+//!   carries).
 //! - Ports: [`Queue`] and [`StatusStore`], returning [`BackendError`] and never
-//!   an SDK type.
-//! - Backends: [`aws`] (SQS, DynamoDB, provisioning), [`embedded`] (one
-//!   SQLite file, no AWS) and [`backend`], which picks one from the environment.
+//!   an SDK type; [`Backends`] holds one of each. The backends live in their
+//!   own crates (`messages-aws`, `messages-embedded`).
 
-pub mod aws;
-pub mod backend;
+mod backends;
 mod body;
-pub mod embedded;
 mod error;
 mod id;
 mod message;
@@ -25,11 +24,11 @@ mod simulate;
 mod status;
 mod store;
 
-pub use backend::{BackendConfig, Backends, DEFAULT_MAX_ATTEMPTS, max_attempts_from_env};
+pub use backends::Backends;
 pub use body::{InvalidBody, MAX_BODY_BYTES, MessageBody};
 pub use error::BackendError;
 pub use id::{InvalidMessageId, MessageId};
-pub use message::{Job, Message, now};
+pub use message::{JobPayload, Message, now};
 pub use queue::{Queue, Received};
 pub use simulate::{Simulate, UnknownSimulate};
 pub use status::{FinalStatus, Status, UnknownStatus};

@@ -1,5 +1,5 @@
 //! The message record (what the table holds and the API shows) and the job
-//! (what the queue carries from the web to the worker).
+//! payload (what the queue carries from the web to the worker).
 
 use chrono::{DateTime, SubsecRound, Utc};
 use serde::{Deserialize, Serialize};
@@ -54,8 +54,8 @@ impl Message {
     }
 
     /// The job to put on the queue for this message.
-    pub fn job(&self) -> Job {
-        Job {
+    pub fn job(&self) -> JobPayload {
+        JobPayload {
             id: self.id,
             body: self.body.clone(),
             simulate: self.simulate,
@@ -70,7 +70,7 @@ impl Message {
 /// and is what sqsd POSTs to the worker's `/process`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct Job {
+pub struct JobPayload {
     /// The message this job is for.
     pub id: MessageId,
     /// The text that was sent.
@@ -80,11 +80,11 @@ pub struct Job {
     pub simulate: Simulate,
 }
 
-impl Job {
+impl JobPayload {
     /// The JSON put on the queue.
     pub fn to_json(&self) -> String {
-        // A struct of strings and enums always serialises.
-        serde_json::to_string(self).unwrap_or_default()
+        serde_json::to_string(self)
+            .expect("a struct of strings and enums with derived Serialize always serialises")
     }
 
     /// Reads a job from a queue body, with an error that says what is wrong.
@@ -112,14 +112,14 @@ mod tests {
     #[test]
     fn a_job_survives_a_round_trip_through_json() {
         let job = message().job();
-        assert_eq!(Job::from_json(job.to_json().as_bytes()).ok(), Some(job));
+        assert_eq!(JobPayload::from_json(job.to_json().as_bytes()).ok(), Some(job));
     }
 
     #[test]
     fn a_job_without_simulate_means_ok() {
         let id = MessageId::new();
         let json = format!(r#"{{"id":"{id}","body":"x"}}"#);
-        let job = Job::from_json(json.as_bytes()).expect("valid");
+        let job = JobPayload::from_json(json.as_bytes()).expect("valid");
         assert_eq!(job.simulate, Simulate::Ok);
     }
 
@@ -127,7 +127,7 @@ mod tests {
     fn a_job_with_an_unknown_field_is_refused() {
         let id = MessageId::new();
         let json = format!(r#"{{"id":"{id}","body":"x","extra":1}}"#);
-        assert!(Job::from_json(json.as_bytes()).is_err());
+        assert!(JobPayload::from_json(json.as_bytes()).is_err());
     }
 
     #[test]

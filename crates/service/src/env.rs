@@ -2,6 +2,7 @@
 //! a wrong value fails at start-up with a sentence naming the variable, the
 //! value and what would be accepted, instead of somewhere deep in a request.
 
+use std::fmt::Display;
 use std::str::FromStr;
 
 /// A setting that is present but cannot be used.
@@ -52,8 +53,12 @@ pub fn flag(name: &str, default: bool) -> Result<bool, EnvError> {
     }
 }
 
-/// Reads a whole number within `min..=max`.
-pub fn number_in(name: &str, default: u64, min: u64, max: u64) -> Result<u64, EnvError> {
+/// Reads a whole number within `min..=max`, in the type the setting is used
+/// as, so that no caller has to narrow it afterwards.
+pub fn number_in<T>(name: &str, default: T, min: T, max: T) -> Result<T, EnvError>
+where
+    T: FromStr + PartialOrd + Display + Copy,
+{
     let expected = format!("it must be a whole number from {min} to {max}");
     let value = parse_or(name, default, &expected)?;
     if (min..=max).contains(&value) {

@@ -15,9 +15,30 @@ pub struct BindError {
     source: std::io::Error,
 }
 
+/// A listening socket and the port it got (port 0 asks for any free one, so
+/// the port is only known once bound).
+#[derive(Debug)]
+pub struct Bound {
+    listener: TcpListener,
+    port: u16,
+}
+
+impl Bound {
+    /// The port actually bound.
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    /// The socket, to serve on.
+    pub fn into_listener(self) -> TcpListener {
+        self.listener
+    }
+}
+
 /// Binds `address` (port 0 picks a free port).
-pub async fn bind(address: SocketAddr) -> Result<TcpListener, BindError> {
-    TcpListener::bind(address)
-        .await
-        .map_err(|source| BindError { address, source })
+pub async fn bind(address: SocketAddr) -> Result<Bound, BindError> {
+    let failed = |source| BindError { address, source };
+    let listener = TcpListener::bind(address).await.map_err(failed)?;
+    let port = listener.local_addr().map_err(failed)?.port();
+    Ok(Bound { listener, port })
 }

@@ -1,4 +1,6 @@
-//! The `X-Aws-Sqsd-*` headers (DESIGN section 4) as typed values.
+//! The `X-Aws-Sqsd-*` headers as typed values. What sqsd sends is written
+//! from AWS's documentation of worker environments; ARCHITECTURE.md,
+//! "Elastic Beanstalk fidelity", lists where each behaviour is tested.
 //!
 //! sqsd sends, with every message: `X-Aws-Sqsd-Msgid`, `X-Aws-Sqsd-Receive-Count`,
 //! `X-Aws-Sqsd-Queue`, `X-Aws-Sqsd-First-Received-At`, `X-Aws-Sqsd-Sent-At`,

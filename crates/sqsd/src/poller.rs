@@ -25,7 +25,8 @@ use crate::Delivery;
 /// The `User-Agent` the poller sends, in sqsd's form.
 pub const USER_AGENT: &str = "aws-sqsd/local-poller";
 
-/// How the poller behaves; the defaults are sqsd's own (DESIGN section 4).
+/// How the poller behaves; the defaults are sqsd's own, as documented for the
+/// `aws:elasticbeanstalk:sqsd` namespace.
 #[derive(Debug, Clone)]
 pub struct PollerConfig {
     /// Messages asked for per receive (SQS allows at most 10).
@@ -102,6 +103,8 @@ impl Poller {
         }
         let mut outcomes = Vec::new();
         while let Some(outcome) = tasks.join_next().await {
+            // A dispatch that panicked neither deleted nor released its
+            // message: it comes back after its visibility timeout, a retry.
             outcomes.push(outcome.unwrap_or(Dispatched::Retried));
         }
         Ok(outcomes)
@@ -124,9 +127,9 @@ impl Poller {
                     Err(_closed) => break,
                 },
             };
+            // More free slots than a batch holds just means a full batch.
             let want = u32::try_from(1 + slots.available_permits())
-                .unwrap_or(u32::MAX)
-                .min(self.config.batch_size);
+                .map_or(self.config.batch_size, |free| free.min(self.config.batch_size));
             let received = tokio::select! {
                 // A receive cut short may have hidden messages on the server;
                 // they come back after their visibility timeout, like sqsd's.
@@ -205,7 +208,7 @@ impl Poller {
         let delivery = Delivery::from_received(&message, &self.queue.name());
         let mut request = Request::post("/process")
             .body(Body::from(message.body.clone()))
-            .unwrap_or_default();
+            .expect("a POST to a fixed, valid path with a byte body always builds");
         *request.headers_mut() = delivery.to_headers();
         request.headers_mut().insert(
             header::CONTENT_TYPE,

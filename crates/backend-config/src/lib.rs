@@ -1,15 +1,16 @@
-//! Which backend to use, chosen from the environment (DESIGN section 3):
-//! `QUEUE_URL` and `TABLE_NAME` both set means SQS and DynamoDB; neither means
-//! the embedded backend under `DATA_DIR`; one alone is a start-up error, since
-//! half an AWS setup is always a mistake.
+//! Which backend to use, chosen from the environment (README,
+//! "Configuration"): `QUEUE_URL` and `TABLE_NAME` both set means SQS and
+//! DynamoDB; neither means the embedded backend under `DATA_DIR`; one alone is
+//! a start-up error, since half an AWS setup is always a mistake.
+//!
+//! This is the only crate that knows both backends. The apps call
+//! [`BackendConfig::connect`] once at start-up and from then on see only the
+//! ports ([`Backends`]).
 
 use std::path::PathBuf;
-use std::sync::Arc;
 
+use messages::{BackendError, Backends};
 use service::env;
-
-use crate::aws::{DynamoStore, SqsQueue};
-use crate::{BackendError, Queue, StatusStore};
 
 /// sqsd's default `MaxRetries`, and so the default `MAX_ATTEMPTS`.
 pub const DEFAULT_MAX_ATTEMPTS: u32 = 10;
@@ -17,9 +18,7 @@ pub const DEFAULT_MAX_ATTEMPTS: u32 = 10;
 /// Reads `MAX_ATTEMPTS`: deliveries before a failing job is given up. The web
 /// (for the queue's redrive policy) and the worker read the same number.
 pub fn max_attempts_from_env() -> Result<u32, env::EnvError> {
-    let attempts = env::number_in("MAX_ATTEMPTS", u64::from(DEFAULT_MAX_ATTEMPTS), 1, 1000)?;
-    // The range above fits a u32.
-    Ok(u32::try_from(attempts).unwrap_or(DEFAULT_MAX_ATTEMPTS))
+    env::number_in("MAX_ATTEMPTS", DEFAULT_MAX_ATTEMPTS, 1, 1000)
 }
 
 /// Where messages live.
@@ -83,59 +82,19 @@ impl BackendConfig {
             }),
         }
     }
-}
-
-/// The two ports, ready to use; cheap to clone.
-#[derive(Clone)]
-pub struct Backends {
-    /// Where jobs wait for the worker.
-    pub queue: Arc<dyn Queue>,
-    /// Where messages and their states are recorded.
-    pub store: Arc<dyn StatusStore>,
-}
-
-impl Backends {
-    /// The embedded backend in `data_dir`.
-    pub fn embedded(data_dir: &std::path::Path, max_attempts: u32) -> Result<Self, BackendError> {
-        let database = crate::embedded::Database::open(data_dir)?;
-        Ok(Self {
-            queue: Arc::new(crate::embedded::EmbeddedQueue::new(
-                database.clone(),
-                max_attempts,
-            )),
-            store: Arc::new(crate::embedded::EmbeddedStore::new(database)),
-        })
-    }
-
-    /// SQS and DynamoDB through one shared AWS configuration.
-    pub fn aws(sdk: &aws_config::SdkConfig, queue_url: &str, table_name: &str) -> Self {
-        Self {
-            queue: Arc::new(SqsQueue::new(aws_sdk_sqs::Client::new(sdk), queue_url)),
-            store: Arc::new(DynamoStore::new(
-                aws_sdk_dynamodb::Client::new(sdk),
-                table_name,
-            )),
-        }
-    }
 
     /// Connects to the configured backend. `max_attempts` is the embedded
     /// queue's redrive count (on SQS, the queue's redrive policy holds it).
-    pub async fn connect(config: &BackendConfig, max_attempts: u32) -> Result<Self, BackendError> {
-        match config {
-            BackendConfig::Aws {
+    pub async fn connect(&self, max_attempts: u32) -> Result<Backends, BackendError> {
+        match self {
+            Self::Aws {
                 queue_url,
                 table_name,
             } => {
-                let sdk = crate::aws::load_config().await?;
-                Ok(Self {
-                    queue: Arc::new(SqsQueue::new(aws_sdk_sqs::Client::new(&sdk), queue_url)),
-                    store: Arc::new(DynamoStore::new(
-                        aws_sdk_dynamodb::Client::new(&sdk),
-                        table_name,
-                    )),
-                })
+                let sdk = messages_aws::load_config().await?;
+                Ok(messages_aws::backends(&sdk, queue_url, table_name))
             }
-            BackendConfig::Embedded { data_dir } => Self::embedded(data_dir, max_attempts),
+            Self::Embedded { data_dir } => messages_embedded::backends(data_dir, max_attempts),
         }
     }
 }

@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use rusqlite::Connection;
 
-use crate::BackendError;
+use messages::BackendError;
 
 /// The file's name under `DATA_DIR`.
 pub const FILE_NAME: &str = "messages.sqlite3";

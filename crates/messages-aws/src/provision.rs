@@ -12,7 +12,7 @@ use aws_sdk_sqs::types::QueueAttributeName;
 
 use super::dynamodb::{INDEX_BY_STATUS, INDEX_NEWEST};
 use super::queue_name_from_url;
-use crate::BackendError;
+use messages::BackendError;
 
 /// sqsd's defaults (DESIGN section 4), so the queue behaves the same whether
 /// sqsd or the local poller reads it.

@@ -10,7 +10,7 @@ use aws_sdk_sqs::types::{
     SendMessageBatchRequestEntry,
 };
 
-use crate::{BackendError, Queue, Received};
+use messages::{BackendError, Queue, Received};
 
 /// An SQS queue, named by its URL.
 #[derive(Debug, Clone)]

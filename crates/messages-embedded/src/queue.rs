@@ -11,11 +11,22 @@ use std::sync::Arc;
 use tokio::sync::Notify;
 
 use super::database::{Database, now_ms};
-use crate::{BackendError, MessageId, Queue, Received};
+use messages::{BackendError, MessageId, Queue, Received};
 
 /// How often a long poll looks again for messages sent by another process.
 /// Sends from this process wake it at once.
 const POLL_INTERVAL: Duration = Duration::from_millis(25);
+
+/// A message the queue gave up on (SQS's dead-letter queue).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DeadLetter {
+    /// The queue's id for it.
+    pub message_id: String,
+    /// The body exactly as sent.
+    pub body: String,
+    /// Receives before it was moved.
+    pub receive_count: u32,
+}
 
 /// The queue in the embedded database.
 #[derive(Debug, Clone)]
@@ -35,15 +46,20 @@ impl EmbeddedQueue {
         }
     }
 
-    /// Messages in the dead-letter area, as `(message id, body, receive count)`.
-    pub async fn dead_letters(&self) -> Result<Vec<(String, String, u32)>, BackendError> {
+    /// Messages in the dead-letter area, in the order they were moved there.
+    pub async fn dead_letters(&self) -> Result<Vec<DeadLetter>, BackendError> {
         self.database
             .call("reading the embedded dead-letter area", |connection| {
                 let mut statement = connection.prepare(
                     "SELECT message_id, body, receive_count FROM dead_letters ORDER BY moved_at_ms",
                 )?;
-                let rows =
-                    statement.query_map([], |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?)))?;
+                let rows = statement.query_map([], |row| {
+                    Ok(DeadLetter {
+                        message_id: row.get(0)?,
+                        body: row.get(1)?,
+                        receive_count: row.get(2)?,
+                    })
+                })?;
                 rows.collect()
             })
             .await

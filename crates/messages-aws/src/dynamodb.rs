@@ -31,7 +31,7 @@ use aws_sdk_dynamodb::types::{
 };
 use chrono::{DateTime, Utc};
 
-use crate::{
+use messages::{
     BackendError, FinalStatus, ListQuery, Message, MessageId, Outcome, Page, Status, StatusStore,
     Transition,
 };
@@ -129,10 +129,10 @@ fn from_item(item: &Item) -> Result<Message, BackendError> {
         body: text("body")?.to_owned(),
         simulate: text("simulate")?
             .parse()
-            .map_err(|error: crate::UnknownSimulate| invalid("simulate", error.to_string()))?,
+            .map_err(|error: messages::UnknownSimulate| invalid("simulate", error.to_string()))?,
         status: text("status")?
             .parse()
-            .map_err(|error: crate::UnknownStatus| invalid("status", error.to_string()))?,
+            .map_err(|error: messages::UnknownStatus| invalid("status", error.to_string()))?,
         attempts: count("attempts")?,
         requeues: count("requeues")?,
         created_at: timestamp("created_at")?,
@@ -306,7 +306,7 @@ impl StatusStore for DynamoStore {
     }
 
     async fn list(&self, query: ListQuery) -> Result<Page, BackendError> {
-        let limit = query.limit.clamp(1, crate::MAX_PAGE);
+        let limit = query.limit.clamp(1, messages::MAX_PAGE);
         let (index, partition, value) = match query.status {
             Some(status) => (INDEX_BY_STATUS, "status", status.as_str()),
             None => (INDEX_NEWEST, "listing", LISTING_ALL),
@@ -380,7 +380,7 @@ impl StatusStore for DynamoStore {
     async fn get_many(&self, ids: &[MessageId]) -> Result<Vec<Message>, BackendError> {
         let keys: Vec<Item> = ids
             .iter()
-            .take(crate::MAX_PAGE as usize)
+            .take(messages::MAX_PAGE as usize)
             .map(|id| Item::from([("id".to_owned(), s(*id))]))
             .collect();
         if keys.is_empty() {
@@ -432,7 +432,7 @@ impl StatusStore for DynamoStore {
             .expression_attribute_values(":all", s(LISTING_ALL))
             .expression_attribute_values(":after", s(after))
             .scan_index_forward(true);
-        let wanted = usize::try_from(limit.clamp(1, crate::MAX_PAGE)).unwrap_or(100);
+        let wanted = usize::try_from(limit.clamp(1, messages::MAX_PAGE)).unwrap_or(100);
         self.query_messages(request, wanted).await
     }
 
@@ -526,7 +526,7 @@ impl StatusStore for DynamoStore {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::{MessageBody, Simulate};
+    use messages::{MessageBody, Simulate};
 
     #[test]
     fn an_item_reads_back_as_the_message_written() {

@@ -1,15 +1,25 @@
-//! The AWS backends: SQS for the queue, DynamoDB for the status store, and the
-//! provisioning of both.
+//! The AWS backend of the message ports: SQS for the queue, DynamoDB for the
+//! status store, and the provisioning of both.
 //!
 //! Clients are built once from `aws_config::defaults` and cloned (they share a
 //! connection pool), so the standard chain applies: `AWS_REGION`,
 //! `AWS_ENDPOINT_URL` for an emulator, environment credentials, profiles and,
 //! on Elastic Beanstalk, the instance role.
+//!
+//! Every SDK error is turned into a [`BackendError`] here: no AWS type leaves
+//! this crate (ARCHITECTURE.md, "Invariants").
+//!
+//! # Layout
+//! - [`SqsQueue`]: the [`messages::Queue`] port on SQS.
+//! - [`DynamoStore`]: the [`messages::StatusStore`] port on DynamoDB; the
+//!   table design is documented there.
+//! - [`provision`]: creates or finds the queue, its dead-letter queue and the table.
 
 mod dynamodb;
 mod provision;
 mod sqs;
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use aws_config::timeout::TimeoutConfig;
@@ -19,7 +29,18 @@ pub use dynamodb::{DynamoStore, INDEX_BY_STATUS, INDEX_NEWEST};
 pub use provision::provision;
 pub use sqs::SqsQueue;
 
-use crate::BackendError;
+use messages::{BackendError, Backends};
+
+/// SQS and DynamoDB through one shared AWS configuration.
+pub fn backends(sdk: &SdkConfig, queue_url: &str, table_name: &str) -> Backends {
+    Backends {
+        queue: Arc::new(SqsQueue::new(aws_sdk_sqs::Client::new(sdk), queue_url)),
+        store: Arc::new(DynamoStore::new(
+            aws_sdk_dynamodb::Client::new(sdk),
+            table_name,
+        )),
+    }
+}
 
 /// Loads the shared AWS configuration, with timeouts that fit our calls.
 ///

@@ -1,5 +1,5 @@
-//! The embedded backend: the queue and the status store in one SQLite file
-//! under `DATA_DIR`, for a machine with no AWS, no emulator and no Docker.
+//! The embedded backend of the message ports: the queue and the status store
+//! in one SQLite file under `DATA_DIR`, for a machine with no AWS, no emulator and no Docker.
 //!
 //! Why SQLite (through rusqlite, with SQLite bundled so nothing needs
 //! installing): it is durable (a restart loses nothing), and its file locking
@@ -22,6 +22,20 @@ mod database;
 mod queue;
 mod store;
 
-pub use database::Database;
-pub use queue::EmbeddedQueue;
+use std::path::Path;
+use std::sync::Arc;
+
+use messages::{BackendError, Backends};
+
+pub use database::{Database, FILE_NAME};
+pub use queue::{DeadLetter, EmbeddedQueue};
 pub use store::EmbeddedStore;
+
+/// The embedded backend in `data_dir`, dead-lettering after `max_attempts` receives.
+pub fn backends(data_dir: &Path, max_attempts: u32) -> Result<Backends, BackendError> {
+    let database = Database::open(data_dir)?;
+    Ok(Backends {
+        queue: Arc::new(EmbeddedQueue::new(database.clone(), max_attempts)),
+        store: Arc::new(EmbeddedStore::new(database)),
+    })
+}

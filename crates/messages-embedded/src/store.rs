@@ -7,7 +7,7 @@ use chrono::{DateTime, SecondsFormat, Utc};
 use rusqlite::{OptionalExtension, Row, params};
 
 use super::database::Database;
-use crate::{
+use messages::{
     BackendError, ListQuery, Message, MessageId, Outcome, Page, Status, StatusStore, Transition,
 };
 
@@ -179,7 +179,7 @@ impl StatusStore for EmbeddedStore {
     }
 
     async fn list(&self, query: ListQuery) -> Result<Page, BackendError> {
-        let limit = query.limit.clamp(1, crate::MAX_PAGE);
+        let limit = query.limit.clamp(1, messages::MAX_PAGE);
         self.database
             .call(
                 "listing messages in the embedded store",
@@ -222,7 +222,7 @@ impl StatusStore for EmbeddedStore {
     async fn get_many(&self, ids: &[MessageId]) -> Result<Vec<Message>, BackendError> {
         let ids: Vec<String> = ids
             .iter()
-            .take(crate::MAX_PAGE as usize)
+            .take(messages::MAX_PAGE as usize)
             .map(MessageId::to_string)
             .collect();
         self.database
@@ -248,7 +248,7 @@ impl StatusStore for EmbeddedStore {
                         "SELECT {COLUMNS} FROM messages WHERE id > ?1 ORDER BY id LIMIT ?2"
                     ))?;
                     let rows = statement.query_map(
-                        params![after.to_string(), limit.clamp(1, crate::MAX_PAGE)],
+                        params![after.to_string(), limit.clamp(1, messages::MAX_PAGE)],
                         from_row,
                     )?;
                     rows.collect()

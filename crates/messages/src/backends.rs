@@ -1,0 +1,16 @@
+//! The two ports together, as every app holds them.
+
+use std::sync::Arc;
+
+use crate::{Queue, StatusStore};
+
+/// The queue and the status store an app works with; cheap to clone. Which
+/// backend sits behind them is decided once, at start-up (the
+/// `backend-config` crate), and nothing above this type knows.
+#[derive(Clone)]
+pub struct Backends {
+    /// Where jobs wait for the worker.
+    pub queue: Arc<dyn Queue>,
+    /// Where messages and their states are recorded.
+    pub store: Arc<dyn StatusStore>,
+}
