@@ -5,9 +5,9 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use messages::aws::SqsQueue;
-use messages::embedded::{Database, EmbeddedQueue, EmbeddedStore};
 use messages::{Backends, Queue};
+use messages_aws::SqsQueue;
+use messages_embedded::{Database, EmbeddedQueue, EmbeddedStore};
 use tempfile::TempDir;
 
 use crate::moto;
@@ -45,7 +45,7 @@ impl DeadLetters {
                 .await
                 .expect("read dead letters")
                 .into_iter()
-                .map(|(_, body, _)| body)
+                .map(|dead| dead.body)
                 .collect(),
         }
     }
@@ -97,7 +97,7 @@ impl TestBackend {
     /// process would have (for the embedded backend: its own SQLite connection).
     pub fn second_connection(&self, max_attempts: u32) -> Backends {
         match &self.data_dir {
-            Some(dir) => Backends::embedded(dir.path(), max_attempts).expect("open again"),
+            Some(dir) => messages_embedded::backends(dir.path(), max_attempts).expect("open again"),
             None => self.backends.clone(),
         }
     }

@@ -1,10 +1,14 @@
-//! Test support shared by every crate's integration tests.
+//! Test support shared by the integration tests of every crate.
+//!
+//! It depends only on the crates below the apps (the domain, the backends and
+//! the sqsd protocol), never on `web`, `worker` or `local`: each app keeps its
+//! own `tests/` folder and its own helpers for starting itself.
 //!
 //! # Layout
 //! - [`backends`]: one test on both backends, embedded and moto.
 //! - [`moto`]: the AWS emulator the test command starts (`MOTO_ENDPOINT`), and
 //!   fresh, uniquely named queues and tables on it.
-//! - [`spawn`]: the web and the worker on free ports of 127.0.0.1.
+//! - [`seed`]: messages recorded and enqueued as the web does it.
 //! - [`sqsd`]: requests shaped exactly as Elastic Beanstalk's sqsd sends them.
 //! - [`browser`]: headless Chromium through chromedriver.
 //! - [`failing`]: backends that fail every call, for error-path tests.
@@ -13,5 +17,5 @@ pub mod backends;
 pub mod browser;
 pub mod failing;
 pub mod moto;
-pub mod spawn;
+pub mod seed;
 pub mod sqsd;

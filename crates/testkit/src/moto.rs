@@ -57,10 +57,10 @@ pub async fn fresh(max_attempts: u32) -> Fresh {
     let name = unique_name("t");
     let queue_url = queue_url(&name);
     let dlq_url = self::queue_url(&format!("{name}-dlq"));
-    let report = messages::aws::provision(&sdk, &queue_url, &name, max_attempts)
+    let report = messages_aws::provision(&sdk, &queue_url, &name, max_attempts)
         .await
         .unwrap_or_else(|error| panic!("provisioning on moto failed: {}", error.chain()));
-    let backends = Backends::aws(&sdk, &queue_url, &name);
+    let backends = messages_aws::backends(&sdk, &queue_url, &name);
     Fresh {
         sdk,
         queue_url,

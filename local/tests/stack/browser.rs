@@ -9,8 +9,12 @@ use std::time::Duration;
 use fantoccini::Locator;
 use messages::Backends;
 use serde_json::json;
+use sqsd::PollerConfig;
 use testkit::browser::Browser;
-use testkit::spawn;
+use worker::jobs::JobSettings;
+use worker::{Intake, WorkerSettings};
+
+use crate::helpers::spawn_stack;
 
 const WAIT: Duration = Duration::from_secs(15);
 
@@ -24,14 +28,20 @@ struct App {
 /// so that `pending` is on screen long enough to be seen.
 async fn app() -> App {
     let dir = tempfile::tempdir().expect("a temporary folder");
-    let backends = Backends::embedded(dir.path(), 10).expect("open");
-    let mut config = spawn::worker_config(10);
-    config.poll = true;
-    config.slow_job = Duration::from_secs(2);
-    config.poller.wait = Duration::from_secs(1);
-    config.poller.error_visibility_timeout = Duration::ZERO;
-    let worker = spawn::worker_with(&config, backends.clone()).await.url;
-    let web = spawn::web_with(backends.clone(), Some(worker)).await.url;
+    let backends = messages_embedded::backends(dir.path(), 10).expect("open");
+    let settings = WorkerSettings {
+        intake: Intake::Polling,
+        jobs: JobSettings {
+            slow_job: Duration::from_secs(2),
+        },
+        poller: PollerConfig {
+            wait: Duration::from_secs(1),
+            error_visibility_timeout: Duration::ZERO,
+            ..PollerConfig::default()
+        },
+        ..WorkerSettings::default()
+    };
+    let web = spawn_stack(backends.clone(), &settings).await.web;
     App {
         web,
         backends,

@@ -5,36 +5,39 @@
 use std::net::{IpAddr, Ipv4Addr};
 use std::time::Duration;
 
+use backend_config::BackendConfig;
 use local::{LocalConfig, Stack};
-use messages::BackendConfig;
 use serde_json::{Value, json};
+use sqsd::PollerConfig;
 use tokio::sync::oneshot;
+use worker::jobs::JobSettings;
+use worker::{Intake, WorkerSettings};
 
-fn config(data_dir: &std::path::Path, poll: bool) -> LocalConfig {
+fn config(data_dir: &std::path::Path, intake: Intake) -> LocalConfig {
     LocalConfig {
         host: IpAddr::V4(Ipv4Addr::LOCALHOST),
         web_port: 0,
         worker_port: 0,
-        worker: worker::WorkerConfig {
-            port: 0,
-            backend: BackendConfig::Embedded {
-                data_dir: data_dir.to_owned(),
+        backend: BackendConfig::Embedded {
+            data_dir: data_dir.to_owned(),
+        },
+        worker: WorkerSettings {
+            intake,
+            jobs: JobSettings {
+                slow_job: Duration::from_millis(100),
             },
-            max_attempts: 10,
-            slow_job: Duration::from_millis(100),
-            poll,
-            sweep: worker::sweep::SweepConfig::default(),
-            poller: sqsd::PollerConfig {
+            poller: PollerConfig {
                 wait: Duration::from_secs(1),
                 error_visibility_timeout: Duration::ZERO,
-                ..sqsd::PollerConfig::default()
+                ..PollerConfig::default()
             },
+            ..WorkerSettings::default()
         },
     }
 }
 
-async fn start(data_dir: &std::path::Path, poll: bool) -> Stack {
-    Stack::start(&config(data_dir, poll))
+async fn start(data_dir: &std::path::Path, intake: Intake) -> Stack {
+    Stack::start(&config(data_dir, intake))
         .await
         .expect("the stack starts")
 }
@@ -76,7 +79,7 @@ async fn status_of(client: &reqwest::Client, web: &str, id: &str) -> String {
 #[tokio::test]
 async fn a_message_goes_from_send_to_complete_with_no_aws_and_one_shutdown_stops_all() {
     let dir = tempfile::tempdir().expect("a temporary folder");
-    let stack = start(dir.path(), true).await;
+    let stack = start(dir.path(), Intake::Polling).await;
     let web = stack.web_url();
     let worker = stack.worker_url();
     let (stop, stopped) = oneshot::channel::<()>();
@@ -121,7 +124,7 @@ async fn a_message_goes_from_send_to_complete_with_no_aws_and_one_shutdown_stops
 #[tokio::test]
 async fn with_polling_off_the_page_offers_the_button_and_it_processes_a_batch() {
     let dir = tempfile::tempdir().expect("a temporary folder");
-    let stack = start(dir.path(), false).await;
+    let stack = start(dir.path(), Intake::Sqsd).await;
     let web = stack.web_url();
     let worker = stack.worker_url();
     tokio::spawn(stack.run_until(std::future::pending()));
@@ -168,7 +171,7 @@ async fn with_polling_off_the_page_offers_the_button_and_it_processes_a_batch() 
 #[tokio::test]
 async fn a_polling_worker_refuses_a_batch_by_hand_and_says_why() {
     let dir = tempfile::tempdir().expect("a temporary folder");
-    let stack = start(dir.path(), true).await;
+    let stack = start(dir.path(), Intake::Polling).await;
     let (web, worker) = (stack.web_url(), stack.worker_url());
     tokio::spawn(stack.run_until(std::future::pending()));
     let client = reqwest::Client::new();

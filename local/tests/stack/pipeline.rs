@@ -4,10 +4,16 @@
 
 use std::collections::HashSet;
 
-use messages::{Job, MessageId, Simulate};
+use std::time::Duration;
+
+use messages::{JobPayload, MessageId, Simulate};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
-use testkit::{moto, spawn, sqsd};
+use testkit::{moto, sqsd};
+use worker::WorkerSettings;
+use worker::jobs::JobSettings;
+
+use crate::helpers::spawn_stack;
 
 const MAX_ATTEMPTS: u32 = 10;
 
@@ -20,10 +26,16 @@ struct Stack {
 
 async fn stack(max_attempts: u32) -> Stack {
     let fresh = moto::fresh(max_attempts).await;
-    let web = spawn::web(fresh.backends.clone()).await.url;
-    let worker = spawn::worker(fresh.backends.clone(), max_attempts)
-        .await
-        .url;
+    // sqsd delivers (the tests do it, as sqsd would); `slow` jobs take 200 ms.
+    let settings = WorkerSettings {
+        max_attempts,
+        jobs: JobSettings {
+            slow_job: Duration::from_millis(200),
+        },
+        ..WorkerSettings::default()
+    };
+    let running = spawn_stack(fresh.backends.clone(), &settings).await;
+    let (web, worker) = (running.web, running.worker);
     Stack {
         fresh,
         web,
@@ -203,7 +215,7 @@ async fn a_late_failing_delivery_cannot_flip_a_complete_message() {
         .as_str()
         .expect("id")
         .to_owned();
-    let job = Job {
+    let job = JobPayload {
         id: MessageId::parse(&id).expect("id"),
         body: "settled".to_owned(),
         simulate: Simulate::Flaky,
@@ -320,8 +332,10 @@ async fn a_failed_enqueue_answers_503_and_leaves_no_pending_record() {
     let fresh = moto::fresh(MAX_ATTEMPTS).await;
     // The table exists, the queue does not.
     let missing_queue = moto::queue_url(&moto::unique_name("missing"));
-    let backends = messages::Backends::aws(&fresh.sdk, &missing_queue, &fresh.table);
-    let web = spawn::web(backends.clone()).await.url;
+    let backends = messages_aws::backends(&fresh.sdk, &missing_queue, &fresh.table);
+    let web = spawn_stack(backends.clone(), &WorkerSettings::default())
+        .await
+        .web;
 
     let response = reqwest::Client::new()
         .post(format!("{web}/api/messages"))
@@ -371,7 +385,7 @@ async fn provisioning_twice_finds_what_the_first_run_created() {
         "{:?}",
         fresh.report
     );
-    let again = messages::aws::provision(&fresh.sdk, &fresh.queue_url, &fresh.table, MAX_ATTEMPTS)
+    let again = messages_aws::provision(&fresh.sdk, &fresh.queue_url, &fresh.table, MAX_ATTEMPTS)
         .await
         .expect("provision again");
     assert_eq!(again.len(), 3, "{again:?}");

@@ -5,7 +5,9 @@
 use messages::MAX_BODY_BYTES;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
-use testkit::{moto, spawn, sqsd};
+use testkit::moto;
+
+use crate::helpers::{finish_next, spawn_web};
 
 struct Web {
     fresh: moto::Fresh,
@@ -15,7 +17,7 @@ struct Web {
 
 async fn web() -> Web {
     let fresh = moto::fresh(10).await;
-    let url = spawn::web(fresh.backends.clone()).await.url;
+    let url = spawn_web(fresh.backends.clone()).await;
     Web {
         fresh,
         url,
@@ -201,13 +203,10 @@ async fn lists_come_newest_first_page_by_page_with_no_gap_or_overlap() {
 #[tokio::test]
 async fn a_status_filter_lists_only_that_status() {
     let web = web().await;
-    let worker = spawn::worker(web.fresh.backends.clone(), 10).await.url;
     let (_, doomed) = web
         .post_json(r#"{"body": "doomed", "simulate": "fail"}"#)
         .await;
-    sqsd::deliver_next(web.fresh.backends.queue.as_ref(), &worker)
-        .await
-        .expect("delivered");
+    finish_next(&web.fresh.backends).await;
     let (_, waiting) = web.post_json(r#"{"body": "waiting"}"#).await;
 
     let (_, failed) = web.get("/api/messages?status=fail").await;
@@ -404,7 +403,6 @@ async fn the_batch_api_answers_every_created_message() {
 #[tokio::test]
 async fn updates_carry_only_what_changed() {
     let web = web().await;
-    let worker = spawn::worker(web.fresh.backends.clone(), 10).await.url;
     let (_, first) = web.post_json(r#"{"body": "first"}"#).await;
     let first_id = first["id"].as_str().expect("id").to_owned();
 
@@ -420,9 +418,7 @@ async fn updates_carry_only_what_changed() {
     assert_eq!(none["counts"], Value::Null);
 
     let (_, second) = web.post_json(r#"{"body": "second"}"#).await;
-    sqsd::deliver_next(web.fresh.backends.queue.as_ref(), &worker)
-        .await
-        .expect("delivered");
+    finish_next(&web.fresh.backends).await;
     let (_, update) = web
         .get(&format!(
             "/api/messages/updates?after={first_id}&watch={first_id}:0&counts=1"

@@ -1,6 +1,6 @@
-//! The web and the worker routers driven with `oneshot`, on backends that are
-//! down: every failure answers a JSON error, opaque about the backend, with the
-//! status that makes a client (or sqsd) try again.
+//! The web's router driven with `oneshot`, on backends that are down: every
+//! failure answers a JSON error (an HTML page on the browser's routes),
+//! opaque about the backend, with the status that makes a client try again.
 
 use axum::body::{Body, to_bytes};
 use axum::http::{Request, StatusCode};
@@ -20,7 +20,7 @@ async fn call(app: axum::Router, request: Request<Body>) -> (StatusCode, Value) 
 }
 
 fn web() -> axum::Router {
-    web::startup::app(testkit::failing::backends(), None)
+    web::app(testkit::failing::backends(), None)
 }
 
 #[tokio::test]
@@ -79,24 +79,23 @@ async fn validation_answers_before_any_backend_is_touched() {
 }
 
 #[tokio::test]
-async fn process_with_the_store_down_is_a_503_so_sqsd_retries() {
-    let worker = worker::routes::process_router(worker::process::WorkerState {
-        store: testkit::failing::backends().store,
-        max_attempts: 10,
-        slow_job: std::time::Duration::ZERO,
-    });
-    let mut request = Request::post("/process")
-        .body(Body::from(
-            serde_json::json!({ "id": messages::MessageId::new(), "body": "x" }).to_string(),
-        ))
+async fn a_browser_route_answers_its_error_as_a_page() {
+    let request = Request::get(format!("/messages/{}", messages::MessageId::new()))
+        .body(Body::empty())
         .expect("request");
-    *request.headers_mut() = testkit::sqsd::delivery(1).to_headers();
-    let (status, body) = call(worker, request).await;
-    assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE);
-    assert!(
-        body["error"]
-            .as_str()
-            .expect("error")
-            .contains("will be retried")
-    );
+    let response = web().oneshot(request).await.expect("infallible");
+    assert_eq!(response.status(), StatusCode::SERVICE_UNAVAILABLE);
+    let content_type = response
+        .headers()
+        .get("content-type")
+        .and_then(|value| value.to_str().ok())
+        .unwrap_or_default()
+        .to_owned();
+    assert!(content_type.starts_with("text/html"), "{content_type}");
+    let bytes = to_bytes(response.into_body(), usize::MAX)
+        .await
+        .expect("body");
+    let html = String::from_utf8_lossy(&bytes);
+    assert!(html.contains("status store is unavailable"), "{html}");
+    assert!(!html.contains("test double"), "the cause is logged, not shown");
 }

@@ -11,12 +11,13 @@ use axum::Router;
 use axum::extract::{Request, State};
 use axum::response::Response;
 use axum::routing::post;
-use messages::{Backends, Message, MessageBody, MessageId, Simulate, Status};
+use messages::{Backends, Message, MessageId, Simulate, Status};
 use sqsd::{Dispatched, Poller, PollerConfig};
 use testkit::backends::Kind;
 use testkit::on_both_backends;
 use tokio::sync::oneshot;
 use tower::ServiceExt;
+use worker::jobs::{JobSettings, Jobs};
 use worker::process::WorkerState;
 
 fn fast_config() -> PollerConfig {
@@ -29,10 +30,10 @@ fn fast_config() -> PollerConfig {
 }
 
 fn process_router(backends: &Backends, max_attempts: u32, slow_job: Duration) -> Router {
-    worker::routes::process_router(WorkerState {
+    worker::process_router(WorkerState {
         store: Arc::clone(&backends.store),
         max_attempts,
-        slow_job,
+        jobs: Jobs::standard(JobSettings { slow_job }),
     })
 }
 
@@ -69,10 +70,8 @@ impl Deliveries {
 }
 
 async fn send(backends: &Backends, simulate: Simulate) -> MessageId {
-    let body = MessageBody::parse(format!("{simulate} job")).expect("valid");
-    web::send::send_message(backends, body, simulate)
+    testkit::seed::sent(backends, &format!("{simulate} job"), simulate)
         .await
-        .expect("sent")
         .id
 }
 

@@ -10,6 +10,10 @@ use messages::{Message, MessageId, Simulate, Status};
 use testkit::backends::{Kind, TestBackend};
 use testkit::on_both_backends;
 use worker::sweep::{SweepConfig, SweepReport, sweep};
+use sqsd::PollerConfig;
+use worker::{Intake, WorkerSettings};
+
+use crate::helpers::spawn_worker;
 
 const CONFIG: SweepConfig = SweepConfig {
     after: Duration::from_secs(600),
@@ -67,7 +71,7 @@ async fn queued_ids(backend: &TestBackend) -> Vec<MessageId> {
         .expect("receive")
         .iter()
         .map(|received| {
-            messages::Job::from_json(received.body.as_bytes())
+            messages::JobPayload::from_json(received.body.as_bytes())
                 .expect("a job")
                 .id
         })
@@ -106,9 +110,7 @@ async fn a_stuck_message_is_requeued_once_and_then_completes(kind: Kind) {
     );
 
     // The rescued job is processed like any other.
-    let worker = testkit::spawn::worker(backend.backends.clone(), 10)
-        .await
-        .url;
+    let worker = spawn_worker(&WorkerSettings::default(), backend.backends.clone()).await;
     let (_, status, _) = testkit::sqsd::deliver_next(backend.backends.queue.as_ref(), &worker)
         .await
         .expect("the job is on the queue");
@@ -215,9 +217,7 @@ async fn concurrent_sweeps_requeue_a_message_once(kind: Kind) {
 async fn sqsd_runs_the_sweep_as_a_periodic_task(kind: Kind) {
     let backend = kind.make(10).await;
     orphan(&backend, chrono::Duration::minutes(20), 0).await;
-    let worker = testkit::spawn::worker(backend.backends.clone(), 10)
-        .await
-        .url;
+    let worker = spawn_worker(&WorkerSettings::default(), backend.backends.clone()).await;
     let response = reqwest::Client::new()
         .post(format!("{worker}/tasks/sweep"))
         .header("user-agent", testkit::sqsd::USER_AGENT)
@@ -238,11 +238,20 @@ async fn sqsd_runs_the_sweep_as_a_periodic_task(kind: Kind) {
 async fn a_polling_worker_sweeps_by_itself(kind: Kind) {
     let backend = kind.make(10).await;
     let stuck = orphan(&backend, chrono::Duration::minutes(20), 0).await;
-    let mut config = testkit::spawn::worker_config(10);
-    config.poll = true;
-    config.poller.wait = Duration::from_secs(1);
-    config.sweep.every = Duration::from_millis(200);
-    testkit::spawn::worker_with(&config, backend.backends.clone()).await;
+    let defaults = WorkerSettings::default();
+    let settings = WorkerSettings {
+        intake: Intake::Polling,
+        poller: PollerConfig {
+            wait: Duration::from_secs(1),
+            ..defaults.poller.clone()
+        },
+        sweep: SweepConfig {
+            every: Duration::from_millis(200),
+            ..defaults.sweep
+        },
+        ..defaults
+    };
+    spawn_worker(&settings, backend.backends.clone()).await;
     let mut status = Status::Pending;
     for _ in 0..100 {
         status = stored(&backend, stuck.id).await.status;

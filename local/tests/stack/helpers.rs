@@ -1,0 +1,29 @@
+//! Starting the whole stack for a test, on backends the test made.
+
+use std::net::{IpAddr, Ipv4Addr};
+
+use local::Stack;
+use messages::Backends;
+use worker::WorkerSettings;
+
+/// Where a running stack answers.
+pub struct Running {
+    /// The web's URL.
+    pub web: String,
+    /// The worker's URL.
+    pub worker: String,
+}
+
+/// Starts the web and the worker on `backends`, on free ports of 127.0.0.1,
+/// served until the test ends.
+pub async fn spawn_stack(backends: Backends, settings: &WorkerSettings) -> Running {
+    let stack = Stack::with_backends(backends, settings, IpAddr::V4(Ipv4Addr::LOCALHOST), (0, 0))
+        .await
+        .expect("the stack binds free ports");
+    let running = Running {
+        web: stack.web_url(),
+        worker: stack.worker_url(),
+    };
+    tokio::spawn(stack.run_until(std::future::pending()));
+    running
+}

@@ -1,0 +1,11 @@
+//! The whole stack end to end, in one test binary (one link of the AWS SDK).
+//!
+//! - `launcher`: what `cargo run --release` starts, on the embedded backend.
+//! - `pipeline`: the web and the worker over HTTP on SQS and DynamoDB (moto),
+//!   the worker called exactly as Elastic Beanstalk's sqsd calls it.
+//! - `browser`: the page in a real headless Chromium.
+
+mod browser;
+mod helpers;
+mod launcher;
+mod pipeline;

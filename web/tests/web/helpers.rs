@@ -1,0 +1,48 @@
+//! Starting the web for a test, and standing in for the worker where a test
+//! needs a message to have moved on.
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use messages::{Backends, FinalStatus, JobPayload, Outcome, Simulate};
+
+/// Starts the web on `backends` on a free port of 127.0.0.1, served until the
+/// test ends, and returns its URL.
+pub async fn spawn_web(backends: Backends) -> String {
+    let app = web::Application::with_backends(backends, None, SocketAddr::from(([127, 0, 0, 1], 0)))
+        .await
+        .expect("the web binds a free port");
+    let url = format!("http://127.0.0.1:{}", app.port());
+    tokio::spawn(app.run_until(std::future::pending()));
+    url
+}
+
+/// Takes the next job off the queue and records its message final, as the
+/// worker would: `fail` for a `fail` job, `complete` for any other. The web's
+/// tests only need the record to move; the worker's own tests cover how.
+pub async fn finish_next(backends: &Backends) {
+    let received = backends
+        .queue
+        .receive(1, Duration::from_secs(2), Duration::from_secs(30))
+        .await
+        .expect("receive")
+        .pop()
+        .expect("a job is queued");
+    let job = JobPayload::from_json(received.body.as_bytes()).expect("a job");
+    let status = match job.simulate {
+        Simulate::Fail => FinalStatus::Fail,
+        _ => FinalStatus::Complete,
+    };
+    let outcome = Outcome {
+        status,
+        attempts: 1,
+        error: None,
+        at: messages::now(),
+    };
+    backends.store.finish(job.id, &outcome).await.expect("finish");
+    backends
+        .queue
+        .delete(&received.receipt_handle)
+        .await
+        .expect("delete");
+}

@@ -1,0 +1,13 @@
+//! The worker's integration tests, in one binary (one link of the AWS SDK).
+//!
+//! - `poller`: the poller that stands in for sqsd, on both backends.
+//! - `sweep`: the pending sweeper, on both backends.
+//! - `router`: `/process` on a store that is down.
+//! - `two_processes`: the real `worker` binary beside this test process, on
+//!   one embedded `DATA_DIR`.
+
+mod helpers;
+mod poller;
+mod router;
+mod sweep;
+mod two_processes;
