@@ -1,6 +1,6 @@
 //! The web's settings, all from the environment (README, "Configuration").
 
-use messages::BackendConfig;
+use backend_config::BackendConfig;
 use service::env;
 
 /// Everything the web needs to start.
@@ -23,10 +23,10 @@ impl WebConfig {
     /// Reads the settings, or says which one is wrong.
     pub fn from_env() -> anyhow::Result<Self> {
         Ok(Self {
-            port: u16::try_from(env::number_in("PORT", 8080, 0, 65535)?)?,
+            port: env::number_in("PORT", 8080, 0, 65535)?,
             backend: BackendConfig::from_env()?,
-            max_attempts: messages::max_attempts_from_env()?,
-            worker_url: env::var("WORKER_URL").map(|url| url.trim_end_matches('/').to_owned()),
+            max_attempts: backend_config::max_attempts_from_env()?,
+            worker_url: env::var("WORKER_URL"),
         })
     }
 }

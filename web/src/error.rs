@@ -1,91 +1,76 @@
-//! The API's error format, `{"error": "<what is wrong and how to fix it>"}`,
-//! and a JSON extractor whose rejections use it.
+//! Where the web's errors become HTTP answers.
 //!
-//! Client mistakes say exactly what to fix. Backend failures answer an opaque
-//! `503` and log the whole cause chain, so no AWS detail leaks to a browser.
+//! The send use case returns [`SendError`] (`send.rs`), in the product's
+//! terms; bad input is refused by `input.rs`; here both become a
+//! [`HttpError`], the one error answer of the web (JSON for the API, an HTML
+//! page for the browser's routes, `html.rs`). Backend failures answer an
+//! opaque `503`: the cause chain goes to the log, never to a browser.
 
-use axum::Json;
-use axum::extract::FromRequest;
-use axum::extract::rejection::{JsonRejection, QueryRejection};
+use axum::extract::rejection::{FormRejection, JsonRejection, QueryRejection};
+use axum::extract::{FromRequest, Request};
 use axum::http::StatusCode;
-use axum::response::{IntoResponse, Response};
-use messages::BackendError;
+use service::http::HttpError;
 
-/// Every error the API answers with.
-#[derive(Debug, thiserror::Error)]
-pub enum ApiError {
-    /// The request cannot be read (bad JSON, bad query string).
-    #[error("{0}")]
-    BadRequest(String),
-    /// The request is readable but not acceptable (empty body, unknown simulate).
-    #[error("{0}")]
-    Invalid(String),
-    /// No such message.
-    #[error("{0}")]
-    NotFound(String),
-    /// The request body is over the size the web reads.
-    #[error("{0}")]
-    TooLarge(String),
-    /// A backend failed; `public` is what the client is told.
-    #[error("{public}")]
-    Unavailable {
-        /// Safe to show: what did not happen and what to do.
-        public: String,
-        /// Logged, never shown.
-        #[source]
-        source: BackendError,
-    },
-}
+use crate::limits::REQUEST_BODY_LIMIT;
+use crate::send::SendError;
 
-impl ApiError {
-    /// The HTTP status for this error.
-    pub fn status(&self) -> StatusCode {
-        match self {
-            Self::BadRequest(_) => StatusCode::BAD_REQUEST,
-            Self::Invalid(_) => StatusCode::UNPROCESSABLE_ENTITY,
-            Self::NotFound(_) => StatusCode::NOT_FOUND,
-            Self::TooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
-            Self::Unavailable { .. } => StatusCode::SERVICE_UNAVAILABLE,
-        }
+impl From<SendError> for HttpError {
+    fn from(error: SendError) -> Self {
+        // Every way a send stops short is a backend failing: 503, try again.
+        // The sentence says what was and was not done; the cause is logged.
+        HttpError::service_unavailable(error.to_string(), error)
     }
 }
 
-impl IntoResponse for ApiError {
-    fn into_response(self) -> Response {
-        if let Self::Unavailable { source, .. } = &self {
-            tracing::error!(error = %source.chain(), "backend unavailable");
-        }
-        (
-            self.status(),
-            Json(serde_json::json!({ "error": self.to_string() })),
-        )
-            .into_response()
-    }
+/// The answer when the status store cannot be read for `what`.
+pub fn store_unavailable(what: &str, source: messages::BackendError) -> HttpError {
+    HttpError::service_unavailable(
+        format!("{what}: the status store is unavailable. Try again in a moment"),
+        source,
+    )
 }
 
-impl From<JsonRejection> for ApiError {
-    fn from(rejection: JsonRejection) -> Self {
-        if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
-            return Self::TooLarge(format!(
-                "the request is over {} KiB: a message body may be at most {} KiB",
-                crate::startup::REQUEST_BODY_LIMIT / 1024,
-                messages::MAX_BODY_BYTES / 1024
-            ));
-        }
-        Self::BadRequest(format!(
-            "{}. Send a JSON object like {{\"body\": \"hello\", \"simulate\": \"ok\"}} with Content-Type: application/json",
-            rejection.body_text()
-        ))
+/// A JSON body that cannot be read.
+pub fn json_rejection(rejection: JsonRejection) -> HttpError {
+    if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
+        return HttpError::payload_too_large(format!(
+            "the request is over {} KiB: a message body may be at most {} KiB",
+            REQUEST_BODY_LIMIT / 1024,
+            messages::MAX_BODY_BYTES / 1024
+        ));
     }
+    HttpError::bad_request(format!(
+        "{}. Send a JSON object like {{\"body\": \"hello\", \"simulate\": \"ok\"}} with Content-Type: application/json",
+        rejection.body_text()
+    ))
 }
 
-impl From<QueryRejection> for ApiError {
-    fn from(rejection: QueryRejection) -> Self {
-        Self::BadRequest(rejection.body_text())
-    }
+/// A query string that cannot be read.
+pub fn query_rejection(rejection: QueryRejection) -> HttpError {
+    HttpError::bad_request(rejection.body_text())
 }
 
-/// `axum::Json`, but a request it cannot read gets an [`ApiError`].
-#[derive(Debug, FromRequest)]
-#[from_request(via(axum::Json), rejection(ApiError))]
+/// A form that cannot be read.
+pub fn form_rejection(rejection: FormRejection) -> HttpError {
+    HttpError::bad_request(rejection.body_text())
+}
+
+/// `axum::Json`, but a request it cannot read gets an [`HttpError`] in the
+/// API's error format instead of axum's plain-text rejection.
+#[derive(Debug)]
 pub struct ApiJson<T>(pub T);
+
+impl<S, T> FromRequest<S> for ApiJson<T>
+where
+    axum::Json<T>: FromRequest<S, Rejection = JsonRejection>,
+    S: Send + Sync,
+{
+    type Rejection = HttpError;
+
+    async fn from_request(request: Request, state: &S) -> Result<Self, Self::Rejection> {
+        axum::Json::<T>::from_request(request, state)
+            .await
+            .map(|axum::Json(value)| Self(value))
+            .map_err(json_rejection)
+    }
+}

@@ -4,22 +4,37 @@
 //!
 //! # Layout
 //! - [`config`]: settings from the environment.
-//! - [`send`]: accepting one message (record, then enqueue): shared by the API and the form.
-//! - [`error`]: [`error::ApiError`], the JSON error format, and the JSON extractor using it.
-//! - [`routes`]: the page (`/`, `/messages/{id}`), `/api/messages`, `/health`, `/static`.
+//! - [`send`]: the send use case (record, then enqueue) and its [`send::SendError`];
+//!   it knows nothing of HTTP.
+//! - `input`: reading what a form or a client sent, shared by the page and the API.
+//! - `error`: where use-case errors and bad input become a
+//!   [`service::http::HttpError`], and the JSON extractor that answers in it.
+//! - `html`: rendering pages, and answering the browser's errors as a page.
+//! - `assets`: the stylesheet and script, compiled in, and their content hash.
+//! - `limits`: request size and time limits, and the burst and count caps.
+//! - `routes`: the page (`/`, `/messages/{id}`), `/api/messages`, `/health`,
+//!   `/static`; each module owns its routes and none imports another.
 //! - [`security`]: security headers and the same-origin check on form posts.
 //! - [`provision`]: the `web provision` command.
 //! - [`worker_link`]: asking the worker (at `WORKER_URL`) to process a batch by hand.
 //! - [`startup`]: [`Application`], which binds the listener and serves.
+//!
+//! Modules only import downwards in the list `startup` > `routes` >
+//! (`security`, `html`, `error`, `input`) > (`send`, `limits`, `assets`, `worker_link`):
+//! ARCHITECTURE.md, "Code map".
 
+mod assets;
 pub mod config;
-pub mod error;
+mod error;
+mod html;
+mod input;
+mod limits;
 pub mod provision;
-pub mod routes;
+mod routes;
 pub mod security;
 pub mod send;
 pub mod startup;
 pub mod worker_link;
 
 pub use config::WebConfig;
-pub use startup::Application;
+pub use startup::{Application, app};

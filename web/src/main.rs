@@ -9,31 +9,20 @@ const USAGE: &str = "usage: web [provision]\n\n  web            serve the page a
 
 #[tokio::main]
 async fn main() -> ExitCode {
+    service::cli::exit("web", run().await)
+}
+
+async fn run() -> anyhow::Result<()> {
     service::telemetry::init();
     let arguments: Vec<String> = std::env::args().skip(1).collect();
-    let result = match arguments
-        .iter()
-        .map(String::as_str)
-        .collect::<Vec<_>>()
-        .as_slice()
-    {
+    match arguments.iter().map(String::as_str).collect::<Vec<_>>()[..] {
         [] => serve().await,
         ["provision"] => provision().await,
         ["-h" | "--help" | "help"] => {
             println!("{USAGE}");
             Ok(())
         }
-        _ => {
-            eprintln!("web: unknown arguments {arguments:?}\n\n{USAGE}");
-            return ExitCode::from(2);
-        }
-    };
-    match result {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(error) => {
-            eprintln!("web: {error:#}");
-            ExitCode::FAILURE
-        }
+        _ => anyhow::bail!("unknown arguments {arguments:?}\n\n{USAGE}"),
     }
 }
 

@@ -2,7 +2,7 @@
 //! table named by the configuration, on AWS or the emulator at
 //! `AWS_ENDPOINT_URL`. Idempotent: run it as often as you like.
 
-use messages::BackendConfig;
+use backend_config::BackendConfig;
 
 use crate::WebConfig;
 
@@ -13,8 +13,8 @@ pub async fn provision(config: &WebConfig) -> anyhow::Result<Vec<String>> {
             queue_url,
             table_name,
         } => {
-            let sdk = messages::aws::load_config().await?;
-            let lines = messages::aws::provision(&sdk, queue_url, table_name, config.max_attempts)
+            let sdk = messages_aws::load_config().await?;
+            let lines = messages_aws::provision(&sdk, queue_url, table_name, config.max_attempts)
                 .await
                 .map_err(|error| anyhow::anyhow!(error.chain()))?;
             Ok(lines)

@@ -2,10 +2,13 @@
 //! keeps other sites from posting the page's forms.
 
 use axum::extract::Request;
-use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
+use axum::http::{HeaderMap, HeaderValue, Method, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
+use service::http::HttpError;
 use tower_http::set_header::SetResponseHeaderLayer;
+
+use crate::html::error_page;
 
 /// Scripts and styles only from this origin, no inline code, no plugins, no
 /// framing; forms post only here.
@@ -52,11 +55,14 @@ pub fn same_origin(headers: &HeaderMap) -> bool {
         return site == "same-origin" || site == "none";
     }
     match (headers.get(header::ORIGIN), headers.get(header::HOST)) {
-        (Some(origin), Some(host)) => {
-            let origin = origin.to_str().unwrap_or_default();
-            let origin_host = origin.split_once("://").map_or(origin, |(_, rest)| rest);
-            origin_host.eq_ignore_ascii_case(host.to_str().unwrap_or_default())
-        }
+        (Some(origin), Some(host)) => match (origin.to_str(), host.to_str()) {
+            (Ok(origin), Ok(host)) => {
+                let origin_host = origin.split_once("://").map_or(origin, |(_, rest)| rest);
+                origin_host.eq_ignore_ascii_case(host)
+            }
+            // Headers that are not text name no site we could match.
+            _ => false,
+        },
         (Some(_), None) => false,
         (None, _) => true,
     }
@@ -67,12 +73,15 @@ pub fn same_origin(headers: &HeaderMap) -> bool {
 /// `Content-Type: application/json` without CORS, which this app never grants.
 pub async fn refuse_cross_site_posts(request: Request, next: Next) -> Response {
     if request.method() == Method::POST && !same_origin(request.headers()) {
-        tracing::warn!(uri = %request.uri(), "cross-site form post refused");
-        return (
-            StatusCode::FORBIDDEN,
-            axum::Json(serde_json::json!({ "error": "this form can only be sent from this site's own page: reload the page and send it again" })),
-        )
-            .into_response();
+        let refused = HttpError::forbidden(
+            "this form can only be sent from this site's own page: reload the page and send it again",
+        );
+        // The API answers in JSON; a browser's form gets a page.
+        return if request.uri().path().starts_with("/api/") {
+            refused.into_response()
+        } else {
+            error_page(refused)
+        };
     }
     next.run(request).await
 }

@@ -13,20 +13,64 @@
 
 use std::future::Future;
 
-use messages::{Backends, FinalStatus, Message, MessageBody, Outcome, Simulate, Transition};
+use messages::{
+    BackendError, Backends, FinalStatus, Message, MessageBody, MessageId, Outcome, Simulate,
+    Transition,
+};
 
-use crate::error::ApiError;
+/// Why a send did not go through whole. Each says what was done and what
+/// was not, so the caller knows whether trying again can make a duplicate.
+#[derive(Debug, thiserror::Error)]
+pub enum SendError {
+    /// The status store refused the record: nothing was recorded or queued.
+    #[error("the message was not sent: the status store is unavailable. Try again in a moment")]
+    NotRecorded(#[source] BackendError),
+    /// Recorded, but the queue refused every job, so each record was marked `fail`.
+    #[error("{}", not_queued(ids))]
+    NotQueued {
+        /// The messages recorded and marked `fail`.
+        ids: Vec<MessageId>,
+        /// Why the queue refused.
+        #[source]
+        source: BackendError,
+    },
+    /// Part of a burst could not be queued; those records were marked `fail`.
+    #[error(
+        "{unsent} of {total} messages could not be queued and were marked fail; the others are on their way"
+    )]
+    PartlyQueued {
+        /// How many were marked `fail`.
+        unsent: usize,
+        /// How many were recorded.
+        total: usize,
+        /// Why the queue refused.
+        #[source]
+        source: BackendError,
+    },
+    /// The task running the writes stopped before it answered (a panic).
+    #[error("the message could not be sent: try again in a moment")]
+    Interrupted(#[source] tokio::task::JoinError),
+}
+
+fn not_queued(ids: &[MessageId]) -> String {
+    match ids {
+        [id] => format!(
+            "the message was recorded but could not be queued, so it was marked fail (id {id}). Try again in a moment"
+        ),
+        _ => format!(
+            "the {} messages were recorded but could not be queued, so they were marked fail. Try again in a moment",
+            ids.len()
+        ),
+    }
+}
 
 /// Runs `sequence` to the end even if the caller stops waiting for it.
 async fn uncancellable<T: Send + 'static>(
-    sequence: impl Future<Output = Result<T, ApiError>> + Send + 'static,
-) -> Result<T, ApiError> {
-    tokio::spawn(sequence).await.unwrap_or_else(|error| {
-        Err(ApiError::Unavailable {
-            public: "the message could not be sent: try again in a moment".to_owned(),
-            source: messages::BackendError::new("sending a message", error),
-        })
-    })
+    sequence: impl Future<Output = Result<T, SendError>> + Send + 'static,
+) -> Result<T, SendError> {
+    tokio::spawn(sequence)
+        .await
+        .unwrap_or_else(|error| Err(SendError::Interrupted(error)))
 }
 
 /// Records and enqueues one message (conditional create, single send).
@@ -34,7 +78,7 @@ pub async fn send_message(
     backends: &Backends,
     body: MessageBody,
     simulate: Simulate,
-) -> Result<Message, ApiError> {
+) -> Result<Message, SendError> {
     let backends = backends.clone();
     uncancellable(async move { send_one(&backends, body, simulate).await }).await
 }
@@ -43,20 +87,17 @@ async fn send_one(
     backends: &Backends,
     body: MessageBody,
     simulate: Simulate,
-) -> Result<Message, ApiError> {
+) -> Result<Message, SendError> {
     let message = Message::new(body, simulate);
     backends
         .store
         .create(&message)
         .await
-        .map_err(store_unavailable)?;
+        .map_err(SendError::NotRecorded)?;
     if let Err(source) = backends.queue.send(&message.job().to_json()).await {
         mark_unqueued(backends, &message, &source).await;
-        return Err(ApiError::Unavailable {
-            public: format!(
-                "the message was recorded but could not be queued, so it was marked fail (id {}). Try again in a moment",
-                message.id
-            ),
+        return Err(SendError::NotQueued {
+            ids: vec![message.id],
             source,
         });
     }
@@ -70,7 +111,7 @@ pub async fn send_messages(
     backends: &Backends,
     bodies: Vec<MessageBody>,
     simulate: Simulate,
-) -> Result<Vec<Message>, ApiError> {
+) -> Result<Vec<Message>, SendError> {
     let backends = backends.clone();
     uncancellable(async move { send_burst(&backends, bodies, simulate).await }).await
 }
@@ -79,13 +120,11 @@ async fn send_burst(
     backends: &Backends,
     bodies: Vec<MessageBody>,
     simulate: Simulate,
-) -> Result<Vec<Message>, ApiError> {
-    if let [_] = bodies.as_slice() {
-        let body = bodies
-            .into_iter()
-            .next()
-            .ok_or_else(|| ApiError::Invalid("nothing to send".to_owned()))?;
-        return Ok(vec![send_one(backends, body, simulate).await?]);
+) -> Result<Vec<Message>, SendError> {
+    if bodies.len() == 1
+        && let Some(body) = bodies.first()
+    {
+        return Ok(vec![send_one(backends, body.clone(), simulate).await?]);
     }
     let messages: Vec<Message> = bodies
         .into_iter()
@@ -95,7 +134,7 @@ async fn send_burst(
         .store
         .create_batch(&messages)
         .await
-        .map_err(store_unavailable)?;
+        .map_err(SendError::NotRecorded)?;
     let jobs: Vec<String> = messages
         .iter()
         .map(|message| message.job().to_json())
@@ -106,11 +145,8 @@ async fn send_burst(
             for message in &messages {
                 mark_unqueued(backends, message, &source).await;
             }
-            return Err(ApiError::Unavailable {
-                public: format!(
-                    "the {} messages were recorded but could not be queued, so they were marked fail. Try again in a moment",
-                    messages.len()
-                ),
+            return Err(SendError::NotQueued {
+                ids: messages.iter().map(|message| message.id).collect(),
                 source,
             });
         }
@@ -122,19 +158,16 @@ async fn send_burst(
         .map(|(message, _)| message)
         .collect();
     if !unsent.is_empty() {
-        let source = messages::BackendError::new(
+        let source = BackendError::new(
             "SQS SendMessageBatch",
             "some entries of the batch were refused",
         );
         for message in &unsent {
             mark_unqueued(backends, message, &source).await;
         }
-        return Err(ApiError::Unavailable {
-            public: format!(
-                "{} of {} messages could not be queued and were marked fail; the others are on their way",
-                unsent.len(),
-                messages.len()
-            ),
+        return Err(SendError::PartlyQueued {
+            unsent: unsent.len(),
+            total: messages.len(),
             source,
         });
     }
@@ -142,16 +175,8 @@ async fn send_burst(
     Ok(messages)
 }
 
-fn store_unavailable(source: messages::BackendError) -> ApiError {
-    ApiError::Unavailable {
-        public: "the message was not sent: the status store is unavailable. Try again in a moment"
-            .to_owned(),
-        source,
-    }
-}
-
 /// Marks a recorded message whose job never reached the queue as `fail`.
-async fn mark_unqueued(backends: &Backends, message: &Message, source: &messages::BackendError) {
+async fn mark_unqueued(backends: &Backends, message: &Message, source: &BackendError) {
     // The record is shown to anyone: the reason is a plain sentence, and the
     // backend's own words (account ids, ARNs) go to the log only.
     tracing::error!(id = %message.id, error = %source.chain(), "enqueue failed; marking the message fail");

@@ -4,28 +4,23 @@
 
 use std::future::Future;
 use std::net::SocketAddr;
-use std::time::Duration;
 
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use axum::http::StatusCode;
 use messages::Backends;
-use tokio::net::TcpListener;
+use service::listener::Bound;
 use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::TraceLayer;
 
+use crate::limits::{REQUEST_BODY_LIMIT, REQUEST_TIMEOUT};
 use crate::routes::{self, AppState};
 use crate::worker_link::WorkerLink;
 use crate::{WebConfig, security};
 
-/// Every request answers within this, even with a backend hanging.
-const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
-/// Room for the largest body we accept, escaped as JSON or a form.
-pub const REQUEST_BODY_LIMIT: usize = 256 * 1024;
-
 /// The web, bound and ready to serve.
 pub struct Application {
-    listener: TcpListener,
+    listener: Bound,
     router: Router,
     backends: Backends,
 }
@@ -33,8 +28,8 @@ pub struct Application {
 impl Application {
     /// Connects the configured backend and binds `0.0.0.0:PORT`.
     pub async fn build(config: &WebConfig) -> anyhow::Result<Self> {
-        let backends = Backends::connect(&config.backend, config.max_attempts).await?;
-        let worker = config.worker_url.clone().map(WorkerLink::new);
+        let backends = config.backend.connect(config.max_attempts).await?;
+        let worker = config.worker_url.clone().map(WorkerLink::new).transpose()?;
         Self::with_backends(
             backends,
             worker,
@@ -60,10 +55,7 @@ impl Application {
 
     /// The port actually bound.
     pub fn port(&self) -> u16 {
-        self.listener
-            .local_addr()
-            .map(|address| address.port())
-            .unwrap_or_default()
+        self.listener.port()
     }
 
     /// The backends this web uses.
@@ -76,7 +68,7 @@ impl Application {
         self,
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> std::io::Result<()> {
-        axum::serve(self.listener, self.router)
+        axum::serve(self.listener.into_listener(), self.router)
             .with_graceful_shutdown(shutdown)
             .await
     }
@@ -87,6 +79,7 @@ pub fn app(backends: Backends, worker: Option<WorkerLink>) -> Router {
     routes::router(AppState { backends, worker })
         .layer(axum::middleware::from_fn(security::refuse_cross_site_posts))
         .layer(security::headers())
+        .layer(axum::middleware::from_fn(service::http::log_errors))
         .layer((
             TraceLayer::new_for_http(),
             TimeoutLayer::with_status_code(StatusCode::SERVICE_UNAVAILABLE, REQUEST_TIMEOUT),

@@ -5,6 +5,7 @@
 use std::time::Duration;
 
 use serde::Deserialize;
+use service::http::ErrorBody;
 
 /// Where the worker answers, and a client to reach it.
 #[derive(Debug, Clone)]
@@ -30,20 +31,19 @@ struct Health {
     polling: bool,
 }
 
-#[derive(Deserialize)]
-struct ErrorBody {
-    error: String,
-}
 
 impl WorkerLink {
-    /// The worker at `url` (for example `http://127.0.0.1:8081`).
-    pub fn new(url: String) -> Self {
+    /// The worker at `url` (for example `http://127.0.0.1:8081`). Fails only
+    /// when no HTTP client can be made on this machine (no TLS roots, say).
+    pub fn new(url: impl Into<String>) -> Result<Self, reqwest::Error> {
         let client = reqwest::Client::builder()
             // A batch may hold slow jobs; the button waits for them.
             .timeout(Duration::from_secs(30))
-            .build()
-            .unwrap_or_default();
-        Self { url, client }
+            .build()?;
+        Ok(Self {
+            url: url.into().trim_end_matches('/').to_owned(),
+            client,
+        })
     }
 
     /// Whether the worker is up and waits for batches by hand (not polling).

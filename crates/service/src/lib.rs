@@ -1,14 +1,19 @@
 //! What every binary of the product shares: reading configuration from the
-//! environment with errors that say what to fix, structured logging, and the
-//! shutdown signal.
+//! environment with errors that say what to fix, structured logging, the
+//! shutdown signal, the HTTP error type, and the shape of `main`.
 //!
 //! # Layout
 //! - [`env`]: typed environment variables with defaults and clear errors.
 //! - [`listener`]: binding the port, with an error that says what to do.
 //! - [`telemetry`]: `tracing` set up for people (text) or CloudWatch (`LOG_FORMAT=json`).
 //! - [`shutdown`]: a future that completes on Ctrl-C or SIGTERM.
+//! - [`http`]: [`http::HttpError`], the one error answer of the web and the
+//!   worker, and the middleware that logs it once.
+//! - [`cli`]: what every binary's `main` does with its result.
 
 pub mod env;
+pub mod http;
 pub mod listener;
+pub mod cli;
 pub mod shutdown;
 pub mod telemetry;

@@ -1,20 +1,22 @@
-//! The JSON API (DESIGN section 3): send a message, list messages, read one.
+//! The JSON API (README, "HTTP API"): send a message or a burst, list
+//! messages, read one, and the live page's updates.
+
+use std::collections::BTreeMap;
 
 use axum::extract::rejection::QueryRejection;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::routing::{get, post};
 use axum::{Json, Router};
-use messages::{ListQuery, MAX_PAGE, Message, MessageBody, MessageId, Page, Simulate, Status};
+use messages::{MAX_PAGE, Message, MessageId, Page, Status};
 use serde::{Deserialize, Serialize};
+use service::http::HttpError;
 
 use super::AppState;
-use super::page::{COUNT_CAP, burst, parse_count};
-use crate::error::{ApiError, ApiJson};
+use crate::error::{ApiJson, query_rejection, store_unavailable};
+use crate::input::{BurstSize, ListParams, burst, parse_body, parse_simulate, parse_watch};
+use crate::limits::COUNT_CAP;
 use crate::send::{send_message, send_messages};
-
-/// The default page size of `GET /api/messages`.
-pub const DEFAULT_LIMIT: u32 = 20;
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -35,69 +37,11 @@ struct SendRequest {
 async fn create(
     State(state): State<AppState>,
     ApiJson(request): ApiJson<SendRequest>,
-) -> Result<(StatusCode, Json<Message>), ApiError> {
-    let body =
-        MessageBody::parse(request.body).map_err(|error| ApiError::Invalid(error.to_string()))?;
+) -> Result<(StatusCode, Json<Message>), HttpError> {
+    let body = parse_body(request.body)?;
     let simulate = parse_simulate(request.simulate.as_deref())?;
     let message = send_message(&state.backends, body, simulate).await?;
     Ok((StatusCode::ACCEPTED, Json(message)))
-}
-
-/// Reads the `simulate` choice; absent means `ok`.
-pub fn parse_simulate(text: Option<&str>) -> Result<Simulate, ApiError> {
-    match text {
-        None => Ok(Simulate::Ok),
-        Some(text) => text
-            .parse()
-            .map_err(|error: messages::UnknownSimulate| ApiError::Invalid(error.to_string())),
-    }
-}
-
-/// Reads a whole number from 1 to `max`, or says what `what` must be.
-pub fn whole_number(text: &str, max: u32, what: &str) -> Result<u32, String> {
-    text.parse::<u32>()
-        .ok()
-        .filter(|number| (1..=max).contains(number))
-        .ok_or_else(|| format!("{what} must be a whole number from 1 to {max}, not {text:?}"))
-}
-
-/// `GET /api/messages?status=&limit=&cursor=`, each optional.
-#[derive(Debug, Default, Deserialize)]
-pub struct ListParams {
-    status: Option<String>,
-    limit: Option<String>,
-    cursor: Option<String>,
-}
-
-impl ListParams {
-    /// Checks every parameter, naming the one that is wrong.
-    pub fn parse(&self) -> Result<ListQuery, ApiError> {
-        let status = match self.status.as_deref().filter(|text| !text.is_empty()) {
-            None => None,
-            Some(text) => Some(
-                text.parse::<Status>()
-                    .map_err(|error| ApiError::BadRequest(error.to_string()))?,
-            ),
-        };
-        let limit = match self.limit.as_deref().filter(|text| !text.is_empty()) {
-            None => DEFAULT_LIMIT,
-            Some(text) => whole_number(text, MAX_PAGE, "limit").map_err(ApiError::BadRequest)?,
-        };
-        let cursor = match self.cursor.as_deref().filter(|text| !text.is_empty()) {
-            None => None,
-            Some(text) => Some(MessageId::parse(text).map_err(|_| {
-                ApiError::BadRequest(
-                    "cursor is not valid: pass back the next_cursor of the previous page"
-                        .to_owned(),
-                )
-            })?),
-        };
-        Ok(ListQuery {
-            status,
-            limit,
-            cursor,
-        })
-    }
 }
 
 /// One page of messages, newest first.
@@ -119,41 +63,31 @@ impl From<Page> for PageBody {
 async fn list(
     State(state): State<AppState>,
     params: Result<Query<ListParams>, QueryRejection>,
-) -> Result<Json<PageBody>, ApiError> {
-    let Query(params) = params?;
+) -> Result<Json<PageBody>, HttpError> {
+    let Query(params) = params.map_err(query_rejection)?;
     let page = state
         .backends
         .store
         .list(params.parse()?)
         .await
-        .map_err(|source| ApiError::Unavailable {
-            public:
-                "messages cannot be listed: the status store is unavailable. Try again in a moment"
-                    .to_owned(),
-            source,
-        })?;
+        .map_err(|source| store_unavailable("messages cannot be listed", source))?;
     Ok(Json(page.into()))
 }
 
 async fn read(
     State(state): State<AppState>,
     Path(id): Path<String>,
-) -> Result<Json<Message>, ApiError> {
-    let id = MessageId::parse(&id).map_err(|error| ApiError::NotFound(error.to_string()))?;
+) -> Result<Json<Message>, HttpError> {
+    let id = MessageId::parse(&id).map_err(|error| HttpError::not_found(error.to_string()))?;
     let message = state
         .backends
         .store
         .get(id)
         .await
-        .map_err(|source| ApiError::Unavailable {
-            public:
-                "the message cannot be read: the status store is unavailable. Try again in a moment"
-                    .to_owned(),
-            source,
-        })?;
+        .map_err(|source| store_unavailable("the message cannot be read", source))?;
     message
         .map(Json)
-        .ok_or_else(|| ApiError::NotFound(format!("no message has id {id}")))
+        .ok_or_else(|| HttpError::not_found(format!("no message has id {id}")))
 }
 
 /// `POST /api/messages/batch`: `{"body", "simulate", "count"}`, a burst of
@@ -162,25 +96,23 @@ async fn read(
 struct BatchRequest {
     body: String,
     simulate: Option<String>,
-    /// A number or a numeric string (what a form field holds).
-    count: Option<serde_json::Value>,
+    count: Option<BurstSize>,
+}
+
+/// The messages a burst created.
+#[derive(Debug, Serialize)]
+struct Created {
+    items: Vec<Message>,
 }
 
 async fn create_batch(
     State(state): State<AppState>,
     ApiJson(request): ApiJson<BatchRequest>,
-) -> Result<(StatusCode, Json<serde_json::Value>), ApiError> {
+) -> Result<(StatusCode, Json<Created>), HttpError> {
     let simulate = parse_simulate(request.simulate.as_deref())?;
-    let count = match &request.count {
-        None | Some(serde_json::Value::Null) => 1,
-        Some(serde_json::Value::String(text)) => parse_count(Some(text))?,
-        Some(other) => parse_count(Some(&other.to_string()))?,
-    };
-    let messages = send_messages(&state.backends, burst(&request.body, count)?, simulate).await?;
-    Ok((
-        StatusCode::ACCEPTED,
-        Json(serde_json::json!({ "items": messages })),
-    ))
+    let count = BurstSize::parse(request.count.as_ref())?;
+    let items = send_messages(&state.backends, burst(&request.body, count)?, simulate).await?;
+    Ok((StatusCode::ACCEPTED, Json(Created { items })))
 }
 
 /// `GET /api/messages/updates?after=<id>&watch=<id>:<attempts>,...&counts=1`:
@@ -201,32 +133,26 @@ struct Updates {
     /// Watched messages whose status or attempts changed.
     changed: Vec<Message>,
     /// Per status, when asked (capped, see the page).
-    counts: Option<std::collections::BTreeMap<&'static str, u64>>,
+    counts: Option<BTreeMap<&'static str, u64>>,
     /// More new messages wait: ask again at once.
     more: bool,
 }
 
-fn unavailable(source: messages::BackendError) -> ApiError {
-    ApiError::Unavailable {
-        public: "updates cannot be read: the status store is unavailable. Try again in a moment"
-            .to_owned(),
-        source,
-    }
+fn unavailable(source: messages::BackendError) -> HttpError {
+    store_unavailable("updates cannot be read", source)
 }
 
 async fn updates(
     State(state): State<AppState>,
     params: Result<Query<UpdatesParams>, QueryRejection>,
-) -> Result<Json<Updates>, ApiError> {
-    let Query(params) = params?;
+) -> Result<Json<Updates>, HttpError> {
+    let Query(params) = params.map_err(query_rejection)?;
     let store = &state.backends.store;
     let new = match params.after.as_deref().filter(|text| !text.is_empty()) {
         None => Vec::new(),
         Some(text) => {
             let after = MessageId::parse(text).map_err(|_| {
-                ApiError::BadRequest(
-                    "after is not valid: pass the id of the newest message shown".to_owned(),
-                )
+                HttpError::bad_request("after is not valid: pass the id of the newest message shown")
             })?;
             store
                 .newer_than(after, MAX_PAGE)
@@ -234,25 +160,7 @@ async fn updates(
                 .map_err(unavailable)?
         }
     };
-    let mut watched = Vec::new();
-    for item in params
-        .watch
-        .as_deref()
-        .unwrap_or_default()
-        .split(',')
-        .filter(|item| !item.is_empty())
-        .take(MAX_PAGE as usize)
-    {
-        let (id, attempts) = item.split_once(':').unwrap_or((item, "0"));
-        let id = MessageId::parse(id).map_err(|_| {
-            ApiError::BadRequest(
-                "watch must list <id>:<attempts> pairs separated by commas".to_owned(),
-            )
-        })?;
-        if !watched.iter().any(|(seen, _)| *seen == id) {
-            watched.push((id, attempts.parse::<u32>().unwrap_or(0)));
-        }
-    }
+    let watched = parse_watch(params.watch.as_deref().unwrap_or_default())?;
     let ids: Vec<MessageId> = watched.iter().map(|(id, _)| *id).collect();
     let changed = store
         .get_many(&ids)
@@ -268,7 +176,7 @@ async fn updates(
         })
         .collect();
     let counts = if params.counts.is_some() {
-        let mut counts = std::collections::BTreeMap::new();
+        let mut counts = BTreeMap::new();
         for status in Status::ALL {
             counts.insert(
                 status.as_str(),

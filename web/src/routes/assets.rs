@@ -1,10 +1,5 @@
-//! The page's stylesheet and script. They are compiled into the binary, so a
-//! deployment is one file (an Elastic Beanstalk bundle ships no folders of
-//! assets); URLs carry a hash of the content (`?v=`), so browsers may cache
-//! them for a year and still never see a stale copy.
-
-use std::hash::{DefaultHasher, Hash, Hasher};
-use std::sync::LazyLock;
+//! `GET /static/app.css` and `GET /static/app.js`, cached for a year: their
+//! URLs change whenever their content does (`assets.rs`).
 
 use axum::Router;
 use axum::http::{HeaderValue, header};
@@ -12,21 +7,7 @@ use axum::routing::get;
 use tower_http::set_header::SetResponseHeaderLayer;
 
 use super::AppState;
-
-const APP_CSS: &str = include_str!("../../static/app.css");
-const APP_JS: &str = include_str!("../../static/app.js");
-
-static VERSION: LazyLock<String> = LazyLock::new(|| {
-    let mut hasher = DefaultHasher::new();
-    APP_CSS.hash(&mut hasher);
-    APP_JS.hash(&mut hasher);
-    format!("{:x}", hasher.finish())
-});
-
-/// The content hash the page appends to asset URLs.
-pub fn asset_version() -> &'static str {
-    &VERSION
-}
+use crate::assets::{APP_CSS, APP_JS};
 
 pub fn router() -> Router<AppState> {
     Router::new()

@@ -1,4 +1,5 @@
-//! The web's HTTP surface; each module owns its routes.
+//! The web's HTTP surface; each module owns its routes, and none imports
+//! another (what they share is in `input.rs`, `html.rs` and `error.rs`).
 
 mod api;
 mod assets;

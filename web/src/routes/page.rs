@@ -9,23 +9,22 @@ use axum::Router;
 use axum::extract::rejection::{FormRejection, QueryRejection};
 use axum::extract::{Form, Path, Query, State};
 use axum::http::StatusCode;
-use axum::response::{Html, IntoResponse, Redirect, Response};
+use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
-use messages::{ListQuery, Message, MessageBody, MessageId, Simulate, Status};
+use messages::{ListQuery, Message, MessageId, Simulate, Status};
 use serde::Deserialize;
+use service::http::HttpError;
 
 use super::AppState;
-use super::api::{ListParams, parse_simulate, whole_number};
-use super::assets::asset_version;
-use crate::error::ApiError;
+use crate::assets::asset_version;
+use crate::error::{form_rejection, query_rejection, store_unavailable};
+use crate::html::{error_page, render, render_refusal};
+use crate::input::{ListParams, burst, parse_count, parse_simulate};
+use crate::limits::COUNT_CAP;
 use crate::send::send_messages;
 
 /// How many messages a page shows.
 const PAGE_SIZE: u32 = 25;
-/// Counts above this show as "1000+": counting costs reads on DynamoDB.
-pub const COUNT_CAP: u64 = 1000;
-/// The most messages one send may make.
-pub const MAX_BURST: u32 = 100;
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -75,27 +74,6 @@ struct IndexPage {
 struct DetailPage {
     asset_version: &'static str,
     message: Message,
-}
-
-#[derive(Template)]
-#[template(path = "not_found.html")]
-struct NotFoundPage {
-    asset_version: &'static str,
-    reason: String,
-}
-
-fn render(template: &impl Template, status: StatusCode) -> Response {
-    match template.render() {
-        Ok(html) => (status, Html(html)).into_response(),
-        Err(error) => {
-            tracing::error!(%error, "cannot render a page");
-            (
-                StatusCode::INTERNAL_SERVER_ERROR,
-                "the page could not be rendered",
-            )
-                .into_response()
-        }
-    }
 }
 
 /// What the form had, to show it again.
@@ -171,7 +149,8 @@ async fn page(state: &AppState, query: ListQuery, typed: Typed) -> IndexPage {
 struct IndexParams {
     #[serde(flatten)]
     list: ListParams,
-    sent: Option<String>,
+    /// After a send: how many were sent.
+    sent: Option<u32>,
     /// After "Process messages": received, finished and retried counts. Only
     /// numbers travel in the URL, so a link cannot put words on the page.
     processed: Option<u32>,
@@ -179,37 +158,41 @@ struct IndexParams {
     retried: Option<u32>,
 }
 
+fn first_page() -> ListQuery {
+    ListQuery {
+        status: None,
+        limit: PAGE_SIZE,
+        cursor: None,
+    }
+}
+
 async fn index(
     State(state): State<AppState>,
     params: Result<Query<IndexParams>, QueryRejection>,
 ) -> Response {
-    let Query(params) = params.unwrap_or_default();
-    let (query, list_problem) = match params.list.parse() {
-        Ok(query) => (
+    // A query that cannot be read still gets the page: the first page of
+    // everything, with the reason shown where the list goes.
+    let (params, unreadable) = match params {
+        Ok(Query(params)) => (params, None),
+        Err(rejection) => (IndexParams::default(), Some(query_rejection(rejection))),
+    };
+    let (query, list_problem) = match (unreadable, params.list.parse()) {
+        (Some(error), _) | (None, Err(error)) => (first_page(), Some(error.public().to_owned())),
+        (None, Ok(query)) => (
             ListQuery {
                 limit: PAGE_SIZE,
                 ..query
             },
             None,
         ),
-        Err(error) => (
-            ListQuery {
-                status: None,
-                limit: PAGE_SIZE,
-                cursor: None,
-            },
-            Some(error.to_string()),
-        ),
     };
     let mut page = page(&state, query, Typed::default()).await;
     page.list_error = list_problem.or(page.list_error);
-    page.notice = match (params.sent.as_deref(), params.processed) {
-        (Some("1"), _) => Some("Message sent: watch it below.".to_owned()),
-        (Some(count), _) => Some(format!(
-            "{} messages sent: watch them below.",
-            count.parse::<u32>().unwrap_or_default()
-        )),
+    page.notice = match (params.sent, params.processed) {
+        (Some(1), _) => Some("Message sent: watch it below.".to_owned()),
+        (Some(count), _) => Some(format!("{count} messages sent: watch them below.")),
         (None, Some(0)) => Some("The queue was empty: nothing to process.".to_owned()),
+        // A count the link leaves out is a count of none.
         (None, Some(received)) => Some(format!(
             "Processed {received} message(s): {} finished, {} will be retried.",
             params.finished.unwrap_or_default(),
@@ -228,44 +211,26 @@ struct SendForm {
     count: Option<String>,
 }
 
-/// Reads the burst size: 1 to [`MAX_BURST`].
-pub fn parse_count(text: Option<&str>) -> Result<u32, ApiError> {
-    match text.map(str::trim).filter(|text| !text.is_empty()) {
-        None => Ok(1),
-        Some(text) => whole_number(text, MAX_BURST, "how many to send").map_err(ApiError::Invalid),
-    }
-}
-
-/// The bodies of a burst: the text itself, numbered when there are several.
-pub fn burst(body: &str, count: u32) -> Result<Vec<MessageBody>, ApiError> {
-    let parse = |text: String| {
-        MessageBody::parse(text).map_err(|error| ApiError::Invalid(error.to_string()))
-    };
-    if count <= 1 {
-        return Ok(vec![parse(body.to_owned())?]);
-    }
-    parse(body.to_owned())?; // the plain text's own error comes first
-    (1..=count).map(|n| parse(format!("{body} #{n}"))).collect()
-}
-
 async fn send_form(
     State(state): State<AppState>,
     form: Result<Form<SendForm>, FormRejection>,
 ) -> Response {
     let form = match form {
         Ok(Form(form)) => form,
-        Err(rejection) => return ApiError::BadRequest(rejection.body_text()).into_response(),
+        Err(rejection) => return error_page(form_rejection(rejection)),
     };
     let result = async {
         let simulate = parse_simulate(form.simulate.as_deref())?;
         let count = parse_count(form.count.as_deref())?;
         let bodies = burst(&form.body, count)?;
-        send_messages(&state.backends, bodies, simulate).await
+        Ok::<_, HttpError>(send_messages(&state.backends, bodies, simulate).await?)
     }
     .await;
     match result {
         Ok(sent) => Redirect::to(&format!("/?sent={}", sent.len())).into_response(),
         Err(error) => {
+            // Show the form again as it was typed; a choice that cannot be
+            // read is shown as the default, and its error says why.
             let typed = Typed {
                 simulate: form
                     .simulate
@@ -279,31 +244,16 @@ async fn send_form(
                     .unwrap_or(1),
                 body: form.body,
             };
-            let query = ListQuery {
-                status: None,
-                limit: PAGE_SIZE,
-                cursor: None,
-            };
-            let mut page = page(&state, query, typed).await;
-            let status = error.status();
-            page.error = Some(error.to_string());
-            render(&page, status)
+            let mut page = page(&state, first_page(), typed).await;
+            page.error = Some(error.public().to_owned());
+            render_refusal(&page, error)
         }
     }
 }
 
 async fn detail(State(state): State<AppState>, Path(id): Path<String>) -> Response {
-    let not_found = |reason: String| {
-        render(
-            &NotFoundPage {
-                asset_version: asset_version(),
-                reason,
-            },
-            StatusCode::NOT_FOUND,
-        )
-    };
     let Ok(id) = MessageId::parse(&id) else {
-        return not_found("That is not a message id.".to_owned());
+        return error_page(HttpError::not_found("that is not a message id"));
     };
     match state.backends.store.get(id).await {
         Ok(Some(message)) => render(
@@ -313,24 +263,17 @@ async fn detail(State(state): State<AppState>, Path(id): Path<String>) -> Respon
             },
             StatusCode::OK,
         ),
-        Ok(None) => not_found(format!("No message has id {id}.")),
-        Err(source) => ApiError::Unavailable {
-            public:
-                "the message cannot be read: the status store is unavailable. Reload in a moment"
-                    .to_owned(),
-            source,
-        }
-        .into_response(),
+        Ok(None) => error_page(HttpError::not_found(format!("no message has id {id}"))),
+        Err(source) => error_page(store_unavailable("the message cannot be read", source)),
     }
 }
 
 /// The "process messages" button: one batch, then back to the page with what happened.
 async fn process_batch(State(state): State<AppState>) -> Response {
     let Some(worker) = &state.worker else {
-        return ApiError::NotFound(
-            "no worker is configured: set WORKER_URL to use this button".to_owned(),
-        )
-        .into_response();
+        return error_page(HttpError::not_found(
+            "no worker is configured: set WORKER_URL to use this button",
+        ));
     };
     match worker.process_batch().await {
         Ok(report) => Redirect::to(&format!(
@@ -339,14 +282,10 @@ async fn process_batch(State(state): State<AppState>) -> Response {
         ))
         .into_response(),
         Err(error) => {
-            let query = ListQuery {
-                status: None,
-                limit: PAGE_SIZE,
-                cursor: None,
-            };
-            let mut page = page(&state, query, Typed::default()).await;
-            page.error = Some(format!("Nothing was processed: {error}"));
-            render(&page, StatusCode::BAD_GATEWAY)
+            let mut page = page(&state, first_page(), Typed::default()).await;
+            let error = HttpError::bad_gateway(format!("Nothing was processed: {error}"));
+            page.error = Some(error.public().to_owned());
+            render_refusal(&page, error)
         }
     }
 }

@@ -1,0 +1,236 @@
+//! The HTTP edge's one error type, shared by the web and the worker.
+//!
+//! Which error each layer uses:
+//! - the ports return `BackendError` (the `messages` crate), whatever the
+//!   backend;
+//! - each use case returns its own error enum (`SendError`, `ProcessError`,
+//!   `SweepError`), which says what happened in the product's terms;
+//! - the routes map those, and bad input, to an [`HttpError`] with one of the
+//!   named constructors below. That is the only place a status code is chosen.
+//!
+//! An [`HttpError`] answers `{"error": "<what is wrong and how to fix it>"}`
+//! ([`ErrorBody`]), or any other body a route renders (the web's HTML pages)
+//! through [`HttpError::respond_with`]. It never logs: it leaves an
+//! [`ErrorReport`] in the response's extensions, and the [`log_errors`]
+//! middleware logs it once, with the cause chain that the client never sees.
+
+use std::error::Error as StdError;
+
+use axum::Json;
+use axum::extract::Request;
+use axum::http::StatusCode;
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use serde::{Deserialize, Serialize};
+
+/// The body of every JSON error answer.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ErrorBody {
+    /// What is wrong and how to fix it, for a person.
+    pub error: String,
+}
+
+/// How loudly an error is logged.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Severity {
+    /// Expected and harmless to the service (a client's mistake, a job that
+    /// will be retried).
+    Info,
+    /// Worth a look (a caller that is not who it should be).
+    Warn,
+    /// Something of ours is failing (a backend is down).
+    Error,
+}
+
+/// An error answer: a status, a sentence safe to show, and the cause kept for
+/// the log.
+#[derive(Debug)]
+pub struct HttpError {
+    status: StatusCode,
+    public: String,
+    severity: Severity,
+    cause: Option<Box<dyn StdError + Send + Sync>>,
+}
+
+impl HttpError {
+    fn new(status: StatusCode, public: impl Into<String>, severity: Severity) -> Self {
+        Self {
+            status,
+            public: public.into(),
+            severity,
+            cause: None,
+        }
+    }
+
+    /// `400`: the request cannot be read (bad JSON, bad query, bad headers).
+    pub fn bad_request(public: impl Into<String>) -> Self {
+        Self::new(StatusCode::BAD_REQUEST, public, Severity::Info)
+    }
+
+    /// `403`: the request is not allowed from where it came.
+    pub fn forbidden(public: impl Into<String>) -> Self {
+        Self::new(StatusCode::FORBIDDEN, public, Severity::Warn)
+    }
+
+    /// `404`: no such thing.
+    pub fn not_found(public: impl Into<String>) -> Self {
+        Self::new(StatusCode::NOT_FOUND, public, Severity::Info)
+    }
+
+    /// `409`: the request does not fit how this process runs.
+    pub fn conflict(public: impl Into<String>) -> Self {
+        Self::new(StatusCode::CONFLICT, public, Severity::Info)
+    }
+
+    /// `413`: the request is over the size this service reads.
+    pub fn payload_too_large(public: impl Into<String>) -> Self {
+        Self::new(StatusCode::PAYLOAD_TOO_LARGE, public, Severity::Info)
+    }
+
+    /// `422`: readable, but refused (an empty body, an unknown choice).
+    pub fn unprocessable(public: impl Into<String>) -> Self {
+        Self::new(StatusCode::UNPROCESSABLE_ENTITY, public, Severity::Info)
+    }
+
+    /// `500`: the work failed and may succeed if tried again.
+    pub fn internal(public: impl Into<String>) -> Self {
+        Self::new(StatusCode::INTERNAL_SERVER_ERROR, public, Severity::Error)
+    }
+
+    /// `502`: a service this one relies on answered badly or not at all.
+    pub fn bad_gateway(public: impl Into<String>) -> Self {
+        Self::new(StatusCode::BAD_GATEWAY, public, Severity::Error)
+    }
+
+    /// `503`: a backend is unavailable; `cause` is logged, never shown.
+    pub fn service_unavailable(
+        public: impl Into<String>,
+        cause: impl Into<Box<dyn StdError + Send + Sync>>,
+    ) -> Self {
+        Self::new(StatusCode::SERVICE_UNAVAILABLE, public, Severity::Error).caused_by(cause)
+    }
+
+    /// Keeps `cause` for the log.
+    pub fn caused_by(mut self, cause: impl Into<Box<dyn StdError + Send + Sync>>) -> Self {
+        self.cause = Some(cause.into());
+        self
+    }
+
+    /// Logs it at `severity` instead of the constructor's default.
+    pub fn logged_as(mut self, severity: Severity) -> Self {
+        self.severity = severity;
+        self
+    }
+
+    /// The status code.
+    pub fn status(&self) -> StatusCode {
+        self.status
+    }
+
+    /// The sentence the client sees.
+    pub fn public(&self) -> &str {
+        &self.public
+    }
+
+    /// What the log gets: the public sentence and the whole cause chain.
+    fn report(&self) -> ErrorReport {
+        let mut cause = None::<String>;
+        let mut next = self.cause.as_deref().map(|error| error as &dyn StdError);
+        while let Some(error) = next {
+            let text = cause.get_or_insert_with(String::new);
+            if !text.is_empty() {
+                text.push_str(": ");
+            }
+            text.push_str(&error.to_string());
+            next = error.source();
+        }
+        ErrorReport {
+            status: self.status,
+            public: self.public.clone(),
+            severity: self.severity,
+            cause,
+        }
+    }
+
+    /// Answers with `body` (an HTML page, say) instead of the JSON body,
+    /// keeping the status and the report for the log.
+    pub fn respond_with(self, body: impl IntoResponse) -> Response {
+        let report = self.report();
+        let mut response = (self.status, body).into_response();
+        response.extensions_mut().insert(report);
+        response
+    }
+}
+
+impl std::fmt::Display for HttpError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.public)
+    }
+}
+
+impl IntoResponse for HttpError {
+    fn into_response(self) -> Response {
+        let body = Json(ErrorBody {
+            error: self.public.clone(),
+        });
+        self.respond_with(body)
+    }
+}
+
+/// What [`log_errors`] logs; travels in the response's extensions.
+#[derive(Debug, Clone)]
+pub struct ErrorReport {
+    status: StatusCode,
+    public: String,
+    severity: Severity,
+    cause: Option<String>,
+}
+
+/// Logs each error answer once, from the [`ErrorReport`] its [`HttpError`]
+/// left, and removes the report so that an outer layer does not log it again.
+pub async fn log_errors(request: Request, next: Next) -> Response {
+    let mut response = next.run(request).await;
+    if let Some(report) = response.extensions_mut().remove::<ErrorReport>() {
+        let ErrorReport {
+            status,
+            public,
+            severity,
+            cause,
+        } = report;
+        let status = status.as_u16();
+        match severity {
+            Severity::Info => tracing::info!(status, error = %public, cause, "request refused"),
+            Severity::Warn => tracing::warn!(status, error = %public, cause, "request refused"),
+            Severity::Error => tracing::error!(status, error = %public, cause, "request failed"),
+        }
+    }
+    response
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[derive(Debug, thiserror::Error)]
+    #[error("DynamoDB GetItem failed")]
+    struct Outer(#[source] std::io::Error);
+
+    #[test]
+    fn the_report_keeps_the_whole_cause_chain_the_client_never_sees() {
+        let cause = Outer(std::io::Error::other("connection refused"));
+        let error = HttpError::service_unavailable("try again in a moment", cause);
+        let report = error.report();
+        assert_eq!(
+            report.cause.as_deref(),
+            Some("DynamoDB GetItem failed: connection refused")
+        );
+        assert_eq!(error.public(), "try again in a moment");
+    }
+
+    #[test]
+    fn the_answer_is_the_json_body_with_the_status_and_a_report_for_the_log() {
+        let response = HttpError::not_found("no message has id x").into_response();
+        assert_eq!(response.status(), StatusCode::NOT_FOUND);
+        assert!(response.extensions().get::<ErrorReport>().is_some());
+    }
+}

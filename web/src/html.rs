@@ -1,0 +1,87 @@
+//! Rendering the browser's pages, and answering the browser's errors as a
+//! page too: a person who followed a link or sent the form gets HTML, never
+//! the API's JSON.
+
+use askama::Template;
+use axum::http::StatusCode;
+use axum::response::{Html, IntoResponse, Response};
+use service::http::HttpError;
+
+use crate::assets::asset_version;
+
+/// The page shown for any error on a browser route.
+#[derive(Template)]
+#[template(path = "error.html")]
+struct ErrorPage {
+    asset_version: &'static str,
+    title: &'static str,
+    reason: String,
+}
+
+/// Renders `template` with `status`. A template that fails to render is a bug
+/// of ours: a plain `500`, logged once by the middleware.
+pub fn render(template: &impl Template, status: StatusCode) -> Response {
+    match template.render() {
+        Ok(html) => (status, Html(html)).into_response(),
+        Err(error) => HttpError::internal("the page could not be rendered")
+            .caused_by(error)
+            .respond_with("the page could not be rendered"),
+    }
+}
+
+/// Renders `template` (a page that shows `error` in place, such as the form
+/// beside its refusal) with the error's status, keeping its report for the log.
+pub fn render_refusal(template: &impl Template, error: HttpError) -> Response {
+    match template.render() {
+        Ok(html) => error.respond_with(Html(html)),
+        Err(render_error) => HttpError::internal("the page could not be rendered")
+            .caused_by(render_error)
+            .respond_with("the page could not be rendered"),
+    }
+}
+
+/// Answers `error` as a page: its status, its sentence, a way back.
+pub fn error_page(error: HttpError) -> Response {
+    let title = match error.status() {
+        StatusCode::NOT_FOUND => "Not found",
+        StatusCode::FORBIDDEN => "Not allowed",
+        status if status.is_client_error() => "That did not work",
+        _ => "Something is unavailable",
+    };
+    let page = ErrorPage {
+        asset_version: asset_version(),
+        title,
+        reason: sentence(error.public()),
+    };
+    render_refusal(&page, error)
+}
+
+/// The error's words as a sentence: capitalised, with a full stop.
+fn sentence(text: &str) -> String {
+    let mut chars = text.chars();
+    let mut sentence: String = chars
+        .next()
+        .map(|first| first.to_uppercase().chain(chars).collect())
+        .unwrap_or_default();
+    if !sentence.ends_with(['.', '!', '?']) {
+        sentence.push('.');
+    }
+    sentence
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_error_reads_as_a_sentence() {
+        assert_eq!(sentence("no message has id x"), "No message has id x.");
+        assert_eq!(sentence("That is not a message id."), "That is not a message id.");
+    }
+
+    #[test]
+    fn an_error_page_keeps_the_status_and_says_why() {
+        let response = error_page(HttpError::not_found("no message has id x"));
+        assert_eq!(response.status(), StatusCode::NOT_FOUND);
+    }
+}

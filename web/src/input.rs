@@ -1,0 +1,178 @@
+//! Reading what a person or a client sent, shared by the page's form and the
+//! JSON API: each parser names the field that is wrong and says what to send
+//! instead. A refusal here happens before any backend is touched, so it
+//! changes nothing.
+
+use messages::{ListQuery, MAX_PAGE, MessageBody, MessageId, Simulate, Status};
+use serde::Deserialize;
+use service::http::HttpError;
+
+use crate::limits::MAX_BURST;
+
+/// The default page size of `GET /api/messages`.
+pub const DEFAULT_LIMIT: u32 = 20;
+
+/// Reads the `simulate` choice; absent means `ok`.
+pub fn parse_simulate(text: Option<&str>) -> Result<Simulate, HttpError> {
+    match text {
+        None => Ok(Simulate::Ok),
+        Some(text) => text
+            .parse()
+            .map_err(|error: messages::UnknownSimulate| HttpError::unprocessable(error.to_string())),
+    }
+}
+
+/// Reads a body, refusing an empty or oversized one.
+pub fn parse_body(text: impl Into<String>) -> Result<MessageBody, HttpError> {
+    MessageBody::parse(text).map_err(|error| HttpError::unprocessable(error.to_string()))
+}
+
+/// Reads a whole number from 1 to `max`, or says what `what` must be.
+pub fn whole_number(text: &str, max: u32, what: &str) -> Result<u32, String> {
+    text.parse::<u32>()
+        .ok()
+        .filter(|number| (1..=max).contains(number))
+        .ok_or_else(|| format!("{what} must be a whole number from 1 to {max}, not {text:?}"))
+}
+
+/// How many to send, as a JSON client or a form gives it: a number or a
+/// numeric string.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(untagged)]
+pub enum BurstSize {
+    /// `"count": 5`.
+    Number(serde_json::Number),
+    /// `"count": "5"`, what a form field holds.
+    Text(String),
+}
+
+impl BurstSize {
+    /// Reads the burst size: 1 to [`MAX_BURST`]; absent means 1.
+    pub fn parse(size: Option<&Self>) -> Result<u32, HttpError> {
+        match size {
+            None => Ok(1),
+            Some(Self::Text(text)) => parse_count(Some(text)),
+            Some(Self::Number(number)) => parse_count(Some(&number.to_string())),
+        }
+    }
+}
+
+/// Reads the burst size from text: 1 to [`MAX_BURST`]; blank means 1.
+pub fn parse_count(text: Option<&str>) -> Result<u32, HttpError> {
+    match text.map(str::trim).filter(|text| !text.is_empty()) {
+        None => Ok(1),
+        Some(text) => {
+            whole_number(text, MAX_BURST, "how many to send").map_err(HttpError::unprocessable)
+        }
+    }
+}
+
+/// The bodies of a burst: the text itself, numbered when there are several.
+pub fn burst(body: &str, count: u32) -> Result<Vec<MessageBody>, HttpError> {
+    if count <= 1 {
+        return Ok(vec![parse_body(body)?]);
+    }
+    parse_body(body)?; // the plain text's own error comes first
+    (1..=count).map(|n| parse_body(format!("{body} #{n}"))).collect()
+}
+
+/// Reads the live page's `watch=<id>:<attempts>,...`: the pending messages on
+/// screen and the attempts shown for each (a bare id means none shown). At
+/// most a page of them; an id listed twice counts once.
+pub fn parse_watch(text: &str) -> Result<Vec<(MessageId, u32)>, HttpError> {
+    let malformed =
+        || HttpError::bad_request("watch must list <id>:<attempts> pairs separated by commas");
+    let mut watched: Vec<(MessageId, u32)> = Vec::new();
+    for item in text
+        .split(',')
+        .filter(|item| !item.is_empty())
+        .take(MAX_PAGE as usize)
+    {
+        let (id, attempts) = match item.split_once(':') {
+            Some((id, attempts)) => (id, attempts.parse::<u32>().map_err(|_| malformed())?),
+            None => (item, 0),
+        };
+        let id = MessageId::parse(id).map_err(|_| malformed())?;
+        if !watched.iter().any(|(seen, _)| *seen == id) {
+            watched.push((id, attempts));
+        }
+    }
+    Ok(watched)
+}
+
+/// `?status=&limit=&cursor=`, each optional, as the list API and the page take them.
+#[derive(Debug, Default, Deserialize)]
+pub struct ListParams {
+    status: Option<String>,
+    limit: Option<String>,
+    cursor: Option<String>,
+}
+
+impl ListParams {
+    /// Checks every parameter, naming the one that is wrong.
+    pub fn parse(&self) -> Result<ListQuery, HttpError> {
+        let status = match self.status.as_deref().filter(|text| !text.is_empty()) {
+            None => None,
+            Some(text) => Some(
+                text.parse::<Status>()
+                    .map_err(|error| HttpError::bad_request(error.to_string()))?,
+            ),
+        };
+        let limit = match self.limit.as_deref().filter(|text| !text.is_empty()) {
+            None => DEFAULT_LIMIT,
+            Some(text) => whole_number(text, MAX_PAGE, "limit").map_err(HttpError::bad_request)?,
+        };
+        let cursor = match self.cursor.as_deref().filter(|text| !text.is_empty()) {
+            None => None,
+            Some(text) => Some(MessageId::parse(text).map_err(|_| {
+                HttpError::bad_request(
+                    "cursor is not valid: pass back the next_cursor of the previous page",
+                )
+            })?),
+        };
+        Ok(ListQuery {
+            status,
+            limit,
+            cursor,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_burst_size_may_be_a_number_or_numeric_text() {
+        let number: BurstSize = serde_json::from_str("5").expect("number");
+        let text: BurstSize = serde_json::from_str("\"5\"").expect("text");
+        assert_eq!(BurstSize::parse(Some(&number)).ok(), Some(5));
+        assert_eq!(BurstSize::parse(Some(&text)).ok(), Some(5));
+        assert_eq!(BurstSize::parse(None).ok(), Some(1));
+    }
+
+    #[test]
+    fn a_burst_size_out_of_range_says_the_range() {
+        let error = parse_count(Some("101")).expect_err("too many");
+        assert!(error.public().contains("from 1 to 100"), "{error}");
+        let fraction: BurstSize = serde_json::from_str("2.5").expect("number");
+        assert!(BurstSize::parse(Some(&fraction)).is_err());
+    }
+
+    #[test]
+    fn watched_ids_are_read_once_each_and_bad_pairs_refused() {
+        let id = MessageId::new();
+        let watched = parse_watch(&format!("{id}:2,{id}:3,")).expect("valid");
+        assert_eq!(watched, [(id, 2)]);
+        assert_eq!(parse_watch(&id.to_string()).ok(), Some(vec![(id, 0)]));
+        assert!(parse_watch(&format!("{id}:two")).is_err());
+        assert!(parse_watch("nope:1").is_err());
+    }
+
+    #[test]
+    fn a_burst_numbers_its_messages() {
+        let bodies = burst("hi", 3).expect("valid");
+        let texts: Vec<&str> = bodies.iter().map(MessageBody::as_str).collect();
+        assert_eq!(texts, ["hi #1", "hi #2", "hi #3"]);
+    }
+}
