@@ -1,25 +1,23 @@
-//! One delivery of a job, from sqsd's request to a recorded state. Both
-//! `POST /process` (pushed by sqsd on Elastic Beanstalk) and the local poller
-//! (which builds the same request) come through [`process_delivery`], so there
-//! is one processing path.
+//! One delivery of a job, from sqsd's request to a recorded state: the
+//! processing use case. Both `POST /process` (pushed by sqsd on Elastic
+//! Beanstalk) and the local poller (which builds the same request) come
+//! through [`process_delivery`], so there is one processing path. It knows
+//! nothing of HTTP: `routes/process.rs` turns its answer into one.
 //!
 //! At-least-once delivery is handled here: a job whose message is already final
 //! is not run again, and every state change is conditional in the store, so two
 //! concurrent deliveries of one message end in one final state, written once.
 
 use std::sync::Arc;
-use std::time::Duration;
 
-use axum::Json;
-use axum::http::StatusCode;
-use axum::response::{IntoResponse, Response};
 use messages::{
-    BackendError, FinalStatus, Job, MessageId, Outcome, Status, StatusStore, Transition,
+    BackendError, FinalStatus, JobPayload, MessageId, Outcome, Simulate, Status, StatusStore,
+    Transition,
 };
 use serde::Serialize;
-use sqsd::{Delivery, HeaderError};
+use sqsd::Delivery;
 
-use crate::job::{self, JobError};
+use crate::jobs::{JobError, Jobs};
 
 /// What processing needs; cheap to clone.
 #[derive(Clone)]
@@ -28,8 +26,8 @@ pub struct WorkerState {
     pub store: Arc<dyn StatusStore>,
     /// The delivery at which a retryable failure becomes `fail` (sqsd's `MaxRetries`).
     pub max_attempts: u32,
-    /// How long a `slow` job takes.
-    pub slow_job: Duration,
+    /// The job for each kind.
+    pub jobs: Jobs,
 }
 
 /// The answer to a delivery that reached (or found) a final state: `200`, so
@@ -46,29 +44,26 @@ pub struct Processed {
     pub duplicate: bool,
 }
 
-/// Why a delivery did not reach a final state. Every variant answers non-200,
-/// so sqsd makes the message visible again and retries it (and after
-/// `MaxRetries`, moves it to the dead-letter queue).
+/// Why a delivery did not reach a final state. The route answers every
+/// variant with a non-200 status, so sqsd makes the message visible again and
+/// retries it (and after `MaxRetries`, moves it to the dead-letter queue).
 #[derive(Debug, thiserror::Error)]
 pub enum ProcessError {
-    /// sqsd's headers are missing or malformed.
-    #[error("{0}")]
-    BadHeaders(#[from] HeaderError),
     /// The body is not a job.
     #[error(
         "the body is not a job: {0}. A job is JSON like {{\"id\": \"<message id>\", \"body\": \"text\", \"simulate\": \"ok\"}}"
     )]
     BadBody(String),
-    /// A periodic task was sent here instead of to its own path.
-    #[error(
-        "periodic task {0:?} was posted to /process: point its url in cron.yaml at the task's own path"
-    )]
-    TaskAtProcess(String),
     /// No record has the job's id.
     #[error(
         "no message has id {0}: the web records every message before enqueuing it, so this job did not come from it"
     )]
     UnknownMessage(MessageId),
+    /// This worker has no job of the payload's kind.
+    #[error(
+        "this worker has no job of kind {0:?}: add one to Jobs::standard (worker/src/jobs/mod.rs)"
+    )]
+    NoJob(Simulate),
     /// The job failed and will be retried.
     #[error("attempt {attempt} of {max_attempts} failed: {reason}; it will be retried")]
     Retry {
@@ -82,34 +77,6 @@ pub enum ProcessError {
     /// The status store is unavailable.
     #[error("the status store is unavailable; the delivery will be retried")]
     Backend(#[from] BackendError),
-}
-
-impl IntoResponse for ProcessError {
-    fn into_response(self) -> Response {
-        let status = match &self {
-            Self::BadHeaders(_) | Self::BadBody(_) | Self::TaskAtProcess(_) => {
-                tracing::warn!(error = %self, "malformed request to /process");
-                StatusCode::BAD_REQUEST
-            }
-            Self::UnknownMessage(_) => {
-                tracing::warn!(error = %self, "job for an unknown message");
-                StatusCode::NOT_FOUND
-            }
-            Self::Retry { .. } => {
-                tracing::info!(error = %self, "job failed, sqsd will retry it");
-                StatusCode::INTERNAL_SERVER_ERROR
-            }
-            Self::Backend(error) => {
-                tracing::error!(error = %error.chain(), "status store unavailable");
-                StatusCode::SERVICE_UNAVAILABLE
-            }
-        };
-        (
-            status,
-            Json(serde_json::json!({ "error": self.to_string() })),
-        )
-            .into_response()
-    }
 }
 
 fn processed(message: &messages::Message, duplicate: bool) -> Processed {
@@ -127,7 +94,8 @@ pub async fn process_delivery(
     delivery: &Delivery,
     body: &[u8],
 ) -> Result<Processed, ProcessError> {
-    let job = Job::from_json(body).map_err(|error| ProcessError::BadBody(error.to_string()))?;
+    let job =
+        JobPayload::from_json(body).map_err(|error| ProcessError::BadBody(error.to_string()))?;
     let attempt = delivery.receive_count;
 
     // A duplicate delivery of a finished message: answer 200 so sqsd deletes
@@ -146,7 +114,11 @@ pub async fn process_delivery(
     // sweeper enqueues a job anew, so never record fewer than were seen.
     let attempts = attempt.max(message.attempts.saturating_add(1));
 
-    let (status, error) = match job::run(&job, attempt, state.slow_job).await {
+    let runner = state
+        .jobs
+        .get(job.simulate)
+        .ok_or(ProcessError::NoJob(job.simulate))?;
+    let (status, error) = match runner.run(&job, attempt).await {
         Ok(()) => (FinalStatus::Complete, None),
         Err(JobError::Permanent(reason)) => (FinalStatus::Fail, Some(reason)),
         // The last delivery sqsd will make: record the failure as final now,

@@ -49,6 +49,15 @@ impl Default for SweepConfig {
     }
 }
 
+/// Why a sweep stopped before it was done. What it did before that stands
+/// (every step is a conditional write), and the next run picks up the rest.
+#[derive(Debug, thiserror::Error)]
+pub enum SweepError {
+    /// The store or the queue is unavailable.
+    #[error("a backend is unavailable; the sweep runs again at its next schedule")]
+    Backend(#[from] BackendError),
+}
+
 /// What one run did.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
 pub struct SweepReport {
@@ -67,9 +76,11 @@ pub async fn sweep(
     backends: &Backends,
     config: SweepConfig,
     now: DateTime<Utc>,
-) -> Result<SweepReport, BackendError> {
-    let stale_before =
-        now - chrono::Duration::from_std(config.after).unwrap_or(chrono::Duration::MAX);
+) -> Result<SweepReport, SweepError> {
+    // SWEEP_AFTER_SECONDS is at most 14 days (config.rs), far inside chrono's range.
+    let after = chrono::Duration::from_std(config.after)
+        .expect("SWEEP_AFTER_SECONDS is bounded far below chrono's range");
+    let stale_before = now - after;
     // Anything created after `stale_before` cannot have been idle that long.
     let stale: Vec<Message> = backends
         .store
@@ -79,7 +90,8 @@ pub async fn sweep(
         .filter(|message| message.updated_at < stale_before)
         .collect();
     let mut report = SweepReport {
-        checked: u32::try_from(stale.len()).unwrap_or(u32::MAX),
+        checked: u32::try_from(stale.len())
+            .expect("pending_before returns at most SWEEP_BATCH (1000) messages"),
         ..SweepReport::default()
     };
     if stale.is_empty() {
@@ -165,7 +177,7 @@ pub async fn sweep_periodically(
             () = &mut shutdown => return,
             _ = ticks.tick() => {}
         }
-        if let Err(error) = sweep(&backends, config, messages::now()).await {
+        if let Err(SweepError::Backend(error)) = sweep(&backends, config, messages::now()).await {
             tracing::warn!(error = %error.chain(), "sweep failed; it runs again at the next period");
         }
     }

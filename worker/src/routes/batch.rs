@@ -6,9 +6,11 @@ use std::time::Duration;
 
 use axum::Json;
 use axum::extract::State;
-use axum::http::StatusCode;
-use serde_json::{Value, json};
+use serde::Serialize;
+use service::http::HttpError;
 use sqsd::{Dispatched, Poller};
+
+use crate::config::Intake;
 
 /// How long the button waits for messages to arrive.
 const WAIT: Duration = Duration::from_secs(1);
@@ -18,39 +20,37 @@ const WAIT: Duration = Duration::from_secs(1);
 pub struct BatchState {
     /// The same poller that `WORKER_POLL=true` runs, used for one batch.
     pub poller: Poller,
-    /// Whether the poller runs by itself.
-    pub polling: bool,
+    /// How jobs reach this worker.
+    pub intake: Intake,
+}
+
+/// What one batch did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct BatchReport {
+    /// Messages received from the queue.
+    pub received: usize,
+    /// Messages that reached a final state.
+    pub done: usize,
+    /// Messages that will be retried.
+    pub retried: usize,
 }
 
 /// `200 {"received", "done", "retried"}`, or `409` when the worker polls by itself.
-pub async fn process_batch(State(state): State<BatchState>) -> (StatusCode, Json<Value>) {
-    if state.polling {
-        return (
-            StatusCode::CONFLICT,
-            Json(
-                json!({ "error": "this worker polls the queue itself (WORKER_POLL=true), so messages are processed as they arrive and there is no batch to process by hand" }),
-            ),
-        );
+pub async fn process_batch(
+    State(state): State<BatchState>,
+) -> Result<Json<BatchReport>, HttpError> {
+    if state.intake == Intake::Polling {
+        return Err(HttpError::conflict(
+            "this worker polls the queue itself (WORKER_POLL=true), so messages are processed as they arrive and there is no batch to process by hand",
+        ));
     }
-    match state.poller.poll_once(WAIT).await {
-        Ok(outcomes) => {
-            let count =
-                |kind: Dispatched| outcomes.iter().filter(|outcome| **outcome == kind).count();
-            (
-                StatusCode::OK,
-                Json(json!({
-                    "received": outcomes.len(),
-                    "done": count(Dispatched::Done),
-                    "retried": count(Dispatched::Retried),
-                })),
-            )
-        }
-        Err(error) => {
-            tracing::error!(error = %error.chain(), "cannot receive a batch");
-            (
-                StatusCode::SERVICE_UNAVAILABLE,
-                Json(json!({ "error": "the queue is unavailable; try again in a moment" })),
-            )
-        }
-    }
+    let outcomes = state.poller.poll_once(WAIT).await.map_err(|source| {
+        HttpError::service_unavailable("the queue is unavailable; try again in a moment", source)
+    })?;
+    let count = |kind: Dispatched| outcomes.iter().filter(|outcome| **outcome == kind).count();
+    Ok(Json(BatchReport {
+        received: outcomes.len(),
+        done: count(Dispatched::Done),
+        retried: count(Dispatched::Retried),
+    }))
 }

@@ -6,11 +6,24 @@
 
 use axum::Json;
 use axum::extract::State;
-use serde_json::{Value, json};
+use serde::Serialize;
 
 use super::batch::BatchState;
+use crate::config::Intake;
+
+/// The health answer.
+#[derive(Debug, Clone, Copy, Serialize)]
+pub struct Health {
+    /// Always `"ok"` while the process serves.
+    status: &'static str,
+    /// Whether this worker polls the queue itself.
+    polling: bool,
+}
 
 /// Always `200 {"status": "ok", "polling": ...}` while the process serves.
-pub async fn health(State(state): State<BatchState>) -> Json<Value> {
-    Json(json!({ "status": "ok", "polling": state.polling }))
+pub async fn health(State(state): State<BatchState>) -> Json<Health> {
+    Json(Health {
+        status: "ok",
+        polling: state.intake == Intake::Polling,
+    })
 }

@@ -1,37 +1,42 @@
-//! The worker's HTTP surface.
+//! The worker's HTTP surface. Each module owns its route and maps its use
+//! case's error to a [`service::http::HttpError`]; errors are logged once,
+//! by [`service::http::log_errors`].
 
 mod batch;
 mod health;
 mod process;
-pub mod tasks;
+mod tasks;
 
 use axum::Router;
 use axum::routing::{get, post};
 use sqsd::Poller;
 
+pub use tasks::TaskState;
+
+use crate::config::Intake;
 use crate::process::WorkerState;
 
-/// `POST /process` alone: what sqsd (or the local poller) calls.
+/// `POST /process` alone: what sqsd (or the local poller, in-process) calls.
+/// It logs its own errors, since the poller calls it without the outer router.
 pub fn process_router(state: WorkerState) -> Router {
     Router::new()
         .route("/process", post(process::process))
         .with_state(state)
+        .layer(axum::middleware::from_fn(service::http::log_errors))
 }
 
 /// Every route: `/process`, `/health`, `/process-batch` for processing by
 /// hand, and `/tasks/sweep` for `cron.yaml`.
-pub fn router(
-    state: WorkerState,
-    poller: Poller,
-    polling: bool,
-    tasks: tasks::TaskState,
-) -> Router {
+pub fn router(state: WorkerState, poller: Poller, intake: Intake, tasks: TaskState) -> Router {
     let manual = Router::new()
         .route("/health", get(health::health))
         .route("/process-batch", post(batch::process_batch))
-        .with_state(batch::BatchState { poller, polling });
+        .with_state(batch::BatchState { poller, intake });
     let periodic = Router::new()
         .route("/tasks/sweep", post(tasks::sweep_task))
         .with_state(tasks);
-    process_router(state).merge(manual).merge(periodic)
+    process_router(state)
+        .merge(manual)
+        .merge(periodic)
+        .layer(axum::middleware::from_fn(service::http::log_errors))
 }

@@ -1,9 +1,13 @@
-//! `POST /process`: what sqsd calls with each queued job (DESIGN section 4).
+//! `POST /process`: what sqsd calls with each queued job. The request's
+//! headers are read as the documented `X-Aws-Sqsd-*` set (the `sqsd` crate);
+//! the body goes to the processing use case, and its answer becomes the
+//! status sqsd acts on: `200` deletes the message, anything else retries it.
 
 use axum::Json;
 use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::HeaderMap;
+use service::http::{HttpError, Severity};
 use sqsd::SqsdRequest;
 
 use crate::process::{ProcessError, Processed, WorkerState, process_delivery};
@@ -14,13 +18,38 @@ pub async fn process(
     State(state): State<WorkerState>,
     headers: HeaderMap,
     body: Bytes,
-) -> Result<Json<Processed>, ProcessError> {
-    let delivery = match SqsdRequest::parse(&headers)? {
+) -> Result<Json<Processed>, HttpError> {
+    let request = SqsdRequest::parse(&headers)
+        .map_err(|error| HttpError::bad_request(error.to_string()).logged_as(Severity::Warn))?;
+    let delivery = match request {
         SqsdRequest::Message(delivery) => delivery,
-        SqsdRequest::Task(task) => return Err(ProcessError::TaskAtProcess(task.name)),
+        SqsdRequest::Task(task) => {
+            return Err(HttpError::bad_request(format!(
+                "periodic task {:?} was posted to /process: point its url in cron.yaml at the task's own path",
+                task.name
+            ))
+            .logged_as(Severity::Warn));
+        }
     };
     let span = tracing::Span::current();
     span.record("msgid", delivery.message_id.as_str());
     span.record("receive_count", delivery.receive_count);
-    process_delivery(&state, &delivery, &body).await.map(Json)
+    process_delivery(&state, &delivery, &body)
+        .await
+        .map(Json)
+        .map_err(into_http)
+}
+
+/// The status sqsd acts on, for each way a delivery can stop short.
+fn into_http(error: ProcessError) -> HttpError {
+    let public = error.to_string();
+    match error {
+        ProcessError::BadBody(_) => HttpError::bad_request(public).logged_as(Severity::Warn),
+        ProcessError::UnknownMessage(_) | ProcessError::NoJob(_) => {
+            HttpError::not_found(public).logged_as(Severity::Warn)
+        }
+        // Expected: the job asked to be retried, and sqsd will.
+        ProcessError::Retry { .. } => HttpError::internal(public).logged_as(Severity::Info),
+        ProcessError::Backend(source) => HttpError::service_unavailable(public, source),
+    }
 }

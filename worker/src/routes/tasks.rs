@@ -3,13 +3,12 @@
 
 use axum::Json;
 use axum::extract::State;
-use axum::http::{HeaderMap, StatusCode};
-use axum::response::{IntoResponse, Response};
+use axum::http::HeaderMap;
 use messages::Backends;
-use serde_json::json;
+use service::http::HttpError;
 use sqsd::SqsdRequest;
 
-use crate::sweep::{SweepConfig, sweep};
+use crate::sweep::{SweepConfig, SweepError, SweepReport, sweep};
 
 /// What the sweeper needs.
 #[derive(Clone)]
@@ -20,20 +19,21 @@ pub struct TaskState {
     pub config: SweepConfig,
 }
 
-/// Runs one sweep; `200 {"checked", "requeued", "failed"}`.
-pub async fn sweep_task(State(state): State<TaskState>, headers: HeaderMap) -> Response {
+/// Runs one sweep; `200 {"checked", "requeued", "failed", "queue_busy"}`.
+pub async fn sweep_task(
+    State(state): State<TaskState>,
+    headers: HeaderMap,
+) -> Result<Json<SweepReport>, HttpError> {
     if let Ok(SqsdRequest::Task(task)) = SqsdRequest::parse(&headers) {
         tracing::info!(task = %task.name, scheduled_at = ?task.scheduled_at, "periodic task");
     }
-    match sweep(&state.backends, state.config, messages::now()).await {
-        Ok(report) => (StatusCode::OK, Json(report)).into_response(),
-        Err(error) => {
-            tracing::error!(error = %error.chain(), "sweep failed");
-            (
-                StatusCode::SERVICE_UNAVAILABLE,
-                Json(json!({ "error": "the sweep could not run: a backend is unavailable; it runs again at its next schedule" })),
-            )
-                .into_response()
-        }
-    }
+    sweep(&state.backends, state.config, messages::now())
+        .await
+        .map(Json)
+        .map_err(|error| {
+            let public = format!("the sweep could not run: {error}");
+            match error {
+                SweepError::Backend(source) => HttpError::service_unavailable(public, source),
+            }
+        })
 }
