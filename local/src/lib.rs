@@ -10,9 +10,11 @@
 use std::future::Future;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 
-use messages::{BackendConfig, Backends};
+use backend_config::BackendConfig;
+use messages::Backends;
 use service::env;
 use service::shutdown::Shutdown;
+use worker::{Intake, WorkerSettings};
 
 /// The launcher's settings.
 #[derive(Debug, Clone)]
@@ -24,8 +26,10 @@ pub struct LocalConfig {
     pub web_port: u16,
     /// `WORKER_PORT`, default 8081.
     pub worker_port: u16,
-    /// The worker's settings (`WORKER_POLL` defaults to `true` here).
-    pub worker: worker::WorkerConfig,
+    /// Where messages live.
+    pub backend: BackendConfig,
+    /// How the worker behaves (`WORKER_POLL` defaults to `true` here).
+    pub worker: WorkerSettings,
 }
 
 impl LocalConfig {
@@ -36,14 +40,13 @@ impl LocalConfig {
             IpAddr::V4(Ipv4Addr::LOCALHOST),
             "it must be an IP address such as 127.0.0.1 or 0.0.0.0",
         )?;
-        let mut worker = worker::WorkerConfig::from_env()?;
-        // Locally there is no sqsd: poll unless told not to.
-        worker.poll = env::flag("WORKER_POLL", true)?;
         Ok(Self {
             host,
-            web_port: u16::try_from(env::number_in("WEB_PORT", 8080, 0, 65535)?)?,
-            worker_port: u16::try_from(env::number_in("WORKER_PORT", 8081, 0, 65535)?)?,
-            worker,
+            web_port: env::number_in("WEB_PORT", 8080, 0, 65535)?,
+            worker_port: env::number_in("WORKER_PORT", 8081, 0, 65535)?,
+            backend: BackendConfig::from_env()?,
+            // Locally there is no sqsd: poll unless told not to.
+            worker: WorkerSettings::from_env(Intake::Polling)?,
         })
     }
 }
@@ -58,53 +61,57 @@ pub struct Stack {
 impl Stack {
     /// Connects the backend once and binds both listeners.
     pub async fn start(config: &LocalConfig) -> anyhow::Result<Self> {
-        let backend = &config.worker.backend;
-        let backends = Backends::connect(backend, config.worker.max_attempts).await?;
-        let worker = worker::Application::with_backends(
-            &config.worker,
-            backends.clone(),
-            SocketAddr::new(config.host, config.worker_port),
-        )
-        .await?;
-        let worker_url = format!(
-            "http://{}",
-            SocketAddr::new(loopback_for(config.host), worker.port())
-        );
-        let web = web::Application::with_backends(
+        let backends = config.backend.connect(config.worker.max_attempts).await?;
+        let stack = Self::with_backends(
             backends,
-            Some(web::worker_link::WorkerLink::new(worker_url)),
-            SocketAddr::new(config.host, config.web_port),
+            &config.worker,
+            config.host,
+            (config.web_port, config.worker_port),
         )
         .await?;
-        if let BackendConfig::Embedded { data_dir } = backend {
+        if let BackendConfig::Embedded { data_dir } = &config.backend {
             tracing::info!(data_dir = %data_dir.display(), "embedded backend (no AWS configured)");
         }
-        Ok(Self {
-            web,
+        Ok(stack)
+    }
+
+    /// Binds both listeners on `host`, at `(web, worker)` ports, over
+    /// `backends` (tests: fresh resources, port 0).
+    pub async fn with_backends(
+        backends: Backends,
+        worker: &WorkerSettings,
+        host: IpAddr,
+        (web_port, worker_port): (u16, u16),
+    ) -> anyhow::Result<Self> {
+        let worker = worker::Application::with_backends(
             worker,
-            host: config.host,
-        })
+            backends.clone(),
+            SocketAddr::new(host, worker_port),
+        )
+        .await?;
+        let worker_url = url(host, worker.port());
+        let web = web::Application::with_backends(
+            backends,
+            Some(web::worker_link::WorkerLink::new(worker_url)?),
+            SocketAddr::new(host, web_port),
+        )
+        .await?;
+        Ok(Self { web, worker, host })
     }
 
     /// The web's URL, for a browser.
     pub fn web_url(&self) -> String {
-        format!(
-            "http://{}",
-            SocketAddr::new(loopback_for(self.host), self.web.port())
-        )
+        url(self.host, self.web.port())
     }
 
     /// The worker's URL.
     pub fn worker_url(&self) -> String {
-        format!(
-            "http://{}",
-            SocketAddr::new(loopback_for(self.host), self.worker.port())
-        )
+        url(self.host, self.worker.port())
     }
 
-    /// Whether the worker polls the queue itself.
-    pub fn polls(&self) -> bool {
-        self.worker.polls()
+    /// How jobs reach the worker.
+    pub fn intake(&self) -> Intake {
+        self.worker.intake()
     }
 
     /// Runs both until `shutdown` completes; then both finish what is in flight.
@@ -123,12 +130,13 @@ impl Stack {
     }
 }
 
-/// Where to reach a listener bound to `host`: an unspecified address
-/// (`0.0.0.0`) is reached on loopback.
-fn loopback_for(host: IpAddr) -> IpAddr {
-    if host.is_unspecified() {
+/// Where to reach a listener bound to `host` at `port`: an unspecified
+/// address (`0.0.0.0`) is reached on loopback.
+fn url(host: IpAddr, port: u16) -> String {
+    let host = if host.is_unspecified() {
         IpAddr::V4(Ipv4Addr::LOCALHOST)
     } else {
         host
-    }
+    };
+    format!("http://{}", SocketAddr::new(host, port))
 }

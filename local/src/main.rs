@@ -1,16 +1,22 @@
 //! `cargo run --release`: the whole stack on this machine, stopped by Ctrl-C.
 
+use std::process::ExitCode;
+
 use local::{LocalConfig, Stack};
+use worker::Intake;
 
 #[tokio::main]
-async fn main() -> anyhow::Result<()> {
+async fn main() -> ExitCode {
+    service::cli::exit("local", run().await)
+}
+
+async fn run() -> anyhow::Result<()> {
     service::telemetry::init();
     let config = LocalConfig::from_env()?;
     let stack = Stack::start(&config).await?;
-    let mode = if stack.polls() {
-        "polling the queue"
-    } else {
-        "waiting for the \"process messages\" button (WORKER_POLL=false)"
+    let mode = match stack.intake() {
+        Intake::Polling => "polling the queue",
+        Intake::Sqsd => "waiting for the \"process messages\" button (WORKER_POLL=false)",
     };
     println!();
     println!(

@@ -1,67 +1,122 @@
-//! The worker's settings, all from the environment (README, "Configuration").
+//! The worker's settings, all from the environment (README, "Configuration"),
+//! in two parts: [`WorkerConfig`] says where to listen and which backend to
+//! connect to; [`WorkerSettings`] says how to behave once connected, so tests
+//! and the local launcher build a worker on backends of their own with the
+//! same settings type.
 
 use std::time::Duration;
 
-use messages::BackendConfig;
+use backend_config::BackendConfig;
 use service::env;
 use sqsd::PollerConfig;
 
+use crate::jobs::JobSettings;
 use crate::sweep::SweepConfig;
 
-/// Everything the worker needs to start.
+/// How jobs reach this worker.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Intake {
+    /// sqsd POSTs each job to `/process` (Elastic Beanstalk). `WORKER_POLL=false`.
+    Sqsd,
+    /// The worker polls the queue itself, as sqsd would. `WORKER_POLL=true`.
+    Polling,
+}
+
+/// Where the worker listens and what it connects to.
 #[derive(Debug, Clone)]
 pub struct WorkerConfig {
     /// `PORT`, default 8081; 0 picks a free port (tests).
     pub port: u16,
     /// Where messages live.
     pub backend: BackendConfig,
+    /// How it behaves.
+    pub settings: WorkerSettings,
+}
+
+impl WorkerConfig {
+    /// Reads the settings, or says which one is wrong. `WORKER_POLL`
+    /// defaults to `false`: on Elastic Beanstalk, sqsd delivers.
+    pub fn from_env() -> anyhow::Result<Self> {
+        Ok(Self {
+            port: env::number_in("PORT", 8081, 0, 65535)?,
+            backend: BackendConfig::from_env()?,
+            settings: WorkerSettings::from_env(Intake::Sqsd)?,
+        })
+    }
+}
+
+/// How the worker behaves, whatever it is connected to.
+#[derive(Debug, Clone)]
+pub struct WorkerSettings {
     /// `MAX_ATTEMPTS`: the delivery at which a failing job is given up as `fail`.
     /// Must equal sqsd's `MaxRetries` (and the queue's redrive `maxReceiveCount`)
     /// so the record is final before SQS moves the message to the dead-letter queue.
     pub max_attempts: u32,
-    /// `SLOW_JOB_MS`: how long a `slow` job takes.
-    pub slow_job: Duration,
-    /// `WORKER_POLL`: poll the queue ourselves (no sqsd), or wait for sqsd's POSTs.
-    pub poll: bool,
+    /// `WORKER_POLL`: poll the queue ourselves, or wait for sqsd's POSTs.
+    pub intake: Intake,
+    /// What the jobs are tuned with (`SLOW_JOB_MS`).
+    pub jobs: JobSettings,
     /// The pending sweeper's settings (`SWEEP_*`).
     pub sweep: SweepConfig,
     /// How the poller behaves (`POLL_*`, `*VISIBILITY_TIMEOUT`), sqsd's defaults.
     pub poller: PollerConfig,
 }
 
-impl WorkerConfig {
-    /// Reads the settings, or says which one is wrong.
-    pub fn from_env() -> anyhow::Result<Self> {
+impl Default for WorkerSettings {
+    /// sqsd delivers, and every knob has its documented default.
+    fn default() -> Self {
+        Self {
+            max_attempts: backend_config::DEFAULT_MAX_ATTEMPTS,
+            intake: Intake::Sqsd,
+            jobs: JobSettings::default(),
+            sweep: SweepConfig::default(),
+            poller: PollerConfig::default(),
+        }
+    }
+}
+
+impl WorkerSettings {
+    /// Reads the settings; `WORKER_POLL` unset means `default_intake` (the
+    /// worker binary waits for sqsd, the local launcher polls).
+    pub fn from_env(default_intake: Intake) -> anyhow::Result<Self> {
+        let defaults = Self::default();
+        let polls = env::flag("WORKER_POLL", default_intake == Intake::Polling)?;
         Ok(Self {
-            port: u16::try_from(env::number_in("PORT", 8081, 0, 65535)?)?,
-            backend: BackendConfig::from_env()?,
-            max_attempts: messages::max_attempts_from_env()?,
-            slow_job: Duration::from_millis(env::number_in("SLOW_JOB_MS", 3000, 0, 600_000)?),
-            poll: env::flag("WORKER_POLL", false)?,
-            sweep: sweep_from_env()?,
-            poller: poller_from_env()?,
+            max_attempts: backend_config::max_attempts_from_env()?,
+            intake: if polls { Intake::Polling } else { Intake::Sqsd },
+            jobs: JobSettings {
+                slow_job: Duration::from_millis(env::number_in(
+                    "SLOW_JOB_MS",
+                    millis(defaults.jobs.slow_job),
+                    0,
+                    600_000,
+                )?),
+            },
+            sweep: sweep_from_env(defaults.sweep)?,
+            poller: poller_from_env(&defaults.poller)?,
         })
     }
 }
 
+/// A default duration in whole milliseconds (the defaults are small).
+fn millis(duration: Duration) -> u64 {
+    u64::try_from(duration.as_millis()).expect("a default duration fits in u64 milliseconds")
+}
+
+/// Reads a duration in whole seconds within `min..=max`.
+fn seconds(name: &str, default: Duration, min: u64, max: u64) -> anyhow::Result<Duration> {
+    Ok(Duration::from_secs(env::number_in(
+        name,
+        default.as_secs(),
+        min,
+        max,
+    )?))
+}
+
 /// The poller's settings; each defaults to what sqsd does on Elastic Beanstalk.
-fn poller_from_env() -> anyhow::Result<PollerConfig> {
-    let defaults = PollerConfig::default();
-    let seconds = |name: &str, default: Duration, min: u64, max: u64| -> anyhow::Result<Duration> {
-        Ok(Duration::from_secs(env::number_in(
-            name,
-            default.as_secs(),
-            min,
-            max,
-        )?))
-    };
+fn poller_from_env(defaults: &PollerConfig) -> anyhow::Result<PollerConfig> {
     Ok(PollerConfig {
-        batch_size: u32::try_from(env::number_in(
-            "POLL_BATCH_SIZE",
-            u64::from(defaults.batch_size),
-            1,
-            10,
-        )?)?,
+        batch_size: env::number_in("POLL_BATCH_SIZE", defaults.batch_size, 1, 10)?,
         wait: seconds("POLL_WAIT_SECONDS", defaults.wait, 0, 20)?,
         visibility_timeout: seconds("VISIBILITY_TIMEOUT", defaults.visibility_timeout, 0, 43_200)?,
         error_visibility_timeout: seconds(
@@ -70,42 +125,18 @@ fn poller_from_env() -> anyhow::Result<PollerConfig> {
             0,
             43_200,
         )?,
-        concurrency: usize::try_from(env::number_in(
-            "POLL_CONCURRENCY",
-            defaults.concurrency as u64,
-            1,
-            1000,
-        )?)?,
+        concurrency: env::number_in("POLL_CONCURRENCY", defaults.concurrency, 1, 1000)?,
         inactivity_timeout: seconds("INACTIVITY_TIMEOUT", defaults.inactivity_timeout, 1, 36_000)?,
         shutdown_grace: defaults.shutdown_grace,
     })
 }
 
 /// The sweeper's settings.
-fn sweep_from_env() -> anyhow::Result<SweepConfig> {
-    let defaults = SweepConfig::default();
-    let seconds = |name: &str, default: Duration, max: u64| -> anyhow::Result<Duration> {
-        Ok(Duration::from_secs(env::number_in(
-            name,
-            default.as_secs(),
-            1,
-            max,
-        )?))
-    };
+fn sweep_from_env(defaults: SweepConfig) -> anyhow::Result<SweepConfig> {
     Ok(SweepConfig {
-        after: seconds("SWEEP_AFTER_SECONDS", defaults.after, 1_209_600)?,
-        batch: u32::try_from(env::number_in(
-            "SWEEP_BATCH",
-            u64::from(defaults.batch),
-            1,
-            1000,
-        )?)?,
-        max_requeues: u32::try_from(env::number_in(
-            "SWEEP_MAX_REQUEUES",
-            u64::from(defaults.max_requeues),
-            0,
-            100,
-        )?)?,
-        every: seconds("SWEEP_EVERY_SECONDS", defaults.every, 86_400)?,
+        after: seconds("SWEEP_AFTER_SECONDS", defaults.after, 1, 1_209_600)?,
+        batch: env::number_in("SWEEP_BATCH", defaults.batch, 1, 1000)?,
+        max_requeues: env::number_in("SWEEP_MAX_REQUEUES", defaults.max_requeues, 0, 100)?,
+        every: seconds("SWEEP_EVERY_SECONDS", defaults.every, 1, 86_400)?,
     })
 }

@@ -3,20 +3,24 @@
 //! from `pending` to `complete` or `fail`, safely under at-least-once delivery.
 //!
 //! # Layout
-//! - [`config`]: settings from the environment.
-//! - [`job`]: the demonstration job itself (what `simulate` asks for).
+//! - [`config`]: settings from the environment: where to listen and connect
+//!   ([`WorkerConfig`]), and how to behave ([`WorkerSettings`]).
+//! - [`jobs`]: the [`jobs::Job`] trait and one file per kind of job; the
+//!   place to add your own.
 //! - [`process`]: one delivery, from sqsd's request to a recorded state: the
 //!   only processing path, used by `/process` and by the local poller alike.
 //! - [`sweep`]: the periodic task that rescues messages stuck in `pending`.
-//! - [`routes`]: the HTTP surface: `/process`, `/health`, `/process-batch`, `/tasks/sweep`.
+//! - `routes`: the HTTP surface (`/process`, `/health`, `/process-batch`,
+//!   `/tasks/sweep`), where use-case errors become HTTP answers.
 //! - [`startup`]: [`Application`], which binds the listener and serves.
 
 pub mod config;
-pub mod job;
+pub mod jobs;
 pub mod process;
-pub mod routes;
+mod routes;
 pub mod startup;
 pub mod sweep;
 
-pub use config::WorkerConfig;
+pub use config::{Intake, WorkerConfig, WorkerSettings};
+pub use routes::process_router;
 pub use startup::Application;

@@ -10,19 +10,18 @@ use axum::http::StatusCode;
 use messages::Backends;
 use service::shutdown::Shutdown;
 use sqsd::Poller;
-
-use crate::sweep::{SweepConfig, sweep_periodically};
-use tokio::net::TcpListener;
 use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::TraceLayer;
 
-use crate::WorkerConfig;
+use crate::config::{Intake, WorkerConfig, WorkerSettings};
+use crate::jobs::Jobs;
 use crate::process::WorkerState;
 use crate::routes;
+use crate::sweep::{SweepConfig, sweep_periodically};
 
 /// The worker, bound and ready to serve.
 pub struct Application {
-    listener: TcpListener,
+    listener: service::listener::Bound,
     router: Router,
     backends: Backends,
     /// Set when `WORKER_POLL=true`: runs beside the server.
@@ -34,9 +33,12 @@ pub struct Application {
 impl Application {
     /// Connects the configured backend and binds `0.0.0.0:PORT`.
     pub async fn build(config: &WorkerConfig) -> anyhow::Result<Self> {
-        let backends = Backends::connect(&config.backend, config.max_attempts).await?;
+        let backends = config
+            .backend
+            .connect(config.settings.max_attempts)
+            .await?;
         Self::with_backends(
-            config,
+            &config.settings,
             backends,
             SocketAddr::from(([0, 0, 0, 0], config.port)),
         )
@@ -45,31 +47,31 @@ impl Application {
 
     /// Uses `backends` and binds `address` (tests: `127.0.0.1:0`).
     pub async fn with_backends(
-        config: &WorkerConfig,
+        settings: &WorkerSettings,
         backends: Backends,
         address: SocketAddr,
     ) -> anyhow::Result<Self> {
         let state = WorkerState {
             store: backends.store.clone(),
-            max_attempts: config.max_attempts,
-            slow_job: config.slow_job,
+            max_attempts: settings.max_attempts,
+            jobs: Jobs::standard(settings.jobs),
         };
         let poller = Poller::new(
             backends.queue.clone(),
             routes::process_router(state.clone()),
-            config.poller.clone(),
+            settings.poller.clone(),
         );
-        let tasks = routes::tasks::TaskState {
+        let tasks = routes::TaskState {
             backends: backends.clone(),
-            config: config.sweep,
+            config: settings.sweep,
         };
-        let router = routes::router(state, poller.clone(), config.poll, tasks).layer((
+        let router = routes::router(state, poller.clone(), settings.intake, tasks).layer((
             TraceLayer::new_for_http(),
             // sqsd stops waiting after its InactivityTimeout (`INACTIVITY_TIMEOUT`
             // here): a job still running after that would only race the retry.
             TimeoutLayer::with_status_code(
                 StatusCode::SERVICE_UNAVAILABLE,
-                config.poller.inactivity_timeout,
+                settings.poller.inactivity_timeout,
             ),
         ));
         let listener = service::listener::bind(address).await?;
@@ -77,22 +79,14 @@ impl Application {
             listener,
             router,
             backends,
-            poller: config.poll.then_some(poller),
-            sweep: config.sweep,
+            poller: (settings.intake == Intake::Polling).then_some(poller),
+            sweep: settings.sweep,
         })
     }
 
     /// The port actually bound.
     pub fn port(&self) -> u16 {
-        self.listener
-            .local_addr()
-            .map(|address| address.port())
-            .unwrap_or_default()
-    }
-
-    /// The routes, for dispatching a request in-process (the local poller).
-    pub fn router(&self) -> Router {
-        self.router.clone()
+        self.listener.port()
     }
 
     /// The backends this worker uses.
@@ -100,9 +94,13 @@ impl Application {
         &self.backends
     }
 
-    /// Whether this worker polls the queue itself.
-    pub fn polls(&self) -> bool {
-        self.poller.is_some()
+    /// How jobs reach this worker.
+    pub fn intake(&self) -> Intake {
+        if self.poller.is_some() {
+            Intake::Polling
+        } else {
+            Intake::Sqsd
+        }
     }
 
     /// Serves (and polls, if asked to) until `shutdown` completes, then lets
@@ -121,13 +119,12 @@ impl Application {
             ));
             tokio::spawn(poller.run(shutdown.clone().wait()))
         });
-        let served = axum::serve(self.listener, self.router)
+        let served = axum::serve(self.listener.into_listener(), self.router)
             .with_graceful_shutdown(shutdown.wait())
             .await;
-        if let Some(Err(error)) = match polling {
-            Some(polling) => Some(polling.await),
-            None => None,
-        } {
+        if let Some(polling) = polling
+            && let Err(error) = polling.await
+        {
             tracing::error!(%error, "the poller stopped abnormally");
         }
         served
