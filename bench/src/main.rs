@@ -20,6 +20,7 @@ mod report;
 mod run;
 
 use std::path::PathBuf;
+use std::process::ExitCode;
 
 /// What to run.
 #[derive(Debug, Clone)]
@@ -75,7 +76,11 @@ fn parse_options() -> anyhow::Result<Options> {
 }
 
 #[tokio::main]
-async fn main() -> anyhow::Result<()> {
+async fn main() -> ExitCode {
+    service::cli::exit("bench", run().await)
+}
+
+async fn run() -> anyhow::Result<()> {
     let options = parse_options()?;
     let results = run::run(&options).await?;
     println!("{}", report::markdown(&options, &results));

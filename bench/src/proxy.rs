@@ -18,10 +18,11 @@ pub struct Counts(Arc<Mutex<BTreeMap<String, u64>>>);
 impl Counts {
     /// A copy of the counts so far.
     pub fn snapshot(&self) -> BTreeMap<String, u64> {
+        // A panic while counting leaves whole counts behind: keep them.
         self.0
             .lock()
-            .map(|counts| counts.clone())
-            .unwrap_or_default()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .clone()
     }
 
     /// Forgets everything counted so far.
@@ -72,7 +73,13 @@ async fn forward(State(upstream): State<Upstream>, request: Request) -> Response
         Ok(answer) => {
             let status = answer.status();
             let headers = answer.headers().clone();
-            let bytes = answer.bytes().await.unwrap_or_default();
+            let Ok(bytes) = answer.bytes().await else {
+                return (
+                    StatusCode::BAD_GATEWAY,
+                    "the emulator's answer was cut short",
+                )
+                    .into_response();
+            };
             let mut response = Response::new(Body::from(bytes));
             *response.status_mut() = status;
             for (name, value) in &headers {

@@ -25,7 +25,10 @@ fn per_message(counts: &BTreeMap<String, u64>, messages: usize) -> String {
         .map(|(operation, count)| {
             format!(
                 "{} {:.2}",
-                operation.rsplit('.').next().unwrap_or(operation),
+                operation
+                    .rsplit('.')
+                    .next()
+                    .expect("rsplit yields at least one part"),
                 *count as f64 / messages as f64
             )
         })

@@ -40,18 +40,19 @@ struct Process {
 }
 
 impl Process {
-    fn peak_kib(&self) -> u64 {
-        let Some(pid) = self.child.id() else { return 0 };
-        std::fs::read_to_string(format!("/proc/{pid}/status"))
-            .ok()
-            .and_then(|status| {
-                status
-                    .lines()
-                    .find(|line| line.starts_with("VmHWM:"))
-                    .and_then(|line| line.split_whitespace().nth(1))
-                    .and_then(|kib| kib.parse().ok())
-            })
-            .unwrap_or(0)
+    /// The process's peak resident memory, from Linux's `/proc`.
+    fn peak_kib(&self) -> anyhow::Result<u64> {
+        let pid = self
+            .child
+            .id()
+            .ok_or_else(|| anyhow::anyhow!("the process has exited: its peak memory is gone"))?;
+        let status = std::fs::read_to_string(format!("/proc/{pid}/status"))?;
+        status
+            .lines()
+            .find(|line| line.starts_with("VmHWM:"))
+            .and_then(|line| line.split_whitespace().nth(1))
+            .and_then(|kib| kib.parse().ok())
+            .ok_or_else(|| anyhow::anyhow!("/proc/{pid}/status has no VmHWM line"))
     }
 }
 
@@ -142,7 +143,10 @@ async fn send_many(
                 .await;
             drop(permit);
             let message: Value = answer?.error_for_status()?.json().await?;
-            anyhow::Ok(message["id"].as_str().unwrap_or_default().to_owned())
+            let id = message["id"]
+                .as_str()
+                .ok_or_else(|| anyhow::anyhow!("the web's answer has no id: {message}"))?;
+            anyhow::Ok(id.to_owned())
         }));
     }
     let mut ids = Vec::with_capacity(count);
@@ -273,12 +277,14 @@ pub async fn run(options: &Options) -> anyhow::Result<Results> {
     let mut latencies = Vec::new();
     for id in &ids {
         let message = record(&client, &web.url, id).await?;
-        if let (Some(created), Some(updated)) = (
-            timestamp(&message, "created_at"),
-            timestamp(&message, "updated_at"),
-        ) {
-            latencies.push((updated - created).to_std().unwrap_or_default());
-        }
+        let at = |field: &str| {
+            timestamp(&message, field)
+                .ok_or_else(|| anyhow::anyhow!("message {message} has no readable {field}"))
+        };
+        let latency = (at("updated_at")? - at("created_at")?)
+            .to_std()
+            .map_err(|_| anyhow::anyhow!("message {message} was updated before it was created"))?;
+        latencies.push(latency);
     }
     latencies.sort();
 
@@ -286,8 +292,8 @@ pub async fn run(options: &Options) -> anyhow::Result<Results> {
         web_rate: options.messages as f64 / sending.as_secs_f64(),
         worker_rate: options.messages as f64 / draining.as_secs_f64(),
         latencies,
-        web_peak_kib: web.peak_kib(),
-        worker_peak_kib: worker.peak_kib(),
+        web_peak_kib: web.peak_kib()?,
+        worker_peak_kib: worker.peak_kib()?,
         web_requests,
         worker_requests,
     };

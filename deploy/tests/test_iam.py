@@ -13,7 +13,7 @@ QUEUE = "arn:aws:sqs:REGION:ACCOUNT_ID:QUEUE_NAME"
 TABLE = "arn:aws:dynamodb:REGION:ACCOUNT_ID:table/TABLE_NAME"
 INDEXES = TABLE + "/index/*"
 
-# What each binary calls (crates/messages/src/aws). SendMessageBatch and
+# What each binary calls (crates/messages-aws/src). SendMessageBatch and
 # DeleteMessageBatch are authorised by SendMessage and DeleteMessage.
 EXPECTED = {
     "web": {

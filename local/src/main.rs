@@ -11,7 +11,7 @@ async fn main() -> ExitCode {
 }
 
 async fn run() -> anyhow::Result<()> {
-    service::telemetry::init();
+    service::telemetry::init()?;
     let config = LocalConfig::from_env()?;
     let stack = Stack::start(&config).await?;
     let mode = match stack.intake() {

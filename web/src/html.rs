@@ -76,7 +76,10 @@ mod tests {
     #[test]
     fn an_error_reads_as_a_sentence() {
         assert_eq!(sentence("no message has id x"), "No message has id x.");
-        assert_eq!(sentence("That is not a message id."), "That is not a message id.");
+        assert_eq!(
+            sentence("That is not a message id."),
+            "That is not a message id."
+        );
     }
 
     #[test]

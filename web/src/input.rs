@@ -16,9 +16,9 @@ pub const DEFAULT_LIMIT: u32 = 20;
 pub fn parse_simulate(text: Option<&str>) -> Result<Simulate, HttpError> {
     match text {
         None => Ok(Simulate::Ok),
-        Some(text) => text
-            .parse()
-            .map_err(|error: messages::UnknownSimulate| HttpError::unprocessable(error.to_string())),
+        Some(text) => text.parse().map_err(|error: messages::UnknownSimulate| {
+            HttpError::unprocessable(error.to_string())
+        }),
     }
 }
 
@@ -44,6 +44,8 @@ pub enum BurstSize {
     Number(serde_json::Number),
     /// `"count": "5"`, what a form field holds.
     Text(String),
+    /// Anything else (`true`, a list): refused with the same sentence.
+    Other(serde::de::IgnoredAny),
 }
 
 impl BurstSize {
@@ -53,6 +55,9 @@ impl BurstSize {
             None => Ok(1),
             Some(Self::Text(text)) => parse_count(Some(text)),
             Some(Self::Number(number)) => parse_count(Some(&number.to_string())),
+            Some(Self::Other(_)) => Err(HttpError::unprocessable(format!(
+                "how many to send must be a whole number from 1 to {MAX_BURST}, given as a number or a numeric string"
+            ))),
         }
     }
 }
@@ -73,7 +78,9 @@ pub fn burst(body: &str, count: u32) -> Result<Vec<MessageBody>, HttpError> {
         return Ok(vec![parse_body(body)?]);
     }
     parse_body(body)?; // the plain text's own error comes first
-    (1..=count).map(|n| parse_body(format!("{body} #{n}"))).collect()
+    (1..=count)
+        .map(|n| parse_body(format!("{body} #{n}")))
+        .collect()
 }
 
 /// Reads the live page's `watch=<id>:<attempts>,...`: the pending messages on
@@ -155,8 +162,10 @@ mod tests {
     fn a_burst_size_out_of_range_says_the_range() {
         let error = parse_count(Some("101")).expect_err("too many");
         assert!(error.public().contains("from 1 to 100"), "{error}");
-        let fraction: BurstSize = serde_json::from_str("2.5").expect("number");
-        assert!(BurstSize::parse(Some(&fraction)).is_err());
+        for bad in ["2.5", "true", "[1]"] {
+            let size: BurstSize = serde_json::from_str(bad).expect("any JSON value");
+            assert!(BurstSize::parse(Some(&size)).is_err(), "{bad}");
+        }
     }
 
     #[test]

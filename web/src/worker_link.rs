@@ -31,7 +31,6 @@ struct Health {
     polling: bool,
 }
 
-
 impl WorkerLink {
     /// The worker at `url` (for example `http://127.0.0.1:8081`). Fails only
     /// when no HTTP client can be made on this machine (no TLS roots, say).

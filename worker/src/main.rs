@@ -11,7 +11,7 @@ async fn main() -> ExitCode {
 }
 
 async fn run() -> anyhow::Result<()> {
-    service::telemetry::init();
+    service::telemetry::init()?;
     let config = WorkerConfig::from_env()?;
     let app = Application::build(&config).await?;
     tracing::info!(

@@ -33,10 +33,7 @@ pub struct Application {
 impl Application {
     /// Connects the configured backend and binds `0.0.0.0:PORT`.
     pub async fn build(config: &WorkerConfig) -> anyhow::Result<Self> {
-        let backends = config
-            .backend
-            .connect(config.settings.max_attempts)
-            .await?;
+        let backends = config.backend.connect(config.settings.max_attempts).await?;
         Self::with_backends(
             &config.settings,
             backends,

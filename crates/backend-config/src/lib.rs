@@ -40,17 +40,27 @@ pub enum BackendConfig {
 
 /// A configuration that cannot work.
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
-#[error(
-    "{set} is set but {unset} is not: set both to use SQS and DynamoDB, or neither to use the embedded backend"
-)]
-pub struct HalfAwsConfig {
-    set: &'static str,
-    unset: &'static str,
+pub enum BackendConfigError {
+    /// One of `QUEUE_URL` and `TABLE_NAME` without the other.
+    #[error(
+        "{set} is set but {unset} is not: set both to use SQS and DynamoDB, or neither to use the embedded backend"
+    )]
+    HalfAws {
+        /// The one that is set.
+        set: &'static str,
+        /// The one that is not.
+        unset: &'static str,
+    },
+    /// A `QUEUE_URL` that names no queue.
+    #[error(
+        "QUEUE_URL is set to {0:?}, which does not end in a queue name: use the queue's URL, like https://sqs.us-east-1.amazonaws.com/123456789012/messages"
+    )]
+    NoQueueName(String),
 }
 
 impl BackendConfig {
     /// Reads `QUEUE_URL`, `TABLE_NAME` and `DATA_DIR`.
-    pub fn from_env() -> Result<Self, HalfAwsConfig> {
+    pub fn from_env() -> Result<Self, BackendConfigError> {
         Self::from_values(
             env::var("QUEUE_URL"),
             env::var("TABLE_NAME"),
@@ -63,8 +73,13 @@ impl BackendConfig {
         queue_url: Option<String>,
         table_name: Option<String>,
         data_dir: Option<String>,
-    ) -> Result<Self, HalfAwsConfig> {
+    ) -> Result<Self, BackendConfigError> {
         match (queue_url, table_name) {
+            (Some(queue_url), Some(_))
+                if messages_aws::queue_name_from_url(&queue_url).is_none() =>
+            {
+                Err(BackendConfigError::NoQueueName(queue_url))
+            }
             (Some(queue_url), Some(table_name)) => Ok(Self::Aws {
                 queue_url,
                 table_name,
@@ -72,14 +87,33 @@ impl BackendConfig {
             (None, None) => Ok(Self::Embedded {
                 data_dir: PathBuf::from(data_dir.unwrap_or_else(|| "./data".to_owned())),
             }),
-            (Some(_), None) => Err(HalfAwsConfig {
+            (Some(_), None) => Err(BackendConfigError::HalfAws {
                 set: "QUEUE_URL",
                 unset: "TABLE_NAME",
             }),
-            (None, Some(_)) => Err(HalfAwsConfig {
+            (None, Some(_)) => Err(BackendConfigError::HalfAws {
                 set: "TABLE_NAME",
                 unset: "QUEUE_URL",
             }),
+        }
+    }
+
+    /// Creates (or finds) what the backend needs, for `web provision`, and
+    /// says what it did, one line per resource. The embedded backend needs
+    /// nothing: its file is made on first use.
+    pub async fn provision(&self, max_attempts: u32) -> Result<Vec<String>, BackendError> {
+        match self {
+            Self::Aws {
+                queue_url,
+                table_name,
+            } => {
+                let sdk = messages_aws::load_config().await?;
+                messages_aws::provision(&sdk, queue_url, table_name, max_attempts).await
+            }
+            Self::Embedded { data_dir } => Ok(vec![format!(
+                "nothing to provision: QUEUE_URL and TABLE_NAME are not set, so the embedded backend is used, and it creates its files under {} on first use",
+                data_dir.display()
+            )]),
         }
     }
 
@@ -103,10 +137,23 @@ impl BackendConfig {
 mod tests {
     use super::*;
 
+    const QUEUE_URL: &str = "https://sqs.us-east-1.amazonaws.com/123456789012/messages";
+
     #[test]
     fn both_names_select_aws() {
-        let config = BackendConfig::from_values(Some("u".into()), Some("t".into()), None);
+        let config = BackendConfig::from_values(Some(QUEUE_URL.into()), Some("t".into()), None);
         assert!(matches!(config, Ok(BackendConfig::Aws { .. })));
+    }
+
+    #[test]
+    fn a_queue_url_without_a_queue_name_is_refused_at_start_up() {
+        let url = "https://sqs.us-east-1.amazonaws.com";
+        let config = BackendConfig::from_values(Some(url.into()), Some("t".into()), None);
+        let error = config.expect_err("no queue name");
+        assert!(
+            error.to_string().contains("does not end in a queue name"),
+            "{error}"
+        );
     }
 
     #[test]
@@ -122,7 +169,8 @@ mod tests {
 
     #[test]
     fn one_name_alone_is_an_error_that_names_the_missing_one() {
-        let error = BackendConfig::from_values(Some("u".into()), None, None).expect_err("half");
+        let error =
+            BackendConfig::from_values(Some(QUEUE_URL.into()), None, None).expect_err("half");
         assert!(error.to_string().contains("TABLE_NAME is not"), "{error}");
         let error = BackendConfig::from_values(None, Some("t".into()), None).expect_err("half");
         assert!(error.to_string().contains("QUEUE_URL is not"), "{error}");

@@ -141,6 +141,12 @@ fn from_item(item: &Item) -> Result<Message, BackendError> {
     })
 }
 
+/// A row count as an index. Every target this builds for has a `usize` of
+/// at least 32 bits.
+fn to_usize(count: u32) -> usize {
+    usize::try_from(count).expect("a u32 fits in usize on 32- and 64-bit targets")
+}
+
 type UpdateResult = Result<UpdateItemOutput, SdkError<UpdateItemError, HttpResponse>>;
 
 /// Whether a conditional update was refused by its condition: an expected
@@ -160,9 +166,14 @@ impl DynamoStore {
         result: UpdateResult,
     ) -> Result<Transition, BackendError> {
         match result {
-            Ok(output) => Ok(Transition::Applied(from_item(
-                &output.attributes.unwrap_or_default(),
-            )?)),
+            // Every update asks for ALL_NEW, so an applied one returns the item.
+            Ok(output) => match output.attributes {
+                Some(item) => Ok(Transition::Applied(from_item(&item)?)),
+                None => Err(BackendError::new(
+                    "DynamoDB UpdateItem",
+                    "the update was applied but DynamoDB returned no item",
+                )),
+            },
             Err(error) if condition_failed(&error) => self.explain_condition_failure(id).await,
             Err(error) => Err(BackendError::new("DynamoDB UpdateItem", error)),
         }
@@ -182,10 +193,14 @@ impl DynamoStore {
             let output = request
                 .clone()
                 .set_exclusive_start_key(start)
-                .limit(i32::try_from(wanted - rows.len()).unwrap_or(i32::MAX))
+                .limit(
+                    i32::try_from(wanted - rows.len())
+                        .expect("callers want at most a page or a sweep batch (1000) of rows"),
+                )
                 .send()
                 .await
                 .map_err(|error| BackendError::new("DynamoDB Query", error))?;
+            // No items on a page means none matched there.
             for item in output.items.unwrap_or_default() {
                 rows.push(from_item(&item)?);
             }
@@ -327,9 +342,7 @@ impl StatusStore for DynamoStore {
                 .expression_attribute_values(":cursor", s(cursor)),
             None => request.key_condition_expression("#partition = :partition"),
         };
-        let rows = self
-            .query_messages(request, usize::try_from(limit + 1).unwrap_or(usize::MAX))
-            .await?;
+        let rows = self.query_messages(request, to_usize(limit + 1)).await?;
         Ok(Page::from_rows(rows, limit))
     }
 
@@ -432,7 +445,7 @@ impl StatusStore for DynamoStore {
             .expression_attribute_values(":all", s(LISTING_ALL))
             .expression_attribute_values(":after", s(after))
             .scan_index_forward(true);
-        let wanted = usize::try_from(limit.clamp(1, messages::MAX_PAGE)).unwrap_or(100);
+        let wanted = to_usize(limit.clamp(1, messages::MAX_PAGE));
         self.query_messages(request, wanted).await
     }
 
@@ -451,13 +464,19 @@ impl StatusStore for DynamoStore {
                 .expression_attribute_names("#status", "status")
                 .expression_attribute_values(":status", s(status.as_str()))
                 .select(Select::Count)
-                // Never read more than is still needed to reach the cap.
+                // Never read more than is still needed to reach the cap; a cap
+                // beyond DynamoDB's largest Limit reads as much as one call may.
                 .limit(i32::try_from(cap.saturating_sub(total).max(1)).unwrap_or(i32::MAX))
                 .set_exclusive_start_key(start)
                 .send()
                 .await
                 .map_err(|error| BackendError::new("DynamoDB Query", error))?;
-            total += u64::try_from(output.count).unwrap_or_default();
+            total += u64::try_from(output.count).map_err(|_| {
+                BackendError::new(
+                    "DynamoDB Query",
+                    format!("a negative count ({})", output.count),
+                )
+            })?;
             start = output.last_evaluated_key.filter(|key| !key.is_empty());
             if start.is_none() || total >= cap {
                 return Ok(total.min(cap));
@@ -481,7 +500,7 @@ impl StatusStore for DynamoStore {
             .expression_attribute_values(":before", s(created_before))
             // Oldest first: the messages most likely to be stuck.
             .scan_index_forward(true);
-        let wanted = usize::try_from(limit.clamp(1, 1000)).unwrap_or(1000);
+        let wanted = to_usize(limit.clamp(1, 1000));
         self.query_messages(request, wanted).await
     }
 

@@ -69,7 +69,10 @@ pub async fn load_config() -> Result<SdkConfig, BackendError> {
 
 /// The resource name in a queue URL: its last path segment.
 pub fn queue_name_from_url(queue_url: &str) -> Option<&str> {
-    let without_query = queue_url.split(['?', '#']).next().unwrap_or_default();
+    let without_query = queue_url
+        .split(['?', '#'])
+        .next()
+        .expect("split always yields a first part");
     let after_scheme = without_query
         .split_once("://")
         .map_or(without_query, |(_, rest)| rest);

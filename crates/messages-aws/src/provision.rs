@@ -14,8 +14,8 @@ use super::dynamodb::{INDEX_BY_STATUS, INDEX_NEWEST};
 use super::queue_name_from_url;
 use messages::BackendError;
 
-/// sqsd's defaults (DESIGN section 4), so the queue behaves the same whether
-/// sqsd or the local poller reads it.
+/// sqsd's defaults (the documented `aws:elasticbeanstalk:sqsd` options), so
+/// the queue behaves the same whether sqsd or the local poller reads it.
 const VISIBILITY_TIMEOUT_SECONDS: &str = "300";
 const RETENTION_SECONDS: &str = "345600";
 /// The dead-letter queue keeps what it holds as long as SQS allows (14 days).
@@ -96,7 +96,12 @@ async fn create_queue(
 ) -> Result<(String, &'static str), BackendError> {
     match sqs.get_queue_url().queue_name(name).send().await {
         Ok(found) => {
-            let url = found.queue_url.unwrap_or_default();
+            let url = found.queue_url.ok_or_else(|| {
+                BackendError::new(
+                    "SQS GetQueueUrl",
+                    format!("queue {name} was found without a URL"),
+                )
+            })?;
             let mut request = sqs.set_queue_attributes().queue_url(&url);
             for (key, value) in attributes {
                 request = request.attributes(key.clone(), value);
@@ -120,7 +125,13 @@ async fn create_queue(
                 .send()
                 .await
                 .map_err(|error| BackendError::new("SQS CreateQueue", error))?;
-            Ok((created.queue_url.unwrap_or_default(), "created"))
+            let url = created.queue_url.ok_or_else(|| {
+                BackendError::new(
+                    "SQS CreateQueue",
+                    format!("queue {name} was created without a URL"),
+                )
+            })?;
+            Ok((url, "created"))
         }
         Err(error) => Err(BackendError::new("SQS GetQueueUrl", error)),
     }
@@ -166,6 +177,7 @@ async fn create_table(
             let indexes: Vec<String> = found
                 .table
                 .and_then(|description| description.global_secondary_indexes)
+                // A table without indexes lists none.
                 .unwrap_or_default()
                 .into_iter()
                 .filter_map(|index| index.index_name)

@@ -29,12 +29,14 @@ impl SqsQueue {
     }
 }
 
-/// SQS takes whole seconds as `i32`; our durations are small, so this saturates.
+/// SQS takes whole seconds as `i32`. A longer duration than that holds is
+/// longer than any SQS limit anyway, which SQS then refuses with its reason.
 fn seconds(duration: Duration) -> i32 {
     i32::try_from(duration.as_secs()).unwrap_or(i32::MAX)
 }
 
 fn received(message: SqsMessage) -> Option<Received> {
+    // We ask for every system and message attribute; none sent means none set.
     let system = message.attributes.unwrap_or_default();
     let count = system
         .get(&MessageSystemAttributeName::ApproximateReceiveCount)
@@ -51,7 +53,11 @@ fn received(message: SqsMessage) -> Option<Received> {
     Some(Received {
         message_id: message.message_id?,
         receipt_handle: message.receipt_handle?,
+        // SQS bodies are never empty; were one missing, the worker would refuse
+        // it as "not a job" and the redrive policy would dead-letter it.
         body: message.body.unwrap_or_default(),
+        // Asked for with every receive; were it missing, counting this as the
+        // first delivery only delays giving up, never skips a retry.
         receive_count: count.unwrap_or(1),
         first_received_at_ms: millis(MessageSystemAttributeName::ApproximateFirstReceiveTimestamp),
         sent_at_ms: millis(MessageSystemAttributeName::SentTimestamp),
@@ -133,7 +139,7 @@ impl Queue for SqsQueue {
             .client
             .receive_message()
             .queue_url(&self.queue_url)
-            .max_number_of_messages(i32::try_from(max.clamp(1, 10)).unwrap_or(10))
+            .max_number_of_messages(i32::try_from(max.clamp(1, 10)).expect("1 to 10 fits in i32"))
             .wait_time_seconds(seconds(wait).min(20))
             .visibility_timeout(seconds(visibility))
             .message_system_attribute_names(MessageSystemAttributeName::All)
@@ -200,8 +206,10 @@ impl Queue for SqsQueue {
     }
 
     fn name(&self) -> String {
+        // QUEUE_URL is checked to end in a name at start-up (backend-config);
+        // a URL made otherwise names the queue in full.
         super::queue_name_from_url(&self.queue_url)
-            .unwrap_or("queue")
+            .unwrap_or(&self.queue_url)
             .to_owned()
     }
 

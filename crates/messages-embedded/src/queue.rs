@@ -72,6 +72,7 @@ impl EmbeddedQueue {
         visibility: Duration,
     ) -> Result<Vec<Received>, BackendError> {
         let max_receive_count = self.max_receive_count;
+        // Saturates: a visibility beyond i64 milliseconds means "never", as it would.
         let visibility_ms = i64::try_from(visibility.as_millis()).unwrap_or(i64::MAX);
         self.database
             .call("receiving from the embedded queue", move |connection| {
@@ -105,6 +106,7 @@ impl EmbeddedQueue {
                     // A new handle per receive: a stale one cannot delete or
                     // extend a message someone else has received since.
                     let receipt = format!("{seq}-{}", MessageId::new());
+                    // Never received before: this receive is the first.
                     let first = first.unwrap_or(now);
                     transaction.execute(
                         "UPDATE queue SET receive_count = receive_count + 1, visible_at_ms = ?1,
@@ -184,6 +186,7 @@ impl Queue for EmbeddedQueue {
         timeout: Duration,
     ) -> Result<(), BackendError> {
         let receipt = receipt_handle.to_owned();
+        // Saturates, as for a receive's visibility.
         let timeout_ms = i64::try_from(timeout.as_millis()).unwrap_or(i64::MAX);
         self.database
             .call(

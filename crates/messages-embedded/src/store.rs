@@ -258,6 +258,7 @@ impl StatusStore for EmbeddedStore {
     }
 
     async fn count(&self, status: Status, cap: u64) -> Result<u64, BackendError> {
+        // Saturates: no table holds more than i64::MAX rows.
         let cap = i64::try_from(cap).unwrap_or(i64::MAX);
         self.database
             .call(
@@ -271,7 +272,7 @@ impl StatusStore for EmbeddedStore {
                 },
             )
             .await
-            .map(|count| u64::try_from(count).unwrap_or_default())
+            .map(|count| u64::try_from(count).expect("COUNT(*) is never negative"))
     }
 
     async fn pending_before(

@@ -24,6 +24,7 @@ impl MessageId {
     }
 
     /// An id for a message created at `at` (tests and imports; new messages use [`MessageId::new`]).
+    /// A UUIDv7 cannot hold a time before 1970: such a time counts as 1970.
     pub fn created_at(at: DateTime<Utc>) -> Self {
         let seconds = u64::try_from(at.timestamp()).unwrap_or_default();
         Self(Uuid::new_v7(uuid::Timestamp::from_unix(
@@ -35,7 +36,8 @@ impl MessageId {
 
     /// The smallest id a message created at or after `at` can have: ids below
     /// it belong to messages created before `at`. Lets a store find "created
-    /// before" with a key condition on `id`, which it is sorted by.
+    /// before" with a key condition on `id`, which it is sorted by. A time
+    /// before 1970 counts as 1970, as in [`MessageId::created_at`].
     pub fn floor(at: DateTime<Utc>) -> Self {
         let millis = u64::try_from(at.timestamp_millis()).unwrap_or_default();
         let mut bytes = [0_u8; 16];

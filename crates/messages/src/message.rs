@@ -112,7 +112,10 @@ mod tests {
     #[test]
     fn a_job_survives_a_round_trip_through_json() {
         let job = message().job();
-        assert_eq!(JobPayload::from_json(job.to_json().as_bytes()).ok(), Some(job));
+        assert_eq!(
+            JobPayload::from_json(job.to_json().as_bytes()).ok(),
+            Some(job)
+        );
     }
 
     #[test]

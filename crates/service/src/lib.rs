@@ -11,9 +11,9 @@
 //!   worker, and the middleware that logs it once.
 //! - [`cli`]: what every binary's `main` does with its result.
 
+pub mod cli;
 pub mod env;
 pub mod http;
 pub mod listener;
-pub mod cli;
 pub mod shutdown;
 pub mod telemetry;

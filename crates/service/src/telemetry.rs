@@ -4,10 +4,22 @@
 
 use tracing_subscriber::{EnvFilter, fmt};
 
+use crate::env::EnvError;
+
 /// Installs the global subscriber. Safe to call more than once (tests and the
 /// local launcher build several apps in one process): later calls do nothing.
-pub fn init() {
-    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
+/// A `RUST_LOG` that is not a filter is an error, like any other bad setting.
+pub fn init() -> Result<(), EnvError> {
+    let filter = match crate::env::var("RUST_LOG") {
+        None => EnvFilter::new("info"),
+        Some(value) => EnvFilter::try_new(&value).map_err(|error| EnvError {
+            name: "RUST_LOG".to_owned(),
+            value,
+            expected: format!(
+                "it must be a log filter such as info or info,worker=debug ({error})"
+            ),
+        })?,
+    };
     let json =
         crate::env::var("LOG_FORMAT").is_some_and(|format| format.eq_ignore_ascii_case("json"));
     let result = if json {
@@ -21,4 +33,5 @@ pub fn init() {
     };
     // An error here only means a subscriber is already installed.
     drop(result);
+    Ok(())
 }

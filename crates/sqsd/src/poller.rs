@@ -129,7 +129,9 @@ impl Poller {
             };
             // More free slots than a batch holds just means a full batch.
             let want = u32::try_from(1 + slots.available_permits())
-                .map_or(self.config.batch_size, |free| free.min(self.config.batch_size));
+                .map_or(self.config.batch_size, |free| {
+                    free.min(self.config.batch_size)
+                });
             let received = tokio::select! {
                 // A receive cut short may have hidden messages on the server;
                 // they come back after their visibility timeout, like sqsd's.

@@ -152,7 +152,9 @@ async fn updates(
         None => Vec::new(),
         Some(text) => {
             let after = MessageId::parse(text).map_err(|_| {
-                HttpError::bad_request("after is not valid: pass the id of the newest message shown")
+                HttpError::bad_request(
+                    "after is not valid: pass the id of the newest message shown",
+                )
             })?;
             store
                 .newer_than(after, MAX_PAGE)

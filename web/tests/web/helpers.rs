@@ -9,9 +9,10 @@ use messages::{Backends, FinalStatus, JobPayload, Outcome, Simulate};
 /// Starts the web on `backends` on a free port of 127.0.0.1, served until the
 /// test ends, and returns its URL.
 pub async fn spawn_web(backends: Backends) -> String {
-    let app = web::Application::with_backends(backends, None, SocketAddr::from(([127, 0, 0, 1], 0)))
-        .await
-        .expect("the web binds a free port");
+    let app =
+        web::Application::with_backends(backends, None, SocketAddr::from(([127, 0, 0, 1], 0)))
+            .await
+            .expect("the web binds a free port");
     let url = format!("http://127.0.0.1:{}", app.port());
     tokio::spawn(app.run_until(std::future::pending()));
     url
@@ -39,7 +40,11 @@ pub async fn finish_next(backends: &Backends) {
         error: None,
         at: messages::now(),
     };
-    backends.store.finish(job.id, &outcome).await.expect("finish");
+    backends
+        .store
+        .finish(job.id, &outcome)
+        .await
+        .expect("finish");
     backends
         .queue
         .delete(&received.receipt_handle)

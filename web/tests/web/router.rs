@@ -97,5 +97,8 @@ async fn a_browser_route_answers_its_error_as_a_page() {
         .expect("body");
     let html = String::from_utf8_lossy(&bytes);
     assert!(html.contains("status store is unavailable"), "{html}");
-    assert!(!html.contains("test double"), "the cause is logged, not shown");
+    assert!(
+        !html.contains("test double"),
+        "the cause is logged, not shown"
+    );
 }

@@ -96,6 +96,16 @@ impl Jobs {
     }
 }
 
+/// Test support for the job files: a payload of one kind.
+#[cfg(test)]
+fn payload(simulate: Simulate) -> JobPayload {
+    JobPayload {
+        id: messages::MessageId::new(),
+        body: "x".to_owned(),
+        simulate,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -112,15 +122,5 @@ mod tests {
     fn a_kind_without_a_job_is_not_found() {
         let jobs = Jobs::new([Arc::new(Succeed) as Arc<dyn Job>]);
         assert!(jobs.get(Simulate::Slow).is_none());
-    }
-}
-
-/// Test support for the job files: a payload of one kind.
-#[cfg(test)]
-fn payload(simulate: Simulate) -> JobPayload {
-    JobPayload {
-        id: messages::MessageId::new(),
-        body: "x".to_owned(),
-        simulate,
     }
 }

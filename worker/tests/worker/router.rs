@@ -29,5 +29,8 @@ async fn process_with_the_store_down_is_a_503_so_sqsd_retries() {
     let body: Value = serde_json::from_slice(&bytes).expect("a JSON error");
     let error = body["error"].as_str().expect("error");
     assert!(error.contains("will be retried"), "{error}");
-    assert!(!error.contains("test double"), "the cause is logged, not shown");
+    assert!(
+        !error.contains("test double"),
+        "the cause is logged, not shown"
+    );
 }

@@ -7,10 +7,10 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use messages::{Message, MessageId, Simulate, Status};
+use sqsd::PollerConfig;
 use testkit::backends::{Kind, TestBackend};
 use testkit::on_both_backends;
 use worker::sweep::{SweepConfig, SweepReport, sweep};
-use sqsd::PollerConfig;
 use worker::{Intake, WorkerSettings};
 
 use crate::helpers::spawn_worker;
