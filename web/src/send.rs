@@ -95,7 +95,7 @@ async fn send_one(
         .await
         .map_err(SendError::NotRecorded)?;
     if let Err(source) = backends.queue.send(&message.job().to_json()).await {
-        mark_unqueued(backends, &message, &source).await;
+        mark_unqueued(backends, &message).await;
         return Err(SendError::NotQueued {
             ids: vec![message.id],
             source,
@@ -143,7 +143,7 @@ async fn send_burst(
         Ok(sent) => sent,
         Err(source) => {
             for message in &messages {
-                mark_unqueued(backends, message, &source).await;
+                mark_unqueued(backends, message).await;
             }
             return Err(SendError::NotQueued {
                 ids: messages.iter().map(|message| message.id).collect(),
@@ -163,7 +163,7 @@ async fn send_burst(
             "some entries of the batch were refused",
         );
         for message in &unsent {
-            mark_unqueued(backends, message, &source).await;
+            mark_unqueued(backends, message).await;
         }
         return Err(SendError::PartlyQueued {
             unsent: unsent.len(),
@@ -176,10 +176,11 @@ async fn send_burst(
 }
 
 /// Marks a recorded message whose job never reached the queue as `fail`.
-async fn mark_unqueued(backends: &Backends, message: &Message, source: &BackendError) {
+async fn mark_unqueued(backends: &Backends, message: &Message) {
     // The record is shown to anyone: the reason is a plain sentence, and the
-    // backend's own words (account ids, ARNs) go to the log only.
-    tracing::error!(id = %message.id, error = %source.chain(), "enqueue failed; marking the message fail");
+    // backend's own words (account ids, ARNs) go to the log only, once, with
+    // the request that failed (`service::http::log_errors`).
+    tracing::warn!(id = %message.id, "enqueue failed; marking the message fail");
     let outcome = Outcome {
         status: FinalStatus::Fail,
         attempts: 0,

@@ -59,8 +59,20 @@ impl fmt::Display for Simulate {
 
 /// Text that is not a simulation choice.
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
-#[error("simulate must be one of ok, fail, flaky or slow, not {0:?}")]
+#[error("simulate must be one of {known}, not {0:?}", known = Simulate::names())]
 pub struct UnknownSimulate(String);
+
+impl Simulate {
+    /// Every choice's name, as a sentence lists them: `ok, fail, flaky or slow`.
+    pub fn names() -> String {
+        let names: Vec<&str> = Simulate::ALL.iter().map(|choice| choice.as_str()).collect();
+        match names.split_last() {
+            Some((last, [])) => (*last).to_owned(),
+            Some((last, rest)) => format!("{} or {last}", rest.join(", ")),
+            None => String::new(),
+        }
+    }
+}
 
 impl FromStr for Simulate {
     type Err = UnknownSimulate;
