@@ -69,8 +69,8 @@ fn parse_options() -> anyhow::Result<Options> {
         options.backend
     );
     anyhow::ensure!(
-        options.messages >= 1 && options.concurrency >= 1,
-        "--messages and --concurrency must be at least 1"
+        options.messages >= 1 && options.concurrency >= 1 && options.latency_messages >= 1,
+        "--messages, --concurrency and --latency-messages must be at least 1"
     );
     Ok(options)
 }

@@ -52,6 +52,8 @@ async fn forward(State(upstream): State<Upstream>, request: Request) -> Response
         .headers
         .get("x-amz-target")
         .and_then(|value| value.to_str().ok())
+        // DynamoDB and SQS's JSON protocol name the operation there; any
+        // request without it is counted, under "other", not dropped.
         .unwrap_or("other")
         .to_owned();
     upstream.counts.add(operation);

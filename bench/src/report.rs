@@ -42,6 +42,7 @@ fn per_message(counts: &BTreeMap<String, u64>, messages: usize) -> String {
 
 /// One Markdown section for `results`.
 pub fn markdown(options: &Options, results: &Results) -> String {
+    // Writing to a String cannot fail: the `let _ =` below drop an Ok.
     let mut text = String::new();
     let ms = |duration: Duration| duration.as_secs_f64() * 1000.0;
     let _ = writeln!(text, "### Backend: {}\n", options.backend);
@@ -62,7 +63,10 @@ pub fn markdown(options: &Options, results: &Results) -> String {
         results.latencies.len(),
         ms(percentile(&results.latencies, 0.50)),
         ms(percentile(&results.latencies, 0.99)),
-        ms(results.latencies.last().copied().unwrap_or_default()),
+        ms(*results
+            .latencies
+            .last()
+            .expect("--latency-messages is at least 1, so there is a latency")),
     );
     let _ = writeln!(
         text,

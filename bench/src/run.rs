@@ -79,7 +79,10 @@ fn configure(command: &mut Command, backend: &Backend, endpoint: Option<&str>) {
             command
                 .env("QUEUE_URL", queue_url)
                 .env("TABLE_NAME", table)
-                .env("AWS_ENDPOINT_URL", endpoint.unwrap_or_default())
+                .env(
+                    "AWS_ENDPOINT_URL",
+                    endpoint.expect("a moto backend is always reached through its counting proxy"),
+                )
                 .env("AWS_REGION", "us-east-1")
                 .env("AWS_ACCESS_KEY_ID", "test")
                 .env("AWS_SECRET_ACCESS_KEY", "test");
@@ -237,6 +240,7 @@ pub async fn run(options: &Options) -> anyhow::Result<Results> {
         options.messages
     );
     let (_, sending) = send_many(&web.url, options.messages, options.concurrency).await?;
+    // The embedded backend makes no AWS requests: nothing to count.
     let web_requests = counts
         .as_ref()
         .map(|(web, _)| web.snapshot())
@@ -253,6 +257,7 @@ pub async fn run(options: &Options) -> anyhow::Result<Results> {
     .await?;
     until_none_pending(&web.url).await?;
     let draining = worker_started.elapsed();
+    // As for the web: none on the embedded backend.
     let worker_requests = counts
         .as_ref()
         .map(|(_, worker)| worker.snapshot())

@@ -26,7 +26,7 @@ impl WebConfig {
             port: env::number_in("PORT", 8080, 0, 65535)?,
             backend: BackendConfig::from_env()?,
             max_attempts: backend_config::max_attempts_from_env()?,
-            worker_url: env::var("WORKER_URL"),
+            worker_url: env::var("WORKER_URL")?,
         })
     }
 }

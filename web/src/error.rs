@@ -30,14 +30,19 @@ pub fn store_unavailable(what: &str, source: messages::BackendError) -> HttpErro
     )
 }
 
+/// The answer to a request over [`REQUEST_BODY_LIMIT`], JSON or form.
+fn too_large() -> HttpError {
+    HttpError::payload_too_large(format!(
+        "the request is over {} KiB: a message body may be at most {} KiB",
+        REQUEST_BODY_LIMIT / 1024,
+        messages::MAX_BODY_BYTES / 1024
+    ))
+}
+
 /// A JSON body that cannot be read.
 pub fn json_rejection(rejection: JsonRejection) -> HttpError {
     if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
-        return HttpError::payload_too_large(format!(
-            "the request is over {} KiB: a message body may be at most {} KiB",
-            REQUEST_BODY_LIMIT / 1024,
-            messages::MAX_BODY_BYTES / 1024
-        ));
+        return too_large();
     }
     HttpError::bad_request(format!(
         "{}. Send a JSON object like {{\"body\": \"hello\", \"simulate\": \"ok\"}} with Content-Type: application/json",
@@ -52,6 +57,9 @@ pub fn query_rejection(rejection: QueryRejection) -> HttpError {
 
 /// A form that cannot be read.
 pub fn form_rejection(rejection: FormRejection) -> HttpError {
+    if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
+        return too_large();
+    }
     HttpError::bad_request(rejection.body_text())
 }
 

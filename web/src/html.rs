@@ -62,7 +62,7 @@ fn sentence(text: &str) -> String {
     let mut sentence: String = chars
         .next()
         .map(|first| first.to_uppercase().chain(chars).collect())
-        .unwrap_or_default();
+        .unwrap_or_default(); // no words: an empty sentence
     if !sentence.ends_with(['.', '!', '?']) {
         sentence.push('.');
     }

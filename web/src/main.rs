@@ -3,6 +3,7 @@
 
 use std::process::ExitCode;
 
+use service::cli::UsageError;
 use web::{Application, WebConfig};
 
 const USAGE: &str = "usage: web [provision]\n\n  web            serve the page and the API on PORT (default 8080)\n  web provision  create or find the queue, its dead-letter queue and the table\n\nConfiguration comes from the environment: see the README.";
@@ -22,7 +23,7 @@ async fn run() -> anyhow::Result<()> {
             println!("{USAGE}");
             Ok(())
         }
-        _ => anyhow::bail!("unknown arguments {arguments:?}\n\n{USAGE}"),
+        _ => Err(UsageError(format!("unknown arguments {arguments:?}\n\n{USAGE}")).into()),
     }
 }
 

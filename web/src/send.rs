@@ -49,7 +49,7 @@ pub enum SendError {
     },
     /// The task running the writes stopped before it answered (a panic).
     #[error("the message could not be sent: try again in a moment")]
-    Interrupted(#[source] tokio::task::JoinError),
+    Interrupted,
 }
 
 fn not_queued(ids: &[MessageId]) -> String {
@@ -64,13 +64,33 @@ fn not_queued(ids: &[MessageId]) -> String {
     }
 }
 
-/// Runs `sequence` to the end even if the caller stops waiting for it.
+/// Runs `sequence` to the end even if the caller stops waiting for it. A
+/// failure is logged where the caller answers it (`service::http`); one that
+/// nobody waits for any more (the client left, the request timed out) is
+/// logged here instead, so it is logged once either way.
 async fn uncancellable<T: Send + 'static>(
     sequence: impl Future<Output = Result<T, SendError>> + Send + 'static,
 ) -> Result<T, SendError> {
-    tokio::spawn(sequence)
-        .await
-        .unwrap_or_else(|error| Err(SendError::Interrupted(error)))
+    let (answer, answered) = tokio::sync::oneshot::channel();
+    tokio::spawn(async move {
+        if let Err(Err(error)) = answer.send(sequence.await) {
+            tracing::error!(error = %report(&error), "a send failed after its request had gone");
+        }
+    });
+    // The sender is dropped without an answer only if the task panicked.
+    answered.await.unwrap_or(Err(SendError::Interrupted))
+}
+
+/// An error and its causes on one line, for the log.
+fn report(error: &SendError) -> String {
+    let mut text = error.to_string();
+    let mut cause = std::error::Error::source(error);
+    while let Some(error) = cause {
+        text.push_str(": ");
+        text.push_str(&error.to_string());
+        cause = error.source();
+    }
+    text
 }
 
 /// Records and enqueues one message (conditional create, single send).
@@ -180,7 +200,7 @@ async fn mark_unqueued(backends: &Backends, message: &Message) {
     // The record is shown to anyone: the reason is a plain sentence, and the
     // backend's own words (account ids, ARNs) go to the log only, once, with
     // the request that failed (`service::http::log_errors`).
-    tracing::warn!(id = %message.id, "enqueue failed; marking the message fail");
+    tracing::info!(id = %message.id, "enqueue failed; marking the message fail");
     let outcome = Outcome {
         status: FinalStatus::Fail,
         attempts: 0,
@@ -191,8 +211,11 @@ async fn mark_unqueued(backends: &Backends, message: &Message) {
         Ok(Transition::Applied(_) | Transition::AlreadyFinal(_)) => {}
         // Both backends failing at once: the record stays pending, and the
         // sweeper re-enqueues or fails it later.
-        Ok(Transition::NotFound) | Err(_) => {
-            tracing::error!(id = %message.id, "enqueue failed and the record could not be marked fail");
+        Ok(Transition::NotFound) => {
+            tracing::error!(id = %message.id, "enqueue failed and the record is gone, so it could not be marked fail");
+        }
+        Err(error) => {
+            tracing::error!(id = %message.id, error = %error.chain(), "enqueue failed and the record could not be marked fail");
         }
     }
 }

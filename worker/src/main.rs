@@ -3,7 +3,7 @@
 
 use std::process::ExitCode;
 
-use worker::{Application, WorkerConfig};
+use worker::{Application, Intake, WorkerConfig};
 
 #[tokio::main]
 async fn main() -> ExitCode {
@@ -16,7 +16,7 @@ async fn run() -> anyhow::Result<()> {
     let app = Application::build(&config).await?;
     tracing::info!(
         port = app.port(),
-        intake = ?app.intake(),
+        polling = app.intake() == Intake::Polling,
         queue = %app.backends().queue.describe(),
         store = %app.backends().store.describe(),
         "worker listening"

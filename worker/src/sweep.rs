@@ -54,7 +54,7 @@ impl Default for SweepConfig {
 #[derive(Debug, thiserror::Error)]
 pub enum SweepError {
     /// The store or the queue is unavailable.
-    #[error("a backend is unavailable; the sweep runs again at its next schedule")]
+    #[error("a backend is unavailable; it runs again at its next schedule")]
     Backend(#[from] BackendError),
 }
 

@@ -56,15 +56,18 @@ pub enum BackendConfigError {
         "QUEUE_URL is set to {0:?}, which does not end in a queue name: use the queue's URL, like https://sqs.us-east-1.amazonaws.com/123456789012/messages"
     )]
     NoQueueName(String),
+    /// A variable that cannot be read at all.
+    #[error(transparent)]
+    Unreadable(#[from] env::EnvError),
 }
 
 impl BackendConfig {
     /// Reads `QUEUE_URL`, `TABLE_NAME` and `DATA_DIR`.
     pub fn from_env() -> Result<Self, BackendConfigError> {
         Self::from_values(
-            env::var("QUEUE_URL"),
-            env::var("TABLE_NAME"),
-            env::var("DATA_DIR"),
+            env::var("QUEUE_URL")?,
+            env::var("TABLE_NAME")?,
+            env::var("DATA_DIR")?,
         )
     }
 

@@ -137,7 +137,11 @@ fn from_item(item: &Item) -> Result<Message, BackendError> {
         requeues: count("requeues")?,
         created_at: timestamp("created_at")?,
         updated_at: timestamp("updated_at")?,
-        error: text("error").ok().map(str::to_owned),
+        // No `error` attribute means no error; one of another type is not ours.
+        error: match item.get("error") {
+            None => None,
+            Some(_) => Some(text("error")?.to_owned()),
+        },
     })
 }
 

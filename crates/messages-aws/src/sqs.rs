@@ -115,6 +115,8 @@ impl Queue for SqsQueue {
                     continue;
                 }
             };
+            // SQS echoes the ids we gave (each entry's index in its chunk); an id
+            // it did not get from us cannot be matched to a body, so it marks none.
             for entry in output.successful {
                 let slot = entry
                     .id
@@ -196,13 +198,24 @@ impl Queue for SqsQueue {
             .send()
             .await
             .map_err(|error| BackendError::new("SQS GetQueueAttributes", error))?;
+        // Every count asked for must be there: a missing one must not read
+        // as "idle", or the sweeper would re-enqueue into a busy queue.
         let attributes = output.attributes.unwrap_or_default();
-        Ok(counts.iter().all(|name| {
-            attributes
+        for name in &counts {
+            let count = attributes
                 .get(name)
                 .and_then(|count| count.parse::<u64>().ok())
-                .is_none_or(|count| count == 0)
-        }))
+                .ok_or_else(|| {
+                    BackendError::new(
+                        "SQS GetQueueAttributes",
+                        format!("no readable {} in the answer", name.as_str()),
+                    )
+                })?;
+            if count > 0 {
+                return Ok(false);
+            }
+        }
+        Ok(true)
     }
 
     fn name(&self) -> String {

@@ -5,7 +5,7 @@
 
 use std::time::Duration;
 
-use messages::{Simulate, Status};
+use messages::{Message, MessageBody, Simulate, Status};
 use messages_embedded::backends;
 
 #[tokio::test]
@@ -13,9 +13,11 @@ async fn messages_and_queue_survive_a_restart() {
     let dir = tempfile::tempdir().expect("a temporary folder");
     let id = {
         let backends = backends(dir.path(), 10).expect("open");
-        testkit::seed::sent(&backends, "kept", Simulate::Ok)
-            .await
-            .id
+        let message = Message::new(MessageBody::parse("kept").expect("valid"), Simulate::Ok);
+        backends.store.create(&message).await.expect("record");
+        let job = message.job().to_json();
+        backends.queue.send(&job).await.expect("enqueue");
+        message.id
         // Everything is closed here, as when the process exits.
     };
     let reopened = backends(dir.path(), 10).expect("open again");

@@ -6,7 +6,7 @@ use std::fmt::Display;
 use std::str::FromStr;
 
 /// A setting that is present but cannot be used.
-#[derive(Debug, thiserror::Error)]
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
 #[error("{name} is set to {value:?}, but {expected}. Fix or unset {name}.")]
 pub struct EnvError {
     /// The variable's name.
@@ -18,16 +18,23 @@ pub struct EnvError {
 }
 
 /// Reads a variable, treating an empty value like an unset one (a common
-/// mistake in `.env` files and Elastic Beanstalk consoles).
-pub fn var(name: &str) -> Option<String> {
-    std::env::var(name)
-        .ok()
-        .filter(|value| !value.trim().is_empty())
+/// mistake in `.env` files and Elastic Beanstalk consoles). A value that is
+/// not UTF-8 is an error, not "unset": it was meant to say something.
+pub fn var(name: &str) -> Result<Option<String>, EnvError> {
+    match std::env::var(name) {
+        Ok(value) => Ok(Some(value).filter(|value| !value.trim().is_empty())),
+        Err(std::env::VarError::NotPresent) => Ok(None),
+        Err(std::env::VarError::NotUnicode(value)) => Err(EnvError {
+            name: name.to_owned(),
+            value: value.to_string_lossy().into_owned(),
+            expected: "it must be UTF-8 text".to_owned(),
+        }),
+    }
 }
 
 /// Reads and parses `name`, or returns `default` when it is unset.
 pub fn parse_or<T: FromStr>(name: &str, default: T, expected: &str) -> Result<T, EnvError> {
-    match var(name) {
+    match var(name)? {
         None => Ok(default),
         Some(value) => value.trim().parse().map_err(|_| EnvError {
             name: name.to_owned(),
@@ -39,7 +46,7 @@ pub fn parse_or<T: FromStr>(name: &str, default: T, expected: &str) -> Result<T,
 
 /// Reads a boolean: `true`/`false`, `1`/`0`, `yes`/`no`, any case.
 pub fn flag(name: &str, default: bool) -> Result<bool, EnvError> {
-    match var(name) {
+    match var(name)? {
         None => Ok(default),
         Some(value) => match value.trim().to_ascii_lowercase().as_str() {
             "true" | "1" | "yes" | "on" => Ok(true),
@@ -94,7 +101,7 @@ mod tests {
     #[test]
     fn an_empty_variable_counts_as_unset() {
         set("SERVICE_TEST_EMPTY", "  ");
-        assert_eq!(var("SERVICE_TEST_EMPTY"), None);
+        assert_eq!(var("SERVICE_TEST_EMPTY"), Ok(None));
     }
 
     #[test]

@@ -10,7 +10,7 @@ use crate::env::EnvError;
 /// local launcher build several apps in one process): later calls do nothing.
 /// A `RUST_LOG` that is not a filter is an error, like any other bad setting.
 pub fn init() -> Result<(), EnvError> {
-    let filter = match crate::env::var("RUST_LOG") {
+    let filter = match crate::env::var("RUST_LOG")? {
         None => EnvFilter::new("info"),
         Some(value) => EnvFilter::try_new(&value).map_err(|error| EnvError {
             name: "RUST_LOG".to_owned(),
@@ -21,7 +21,7 @@ pub fn init() -> Result<(), EnvError> {
         })?,
     };
     let json =
-        crate::env::var("LOG_FORMAT").is_some_and(|format| format.eq_ignore_ascii_case("json"));
+        crate::env::var("LOG_FORMAT")?.is_some_and(|format| format.eq_ignore_ascii_case("json"));
     let result = if json {
         fmt()
             .json()

@@ -17,7 +17,7 @@ use service::http::HttpError;
 
 use super::AppState;
 use crate::assets::asset_version;
-use crate::error::{form_rejection, query_rejection, store_unavailable};
+use crate::error::{form_rejection, query_rejection};
 use crate::html::{error_page, render, render_refusal};
 use crate::input::{ListParams, burst, parse_count, parse_simulate};
 use crate::limits::COUNT_CAP;
@@ -135,7 +135,11 @@ async fn page(state: &AppState, query: ListQuery, typed: Typed) -> IndexPage {
         let shown = match state.backends.store.count(status, COUNT_CAP).await {
             Ok(count) if count >= COUNT_CAP => format!("{COUNT_CAP}+"),
             Ok(count) => count.to_string(),
-            Err(_) => "?".to_owned(),
+            // The page still serves; the count shows as unknown, and why is logged.
+            Err(error) => {
+                tracing::warn!(error = %error.chain(), %status, "cannot count messages for the page");
+                "?".to_owned()
+            }
         };
         page.counts.push(Count { status, shown });
     }
@@ -150,7 +154,7 @@ struct IndexParams {
     #[serde(flatten)]
     list: ListParams,
     /// After a send: how many were sent.
-    sent: Option<u32>,
+    sent: Option<String>,
     /// After "Process messages": received, finished and retried counts. Only
     /// numbers travel in the URL, so a link cannot put words on the page.
     processed: Option<u32>,
@@ -174,7 +178,13 @@ async fn index(
     // everything, with the reason shown where the list goes.
     let (params, unreadable) = match params {
         Ok(Query(params)) => (params, None),
-        Err(rejection) => (IndexParams::default(), Some(query_rejection(rejection))),
+        Err(rejection) => (
+            IndexParams::default(),
+            Some(HttpError::bad_request(format!(
+                "the address's query cannot be read ({}): showing the newest messages",
+                query_rejection(rejection)
+            ))),
+        ),
     };
     let (query, list_problem) = match (unreadable, params.list.parse()) {
         (Some(error), _) | (None, Err(error)) => (first_page(), Some(error.public().to_owned())),
@@ -188,7 +198,13 @@ async fn index(
     };
     let mut page = page(&state, query, Typed::default()).await;
     page.list_error = list_problem.or(page.list_error);
-    page.notice = match (params.sent, params.processed) {
+    // The notice only decorates the page after a redirect: a link that
+    // garbles it shows none, rather than a wrong count or an error.
+    let sent = params
+        .sent
+        .as_deref()
+        .and_then(|text| text.parse::<u32>().ok());
+    page.notice = match (sent, params.processed) {
         (Some(1), _) => Some("Message sent: watch it below.".to_owned()),
         (Some(count), _) => Some(format!("{count} messages sent: watch them below.")),
         (None, Some(0)) => Some("The queue was empty: nothing to process.".to_owned()),
@@ -264,7 +280,10 @@ async fn detail(State(state): State<AppState>, Path(id): Path<String>) -> Respon
             StatusCode::OK,
         ),
         Ok(None) => error_page(HttpError::not_found(format!("no message has id {id}"))),
-        Err(source) => error_page(store_unavailable("the message cannot be read", source)),
+        Err(source) => error_page(HttpError::service_unavailable(
+            "the message cannot be read: the status store is unavailable. Reload in a moment",
+            source,
+        )),
     }
 }
 

@@ -102,3 +102,19 @@ async fn a_browser_route_answers_its_error_as_a_page() {
         "the cause is logged, not shown"
     );
 }
+
+#[tokio::test]
+async fn a_form_over_the_size_limit_is_a_413_page_that_says_the_limits() {
+    let body = format!("body={}", "x".repeat(300 * 1024));
+    let request = Request::post("/messages")
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(Body::from(body))
+        .expect("request");
+    let response = web().oneshot(request).await.expect("infallible");
+    assert_eq!(response.status(), StatusCode::PAYLOAD_TOO_LARGE);
+    let bytes = to_bytes(response.into_body(), usize::MAX)
+        .await
+        .expect("body");
+    let html = String::from_utf8_lossy(&bytes);
+    assert!(html.contains("256 KiB"), "{html}");
+}

@@ -8,21 +8,13 @@ use axum::Json;
 use axum::extract::State;
 use serde::Serialize;
 use service::http::HttpError;
-use sqsd::{Dispatched, Poller};
+use sqsd::Dispatched;
 
+use super::BatchState;
 use crate::config::Intake;
 
 /// How long the button waits for messages to arrive.
 const WAIT: Duration = Duration::from_secs(1);
-
-/// What `/process-batch` and `/health` need.
-#[derive(Clone)]
-pub struct BatchState {
-    /// The same poller that `WORKER_POLL=true` runs, used for one batch.
-    pub poller: Poller,
-    /// How jobs reach this worker.
-    pub intake: Intake,
-}
 
 /// What one batch did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]

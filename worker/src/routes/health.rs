@@ -8,7 +8,7 @@ use axum::Json;
 use axum::extract::State;
 use serde::Serialize;
 
-use super::batch::BatchState;
+use super::BatchState;
 use crate::config::Intake;
 
 /// The health answer.

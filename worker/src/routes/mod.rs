@@ -1,6 +1,7 @@
 //! The worker's HTTP surface. Each module owns its route and maps its use
 //! case's error to a [`service::http::HttpError`]; errors are logged once,
-//! by [`service::http::log_errors`].
+//! by [`service::http::log_errors`]. No route module imports another: what
+//! two of them share is here.
 
 mod batch;
 mod health;
@@ -15,6 +16,15 @@ pub use tasks::TaskState;
 
 use crate::config::Intake;
 use crate::process::WorkerState;
+
+/// What `/process-batch` and `/health` need.
+#[derive(Clone)]
+struct BatchState {
+    /// The same poller that `WORKER_POLL=true` runs, used for one batch.
+    poller: Poller,
+    /// How jobs reach this worker.
+    intake: Intake,
+}
 
 /// `POST /process` alone: what sqsd (or the local poller, in-process) calls.
 /// It logs its own errors, since the poller calls it without the outer router.
@@ -31,7 +41,7 @@ pub fn router(state: WorkerState, poller: Poller, intake: Intake, tasks: TaskSta
     let manual = Router::new()
         .route("/health", get(health::health))
         .route("/process-batch", post(batch::process_batch))
-        .with_state(batch::BatchState { poller, intake });
+        .with_state(BatchState { poller, intake });
     let periodic = Router::new()
         .route("/tasks/sweep", post(tasks::sweep_task))
         .with_state(tasks);
