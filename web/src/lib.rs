@@ -19,9 +19,10 @@
 //! - [`worker_link`]: asking the worker (at `WORKER_URL`) to process a batch by hand.
 //! - [`startup`]: [`Application`], which binds the listener and serves.
 //!
-//! Modules only import downwards in the list `startup` > `routes` >
-//! (`security`, `html`, `error`, `input`) > (`send`, `limits`, `assets`, `worker_link`):
-//! ARCHITECTURE.md, "Code map".
+//! Modules only import downwards: (`startup`, `provision`) > (`routes`, `security`) >
+//! (`html`, `error`, `input`) > (`send`, `limits`, `assets`, `worker_link`,
+//! `config`). ARCHITECTURE.md, "Code map"; `scripts/check-architecture`
+//! fails on a cycle.
 
 mod assets;
 pub mod config;
