@@ -18,26 +18,30 @@ struct ErrorPage {
     reason: String,
 }
 
-/// Renders `template` with `status`. A template that fails to render is a bug
-/// of ours: a plain `500`, logged once by the middleware.
-pub fn render(template: &impl Template, status: StatusCode) -> Response {
+/// Renders `template` and answers it with `answer`; a template that fails to
+/// render is a bug of ours, answered with a plain `500` and logged once by the
+/// middleware.
+fn render_with(
+    template: &impl Template,
+    answer: impl FnOnce(Html<String>) -> Response,
+) -> Response {
     match template.render() {
-        Ok(html) => (status, Html(html)).into_response(),
+        Ok(html) => answer(Html(html)),
         Err(error) => HttpError::internal("the page could not be rendered")
             .caused_by(error)
             .respond_with("the page could not be rendered"),
     }
 }
 
+/// Renders `template` with `status`.
+pub fn render(template: &impl Template, status: StatusCode) -> Response {
+    render_with(template, |html| (status, html).into_response())
+}
+
 /// Renders `template` (a page that shows `error` in place, such as the form
 /// beside its refusal) with the error's status, keeping its report for the log.
 pub fn render_refusal(template: &impl Template, error: HttpError) -> Response {
-    match template.render() {
-        Ok(html) => error.respond_with(Html(html)),
-        Err(render_error) => HttpError::internal("the page could not be rendered")
-            .caused_by(render_error)
-            .respond_with("the page could not be rendered"),
-    }
+    render_with(template, |html| error.respond_with(html))
 }
 
 /// Answers `error` as a page: its status, its sentence, a way back.

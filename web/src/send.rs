@@ -74,23 +74,12 @@ async fn uncancellable<T: Send + 'static>(
     let (answer, answered) = tokio::sync::oneshot::channel();
     tokio::spawn(async move {
         if let Err(Err(error)) = answer.send(sequence.await) {
-            tracing::error!(error = %report(&error), "a send failed after its request had gone");
+            let error = service::http::chain(&error);
+            tracing::error!(error, "a send failed after its request had gone");
         }
     });
     // The sender is dropped without an answer only if the task panicked.
     answered.await.unwrap_or(Err(SendError::Interrupted))
-}
-
-/// An error and its causes on one line, for the log.
-fn report(error: &SendError) -> String {
-    let mut text = error.to_string();
-    let mut cause = std::error::Error::source(error);
-    while let Some(error) = cause {
-        text.push_str(": ");
-        text.push_str(&error.to_string());
-        cause = error.source();
-    }
-    text
 }
 
 /// Records and enqueues one message (conditional create, single send).
@@ -141,9 +130,7 @@ async fn send_burst(
     bodies: Vec<MessageBody>,
     simulate: Simulate,
 ) -> Result<Vec<Message>, SendError> {
-    if bodies.len() == 1
-        && let Some(body) = bodies.first()
-    {
+    if let [body] = bodies.as_slice() {
         return Ok(vec![send_one(backends, body.clone(), simulate).await?]);
     }
     let messages: Vec<Message> = bodies

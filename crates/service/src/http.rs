@@ -5,8 +5,9 @@
 //!   backend;
 //! - each use case returns its own error enum (`SendError`, `ProcessError`,
 //!   `SweepError`), which says what happened in the product's terms;
-//! - the routes map those, and bad input, to an [`HttpError`] with one of the
-//!   named constructors below. That is the only place a status code is chosen.
+//! - at the edge (the routes, and the extractors and middleware beside them),
+//!   those and bad input become an [`HttpError`] through one of the named
+//!   constructors below. No use case chooses a status code.
 //!
 //! An [`HttpError`] answers `{"error": "<what is wrong and how to fix it>"}`
 //! ([`ErrorBody`]), or any other body a route renders (the web's HTML pages)
@@ -134,21 +135,11 @@ impl HttpError {
 
     /// What the log gets: the public sentence and the whole cause chain.
     fn report(&self) -> ErrorReport {
-        let mut cause = None::<String>;
-        let mut next = self.cause.as_deref().map(|error| error as &dyn StdError);
-        while let Some(error) = next {
-            let text = cause.get_or_insert_with(String::new);
-            if !text.is_empty() {
-                text.push_str(": ");
-            }
-            text.push_str(&error.to_string());
-            next = error.source();
-        }
         ErrorReport {
             status: self.status,
             public: self.public.clone(),
             severity: self.severity,
-            cause,
+            cause: self.cause.as_deref().map(|cause| chain(cause)),
         }
     }
 
@@ -175,6 +166,19 @@ impl IntoResponse for HttpError {
         });
         self.respond_with(body)
     }
+}
+
+/// `error` and each of its causes on one line, `outer: inner: innermost`,
+/// for a log.
+pub fn chain(error: &(dyn StdError + 'static)) -> String {
+    let mut text = error.to_string();
+    let mut cause = error.source();
+    while let Some(error) = cause {
+        text.push_str(": ");
+        text.push_str(&error.to_string());
+        cause = error.source();
+    }
+    text
 }
 
 /// What [`log_errors`] logs; travels in the response's extensions.

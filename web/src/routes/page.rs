@@ -17,7 +17,7 @@ use service::http::HttpError;
 
 use super::AppState;
 use crate::assets::asset_version;
-use crate::error::{form_rejection, query_rejection};
+use crate::error::form_rejection;
 use crate::html::{error_page, render, render_refusal};
 use crate::input::{ListParams, burst, parse_count, parse_simulate};
 use crate::limits::COUNT_CAP;
@@ -180,14 +180,15 @@ async fn index(
         Ok(Query(params)) => (params, None),
         Err(rejection) => (
             IndexParams::default(),
-            Some(HttpError::bad_request(format!(
+            Some(format!(
                 "the address's query cannot be read ({}): showing the newest messages",
-                query_rejection(rejection)
-            ))),
+                rejection.body_text()
+            )),
         ),
     };
     let (query, list_problem) = match (unreadable, params.list.parse()) {
-        (Some(error), _) | (None, Err(error)) => (first_page(), Some(error.public().to_owned())),
+        (Some(problem), _) => (first_page(), Some(problem)),
+        (None, Err(error)) => (first_page(), Some(error.public().to_owned())),
         (None, Ok(query)) => (
             ListQuery {
                 limit: PAGE_SIZE,

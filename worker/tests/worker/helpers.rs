@@ -1,9 +1,23 @@
-//! Starting the worker for a test.
+//! Starting the worker for a test, whole or just its `/process` route.
 
 use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
 
+use axum::Router;
 use messages::Backends;
 use worker::WorkerSettings;
+use worker::jobs::{JobSettings, Jobs};
+use worker::process::WorkerState;
+
+/// `POST /process` alone on `backends`' store, as the poller calls it.
+pub fn process_router(backends: &Backends, max_attempts: u32, slow_job: Duration) -> Router {
+    worker::process_router(WorkerState {
+        store: Arc::clone(&backends.store),
+        max_attempts,
+        jobs: Jobs::standard(JobSettings { slow_job }),
+    })
+}
 
 /// Starts the worker with `settings` on `backends`, on a free port of
 /// 127.0.0.1, served until the test ends; returns its URL.

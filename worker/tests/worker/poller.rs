@@ -17,8 +17,8 @@ use testkit::backends::Kind;
 use testkit::on_both_backends;
 use tokio::sync::oneshot;
 use tower::ServiceExt;
-use worker::jobs::{JobSettings, Jobs};
-use worker::process::WorkerState;
+
+use crate::helpers::process_router;
 
 fn fast_config() -> PollerConfig {
     PollerConfig {
@@ -27,14 +27,6 @@ fn fast_config() -> PollerConfig {
         shutdown_grace: Duration::from_millis(100),
         ..PollerConfig::default()
     }
-}
-
-fn process_router(backends: &Backends, max_attempts: u32, slow_job: Duration) -> Router {
-    worker::process_router(WorkerState {
-        store: Arc::clone(&backends.store),
-        max_attempts,
-        jobs: Jobs::standard(JobSettings { slow_job }),
-    })
 }
 
 /// Counts deliveries per SQS message id on the way to the real `/process`.

@@ -5,16 +5,14 @@ use axum::body::{Body, to_bytes};
 use axum::http::{Request, StatusCode};
 use serde_json::Value;
 use tower::ServiceExt;
-use worker::jobs::{JobSettings, Jobs};
-use worker::process::WorkerState;
+use worker::jobs::JobSettings;
+
+use crate::helpers::process_router;
 
 #[tokio::test]
 async fn process_with_the_store_down_is_a_503_so_sqsd_retries() {
-    let worker = worker::process_router(WorkerState {
-        store: testkit::failing::backends().store,
-        max_attempts: 10,
-        jobs: Jobs::standard(JobSettings::default()),
-    });
+    let slow_job = JobSettings::default().slow_job;
+    let worker = process_router(&testkit::failing::backends(), 10, slow_job);
     let mut request = Request::post("/process")
         .body(Body::from(
             serde_json::json!({ "id": messages::MessageId::new(), "body": "x" }).to_string(),
