@@ -16,6 +16,10 @@ use service::env;
 use service::shutdown::Shutdown;
 use worker::{Intake, WorkerSettings};
 
+/// The `cron.yaml` of the worker bundle, so that `cargo run` runs the same
+/// periodic tasks as Elastic Beanstalk (`CRON_FILE` chooses another).
+const BUNDLED_CRON_YAML: &str = include_str!("../../deploy/worker/cron.yaml");
+
 /// The launcher's settings.
 #[derive(Debug, Clone)]
 pub struct LocalConfig {
@@ -45,8 +49,9 @@ impl LocalConfig {
             web_port: env::number_in("WEB_PORT", 8080, 0, 65535)?,
             worker_port: env::number_in("WORKER_PORT", 8081, 0, 65535)?,
             backend: BackendConfig::from_env()?,
-            // Locally there is no sqsd: poll unless told not to.
-            worker: WorkerSettings::from_env(Intake::Polling)?,
+            // Locally there is no sqsd: poll unless told not to, and run the
+            // periodic tasks of the worker bundle's cron.yaml as sqsd would.
+            worker: WorkerSettings::from_env(Intake::Polling, Some(BUNDLED_CRON_YAML))?,
         })
     }
 }

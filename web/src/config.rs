@@ -6,7 +6,8 @@ use service::env;
 /// Everything the web needs to start.
 #[derive(Debug, Clone)]
 pub struct WebConfig {
-    /// `PORT`, default 8080; 0 picks a free port (tests).
+    /// `PORT`, default [`service::listener::PLATFORM_PORT`] (5000, where
+    /// Elastic Beanstalk's nginx proxies); 0 picks a free port (tests).
     pub port: u16,
     /// Where messages live.
     pub backend: BackendConfig,
@@ -23,7 +24,7 @@ impl WebConfig {
     /// Reads the settings, or says which one is wrong.
     pub fn from_env() -> anyhow::Result<Self> {
         Ok(Self {
-            port: env::number_in("PORT", 8080, 0, 65535)?,
+            port: env::number_in("PORT", service::listener::PLATFORM_PORT, 0, 65535)?,
             backend: BackendConfig::from_env()?,
             max_attempts: backend_config::max_attempts_from_env()?,
             worker_url: env::var("WORKER_URL")?,

@@ -6,7 +6,7 @@ use std::process::ExitCode;
 use service::cli::UsageError;
 use web::{Application, WebConfig};
 
-const USAGE: &str = "usage: web [provision]\n\n  web            serve the page and the API on PORT (default 8080)\n  web provision  create or find the queue, its dead-letter queue and the table\n\nConfiguration comes from the environment: see the README.";
+const USAGE: &str = "usage: web [provision]\n\n  web            serve the page and the API on PORT (default 5000, Elastic Beanstalk's)\n  web provision  create or find the queue, its dead-letter queue and the table\n\nConfiguration comes from the environment: see the README.";
 
 #[tokio::main]
 async fn main() -> ExitCode {

@@ -6,9 +6,11 @@
 
 use std::time::Duration;
 
+use std::path::Path;
+
 use backend_config::BackendConfig;
 use service::env;
-use sqsd::PollerConfig;
+use sqsd::{CronTable, PollerConfig};
 
 use crate::jobs::JobSettings;
 use crate::sweep::SweepConfig;
@@ -25,7 +27,8 @@ pub enum Intake {
 /// Where the worker listens and what it connects to.
 #[derive(Debug, Clone)]
 pub struct WorkerConfig {
-    /// `PORT`, default 8081; 0 picks a free port (tests).
+    /// `PORT`, default [`service::listener::PLATFORM_PORT`] (5000, where
+    /// Elastic Beanstalk's nginx proxies sqsd's requests); 0 picks a free port (tests).
     pub port: u16,
     /// Where messages live.
     pub backend: BackendConfig,
@@ -38,9 +41,9 @@ impl WorkerConfig {
     /// defaults to `false`: on Elastic Beanstalk, sqsd delivers.
     pub fn from_env() -> anyhow::Result<Self> {
         Ok(Self {
-            port: env::number_in("PORT", 8081, 0, 65535)?,
+            port: env::number_in("PORT", service::listener::PLATFORM_PORT, 0, 65535)?,
             backend: BackendConfig::from_env()?,
-            settings: WorkerSettings::from_env(Intake::Sqsd)?,
+            settings: WorkerSettings::from_env(Intake::Sqsd, None)?,
         })
     }
 }
@@ -60,6 +63,10 @@ pub struct WorkerSettings {
     pub sweep: SweepConfig,
     /// How the poller behaves (`POLL_*`, `*VISIBILITY_TIMEOUT`), sqsd's defaults.
     pub poller: PollerConfig,
+    /// The periodic tasks a polling worker enqueues, as sqsd's leader does
+    /// (`CRON_FILE`). Empty for a worker that sqsd delivers to: on Elastic
+    /// Beanstalk sqsd reads `cron.yaml` itself.
+    pub cron: CronTable,
 }
 
 impl Default for WorkerSettings {
@@ -71,17 +78,25 @@ impl Default for WorkerSettings {
             jobs: JobSettings::default(),
             sweep: SweepConfig::default(),
             poller: PollerConfig::default(),
+            cron: CronTable::default(),
         }
     }
 }
 
 impl WorkerSettings {
     /// Reads the settings; `WORKER_POLL` unset means `default_intake` (the
-    /// worker binary waits for sqsd, the local launcher polls).
-    pub fn from_env(default_intake: Intake) -> anyhow::Result<Self> {
+    /// worker binary waits for sqsd, the local launcher polls), and a polling
+    /// worker with no `CRON_FILE` and no `cron.yaml` in its working directory
+    /// schedules `default_cron` (the text of a `cron.yaml`, if any).
+    pub fn from_env(default_intake: Intake, default_cron: Option<&str>) -> anyhow::Result<Self> {
         let defaults = Self::default();
         let polls = env::flag("WORKER_POLL", default_intake == Intake::Polling)?;
         Ok(Self {
+            cron: if polls {
+                cron_from_env(default_cron)?
+            } else {
+                CronTable::default()
+            },
             max_attempts: backend_config::max_attempts_from_env()?,
             intake: if polls { Intake::Polling } else { Intake::Sqsd },
             jobs: JobSettings {
@@ -131,12 +146,28 @@ fn poller_from_env(defaults: &PollerConfig) -> anyhow::Result<PollerConfig> {
     })
 }
 
+/// `CRON_FILE`: the `cron.yaml` a polling worker schedules; `none` for no
+/// periodic tasks. Unset: `cron.yaml` in the working directory, where it is at
+/// the root of a worker bundle, or else `default_cron`.
+fn cron_from_env(default_cron: Option<&str>) -> anyhow::Result<CronTable> {
+    let in_bundle = Path::new("cron.yaml");
+    Ok(match env::var("CRON_FILE")? {
+        Some(path) if path.trim().eq_ignore_ascii_case("none") => CronTable::default(),
+        Some(path) => CronTable::load(Path::new(path.trim()))
+            .map_err(|error| anyhow::anyhow!("CRON_FILE: {error}"))?,
+        None if in_bundle.is_file() => CronTable::load(in_bundle)?,
+        None => match default_cron {
+            Some(text) => CronTable::parse(text)?,
+            None => CronTable::default(),
+        },
+    })
+}
+
 /// The sweeper's settings.
 fn sweep_from_env(defaults: SweepConfig) -> anyhow::Result<SweepConfig> {
     Ok(SweepConfig {
         after: seconds("SWEEP_AFTER_SECONDS", defaults.after, 1, 1_209_600)?,
         batch: env::number_in("SWEEP_BATCH", defaults.batch, 1, 1000)?,
         max_requeues: env::number_in("SWEEP_MAX_REQUEUES", defaults.max_requeues, 0, 100)?,
-        every: seconds("SWEEP_EVERY_SECONDS", defaults.every, 1, 86_400)?,
     })
 }

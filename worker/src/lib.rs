@@ -22,5 +22,5 @@ pub mod startup;
 pub mod sweep;
 
 pub use config::{Intake, WorkerConfig, WorkerSettings};
-pub use routes::process_router;
+pub use routes::{TaskState, process_router, sqsd_router};
 pub use startup::Application;

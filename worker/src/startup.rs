@@ -9,7 +9,7 @@ use axum::Router;
 use axum::http::StatusCode;
 use messages::Backends;
 use service::shutdown::Shutdown;
-use sqsd::Poller;
+use sqsd::{Poller, Scheduler};
 use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::TraceLayer;
 
@@ -17,17 +17,15 @@ use crate::config::{Intake, WorkerConfig, WorkerSettings};
 use crate::jobs::Jobs;
 use crate::process::WorkerState;
 use crate::routes;
-use crate::sweep::{SweepConfig, sweep_periodically};
 
 /// The worker, bound and ready to serve.
 pub struct Application {
     listener: service::listener::Bound,
     router: Router,
     backends: Backends,
-    /// Set when `WORKER_POLL=true`: runs beside the server.
-    poller: Option<Poller>,
-    /// The sweeper's settings, for a polling worker's own periodic sweep.
-    sweep: SweepConfig,
+    /// Set when `WORKER_POLL=true`: polls the queue and enqueues the runs of
+    /// periodic tasks beside the server, as sqsd does.
+    poller: Option<(Poller, Scheduler)>,
 }
 
 impl Application {
@@ -53,15 +51,17 @@ impl Application {
             max_attempts: settings.max_attempts,
             jobs: Jobs::standard(settings.jobs),
         };
-        let poller = Poller::new(
-            backends.queue.clone(),
-            routes::process_router(state.clone()),
-            settings.poller.clone(),
-        );
         let tasks = routes::TaskState {
             backends: backends.clone(),
             config: settings.sweep,
         };
+        let poller = Poller::new(
+            backends.queue.clone(),
+            routes::sqsd_router(state.clone(), tasks.clone()),
+            settings.poller.clone(),
+        );
+        // Refused at start, as Elastic Beanstalk refuses it: periodic tasks on a FIFO queue.
+        let scheduler = Scheduler::new(settings.cron.clone(), backends.clone())?;
         let router = routes::router(state, poller.clone(), settings.intake, tasks).layer((
             TraceLayer::new_for_http(),
             // sqsd stops waiting after its InactivityTimeout (`INACTIVITY_TIMEOUT`
@@ -76,8 +76,7 @@ impl Application {
             listener,
             router,
             backends,
-            poller: (settings.intake == Intake::Polling).then_some(poller),
-            sweep: settings.sweep,
+            poller: (settings.intake == Intake::Polling).then_some((poller, scheduler)),
         })
     }
 
@@ -107,13 +106,8 @@ impl Application {
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> std::io::Result<()> {
         let shutdown = Shutdown::on(shutdown);
-        // Without sqsd there is no cron.yaml either: a polling worker sweeps by itself.
-        let polling = self.poller.map(|poller| {
-            tokio::spawn(sweep_periodically(
-                self.backends.clone(),
-                self.sweep,
-                shutdown.clone().wait(),
-            ));
+        let polling = self.poller.map(|(poller, scheduler)| {
+            tokio::spawn(scheduler.run(shutdown.clone().wait()));
             tokio::spawn(poller.run(shutdown.clone().wait()))
         });
         let served = axum::serve(self.listener.into_listener(), self.router)

@@ -1,23 +1,30 @@
-//! The pending sweeper: a periodic task (`cron.yaml` POSTs `/tasks/sweep` on
-//! Elastic Beanstalk; a polling worker runs it itself every
-//! `SWEEP_EVERY_SECONDS`).
+//! The pending sweeper: a periodic task. `cron.yaml` schedules it; sqsd (or
+//! the local poller, which does what sqsd does) puts its run on the worker
+//! queue and delivers it to `POST /tasks/sweep` (ARCHITECTURE.md, "Periodic
+//! tasks").
 //!
 //! A message can stay `pending` with no job on its way: the web died between
 //! recording it and enqueuing it, both backends failed at once, or its job left
 //! the queue unfinished (dead-lettered, or expired). The sweeper finds messages
-//! that have been `pending` with no activity for `SWEEP_AFTER_SECONDS` and
-//! enqueues their job again; one it has already re-enqueued
-//! `SWEEP_MAX_REQUEUES` times is marked `fail` with the reason.
+//! that have been `pending` with no activity for `SWEEP_AFTER_SECONDS`.
 //!
-//! It acts only when the queue is idle (nothing waiting, in flight or delayed).
-//! A stale `pending` message while the queue is busy may simply be waiting its
-//! turn in a backlog: re-enqueuing it would only grow the backlog, and failing
-//! it would be wrong. When the queue is idle, its job is nowhere, so it is stuck.
+//! - One re-enqueued fewer than `SWEEP_MAX_REQUEUES` times gets its job
+//!   enqueued again, **whether or not the queue is busy**: under steady
+//!   traffic the queue is never idle, and a lost job must still be rescued. If
+//!   the message was only waiting in a backlog, the extra job is answered as a
+//!   duplicate (or finishes it, once). The cost is bounded: at most
+//!   `SWEEP_BATCH` extra jobs per run, and at most `SWEEP_MAX_REQUEUES` per
+//!   message, each at least `SWEEP_AFTER_SECONDS` apart.
+//! - One already re-enqueued that many times is marked `fail` **only when the
+//!   queue is idle** (nothing waiting or delayed, nothing in flight but this
+//!   sweep's own task message): a message waiting its turn in a backlog is
+//!   never failed. In a queue that is never idle it stays `pending` until its
+//!   jobs are reached.
 //!
 //! It is safe to repeat and to race: each re-enqueue is claimed first with a
 //! conditional write on `updated_at` (of two sweepers, one wins), a duplicate
 //! job is harmless (the worker answers it as a duplicate or finishes it once),
-//! and each run examines at most `SWEEP_BATCH` messages.
+//! and each run examines at most `SWEEP_BATCH` messages, oldest first.
 
 use std::time::Duration;
 
@@ -34,8 +41,6 @@ pub struct SweepConfig {
     pub batch: u32,
     /// `SWEEP_MAX_REQUEUES`: re-enqueues before a stuck message is failed.
     pub max_requeues: u32,
-    /// `SWEEP_EVERY_SECONDS`: how often a polling worker sweeps by itself.
-    pub every: Duration,
 }
 
 impl Default for SweepConfig {
@@ -44,7 +49,6 @@ impl Default for SweepConfig {
             after: Duration::from_secs(600),
             batch: 100,
             max_requeues: 3,
-            every: Duration::from_secs(300),
         }
     }
 }
@@ -67,15 +71,19 @@ pub struct SweepReport {
     pub requeued: u32,
     /// Messages given up as `fail`.
     pub failed: u32,
-    /// The queue was busy, so stale messages were left to wait their turn.
-    pub queue_busy: bool,
+    /// Messages due to be given up but left `pending`, because the queue was
+    /// busy: they may be waiting their turn.
+    pub left_waiting: u32,
 }
 
-/// One sweep at time `now`.
+/// One sweep at time `now`. `own_in_flight` is how many of the queue's
+/// messages in flight are this sweep's own: 1 when it was delivered through
+/// the queue as a periodic task, 0 when it was called directly.
 pub async fn sweep(
     backends: &Backends,
     config: SweepConfig,
     now: DateTime<Utc>,
+    own_in_flight: u64,
 ) -> Result<SweepReport, SweepError> {
     // SWEEP_AFTER_SECONDS is at most 14 days (config.rs), far inside chrono's range.
     let after = chrono::Duration::from_std(config.after)
@@ -94,27 +102,31 @@ pub async fn sweep(
             .expect("pending_before returns at most SWEEP_BATCH (1000) messages"),
         ..SweepReport::default()
     };
-    if stale.is_empty() {
-        return Ok(report);
-    }
-    if !backends.queue.is_idle().await? {
-        report.queue_busy = true;
-        tracing::info!(
-            ?report,
-            "stale pending messages, but the queue is busy: they may be waiting their turn"
-        );
-        return Ok(report);
-    }
+    // Read the queue's depth only if a give-up depends on it, and only once.
+    let mut idle: Option<bool> = None;
     for message in stale {
-        if message.requeues >= config.max_requeues {
-            if give_up(backends, &message, now).await? {
-                report.failed += 1;
+        if message.requeues < config.max_requeues {
+            if requeue(backends, &message, now).await? {
+                report.requeued += 1;
             }
-        } else if requeue(backends, &message, now).await? {
-            report.requeued += 1;
+            continue;
+        }
+        let queue_idle = match idle {
+            Some(idle) => idle,
+            None => {
+                let depth = backends.queue.depth().await?;
+                *idle.insert(depth.is_idle_but(own_in_flight))
+            }
+        };
+        if !queue_idle {
+            report.left_waiting += 1;
+        } else if give_up(backends, &message, now).await? {
+            report.failed += 1;
         }
     }
-    tracing::info!(?report, "swept pending messages");
+    if report != SweepReport::default() {
+        tracing::info!(?report, "swept pending messages");
+    }
     Ok(report)
 }
 
@@ -160,25 +172,4 @@ async fn requeue(
     }
     backends.queue.send(&message.job().to_json()).await?;
     Ok(true)
-}
-
-/// Sweeps every `config.every` until `shutdown` completes: for a polling
-/// worker, where no `cron.yaml` calls `/tasks/sweep`.
-pub async fn sweep_periodically(
-    backends: Backends,
-    config: SweepConfig,
-    shutdown: impl std::future::Future<Output = ()>,
-) {
-    tokio::pin!(shutdown);
-    let mut ticks = tokio::time::interval(config.every);
-    ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    loop {
-        tokio::select! {
-            () = &mut shutdown => return,
-            _ = ticks.tick() => {}
-        }
-        if let Err(SweepError::Backend(error)) = sweep(&backends, config, messages::now()).await {
-            tracing::warn!(error = %error.chain(), "sweep failed; it runs again at the next period");
-        }
-    }
 }

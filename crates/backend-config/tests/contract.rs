@@ -7,7 +7,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use messages::{
-    FinalStatus, ListQuery, Message, MessageBody, Outcome, Simulate, Status, Transition,
+    FinalStatus, ListQuery, Message, MessageBody, Outcome, QueueDepth, Simulate, Status, Transition,
 };
 use testkit::backends::Kind;
 use testkit::on_both_backends;
@@ -29,6 +29,64 @@ fn outcome(status: FinalStatus, attempts: u32, error: Option<&str>) -> Outcome {
 }
 
 // ---- Queue ----
+
+async fn message_attributes_arrive_with_the_message(kind: Kind) {
+    let backend = kind.make(10).await;
+    let queue = &backend.backends.queue;
+    let attributes = std::collections::BTreeMap::from([
+        (
+            "beanstalk.sqsd.task_name".to_owned(),
+            "sweep-pending".to_owned(),
+        ),
+        ("trace".to_owned(), "abc def".to_owned()),
+    ]);
+    queue
+        .send_with_attributes("with attributes", &attributes)
+        .await
+        .expect("send");
+    queue.send("without").await.expect("send");
+    let mut received = queue.receive(10, BRIEF, HIDE).await.expect("receive");
+    received.sort_by(|a, b| a.body.cmp(&b.body));
+    let bodies_and_attributes: Vec<_> = received
+        .into_iter()
+        .map(|message| (message.body, message.attributes))
+        .collect();
+    assert_eq!(
+        bodies_and_attributes,
+        vec![
+            ("with attributes".to_owned(), attributes),
+            ("without".to_owned(), Default::default()),
+        ]
+    );
+}
+
+async fn the_depth_counts_waiting_and_in_flight_messages(kind: Kind) {
+    let backend = kind.make(10).await;
+    let queue = &backend.backends.queue;
+    assert_eq!(queue.depth().await.expect("depth"), QueueDepth::default());
+    for body in ["a", "b", "c"] {
+        queue.send(body).await.expect("send");
+    }
+    let taken = queue.receive(1, BRIEF, HIDE).await.expect("receive");
+    assert_eq!(taken.len(), 1);
+    let depth = queue.depth().await.expect("depth");
+    assert_eq!(
+        depth,
+        QueueDepth {
+            waiting: 2,
+            in_flight: 1,
+            delayed: 0
+        }
+    );
+    assert!(!depth.is_idle_but(1), "two are waiting");
+    for message in taken {
+        queue.delete(&message.receipt_handle).await.expect("delete");
+    }
+    for message in queue.receive(10, BRIEF, HIDE).await.expect("receive") {
+        queue.delete(&message.receipt_handle).await.expect("delete");
+    }
+    assert_eq!(queue.depth().await.expect("depth"), QueueDepth::default());
+}
 
 async fn a_sent_message_is_received_once_then_hidden(kind: Kind) {
     let backend = kind.make(10).await;
@@ -323,6 +381,38 @@ async fn racing_transitions_leave_exactly_one_winner(kind: Kind) {
     );
 }
 
+async fn a_periodic_run_is_claimed_once_and_never_an_earlier_one(kind: Kind) {
+    let backend = kind.make(10).await;
+    let store = &backend.backends.store;
+    let run = |minute: u32| {
+        chrono::DateTime::parse_from_rfc3339(&format!("2026-12-01T08:{minute:02}:00Z"))
+            .expect("valid")
+            .with_timezone(&chrono::Utc)
+    };
+    let claim = |task: &'static str, minute: u32| async move {
+        store
+            .claim_scheduled_run(task, run(minute))
+            .await
+            .expect("claim")
+    };
+    assert!(claim("sweep", 5).await, "the first claim of a run wins");
+    assert!(!claim("sweep", 5).await, "the same run again loses");
+    assert!(
+        !claim("sweep", 0).await,
+        "an earlier run, reached late, loses"
+    );
+    assert!(claim("other", 5).await, "each task is claimed on its own");
+    assert!(claim("sweep", 10).await, "the next run wins");
+    // Runs are no messages: lists and counts do not see them.
+    assert_eq!(store.count(Status::Pending, 100).await.expect("count"), 0);
+    let everything = ListQuery {
+        status: None,
+        limit: 10,
+        cursor: None,
+    };
+    assert!(store.list(everything).await.expect("list").items.is_empty());
+}
+
 async fn lists_are_newest_first_filtered_and_paged(kind: Kind) {
     let backend = kind.make(10).await;
     let store = &backend.backends.store;
@@ -496,6 +586,9 @@ async fn a_page_of_large_messages_is_full(kind: Kind) {
 }
 
 on_both_backends!(
+    message_attributes_arrive_with_the_message,
+    the_depth_counts_waiting_and_in_flight_messages,
+    a_periodic_run_is_claimed_once_and_never_an_earlier_one,
     a_page_of_large_messages_is_full,
     a_batch_is_sent_and_recorded_whole,
     newer_than_lists_what_came_after_oldest_first,

@@ -161,6 +161,16 @@ fn condition_failed(error: &SdkError<UpdateItemError, HttpResponse>) -> bool {
         .is_some_and(UpdateItemError::is_conditional_check_failed_exception)
 }
 
+/// Whether a conditional update that claims something won it: refused by its
+/// condition means someone else holds the claim, not an error.
+fn won(result: UpdateResult) -> Result<bool, BackendError> {
+    match result {
+        Ok(_) => Ok(true),
+        Err(error) if condition_failed(&error) => Ok(false),
+        Err(error) => Err(BackendError::new("DynamoDB UpdateItem", error)),
+    }
+}
+
 impl DynamoStore {
     /// The transition a conditional update made: the record as written, or,
     /// when its condition failed, why.
@@ -534,17 +544,40 @@ impl StatusStore for DynamoStore {
             .expression_attribute_values(":one", AttributeValue::N("1".to_owned()))
             .send()
             .await;
-        match result {
-            Ok(_) => Ok(true),
-            Err(error) if condition_failed(&error) => Ok(false),
-            Err(error) => Err(BackendError::new("DynamoDB UpdateItem", error)),
-        }
+        won(result)
+    }
+
+    async fn claim_scheduled_run(
+        &self,
+        task: &str,
+        scheduled_at: DateTime<Utc>,
+    ) -> Result<bool, BackendError> {
+        // One item per task in the messages table, keyed so that no message id
+        // can equal it (ids are UUIDs). It has neither `listing` nor `status`,
+        // so neither index holds it: lists and counts never see it.
+        let result = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .key("id", s(format!("{SCHEDULED_RUN_PREFIX}{task}")))
+            .update_expression("SET scheduled_at_ms = :at")
+            .condition_expression("attribute_not_exists(scheduled_at_ms) OR scheduled_at_ms < :at")
+            .expression_attribute_values(
+                ":at",
+                AttributeValue::N(scheduled_at.timestamp_millis().to_string()),
+            )
+            .send()
+            .await;
+        won(result)
     }
 
     fn describe(&self) -> String {
         format!("DynamoDB table {}", self.table)
     }
 }
+
+/// The key prefix of the items that record each periodic task's latest run.
+const SCHEDULED_RUN_PREFIX: &str = "periodic-task#";
 
 #[cfg(test)]
 mod tests {

@@ -1,16 +1,16 @@
 //! The queue on Amazon SQS.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::time::Duration;
 
 use async_trait::async_trait;
 use aws_sdk_sqs::Client;
 use aws_sdk_sqs::types::{
-    Message as SqsMessage, MessageSystemAttributeName, QueueAttributeName,
+    Message as SqsMessage, MessageAttributeValue, MessageSystemAttributeName, QueueAttributeName,
     SendMessageBatchRequestEntry,
 };
 
-use messages::{BackendError, Queue, Received};
+use messages::{BackendError, Queue, QueueDepth, Received};
 
 /// An SQS queue, named by its URL.
 #[derive(Debug, Clone)]
@@ -68,11 +68,27 @@ fn received(message: SqsMessage) -> Option<Received> {
 
 #[async_trait]
 impl Queue for SqsQueue {
-    async fn send(&self, body: &str) -> Result<(), BackendError> {
+    async fn send_with_attributes(
+        &self,
+        body: &str,
+        attributes: &BTreeMap<String, String>,
+    ) -> Result<(), BackendError> {
+        let attributes = attributes
+            .iter()
+            .map(|(name, value)| {
+                MessageAttributeValue::builder()
+                    .data_type("String")
+                    .string_value(value)
+                    .build()
+                    .map(|value| (name.clone(), value))
+                    .map_err(|error| BackendError::new("building an SQS message attribute", error))
+            })
+            .collect::<Result<HashMap<_, _>, _>>()?;
         self.client
             .send_message()
             .queue_url(&self.queue_url)
             .message_body(body)
+            .set_message_attributes((!attributes.is_empty()).then_some(attributes))
             .send()
             .await
             .map_err(|error| BackendError::new("SQS SendMessage", error))?;
@@ -184,7 +200,7 @@ impl Queue for SqsQueue {
         Ok(())
     }
 
-    async fn is_idle(&self) -> Result<bool, BackendError> {
+    async fn depth(&self) -> Result<QueueDepth, BackendError> {
         let counts = [
             QueueAttributeName::ApproximateNumberOfMessages,
             QueueAttributeName::ApproximateNumberOfMessagesNotVisible,
@@ -199,10 +215,10 @@ impl Queue for SqsQueue {
             .await
             .map_err(|error| BackendError::new("SQS GetQueueAttributes", error))?;
         // Every count asked for must be there: a missing one must not read
-        // as "idle", or the sweeper would re-enqueue into a busy queue.
+        // as zero, or the sweeper would take a busy queue for an idle one.
         let attributes = output.attributes.unwrap_or_default();
-        for name in &counts {
-            let count = attributes
+        let count = |name: &QueueAttributeName| {
+            attributes
                 .get(name)
                 .and_then(|count| count.parse::<u64>().ok())
                 .ok_or_else(|| {
@@ -210,12 +226,13 @@ impl Queue for SqsQueue {
                         "SQS GetQueueAttributes",
                         format!("no readable {} in the answer", name.as_str()),
                     )
-                })?;
-            if count > 0 {
-                return Ok(false);
-            }
-        }
-        Ok(true)
+                })
+        };
+        Ok(QueueDepth {
+            waiting: count(&counts[0])?,
+            in_flight: count(&counts[1])?,
+            delayed: count(&counts[2])?,
+        })
     }
 
     fn name(&self) -> String {

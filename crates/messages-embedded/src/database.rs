@@ -11,9 +11,11 @@ use messages::BackendError;
 /// The file's name under `DATA_DIR`.
 pub const FILE_NAME: &str = "messages.sqlite3";
 
-/// Both tables mirror their AWS counterparts: `messages` is the DynamoDB
+/// The tables mirror their AWS counterparts: `messages` is the DynamoDB
 /// table (with an index for lists by status, newest first), `queue` and
-/// `dead_letters` are the SQS queue and its dead-letter queue.
+/// `dead_letters` are the SQS queue and its dead-letter queue, and
+/// `scheduled_runs` is the latest claimed run of each periodic task (sqsd's
+/// leader election, done per run).
 const SCHEMA: &str = "
 CREATE TABLE IF NOT EXISTS messages (
     id          TEXT PRIMARY KEY,
@@ -35,7 +37,8 @@ CREATE TABLE IF NOT EXISTS queue (
     visible_at_ms        INTEGER NOT NULL,
     receive_count        INTEGER NOT NULL DEFAULT 0,
     first_received_at_ms INTEGER,
-    receipt              TEXT UNIQUE
+    receipt              TEXT UNIQUE,
+    attributes           TEXT
 );
 CREATE INDEX IF NOT EXISTS queue_by_visibility ON queue (visible_at_ms, seq);
 CREATE TABLE IF NOT EXISTS dead_letters (
@@ -43,9 +46,40 @@ CREATE TABLE IF NOT EXISTS dead_letters (
     body           TEXT NOT NULL,
     sent_at_ms     INTEGER NOT NULL,
     receive_count  INTEGER NOT NULL,
-    moved_at_ms    INTEGER NOT NULL
+    moved_at_ms    INTEGER NOT NULL,
+    attributes     TEXT
+);
+CREATE TABLE IF NOT EXISTS scheduled_runs (
+    task             TEXT PRIMARY KEY,
+    scheduled_at_ms  INTEGER NOT NULL
 );
 ";
+
+/// Columns added after the first release, as `(table, column, type)`: a file
+/// made before them gets them on open, so an existing `DATA_DIR` keeps working.
+const ADDED_COLUMNS: [(&str, &str, &str); 2] = [
+    ("queue", "attributes", "TEXT"),
+    ("dead_letters", "attributes", "TEXT"),
+];
+
+/// Adds each of [`ADDED_COLUMNS`] that the file does not have yet, under the
+/// write lock, so two processes opening an old file at once do not both add one.
+fn add_missing_columns(connection: &mut Connection) -> rusqlite::Result<()> {
+    let transaction =
+        connection.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+    for (table, column, kind) in ADDED_COLUMNS {
+        let present: bool = transaction.query_row(
+            "SELECT EXISTS (SELECT 1 FROM pragma_table_info(?1) WHERE name = ?2)",
+            rusqlite::params![table, column],
+            |row| row.get(0),
+        )?;
+        if !present {
+            transaction
+                .execute_batch(&format!("ALTER TABLE {table} ADD COLUMN {column} {kind}"))?;
+        }
+    }
+    transaction.commit()
+}
 
 /// One open database file, shared by the queue and the store of a process.
 #[derive(Debug, Clone)]
@@ -67,7 +101,7 @@ impl Database {
             ))
         })?;
         let path = data_dir.join(FILE_NAME);
-        let connection = Connection::open(&path)
+        let mut connection = Connection::open(&path)
             .map_err(|error| failed(format!("cannot open {}: {error}", path.display())))?;
         // Another process (the web or the worker) may hold the write lock for a
         // moment: wait for it rather than fail.
@@ -81,6 +115,7 @@ impl Database {
             .pragma_update(None, "journal_mode", "WAL")
             .and_then(|()| connection.pragma_update(None, "synchronous", "NORMAL"))
             .and_then(|()| connection.execute_batch(SCHEMA))
+            .and_then(|()| add_missing_columns(&mut connection))
             .map_err(|error| failed(format!("cannot prepare {}: {error}", path.display())))?;
         Ok(Self {
             connection: Arc::new(Mutex::new(connection)),

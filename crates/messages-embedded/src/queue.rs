@@ -3,6 +3,7 @@
 //! a message already received `max_receive_count` times is moved to the
 //! dead-letter area instead of being delivered again (SQS's redrive policy).
 
+use std::collections::BTreeMap;
 use std::time::Duration;
 
 use async_trait::async_trait;
@@ -11,7 +12,7 @@ use std::sync::Arc;
 use tokio::sync::Notify;
 
 use super::database::{Database, now_ms};
-use messages::{BackendError, MessageId, Queue, Received};
+use messages::{BackendError, MessageId, Queue, QueueDepth, Received};
 
 /// How often a long poll looks again for messages sent by another process.
 /// Sends from this process wake it at once.
@@ -82,8 +83,8 @@ impl EmbeddedQueue {
                 let now = now_ms();
                 // Redrive: what was received too often leaves for the dead-letter area.
                 transaction.execute(
-                    "INSERT OR REPLACE INTO dead_letters (message_id, body, sent_at_ms, receive_count, moved_at_ms)
-                     SELECT message_id, body, sent_at_ms, receive_count, ?1 FROM queue
+                    "INSERT OR REPLACE INTO dead_letters (message_id, body, sent_at_ms, receive_count, moved_at_ms, attributes)
+                     SELECT message_id, body, sent_at_ms, receive_count, ?1, attributes FROM queue
                      WHERE visible_at_ms <= ?1 AND receive_count >= ?2",
                     params![now, max_receive_count],
                 )?;
@@ -91,18 +92,19 @@ impl EmbeddedQueue {
                     "DELETE FROM queue WHERE visible_at_ms <= ?1 AND receive_count >= ?2",
                     params![now, max_receive_count],
                 )?;
-                let picked: Vec<(i64, String, String, i64, u32, Option<i64>)> = {
+                type Row = (i64, String, String, i64, u32, Option<i64>, Option<String>);
+                let picked: Vec<Row> = {
                     let mut statement = transaction.prepare(
-                        "SELECT seq, message_id, body, sent_at_ms, receive_count, first_received_at_ms
+                        "SELECT seq, message_id, body, sent_at_ms, receive_count, first_received_at_ms, attributes
                          FROM queue WHERE visible_at_ms <= ?1 ORDER BY visible_at_ms, seq LIMIT ?2",
                     )?;
                     let rows = statement.query_map(params![now, max], |row| {
-                        Ok((row.get(0)?, row.get(1)?, row.get(2)?, row.get(3)?, row.get(4)?, row.get(5)?))
+                        Ok((row.get(0)?, row.get(1)?, row.get(2)?, row.get(3)?, row.get(4)?, row.get(5)?, row.get(6)?))
                     })?;
                     rows.collect::<rusqlite::Result<_>>()?
                 };
                 let mut received = Vec::with_capacity(picked.len());
-                for (seq, message_id, body, sent_at_ms, count, first) in picked {
+                for (seq, message_id, body, sent_at_ms, count, first, attributes) in picked {
                     // A new handle per receive: a stale one cannot delete or
                     // extend a message someone else has received since.
                     let receipt = format!("{seq}-{}", MessageId::new());
@@ -121,7 +123,7 @@ impl EmbeddedQueue {
                         first_received_at_ms: Some(first),
                         sent_at_ms: Some(sent_at_ms),
                         sender_id: None,
-                        attributes: Default::default(),
+                        attributes: attributes_from_column(attributes.as_deref()),
                     });
                 }
                 transaction.commit()?;
@@ -133,14 +135,19 @@ impl EmbeddedQueue {
 
 #[async_trait]
 impl Queue for EmbeddedQueue {
-    async fn send(&self, body: &str) -> Result<(), BackendError> {
+    async fn send_with_attributes(
+        &self,
+        body: &str,
+        attributes: &BTreeMap<String, String>,
+    ) -> Result<(), BackendError> {
         let body = body.to_owned();
+        let attributes = attributes_to_column(attributes);
         self.database
             .call("sending to the embedded queue", move |connection| {
                 let now = now_ms();
                 connection.execute(
-                    "INSERT INTO queue (message_id, body, sent_at_ms, visible_at_ms) VALUES (?1, ?2, ?3, ?3)",
-                    params![MessageId::new().to_string(), body, now],
+                    "INSERT INTO queue (message_id, body, sent_at_ms, visible_at_ms, attributes) VALUES (?1, ?2, ?3, ?3, ?4)",
+                    params![MessageId::new().to_string(), body, now, attributes],
                 )
             })
             .await?;
@@ -205,12 +212,24 @@ impl Queue for EmbeddedQueue {
         Ok(())
     }
 
-    async fn is_idle(&self) -> Result<bool, BackendError> {
+    async fn depth(&self) -> Result<QueueDepth, BackendError> {
         self.database
             .call("counting the embedded queue", |connection| {
-                connection.query_row("SELECT NOT EXISTS (SELECT 1 FROM queue)", [], |row| {
-                    row.get(0)
-                })
+                connection.query_row(
+                    "SELECT
+                       COUNT(*) FILTER (WHERE visible_at_ms <= ?1),
+                       COUNT(*) FILTER (WHERE visible_at_ms > ?1 AND receive_count > 0),
+                       COUNT(*) FILTER (WHERE visible_at_ms > ?1 AND receive_count = 0)
+                     FROM queue",
+                    params![now_ms()],
+                    |row| {
+                        Ok(QueueDepth {
+                            waiting: row.get(0)?,
+                            in_flight: row.get(1)?,
+                            delayed: row.get(2)?,
+                        })
+                    },
+                )
             })
             .await
     }
@@ -222,4 +241,19 @@ impl Queue for EmbeddedQueue {
     fn describe(&self) -> String {
         format!("embedded queue in {}", self.database.path().display())
     }
+}
+
+/// Message attributes as the `attributes` column keeps them: a JSON object,
+/// or NULL for none.
+fn attributes_to_column(attributes: &BTreeMap<String, String>) -> Option<String> {
+    (!attributes.is_empty())
+        .then(|| serde_json::to_string(attributes).expect("a map of strings always serialises"))
+}
+
+/// The inverse of [`attributes_to_column`]. Only this module writes the
+/// column; a value it cannot read (a hand-edited file) reads as no attributes.
+fn attributes_from_column(column: Option<&str>) -> BTreeMap<String, String> {
+    column
+        .and_then(|text| serde_json::from_str(text).ok())
+        .unwrap_or_default()
 }

@@ -29,7 +29,7 @@ pub use body::{InvalidBody, MAX_BODY_BYTES, MessageBody};
 pub use error::BackendError;
 pub use id::{InvalidMessageId, MessageId};
 pub use message::{JobPayload, Message, now};
-pub use queue::{Queue, Received};
+pub use queue::{Queue, QueueDepth, Received};
 pub use simulate::{Simulate, UnknownSimulate};
 pub use status::{FinalStatus, Status, UnknownStatus};
 pub use store::{ListQuery, MAX_PAGE, Outcome, Page, StatusStore, Transition};

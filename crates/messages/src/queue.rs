@@ -28,11 +28,42 @@ pub struct Received {
     pub attributes: BTreeMap<String, String>,
 }
 
+/// How many messages a queue holds, by where they are (SQS's approximate
+/// counts: on SQS they lag by up to a minute).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct QueueDepth {
+    /// Visible, waiting to be received (`ApproximateNumberOfMessages`).
+    pub waiting: u64,
+    /// Received and not yet deleted (`ApproximateNumberOfMessagesNotVisible`).
+    pub in_flight: u64,
+    /// Sent with a delay that has not passed (`ApproximateNumberOfMessagesDelayed`).
+    pub delayed: u64,
+}
+
+impl QueueDepth {
+    /// Whether the queue holds nothing but the `own` messages in flight: the
+    /// caller's own, when it was itself delivered through the queue (a
+    /// periodic task is a queue message, in flight while it runs).
+    pub fn is_idle_but(&self, own: u64) -> bool {
+        self.waiting == 0 && self.delayed == 0 && self.in_flight <= own
+    }
+}
+
 /// A work queue with at-least-once delivery and visibility timeouts.
 #[async_trait]
 pub trait Queue: Send + Sync + 'static {
     /// Enqueues one body.
-    async fn send(&self, body: &str) -> Result<(), BackendError>;
+    async fn send(&self, body: &str) -> Result<(), BackendError> {
+        self.send_with_attributes(body, &BTreeMap::new()).await
+    }
+
+    /// Enqueues one body with string message attributes (what sqsd passes on
+    /// as `X-Aws-Sqsd-Attr-*`, and how it marks its periodic tasks).
+    async fn send_with_attributes(
+        &self,
+        body: &str,
+        attributes: &BTreeMap<String, String>,
+    ) -> Result<(), BackendError>;
 
     /// Enqueues several bodies in as few calls as the backend allows. Says for
     /// each body whether it was enqueued: a batch can fail in part.
@@ -63,10 +94,16 @@ pub trait Queue: Send + Sync + 'static {
         timeout: Duration,
     ) -> Result<(), BackendError>;
 
-    /// Whether the queue holds no message at all: none waiting, none in
-    /// flight, none delayed. (On SQS the counts are approximate and lag by up
-    /// to a minute, which is fine for the sweeper, its only user.)
-    async fn is_idle(&self) -> Result<bool, BackendError>;
+    /// How many messages are waiting, in flight and delayed. (On SQS the
+    /// counts are approximate and lag by up to a minute, which is fine for the
+    /// sweeper, its only user.)
+    async fn depth(&self) -> Result<QueueDepth, BackendError>;
+
+    /// Whether the queue is FIFO (SQS: its name ends in `.fifo`). Elastic
+    /// Beanstalk refuses periodic tasks on a FIFO queue, and so does the poller.
+    fn is_fifo(&self) -> bool {
+        self.name().ends_with(".fifo")
+    }
 
     /// The queue's name, as sqsd's `X-Aws-Sqsd-Queue` header gives it.
     fn name(&self) -> String;

@@ -158,6 +158,18 @@ pub trait StatusStore: Send + Sync + 'static {
         note: &str,
     ) -> Result<bool, BackendError>;
 
+    /// Claims the run of periodic task `task` scheduled at `scheduled_at`:
+    /// records it only if no run at or after that time is recorded yet, so of
+    /// several pollers that reach the same run, exactly one enqueues it. (sqsd
+    /// elects the instance that enqueues periodic tasks through a DynamoDB
+    /// table; this conditional write is the same election, per run.)
+    /// Returns whether this call won.
+    async fn claim_scheduled_run(
+        &self,
+        task: &str,
+        scheduled_at: DateTime<Utc>,
+    ) -> Result<bool, BackendError>;
+
     /// A short description for logs and the start-up banner.
     fn describe(&self) -> String;
 }

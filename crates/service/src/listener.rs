@@ -4,6 +4,12 @@ use std::net::SocketAddr;
 
 use tokio::net::TcpListener;
 
+/// Where a binary listens when `PORT` is not set: Elastic Beanstalk's
+/// platforms on Amazon Linux 2023 run nginx in front of the application and
+/// proxy to port 5000 unless `PORT` says otherwise, so a bundle started with
+/// only its own environment properties must answer there.
+pub const PLATFORM_PORT: u16 = 5000;
+
 /// The port is taken or not ours to use.
 #[derive(Debug, thiserror::Error)]
 #[error(

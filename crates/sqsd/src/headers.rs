@@ -182,13 +182,7 @@ impl Delivery {
     /// carry (control characters) are left out rather than failing the delivery.
     pub fn to_headers(&self) -> HeaderMap {
         let mut headers = HeaderMap::new();
-        let mut put = |name: &str, value: &str| {
-            if let (Ok(name), Ok(value)) =
-                (HeaderName::try_from(name), HeaderValue::try_from(value))
-            {
-                headers.insert(name, value);
-            }
-        };
+        let mut put = |name: &str, value: &str| put(&mut headers, name, value);
         put(MSGID, &self.message_id);
         put(RECEIVE_COUNT, &self.receive_count.to_string());
         let optional = [
@@ -209,6 +203,26 @@ impl Delivery {
             );
         }
         headers
+    }
+}
+
+impl PeriodicTask {
+    /// Adds the headers sqsd sends with a run of this task to `headers`.
+    pub fn add_headers(&self, headers: &mut HeaderMap) {
+        put(headers, TASKNAME, &self.name);
+        for (name, value) in [(SCHEDULED_AT, &self.scheduled_at), (PATH, &self.path)] {
+            if let Some(value) = value {
+                put(headers, name, value);
+            }
+        }
+    }
+}
+
+/// Sets one header, leaving out a name or value that HTTP cannot carry
+/// (control characters) rather than failing the delivery.
+fn put(headers: &mut HeaderMap, name: &str, value: &str) {
+    if let (Ok(name), Ok(value)) = (HeaderName::try_from(name), HeaderValue::try_from(value)) {
+        headers.insert(name, value);
     }
 }
 
@@ -295,6 +309,18 @@ mod tests {
                 path: Some("/tasks/sweep".to_owned()),
             }))
         );
+    }
+
+    #[test]
+    fn a_task_survives_a_round_trip_through_headers() {
+        let task = PeriodicTask {
+            name: "sweep-pending".to_owned(),
+            scheduled_at: Some("2026-12-01T08:05:00Z".to_owned()),
+            path: Some("/tasks/sweep".to_owned()),
+        };
+        let mut headers = delivery().to_headers();
+        task.add_headers(&mut headers);
+        assert_eq!(SqsdRequest::parse(&headers), Ok(SqsdRequest::Task(task)));
     }
 
     #[test]

@@ -10,9 +10,18 @@
 //! - [`headers`]: those headers as typed values, parsed from a request with
 //!   errors that name the header, and written back for the local poller.
 //! - [`poller`]: [`Poller`], which does sqsd's job where there is no sqsd.
+//! - [`task`]: a periodic task's run as a message on the queue.
+//! - [`cron`]: `cron.yaml`, read as Elastic Beanstalk reads it.
+//! - [`scheduler`]: [`Scheduler`], which enqueues each run as sqsd's leader
+//!   does, claiming it first so that only one poller does.
 
+pub mod cron;
 pub mod headers;
 pub mod poller;
+pub mod scheduler;
+pub mod task;
 
+pub use cron::{CronFileError, CronTable, CronTask};
 pub use headers::{Delivery, HeaderError, PeriodicTask, SqsdRequest};
 pub use poller::{Dispatched, Poller, PollerConfig};
+pub use scheduler::{FifoRefusesTasks, Scheduler};

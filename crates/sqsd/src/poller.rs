@@ -1,8 +1,9 @@
 //! A poller that does what sqsd does, for running without Elastic Beanstalk:
 //! long-poll the queue in batches, hand each message to the worker's own
-//! `/process` route (in-process, with the same `X-Aws-Sqsd-*` headers sqsd
-//! would send), delete it on `200`, otherwise make it visible again after the
-//! error visibility timeout. At most `concurrency` messages are in flight.
+//! routes (in-process, with the same `X-Aws-Sqsd-*` headers sqsd would send:
+//! a job to `/process`, a periodic task's message to the task's path, see
+//! [`crate::task`]), delete it on `200`, otherwise make it visible again after
+//! the error visibility timeout. At most `concurrency` messages are in flight.
 //!
 //! On shutdown it stops receiving, lets messages in flight finish for a grace
 //! period, and then releases the rest to the queue (visible at once) without
@@ -15,12 +16,13 @@ use std::time::Duration;
 use axum::Router;
 use axum::body::Body;
 use axum::http::{HeaderValue, Request, StatusCode, header};
+use axum::response::IntoResponse;
 use messages::{BackendError, Queue, Received};
 use tokio::sync::{Semaphore, watch};
 use tokio::task::JoinSet;
 use tower::ServiceExt;
 
-use crate::Delivery;
+use crate::{Delivery, PeriodicTask};
 
 /// The `User-Agent` the poller sends, in sqsd's form.
 pub const USER_AGENT: &str = "aws-sqsd/local-poller";
@@ -79,7 +81,8 @@ pub struct Poller {
 }
 
 impl Poller {
-    /// Polls `queue` and dispatches to `handler`, which must serve `POST /process`.
+    /// Polls `queue` and dispatches to `handler`, which must serve `POST
+    /// /process` and the path of each periodic task.
     pub fn new(queue: Arc<dyn Queue>, handler: Router, config: PollerConfig) -> Self {
         Self {
             queue,
@@ -205,27 +208,44 @@ impl Poller {
         }
     }
 
-    /// Sends one message to the handler as sqsd would, then deletes or retries it.
-    async fn dispatch(&self, message: Received, mut cancel: watch::Receiver<bool>) -> Dispatched {
-        let delivery = Delivery::from_received(&message, &self.queue.name());
-        let mut request = Request::post("/process")
-            .body(Body::from(message.body.clone()))
-            .expect("a POST to a fixed, valid path with a byte body always builds");
-        *request.headers_mut() = delivery.to_headers();
-        request.headers_mut().insert(
+    /// The request sqsd would make of a message: a job is POSTed to
+    /// `/process` with its body; a periodic task's message to the task's path
+    /// with an empty body and the task's headers. `None` if the task's path
+    /// cannot be a request's path (it then fails like a job that answers 404).
+    fn request_for(&self, message: &Received) -> Option<Request<Body>> {
+        let task = PeriodicTask::from_received(message);
+        let (path, body) = match &task {
+            Some(task) => (task.path.clone()?, Body::empty()),
+            None => ("/process".to_owned(), Body::from(message.body.clone())),
+        };
+        let mut request = Request::post(path).body(body).ok()?;
+        let headers = request.headers_mut();
+        *headers = Delivery::from_received(message, &self.queue.name()).to_headers();
+        if let Some(task) = &task {
+            task.add_headers(headers);
+        }
+        headers.insert(
             header::CONTENT_TYPE,
             HeaderValue::from_static("application/json"),
         );
-        request
-            .headers_mut()
-            .insert(header::USER_AGENT, HeaderValue::from_static(USER_AGENT));
+        headers.insert(header::USER_AGENT, HeaderValue::from_static(USER_AGENT));
+        Some(request)
+    }
 
-        let answer = tokio::select! {
-            answer = tokio::time::timeout(self.config.inactivity_timeout, self.handler.clone().oneshot(request)) => answer,
-            () = async { drop(cancel.wait_for(|cancelled| *cancelled).await) } => {
-                self.release(&message).await;
-                return Dispatched::Released;
+    /// Sends one message to the handler as sqsd would, then deletes or retries it.
+    async fn dispatch(&self, message: Received, mut cancel: watch::Receiver<bool>) -> Dispatched {
+        let answer = match self.request_for(&message) {
+            None => {
+                tracing::warn!(msgid = %message.message_id, "a periodic task's message has no usable path; it will be retried, then dead-lettered");
+                Ok(Ok(StatusCode::NOT_FOUND.into_response()))
             }
+            Some(request) => tokio::select! {
+                answer = tokio::time::timeout(self.config.inactivity_timeout, self.handler.clone().oneshot(request)) => answer,
+                () = async { drop(cancel.wait_for(|cancelled| *cancelled).await) } => {
+                    self.release(&message).await;
+                    return Dispatched::Released;
+                }
+            },
         };
         let status = match answer {
             Ok(Ok(response)) => response.status(),

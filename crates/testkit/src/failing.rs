@@ -1,14 +1,15 @@
 //! Backends that fail every call, as SQS or DynamoDB do when unreachable: for
 //! the error paths that a real emulator cannot be made to take on demand.
 
+use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use messages::{
-    BackendError, Backends, ListQuery, Message, MessageId, Outcome, Page, Queue, Received, Status,
-    StatusStore, Transition,
+    BackendError, Backends, ListQuery, Message, MessageId, Outcome, Page, Queue, QueueDepth,
+    Received, Status, StatusStore, Transition,
 };
 
 /// A queue and a store that are down.
@@ -24,7 +25,11 @@ fn down<T>(operation: &'static str) -> Result<T, BackendError> {
 
 #[async_trait]
 impl Queue for Down {
-    async fn send(&self, _body: &str) -> Result<(), BackendError> {
+    async fn send_with_attributes(
+        &self,
+        _body: &str,
+        _attributes: &BTreeMap<String, String>,
+    ) -> Result<(), BackendError> {
         down("send")
     }
     async fn receive(
@@ -45,8 +50,8 @@ impl Queue for Down {
     ) -> Result<(), BackendError> {
         down("change visibility")
     }
-    async fn is_idle(&self) -> Result<bool, BackendError> {
-        down("is idle")
+    async fn depth(&self) -> Result<QueueDepth, BackendError> {
+        down("depth")
     }
     fn name(&self) -> String {
         "down".to_owned()
@@ -104,6 +109,13 @@ impl StatusStore for Down {
         _note: &str,
     ) -> Result<bool, BackendError> {
         down("claim requeue")
+    }
+    async fn claim_scheduled_run(
+        &self,
+        _task: &str,
+        _scheduled_at: DateTime<Utc>,
+    ) -> Result<bool, BackendError> {
+        down("claim scheduled run")
     }
     fn describe(&self) -> String {
         "a store that is down".to_owned()

@@ -35,18 +35,25 @@ pub fn process_router(state: WorkerState) -> Router {
         .layer(axum::middleware::from_fn(service::http::log_errors))
 }
 
-/// Every route: `/process`, `/health`, `/process-batch` for processing by
-/// hand, and `/tasks/sweep` for `cron.yaml`.
+/// What sqsd (or the local poller, in-process) calls: `/process` for jobs and
+/// the path of each periodic task of `cron.yaml`.
+pub fn sqsd_router(state: WorkerState, tasks: TaskState) -> Router {
+    let periodic = Router::new()
+        .route("/tasks/sweep", post(tasks::sweep_task))
+        .with_state(tasks);
+    process_router(state)
+        .merge(periodic)
+        .layer(axum::middleware::from_fn(service::http::log_errors))
+}
+
+/// Every route: those of [`sqsd_router`], plus `/health` and `/process-batch`
+/// for processing by hand.
 pub fn router(state: WorkerState, poller: Poller, intake: Intake, tasks: TaskState) -> Router {
     let manual = Router::new()
         .route("/health", get(health::health))
         .route("/process-batch", post(batch::process_batch))
         .with_state(BatchState { poller, intake });
-    let periodic = Router::new()
-        .route("/tasks/sweep", post(tasks::sweep_task))
-        .with_state(tasks);
-    process_router(state)
+    sqsd_router(state, tasks)
         .merge(manual)
-        .merge(periodic)
         .layer(axum::middleware::from_fn(service::http::log_errors))
 }

@@ -1,5 +1,6 @@
-//! `POST /tasks/sweep`: the periodic task `cron.yaml` schedules. sqsd POSTs it
-//! with `X-Aws-Sqsd-Taskname` and an empty body; a `200` ends the run.
+//! `POST /tasks/sweep`: the periodic task `cron.yaml` schedules. sqsd delivers
+//! it from the worker queue with `X-Aws-Sqsd-Taskname` and an empty body; a
+//! `200` deletes the task's message, anything else retries it like a job.
 
 use axum::Json;
 use axum::extract::State;
@@ -19,21 +20,32 @@ pub struct TaskState {
     pub config: SweepConfig,
 }
 
-/// Runs one sweep; `200 {"checked", "requeued", "failed", "queue_busy"}`.
+/// Runs one sweep; `200 {"checked", "requeued", "failed", "left_waiting"}`.
 pub async fn sweep_task(
     State(state): State<TaskState>,
     headers: HeaderMap,
 ) -> Result<Json<SweepReport>, HttpError> {
-    if let Ok(SqsdRequest::Task(task)) = SqsdRequest::parse(&headers) {
-        tracing::info!(task = %task.name, scheduled_at = ?task.scheduled_at, "periodic task");
-    }
-    sweep(&state.backends, state.config, messages::now())
-        .await
-        .map(Json)
-        .map_err(|error| {
-            let public = format!("the sweep could not run: {error}");
-            match error {
-                SweepError::Backend(source) => HttpError::service_unavailable(public, source),
-            }
-        })
+    // Delivered by sqsd, the task is itself a message in flight on the queue:
+    // it must not make the queue look busy to the sweep it runs.
+    let own_in_flight = match SqsdRequest::parse(&headers) {
+        Ok(SqsdRequest::Task(task)) => {
+            tracing::info!(task = %task.name, scheduled_at = ?task.scheduled_at, "periodic task");
+            1
+        }
+        _ => 0,
+    };
+    sweep(
+        &state.backends,
+        state.config,
+        messages::now(),
+        own_in_flight,
+    )
+    .await
+    .map(Json)
+    .map_err(|error| {
+        let public = format!("the sweep could not run: {error}");
+        match error {
+            SweepError::Backend(source) => HttpError::service_unavailable(public, source),
+        }
+    })
 }

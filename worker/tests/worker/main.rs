@@ -2,11 +2,13 @@
 //!
 //! - `poller`: the poller that stands in for sqsd, on both backends.
 //! - `sweep`: the pending sweeper, on both backends.
+//! - `periodic`: `cron.yaml`'s tasks through the queue, as sqsd runs them.
 //! - `router`: `/process` on a store that is down.
 //! - `two_processes`: the real `worker` binary beside this test process, on
 //!   one embedded `DATA_DIR`.
 
 mod helpers;
+mod periodic;
 mod poller;
 mod router;
 mod sweep;
