@@ -95,6 +95,20 @@ DOCUMENTED_OPTIONS: dict[str, frozenset[str] | None] = {
             "MaxSize",
         }
     ),
+    "aws:autoscaling:trigger": frozenset(
+        {
+            "BreachDuration",
+            "EvaluationPeriods",
+            "LowerBreachScaleIncrement",
+            "LowerThreshold",
+            "MeasureName",
+            "Period",
+            "Statistic",
+            "Unit",
+            "UpperBreachScaleIncrement",
+            "UpperThreshold",
+        }
+    ),
     "aws:ec2:instances": frozenset(
         {
             "EnableSpot",
@@ -117,6 +131,9 @@ SQSD_RANGES = {
     "RetentionPeriod": (60, 1209600),
     "MaxRetries": (1, 100),
 }
+
+# Documented ranges of the numeric aws:autoscaling:trigger thresholds (inclusive).
+TRIGGER_THRESHOLD_RANGE = (0, 20000000)
 
 # Documented values of aws:elasticbeanstalk:cloudwatch:logs RetentionInDays.
 LOG_RETENTION_DAYS = {1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1827, 3653}
@@ -142,8 +159,18 @@ CONFIG_KEYS = {
 # A Procfile line, as the Linux platforms require it.
 PROCFILE_LINE = re.compile(r"^[A-Za-z0-9_-]+:\s*[^\s].*$")
 
-# '`{"Ref" : "MessagesQueue"}`': a CloudFormation function in an option value.
+# '`{"Ref" : "AWS::Region"}`': a CloudFormation function in an option value.
 FUNCTION_VALUE = re.compile(r"^`(?P<json>\{.*\})`$", re.S)
+
+# The configuration file scripts/bundle generates from the application stack's
+# outputs, and the options only it sets (namespace, name).
+GENERATED_CONFIG = "00-stack.config"
+STACK_OPTIONS = {
+    ("aws:elasticbeanstalk:application:environment", "QUEUE_URL"),
+    ("aws:elasticbeanstalk:application:environment", "TABLE_NAME"),
+    ("aws:elasticbeanstalk:application:environment", "QUEUE_NAME"),
+    ("aws:elasticbeanstalk:sqsd", "WorkerQueueURL"),
+}
 
 # What each bundle holds besides its binary.
 BUNDLES = {
@@ -288,6 +315,16 @@ def function_value(value) -> dict | None:
     if not match:
         return None
     return json.loads(match.group("json"))
+
+
+def open_bundle(name: str, zip_path: Path, into: Path) -> Bundle:
+    """A bundle unzipped with its file modes, and its configuration files parsed."""
+    bundle = Bundle(name, unzip(zip_path, into))
+    for config in sorted((bundle.root / ".ebextensions").glob("*.config")):
+        parsed = load_yaml(config)
+        assert isinstance(parsed, dict), f"{name}: {config.name} is not a YAML mapping"
+        bundle.configs[config.name] = parsed
+    return bundle
 
 
 def unzip(bundle: Path, into: Path) -> Path:

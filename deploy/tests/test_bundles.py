@@ -1,6 +1,8 @@
 """The Elastic Beanstalk bundles (dist/web.zip, dist/worker.zip) as the platform
 sees them: their layout, their configuration files, the CloudFormation they add,
-and both binaries started from their Procfiles against SQS and DynamoDB (moto).
+and both binaries started from their Procfiles, with the queue and the table of
+the application stack (created on moto's CloudFormation) as scripts/bundle
+writes them into the bundles.
 """
 
 from __future__ import annotations
@@ -9,33 +11,30 @@ import json
 import os
 import re
 import shlex
-import signal
-import socket
-import subprocess
-import sys
 import time
 import uuid
 from datetime import datetime, timezone
-from pathlib import Path
 
-import boto3
 import pytest
 import requests
-import yaml
 
+import ebtemplate
+import stackkit
 from ebspec import (
     BUNDLES,
     CONFIG_KEYS,
     DOCUMENTED_OPTIONS,
+    GENERATED_CONFIG,
     LOG_RETENTION_DAYS,
     SQSD_RANGES,
-    Bundle,
+    STACK_OPTIONS,
     bundle_zip,
     function_value,
     is_executable_file,
     load_yaml,
     zip_modes,
 )
+from processes import Process, free_port, platform_environment
 
 SQSD = "aws:elasticbeanstalk:sqsd"
 ENVIRONMENT = "aws:elasticbeanstalk:application:environment"
@@ -137,12 +136,40 @@ def test_the_web_environment_checks_health_on_health(web):
     assert web.option("aws:elasticbeanstalk:environment:process:default", "HealthCheckPath") == "/health"
 
 
-def test_the_web_environment_leaves_queue_and_table_to_eb_setenv(web):
-    # Set in a config file, they would override nothing and point nowhere: the
-    # worker environment owns the resources (deploy/README.md).
-    environment = web.environment()
-    assert "QUEUE_URL" not in environment and "TABLE_NAME" not in environment
-    assert not web.section("Resources"), "the web bundle must not create the shared resources"
+@pytest.mark.parametrize("name", sorted(BUNDLES))
+def test_only_the_generated_config_names_the_queue_and_the_table(bundles, name):
+    # The queue and the table belong to the application stack: scripts/bundle
+    # writes their literal names into the generated 00-stack.config, and no
+    # configuration file of deploy/ may set them (a later file would win).
+    for option in bundles[name].options:
+        if (option.namespace, option.name) in STACK_OPTIONS:
+            assert option.file == GENERATED_CONFIG, (
+                f"{name}/.ebextensions/{option.file} sets {option.namespace} {option.name}: "
+                f"leave it to the {GENERATED_CONFIG} that scripts/bundle generates from the stack's outputs"
+            )
+
+
+@pytest.mark.parametrize("name", sorted(BUNDLES))
+def test_no_environment_creates_the_shared_queue_or_table(bundles, name):
+    # Created in an environment's stack, they would go with `eb terminate` of
+    # that environment while the other one still uses them.
+    for resource, declared in bundles[name].section("Resources").items():
+        assert declared.get("Type") not in {"AWS::SQS::Queue", "AWS::DynamoDB::Table"}, (
+            f"{name}'s .ebextensions declare {resource} ({declared.get('Type')}): the queue and the table "
+            "belong to deploy/stack/messages.yaml"
+        )
+
+
+@pytest.mark.parametrize("name", sorted(BUNDLES))
+def test_no_sqsd_option_holds_a_cloudformation_function(bundles, name):
+    # Elastic Beanstalk documents CloudFormation functions in option values for
+    # environment properties only; sqsd's options get literal values.
+    for option in bundles[name].options:
+        if option.namespace == SQSD:
+            assert "`" not in str(option.value) and function_value(option.value) is None, (
+                f"{name}/.ebextensions/{option.file}: sqsd {option.name} = {option.value!r} holds a "
+                "CloudFormation function; give it a literal value (scripts/bundle writes WorkerQueueURL)"
+            )
 
 
 def test_sqsd_posts_to_process_with_documented_values(worker):
@@ -160,22 +187,30 @@ def test_sqsd_posts_to_process_with_documented_values(worker):
 
 
 def test_max_retries_max_attempts_and_max_receive_count_are_one_number(web, worker):
-    max_retries = int(worker.option(SQSD, "MaxRetries"))
-    queue = worker.section("Resources")["MessagesQueue"]["Properties"]
-    assert max_retries == int(worker.environment()["MAX_ATTEMPTS"])
-    assert max_retries == int(web.environment()["MAX_ATTEMPTS"])
-    assert max_retries == int(queue["RedrivePolicy"]["maxReceiveCount"])
-    assert int(queue["VisibilityTimeout"]) == int(worker.option(SQSD, "VisibilityTimeout"))
-    assert int(queue["MessageRetentionPeriod"]) == int(worker.option(SQSD, "RetentionPeriod"))
+    queue = stackkit.template()["Resources"]["JobQueue"]["Properties"]
+    receive_count = int(queue["RedrivePolicy"]["maxReceiveCount"])
+    for bundle in (web, worker):
+        assert int(bundle.environment()["MAX_ATTEMPTS"]) == receive_count, (
+            f"{bundle.name}'s MAX_ATTEMPTS is not the queue's maxReceiveCount ({receive_count}) "
+            "in deploy/stack/messages.yaml: change both together"
+        )
+    # Inert with our own queue, but kept equal so that no reader is misled.
+    assert int(worker.option(SQSD, "MaxRetries")) == receive_count, (
+        f"sqsd's MaxRetries differs from the queue's maxReceiveCount ({receive_count}): keep them one number"
+    )
+    assert int(queue["VisibilityTimeout"]) == int(worker.option(SQSD, "VisibilityTimeout")), (
+        "the queue's VisibilityTimeout (deploy/stack/messages.yaml) and sqsd's must agree"
+    )
+    assert int(queue["MessageRetentionPeriod"]) == int(worker.option(SQSD, "RetentionPeriod")), (
+        "the queue's MessageRetentionPeriod (deploy/stack/messages.yaml) and sqsd's RetentionPeriod must agree"
+    )
 
 
-def test_the_worker_waits_for_sqsd_and_reads_the_queue_sqsd_reads(worker):
+def test_the_worker_waits_for_sqsd(worker):
     environment = worker.environment()
-    assert str(environment.get("WORKER_POLL")).lower() == "false", "sqsd delivers: the worker must not poll"
-    queue_ref = function_value(environment["QUEUE_URL"])
-    assert queue_ref == {"Ref": "MessagesQueue"}, f"QUEUE_URL is {environment['QUEUE_URL']!r}"
-    assert function_value(worker.option(SQSD, "WorkerQueueURL")) == queue_ref
-    assert function_value(environment["TABLE_NAME"]) == {"Ref": "MessagesTable"}
+    assert str(environment.get("WORKER_POLL")).lower() == "false", (
+        "sqsd delivers the jobs: the worker's WORKER_POLL must be false"
+    )
 
 
 def test_every_function_in_an_option_value_names_a_declared_resource(bundles):
@@ -192,45 +227,6 @@ def test_every_function_in_an_option_value_names_a_declared_resource(bundles):
                 assert target.startswith("AWS::") or target in resources, (
                     f"{bundle.name}: {option.name} refers to {target}, which no config declares"
                 )
-
-
-def test_the_worker_creates_the_queue_its_dead_letter_queue_and_the_table(worker):
-    resources = worker.section("Resources")
-    queue, dlq, table = (resources[n] for n in ("MessagesQueue", "MessagesDeadLetterQueue", "MessagesTable"))
-    assert queue["Type"] == dlq["Type"] == "AWS::SQS::Queue"
-    redrive = queue["Properties"]["RedrivePolicy"]
-    assert redrive["deadLetterTargetArn"] == {"Fn::GetAtt": ["MessagesDeadLetterQueue", "Arn"]}
-    # `web provision` names the dead-letter queue <queue>-dlq: the same here.
-    queue_name = queue["Properties"]["QueueName"]["Fn::Join"]
-    dlq_name = dlq["Properties"]["QueueName"]["Fn::Join"]
-    assert dlq_name[1][:-1] == queue_name[1][:-1] and dlq_name[1][-1] == queue_name[1][-1] + "-dlq"
-    # Messages keep their first enqueue time in the dead-letter queue: it must
-    # keep them longer than the queue does.
-    assert int(dlq["Properties"]["MessageRetentionPeriod"]) > int(queue["Properties"]["MessageRetentionPeriod"])
-
-    assert table["Type"] == "AWS::DynamoDB::Table"
-    properties = table["Properties"]
-    assert properties["BillingMode"] == "PAY_PER_REQUEST"
-    assert properties["KeySchema"] == [{"AttributeName": "id", "KeyType": "HASH"}]
-    attributes = {a["AttributeName"]: a["AttributeType"] for a in properties["AttributeDefinitions"]}
-    assert attributes == {"id": "S", "listing": "S", "status": "S"}
-    indexes = {index["IndexName"]: index for index in properties["GlobalSecondaryIndexes"]}
-    for index, partition in (("newest", "listing"), ("by_status", "status")):
-        assert indexes[index]["KeySchema"] == [
-            {"AttributeName": partition, "KeyType": "HASH"},
-            {"AttributeName": "id", "KeyType": "RANGE"},
-        ], index
-        assert indexes[index]["Projection"] == {"ProjectionType": "ALL"}, index
-    assert set(indexes) == {"newest", "by_status"}
-    # Terminating the environment must not delete the messages by accident.
-    assert table.get("DeletionPolicy") == "Retain"
-
-
-def test_the_worker_outputs_what_eb_setenv_gives_the_web(worker):
-    outputs = worker.section("Outputs")
-    assert outputs["QueueURL"]["Value"] == {"Ref": "MessagesQueue"}
-    assert outputs["TableName"]["Value"] == {"Ref": "MessagesTable"}
-    assert outputs["DeadLetterQueueURL"]["Value"] == {"Ref": "MessagesDeadLetterQueue"}
 
 
 def test_cron_yaml_schedules_the_sweep(worker):
@@ -265,209 +261,46 @@ def test_nginx_waits_for_the_worker_at_least_as_long_as_sqsd(worker):
 # --- CloudFormation ---------------------------------------------------------
 
 
-def eb_template(bundle: Bundle) -> dict:
-    """The bundle's Resources and Outputs as the stand-alone template
-    Elastic Beanstalk would merge them into. Names Elastic Beanstalk provides
-    (AWSEBEnvironmentName, ...) become parameters, and every '`{...}`' option
-    value becomes an output, so cfn-lint checks what it refers to as well."""
-    resources = bundle.section("Resources")
-    outputs = dict(bundle.section("Outputs"))
-    for index, option in enumerate(bundle.options):
-        function = function_value(option.value)
-        if function is not None:
-            key = "Option" + re.sub(r"[^A-Za-z0-9]", "", option.name) + str(index)
-            outputs[key] = {"Description": f"{option.namespace} {option.name}", "Value": function}
-    referenced = set(re.findall(r'"Ref":\s*"(AWSEB[A-Za-z]+)"', json.dumps([resources, outputs])))
-    template = {
-        "AWSTemplateFormatVersion": "2010-09-09",
-        "Description": f"The resources of the {bundle.name} bundle's .ebextensions",
-        "Parameters": {
-            name: {"Type": "String", "Description": "provided by Elastic Beanstalk"}
-            for name in sorted(referenced - set(resources))
-        },
-        "Resources": resources
-        or {"Nothing": {"Type": "AWS::CloudFormation::WaitConditionHandle"}},
-    }
-    if not template["Parameters"]:
-        del template["Parameters"]
-    if outputs:
-        template["Outputs"] = outputs
-    return template
-
-
-def cfn_lint() -> list[str]:
-    beside = Path(sys.executable).with_name("cfn-lint")
-    if beside.exists():
-        return [str(beside)]
-    return [sys.executable, "-m", "cfnlint"]
-
-
 @pytest.mark.parametrize("name", sorted(BUNDLES))
 def test_cfn_lint_finds_no_error_in_the_resources(bundles, name, tmp_path):
-    template = eb_template(bundles[name])
-    path = tmp_path / f"{name}-ebextensions.yaml"
-    path.write_text(yaml.safe_dump(template, sort_keys=False), encoding="utf-8")
-    try:
-        result = subprocess.run(
-            [*cfn_lint(), "--regions", "us-east-1", "--", str(path)],
-            capture_output=True,
-            text=True,
-            timeout=300,
-        )
-    except FileNotFoundError:
-        pytest.fail("cfn-lint is not installed: pip install -r deploy/tests/requirements.txt", pytrace=False)
-    report = (result.stdout + result.stderr).strip()
-    # cfn-lint's exit code is a bit mask: 2 errors, 4 warnings, 8 informational.
-    assert result.returncode & 2 == 0, f"cfn-lint found errors in {name}'s resources:\n{report}"
-    assert result.returncode & 4 == 0, f"cfn-lint warns about {name}'s resources:\n{report}"
-    assert result.returncode in (0, 8), f"cfn-lint failed ({result.returncode}):\n{report}"
+    ebtemplate.lint_bundle(bundles[name], tmp_path)
 
 
 # --- running the bundles as the platform does --------------------------------
 
-ACCOUNT = "123456789012"
-REGION = "us-east-1"
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-class Process:
-    """A bundle's `web` process, started from its folder like the platform does."""
-
-    def __init__(self, bundle: Bundle, env: dict[str, str], log: Path):
-        self.bundle = bundle
-        self.port = int(env["PORT"])
-        self.url = f"http://127.0.0.1:{self.port}"
-        self.log = log
-        _, command = bundle.procfile[0]
-        self.handle = open(log, "wb")
-        self.process = subprocess.Popen(
-            shlex.split(command),
-            cwd=bundle.root,
-            env=env,
-            stdout=self.handle,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-
-    def output(self) -> str:
-        self.handle.flush()
-        return self.log.read_text(encoding="utf-8", errors="replace")[-4000:]
-
-    def wait_healthy(self, seconds: float = 20) -> None:
-        deadline = time.monotonic() + seconds
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                pytest.fail(
-                    f"{self.bundle.name} exited with {self.process.returncode} before answering /health:\n"
-                    f"{self.output()}",
-                    pytrace=False,
-                )
-            try:
-                if requests.get(f"{self.url}/health", timeout=2).status_code == 200:
-                    return
-            except requests.RequestException:
-                pass
-            time.sleep(0.2)
-        pytest.fail(f"{self.bundle.name} did not answer /health within {seconds} s:\n{self.output()}", pytrace=False)
-
-    def stop(self) -> None:
-        if self.process.poll() is None:
-            self.process.send_signal(signal.SIGTERM)
-            try:
-                self.process.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                os.killpg(self.process.pid, signal.SIGKILL)
-                self.process.wait(timeout=5)
-        self.handle.close()
-
-
-def platform_environment(bundle: Bundle, overrides: dict[str, str]) -> dict[str, str]:
-    """The environment the platform gives the process: the bundle's environment
-    properties (those CloudFormation would resolve come from `overrides`), on a
-    clean base so nothing of this machine's environment leaks in."""
-    env = {key: os.environ[key] for key in ("PATH", "HOME", "LANG", "TMPDIR") if key in os.environ}
-    for name, value in bundle.environment().items():
-        if function_value(value) is None:
-            env[name] = str(value).lower() if isinstance(value, bool) else str(value)
-    env.update(overrides)
-    return env
+ACCOUNT = stackkit.ACCOUNT
 
 
 @pytest.fixture(scope="module")
-def stack(web, worker, moto_endpoint, tmp_path_factory):
-    """Fresh queue and table on moto, made by the web bundle's `web provision`,
-    then both bundles running. Stopped at the end, whatever happens."""
-    suffix = uuid.uuid4().hex[:10]
-    queue_name = f"deploy-test-{suffix}"
-    table_name = f"deploy-test-{suffix}"
-    queue_url = f"{moto_endpoint}/{ACCOUNT}/{queue_name}"
-    aws = {
-        "QUEUE_URL": queue_url,
-        "TABLE_NAME": table_name,
-        "AWS_ENDPOINT_URL": moto_endpoint,
-        "AWS_REGION": REGION,
-        "AWS_ACCESS_KEY_ID": "test",
-        "AWS_SECRET_ACCESS_KEY": "test",
-        "RUST_LOG": "info",
-    }
+def stack(stack_bundles, app_stack, moto_endpoint, tmp_path_factory):
+    """Both bundles made by scripts/bundle from the application stack's outputs,
+    running side by side on moto: each with the environment properties of its
+    .ebextensions, so QUEUE_URL and TABLE_NAME are the stack's, read from the
+    generated 00-stack.config. Each gets a PORT of its own (an environment
+    property the platform allows) because both run on this one machine; the
+    platform's default port is checked in test_platform_port.py. Stopped at the
+    end, whatever happens."""
+    outputs = app_stack["outputs"]
     logs = tmp_path_factory.mktemp("bundle-logs")
-
-    provision = subprocess.run(
-        [f"./{BUNDLES['web']['binary']}", "provision"],
-        cwd=web.root,
-        env=platform_environment(web, {**aws, "PORT": str(free_port())}),
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-    assert provision.returncode == 0, f"web provision failed:\n{provision.stdout}\n{provision.stderr}"
-
     started = []
     try:
-        for bundle in (web, worker):
-            env = platform_environment(bundle, {**aws, "PORT": str(free_port())})
-            started.append(Process(bundle, env, logs / f"{bundle.name}.log"))
+        for name in ("web", "worker"):
+            bundle = stack_bundles[name]
+            env = platform_environment(bundle, {**stackkit.aws_environment(moto_endpoint), "PORT": str(free_port())})
+            started.append(Process(bundle, env, logs / f"{name}.log"))
         for process in started:
             process.wait_healthy()
-        sqs = boto3.client(
-            "sqs",
-            endpoint_url=moto_endpoint,
-            region_name=REGION,
-            aws_access_key_id="test",
-            aws_secret_access_key="test",
-        )
         yield {
             "web": started[0],
             "worker": started[1],
-            "sqs": sqs,
-            "queue_url": queue_url,
-            "queue_name": queue_name,
-            "provision": provision.stdout,
+            "sqs": stackkit.client(moto_endpoint, "sqs"),
+            "queue_url": outputs["QueueURL"],
+            "queue_name": outputs["QueueName"],
+            "table_name": outputs["TableName"],
         }
     finally:
         for process in started:
             process.stop()
-        try:
-            clients = {
-                service: boto3.client(
-                    service,
-                    endpoint_url=moto_endpoint,
-                    region_name=REGION,
-                    aws_access_key_id="test",
-                    aws_secret_access_key="test",
-                )
-                for service in ("sqs", "dynamodb")
-            }
-            clients["dynamodb"].delete_table(TableName=table_name)
-            for name in (queue_name, f"{queue_name}-dlq"):
-                clients["sqs"].delete_queue(QueueUrl=f"{moto_endpoint}/{ACCOUNT}/{name}")
-        except Exception:  # noqa: BLE001 - tidying the emulator is best effort
-            pass
 
 
 def iso8601(milliseconds: str) -> str:
@@ -555,10 +388,16 @@ def status_of(stack, message_id: str) -> dict:
     return response.json()
 
 
-def test_web_provision_created_the_queue_and_the_table(stack):
-    queues = stack["sqs"].list_queues(QueueNamePrefix=stack["queue_name"]).get("QueueUrls", [])
-    names = sorted(url.rsplit("/", 1)[-1] for url in queues)
-    assert names == [stack["queue_name"], f"{stack['queue_name']}-dlq"], stack["provision"]
+def test_both_bundles_run_on_the_stacks_queue_and_table(stack_bundles, app_stack):
+    outputs = app_stack["outputs"]
+    for name, bundle in stack_bundles.items():
+        environment = bundle.environment()
+        assert environment.get("QUEUE_URL") == outputs["QueueURL"], (
+            f"{name}'s QUEUE_URL is {environment.get('QUEUE_URL')!r}, not the stack's QueueURL output"
+        )
+        assert environment.get("TABLE_NAME") == outputs["TableName"], (
+            f"{name}'s TABLE_NAME is {environment.get('TABLE_NAME')!r}, not the stack's TableName output"
+        )
 
 
 def test_both_bundles_answer_health(stack):

@@ -1,6 +1,7 @@
 """The Dockerfile, checked without a Docker engine: hadolint, and what the
 image must be (multi-stage, cargo-chef, BIN=web|worker, non-root, PORT 8080,
-a health check), and a .dockerignore that keeps the workspace buildable."""
+a health check), a .dockerignore that keeps the workspace buildable, and what
+the Docker platform needs besides the image: the instance metadata hop limit."""
 
 from __future__ import annotations
 
@@ -150,3 +151,41 @@ def test_dockerignore_keeps_every_workspace_member_in_the_context():
         assert (REPO / path).exists(), f"{path} is missing"
         assert not ignored(path), f".dockerignore leaves {path} out of the build context"
     assert ignored("target/release/web") and ignored(".git/HEAD"), "target/ and .git/ must stay out"
+
+
+# --- the Docker platform's instance metadata hop limit -------------------------
+
+HOP_LIMIT_CONFIG = REPO / "deploy" / "docker" / "imds-hop-limit.config"
+
+
+def test_the_docker_bundles_raise_the_imds_hop_limit_to_2_with_imdsv2():
+    from ebspec import CONFIG_KEYS, load_yaml
+
+    config = load_yaml(HOP_LIMIT_CONFIG)
+    assert set(config) == {"commands"} and set(config) <= CONFIG_KEYS, (
+        f"{HOP_LIMIT_CONFIG.name} must hold only `commands`, not {sorted(config)}"
+    )
+    (command,) = [entry["command"] for entry in config["commands"].values()]
+    assert "modify-instance-metadata-options" in command and "--http-put-response-hop-limit 2" in command, (
+        f"{HOP_LIMIT_CONFIG.name} must set the instance's hop limit to 2:\n{command}"
+    )
+    # A token on every metadata read, so that it works with IMDSv1 disabled.
+    assert command.count("X-aws-ec2-metadata-token:") == command.count("/latest/meta-data/") >= 1, (
+        f"every instance metadata read in {HOP_LIMIT_CONFIG.name} must send the IMDSv2 token:\n{command}"
+    )
+    syntax = subprocess.run(["bash", "-n", "-c", command], capture_output=True, text=True, timeout=30)
+    assert syntax.returncode == 0, f"{HOP_LIMIT_CONFIG.name}'s command is not valid shell: {syntax.stderr}"
+
+
+def test_the_docker_instances_may_change_only_their_own_metadata_options():
+    import json
+
+    document = json.loads((REPO / "deploy" / "iam" / "docker-imds-policy.json").read_text(encoding="utf-8"))
+    (statement,) = document["Statement"]
+    assert statement["Effect"] == "Allow" and statement["Action"] == ["ec2:ModifyInstanceMetadataOptions"], (
+        f"the Docker instances' extra policy must allow ec2:ModifyInstanceMetadataOptions only: {statement}"
+    )
+    assert statement["Resource"] == "arn:aws:ec2:REGION:ACCOUNT_ID:instance/*", f"resource {statement['Resource']}"
+    assert statement["Condition"] == {
+        "StringEquals": {"aws:ResourceTag/elasticbeanstalk:environment-name": "ENVIRONMENT_NAME"}
+    }, f"the policy must be limited to the environment's own instances (by tag): {statement.get('Condition')}"

@@ -1,5 +1,7 @@
-"""The instance-role policies in deploy/iam: valid policy documents that grant
-each binary the API actions it calls, on its own queue and table only."""
+"""The policies in deploy/iam: the instance roles' (each binary's API actions,
+on its own queue and table only), and the deployer's (what CloudFormation
+needs to create, tag, read back, update and delete the application stack,
+checked against the AWS resource provider schemas that cfn-lint ships)."""
 
 from __future__ import annotations
 
@@ -40,8 +42,8 @@ EXPECTED = {
     },
 }
 
-# Provisioning is an operator's action (`web provision`, or the worker's
-# CloudFormation stack), never the instances'.
+# Provisioning is an operator's action (`web provision`, or the application
+# stack), never the instances'.
 NEVER = {
     "sqs:CreateQueue",
     "sqs:DeleteQueue",
@@ -94,3 +96,102 @@ def test_the_ec2_trust_policy_lets_instances_assume_the_role():
     assert statement["Effect"] == "Allow"
     assert statement["Principal"] == {"Service": "ec2.amazonaws.com"}
     assert statement["Action"] == "sts:AssumeRole"
+
+
+# --- the person who deploys the application stack ------------------------------
+
+STACK = "arn:aws:cloudformation:REGION:ACCOUNT_ID:stack/STACK_NAME/*"
+STACK_RESOURCES = {
+    "sqs": {"arn:aws:sqs:REGION:ACCOUNT_ID:STACK_NAME-queue*"},
+    "dynamodb": {"arn:aws:dynamodb:REGION:ACCOUNT_ID:table/STACK_NAME-table"},
+    "cloudwatch": {"arn:aws:cloudwatch:REGION:ACCOUNT_ID:alarm:STACK_NAME-*"},
+    "cloudformation": {STACK},
+}
+
+# What `aws cloudformation deploy` (a change set), `describe-stacks --query`
+# and `delete-stack` call, and the stack's own tags.
+CLOUDFORMATION = {
+    "cloudformation:CreateChangeSet",
+    "cloudformation:DescribeChangeSet",
+    "cloudformation:ExecuteChangeSet",
+    "cloudformation:DescribeStacks",
+    "cloudformation:DescribeStackEvents",
+    "cloudformation:DeleteStack",
+    "cloudformation:TagResource",
+    "cloudformation:UntagResource",
+}
+
+# Permissions the resource provider schemas list for features the template
+# does not use (streams to Kinesis, a customer KMS key, import from S3,
+# replicas, resource policies, item writes for imports, contributor insights
+# and TTL changes, the service-linked role of global tables): granting them
+# would be more than the stack needs.
+UNUSED_FEATURES = {
+    "dynamodb:AssociateTableReplica",
+    "dynamodb:BatchWriteItem",
+    "dynamodb:CreateTableReplica",
+    "dynamodb:DeleteItem",
+    "dynamodb:DeleteResourcePolicy",
+    "dynamodb:DescribeImport",
+    "dynamodb:DisableKinesisStreamingDestination",
+    "dynamodb:EnableKinesisStreamingDestination",
+    "dynamodb:GetItem",
+    "dynamodb:ImportTable",
+    "dynamodb:PutItem",
+    "dynamodb:PutResourcePolicy",
+    "dynamodb:Query",
+    "dynamodb:Scan",
+    "dynamodb:UpdateContinuousBackups",
+    "dynamodb:UpdateContributorInsights",
+    "dynamodb:UpdateItem",
+    "dynamodb:UpdateKinesisStreamingDestination",
+    "dynamodb:UpdateTimeToLive",
+    "iam:CreateServiceLinkedRole",
+}
+UNUSED_SERVICES = {"kinesis", "kms", "logs", "s3"}
+
+# Deleting the stack leaves the table (DeletionPolicy: Retain): the guide's last
+# step deletes it by hand.
+BY_HAND = {"dynamodb:DeleteTable"}
+
+
+def schema_permissions(resource_type: str) -> set[str]:
+    """What CloudFormation's handlers for `resource_type` call to create, read
+    back, update, delete and tag it (the AWS resource provider schema)."""
+    from cfnlint.schema import PROVIDER_SCHEMA_MANAGER
+
+    schema = PROVIDER_SCHEMA_MANAGER.get_resource_schema("us-east-1", resource_type).schema
+    needed = set(schema.get("tagging", {}).get("permissions", []))
+    for handler in ("create", "read", "update", "delete"):
+        needed.update(schema.get("handlers", {}).get(handler, {}).get("permissions", []))
+    return needed
+
+
+def test_the_deployer_may_create_read_update_tag_and_delete_every_resource_of_the_stack():
+    from stackkit import template
+
+    document = policy("stack-deployer")
+    assert document["Version"] == "2012-10-17", "the policy language version must be 2012-10-17"
+    granted: dict[str, set[str]] = {}
+    for statement in document["Statement"]:
+        assert statement["Effect"] == "Allow", f"{statement.get('Sid')}: only Allow statements"
+        assert set(statement) <= {"Sid", "Effect", "Action", "Resource"}, f"{statement.get('Sid')}: {sorted(statement)}"
+        for action in as_list(statement["Action"]):
+            assert "*" not in action, f"{statement.get('Sid')}: wildcard action {action}"
+            service = action.split(":", 1)[0]
+            resources = set(as_list(statement["Resource"]))
+            assert resources == STACK_RESOURCES.get(service), (
+                f"{action} must be on the stack's own {service} resources {STACK_RESOURCES.get(service)}, not {resources}"
+            )
+            granted.setdefault(action, set()).update(resources)
+
+    types = {resource["Type"] for resource in template()["Resources"].values()}
+    needed = set().union(*(schema_permissions(t) for t in types)) - UNUSED_FEATURES
+    needed = {action for action in needed if action.split(":", 1)[0] not in UNUSED_SERVICES}
+    needed |= CLOUDFORMATION | BY_HAND
+    missing, extra = needed - set(granted), set(granted) - needed
+    assert not missing, (
+        f"deploy/iam/stack-deployer-policy.json lacks {sorted(missing)}, which CloudFormation needs for the "
+        f"stack's resources ({sorted(types)}): add them, or list them in UNUSED_FEATURES with the reason"
+    )
+    assert not extra, f"deploy/iam/stack-deployer-policy.json grants {sorted(extra)}, which the stack does not need"

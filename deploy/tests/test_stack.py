@@ -1,0 +1,180 @@
+"""The application stack (deploy/stack/messages.yaml): the queue, its
+dead-letter queue, the table and the dead-letter alarm both environments share.
+cfn-lint on the template, then the stack created on moto's CloudFormation and
+read back through SQS and DynamoDB, then deleted."""
+
+from __future__ import annotations
+
+import json
+import uuid
+
+import ebtemplate
+import stackkit
+
+# moto's CloudFormation (5.x) creates no AWS::CloudWatch::Alarm: it skips the
+# resource with a warning, and so drops the DeadLetterAlarmName output. The
+# alarm is checked in the template itself (and by cfn-lint).
+MOTO_OUTPUTS = set(stackkit.OUTPUTS) - {"DeadLetterAlarmName"}
+
+
+def resources() -> dict:
+    return stackkit.template()["Resources"]
+
+
+# --- the template -------------------------------------------------------------
+
+
+def test_cfn_lint_finds_nothing_in_the_application_stack():
+    ebtemplate.lint(stackkit.TEMPLATE, "deploy/stack/messages.yaml")
+
+
+def test_the_template_outputs_what_scripts_bundle_and_the_guide_read():
+    outputs = stackkit.template()["Outputs"]
+    assert set(outputs) == set(stackkit.OUTPUTS), (
+        f"deploy/stack/messages.yaml outputs {sorted(outputs)}; scripts/bundle and deploy/README.md read "
+        f"{sorted(stackkit.OUTPUTS)}"
+    )
+    for name, output in outputs.items():
+        assert "Export" not in output, (
+            f"output {name} is exported: an export ties other stacks to this one and needs a name unique in the region"
+        )
+
+
+def test_every_name_derives_from_the_stack_name():
+    for logical, name_property in (
+        ("JobQueue", "QueueName"),
+        ("DeadLetterQueue", "QueueName"),
+        ("MessagesTable", "TableName"),
+        ("DeadLetterAlarm", "AlarmName"),
+    ):
+        name = resources()[logical]["Properties"][name_property]
+        assert isinstance(name, dict) and "${AWS::StackName}" in json.dumps(name), (
+            f"{logical}'s {name_property} is {name!r}: derive it from the stack's name, so that two stacks never collide"
+        )
+
+
+def test_the_table_outlives_the_stack_by_declaration():
+    table = resources()["MessagesTable"]
+    assert table.get("DeletionPolicy") == "Retain", "MessagesTable needs DeletionPolicy: Retain (the data outlives the stack)"
+    assert table.get("UpdateReplacePolicy") == "Retain", (
+        "MessagesTable needs UpdateReplacePolicy: Retain (a change that replaces the table must keep the old one)"
+    )
+
+
+def test_the_queues_use_sqsds_defaults_and_the_dead_letter_queue_keeps_messages_longest():
+    queue = resources()["JobQueue"]["Properties"]
+    dlq = resources()["DeadLetterQueue"]["Properties"]
+    assert int(queue["VisibilityTimeout"]) == 300, "the queue's VisibilityTimeout must be sqsd's default, 300"
+    assert int(queue["MessageRetentionPeriod"]) == 345600, "the queue's retention must be sqsd's default, 345600"
+    assert int(dlq["MessageRetentionPeriod"]) == 1209600, (
+        "the dead-letter queue keeps messages 14 days (1209600 s), the most SQS allows"
+    )
+    assert queue["RedrivePolicy"]["deadLetterTargetArn"] == {"Fn::GetAtt": ["DeadLetterQueue", "Arn"]}, (
+        "the queue's redrive must point at DeadLetterQueue's ARN"
+    )
+
+
+def test_the_alarm_fires_on_the_first_message_in_the_dead_letter_queue():
+    alarm = resources()["DeadLetterAlarm"]
+    assert alarm["Type"] == "AWS::CloudWatch::Alarm", "DeadLetterAlarm must be an AWS::CloudWatch::Alarm"
+    properties = alarm["Properties"]
+    expected = {
+        "Namespace": "AWS/SQS",
+        "MetricName": "ApproximateNumberOfMessagesVisible",
+        "Threshold": 0,
+        "ComparisonOperator": "GreaterThanThreshold",
+        "EvaluationPeriods": 1,
+        "TreatMissingData": "notBreaching",
+    }
+    for key, value in expected.items():
+        assert properties.get(key) == value, f"DeadLetterAlarm's {key} is {properties.get(key)!r}, not {value!r}"
+    assert properties["Dimensions"] == [{"Name": "QueueName", "Value": {"Fn::GetAtt": ["DeadLetterQueue", "QueueName"]}}], (
+        "DeadLetterAlarm must watch the dead-letter queue, by its QueueName"
+    )
+
+
+def test_the_alarm_notifies_a_topic_only_when_one_is_given():
+    template = stackkit.template()
+    parameter = template["Parameters"]["AlarmTopicArn"]
+    assert parameter.get("Default") == "", "AlarmTopicArn must be optional (Default: empty)"
+    assert template["Conditions"]["NotifyTopic"] == {"Fn::Not": [{"Fn::Equals": [{"Ref": "AlarmTopicArn"}, ""]}]}, (
+        "NotifyTopic must hold when AlarmTopicArn is not empty"
+    )
+    actions = resources()["DeadLetterAlarm"]["Properties"]["AlarmActions"]
+    assert actions == {"Fn::If": ["NotifyTopic", [{"Ref": "AlarmTopicArn"}], {"Ref": "AWS::NoValue"}]}, (
+        f"DeadLetterAlarm's AlarmActions are {actions!r}: the topic when given, no action otherwise"
+    )
+
+
+# --- the stack on moto ----------------------------------------------------------
+
+
+def test_the_stack_outputs_the_queue_and_the_table(app_stack):
+    outputs = app_stack["outputs"]
+    missing = MOTO_OUTPUTS - set(outputs)
+    assert not missing, f"the stack on moto has no {sorted(missing)} output: {outputs}"
+    name = app_stack["name"]
+    assert outputs["QueueName"] == f"{name}-queue", f"QueueName {outputs['QueueName']!r} is not <stack>-queue"
+    assert outputs["QueueURL"].rsplit("/", 1)[-1] == outputs["QueueName"], (
+        f"QueueURL {outputs['QueueURL']!r} does not end in the queue's name"
+    )
+    assert outputs["DeadLetterQueueURL"].rsplit("/", 1)[-1] == f"{name}-queue-dlq", (
+        f"DeadLetterQueueURL {outputs['DeadLetterQueueURL']!r} does not end in <stack>-queue-dlq"
+    )
+    assert outputs["TableName"] == f"{name}-table", f"TableName {outputs['TableName']!r} is not <stack>-table"
+
+
+def test_the_queue_redrives_to_the_dead_letter_queue_after_10_receives(app_stack, moto_endpoint):
+    sqs = stackkit.client(moto_endpoint, "sqs")
+    outputs = app_stack["outputs"]
+    attributes = sqs.get_queue_attributes(QueueUrl=outputs["QueueURL"], AttributeNames=["All"])["Attributes"]
+    dlq_arn = sqs.get_queue_attributes(QueueUrl=outputs["DeadLetterQueueURL"], AttributeNames=["QueueArn"])[
+        "Attributes"
+    ]["QueueArn"]
+    redrive = json.loads(attributes.get("RedrivePolicy", "{}"))
+    assert redrive.get("deadLetterTargetArn") == dlq_arn, f"the queue redrives to {redrive}, not to {dlq_arn}"
+    assert int(redrive.get("maxReceiveCount", 0)) == 10, (
+        f"maxReceiveCount is {redrive.get('maxReceiveCount')}, not 10 (= MAX_ATTEMPTS)"
+    )
+    assert attributes["VisibilityTimeout"] == "300", f"VisibilityTimeout is {attributes['VisibilityTimeout']}"
+    assert attributes["MessageRetentionPeriod"] == "345600", (
+        f"MessageRetentionPeriod is {attributes['MessageRetentionPeriod']}"
+    )
+    assert outputs["DeadLetterQueueArn"] == dlq_arn, (
+        f"DeadLetterQueueArn output {outputs['DeadLetterQueueArn']!r} is not the dead-letter queue's ARN {dlq_arn}"
+    )
+
+
+def test_the_table_has_the_keys_and_indexes_the_apps_query(app_stack, moto_endpoint):
+    table = stackkit.client(moto_endpoint, "dynamodb").describe_table(TableName=app_stack["outputs"]["TableName"])[
+        "Table"
+    ]
+    assert table["KeySchema"] == [{"AttributeName": "id", "KeyType": "HASH"}], f"key schema {table['KeySchema']}"
+    attributes = {a["AttributeName"]: a["AttributeType"] for a in table["AttributeDefinitions"]}
+    assert attributes == {"id": "S", "listing": "S", "status": "S"}, f"attributes {attributes}"
+    assert table.get("BillingModeSummary", {}).get("BillingMode") == "PAY_PER_REQUEST", (
+        f"billing {table.get('BillingModeSummary')}: the table is on demand"
+    )
+    indexes = {index["IndexName"]: index for index in table.get("GlobalSecondaryIndexes", [])}
+    assert set(indexes) == {"newest", "by_status"}, f"indexes {sorted(indexes)}, not newest and by_status"
+    for name, partition in (("newest", "listing"), ("by_status", "status")):
+        assert indexes[name]["KeySchema"] == [
+            {"AttributeName": partition, "KeyType": "HASH"},
+            {"AttributeName": "id", "KeyType": "RANGE"},
+        ], f"index {name}'s keys are {indexes[name]['KeySchema']}, not {partition} + id"
+        assert indexes[name]["Projection"] == {"ProjectionType": "ALL"}, f"index {name} must project ALL"
+
+
+def test_deleting_the_stack_removes_the_queues_and_keeps_the_table(moto_endpoint):
+    name = f"deploy-test-delete-{uuid.uuid4().hex[:8]}"
+    outputs = stackkit.create_stack(moto_endpoint, name)
+    try:
+        stackkit.delete_stack(moto_endpoint, name)
+        tables = stackkit.client(moto_endpoint, "dynamodb").list_tables()["TableNames"]
+        assert outputs["TableName"] in tables, (
+            f"deleting the stack deleted the table {outputs['TableName']}: it must be retained (DeletionPolicy: Retain)"
+        )
+        queues = stackkit.client(moto_endpoint, "sqs").list_queues(QueueNamePrefix=name).get("QueueUrls", [])
+        assert queues == [], f"deleting the stack left its queues behind: {queues}"
+    finally:
+        stackkit.remove_retained_table(moto_endpoint, outputs["TableName"])
