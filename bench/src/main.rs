@@ -11,12 +11,17 @@
 //!   through its own counting proxy, so every request on the wire is counted,
 //!   retries included, by operation.
 //!
-//! Usage: `scripts/bench` (builds, starts moto, runs both backends).
-//! Directly: `bench --backend embedded|moto [--messages N] [--concurrency C]
-//! [--latency-messages M] [--bin-dir target/release]`, with `MOTO_ENDPOINT` set for moto.
+//! `--scenario rescue` measures instead how the sweeper rescues lost jobs
+//! under steady traffic (`rescue.rs`).
+//!
+//! Usage: `scripts/bench` (builds, starts moto, runs both backends, then the
+//! rescue scenario). Directly: `bench --backend embedded|moto [--messages N]
+//! [--concurrency C] [--latency-messages M] [--bin-dir target/release]`, with
+//! `MOTO_ENDPOINT` set for moto; or `bench --scenario rescue [--bin-dir DIR]`.
 
 mod proxy;
 mod report;
+mod rescue;
 mod run;
 
 use std::path::PathBuf;
@@ -25,6 +30,8 @@ use std::process::ExitCode;
 /// What to run.
 #[derive(Debug, Clone)]
 pub struct Options {
+    /// `pipeline` (the default) or `rescue`.
+    pub scenario: String,
     /// `embedded` or `moto`.
     pub backend: String,
     /// Messages for the throughput phases.
@@ -39,6 +46,7 @@ pub struct Options {
 
 fn parse_options() -> anyhow::Result<Options> {
     let mut options = Options {
+        scenario: "pipeline".to_owned(),
         backend: "embedded".to_owned(),
         messages: 1000,
         concurrency: 16,
@@ -53,16 +61,22 @@ fn parse_options() -> anyhow::Result<Options> {
                 .ok_or_else(|| anyhow::anyhow!("{flag} needs a value"))
         };
         match flag.as_str() {
+            "--scenario" => options.scenario = value()?,
             "--backend" => options.backend = value()?,
             "--messages" => options.messages = value()?.parse()?,
             "--concurrency" => options.concurrency = value()?.parse()?,
             "--latency-messages" => options.latency_messages = value()?.parse()?,
             "--bin-dir" => options.bin_dir = PathBuf::from(value()?),
             other => anyhow::bail!(
-                "unknown argument {other:?}: use --backend embedded|moto, --messages N, --concurrency C, --latency-messages M, --bin-dir DIR"
+                "unknown argument {other:?}: use --scenario pipeline|rescue, --backend embedded|moto, --messages N, --concurrency C, --latency-messages M, --bin-dir DIR"
             ),
         }
     }
+    anyhow::ensure!(
+        options.scenario == "pipeline" || options.scenario == "rescue",
+        "--scenario must be pipeline or rescue, not {:?}",
+        options.scenario
+    );
     anyhow::ensure!(
         options.backend == "embedded" || options.backend == "moto",
         "--backend must be embedded or moto, not {:?}",
@@ -82,7 +96,12 @@ async fn main() -> ExitCode {
 
 async fn run() -> anyhow::Result<()> {
     let options = parse_options()?;
-    let results = run::run(&options).await?;
-    println!("{}", report::markdown(&options, &results));
+    if options.scenario == "rescue" {
+        let results = rescue::run(&options.bin_dir).await?;
+        println!("{}", report::rescue_markdown(&results));
+    } else {
+        let results = run::run(&options).await?;
+        println!("{}", report::markdown(&options, &results));
+    }
     Ok(())
 }

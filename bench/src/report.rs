@@ -5,6 +5,7 @@ use std::fmt::Write;
 use std::time::Duration;
 
 use crate::Options;
+use crate::rescue::RescueResults;
 use crate::run::Results;
 
 fn percentile(sorted: &[Duration], fraction: f64) -> Duration {
@@ -83,6 +84,46 @@ pub fn markdown(options: &Options, results: &Results) -> String {
         text,
         "| AWS requests per message, worker | {} |",
         per_message(&results.worker_requests, options.messages)
+    );
+    text
+}
+
+/// The rescue scenario as a Markdown section.
+pub fn rescue_markdown(results: &RescueResults) -> String {
+    // As above: writing to a String cannot fail.
+    let mut text = String::new();
+    let seconds = |duration: Duration| duration.as_secs_f64();
+    let _ = writeln!(
+        text,
+        "### Rescue under steady traffic (embedded, web and worker as two processes)\n"
+    );
+    let _ = writeln!(text, "| measure | value |\n|---|---|");
+    let _ = writeln!(
+        text,
+        "| queue idle (nothing waiting, at most one in flight) in one-second samples | {} of {} |",
+        results.idle_samples, results.samples
+    );
+    let _ = writeln!(
+        text,
+        "| records with a lost job, rescued to `complete` / failed / planted | {} / {} / {} |",
+        results.rescue_times.len(),
+        results.lost_failed,
+        results.lost
+    );
+    if let (Some(first), Some(last)) = (results.rescue_times.first(), results.rescue_times.last()) {
+        let _ = writeln!(
+            text,
+            "| time to rescue, first / p50 / last (bound: `SWEEP_AFTER_SECONDS` {} s + one cron period, 60 s) | {:.1} s / {:.1} s / {:.1} s |",
+            results.sweep_after.as_secs(),
+            seconds(*first),
+            seconds(percentile(&results.rescue_times, 0.5)),
+            seconds(*last),
+        );
+    }
+    let _ = writeln!(
+        text,
+        "| steady-traffic jobs sent / ended `fail` / given an extra job by the sweeper | {} / {} / {} |",
+        results.load_sent, results.load_failed, results.load_requeued
     );
     text
 }

@@ -34,9 +34,11 @@ pub struct Results {
     pub worker_requests: BTreeMap<String, u64>,
 }
 
-struct Process {
+/// A running binary, stopped when dropped.
+pub struct Process {
     child: Child,
-    url: String,
+    /// Where it answers.
+    pub url: String,
 }
 
 impl Process {
@@ -90,12 +92,16 @@ fn configure(command: &mut Command, backend: &Backend, endpoint: Option<&str>) {
     }
 }
 
-enum Backend {
+/// Where the processes keep their messages.
+pub enum Backend {
+    /// SQLite under this `DATA_DIR`.
     Embedded(std::path::PathBuf),
+    /// SQS and DynamoDB on moto.
     Moto { queue_url: String, table: String },
 }
 
-async fn start(
+/// Starts `binary` on a free port with `extra` settings and waits for its `/health`.
+pub async fn start(
     binary: &Path,
     backend: &Backend,
     endpoint: Option<&str>,
