@@ -153,8 +153,9 @@ fn cron_from_env(default_cron: Option<&str>) -> anyhow::Result<CronTable> {
     let in_bundle = Path::new("cron.yaml");
     Ok(match env::var("CRON_FILE")? {
         Some(path) if path.trim().eq_ignore_ascii_case("none") => CronTable::default(),
-        Some(path) => CronTable::load(Path::new(path.trim()))
-            .map_err(|error| anyhow::anyhow!("CRON_FILE: {error}"))?,
+        Some(path) => CronTable::load(Path::new(path.trim())).map_err(|error| {
+            anyhow::anyhow!("CRON_FILE is set, but {error}. Fix the file, or set CRON_FILE=none")
+        })?,
         None if in_bundle.is_file() => CronTable::load(in_bundle)?,
         None => match default_cron {
             Some(text) => CronTable::parse(text)?,

@@ -82,6 +82,14 @@ pub enum CronFileError {
         /// The operating system's reason.
         reason: String,
     },
+    /// What is wrong with the file at `path`.
+    #[error("{path}: {error}")]
+    InFile {
+        /// The file.
+        path: String,
+        /// What is wrong in it.
+        error: Box<CronFileError>,
+    },
     /// The file is not the `cron.yaml` Elastic Beanstalk reads.
     #[error("cron.yaml is not valid: {0}")]
     Invalid(String),
@@ -109,11 +117,9 @@ impl CronTable {
             path: path.display().to_string(),
             reason: error.to_string(),
         })?;
-        Self::parse(&text).map_err(|error| match error {
-            CronFileError::Invalid(reason) => {
-                CronFileError::Invalid(format!("{} ({reason})", path.display()))
-            }
-            other => other,
+        Self::parse(&text).map_err(|error| CronFileError::InFile {
+            path: path.display().to_string(),
+            error: Box::new(error),
         })
     }
 
