@@ -53,8 +53,8 @@ COPY --from=builder /usr/local/bin/app /usr/local/bin/app
 WORKDIR /app
 # Numeric, so that Kubernetes' runAsNonRoot and similar checks can verify it.
 USER 10001:10001
-# PORT: where the binary listens (the worker's own default, 8081, is overridden
-# so that both images expose the same port). DATA_DIR: the embedded backend's
+# PORT: where the binary listens (both default to 5000, Elastic Beanstalk's
+# Procfile port; the image keeps its own, 8080, for both binaries). DATA_DIR: the embedded backend's
 # files, used only when QUEUE_URL and TABLE_NAME are not set.
 ENV PORT=8080 \
     DATA_DIR=/app/data \

@@ -4,9 +4,8 @@
 //! and the local launcher build a worker on backends of their own with the
 //! same settings type.
 
-use std::time::Duration;
-
 use std::path::Path;
+use std::time::Duration;
 
 use backend_config::BackendConfig;
 use service::env;
@@ -156,7 +155,11 @@ fn cron_from_env(default_cron: Option<&str>) -> anyhow::Result<CronTable> {
         Some(path) => CronTable::load(Path::new(path.trim())).map_err(|error| {
             anyhow::anyhow!("CRON_FILE is set, but {error}. Fix the file, or set CRON_FILE=none")
         })?,
-        None if in_bundle.is_file() => CronTable::load(in_bundle)?,
+        None if in_bundle.is_file() => CronTable::load(in_bundle).map_err(|error| {
+            anyhow::anyhow!(
+                "CRON_FILE is not set, so the worker reads ./cron.yaml (the root of a worker bundle), but {error}. Fix it, or set CRON_FILE=none"
+            )
+        })?,
         None => match default_cron {
             Some(text) => CronTable::parse(text)?,
             None => CronTable::default(),

@@ -107,16 +107,23 @@ impl Application {
     ) -> std::io::Result<()> {
         let shutdown = Shutdown::on(shutdown);
         let polling = self.poller.map(|(poller, scheduler)| {
-            tokio::spawn(scheduler.run(shutdown.clone().wait()));
-            tokio::spawn(poller.run(shutdown.clone().wait()))
+            (
+                tokio::spawn(poller.run(shutdown.clone().wait())),
+                tokio::spawn(scheduler.run(shutdown.clone().wait())),
+            )
         });
         let served = axum::serve(self.listener.into_listener(), self.router)
             .with_graceful_shutdown(shutdown.wait())
             .await;
-        if let Some(polling) = polling
-            && let Err(error) = polling.await
-        {
-            tracing::error!(%error, "the poller stopped abnormally");
+        // Both stop at shutdown; wait for them, so that a run whose claim is
+        // written gets its message sent before the process exits.
+        if let Some((poller, scheduler)) = polling {
+            let (polled, scheduled) = tokio::join!(poller, scheduler);
+            for (what, ended) in [("poller", polled), ("scheduler", scheduled)] {
+                if let Err(error) = ended {
+                    tracing::error!(%error, "the {what} stopped abnormally");
+                }
+            }
         }
         served
     }

@@ -24,12 +24,16 @@
 //! It is safe to repeat and to race: each re-enqueue is claimed first with a
 //! conditional write on `updated_at` (of two sweepers, one wins), a duplicate
 //! job is harmless (the worker answers it as a duplicate or finishes it once),
-//! and each run examines at most `SWEEP_BATCH` messages, oldest first.
+//! and each run examines at most `SWEEP_BATCH` messages of each kind, oldest
+//! first. The store filters on staleness and on `requeues` itself, so
+//! messages left waiting never fill a batch and hide a newer lost one.
 
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
-use messages::{BackendError, Backends, FinalStatus, Message, MessageId, Outcome, Transition};
+use messages::{
+    BackendError, Backends, FinalStatus, Message, Outcome, Requeues, StaleQuery, Transition,
+};
 use serde::Serialize;
 
 /// How the sweeper behaves.
@@ -37,7 +41,8 @@ use serde::Serialize;
 pub struct SweepConfig {
     /// `SWEEP_AFTER_SECONDS`: no activity for this long means stuck.
     pub after: Duration,
-    /// `SWEEP_BATCH`: messages examined per run, at most.
+    /// `SWEEP_BATCH`: messages examined per run, at most, of each kind (to
+    /// re-enqueue, to give up).
     pub batch: u32,
     /// `SWEEP_MAX_REQUEUES`: re-enqueues before a stuck message is failed.
     pub max_requeues: u32,
@@ -88,39 +93,40 @@ pub async fn sweep(
     // SWEEP_AFTER_SECONDS is at most 14 days (config.rs), far inside chrono's range.
     let after = chrono::Duration::from_std(config.after)
         .expect("SWEEP_AFTER_SECONDS is bounded far below chrono's range");
-    let stale_before = now - after;
-    // Anything created after `stale_before` cannot have been idle that long.
-    let stale: Vec<Message> = backends
+    let query = |requeues| StaleQuery {
+        idle_since: now - after,
+        requeues,
+        limit: config.batch,
+    };
+    let to_requeue = backends
         .store
-        .pending_before(MessageId::floor(stale_before), config.batch)
-        .await?
-        .into_iter()
-        .filter(|message| message.updated_at < stale_before)
-        .collect();
+        .stale_pending(query(Requeues::Fewer(config.max_requeues)))
+        .await?;
+    let to_give_up = backends
+        .store
+        .stale_pending(query(Requeues::AtLeast(config.max_requeues)))
+        .await?;
+    // Read before this run enqueues anything, so that its own jobs do not make
+    // the queue look busy; and only if a give-up depends on it.
+    let idle = if to_give_up.is_empty() {
+        false
+    } else {
+        backends.queue.depth().await?.is_idle_but(own_in_flight)
+    };
     let mut report = SweepReport {
-        checked: u32::try_from(stale.len())
-            .expect("pending_before returns at most SWEEP_BATCH (1000) messages"),
+        checked: u32::try_from(to_requeue.len() + to_give_up.len())
+            .expect("each query returns at most SWEEP_BATCH (1000) messages"),
         ..SweepReport::default()
     };
-    // Read the queue's depth only if a give-up depends on it, and only once.
-    let mut idle: Option<bool> = None;
-    for message in stale {
-        if message.requeues < config.max_requeues {
-            if requeue(backends, &message, now).await? {
-                report.requeued += 1;
-            }
-            continue;
+    for message in &to_requeue {
+        if requeue(backends, message, now).await? {
+            report.requeued += 1;
         }
-        let queue_idle = match idle {
-            Some(idle) => idle,
-            None => {
-                let depth = backends.queue.depth().await?;
-                *idle.insert(depth.is_idle_but(own_in_flight))
-            }
-        };
-        if !queue_idle {
+    }
+    for message in &to_give_up {
+        if !idle {
             report.left_waiting += 1;
-        } else if give_up(backends, &message, now).await? {
+        } else if give_up(backends, message, now).await? {
             report.failed += 1;
         }
     }

@@ -14,6 +14,11 @@
 //!   newest first, and the sweeper's oldest `pending` first.
 //!
 //! Both project all attributes, so a page is one Query with no follow-up reads.
+//!
+//! The table also holds one item per periodic task of `cron.yaml`, keyed
+//! `periodic-task#<name>`, with the time of the task's latest claimed run (the
+//! scheduler's leader election, per run). It has neither `listing` nor
+//! `status`, so neither index holds it: no list, count or sweep sees it.
 //! Pages are cut with a key condition `id < :cursor` rather than
 //! `ExclusiveStartKey`, which stays right when the cursor's message has since
 //! changed status and left the index partition.
@@ -32,8 +37,8 @@ use aws_sdk_dynamodb::types::{
 use chrono::{DateTime, Utc};
 
 use messages::{
-    BackendError, FinalStatus, ListQuery, Message, MessageId, Outcome, Page, Status, StatusStore,
-    Transition,
+    BackendError, FinalStatus, ListQuery, Message, MessageId, Outcome, Page, Requeues, StaleQuery,
+    Status, StatusStore, Transition,
 };
 
 /// The index listing every message, newest first.
@@ -200,17 +205,19 @@ impl DynamoStore {
         &self,
         request: QueryFluentBuilder,
         wanted: usize,
+        read_on: ReadOn,
     ) -> Result<Vec<Message>, BackendError> {
         let mut rows = Vec::with_capacity(wanted.min(1000));
         let mut start = None;
-        loop {
-            let output = request
-                .clone()
-                .set_exclusive_start_key(start)
-                .limit(
+        for page in 1.. {
+            let mut request = request.clone().set_exclusive_start_key(start);
+            if read_on == ReadOn::UntilFull {
+                request = request.limit(
                     i32::try_from(wanted - rows.len())
                         .expect("callers want at most a page or a sweep batch (1000) of rows"),
-                )
+                );
+            }
+            let output = request
                 .send()
                 .await
                 .map_err(|error| BackendError::new("DynamoDB Query", error))?;
@@ -219,10 +226,13 @@ impl DynamoStore {
                 rows.push(from_item(&item)?);
             }
             start = output.last_evaluated_key.filter(|key| !key.is_empty());
-            if start.is_none() || rows.len() >= wanted {
-                return Ok(rows);
+            let out_of_pages = matches!(read_on, ReadOn::FilteredPages(most) if page >= most);
+            if start.is_none() || rows.len() >= wanted || out_of_pages {
+                break;
             }
         }
+        rows.truncate(wanted);
+        Ok(rows)
     }
 
     /// After a conditional write lost, says why: gone, or already final.
@@ -356,7 +366,9 @@ impl StatusStore for DynamoStore {
                 .expression_attribute_values(":cursor", s(cursor)),
             None => request.key_condition_expression("#partition = :partition"),
         };
-        let rows = self.query_messages(request, to_usize(limit + 1)).await?;
+        let rows = self
+            .query_messages(request, to_usize(limit + 1), ReadOn::UntilFull)
+            .await?;
         Ok(Page::from_rows(rows, limit))
     }
 
@@ -460,7 +472,8 @@ impl StatusStore for DynamoStore {
             .expression_attribute_values(":after", s(after))
             .scan_index_forward(true);
         let wanted = to_usize(limit.clamp(1, messages::MAX_PAGE));
-        self.query_messages(request, wanted).await
+        self.query_messages(request, wanted, ReadOn::UntilFull)
+            .await
     }
 
     async fn count(&self, status: Status, cap: u64) -> Result<u64, BackendError> {
@@ -498,24 +511,32 @@ impl StatusStore for DynamoStore {
         }
     }
 
-    async fn pending_before(
-        &self,
-        created_before: MessageId,
-        limit: u32,
-    ) -> Result<Vec<Message>, BackendError> {
+    async fn stale_pending(&self, query: StaleQuery) -> Result<Vec<Message>, BackendError> {
+        // A message that never was re-enqueued may have no `requeues` yet.
+        let (filter, bound) = match query.requeues {
+            Requeues::Fewer(bound) => (
+                "updated_at < :idle AND (attribute_not_exists(requeues) OR requeues < :requeues)",
+                bound,
+            ),
+            Requeues::AtLeast(bound) => ("updated_at < :idle AND requeues >= :requeues", bound),
+        };
         let request = self
             .client
             .query()
             .table_name(&self.table)
             .index_name(INDEX_BY_STATUS)
             .key_condition_expression("#status = :pending AND id < :before")
+            .filter_expression(filter)
             .expression_attribute_names("#status", "status")
             .expression_attribute_values(":pending", s(Status::Pending.as_str()))
-            .expression_attribute_values(":before", s(created_before))
+            .expression_attribute_values(":before", s(MessageId::floor(query.idle_since)))
+            .expression_attribute_values(":idle", time(query.idle_since))
+            .expression_attribute_values(":requeues", AttributeValue::N(bound.to_string()))
             // Oldest first: the messages most likely to be stuck.
             .scan_index_forward(true);
-        let wanted = to_usize(limit.clamp(1, 1000));
-        self.query_messages(request, wanted).await
+        let wanted = to_usize(query.limit.clamp(1, 1000));
+        self.query_messages(request, wanted, ReadOn::FilteredPages(SWEEP_PAGES))
+            .await
     }
 
     async fn claim_requeue(
@@ -574,6 +595,21 @@ impl StatusStore for DynamoStore {
     fn describe(&self) -> String {
         format!("DynamoDB table {}", self.table)
     }
+}
+
+/// Pages one sweeper query reads at most (each up to 1 MB): 10 MB of the
+/// oldest pending messages per run, every few minutes, whatever the backlog.
+const SWEEP_PAGES: usize = 10;
+
+/// How a query reads on past its first page.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum ReadOn {
+    /// Ask each page for exactly the rows still wanted, until there are
+    /// enough: with no filter, every row read is a row returned.
+    UntilFull,
+    /// A filter drops rows after a page is read, so a page may return few:
+    /// read whole pages, but at most this many, so a huge backlog bounds the cost.
+    FilteredPages(usize),
 }
 
 /// The key prefix of the items that record each periodic task's latest run.

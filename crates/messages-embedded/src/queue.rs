@@ -212,6 +212,10 @@ impl Queue for EmbeddedQueue {
         Ok(())
     }
 
+    /// `delayed` is always 0 here: nothing is sent with a delay, and a
+    /// message made invisible again has been received, so it is in flight. A
+    /// message due for redrive counts as waiting until the next receive moves
+    /// it, as on SQS until the redrive happens.
     async fn depth(&self) -> Result<QueueDepth, BackendError> {
         self.database
             .call("counting the embedded queue", |connection| {

@@ -8,7 +8,8 @@ use rusqlite::{OptionalExtension, Row, params};
 
 use super::database::Database;
 use messages::{
-    BackendError, ListQuery, Message, MessageId, Outcome, Page, Status, StatusStore, Transition,
+    BackendError, ListQuery, Message, MessageId, Outcome, Page, Requeues, StaleQuery, Status,
+    StatusStore, Transition,
 };
 
 /// The status store in the embedded database.
@@ -275,23 +276,27 @@ impl StatusStore for EmbeddedStore {
             .map(|count| u64::try_from(count).expect("COUNT(*) is never negative"))
     }
 
-    async fn pending_before(
-        &self,
-        created_before: MessageId,
-        limit: u32,
-    ) -> Result<Vec<Message>, BackendError> {
+    async fn stale_pending(&self, query: StaleQuery) -> Result<Vec<Message>, BackendError> {
+        let (comparison, bound) = match query.requeues {
+            Requeues::Fewer(bound) => ("<", bound),
+            Requeues::AtLeast(bound) => (">=", bound),
+        };
+        let created_before = MessageId::floor(query.idle_since).to_string();
+        let idle_since = time(query.idle_since);
+        let limit = query.limit.clamp(1, 1000);
         self.database
             .call(
-                "listing old pending messages in the embedded store",
+                "listing stale pending messages in the embedded store",
                 move |connection| {
+                    // Times are written in one fixed RFC 3339 form (`time`), so
+                    // they compare as text.
                     let mut statement = connection.prepare(&format!(
                         "SELECT {COLUMNS} FROM messages WHERE status = 'pending' AND id < ?1
-                     ORDER BY id LIMIT ?2"
+                         AND updated_at < ?2 AND requeues {comparison} ?3
+                         ORDER BY id LIMIT ?4"
                     ))?;
-                    let rows = statement.query_map(
-                        params![created_before.to_string(), limit.clamp(1, 1000)],
-                        from_row,
-                    )?;
+                    let rows = statement
+                        .query_map(params![created_before, idle_since, bound, limit], from_row)?;
                     rows.collect()
                 },
             )

@@ -48,3 +48,80 @@ async fn an_unwritable_data_dir_is_a_clear_error() {
         .chain();
     assert!(error.contains("cannot create DATA_DIR"), "{error}");
 }
+
+/// The schema of a `DATA_DIR` made before message attributes and periodic
+/// task claims: what an existing user's file looks like.
+const SCHEMA_BEFORE_ATTRIBUTES: &str = "
+CREATE TABLE messages (
+    id TEXT PRIMARY KEY, body TEXT NOT NULL, simulate TEXT NOT NULL, status TEXT NOT NULL,
+    attempts INTEGER NOT NULL, created_at TEXT NOT NULL, updated_at TEXT NOT NULL,
+    error TEXT, requeues INTEGER NOT NULL DEFAULT 0
+);
+CREATE INDEX messages_by_status ON messages (status, id);
+CREATE TABLE queue (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT, message_id TEXT NOT NULL UNIQUE, body TEXT NOT NULL,
+    sent_at_ms INTEGER NOT NULL, visible_at_ms INTEGER NOT NULL,
+    receive_count INTEGER NOT NULL DEFAULT 0, first_received_at_ms INTEGER, receipt TEXT UNIQUE
+);
+CREATE INDEX queue_by_visibility ON queue (visible_at_ms, seq);
+CREATE TABLE dead_letters (
+    message_id TEXT PRIMARY KEY, body TEXT NOT NULL, sent_at_ms INTEGER NOT NULL,
+    receive_count INTEGER NOT NULL, moved_at_ms INTEGER NOT NULL
+);
+INSERT INTO queue (message_id, body, sent_at_ms, visible_at_ms) VALUES ('old-1', 'an old job', 0, 0);
+";
+
+#[tokio::test]
+async fn a_file_from_before_message_attributes_is_upgraded_in_place() {
+    let dir = tempfile::tempdir().expect("a temporary folder");
+    rusqlite::Connection::open(dir.path().join(messages_embedded::FILE_NAME))
+        .and_then(|old| old.execute_batch(SCHEMA_BEFORE_ATTRIBUTES))
+        .expect("an old file");
+    // Two processes may open it at once: both must come up.
+    let (first, second) = std::thread::scope(|scope| {
+        let first = scope.spawn(|| backends(dir.path(), 10));
+        let second = scope.spawn(|| backends(dir.path(), 10));
+        (
+            first.join().expect("a thread"),
+            second.join().expect("a thread"),
+        )
+    });
+    let (first, _second) = (first.expect("open"), second.expect("open at the same time"));
+
+    let received = first
+        .queue
+        .receive(10, Duration::from_millis(200), Duration::from_secs(30))
+        .await
+        .expect("receive");
+    assert_eq!(
+        received
+            .iter()
+            .map(|message| (message.body.as_str(), message.attributes.is_empty()))
+            .collect::<Vec<_>>(),
+        vec![("an old job", true)],
+        "the job already queued is still there, with no attributes"
+    );
+    let attributes = std::collections::BTreeMap::from([("a".to_owned(), "b".to_owned())]);
+    first
+        .queue
+        .send_with_attributes("new", &attributes)
+        .await
+        .expect("send with attributes");
+    let new = first
+        .queue
+        .receive(10, Duration::from_millis(200), Duration::from_secs(30))
+        .await
+        .expect("receive");
+    assert_eq!(
+        new.first().map(|message| &message.attributes),
+        Some(&attributes)
+    );
+    assert!(
+        first
+            .store
+            .claim_scheduled_run("sweep", messages::now())
+            .await
+            .expect("claim"),
+        "the new table for periodic runs is there"
+    );
+}

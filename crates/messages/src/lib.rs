@@ -32,4 +32,6 @@ pub use message::{JobPayload, Message, now};
 pub use queue::{Queue, QueueDepth, Received};
 pub use simulate::{Simulate, UnknownSimulate};
 pub use status::{FinalStatus, Status, UnknownStatus};
-pub use store::{ListQuery, MAX_PAGE, Outcome, Page, StatusStore, Transition};
+pub use store::{
+    ListQuery, MAX_PAGE, Outcome, Page, Requeues, StaleQuery, StatusStore, Transition,
+};

@@ -89,6 +89,39 @@ pub struct ListQuery {
     pub cursor: Option<MessageId>,
 }
 
+/// Which `pending` messages the sweeper looks at: created and last active
+/// before a cutoff, and re-enqueued fewer or at least so many times. Filtering
+/// on both in the store (not after a limited read) keeps messages that cannot
+/// be acted on from filling the batch, so they never hide one that can.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct StaleQuery {
+    /// No activity (`updated_at`) since this time, nor created after it.
+    pub idle_since: DateTime<Utc>,
+    /// Which re-enqueue counts.
+    pub requeues: Requeues,
+    /// At most this many, 1 to 1000.
+    pub limit: u32,
+}
+
+/// A bound on `requeues`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Requeues {
+    /// Re-enqueued fewer than this many times.
+    Fewer(u32),
+    /// Re-enqueued at least this many times.
+    AtLeast(u32),
+}
+
+impl Requeues {
+    /// Whether `requeues` is within the bound.
+    pub fn admits(self, requeues: u32) -> bool {
+        match self {
+            Self::Fewer(bound) => requeues < bound,
+            Self::AtLeast(bound) => requeues >= bound,
+        }
+    }
+}
+
 /// Where messages and their states are kept.
 #[async_trait]
 pub trait StatusStore: Send + Sync + 'static {
@@ -138,13 +171,9 @@ pub trait StatusStore: Send + Sync + 'static {
     /// Lists messages newest first, reading only about one page from the backend.
     async fn list(&self, query: ListQuery) -> Result<Page, BackendError>;
 
-    /// The oldest `pending` messages created before `created_before` (at most
+    /// The oldest `pending` messages that match `query` (at most its
     /// `limit`, oldest first): what the sweeper examines.
-    async fn pending_before(
-        &self,
-        created_before: MessageId,
-        limit: u32,
-    ) -> Result<Vec<Message>, BackendError>;
+    async fn stale_pending(&self, query: StaleQuery) -> Result<Vec<Message>, BackendError>;
 
     /// Claims a stuck `pending` message for the sweeper to enqueue again: sets
     /// `updated_at` to `at`, `error` to `note` and adds one to `requeues`, only

@@ -12,12 +12,13 @@
 use std::path::Path;
 use std::str::FromStr;
 
+use axum::http::uri::PathAndQuery;
 use chrono::{DateTime, Utc};
 use croner::Cron;
 use yaml_rust2::{Yaml, YamlLoader};
 
 /// One task of `cron.yaml`.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct CronTask {
     /// Its `name`, unique in the file.
     pub name: String,
@@ -26,6 +27,18 @@ pub struct CronTask {
     /// Its `schedule` as written.
     pub schedule_text: String,
     schedule: Cron,
+}
+
+/// The schedule as written: the parsed form is a wall of bit fields.
+impl std::fmt::Debug for CronTask {
+    fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        formatter
+            .debug_struct("CronTask")
+            .field("name", &self.name)
+            .field("url", &self.url)
+            .field("schedule", &self.schedule_text)
+            .finish()
+    }
 }
 
 impl CronTask {
@@ -40,7 +53,14 @@ impl CronTask {
                 "a task has an empty `name`: give each task a unique name".to_owned(),
             ));
         }
-        if !url.starts_with('/') || url.chars().any(|c| c.is_whitespace() || c.is_control()) {
+        // sqsd sends the name as the X-Aws-Sqsd-Taskname header.
+        if !name.chars().all(|c| c.is_ascii_graphic() || c == ' ') {
+            return Err(invalid(
+                "its `name` must be visible ASCII text: it is sent as the X-Aws-Sqsd-Taskname header"
+                    .to_owned(),
+            ));
+        }
+        if !url.starts_with('/') || PathAndQuery::try_from(url).is_err() {
             return Err(invalid(format!(
                 "its `url` is {url:?}, but it must be a path on the worker starting with `/`, such as /tasks/sweep"
             )));
@@ -185,10 +205,11 @@ impl CronTable {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
 
-    fn at(text: &str) -> DateTime<Utc> {
+    /// A time written in RFC 3339.
+    pub(crate) fn at(text: &str) -> DateTime<Utc> {
         DateTime::parse_from_rfc3339(text)
             .expect("valid")
             .with_timezone(&Utc)
@@ -239,6 +260,14 @@ mod tests {
             (
                 "version: 1\ncron:\n  - name: a\n    url: a\n    schedule: '* * * * *'",
                 "starting with `/`",
+            ),
+            (
+                "version: 1\ncron:\n  - name: a\n    url: '/a b'\n    schedule: '* * * * *'",
+                "starting with `/`",
+            ),
+            (
+                "version: 1\ncron:\n  - name: \"sweep\\tnow\"\n    url: /a\n    schedule: '* * * * *'",
+                "visible ASCII",
             ),
             (
                 "version: 1\ncron:\n  - name: a\n    url: /a\n    schedule: '* * * *'",

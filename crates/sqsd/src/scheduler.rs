@@ -7,6 +7,7 @@
 //! DynamoDB table for the same purpose).
 
 use std::future::Future;
+use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use messages::{BackendError, Backends};
@@ -48,8 +49,11 @@ impl Scheduler {
     }
 
     /// Enqueues the run of `task` scheduled at `at`, if this caller wins it.
-    /// Returns whether it did. Safe to repeat and to race: a run already
-    /// claimed (here or by another poller) is not enqueued again.
+    /// Returns whether it did. Safe to race and to repeat: a run already
+    /// claimed (here or by another poller) is not enqueued again. So each run
+    /// is enqueued at most once: if the send still fails after a few tries, or
+    /// the process dies between the claim and the send, that run is lost and
+    /// the next one comes at its own time (for the sweeper, a period later).
     pub async fn enqueue_run(
         &self,
         task: &CronTask,
@@ -63,17 +67,33 @@ impl Scheduler {
         {
             return Ok(false);
         }
-        let run = PeriodicTask::run(&task.name, &task.url, at);
+        let attributes = PeriodicTask::run(&task.name, &task.url, at).message_attributes();
+        let mut pause = Duration::from_millis(500);
+        for _ in 1..SEND_TRIES {
+            match self
+                .backends
+                .queue
+                .send_with_attributes(TASK_BODY, &attributes)
+                .await
+            {
+                Ok(()) => return Ok(true),
+                Err(error) => {
+                    tracing::warn!(task = %task.name, error = %error.chain(), retry_in = ?pause, "cannot enqueue a periodic task yet");
+                    tokio::time::sleep(pause).await;
+                    pause *= 2;
+                }
+            }
+        }
         self.backends
             .queue
-            .send_with_attributes(TASK_BODY, &run.message_attributes())
+            .send_with_attributes(TASK_BODY, &attributes)
             .await?;
         Ok(true)
     }
 
     /// Enqueues every run as its time comes, until `shutdown` completes. A run
-    /// whose time passed while this process was not running is skipped, as
-    /// sqsd skips it: the next one comes at its own time.
+    /// reached more than [`LATE`] after its time (the machine was suspended,
+    /// the process stalled) is skipped: the next one comes at its own time.
     pub async fn run(self, shutdown: impl Future<Output = ()> + Send) {
         if self.table.is_empty() {
             return;
@@ -92,10 +112,17 @@ impl Scheduler {
                 tracing::warn!("no task in cron.yaml will ever run again");
                 return;
             };
+            // A timer, not a wall-clock alarm: if the clock jumps, the lateness
+            // check below catches it on waking.
             let wait = (at - messages::now()).to_std().unwrap_or_default();
             tokio::select! {
                 () = &mut shutdown => return,
                 () = tokio::time::sleep(wait) => {}
+            }
+            after = at;
+            if is_late(at, messages::now()) {
+                tracing::info!(scheduled_at = %at, "a periodic run's time passed long ago; skipped");
+                continue;
             }
             for task in due {
                 match self.enqueue_run(task, at).await {
@@ -110,9 +137,44 @@ impl Scheduler {
                     }
                 }
             }
-            // Never before the run just handled, and never a run long past:
-            // after a pause (a suspended laptop), carry on from now.
-            after = at.max(messages::now() - chrono::Duration::seconds(1));
         }
+    }
+}
+
+/// How late a run may still be enqueued.
+pub const LATE: Duration = Duration::from_secs(30);
+
+/// Sends of one run's message before the run counts as missed.
+const SEND_TRIES: u32 = 3;
+
+/// Whether the run scheduled at `at`, reached at `now`, is too late to enqueue.
+fn is_late(at: DateTime<Utc>, now: DateTime<Utc>) -> bool {
+    (now - at).to_std().is_ok_and(|late| late > LATE)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::cron::tests::at;
+
+    #[test]
+    fn a_run_reached_on_time_or_a_little_late_is_enqueued() {
+        let run = at("2026-12-01T08:05:00Z");
+        assert!(!is_late(run, at("2026-12-01T08:05:00.300Z")));
+        assert!(!is_late(run, at("2026-12-01T08:05:30Z")));
+        // A clock that stepped back: not late.
+        assert!(!is_late(run, at("2026-12-01T08:04:00Z")));
+    }
+
+    #[test]
+    fn a_run_reached_long_after_its_time_is_skipped() {
+        assert!(is_late(
+            at("2026-12-01T08:05:00Z"),
+            at("2026-12-01T08:05:31Z")
+        ));
+        assert!(is_late(
+            at("2026-12-01T08:05:00Z"),
+            at("2026-12-01T10:00:00Z")
+        ));
     }
 }

@@ -1,7 +1,9 @@
 //! Periodic tasks as messages on the worker queue, the way sqsd runs them.
 //!
-//! On Elastic Beanstalk, the instance elected leader puts one message on the
-//! worker queue per run of each `cron.yaml` task: the body
+//! On Elastic Beanstalk, the instance elected leader (AWS documents the
+//! election, through a DynamoDB table) puts one message on the worker queue
+//! per run of each `cron.yaml` task. The message's form is sqsd's as seen on
+//! the queue, not a documented contract: the body
 //! `elasticbeanstalk scheduled job` and three string message attributes, the
 //! task's name, its URL path and the scheduled time. Whichever instance's sqsd
 //! receives that message POSTs the task's path with an empty body and the

@@ -9,7 +9,7 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use messages::{
     BackendError, Backends, ListQuery, Message, MessageId, Outcome, Page, Queue, QueueDepth,
-    Received, Status, StatusStore, Transition,
+    Received, StaleQuery, Status, StatusStore, Transition,
 };
 
 /// A queue and a store that are down.
@@ -94,12 +94,8 @@ impl StatusStore for Down {
     async fn count(&self, _status: Status, _cap: u64) -> Result<u64, BackendError> {
         down("count")
     }
-    async fn pending_before(
-        &self,
-        _created_before: MessageId,
-        _limit: u32,
-    ) -> Result<Vec<Message>, BackendError> {
-        down("pending before")
+    async fn stale_pending(&self, _query: StaleQuery) -> Result<Vec<Message>, BackendError> {
+        down("stale pending")
     }
     async fn claim_requeue(
         &self,

@@ -26,7 +26,11 @@ pub async fn sweep_task(
     headers: HeaderMap,
 ) -> Result<Json<SweepReport>, HttpError> {
     // Delivered by sqsd, the task is itself a message in flight on the queue:
-    // it must not make the queue look busy to the sweep it runs.
+    // it must not make the queue look busy to the sweep it runs. The task
+    // headers are taken at their word (only sqsd sends them); if they come
+    // with no message in flight, one foreign message in flight is tolerated,
+    // which can only be a job that is running: a message it concerns was
+    // active recently, so it is not stale and the sweep leaves it alone.
     let own_in_flight = match SqsdRequest::parse(&headers) {
         Ok(SqsdRequest::Task(task)) => {
             tracing::info!(task = %task.name, scheduled_at = ?task.scheduled_at, "periodic task");

@@ -21,6 +21,7 @@ use sqsd::task::{PATH_ATTRIBUTE, SCHEDULED_TIME_ATTRIBUTE, TASK_BODY, TASK_NAME_
 use sqsd::{CronTable, CronTask, Dispatched, Poller, PollerConfig, Scheduler};
 use testkit::backends::{Kind, TestBackend};
 use testkit::on_both_backends;
+use tower::ServiceExt;
 use worker::sweep::SweepConfig;
 use worker::{Intake, WorkerSettings};
 
@@ -265,6 +266,40 @@ async fn the_sweeps_own_message_does_not_make_the_queue_look_busy(kind: Kind) {
     assert_eq!(stored(&backend, hopeless.id).await.status, Status::Fail);
 }
 
+/// Every answer of `/tasks/sweep`, recorded on the way back from the worker's
+/// routes (which get every request, as they would from sqsd).
+#[derive(Clone, Default)]
+struct SweepReports(Arc<Mutex<Vec<serde_json::Value>>>);
+
+impl SweepReports {
+    fn wrap(&self, inner: Router) -> Router {
+        async fn record(
+            axum::extract::State((reports, inner)): axum::extract::State<(SweepReports, Router)>,
+            request: axum::extract::Request,
+        ) -> axum::response::Response {
+            let response = inner
+                .oneshot(request)
+                .await
+                .unwrap_or_else(|never| match never {});
+            let (parts, body) = response.into_parts();
+            let bytes = axum::body::to_bytes(body, usize::MAX)
+                .await
+                .expect("the sweep's answer");
+            let report = serde_json::from_slice(&bytes).unwrap_or(serde_json::Value::Null);
+            reports.0.lock().expect("lock").push(report);
+            axum::response::Response::from_parts(parts, axum::body::Body::from(bytes))
+        }
+        Router::new()
+            .route("/tasks/sweep", post(record))
+            .with_state((self.clone(), inner.clone()))
+            .fallback_service(inner)
+    }
+
+    fn all(&self) -> Vec<serde_json::Value> {
+        self.0.lock().expect("lock").clone()
+    }
+}
+
 async fn a_sweep_during_a_backlog_fails_nothing(kind: Kind) {
     let backend = kind.make(10).await;
     // The sweep's run first, then a backlog of 25 messages, all stale and all
@@ -284,17 +319,24 @@ async fn a_sweep_during_a_backlog_fails_nothing(kind: Kind) {
             .expect("send its job");
         waiting.push(message.id);
     }
+    let reports = SweepReports::default();
     let poller = Poller::new(
         Arc::clone(&backend.backends.queue),
-        sqsd_routes(&backend.backends, SweepConfig::default()),
+        reports.wrap(sqsd_routes(&backend.backends, SweepConfig::default())),
         fast_poller(),
     );
-    // One batch: the sweep and the first jobs, with the rest still waiting.
+    // One batch: the sweep (sent first, so received first) and the first
+    // jobs, with the rest still waiting.
     let first = poller
         .poll_once(Duration::from_secs(1))
         .await
         .expect("poll");
     assert!(first.len() > 1 && first.len() <= 10, "{first:?}");
+    let [report] = reports.all().try_into().unwrap_or_else(|all: Vec<_>| {
+        panic!("the sweep should have run in the first batch, during the backlog: {all:?}")
+    });
+    assert_eq!(report["failed"], 0, "{report}");
+    assert!(report["left_waiting"].as_u64() > Some(0), "{report}");
     let mut statuses = Vec::new();
     for id in &waiting {
         statuses.push(stored(&backend, *id).await.status);

@@ -22,8 +22,9 @@ const CONFIG: SweepConfig = SweepConfig {
     max_requeues: 3,
 };
 
-/// A pending message recorded `age` ago, `requeues` times re-enqueued already, with no job on the queue, as if the
-/// web had died between its two writes.
+/// A pending message recorded `age` ago and re-enqueued `requeues` times
+/// already, with no job on the queue, as if the web had died between its two
+/// writes.
 pub async fn orphan(backend: &TestBackend, age: chrono::Duration, requeues: u32) -> Message {
     let at: DateTime<Utc> = messages::now() - age;
     let message = Message {
@@ -188,6 +189,37 @@ async fn a_lost_job_is_enqueued_again_even_while_the_queue_is_busy(kind: Kind) {
     assert_eq!(stored(&backend, lost.id).await.requeues, 1);
 }
 
+async fn messages_left_waiting_never_hide_a_newer_lost_job(kind: Kind) {
+    let backend = kind.make(10).await;
+    let small = SweepConfig { batch: 3, ..CONFIG };
+    // More messages due to be given up than a batch holds, all older than the
+    // lost one, in a queue kept busy: they are left waiting at every run.
+    for _ in 0..5 {
+        orphan(&backend, chrono::Duration::hours(3), 3).await;
+    }
+    let lost = orphan(&backend, chrono::Duration::minutes(20), 0).await;
+    queue_another_job(&backend).await;
+    let report = sweep(&backend.backends, small, messages::now(), 0)
+        .await
+        .expect("sweep");
+    assert_eq!(
+        (report.requeued, report.failed, report.left_waiting),
+        (1, 0, 3),
+        "{report:?}"
+    );
+    assert_eq!(stored(&backend, lost.id).await.requeues, 1);
+}
+
+async fn a_sweeps_own_requeues_do_not_make_an_idle_queue_look_busy(kind: Kind) {
+    let backend = kind.make(10).await;
+    let lost = orphan(&backend, chrono::Duration::hours(4), 0).await;
+    let hopeless = orphan(&backend, chrono::Duration::hours(3), 3).await;
+    let report = sweep_now(&backend).await;
+    assert_eq!((report.requeued, report.failed), (1, 1), "{report:?}");
+    assert_eq!(stored(&backend, lost.id).await.requeues, 1);
+    assert_eq!(stored(&backend, hopeless.id).await.status, Status::Fail);
+}
+
 async fn recent_and_final_messages_are_left_alone(kind: Kind) {
     let backend = kind.make(10).await;
     let recent = orphan(&backend, chrono::Duration::minutes(2), 0).await;
@@ -255,6 +287,8 @@ on_both_backends!(
     a_message_requeued_too_often_is_failed_with_the_reason,
     in_a_busy_queue_a_message_due_to_be_given_up_is_left_waiting,
     a_lost_job_is_enqueued_again_even_while_the_queue_is_busy,
+    messages_left_waiting_never_hide_a_newer_lost_job,
+    a_sweeps_own_requeues_do_not_make_an_idle_queue_look_busy,
     recent_and_final_messages_are_left_alone,
     concurrent_sweeps_requeue_a_message_once,
     sqsd_runs_the_sweep_as_a_periodic_task,
