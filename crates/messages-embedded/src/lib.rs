@@ -17,10 +17,12 @@
 //!   calls off the async runtime.
 //! - `queue`: [`EmbeddedQueue`], the queue.
 //! - `store`: [`EmbeddedStore`], the status store.
+//! - `wake`: waking a receive in another process the moment a message is sent.
 
 mod database;
 mod queue;
 mod store;
+mod wake;
 
 use std::path::Path;
 use std::sync::Arc;

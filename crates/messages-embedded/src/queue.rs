@@ -12,10 +12,12 @@ use std::sync::Arc;
 use tokio::sync::Notify;
 
 use super::database::{Database, now_ms};
+use super::wake::Wake;
 use messages::{BackendError, MessageId, Queue, QueueDepth, Received};
 
-/// How often a long poll looks again for messages sent by another process.
-/// Sends from this process wake it at once.
+/// How often a long poll looks again for messages anyway. Sends wake it at
+/// once: from this process through its `Notify`, from another one through a
+/// socket (`wake.rs`); this look is for when that socket could not be made.
 const POLL_INTERVAL: Duration = Duration::from_millis(25);
 
 /// A message the queue gave up on (SQS's dead-letter queue).
@@ -35,15 +37,34 @@ pub struct EmbeddedQueue {
     database: Database,
     max_receive_count: u32,
     sent: Arc<Notify>,
+    wake: Option<Arc<Wake>>,
+    poll_interval: Duration,
 }
 
 impl EmbeddedQueue {
     /// The queue in `database`, dead-lettering after `max_receive_count` receives.
     pub fn new(database: Database, max_receive_count: u32) -> Self {
+        Self::with_poll_interval(database, max_receive_count, POLL_INTERVAL)
+    }
+
+    /// As [`EmbeddedQueue::new`], with long polls that look again on their own
+    /// every `poll_interval` (tests: a long one shows that sends wake them).
+    pub fn with_poll_interval(
+        database: Database,
+        max_receive_count: u32,
+        poll_interval: Duration,
+    ) -> Self {
+        let sent = Arc::new(Notify::new());
+        let wake = database
+            .path()
+            .parent()
+            .and_then(|data_dir| Wake::bind(data_dir, &sent));
         Self {
             database,
             max_receive_count,
-            sent: Arc::new(Notify::new()),
+            sent,
+            wake,
+            poll_interval,
         }
     }
 
@@ -66,6 +87,15 @@ impl EmbeddedQueue {
             .await
     }
 
+    /// Wakes the long polls waiting on this queue, here at once and in other
+    /// processes through their sockets. Called once a change is committed.
+    fn wake_receivers(&self) {
+        self.sent.notify_waiters();
+        if let Some(wake) = &self.wake {
+            wake.poke_others();
+        }
+    }
+
     /// One attempt to receive: hides and returns up to `max` visible messages.
     async fn receive_now(
         &self,
@@ -84,12 +114,14 @@ impl EmbeddedQueue {
                 // Redrive: what was received too often leaves for the dead-letter area.
                 transaction.execute(
                     "INSERT OR REPLACE INTO dead_letters (message_id, body, sent_at_ms, receive_count, moved_at_ms, attributes)
-                     SELECT message_id, body, sent_at_ms, receive_count, ?1, attributes FROM queue
-                     WHERE visible_at_ms <= ?1 AND receive_count >= ?2",
+                     SELECT message_id, body, sent_at_ms, receive_count, ?1, attributes
+                     FROM queue INDEXED BY queue_by_receive_count
+                     WHERE receive_count >= ?2 AND visible_at_ms <= ?1",
                     params![now, max_receive_count],
                 )?;
                 transaction.execute(
-                    "DELETE FROM queue WHERE visible_at_ms <= ?1 AND receive_count >= ?2",
+                    "DELETE FROM queue INDEXED BY queue_by_receive_count
+                     WHERE receive_count >= ?2 AND visible_at_ms <= ?1",
                     params![now, max_receive_count],
                 )?;
                 type Row = (i64, String, String, i64, u32, Option<i64>, Option<String>);
@@ -151,7 +183,7 @@ impl Queue for EmbeddedQueue {
                 )
             })
             .await?;
-        self.sent.notify_waiters();
+        self.wake_receivers();
         Ok(())
     }
 
@@ -172,7 +204,7 @@ impl Queue for EmbeddedQueue {
             if !received.is_empty() || now >= deadline {
                 return Ok(received);
             }
-            let pause = POLL_INTERVAL.min(deadline - now);
+            let pause = self.poll_interval.min(deadline - now);
             let _woken = tokio::time::timeout(pause, notified).await;
         }
     }
@@ -206,8 +238,9 @@ impl Queue for EmbeddedQueue {
                 },
             )
             .await?;
+        // Visible again at once: as good as a send to a waiting receive.
         if timeout.is_zero() {
-            self.sent.notify_waiters();
+            self.wake_receivers();
         }
         Ok(())
     }
@@ -260,4 +293,45 @@ fn attributes_from_column(column: Option<&str>) -> BTreeMap<String, String> {
     column
         .and_then(|text| serde_json::from_str(text).ok())
         .unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_send_through_another_connection_wakes_a_waiting_receive() {
+        let dir = tempfile::tempdir().expect("a temporary folder");
+        let open = || Database::open(dir.path()).expect("open");
+        // Two connections to one file, as a web and a worker process have.
+        // The receiving one would not look again on its own before its wait
+        // ends, so only the wake-up can hand it the message in time.
+        let sender = EmbeddedQueue::new(open(), 10);
+        let receiver = EmbeddedQueue::with_poll_interval(open(), 10, Duration::from_secs(3600));
+        let wait = Duration::from_secs(5);
+        let waiting = tokio::spawn(async move {
+            let received = receiver.receive(1, wait, Duration::from_secs(30)).await;
+            (received, tokio::time::Instant::now())
+        });
+        // Long enough for the receive to have looked once and begun to wait.
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        let sent_at = tokio::time::Instant::now();
+        sender.send("wake up").await.expect("send");
+        let (received, returned_at) = waiting.await.expect("the receive");
+        let received = received.expect("receive");
+        // Unwoken, it would find the message only at its last look, when the
+        // wait ends: returning long before that is the wake-up's doing.
+        assert!(
+            returned_at - sent_at < wait / 2,
+            "the receive returned {:?} after the send: it was not woken",
+            returned_at - sent_at
+        );
+        assert_eq!(
+            received
+                .iter()
+                .map(|message| message.body.as_str())
+                .collect::<Vec<_>>(),
+            vec!["wake up"]
+        );
+    }
 }
