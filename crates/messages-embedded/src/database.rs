@@ -1,12 +1,13 @@
 //! The SQLite file: opening it, its schema, and a way to run blocking calls.
 
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use rusqlite::Connection;
 
 use messages::BackendError;
+
+use crate::writer::Writer;
 
 /// The file's name under `DATA_DIR`.
 pub const FILE_NAME: &str = "messages.sqlite3";
@@ -87,9 +88,10 @@ fn add_missing_columns(connection: &mut Connection) -> rusqlite::Result<()> {
 /// One open database file, shared by the queue and the store of a process.
 #[derive(Debug, Clone)]
 pub struct Database {
-    // One connection per process, behind a mutex: SQLite serialises writers
-    // anyway, and each call is short. Other processes open their own.
-    connection: Arc<Mutex<Connection>>,
+    // One connection per process, owned by one thread: SQLite serialises
+    // writers anyway, and a thread of its own lets concurrent writes share a
+    // commit (`writer.rs`). Other processes open their own.
+    writer: Writer,
     path: PathBuf,
 }
 
@@ -120,10 +122,9 @@ impl Database {
             .and_then(|()| connection.execute_batch(SCHEMA))
             .and_then(|()| add_missing_columns(&mut connection))
             .map_err(|error| failed(format!("cannot prepare {}: {error}", path.display())))?;
-        Ok(Self {
-            connection: Arc::new(Mutex::new(connection)),
-            path,
-        })
+        let writer = Writer::start(connection)
+            .map_err(|error| failed(format!("cannot start the database thread: {error}")))?;
+        Ok(Self { writer, path })
     }
 
     /// The file's path.
@@ -131,9 +132,10 @@ impl Database {
         &self.path
     }
 
-    /// Runs `work` on the connection on a blocking thread, so SQLite's waits
-    /// (disk, another process's lock) never stall the async runtime.
-    pub(crate) async fn call<T, F>(
+    /// Runs `work`, which writes, on the database's thread, in the next group
+    /// transaction; answers once that has committed. Off the async runtime,
+    /// so SQLite's waits (disk, another process's lock) never stall it.
+    pub(crate) async fn write<T, F>(
         &self,
         operation: &'static str,
         work: F,
@@ -142,18 +144,21 @@ impl Database {
         T: Send + 'static,
         F: FnOnce(&mut Connection) -> rusqlite::Result<T> + Send + 'static,
     {
-        let connection = Arc::clone(&self.connection);
-        tokio::task::spawn_blocking(move || {
-            // A panic while holding the lock poisons it; the connection itself
-            // is still sound (SQLite rolled back), so carry on with it.
-            let mut connection = connection
-                .lock()
-                .unwrap_or_else(|poisoned| poisoned.into_inner());
-            work(&mut connection)
-        })
-        .await
-        .map_err(|error| BackendError::new(operation, error))?
-        .map_err(|error| BackendError::new(operation, error))
+        self.writer.call(operation, true, work).await
+    }
+
+    /// Runs `work`, which only reads, on the database's thread, outside any
+    /// transaction.
+    pub(crate) async fn read<T, F>(
+        &self,
+        operation: &'static str,
+        work: F,
+    ) -> Result<T, BackendError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&mut Connection) -> rusqlite::Result<T> + Send + 'static,
+    {
+        self.writer.call(operation, false, work).await
     }
 }
 

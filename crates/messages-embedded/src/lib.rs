@@ -18,11 +18,13 @@
 //! - `queue`: [`EmbeddedQueue`], the queue.
 //! - `store`: [`EmbeddedStore`], the status store.
 //! - `wake`: waking a receive in another process the moment a message is sent.
+//! - `writer`: the thread that owns the connection, with group commit.
 
 mod database;
 mod queue;
 mod store;
 mod wake;
+mod writer;
 
 use std::path::Path;
 use std::sync::Arc;

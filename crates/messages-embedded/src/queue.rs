@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 use std::time::Duration;
 
 use async_trait::async_trait;
-use rusqlite::{TransactionBehavior, params};
+use rusqlite::params;
 use std::sync::Arc;
 use tokio::sync::Notify;
 
@@ -71,7 +71,7 @@ impl EmbeddedQueue {
     /// Messages in the dead-letter area, in the order they were moved there.
     pub async fn dead_letters(&self) -> Result<Vec<DeadLetter>, BackendError> {
         self.database
-            .call("reading the embedded dead-letter area", |connection| {
+            .read("reading the embedded dead-letter area", |connection| {
                 let mut statement = connection.prepare(
                     "SELECT message_id, body, receive_count FROM dead_letters ORDER BY moved_at_ms",
                 )?;
@@ -106,10 +106,11 @@ impl EmbeddedQueue {
         // Saturates: a visibility beyond i64 milliseconds means "never", as it would.
         let visibility_ms = i64::try_from(visibility.as_millis()).unwrap_or(i64::MAX);
         self.database
-            .call("receiving from the embedded queue", move |connection| {
-                // IMMEDIATE takes the write lock first, so two pollers (even in
-                // two processes) cannot pick the same message.
-                let transaction = connection.transaction_with_behavior(TransactionBehavior::Immediate)?;
+            .write("receiving from the embedded queue", move |connection| {
+                // A write runs under the write lock (the group transaction is
+                // IMMEDIATE), so two pollers, even in two processes, cannot
+                // pick the same message; the savepoint makes it all or nothing.
+                let transaction = connection.savepoint()?;
                 let now = now_ms();
                 // Redrive: what was received too often leaves for the dead-letter area.
                 transaction.execute(
@@ -175,7 +176,7 @@ impl Queue for EmbeddedQueue {
         let body = body.to_owned();
         let attributes = attributes_to_column(attributes);
         self.database
-            .call("sending to the embedded queue", move |connection| {
+            .write("sending to the embedded queue", move |connection| {
                 let now = now_ms();
                 connection.execute(
                     "INSERT INTO queue (message_id, body, sent_at_ms, visible_at_ms, attributes) VALUES (?1, ?2, ?3, ?3, ?4)",
@@ -212,7 +213,7 @@ impl Queue for EmbeddedQueue {
     async fn delete(&self, receipt_handle: &str) -> Result<(), BackendError> {
         let receipt = receipt_handle.to_owned();
         self.database
-            .call("deleting from the embedded queue", move |connection| {
+            .write("deleting from the embedded queue", move |connection| {
                 connection.execute("DELETE FROM queue WHERE receipt = ?1", params![receipt])
             })
             .await?;
@@ -228,7 +229,7 @@ impl Queue for EmbeddedQueue {
         // Saturates, as for a receive's visibility.
         let timeout_ms = i64::try_from(timeout.as_millis()).unwrap_or(i64::MAX);
         self.database
-            .call(
+            .write(
                 "changing visibility in the embedded queue",
                 move |connection| {
                     connection.execute(
@@ -251,7 +252,7 @@ impl Queue for EmbeddedQueue {
     /// it, as on SQS until the redrive happens.
     async fn depth(&self) -> Result<QueueDepth, BackendError> {
         self.database
-            .call("counting the embedded queue", |connection| {
+            .read("counting the embedded queue", |connection| {
                 connection.query_row(
                     "SELECT
                        COUNT(*) FILTER (WHERE visible_at_ms <= ?1),

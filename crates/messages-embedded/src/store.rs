@@ -115,7 +115,7 @@ impl StatusStore for EmbeddedStore {
     async fn create(&self, message: &Message) -> Result<(), BackendError> {
         let message = message.clone();
         self.database
-            .call(
+            .write(
                 "recording a message in the embedded store",
                 move |connection| insert(connection, &message),
             )
@@ -124,7 +124,7 @@ impl StatusStore for EmbeddedStore {
 
     async fn get(&self, id: MessageId) -> Result<Option<Message>, BackendError> {
         self.database
-            .call(
+            .read(
                 "reading a message from the embedded store",
                 move |connection| read(connection, &id.to_string()),
             )
@@ -134,7 +134,7 @@ impl StatusStore for EmbeddedStore {
     async fn finish(&self, id: MessageId, outcome: &Outcome) -> Result<Transition, BackendError> {
         let outcome = outcome.clone();
         self.database
-            .call(
+            .write(
                 "finishing a message in the embedded store",
                 move |connection| {
                     let id = id.to_string();
@@ -164,7 +164,7 @@ impl StatusStore for EmbeddedStore {
     ) -> Result<Transition, BackendError> {
         let error = error.to_owned();
         self.database
-            .call(
+            .write(
                 "recording an attempt in the embedded store",
                 move |connection| {
                     let id = id.to_string();
@@ -182,7 +182,7 @@ impl StatusStore for EmbeddedStore {
     async fn list(&self, query: ListQuery) -> Result<Page, BackendError> {
         let limit = query.limit.clamp(1, messages::MAX_PAGE);
         self.database
-            .call(
+            .read(
                 "listing messages in the embedded store",
                 move |connection| {
                     // Both shapes walk an index (the primary key, or status + id) from
@@ -207,10 +207,10 @@ impl StatusStore for EmbeddedStore {
     async fn create_batch(&self, messages: &[Message]) -> Result<(), BackendError> {
         let messages = messages.to_vec();
         self.database
-            .call(
+            .write(
                 "recording messages in the embedded store",
                 move |connection| {
-                    let transaction = connection.transaction()?;
+                    let transaction = connection.savepoint()?;
                     for message in &messages {
                         insert(&transaction, message)?;
                     }
@@ -227,7 +227,7 @@ impl StatusStore for EmbeddedStore {
             .map(MessageId::to_string)
             .collect();
         self.database
-            .call(
+            .read(
                 "reading messages from the embedded store",
                 move |connection| {
                     let mut found = Vec::with_capacity(ids.len());
@@ -242,7 +242,7 @@ impl StatusStore for EmbeddedStore {
 
     async fn newer_than(&self, after: MessageId, limit: u32) -> Result<Vec<Message>, BackendError> {
         self.database
-            .call(
+            .read(
                 "listing new messages in the embedded store",
                 move |connection| {
                     let mut statement = connection.prepare(&format!(
@@ -262,7 +262,7 @@ impl StatusStore for EmbeddedStore {
         // Saturates: no table holds more than i64::MAX rows.
         let cap = i64::try_from(cap).unwrap_or(i64::MAX);
         self.database
-            .call(
+            .read(
                 "counting messages in the embedded store",
                 move |connection| {
                     connection.query_row(
@@ -285,7 +285,7 @@ impl StatusStore for EmbeddedStore {
         let idle_since = time(query.idle_since);
         let limit = query.limit.clamp(1, 1000);
         self.database
-            .call(
+            .read(
                 "listing stale pending messages in the embedded store",
                 move |connection| {
                     // Times are written in one fixed RFC 3339 form (`time`), so
@@ -312,7 +312,7 @@ impl StatusStore for EmbeddedStore {
     ) -> Result<bool, BackendError> {
         let note = note.to_owned();
         self.database
-            .call(
+            .write(
                 "claiming a stuck message in the embedded store",
                 move |connection| {
                     let changed = connection.execute(
@@ -334,7 +334,7 @@ impl StatusStore for EmbeddedStore {
         let task = task.to_owned();
         let at = scheduled_at.timestamp_millis();
         self.database
-            .call(
+            .write(
                 "claiming a periodic task's run in the embedded store",
                 move |connection| {
                     // One statement, so two processes cannot both win: SQLite
