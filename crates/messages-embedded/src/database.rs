@@ -117,7 +117,14 @@ impl Database {
         // syncing survives a crash of either process; only a power cut may lose
         // the last moments, which is fine for a local development backend.
         connection
-            .pragma_update(None, "journal_mode", "WAL")
+            .pragma_update_and_check(None, "journal_mode", "WAL", |row| row.get::<_, String>(0))
+            .map(|mode| {
+                // Some filesystems (network ones) cannot do WAL; SQLite then
+                // stays in its rollback journal, where readers block writers.
+                if !mode.eq_ignore_ascii_case("wal") {
+                    tracing::warn!(%mode, path = %path.display(), "the embedded database is not in WAL mode: the web and the worker will wait on each other more");
+                }
+            })
             .and_then(|()| connection.pragma_update(None, "synchronous", "NORMAL"))
             .and_then(|()| connection.execute_batch(SCHEMA))
             .and_then(|()| add_missing_columns(&mut connection))

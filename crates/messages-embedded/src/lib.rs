@@ -4,9 +4,10 @@
 //! Why SQLite (through rusqlite, with SQLite bundled so nothing needs
 //! installing): it is durable (a restart loses nothing), and its file locking
 //! lets a web and a worker running as two processes share one file safely. Every
-//! queue operation that must be atomic (receive: pick visible messages and hide
-//! them) runs in one `BEGIN IMMEDIATE` transaction, so two pollers never receive
-//! the same message at once.
+//! write runs under the write lock (a `BEGIN IMMEDIATE` transaction shared by
+//! the writes waiting at that moment, each in a savepoint of its own), so an
+//! operation that must be atomic (receive: pick visible messages and hide them)
+//! is, and two pollers never receive the same message at once.
 //!
 //! The queue mirrors what the worker relies on from SQS: visibility timeouts,
 //! receive counts, a dead-letter area that takes a message received

@@ -17,7 +17,8 @@ use messages::{BackendError, MessageId, Queue, QueueDepth, Received};
 
 /// How often a long poll looks again for messages anyway. Sends wake it at
 /// once: from this process through its `Notify`, from another one through a
-/// socket (`wake.rs`); this look is for when that socket could not be made.
+/// socket (`wake.rs`). This look is what finds a message whose visibility
+/// timeout ran out, and a send from a process whose socket could not be made.
 const POLL_INTERVAL: Duration = Duration::from_millis(25);
 
 /// A message the queue gave up on (SQS's dead-letter queue).

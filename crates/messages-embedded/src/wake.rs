@@ -5,10 +5,11 @@
 //! in another process would see a send only at its next look.
 //!
 //! Best effort by design: a poke that cannot be delivered costs nothing but
-//! that look's delay, so every failure here is ignored (or logged once at
-//! start), never returned. A socket left by a process that died is removed by
-//! the first round of pokes that finds nobody listening on it. The pokes are
-//! sent from a thread of their own, so a send never waits for them.
+//! the delay until that receive's next look, so every failure here is ignored
+//! (or logged once at start), never returned. A queue removes its socket when
+//! it goes; one left by a process that was killed is removed by the first
+//! round of pokes that finds nobody listening on it. The pokes are sent from
+//! a thread of their own, without blocking, so a send never waits for them.
 
 #[cfg(unix)]
 pub use unix::Wake;
@@ -36,8 +37,7 @@ impl Wake {
 #[cfg(unix)]
 mod unix {
     use std::os::unix::net::UnixDatagram;
-    use std::path::Path;
-    use std::sync::atomic::{AtomicU64, Ordering};
+    use std::path::{Path, PathBuf};
     use std::sync::mpsc::SyncSender;
     use std::sync::{Arc, Weak};
     use std::time::Duration;
@@ -51,15 +51,20 @@ mod unix {
     /// How often the listening thread checks whether its queue is gone.
     const LISTEN_CHECK: Duration = Duration::from_secs(1);
 
-    /// Tells each queue's socket apart within one process.
-    static NEXT: AtomicU64 = AtomicU64::new(0);
-
     /// One queue's socket: it is poked by the others' sends, and pokes them.
     #[derive(Debug)]
     pub struct Wake {
         /// Asks the poking thread for a round of pokes. One pending request
         /// covers any number of sends: the round runs after each of them.
         pokes: SyncSender<()>,
+        /// This queue's socket file, removed when the queue goes.
+        own: PathBuf,
+    }
+
+    impl Drop for Wake {
+        fn drop(&mut self) {
+            let _ = std::fs::remove_file(&self.own);
+        }
     }
 
     impl Wake {
@@ -70,25 +75,32 @@ mod unix {
         /// processes' sends at their next look.
         pub fn bind(data_dir: &Path, notify: &Arc<Notify>) -> Option<Arc<Self>> {
             let folder = data_dir.join(WAKE_DIR);
+            // Unique across processes, PID reuse and PID namespaces (two
+            // containers on one DATA_DIR can both be PID 1).
             let own = folder.join(format!(
                 "{}-{}.sock",
                 std::process::id(),
-                NEXT.fetch_add(1, Ordering::Relaxed)
+                uuid::Uuid::now_v7().simple()
             ));
             if own.as_os_str().len() > MAX_SOCKET_PATH {
-                tracing::debug!(path = %own.display(), "DATA_DIR is too deep for a wake-up socket; other processes' sends are seen at the next look");
+                tracing::info!(path = %own.display(), "DATA_DIR is too deep for a wake-up socket; other processes' sends are seen at the next look");
                 return None;
             }
             let bound = std::fs::create_dir_all(&folder)
                 .and_then(|()| UnixDatagram::bind(&own))
                 .and_then(|listener| {
                     listener.set_read_timeout(Some(LISTEN_CHECK))?;
-                    Ok((listener, UnixDatagram::unbound()?))
+                    let sender = UnixDatagram::unbound()?;
+                    // A peer that is alive but not reading (a stopped
+                    // process) must not block the pokes to everyone else: its
+                    // queue is full of pokes already, so dropping one is fine.
+                    sender.set_nonblocking(true)?;
+                    Ok((listener, sender))
                 });
             let (listener, sender) = match bound {
                 Ok(sockets) => sockets,
                 Err(error) => {
-                    tracing::debug!(%error, "no wake-up socket; other processes' sends are seen at the next look");
+                    tracing::info!(%error, "no wake-up socket; other processes' sends are seen at the next look");
                     return None;
                 }
             };
@@ -102,16 +114,17 @@ mod unix {
                 return None;
             }
             let (pokes, requests) = std::sync::mpsc::sync_channel(1);
+            let poker_own = own.clone();
             let poking = std::thread::Builder::new()
                 .name("embedded-queue-poke".to_owned())
                 .spawn(move || {
                     // Ends when the queue, and with it `pokes`, is dropped.
                     while requests.recv().is_ok() {
-                        poke_all(&folder, &own, &sender);
+                        poke_all(&folder, &poker_own, &sender);
                     }
                 });
             // Without the poking thread this queue is still woken by others.
-            poking.is_ok().then(|| Arc::new(Self { pokes }))
+            poking.is_ok().then(|| Arc::new(Self { pokes, own }))
         }
 
         /// Has every other queue's socket poked, on the poking thread: the

@@ -2,10 +2,13 @@
 //! commit: the writes that arrive while one transaction commits are run
 //! together in the next, each in a savepoint of its own, so many concurrent
 //! sends cost one commit instead of one each. Every caller hears back only
-//! after its transaction has committed, so an answer still means "durable".
-//! Reads run on the same thread outside any transaction, so they never take
-//! the write lock that the other process (web or worker) may be waiting for.
+//! after its transaction has committed, so an answer still means the write
+//! survives a crash of the process (with `synchronous=NORMAL`, not a power
+//! cut: `database.rs`). Reads run on the same thread outside any transaction,
+//! so they never take the write lock that the other process (web or worker)
+//! may be waiting for; they do wait while this thread waits for that lock.
 
+use std::collections::VecDeque;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::mpsc::{Receiver, Sender, channel};
 
@@ -13,7 +16,8 @@ use rusqlite::Connection;
 
 use messages::BackendError;
 
-/// At most this many writes share one transaction.
+/// At most this many calls (reads and writes) are taken at once; the writes
+/// among them share transactions.
 const MAX_GROUP: usize = 64;
 
 /// Hands the outcome to the caller once the transaction is decided: `Some`
@@ -92,6 +96,8 @@ impl Writer {
 
 /// Runs one call's `work`, a write inside a savepoint so that its failure
 /// undoes it alone. A panic is an error for that call, not the thread's end.
+/// If the savepoint cannot be closed, the whole transaction is rolled back,
+/// so that nothing is committed that its caller was told failed.
 fn run_once<T>(
     connection: &mut Connection,
     writes: bool,
@@ -105,21 +111,86 @@ fn run_once<T>(
     let done = catch_unwind(AssertUnwindSafe(|| work(connection)))
         .map_err(|_| "it panicked".to_owned())
         .and_then(|done| done.map_err(|error| error.to_string()));
-    if writes {
+    if writes && !connection.is_autocommit() {
         let end = if done.is_ok() {
             "RELEASE call"
         } else {
             "ROLLBACK TO call; RELEASE call"
         };
-        connection
-            .execute_batch(end)
-            .map_err(|error| error.to_string())?;
+        if let Err(error) = connection.execute_batch(end) {
+            let _ = connection.execute_batch("ROLLBACK");
+            // The work's own error says more than the clean-up's.
+            return done.and(Err(format!("its savepoint could not be closed: {error}")));
+        }
     }
     done
 }
 
-/// The thread: takes what is waiting, runs the reads, then the writes in one
-/// transaction, and answers once it is decided.
+/// Leaves any transaction the connection is still in (a failed COMMIT, or a
+/// call that began one), so that the next group can begin its own.
+fn leave_any_transaction(connection: &Connection) {
+    if !connection.is_autocommit() {
+        let _ = connection.execute_batch("ROLLBACK");
+    }
+    if !connection.is_autocommit() {
+        tracing::error!(
+            "the embedded database connection is stuck in a transaction; writes will fail until the process restarts"
+        );
+    }
+}
+
+/// Runs `writes` in as few `BEGIN IMMEDIATE` transactions as it can, and
+/// answers each caller once its transaction is decided. If SQLite rolls a
+/// transaction back under a failing write (a full disk, say), the writes
+/// before it in that transaction are answered as failed, and the rest run in
+/// a new one: no caller is told "done" of a write that is not committed, and
+/// none is told "failed" of one that is.
+fn run_writes(connection: &mut Connection, writes: Vec<Job>) {
+    let mut pending: VecDeque<Job> = writes.into();
+    while !pending.is_empty() {
+        // IMMEDIATE: the write lock first (waiting for the other process up
+        // to the busy timeout), so no write in the group can meet a lock.
+        if let Err(error) = connection.execute_batch("BEGIN IMMEDIATE") {
+            let why = format!("cannot begin a transaction: {error}");
+            for write in pending.drain(..) {
+                (write.run)(Err(&why))(None);
+            }
+            leave_any_transaction(connection);
+            return;
+        }
+        let mut replies: Vec<Reply> = Vec::with_capacity(pending.len());
+        let mut lost = false;
+        while let Some(write) = pending.pop_front() {
+            let reply = (write.run)(Ok(&mut *connection));
+            if connection.is_autocommit() {
+                // The transaction is gone, and the writes before this one with it.
+                for earlier in replies.drain(..) {
+                    earlier(Some(
+                        "another write of the same transaction failed, and SQLite rolled the transaction back",
+                    ));
+                }
+                reply(None);
+                lost = true;
+                break;
+            }
+            replies.push(reply);
+        }
+        if lost {
+            continue;
+        }
+        let committed = connection.execute_batch("COMMIT");
+        let why = committed.err().map(|error| error.to_string());
+        if why.is_some() {
+            leave_any_transaction(connection);
+        }
+        for reply in replies {
+            reply(why.as_deref());
+        }
+    }
+}
+
+/// The thread: takes what is waiting, runs the reads, then the writes, and
+/// answers each caller once its outcome is decided.
 fn serve(mut connection: Connection, queue: &Receiver<Job>) {
     while let Ok(first) = queue.recv() {
         let mut jobs = vec![first];
@@ -133,33 +204,8 @@ fn serve(mut connection: Connection, queue: &Receiver<Job>) {
         for read in reads {
             (read.run)(Ok(&mut connection))(None);
         }
-        if writes.is_empty() {
-            continue;
-        }
-        // IMMEDIATE: the write lock first (waiting for the other process up
-        // to the busy timeout), so no write in the group can meet a lock.
-        match connection.execute_batch("BEGIN IMMEDIATE") {
-            Err(error) => {
-                let why = format!("cannot begin a transaction: {error}");
-                for write in writes {
-                    (write.run)(Err(&why))(None);
-                }
-            }
-            Ok(()) => {
-                let replies: Vec<Reply> = writes
-                    .into_iter()
-                    .map(|write| (write.run)(Ok(&mut connection)))
-                    .collect();
-                let committed = connection.execute_batch("COMMIT");
-                if committed.is_err() {
-                    let _ = connection.execute_batch("ROLLBACK");
-                }
-                let why = committed.err().map(|error| error.to_string());
-                for reply in replies {
-                    reply(why.as_deref());
-                }
-            }
-        }
+        leave_any_transaction(&connection);
+        run_writes(&mut connection, writes);
     }
 }
 
@@ -183,29 +229,116 @@ mod tests {
             .await
     }
 
-    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-    async fn a_failing_write_in_a_group_undoes_itself_alone() {
-        let writer = writer();
-        insert(&writer, 7).await.expect("the first 7");
-        // Sent together, so they share transactions; the second 7 must fail
-        // (the key exists) without taking the others down with it.
-        let calls = (0..40).map(|n| {
-            let writer = writer.clone();
-            tokio::spawn(
-                async move { (n, insert(&writer, if n == 20 { 7 } else { 100 + n }).await) },
-            )
+    /// Keeps the thread busy for a moment, so that the calls sent meanwhile
+    /// are all waiting when it is free, and run as one group.
+    async fn hold_the_thread(writer: &Writer) -> tokio::task::JoinHandle<()> {
+        let writer = writer.clone();
+        let held = tokio::spawn(async move {
+            writer
+                .call("holding", false, |_connection| {
+                    std::thread::sleep(std::time::Duration::from_millis(300));
+                    Ok(())
+                })
+                .await
+                .expect("hold");
         });
-        for call in calls {
-            let (n, done) = call.await.expect("a call");
-            assert_eq!(done.is_err(), n == 20, "call {n}: {done:?}");
-        }
-        let count: i64 = writer
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        held
+    }
+
+    async fn count(writer: &Writer) -> i64 {
+        writer
             .call("counting", false, |connection| {
                 connection.query_row("SELECT COUNT(*) FROM t", [], |row| row.get(0))
             })
             .await
-            .expect("count");
-        assert_eq!(count, 40, "the first 7 and the 39 others");
+            .expect("count")
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_failing_write_in_a_group_undoes_itself_alone() {
+        let writer = writer();
+        insert(&writer, 7).await.expect("the first 7");
+        let held = hold_the_thread(&writer).await;
+        // One group: the second 7 must fail (the key exists) without taking
+        // the others down with it.
+        let calls: Vec<_> = (0..40)
+            .map(|n| {
+                let writer = writer.clone();
+                tokio::spawn(async move {
+                    (n, insert(&writer, if n == 20 { 7 } else { 100 + n }).await)
+                })
+            })
+            .collect();
+        held.await.expect("held");
+        for call in calls {
+            let (n, done) = call.await.expect("a call");
+            assert_eq!(done.is_err(), n == 20, "call {n}: {done:?}");
+        }
+        assert_eq!(count(&writer).await, 40, "the first 7 and the 39 others");
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn when_sqlite_drops_a_groups_transaction_no_answer_lies() {
+        let writer = writer();
+        let held = hold_the_thread(&writer).await;
+        let before = tokio::spawn({
+            let writer = writer.clone();
+            async move { insert(&writer, 1).await }
+        });
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        // What SQLite does to a transaction under some failures (a full
+        // disk): it rolls the whole transaction back.
+        let failing = tokio::spawn({
+            let writer = writer.clone();
+            async move {
+                writer
+                    .call("failing", true, |connection| {
+                        connection.execute_batch("ROLLBACK")?;
+                        connection.execute("INSERT INTO t (n) VALUES ('not a number')", [])
+                    })
+                    .await
+            }
+        });
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        let after = tokio::spawn({
+            let writer = writer.clone();
+            async move { insert(&writer, 2).await }
+        });
+        held.await.expect("held");
+        let (before, failing, after) = (
+            before.await.expect("a call"),
+            failing.await.expect("a call"),
+            after.await.expect("a call"),
+        );
+        assert!(
+            before.is_err(),
+            "rolled back with its transaction: {before:?}"
+        );
+        assert!(failing.is_err());
+        assert!(after.is_ok(), "run in a transaction of its own: {after:?}");
+        let rows: Vec<i64> = writer
+            .call("reading", false, |connection| {
+                let mut statement = connection.prepare("SELECT n FROM t ORDER BY n")?;
+                let rows = statement.query_map([], |row| row.get(0))?;
+                rows.collect()
+            })
+            .await
+            .expect("read");
+        assert_eq!(rows, vec![2], "only what was answered done is there");
+    }
+
+    #[tokio::test]
+    async fn a_call_that_leaves_a_transaction_open_does_not_block_the_next() {
+        let writer = writer();
+        writer
+            .call("beginning", false, |connection| {
+                connection.execute_batch("BEGIN")
+            })
+            .await
+            .expect("a read that begins a transaction");
+        insert(&writer, 1).await.expect("the next write runs");
+        assert_eq!(count(&writer).await, 1);
     }
 
     #[tokio::test]
