@@ -127,4 +127,31 @@ mod tests {
         let id = MessageId::new().to_string().to_uppercase();
         assert!(MessageId::parse(&id).is_err());
     }
+
+    proptest::proptest! {
+        /// Any id, made at any time, reads back as itself from its text, and
+        /// its text sorts as the ids do (lists and cursors depend on both).
+        #[test]
+        fn every_id_round_trips_and_sorts_as_its_text(
+            first in 0_i64..4_000_000_000_000,
+            second in 0_i64..4_000_000_000_000,
+        ) {
+            let at = |millis| DateTime::from_timestamp_millis(millis).expect("in range");
+            let (a, b) = (MessageId::created_at(at(first)), MessageId::created_at(at(second)));
+            proptest::prop_assert_eq!(MessageId::parse(&a.to_string()), Ok(a));
+            proptest::prop_assert_eq!(a.cmp(&b), a.to_string().cmp(&b.to_string()));
+            let floor = MessageId::floor(at(first));
+            proptest::prop_assert_eq!(MessageId::parse(&floor.to_string()), Ok(floor));
+        }
+
+        /// Any text at all is an id or a refusal that quotes it (cut short),
+        /// never a panic.
+        #[test]
+        fn any_text_is_an_id_or_a_sentence(text in "\\PC{0,80}") {
+            match MessageId::parse(&text) {
+                Ok(id) => proptest::prop_assert_eq!(id.to_string(), text),
+                Err(error) => proptest::prop_assert!(error.to_string().contains("is not a message id")),
+            }
+        }
+    }
 }

@@ -330,4 +330,31 @@ pub(crate) mod tests {
         let error = CronTable::load(Path::new("no/such/cron.yaml")).expect_err("missing");
         assert!(error.to_string().contains("no/such/cron.yaml"), "{error}");
     }
+
+    proptest::proptest! {
+        /// Any text as `cron.yaml` is a table of valid tasks or an error
+        /// with a sentence, never a panic.
+        #[test]
+        fn any_text_is_a_table_or_a_sentence(text in "\\PC{0,200}") {
+            if let Err(error) = CronTable::parse(&text) {
+                proptest::prop_assert!(!error.to_string().is_empty());
+            }
+        }
+
+        /// The same for text shaped like a task, with any name, URL and schedule.
+        #[test]
+        fn any_task_is_valid_or_refused_with_a_sentence(
+            name in "\\PC{0,20}",
+            url in "\\PC{0,20}",
+            schedule in "[0-9*/,\\- A-Za-z]{0,30}",
+        ) {
+            match CronTask::new(&name, &url, &schedule) {
+                Ok(task) => {
+                    proptest::prop_assert!(task.url.starts_with('/'));
+                    proptest::prop_assert_eq!(task.schedule_text.split_whitespace().count(), 5);
+                }
+                Err(error) => proptest::prop_assert!(!error.to_string().is_empty()),
+            }
+        }
+    }
 }

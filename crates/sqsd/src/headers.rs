@@ -333,4 +333,63 @@ mod tests {
             Some("abc")
         );
     }
+
+    /// Bytes HTTP allows in a header value: visible ASCII, space, tab and
+    /// the bytes above 127 (what a client can really send).
+    fn header_bytes() -> impl proptest::strategy::Strategy<Value = Vec<u8>> {
+        proptest::collection::vec(
+            proptest::prop_oneof![
+                0x20_u8..=0x7e,
+                0x80_u8..=0xff,
+                proptest::strategy::Just(b'\t')
+            ],
+            0..80,
+        )
+    }
+
+    proptest::proptest! {
+        /// Whatever sqsd's headers hold, reading them is a request or an
+        /// error that names a header, never a panic.
+        #[test]
+        fn any_header_values_are_a_request_or_an_error_naming_the_header(
+            msgid in header_bytes(),
+            count in header_bytes(),
+            task in proptest::option::of(header_bytes()),
+            attribute in header_bytes(),
+        ) {
+            let mut headers = HeaderMap::new();
+            for (name, value) in [(MSGID, &msgid), (RECEIVE_COUNT, &count), ("x-aws-sqsd-attr-any", &attribute)] {
+                headers.insert(name, HeaderValue::from_bytes(value).expect("allowed bytes"));
+            }
+            if let Some(task) = &task {
+                headers.insert(TASKNAME, HeaderValue::from_bytes(task).expect("allowed bytes"));
+            }
+            if let Err(error) = SqsdRequest::parse(&headers) {
+                proptest::prop_assert!(error.to_string().contains("x-aws-sqsd-"), "{}", error);
+            }
+        }
+
+        /// Any delivery whose values HTTP can carry survives the trip
+        /// through headers that the local poller makes and `/process` reads.
+        #[test]
+        fn any_delivery_round_trips_through_headers(
+            message_id in "[!-~]{1,64}",
+            receive_count in 1_u32..10_000,
+            queue in proptest::option::of("[!-~]{1,80}"),
+            attribute in "[a-z][a-z0-9._-]{0,20}",
+            value in "[!-~]{1,40}",
+        ) {
+            let delivery = Delivery {
+                message_id,
+                receive_count,
+                queue,
+                attributes: BTreeMap::from([(attribute, value)]),
+                ..Delivery::default()
+            };
+            proptest::prop_assert_eq!(
+                SqsdRequest::parse(&delivery.to_headers()),
+                Ok(SqsdRequest::Message(delivery))
+            );
+        }
+    }
 }

@@ -7,7 +7,10 @@ mod health;
 mod page;
 
 use axum::Router;
+use axum::http::Uri;
+use axum::response::{IntoResponse, Response};
 use messages::Backends;
+use service::http::HttpError;
 
 use crate::worker_link::WorkerLink;
 
@@ -20,12 +23,27 @@ pub struct AppState {
     pub worker: Option<WorkerLink>,
 }
 
-/// Every route of the web.
+/// Every route of the web, and an answer that says so for any other address.
 pub fn router(state: AppState) -> Router {
     Router::new()
         .merge(page::router())
         .merge(api::router())
         .merge(health::router())
         .merge(assets::router())
+        .fallback(no_such_address)
         .with_state(state)
+}
+
+/// A `404` with a sentence: JSON under `/api/`, a page elsewhere.
+async fn no_such_address(uri: Uri) -> Response {
+    if uri.path().starts_with("/api/") {
+        HttpError::not_found(
+            "there is nothing at this address: the API is /api/messages, /api/messages/{id}, /api/messages/batch and /api/messages/updates (see the README)",
+        )
+        .into_response()
+    } else {
+        crate::html::error_page(HttpError::not_found(
+            "there is no page at this address: the messages are at /",
+        ))
+    }
 }

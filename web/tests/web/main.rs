@@ -2,7 +2,9 @@
 //!
 //! - `api`: the JSON API and the page over HTTP, on SQS and DynamoDB (moto).
 //! - `router`: the router with `oneshot`, on backends that are down.
+//! - `fuzz`: property-based tests of every parser of outside input.
 
 mod api;
+mod fuzz;
 mod helpers;
 mod router;

@@ -118,3 +118,36 @@ async fn a_form_over_the_size_limit_is_a_413_page_that_says_the_limits() {
     let html = String::from_utf8_lossy(&bytes);
     assert!(html.contains("256 KiB"), "{html}");
 }
+
+#[tokio::test]
+async fn an_unknown_address_is_a_404_that_says_where_to_go() {
+    let (status, body) = call(
+        web(),
+        Request::get("/api/nothing/here")
+            .body(Body::empty())
+            .expect("request"),
+    )
+    .await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    assert!(
+        body["error"]
+            .as_str()
+            .is_some_and(|error| error.contains("/api/messages")),
+        "{body}"
+    );
+
+    let response = web()
+        .oneshot(
+            Request::get("/no/such/page")
+                .body(Body::empty())
+                .expect("request"),
+        )
+        .await
+        .expect("infallible");
+    assert_eq!(response.status(), StatusCode::NOT_FOUND);
+    let page = to_bytes(response.into_body(), usize::MAX)
+        .await
+        .expect("body");
+    let page = String::from_utf8_lossy(&page);
+    assert!(page.contains("no page at this address"), "{page}");
+}

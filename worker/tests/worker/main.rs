@@ -4,9 +4,11 @@
 //! - `sweep`: the pending sweeper, on both backends.
 //! - `periodic`: `cron.yaml`'s tasks through the queue, as sqsd runs them.
 //! - `router`: `/process` on a store that is down.
+//! - `fuzz`: property-based tests of `/process`'s parsers of outside input.
 //! - `two_processes`: the real `worker` binary beside this test process, on
 //!   one embedded `DATA_DIR`.
 
+mod fuzz;
 mod helpers;
 mod periodic;
 mod poller;
