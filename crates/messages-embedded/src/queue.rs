@@ -110,25 +110,25 @@ impl EmbeddedQueue {
             .write("receiving from the embedded queue", move |connection| {
                 // A write runs under the write lock (the group transaction is
                 // IMMEDIATE), so two pollers, even in two processes, cannot
-                // pick the same message; the savepoint makes it all or nothing.
-                let transaction = connection.savepoint()?;
+                // pick the same message; its savepoint (`writer.rs`) makes it
+                // all or nothing.
                 let now = now_ms();
                 // Redrive: what was received too often leaves for the dead-letter area.
-                transaction.execute(
+                connection.execute(
                     "INSERT OR REPLACE INTO dead_letters (message_id, body, sent_at_ms, receive_count, moved_at_ms, attributes)
                      SELECT message_id, body, sent_at_ms, receive_count, ?1, attributes
                      FROM queue INDEXED BY queue_by_receive_count
                      WHERE receive_count >= ?2 AND visible_at_ms <= ?1",
                     params![now, max_receive_count],
                 )?;
-                transaction.execute(
+                connection.execute(
                     "DELETE FROM queue INDEXED BY queue_by_receive_count
                      WHERE receive_count >= ?2 AND visible_at_ms <= ?1",
                     params![now, max_receive_count],
                 )?;
                 type Row = (i64, String, String, i64, u32, Option<i64>, Option<String>);
                 let picked: Vec<Row> = {
-                    let mut statement = transaction.prepare(
+                    let mut statement = connection.prepare(
                         "SELECT seq, message_id, body, sent_at_ms, receive_count, first_received_at_ms, attributes
                          FROM queue WHERE visible_at_ms <= ?1 ORDER BY visible_at_ms, seq LIMIT ?2",
                     )?;
@@ -144,7 +144,7 @@ impl EmbeddedQueue {
                     let receipt = format!("{seq}-{}", MessageId::new());
                     // Never received before: this receive is the first.
                     let first = first.unwrap_or(now);
-                    transaction.execute(
+                    connection.execute(
                         "UPDATE queue SET receive_count = receive_count + 1, visible_at_ms = ?1,
                          receipt = ?2, first_received_at_ms = ?3 WHERE seq = ?4",
                         params![now.saturating_add(visibility_ms), receipt, first, seq],
@@ -160,7 +160,6 @@ impl EmbeddedQueue {
                         attributes: attributes_from_column(attributes.as_deref()),
                     });
                 }
-                transaction.commit()?;
                 Ok(received)
             })
             .await
