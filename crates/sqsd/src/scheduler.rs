@@ -69,7 +69,8 @@ impl Scheduler {
         }
         let attributes = PeriodicTask::run(&task.name, &task.url, at).message_attributes();
         let mut pause = Duration::from_millis(500);
-        for _ in 1..SEND_TRIES {
+        let mut tries = 1;
+        loop {
             match self
                 .backends
                 .queue
@@ -77,18 +78,15 @@ impl Scheduler {
                 .await
             {
                 Ok(()) => return Ok(true),
+                Err(error) if tries == SEND_TRIES => return Err(error),
                 Err(error) => {
                     tracing::warn!(task = %task.name, error = %error.chain(), retry_in = ?pause, "cannot enqueue a periodic task yet");
                     tokio::time::sleep(pause).await;
                     pause *= 2;
+                    tries += 1;
                 }
             }
         }
-        self.backends
-            .queue
-            .send_with_attributes(TASK_BODY, &attributes)
-            .await?;
-        Ok(true)
     }
 
     /// Enqueues every run as its time comes, until `shutdown` completes. A run
