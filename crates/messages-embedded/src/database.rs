@@ -7,7 +7,7 @@ use rusqlite::Connection;
 
 use messages::BackendError;
 
-use crate::writer::Writer;
+use crate::writer::{Access, Writer};
 
 /// The file's name under `DATA_DIR`.
 pub const FILE_NAME: &str = "messages.sqlite3";
@@ -151,7 +151,7 @@ impl Database {
         T: Send + 'static,
         F: FnOnce(&mut Connection) -> rusqlite::Result<T> + Send + 'static,
     {
-        self.writer.call(operation, true, work).await
+        self.writer.call(operation, Access::Write, work).await
     }
 
     /// Runs `work`, which only reads, on the database's thread, outside any
@@ -165,7 +165,7 @@ impl Database {
         T: Send + 'static,
         F: FnOnce(&mut Connection) -> rusqlite::Result<T> + Send + 'static,
     {
-        self.writer.call(operation, false, work).await
+        self.writer.call(operation, Access::Read, work).await
     }
 }
 

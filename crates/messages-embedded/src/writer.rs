@@ -28,9 +28,18 @@ type Reply = Box<dyn FnOnce(Option<&str>) + Send>;
 /// answer its caller.
 type Run = Box<dyn FnOnce(Result<&mut Connection, &str>) -> Reply + Send>;
 
+/// Whether a call changes the file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Access {
+    /// Reads only: runs outside any transaction.
+    Read,
+    /// Writes: runs in the next group transaction, in a savepoint of its own.
+    Write,
+}
+
 /// What the thread is asked to do.
 struct Job {
-    writes: bool,
+    access: Access,
     run: Run,
 }
 
@@ -51,12 +60,12 @@ impl Writer {
         Ok(Self { jobs })
     }
 
-    /// Runs `work` on the connection: a write in the next group transaction,
-    /// a read on its own. `operation` names it in errors.
+    /// Runs `work` on the connection, as its `access` says. `operation`
+    /// names it in errors.
     pub async fn call<T, F>(
         &self,
         operation: &'static str,
-        writes: bool,
+        access: Access,
         work: F,
     ) -> Result<T, BackendError>
     where
@@ -67,7 +76,7 @@ impl Writer {
         let run: Run = Box::new(move |connection| {
             let done = match connection {
                 Err(why) => Err(BackendError::new(operation, why.to_owned())),
-                Ok(connection) => run_once(connection, writes, work)
+                Ok(connection) => run_once(connection, access, work)
                     .map_err(|error| BackendError::new(operation, error)),
             };
             Box::new(move |not_committed: Option<&str>| {
@@ -82,7 +91,7 @@ impl Writer {
                 let _ = reply.send(done);
             })
         });
-        self.jobs.send(Job { writes, run }).map_err(|_| {
+        self.jobs.send(Job { access, run }).map_err(|_| {
             BackendError::new(operation, "the embedded database's thread has stopped")
         })?;
         answer.await.map_err(|_| {
@@ -100,9 +109,10 @@ impl Writer {
 /// so that nothing is committed that its caller was told failed.
 fn run_once<T>(
     connection: &mut Connection,
-    writes: bool,
+    access: Access,
     work: impl FnOnce(&mut Connection) -> rusqlite::Result<T>,
 ) -> Result<T, String> {
+    let writes = access == Access::Write;
     if writes {
         connection
             .execute_batch("SAVEPOINT call")
@@ -200,7 +210,9 @@ fn serve(mut connection: Connection, queue: &Receiver<Job>) {
                 Err(_) => break,
             }
         }
-        let (writes, reads): (Vec<Job>, Vec<Job>) = jobs.into_iter().partition(|job| job.writes);
+        let (writes, reads): (Vec<Job>, Vec<Job>) = jobs
+            .into_iter()
+            .partition(|job| job.access == Access::Write);
         for read in reads {
             (read.run)(Ok(&mut connection))(None);
         }
@@ -223,7 +235,7 @@ mod tests {
 
     async fn insert(writer: &Writer, n: i64) -> Result<usize, BackendError> {
         writer
-            .call("inserting", true, move |connection| {
+            .call("inserting", Access::Write, move |connection| {
                 connection.execute("INSERT INTO t (n) VALUES (?1)", [n])
             })
             .await
@@ -235,7 +247,7 @@ mod tests {
         let writer = writer.clone();
         let held = tokio::spawn(async move {
             writer
-                .call("holding", false, |_connection| {
+                .call("holding", Access::Read, |_connection| {
                     std::thread::sleep(std::time::Duration::from_millis(300));
                     Ok(())
                 })
@@ -248,7 +260,7 @@ mod tests {
 
     async fn count(writer: &Writer) -> i64 {
         writer
-            .call("counting", false, |connection| {
+            .call("counting", Access::Read, |connection| {
                 connection.query_row("SELECT COUNT(*) FROM t", [], |row| row.get(0))
             })
             .await
@@ -293,7 +305,7 @@ mod tests {
             let writer = writer.clone();
             async move {
                 writer
-                    .call("failing", true, |connection| {
+                    .call("failing", Access::Write, |connection| {
                         connection.execute_batch("ROLLBACK")?;
                         connection.execute("INSERT INTO t (n) VALUES ('not a number')", [])
                     })
@@ -318,7 +330,7 @@ mod tests {
         assert!(failing.is_err());
         assert!(after.is_ok(), "run in a transaction of its own: {after:?}");
         let rows: Vec<i64> = writer
-            .call("reading", false, |connection| {
+            .call("reading", Access::Read, |connection| {
                 let mut statement = connection.prepare("SELECT n FROM t ORDER BY n")?;
                 let rows = statement.query_map([], |row| row.get(0))?;
                 rows.collect()
@@ -332,7 +344,7 @@ mod tests {
     async fn a_call_that_leaves_a_transaction_open_does_not_block_the_next() {
         let writer = writer();
         writer
-            .call("beginning", false, |connection| {
+            .call("beginning", Access::Read, |connection| {
                 connection.execute_batch("BEGIN")
             })
             .await
@@ -345,9 +357,11 @@ mod tests {
     async fn a_panic_is_an_error_for_its_call_and_the_thread_carries_on() {
         let writer = writer();
         let panicked = writer
-            .call("panicking", true, |_connection| -> rusqlite::Result<()> {
-                panic!("a bug in one call")
-            })
+            .call(
+                "panicking",
+                Access::Write,
+                |_connection| -> rusqlite::Result<()> { panic!("a bug in one call") },
+            )
             .await;
         assert!(panicked.is_err());
         insert(&writer, 1).await.expect("the next call is served");
