@@ -27,7 +27,8 @@ struct BatchState {
 }
 
 /// `POST /process` alone: what sqsd (or the local poller, in-process) calls.
-/// It logs its own errors, since the poller calls it without the outer router.
+/// Each group of routes here logs its own errors, once, whichever router it
+/// is served from (the poller calls these without the outer one).
 pub fn process_router(state: WorkerState) -> Router {
     Router::new()
         .route("/process", post(process::process))
@@ -40,10 +41,9 @@ pub fn process_router(state: WorkerState) -> Router {
 pub fn sqsd_router(state: WorkerState, tasks: TaskState) -> Router {
     let periodic = Router::new()
         .route("/tasks/sweep", post(tasks::sweep_task))
-        .with_state(tasks);
-    process_router(state)
-        .merge(periodic)
-        .layer(axum::middleware::from_fn(service::http::log_errors))
+        .with_state(tasks)
+        .layer(axum::middleware::from_fn(service::http::log_errors));
+    process_router(state).merge(periodic)
 }
 
 /// Every route: those of [`sqsd_router`], plus `/health` and `/process-batch`
@@ -52,8 +52,7 @@ pub fn router(state: WorkerState, poller: Poller, intake: Intake, tasks: TaskSta
     let manual = Router::new()
         .route("/health", get(health::health))
         .route("/process-batch", post(batch::process_batch))
-        .with_state(BatchState { poller, intake });
-    sqsd_router(state, tasks)
-        .merge(manual)
-        .layer(axum::middleware::from_fn(service::http::log_errors))
+        .with_state(BatchState { poller, intake })
+        .layer(axum::middleware::from_fn(service::http::log_errors));
+    sqsd_router(state, tasks).merge(manual)
 }
