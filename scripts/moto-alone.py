@@ -27,7 +27,7 @@ dynamodb.create_table(
     BillingMode="PAY_PER_REQUEST",
     AttributeDefinitions=[
         {"AttributeName": attribute, "AttributeType": "S"}
-        for attribute in ("id", "status", "listing")
+        for attribute in ("id", "shard", "status_shard")
     ],
     KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
     GlobalSecondaryIndexes=[
@@ -37,15 +37,15 @@ dynamodb.create_table(
                 {"AttributeName": partition, "KeyType": "HASH"},
                 {"AttributeName": "id", "KeyType": "RANGE"},
             ],
-            "Projection": {"ProjectionType": "ALL"},
+            "Projection": {"ProjectionType": "KEYS_ONLY"},
         }
-        for index, partition in (("newest", "listing"), ("by_status", "status"))
+        for index, partition in (("newest_by_shard", "shard"), ("status_by_shard", "status_shard"))
     ],
 )
 queue_url = sqs.create_queue(QueueName=name)["QueueUrl"]
 started = time.monotonic()
 for _ in range(iterations):
-    item = {"id": {"S": str(uuid.uuid4())}, "listing": {"S": "all"}, "status": {"S": "pending"}}
+    item = {"id": {"S": str(uuid.uuid4())}, "shard": {"S": "07"}, "status_shard": {"S": "pending#07"}}
     dynamodb.put_item(TableName=name, Item=item)
     sqs.send_message(QueueUrl=queue_url, MessageBody="x")
 rate = iterations / (time.monotonic() - started)

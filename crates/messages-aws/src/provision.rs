@@ -10,7 +10,7 @@ use aws_sdk_dynamodb::types::{
 };
 use aws_sdk_sqs::types::QueueAttributeName;
 
-use super::dynamodb::{INDEX_BY_STATUS, INDEX_NEWEST};
+use super::dynamodb::{INDEX_BY_STATUS, INDEX_NEWEST, SHARD, STATUS_INDEX_COPIES, STATUS_SHARD};
 use super::queue_name_from_url;
 use messages::BackendError;
 
@@ -153,16 +153,25 @@ fn string_attribute(name: &str) -> Result<AttributeDefinition, BackendError> {
         .map_err(|error| BackendError::new("building a DynamoDB attribute", error))
 }
 
-fn index(name: &str, partition: &str) -> Result<GlobalSecondaryIndex, BackendError> {
+/// An index keyed by `partition` and `id`, copying `copies` besides its keys
+/// (none: keys only). The layout and its reasons: `dynamodb/layout.rs`.
+fn index(
+    name: &str,
+    partition: &str,
+    copies: &[&str],
+) -> Result<GlobalSecondaryIndex, BackendError> {
+    let projection = match copies {
+        [] => Projection::builder().projection_type(ProjectionType::KeysOnly),
+        _ => copies.iter().fold(
+            Projection::builder().projection_type(ProjectionType::Include),
+            |projection, attribute| projection.non_key_attributes(*attribute),
+        ),
+    };
     GlobalSecondaryIndex::builder()
         .index_name(name)
         .key_schema(key(partition, KeyType::Hash)?)
         .key_schema(key("id", KeyType::Range)?)
-        .projection(
-            Projection::builder()
-                .projection_type(ProjectionType::All)
-                .build(),
-        )
+        .projection(projection.build())
         .build()
         .map_err(|error| BackendError::new("building a DynamoDB index", error))
 }
@@ -194,7 +203,7 @@ async fn create_table(
                 Err(BackendError::new(
                     "provisioning",
                     format!(
-                        "table {table} exists but lacks the index(es) {missing:?}: delete it or choose another TABLE_NAME"
+                        "table {table} exists but lacks the index(es) {missing:?} (a table made before the sharded layout has `newest` and `by_status` instead): delete it or choose another TABLE_NAME"
                     ),
                 ))
             }
@@ -209,11 +218,15 @@ async fn create_table(
                 .table_name(table)
                 .billing_mode(BillingMode::PayPerRequest)
                 .attribute_definitions(string_attribute("id")?)
-                .attribute_definitions(string_attribute("status")?)
-                .attribute_definitions(string_attribute("listing")?)
+                .attribute_definitions(string_attribute(SHARD)?)
+                .attribute_definitions(string_attribute(STATUS_SHARD)?)
                 .key_schema(key("id", KeyType::Hash)?)
-                .global_secondary_indexes(index(INDEX_NEWEST, "listing")?)
-                .global_secondary_indexes(index(INDEX_BY_STATUS, "status")?)
+                .global_secondary_indexes(index(INDEX_NEWEST, SHARD, &[])?)
+                .global_secondary_indexes(index(
+                    INDEX_BY_STATUS,
+                    STATUS_SHARD,
+                    &STATUS_INDEX_COPIES,
+                )?)
                 .send()
                 .await
                 .map_err(|error| BackendError::new("DynamoDB CreateTable", error))?;

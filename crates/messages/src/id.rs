@@ -47,6 +47,13 @@ impl MessageId {
         Self(Uuid::from_bytes(bytes))
     }
 
+    /// The id's last byte: random in every id [`MessageId::new`] makes, so
+    /// ids spread evenly over any number of buckets that divides 256. A store
+    /// may use it to spread writes over shards (the DynamoDB layout does).
+    pub fn last_byte(self) -> u8 {
+        self.0.as_bytes()[15]
+    }
+
     /// Parses the hyphenated form, the only one the product writes.
     pub fn parse(text: &str) -> Result<Self, InvalidMessageId> {
         // Only the canonical lowercase form: ids are used verbatim as keys, so

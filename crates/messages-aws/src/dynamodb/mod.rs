@@ -1,27 +1,16 @@
 //! The status store on Amazon DynamoDB.
 //!
-//! # Table design
-//! The table's key is `id` alone: every read and write of one message is a
-//! single-item operation. Lists must cost in proportion to the page, never a
-//! Scan, so two global secondary indexes give them a Query each:
+//! The table design (keys, shards, projections, and what each costs) is in
+//! `layout.rs`; items are written and read in `item.rs`; lists that span the
+//! shards are read in `fan_out.rs`.
 //!
-//! - [`INDEX_NEWEST`]: partition key `listing` (the same value, `"all"`, on
-//!   every item), sort key `id`. Ids are UUIDv7, so descending `id` is newest
-//!   first. One partition takes all writes of this index, which bounds it to
-//!   about 1,000 writes a second: plenty for this application; a busier one
-//!   would spread `listing` over a few shards and merge their pages.
-//! - [`INDEX_BY_STATUS`]: partition key `status`, sort key `id`: one status,
-//!   newest first, and the sweeper's oldest `pending` first.
-//!
-//! Both project all attributes, so a page is one Query with no follow-up reads.
-//!
-//! The table also holds one item per periodic task of `cron.yaml`, keyed
-//! `periodic-task#<name>`, with the time of the task's latest claimed run (the
-//! scheduler's leader election, per run). It has neither `listing` nor
-//! `status`, so neither index holds it: no list, count or sweep sees it.
 //! Pages are cut with a key condition `id < :cursor` rather than
 //! `ExclusiveStartKey`, which stays right when the cursor's message has since
 //! changed status and left the index partition.
+
+mod fan_out;
+mod item;
+mod layout;
 
 use std::collections::HashMap;
 
@@ -32,23 +21,18 @@ use aws_sdk_dynamodb::error::SdkError;
 use aws_sdk_dynamodb::operation::query::builders::QueryFluentBuilder;
 use aws_sdk_dynamodb::operation::update_item::{UpdateItemError, UpdateItemOutput};
 use aws_sdk_dynamodb::types::{
-    AttributeValue, KeysAndAttributes, PutRequest, ReturnValue, Select, WriteRequest,
+    AttributeValue, KeysAndAttributes, PutRequest, ReturnValue, WriteRequest,
 };
 use chrono::{DateTime, Utc};
 
+use fan_out::{Order, ReadOn, count_every_shard, ids_of_every_shard};
+use item::{Item, from_item, s, time, to_item};
+pub use layout::{INDEX_BY_STATUS, INDEX_NEWEST, SHARD, STATUS_INDEX_COPIES, STATUS_SHARD};
+use layout::{shard_key, shard_of, status_key};
 use messages::{
     BackendError, FinalStatus, ListQuery, Message, MessageId, Outcome, Page, Requeues, StaleQuery,
     Status, StatusStore, Transition,
 };
-
-/// The index listing every message, newest first.
-pub const INDEX_NEWEST: &str = "newest";
-/// The index listing the messages of one status.
-pub const INDEX_BY_STATUS: &str = "by_status";
-/// The value of `listing` on every item: the single partition of [`INDEX_NEWEST`].
-const LISTING_ALL: &str = "all";
-
-type Item = HashMap<String, AttributeValue>;
 
 /// A DynamoDB table of messages.
 #[derive(Debug, Clone)]
@@ -65,89 +49,6 @@ impl DynamoStore {
             table: table.into(),
         }
     }
-}
-
-fn s(text: impl Into<String>) -> AttributeValue {
-    AttributeValue::S(text.into())
-}
-
-fn time(at: DateTime<Utc>) -> AttributeValue {
-    s(at.to_rfc3339_opts(chrono::SecondsFormat::Millis, true))
-}
-
-fn to_item(message: &Message) -> Item {
-    let mut item = Item::from([
-        ("id".to_owned(), s(message.id)),
-        ("listing".to_owned(), s(LISTING_ALL)),
-        ("body".to_owned(), s(&message.body)),
-        ("simulate".to_owned(), s(message.simulate.as_str())),
-        ("status".to_owned(), s(message.status.as_str())),
-        (
-            "attempts".to_owned(),
-            AttributeValue::N(message.attempts.to_string()),
-        ),
-        (
-            "requeues".to_owned(),
-            AttributeValue::N(message.requeues.to_string()),
-        ),
-        ("created_at".to_owned(), time(message.created_at)),
-        ("updated_at".to_owned(), time(message.updated_at)),
-    ]);
-    if let Some(error) = &message.error {
-        item.insert("error".to_owned(), s(error));
-    }
-    item
-}
-
-/// Reads an item back. An item this code did not write is reported, not guessed at.
-fn from_item(item: &Item) -> Result<Message, BackendError> {
-    let text = |name: &str| -> Result<&str, BackendError> {
-        match item.get(name) {
-            Some(AttributeValue::S(text)) => Ok(text),
-            _ => Err(BackendError::new(
-                "reading a DynamoDB item",
-                format!("attribute {name:?} is missing or not a string"),
-            )),
-        }
-    };
-    let invalid = |name: &str, error: String| {
-        BackendError::new(
-            "reading a DynamoDB item",
-            format!("attribute {name:?}: {error}"),
-        )
-    };
-    let timestamp = |name: &str| -> Result<DateTime<Utc>, BackendError> {
-        DateTime::parse_from_rfc3339(text(name)?)
-            .map(|at| at.with_timezone(&Utc))
-            .map_err(|error| invalid(name, error.to_string()))
-    };
-    let count = |name: &str| -> Result<u32, BackendError> {
-        match item.get(name) {
-            Some(AttributeValue::N(number)) => number
-                .parse()
-                .map_err(|_| invalid(name, format!("{number:?} is not a count"))),
-            _ => Ok(0),
-        }
-    };
-    Ok(Message {
-        id: MessageId::parse(text("id")?).map_err(|error| invalid("id", error.to_string()))?,
-        body: text("body")?.to_owned(),
-        simulate: text("simulate")?
-            .parse()
-            .map_err(|error: messages::UnknownSimulate| invalid("simulate", error.to_string()))?,
-        status: text("status")?
-            .parse()
-            .map_err(|error: messages::UnknownStatus| invalid("status", error.to_string()))?,
-        attempts: count("attempts")?,
-        requeues: count("requeues")?,
-        created_at: timestamp("created_at")?,
-        updated_at: timestamp("updated_at")?,
-        // No `error` attribute means no error; one of another type is not ours.
-        error: match item.get("error") {
-            None => None,
-            Some(_) => Some(text("error")?.to_owned()),
-        },
-    })
 }
 
 /// A row count as an index. Every target this builds for has a `usize` of
@@ -198,41 +99,49 @@ impl DynamoStore {
         }
     }
 
-    /// Runs `request` until it has `wanted` messages or the index has no more.
-    /// One Query page stops at 1 MB of data, which large bodies can reach
-    /// before the limit: this reads on from where a page stopped.
-    async fn query_messages(
+    /// A Query on `index` whose partition key `attribute` equals `value`,
+    /// with `range` (a condition on `id`, or none) added to the key condition.
+    fn query_index(
         &self,
-        request: QueryFluentBuilder,
-        wanted: usize,
-        read_on: ReadOn,
+        index: &str,
+        attribute: &str,
+        value: String,
+        range: Option<(&str, MessageId)>,
+    ) -> QueryFluentBuilder {
+        let request = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .index_name(index)
+            .expression_attribute_names("#partition", attribute)
+            .expression_attribute_values(":partition", s(value));
+        match range {
+            Some((operator, id)) => request
+                .key_condition_expression(format!("#partition = :partition AND id {operator} :id"))
+                .expression_attribute_values(":id", s(id)),
+            None => request.key_condition_expression("#partition = :partition"),
+        }
+    }
+
+    /// The messages of `ids`, in that order, read consistently, keeping those
+    /// `keep` accepts: an index is read eventually, so a message may have left
+    /// the listed status since its entry was written.
+    async fn messages_in_order(
+        &self,
+        ids: &[MessageId],
+        keep: impl Fn(&Message) -> bool,
     ) -> Result<Vec<Message>, BackendError> {
-        let mut rows = Vec::with_capacity(wanted.min(1000));
-        let mut start = None;
-        for page in 1.. {
-            let mut request = request.clone().set_exclusive_start_key(start);
-            if read_on == ReadOn::UntilFull {
-                request = request.limit(
-                    i32::try_from(wanted - rows.len())
-                        .expect("callers want at most a page or a sweep batch (1000) of rows"),
-                );
-            }
-            let output = request
-                .send()
-                .await
-                .map_err(|error| BackendError::new("DynamoDB Query", error))?;
-            // No items on a page means none matched there.
-            for item in output.items.unwrap_or_default() {
-                rows.push(from_item(&item)?);
-            }
-            start = output.last_evaluated_key.filter(|key| !key.is_empty());
-            let out_of_pages = matches!(read_on, ReadOn::FilteredPages(most) if page >= most);
-            if start.is_none() || rows.len() >= wanted || out_of_pages {
-                break;
+        let mut found: HashMap<MessageId, Message> = HashMap::with_capacity(ids.len());
+        for chunk in ids.chunks(messages::MAX_PAGE as usize) {
+            for message in self.get_many(chunk).await? {
+                found.insert(message.id, message);
             }
         }
-        rows.truncate(wanted);
-        Ok(rows)
+        Ok(ids
+            .iter()
+            .filter_map(|id| found.remove(id))
+            .filter(|message| keep(message))
+            .collect())
     }
 
     /// After a conditional write lost, says why: gone, or already final.
@@ -291,8 +200,11 @@ impl StatusStore for DynamoStore {
             .key("id", s(id))
             .condition_expression("#status = :pending")
             .expression_attribute_names("#status", "status")
+            .expression_attribute_names("#status_shard", STATUS_SHARD)
             .expression_attribute_values(":pending", s(Status::Pending.as_str()))
             .expression_attribute_values(":final", s(status.as_str()))
+            // The entry moves to the final status's shard of the same number.
+            .expression_attribute_values(":final_shard", s(status_key(status, shard_of(id))))
             .expression_attribute_values(
                 ":attempts",
                 AttributeValue::N(outcome.attempts.to_string()),
@@ -302,14 +214,14 @@ impl StatusStore for DynamoStore {
         request = match (&outcome.error, outcome.status) {
             (Some(error), _) => request
                 .update_expression(
-                    "SET #status = :final, attempts = :attempts, updated_at = :at, #error = :error",
+                    "SET #status = :final, #status_shard = :final_shard, attempts = :attempts, updated_at = :at, #error = :error",
                 )
                 .expression_attribute_names("#error", "error")
                 .expression_attribute_values(":error", s(error)),
             // A success clears the error of an earlier failed attempt.
             (None, FinalStatus::Complete | FinalStatus::Fail) => request
                 .update_expression(
-                    "SET #status = :final, attempts = :attempts, updated_at = :at REMOVE #error",
+                    "SET #status = :final, #status_shard = :final_shard, attempts = :attempts, updated_at = :at REMOVE #error",
                 )
                 .expression_attribute_names("#error", "error"),
         };
@@ -345,31 +257,46 @@ impl StatusStore for DynamoStore {
     }
 
     async fn list(&self, query: ListQuery) -> Result<Page, BackendError> {
-        let limit = query.limit.clamp(1, messages::MAX_PAGE);
-        let (index, partition, value) = match query.status {
-            Some(status) => (INDEX_BY_STATUS, "status", status.as_str()),
-            None => (INDEX_NEWEST, "listing", LISTING_ALL),
+        let limit = to_usize(query.limit.clamp(1, messages::MAX_PAGE));
+        let range = query.cursor.map(|cursor| ("<", cursor));
+        // One id more than the page tells whether there is a next page.
+        let mut ids = match query.status {
+            Some(status) => {
+                ids_of_every_shard(
+                    |shard| {
+                        self.query_index(
+                            INDEX_BY_STATUS,
+                            STATUS_SHARD,
+                            status_key(status, shard),
+                            range,
+                        )
+                    },
+                    Order::NewestFirst,
+                    limit + 1,
+                    ReadOn::UntilFull,
+                )
+                .await?
+            }
+            None => {
+                ids_of_every_shard(
+                    |shard| self.query_index(INDEX_NEWEST, SHARD, shard_key(shard), range),
+                    Order::NewestFirst,
+                    limit + 1,
+                    ReadOn::UntilFull,
+                )
+                .await?
+            }
         };
-        let mut request = self
-            .client
-            .query()
-            .table_name(&self.table)
-            .index_name(index)
-            .expression_attribute_names("#partition", partition)
-            .expression_attribute_values(":partition", s(value))
-            // Newest first; one row more than the page (below) tells whether
-            // there is a next page.
-            .scan_index_forward(false);
-        request = match query.cursor {
-            Some(cursor) => request
-                .key_condition_expression("#partition = :partition AND id < :cursor")
-                .expression_attribute_values(":cursor", s(cursor)),
-            None => request.key_condition_expression("#partition = :partition"),
-        };
-        let rows = self
-            .query_messages(request, to_usize(limit + 1), ReadOn::UntilFull)
+        // The cursor is the page's last id in the index, whether or not that
+        // message is still in the listed status.
+        let next_cursor = (ids.len() > limit).then(|| ids[limit - 1]);
+        ids.truncate(limit);
+        let items = self
+            .messages_in_order(&ids, |message| {
+                query.status.is_none_or(|status| message.status == status)
+            })
             .await?;
-        Ok(Page::from_rows(rows, limit))
+        Ok(Page { items, next_cursor })
     }
 
     async fn create_batch(&self, messages: &[Message]) -> Result<(), BackendError> {
@@ -458,61 +385,48 @@ impl StatusStore for DynamoStore {
                 .and_then(|mut unprocessed| unprocessed.remove(&self.table))
                 .filter(|keys| !keys.keys.is_empty());
         }
+        // A message left out would silently vanish from a page: say so instead.
+        if pending.is_some() {
+            return Err(BackendError::new(
+                "DynamoDB BatchGetItem",
+                "part of the batch stayed unprocessed after retries",
+            ));
+        }
         Ok(found)
     }
 
     async fn newer_than(&self, after: MessageId, limit: u32) -> Result<Vec<Message>, BackendError> {
-        let request = self
-            .client
-            .query()
-            .table_name(&self.table)
-            .index_name(INDEX_NEWEST)
-            .key_condition_expression("listing = :all AND id > :after")
-            .expression_attribute_values(":all", s(LISTING_ALL))
-            .expression_attribute_values(":after", s(after))
-            .scan_index_forward(true);
         let wanted = to_usize(limit.clamp(1, messages::MAX_PAGE));
-        self.query_messages(request, wanted, ReadOn::UntilFull)
-            .await
+        let ids = ids_of_every_shard(
+            |shard| self.query_index(INDEX_NEWEST, SHARD, shard_key(shard), Some((">", after))),
+            Order::OldestFirst,
+            wanted,
+            ReadOn::UntilFull,
+        )
+        .await?;
+        self.messages_in_order(&ids, |_| true).await
     }
 
     async fn count(&self, status: Status, cap: u64) -> Result<u64, BackendError> {
-        // A COUNT Query reads the index partition of one status, page by page,
-        // and stops at `cap`: never a Scan, and bounded.
-        let mut total: u64 = 0;
-        let mut start: Option<Item> = None;
-        loop {
-            let output = self
-                .client
-                .query()
-                .table_name(&self.table)
-                .index_name(INDEX_BY_STATUS)
-                .key_condition_expression("#status = :status")
-                .expression_attribute_names("#status", "status")
-                .expression_attribute_values(":status", s(status.as_str()))
-                .select(Select::Count)
-                // Never read more than is still needed to reach the cap; a cap
-                // beyond DynamoDB's largest Limit reads as much as one call may.
-                .limit(i32::try_from(cap.saturating_sub(total).max(1)).unwrap_or(i32::MAX))
-                .set_exclusive_start_key(start)
-                .send()
-                .await
-                .map_err(|error| BackendError::new("DynamoDB Query", error))?;
-            total += u64::try_from(output.count).map_err(|_| {
-                BackendError::new(
-                    "DynamoDB Query",
-                    format!("a negative count ({})", output.count),
+        // COUNT Queries of the index shards of one status, stopping at `cap`:
+        // never a Scan, and bounded.
+        count_every_shard(
+            |shard| {
+                self.query_index(
+                    INDEX_BY_STATUS,
+                    STATUS_SHARD,
+                    status_key(status, shard),
+                    None,
                 )
-            })?;
-            start = output.last_evaluated_key.filter(|key| !key.is_empty());
-            if start.is_none() || total >= cap {
-                return Ok(total.min(cap));
-            }
-        }
+            },
+            cap,
+        )
+        .await
     }
 
     async fn stale_pending(&self, query: StaleQuery) -> Result<Vec<Message>, BackendError> {
-        // A message that never was re-enqueued may have no `requeues` yet.
+        // A message that never was re-enqueued may have no `requeues` yet. The
+        // index copies both attributes the filter reads (`layout.rs`).
         let (filter, bound) = match query.requeues {
             Requeues::Fewer(bound) => (
                 "updated_at < :idle AND (attribute_not_exists(requeues) OR requeues < :requeues)",
@@ -520,23 +434,34 @@ impl StatusStore for DynamoStore {
             ),
             Requeues::AtLeast(bound) => ("updated_at < :idle AND requeues >= :requeues", bound),
         };
-        let request = self
-            .client
-            .query()
-            .table_name(&self.table)
-            .index_name(INDEX_BY_STATUS)
-            .key_condition_expression("#status = :pending AND id < :before")
-            .filter_expression(filter)
-            .expression_attribute_names("#status", "status")
-            .expression_attribute_values(":pending", s(Status::Pending.as_str()))
-            .expression_attribute_values(":before", s(MessageId::floor(query.idle_since)))
-            .expression_attribute_values(":idle", time(query.idle_since))
-            .expression_attribute_values(":requeues", AttributeValue::N(bound.to_string()))
-            // Oldest first: the messages most likely to be stuck.
-            .scan_index_forward(true);
+        let before = MessageId::floor(query.idle_since);
         let wanted = to_usize(query.limit.clamp(1, 1000));
-        self.query_messages(request, wanted, ReadOn::FilteredPages(SWEEP_PAGES))
-            .await
+        let ids = ids_of_every_shard(
+            |shard| {
+                self.query_index(
+                    INDEX_BY_STATUS,
+                    STATUS_SHARD,
+                    status_key(Status::Pending, shard),
+                    Some(("<", before)),
+                )
+                .filter_expression(filter)
+                .expression_attribute_values(":idle", time(query.idle_since))
+                .expression_attribute_values(":requeues", AttributeValue::N(bound.to_string()))
+            },
+            // Oldest first: the messages most likely to be stuck.
+            Order::OldestFirst,
+            wanted,
+            ReadOn::FilteredPages(SWEEP_PAGES_PER_SHARD),
+        )
+        .await?;
+        // Read again, consistently: the sweeper claims a message by the
+        // `updated_at` it sees, which must be the latest.
+        self.messages_in_order(&ids, |message| {
+            message.status == Status::Pending
+                && message.updated_at < query.idle_since
+                && query.requeues.admits(message.requeues)
+        })
+        .await
     }
 
     async fn claim_requeue(
@@ -574,8 +499,8 @@ impl StatusStore for DynamoStore {
         scheduled_at: DateTime<Utc>,
     ) -> Result<bool, BackendError> {
         // One item per task in the messages table, keyed so that no message id
-        // can equal it (ids are UUIDs). It has neither `listing` nor `status`,
-        // so neither index holds it: lists and counts never see it.
+        // can equal it (ids are UUIDs). It has no index key (`layout.rs`),
+        // so no index holds it: lists and counts never see it.
         let result = self
             .client
             .update_item()
@@ -597,43 +522,10 @@ impl StatusStore for DynamoStore {
     }
 }
 
-/// Pages one sweeper query reads at most (each up to 1 MB): 10 MB of the
-/// oldest pending messages per run, every few minutes, whatever the backlog.
-const SWEEP_PAGES: usize = 10;
-
-/// How a query reads on past its first page.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum ReadOn {
-    /// Ask each page for exactly the rows still wanted, until there are
-    /// enough: with no filter, every row read is a row returned.
-    UntilFull,
-    /// A filter drops rows after a page is read, so a page may return few:
-    /// read whole pages, but at most this many, so a huge backlog bounds the cost.
-    FilteredPages(usize),
-}
+/// Index pages one sweeper query reads at most per shard (each up to 1 MB of
+/// entries of about 150 bytes: some 7,000 messages): a bounded read per run,
+/// every few minutes, whatever the backlog.
+const SWEEP_PAGES_PER_SHARD: usize = 1;
 
 /// The key prefix of the items that record each periodic task's latest run.
 const SCHEDULED_RUN_PREFIX: &str = "periodic-task#";
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use messages::{MessageBody, Simulate};
-
-    #[test]
-    fn an_item_reads_back_as_the_message_written() {
-        let mut message =
-            Message::new(MessageBody::parse("hi <b>").expect("valid"), Simulate::Slow);
-        message.error = Some("boom".to_owned());
-        message.attempts = 3;
-        assert_eq!(from_item(&to_item(&message)).ok(), Some(message));
-    }
-
-    #[test]
-    fn an_item_with_an_unknown_status_is_an_error_not_a_guess() {
-        let message = Message::new(MessageBody::parse("x").expect("valid"), Simulate::Ok);
-        let mut item = to_item(&message);
-        item.insert("status".to_owned(), s("done"));
-        assert!(from_item(&item).is_err());
-    }
-}

@@ -1,0 +1,138 @@
+//! A message as a DynamoDB item, and back.
+
+use std::collections::HashMap;
+
+use aws_sdk_dynamodb::types::AttributeValue;
+use chrono::{DateTime, Utc};
+
+use super::layout::{SHARD, STATUS_SHARD, shard_key, shard_of, status_key};
+use messages::{BackendError, Message, MessageId};
+
+/// One item's attributes.
+pub type Item = HashMap<String, AttributeValue>;
+
+/// A string attribute.
+pub fn s(text: impl Into<String>) -> AttributeValue {
+    AttributeValue::S(text.into())
+}
+
+/// A time attribute: RFC 3339 in UTC, to the millisecond, so it sorts as text.
+pub fn time(at: DateTime<Utc>) -> AttributeValue {
+    s(at.to_rfc3339_opts(chrono::SecondsFormat::Millis, true))
+}
+
+/// A message as the item that records it, with its index keys.
+pub fn to_item(message: &Message) -> Item {
+    let shard = shard_of(message.id);
+    let mut item = Item::from([
+        ("id".to_owned(), s(message.id)),
+        (SHARD.to_owned(), s(shard_key(shard))),
+        (
+            STATUS_SHARD.to_owned(),
+            s(status_key(message.status, shard)),
+        ),
+        ("body".to_owned(), s(&message.body)),
+        ("simulate".to_owned(), s(message.simulate.as_str())),
+        ("status".to_owned(), s(message.status.as_str())),
+        (
+            "attempts".to_owned(),
+            AttributeValue::N(message.attempts.to_string()),
+        ),
+        (
+            "requeues".to_owned(),
+            AttributeValue::N(message.requeues.to_string()),
+        ),
+        ("created_at".to_owned(), time(message.created_at)),
+        ("updated_at".to_owned(), time(message.updated_at)),
+    ]);
+    if let Some(error) = &message.error {
+        item.insert("error".to_owned(), s(error));
+    }
+    item
+}
+
+/// Reads an item back. An item this code did not write is reported, not guessed at.
+pub fn from_item(item: &Item) -> Result<Message, BackendError> {
+    let text = |name: &str| -> Result<&str, BackendError> {
+        match item.get(name) {
+            Some(AttributeValue::S(text)) => Ok(text),
+            _ => Err(BackendError::new(
+                "reading a DynamoDB item",
+                format!("attribute {name:?} is missing or not a string"),
+            )),
+        }
+    };
+    let invalid = |name: &str, error: String| {
+        BackendError::new(
+            "reading a DynamoDB item",
+            format!("attribute {name:?}: {error}"),
+        )
+    };
+    let timestamp = |name: &str| -> Result<DateTime<Utc>, BackendError> {
+        DateTime::parse_from_rfc3339(text(name)?)
+            .map(|at| at.with_timezone(&Utc))
+            .map_err(|error| invalid(name, error.to_string()))
+    };
+    let count = |name: &str| -> Result<u32, BackendError> {
+        match item.get(name) {
+            Some(AttributeValue::N(number)) => number
+                .parse()
+                .map_err(|_| invalid(name, format!("{number:?} is not a count"))),
+            _ => Ok(0),
+        }
+    };
+    Ok(Message {
+        id: MessageId::parse(text("id")?).map_err(|error| invalid("id", error.to_string()))?,
+        body: text("body")?.to_owned(),
+        simulate: text("simulate")?
+            .parse()
+            .map_err(|error: messages::UnknownSimulate| invalid("simulate", error.to_string()))?,
+        status: text("status")?
+            .parse()
+            .map_err(|error: messages::UnknownStatus| invalid("status", error.to_string()))?,
+        attempts: count("attempts")?,
+        requeues: count("requeues")?,
+        created_at: timestamp("created_at")?,
+        updated_at: timestamp("updated_at")?,
+        // No `error` attribute means no error; one of another type is not ours.
+        error: match item.get("error") {
+            None => None,
+            Some(_) => Some(text("error")?.to_owned()),
+        },
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use messages::{MessageBody, Simulate};
+
+    #[test]
+    fn an_item_reads_back_as_the_message_written() {
+        let mut message =
+            Message::new(MessageBody::parse("hi <b>").expect("valid"), Simulate::Slow);
+        message.error = Some("boom".to_owned());
+        message.attempts = 3;
+        assert_eq!(from_item(&to_item(&message)).ok(), Some(message));
+    }
+
+    #[test]
+    fn an_item_carries_the_index_keys_of_its_shard_and_status() {
+        let message = Message::new(MessageBody::parse("x").expect("valid"), Simulate::Ok);
+        let item = to_item(&message);
+        let shard = format!("{:02}", message.id.last_byte() % 32);
+        assert_eq!(item.get("shard"), Some(&s(&shard)));
+        assert_eq!(
+            item.get("status_shard"),
+            Some(&s(format!("pending#{shard}")))
+        );
+    }
+
+    #[test]
+    fn an_item_with_an_unknown_status_is_an_error_not_a_guess() {
+        let message = Message::new(MessageBody::parse("x").expect("valid"), Simulate::Ok);
+        let mut item = to_item(&message);
+        item.insert("status".to_owned(), s("done"));
+        assert!(from_item(&item).is_err());
+    }
+}
