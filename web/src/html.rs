@@ -60,6 +60,16 @@ pub fn error_page(error: HttpError) -> Response {
     render_refusal(&page, error)
 }
 
+/// Answers `error` the way the address asked for: JSON under `/api/`, a page
+/// elsewhere. For answers made outside a handler (no route, no answer in time).
+pub fn error_for(path: &str, error: HttpError) -> Response {
+    if path.starts_with("/api/") {
+        error.into_response()
+    } else {
+        error_page(error)
+    }
+}
+
 /// The error's words as a sentence: capitalised, with a full stop.
 fn sentence(text: &str) -> String {
     let mut chars = text.chars();

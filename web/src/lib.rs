@@ -12,6 +12,8 @@
 //! - `html`: rendering pages, and answering the browser's errors as a page.
 //! - `assets`: the stylesheet and script, compiled in, and their content hash.
 //! - `limits`: request size and time limits, and the burst and count caps.
+//! - [`deadline`]: every request answers in time, with a sentence that says
+//!   what a late send may still do.
 //! - `routes`: the page (`/`, `/messages/{id}`), `/api/messages`, `/health`,
 //!   `/static`; each module owns its routes and none imports another.
 //! - [`security`]: security headers and the same-origin check on form posts.
@@ -19,13 +21,14 @@
 //! - [`worker_link`]: asking the worker (at `WORKER_URL`) to process a batch by hand.
 //! - [`startup`]: [`Application`], which binds the listener and serves.
 //!
-//! Modules only import downwards: (`startup`, `provision`) > (`routes`, `security`) >
+//! Modules only import downwards: (`startup`, `provision`) > (`routes`, `security`, `deadline`) >
 //! (`html`, `error`, `input`) > (`send`, `limits`, `assets`, `worker_link`,
 //! `config`). ARCHITECTURE.md, "Code map"; `scripts/check-architecture`
 //! fails on a cycle.
 
 mod assets;
 pub mod config;
+pub mod deadline;
 mod error;
 mod html;
 mod input;

@@ -7,6 +7,13 @@
 //! is moved to `fail` at once with the reason, so it never stays `pending`, and
 //! the caller is told.
 //!
+//! An answer tells only what is known. A write whose answer was lost may have
+//! happened: a failed create is read back before the caller is told nothing
+//! was recorded, and a message whose job the queue did not confirm, and that
+//! could not be marked `fail` either, is reported as unknown, with its id (it
+//! ends `complete` or `fail` all the same: its job may be on the queue, and the
+//! sweeper enqueues it again if not).
+//!
 //! Each sequence runs in a task of its own: if the request is cut short (the
 //! client leaves, the request timeout fires), the writes still finish together,
 //! so a record is never left half handled by a cancelled future.
@@ -47,6 +54,16 @@ pub enum SendError {
         #[source]
         source: BackendError,
     },
+    /// It is not known whether these messages went through: a write's answer
+    /// was lost, and reading back could not settle it.
+    #[error("{}", unknown(ids))]
+    OutcomeUnknown {
+        /// The messages concerned.
+        ids: Vec<MessageId>,
+        /// The failure that left it open.
+        #[source]
+        source: BackendError,
+    },
     /// The task running the writes stopped before it answered (a panic).
     #[error("the message could not be sent: try again in a moment")]
     Interrupted,
@@ -60,6 +77,22 @@ fn not_queued(ids: &[MessageId]) -> String {
         _ => format!(
             "the {} messages were recorded but could not be queued, so they were marked fail. Try again in a moment",
             ids.len()
+        ),
+    }
+}
+
+fn unknown(ids: &[MessageId]) -> String {
+    match ids {
+        [id] => format!(
+            "it is not known whether the message went through: a backend did not confirm it. If it was recorded (id {id}), it will still end complete or fail: look it up at /api/messages/{id} before you send it again"
+        ),
+        _ => format!(
+            "it is not known whether {} of the messages went through: a backend did not confirm them. Each one recorded will still end complete or fail: look them up at /api/messages/{{id}} before you send them again (ids {})",
+            ids.len(),
+            ids.iter()
+                .map(MessageId::to_string)
+                .collect::<Vec<_>>()
+                .join(", ")
         ),
     }
 }
@@ -98,20 +131,42 @@ async fn send_one(
     simulate: Simulate,
 ) -> Result<Message, SendError> {
     let message = Message::new(body, simulate);
-    backends
-        .store
-        .create(&message)
-        .await
-        .map_err(SendError::NotRecorded)?;
+    record(backends, std::slice::from_ref(&message)).await?;
     if let Err(source) = backends.queue.send(&message.job().to_json()).await {
-        mark_unqueued(backends, &message).await;
-        return Err(SendError::NotQueued {
-            ids: vec![message.id],
-            source,
-        });
+        let ids = vec![message.id];
+        return match mark_unqueued(backends, &message).await {
+            Unqueued::MarkedFail => Err(SendError::NotQueued { ids, source }),
+            // The job did reach the queue, and the worker has finished it.
+            Unqueued::AlreadyFinal(current) => Ok(current),
+            Unqueued::Unknown => Err(SendError::OutcomeUnknown { ids, source }),
+        };
     }
     tracing::info!(id = %message.id, %simulate, "message accepted");
     Ok(message)
+}
+
+/// Records `messages` as `pending`. A failed write is read back first: its
+/// answer may have been lost after it was applied (a reset connection), and
+/// then the messages are recorded after all.
+async fn record(backends: &Backends, messages: &[Message]) -> Result<(), SendError> {
+    let written = match messages {
+        [message] => backends.store.create(message).await,
+        _ => backends.store.create_batch(messages).await,
+    };
+    let Err(source) = written else {
+        return Ok(());
+    };
+    let ids: Vec<MessageId> = messages.iter().map(|message| message.id).collect();
+    match backends.store.get_many(&ids).await {
+        Ok(found) if found.len() == ids.len() => {
+            tracing::info!(count = ids.len(), error = %source.chain(), "a create failed but its records are there: going on");
+            Ok(())
+        }
+        Ok(found) if found.is_empty() => Err(SendError::NotRecorded(source)),
+        // Some recorded, or no way to tell: a record without its job is
+        // enqueued again by the sweeper, so each one still ends final.
+        _ => Err(SendError::OutcomeUnknown { ids, source }),
+    }
 }
 
 /// Records and enqueues a burst with the backends' batch calls (DynamoDB
@@ -137,53 +192,77 @@ async fn send_burst(
         .into_iter()
         .map(|body| Message::new(body, simulate))
         .collect();
-    backends
-        .store
-        .create_batch(&messages)
-        .await
-        .map_err(SendError::NotRecorded)?;
+    record(backends, &messages).await?;
     let jobs: Vec<String> = messages
         .iter()
         .map(|message| message.job().to_json())
         .collect();
-    let sent = match backends.queue.send_batch(&jobs).await {
-        Ok(sent) => sent,
-        Err(source) => {
-            for message in &messages {
-                mark_unqueued(backends, message).await;
-            }
-            return Err(SendError::NotQueued {
-                ids: messages.iter().map(|message| message.id).collect(),
-                source,
-            });
-        }
+    let (sent, source) = match backends.queue.send_batch(&jobs).await {
+        Ok(sent) => (
+            sent,
+            BackendError::new(
+                "SQS SendMessageBatch",
+                "some entries of the batch were refused",
+            ),
+        ),
+        Err(source) => (vec![false; messages.len()], source),
     };
     let unsent: Vec<&Message> = messages
         .iter()
-        .zip(&sent)
+        .zip(sent.iter().chain(std::iter::repeat(&false)))
         .filter(|(_, sent)| !**sent)
         .map(|(message, _)| message)
         .collect();
     if !unsent.is_empty() {
-        let source = BackendError::new(
-            "SQS SendMessageBatch",
-            "some entries of the batch were refused",
-        );
+        let mut marked = Vec::new();
+        let mut unknown = Vec::new();
         for message in &unsent {
-            mark_unqueued(backends, message).await;
+            match mark_unqueued(backends, message).await {
+                Unqueued::MarkedFail => marked.push(message.id),
+                Unqueued::AlreadyFinal(_) => {}
+                Unqueued::Unknown => unknown.push(message.id),
+            }
         }
-        return Err(SendError::PartlyQueued {
-            unsent: unsent.len(),
-            total: messages.len(),
-            source,
+        return Err(if !unknown.is_empty() {
+            SendError::OutcomeUnknown {
+                ids: unknown,
+                source,
+            }
+        } else if marked.len() == messages.len() {
+            SendError::NotQueued {
+                ids: marked,
+                source,
+            }
+        } else if marked.is_empty() {
+            // Every refused job had reached the queue after all.
+            tracing::info!(count = messages.len(), %simulate, "burst accepted");
+            return Ok(messages);
+        } else {
+            SendError::PartlyQueued {
+                unsent: marked.len(),
+                total: messages.len(),
+                source,
+            }
         });
     }
     tracing::info!(count = messages.len(), %simulate, "burst accepted");
     Ok(messages)
 }
 
-/// Marks a recorded message whose job never reached the queue as `fail`.
-async fn mark_unqueued(backends: &Backends, message: &Message) {
+/// What became of a message whose job the queue did not confirm.
+enum Unqueued {
+    /// Marked `fail`: its job will not run (if it reached the queue after all,
+    /// the worker finds the record final and leaves it).
+    MarkedFail,
+    /// Already final: the job did reach the queue, and the worker finished it.
+    AlreadyFinal(Message),
+    /// Could not be marked: it stays `pending`, and ends `complete` (its job
+    /// was on the queue) or is enqueued again or failed by the sweeper.
+    Unknown,
+}
+
+/// Marks a recorded message whose job the queue did not confirm as `fail`.
+async fn mark_unqueued(backends: &Backends, message: &Message) -> Unqueued {
     // The record is shown to anyone: the reason is a plain sentence, and the
     // backend's own words (account ids, ARNs) go to the log only, once, with
     // the request that failed (`service::http::log_errors`).
@@ -195,14 +274,15 @@ async fn mark_unqueued(backends: &Backends, message: &Message) {
         at: messages::now(),
     };
     match backends.store.finish(message.id, &outcome).await {
-        Ok(Transition::Applied(_) | Transition::AlreadyFinal(_)) => {}
-        // Both backends failing at once: the record stays pending, and the
-        // sweeper re-enqueues or fails it later.
+        Ok(Transition::Applied(_)) => Unqueued::MarkedFail,
+        Ok(Transition::AlreadyFinal(current)) => Unqueued::AlreadyFinal(current),
         Ok(Transition::NotFound) => {
             tracing::error!(id = %message.id, "enqueue failed and the record is gone, so it could not be marked fail");
+            Unqueued::Unknown
         }
         Err(error) => {
             tracing::error!(id = %message.id, error = %error.chain(), "enqueue failed and the record could not be marked fail");
+            Unqueued::Unknown
         }
     }
 }

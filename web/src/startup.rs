@@ -7,12 +7,11 @@ use std::net::SocketAddr;
 
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
-use axum::http::StatusCode;
 use messages::Backends;
 use service::listener::Bound;
-use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::TraceLayer;
 
+use crate::deadline;
 use crate::limits::{REQUEST_BODY_LIMIT, REQUEST_TIMEOUT};
 use crate::routes::{self, AppState};
 use crate::worker_link::WorkerLink;
@@ -79,10 +78,13 @@ pub fn app(backends: Backends, worker: Option<WorkerLink>) -> Router {
     routes::router(AppState { backends, worker })
         .layer(axum::middleware::from_fn(security::refuse_cross_site_posts))
         .layer(security::headers())
+        .layer(axum::middleware::from_fn_with_state(
+            REQUEST_TIMEOUT,
+            deadline::answer_within,
+        ))
         .layer(axum::middleware::from_fn(service::http::log_errors))
         .layer((
             TraceLayer::new_for_http(),
-            TimeoutLayer::with_status_code(StatusCode::SERVICE_UNAVAILABLE, REQUEST_TIMEOUT),
             DefaultBodyLimit::max(REQUEST_BODY_LIMIT),
         ))
 }

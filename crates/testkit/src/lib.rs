@@ -12,10 +12,13 @@
 //! - [`sqsd`]: requests shaped exactly as Elastic Beanstalk's sqsd sends them.
 //! - [`browser`]: headless Chromium through chromedriver.
 //! - [`failing`]: backends that fail every call, for error-path tests.
+//! - [`faults`]: real backends with chosen calls refused, or applied with
+//!   their answer lost.
 
 pub mod backends;
 pub mod browser;
 pub mod failing;
+pub mod faults;
 pub mod moto;
 pub mod seed;
 pub mod sqsd;

@@ -8,7 +8,7 @@ mod page;
 
 use axum::Router;
 use axum::http::Uri;
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use messages::Backends;
 use service::http::HttpError;
 
@@ -36,14 +36,10 @@ pub fn router(state: AppState) -> Router {
 
 /// A `404` with a sentence: JSON under `/api/`, a page elsewhere.
 async fn no_such_address(uri: Uri) -> Response {
-    if uri.path().starts_with("/api/") {
-        HttpError::not_found(
-            "there is nothing at this address: the API is /api/messages, /api/messages/{id}, /api/messages/batch and /api/messages/updates (see the README)",
-        )
-        .into_response()
+    let sentence = if uri.path().starts_with("/api/") {
+        "there is nothing at this address: the API is /api/messages, /api/messages/{id}, /api/messages/batch and /api/messages/updates (see the README)"
     } else {
-        crate::html::error_page(HttpError::not_found(
-            "there is no page at this address: the messages are at /",
-        ))
-    }
+        "there is no page at this address: the messages are at /"
+    };
+    crate::html::error_for(uri.path(), HttpError::not_found(sentence))
 }

@@ -3,8 +3,10 @@
 //! - `api`: the JSON API and the page over HTTP, on SQS and DynamoDB (moto).
 //! - `router`: the router with `oneshot`, on backends that are down.
 //! - `fuzz`: property-based tests of every parser of outside input.
+//! - `truthful`: what a send answers when a backend fails partway.
 
 mod api;
 mod fuzz;
 mod helpers;
 mod router;
+mod truthful;

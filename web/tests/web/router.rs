@@ -151,3 +151,72 @@ async fn an_unknown_address_is_a_404_that_says_where_to_go() {
     let page = String::from_utf8_lossy(&page);
     assert!(page.contains("no page at this address"), "{page}");
 }
+
+/// A router whose every route answers after `delay`, behind the web's deadline of 50 ms.
+fn slow(delay: std::time::Duration) -> axum::Router {
+    async fn wait(
+        axum::extract::State(delay): axum::extract::State<std::time::Duration>,
+    ) -> &'static str {
+        tokio::time::sleep(delay).await;
+        "done"
+    }
+    axum::Router::new()
+        .route("/api/thing", axum::routing::get(wait).post(wait))
+        .route("/thing", axum::routing::get(wait).post(wait))
+        .with_state(delay)
+        .layer(axum::middleware::from_fn_with_state(
+            std::time::Duration::from_millis(50),
+            web::deadline::answer_within,
+        ))
+}
+
+#[tokio::test]
+async fn a_late_answer_is_a_503_that_says_what_may_still_happen() {
+    let late = std::time::Duration::from_secs(5);
+    let post = Request::post("/api/thing")
+        .body(Body::empty())
+        .expect("request");
+    let (status, body) = call(slow(late), post).await;
+    assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE);
+    let error = body["error"]
+        .as_str()
+        .expect("a JSON error, not an empty body");
+    assert!(
+        error.contains("may still be recorded") && error.contains("before you send it again"),
+        "a late send may still go through, and the answer must say so: {error}"
+    );
+    let get = Request::get("/api/thing")
+        .body(Body::empty())
+        .expect("request");
+    let (status, body) = call(slow(late), get).await;
+    assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE);
+    assert!(
+        body["error"]
+            .as_str()
+            .is_some_and(|error| error.contains("Try again")),
+        "{body}"
+    );
+
+    let page = Request::post("/thing")
+        .body(Body::empty())
+        .expect("request");
+    let response = slow(late).oneshot(page).await.expect("infallible");
+    assert_eq!(response.status(), StatusCode::SERVICE_UNAVAILABLE);
+    let html = to_bytes(response.into_body(), usize::MAX)
+        .await
+        .expect("body");
+    let html = String::from_utf8_lossy(&html);
+    assert!(
+        html.contains("<html") && html.contains("may still be recorded"),
+        "the browser gets a page with the sentence: {html}"
+    );
+
+    let (status, _) = call(
+        slow(std::time::Duration::ZERO),
+        Request::get("/api/thing")
+            .body(Body::empty())
+            .expect("request"),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "an answer in time passes through");
+}

@@ -1,0 +1,204 @@
+//! Real backends with faults put in front of chosen calls: a call refused
+//! before it reaches the backend, or an answer lost after the backend applied
+//! it (a connection reset after the request went out). For the error paths
+//! where what the caller is told must match what really happened; every other
+//! call goes through to the real backend unchanged.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use messages::{
+    BackendError, Backends, ListQuery, Message, MessageId, Outcome, Page, Queue, QueueDepth,
+    Received, StaleQuery, Status, StatusStore, Transition,
+};
+
+/// What happens to one kind of call.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Fault {
+    /// It goes through.
+    #[default]
+    None,
+    /// It fails without reaching the backend: nothing changes.
+    Refused,
+    /// It reaches the backend and is applied, then fails: its answer is lost.
+    AnswerLost,
+}
+
+/// Which calls fail, and how.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Faults {
+    /// `create` and `create_batch`.
+    pub create: Fault,
+    /// `get` and `get_many` (only [`Fault::Refused`] means anything for a read).
+    pub read: Fault,
+    /// `finish`.
+    pub finish: Fault,
+    /// `send`, `send_with_attributes` and `send_batch`.
+    pub send: Fault,
+}
+
+/// `inner` with `faults` in front.
+pub fn backends(inner: &Backends, faults: Faults) -> Backends {
+    Backends {
+        queue: Arc::new(FaultyQueue {
+            inner: Arc::clone(&inner.queue),
+            send: faults.send,
+        }),
+        store: Arc::new(FaultyStore {
+            inner: Arc::clone(&inner.store),
+            faults,
+        }),
+    }
+}
+
+fn failure(operation: &'static str, fault: Fault) -> BackendError {
+    let what = match fault {
+        Fault::AnswerLost => "connection reset after the request was sent (test fault)",
+        Fault::Refused | Fault::None => "connection refused (test fault)",
+    };
+    BackendError::new(operation, what)
+}
+
+/// Runs `call` as `fault` says.
+async fn faulty<T>(
+    operation: &'static str,
+    fault: Fault,
+    call: impl Future<Output = Result<T, BackendError>>,
+) -> Result<T, BackendError> {
+    match fault {
+        Fault::None => call.await,
+        Fault::Refused => Err(failure(operation, fault)),
+        Fault::AnswerLost => {
+            call.await?;
+            Err(failure(operation, fault))
+        }
+    }
+}
+
+struct FaultyQueue {
+    inner: Arc<dyn Queue>,
+    send: Fault,
+}
+
+#[async_trait]
+impl Queue for FaultyQueue {
+    async fn send_with_attributes(
+        &self,
+        body: &str,
+        attributes: &BTreeMap<String, String>,
+    ) -> Result<(), BackendError> {
+        faulty(
+            "send",
+            self.send,
+            self.inner.send_with_attributes(body, attributes),
+        )
+        .await
+    }
+    async fn send_batch(&self, bodies: &[String]) -> Result<Vec<bool>, BackendError> {
+        faulty("send batch", self.send, self.inner.send_batch(bodies)).await
+    }
+    async fn receive(
+        &self,
+        max: u32,
+        wait: Duration,
+        visibility: Duration,
+    ) -> Result<Vec<Received>, BackendError> {
+        self.inner.receive(max, wait, visibility).await
+    }
+    async fn delete(&self, receipt_handle: &str) -> Result<(), BackendError> {
+        self.inner.delete(receipt_handle).await
+    }
+    async fn change_visibility(
+        &self,
+        receipt_handle: &str,
+        visibility: Duration,
+    ) -> Result<(), BackendError> {
+        self.inner
+            .change_visibility(receipt_handle, visibility)
+            .await
+    }
+    async fn depth(&self) -> Result<QueueDepth, BackendError> {
+        self.inner.depth().await
+    }
+    fn is_fifo(&self) -> bool {
+        self.inner.is_fifo()
+    }
+    fn name(&self) -> String {
+        self.inner.name()
+    }
+    fn describe(&self) -> String {
+        format!("{} (with test faults)", self.inner.describe())
+    }
+}
+
+struct FaultyStore {
+    inner: Arc<dyn StatusStore>,
+    faults: Faults,
+}
+
+#[async_trait]
+impl StatusStore for FaultyStore {
+    async fn create(&self, message: &Message) -> Result<(), BackendError> {
+        faulty("create", self.faults.create, self.inner.create(message)).await
+    }
+    async fn create_batch(&self, messages: &[Message]) -> Result<(), BackendError> {
+        faulty(
+            "create batch",
+            self.faults.create,
+            self.inner.create_batch(messages),
+        )
+        .await
+    }
+    async fn get(&self, id: MessageId) -> Result<Option<Message>, BackendError> {
+        faulty("get", self.faults.read, self.inner.get(id)).await
+    }
+    async fn get_many(&self, ids: &[MessageId]) -> Result<Vec<Message>, BackendError> {
+        faulty("get many", self.faults.read, self.inner.get_many(ids)).await
+    }
+    async fn newer_than(&self, after: MessageId, limit: u32) -> Result<Vec<Message>, BackendError> {
+        self.inner.newer_than(after, limit).await
+    }
+    async fn count(&self, status: Status, cap: u64) -> Result<u64, BackendError> {
+        self.inner.count(status, cap).await
+    }
+    async fn finish(&self, id: MessageId, outcome: &Outcome) -> Result<Transition, BackendError> {
+        faulty("finish", self.faults.finish, self.inner.finish(id, outcome)).await
+    }
+    async fn record_attempt(
+        &self,
+        id: MessageId,
+        attempts: u32,
+        error: &str,
+        at: DateTime<Utc>,
+    ) -> Result<Transition, BackendError> {
+        self.inner.record_attempt(id, attempts, error, at).await
+    }
+    async fn list(&self, query: ListQuery) -> Result<Page, BackendError> {
+        self.inner.list(query).await
+    }
+    async fn stale_pending(&self, query: StaleQuery) -> Result<Vec<Message>, BackendError> {
+        self.inner.stale_pending(query).await
+    }
+    async fn claim_requeue(
+        &self,
+        id: MessageId,
+        seen: DateTime<Utc>,
+        at: DateTime<Utc>,
+        note: &str,
+    ) -> Result<bool, BackendError> {
+        self.inner.claim_requeue(id, seen, at, note).await
+    }
+    async fn claim_scheduled_run(
+        &self,
+        task: &str,
+        scheduled_at: DateTime<Utc>,
+    ) -> Result<bool, BackendError> {
+        self.inner.claim_scheduled_run(task, scheduled_at).await
+    }
+    fn describe(&self) -> String {
+        format!("{} (with test faults)", self.inner.describe())
+    }
+}
