@@ -155,6 +155,10 @@ def test_the_table_has_the_keys_and_indexes_the_apps_query(app_stack, moto_endpo
     assert table.get("BillingModeSummary", {}).get("BillingMode") == "PAY_PER_REQUEST", (
         f"billing {table.get('BillingModeSummary')}: the table is on demand"
     )
+    ttl = stackkit.client(moto_endpoint, "dynamodb").describe_time_to_live(TableName=table["TableName"])
+    assert ttl["TimeToLiveDescription"].get("AttributeName") == "expires_at", (
+        f"time to live {ttl['TimeToLiveDescription']}: idempotency keys expire on expires_at"
+    )
     # The layout of crates/messages-aws/src/dynamodb/layout.rs: lists spread
     # over shards, and no index copies a message's body.
     expected = {

@@ -6,11 +6,13 @@ use std::time::Duration;
 use aws_config::SdkConfig;
 use aws_sdk_dynamodb::types::{
     AttributeDefinition, BillingMode, GlobalSecondaryIndex, KeySchemaElement, KeyType, Projection,
-    ProjectionType, ScalarAttributeType, TableStatus,
+    ProjectionType, ScalarAttributeType, TableStatus, TimeToLiveSpecification, TimeToLiveStatus,
 };
 use aws_sdk_sqs::types::QueueAttributeName;
 
-use super::dynamodb::{INDEX_BY_STATUS, INDEX_NEWEST, SHARD, STATUS_INDEX_COPIES, STATUS_SHARD};
+use super::dynamodb::{
+    EXPIRES_AT, INDEX_BY_STATUS, INDEX_NEWEST, SHARD, STATUS_INDEX_COPIES, STATUS_SHARD,
+};
 use super::queue_name_from_url;
 use messages::BackendError;
 
@@ -84,7 +86,9 @@ pub async fn provision(
         report.push(format!("note: the queue's URL is {url}, but QUEUE_URL is {queue_url}: set QUEUE_URL to the queue's URL"));
     }
 
-    report.push(create_table(&aws_sdk_dynamodb::Client::new(config), table).await?);
+    let dynamodb = aws_sdk_dynamodb::Client::new(config);
+    report.push(create_table(&dynamodb, table).await?);
+    report.push(expire_old_keys(&dynamodb, table).await?);
     Ok(report)
 }
 
@@ -237,6 +241,47 @@ async fn create_table(
         }
         Err(error) => Err(BackendError::new("DynamoDB DescribeTable", error)),
     }
+}
+
+/// Turns on the table's time to live on [`EXPIRES_AT`], so that idempotency
+/// keys are deleted once their window is over (`dynamodb/keys.rs`).
+async fn expire_old_keys(
+    dynamodb: &aws_sdk_dynamodb::Client,
+    table: &str,
+) -> Result<String, BackendError> {
+    let current = dynamodb
+        .describe_time_to_live()
+        .table_name(table)
+        .send()
+        .await
+        .map_err(|error| BackendError::new("DynamoDB DescribeTimeToLive", error))?
+        .time_to_live_description;
+    let enabled = current.as_ref().is_some_and(|ttl| {
+        ttl.attribute_name.as_deref() == Some(EXPIRES_AT)
+            && matches!(
+                ttl.time_to_live_status,
+                Some(TimeToLiveStatus::Enabled | TimeToLiveStatus::Enabling)
+            )
+    });
+    if enabled {
+        return Ok(format!("time to live on {EXPIRES_AT}: found"));
+    }
+    dynamodb
+        .update_time_to_live()
+        .table_name(table)
+        .time_to_live_specification(
+            TimeToLiveSpecification::builder()
+                .attribute_name(EXPIRES_AT)
+                .enabled(true)
+                .build()
+                .map_err(|error| BackendError::new("building a DynamoDB time to live", error))?,
+        )
+        .send()
+        .await
+        .map_err(|error| BackendError::new("DynamoDB UpdateTimeToLive", error))?;
+    Ok(format!(
+        "time to live on {EXPIRES_AT}: turned on (old idempotency keys are deleted)"
+    ))
 }
 
 async fn wait_until_active(

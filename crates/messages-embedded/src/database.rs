@@ -16,7 +16,8 @@ pub const FILE_NAME: &str = "messages.sqlite3";
 /// table (with an index for lists by status, newest first), `queue` and
 /// `dead_letters` are the SQS queue and its dead-letter queue, and
 /// `scheduled_runs` is the latest claimed run of each periodic task (sqsd's
-/// leader election, done per run).
+/// leader election, done per run), and `idempotency_keys` the claims of
+/// idempotent sends (`keys.rs`).
 const SCHEMA: &str = "
 CREATE TABLE IF NOT EXISTS messages (
     id          TEXT PRIMARY KEY,
@@ -57,6 +58,16 @@ CREATE TABLE IF NOT EXISTS scheduled_runs (
     task             TEXT PRIMARY KEY,
     scheduled_at_ms  INTEGER NOT NULL
 );
+CREATE TABLE IF NOT EXISTS idempotency_keys (
+    key            TEXT PRIMARY KEY,
+    fingerprint    TEXT NOT NULL,
+    ids            TEXT NOT NULL,
+    claimed_at_ms  INTEGER NOT NULL,
+    outcome        TEXT NOT NULL,
+    answer_status  INTEGER,
+    answer_error   TEXT
+);
+CREATE INDEX IF NOT EXISTS idempotency_keys_by_age ON idempotency_keys (claimed_at_ms);
 ";
 
 /// Columns added after the first release, as `(table, column, type)`: a file

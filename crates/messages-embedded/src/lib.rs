@@ -17,11 +17,12 @@
 //! - [`Database`]: opening the file, the schema, and running blocking SQLite
 //!   calls off the async runtime.
 //! - `queue`: [`EmbeddedQueue`], the queue.
-//! - `store`: [`EmbeddedStore`], the status store.
+//! - `store`: [`EmbeddedStore`], the status store; `keys`: its idempotency keys.
 //! - `wake`: waking a receive in another process the moment a message is sent.
 //! - `writer`: the thread that owns the connection, with group commit.
 
 mod database;
+mod keys;
 mod queue;
 mod store;
 mod wake;

@@ -7,9 +7,10 @@ use chrono::{DateTime, SecondsFormat, Utc};
 use rusqlite::{OptionalExtension, Row, params};
 
 use super::database::Database;
+use super::keys;
 use messages::{
-    BackendError, ListQuery, Message, MessageId, Outcome, Page, Requeues, StaleQuery, Status,
-    StatusStore, Transition,
+    BackendError, Claimed, IdempotencyKey, KeyClaim, KeyOutcome, ListQuery, Message, MessageId,
+    Outcome, Page, Requeues, StaleQuery, Status, StatusStore, Transition,
 };
 
 /// The status store in the embedded database.
@@ -349,6 +350,31 @@ impl StatusStore for EmbeddedStore {
                 },
             )
             .await
+    }
+
+    async fn claim_key(
+        &self,
+        key: &IdempotencyKey,
+        claim: &KeyClaim,
+    ) -> Result<Claimed, BackendError> {
+        keys::claim(&self.database, key, claim).await
+    }
+
+    async fn settle_key(
+        &self,
+        key: &IdempotencyKey,
+        claimed_at: DateTime<Utc>,
+        outcome: &KeyOutcome,
+    ) -> Result<bool, BackendError> {
+        keys::settle(&self.database, key, claimed_at, outcome).await
+    }
+
+    async fn release_key(
+        &self,
+        key: &IdempotencyKey,
+        claimed_at: DateTime<Utc>,
+    ) -> Result<(), BackendError> {
+        keys::release(&self.database, key, claimed_at).await
     }
 
     fn describe(&self) -> String {

@@ -9,7 +9,7 @@
 //! # Layout
 //! - Domain: [`MessageId`] (UUIDv7), [`Status`], [`Simulate`], [`MessageBody`]
 //!   (validated text), [`Message`] (the record), [`JobPayload`] (what the queue
-//!   carries).
+//!   carries), [`IdempotencyKey`] and its [`KeyClaim`] (idempotent sends).
 //! - Ports: [`Queue`] and [`StatusStore`], returning [`BackendError`] and never
 //!   an SDK type; [`Backends`] holds one of each. The backends live in their
 //!   own crates (`messages-aws`, `messages-embedded`).
@@ -18,6 +18,7 @@ mod backends;
 mod body;
 mod error;
 mod id;
+mod idempotency;
 mod message;
 mod queue;
 mod simulate;
@@ -28,6 +29,9 @@ pub use backends::Backends;
 pub use body::{InvalidBody, MAX_BODY_BYTES, MessageBody};
 pub use error::BackendError;
 pub use id::{InvalidMessageId, MessageId};
+pub use idempotency::{
+    Claimed, IdempotencyKey, InvalidIdempotencyKey, KEY_WINDOW, KeyClaim, KeyOutcome, MAX_KEY_BYTES,
+};
 pub use message::{JobPayload, Message, now};
 pub use queue::{Queue, QueueDepth, Received};
 pub use simulate::{Simulate, UnknownSimulate};

@@ -39,9 +39,15 @@ pub struct Message {
 impl Message {
     /// A new `pending` message, not yet stored.
     pub fn new(body: MessageBody, simulate: Simulate) -> Self {
+        Self::with_id(MessageId::new(), body, simulate)
+    }
+
+    /// A new `pending` message with an id chosen before (an idempotent send
+    /// claims its ids before it creates the messages).
+    pub fn with_id(id: MessageId, body: MessageBody, simulate: Simulate) -> Self {
         let at = now();
         Self {
-            id: MessageId::new(),
+            id,
             body: body.into(),
             simulate,
             status: Status::Pending,

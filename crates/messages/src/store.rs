@@ -8,7 +8,10 @@
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 
-use crate::{BackendError, FinalStatus, Message, MessageId, Status};
+use crate::{
+    BackendError, Claimed, FinalStatus, IdempotencyKey, KeyClaim, KeyOutcome, Message, MessageId,
+    Status,
+};
 
 /// The largest page a list may ask for.
 pub const MAX_PAGE: u32 = 100;
@@ -198,6 +201,35 @@ pub trait StatusStore: Send + Sync + 'static {
         task: &str,
         scheduled_at: DateTime<Utc>,
     ) -> Result<bool, BackendError>;
+
+    /// Claims `key` for a send by recording `claim` (whose outcome is
+    /// [`KeyOutcome::InProgress`]), if the key has no claim younger than
+    /// [`crate::KEY_WINDOW`] at `claim.claimed_at`; otherwise returns that
+    /// claim unchanged. One statement or conditional write: of two sends racing
+    /// with one key, exactly one gets [`Claimed::New`].
+    async fn claim_key(
+        &self,
+        key: &IdempotencyKey,
+        claim: &KeyClaim,
+    ) -> Result<Claimed, BackendError>;
+
+    /// Records what became of the claim of `key` made at `claimed_at`, unless
+    /// it has an answer already (the first answer stands). Returns whether
+    /// this call recorded it.
+    async fn settle_key(
+        &self,
+        key: &IdempotencyKey,
+        claimed_at: DateTime<Utc>,
+        outcome: &KeyOutcome,
+    ) -> Result<bool, BackendError>;
+
+    /// Forgets the claim of `key` made at `claimed_at`, unless it has an
+    /// answer: its send created nothing, so a retry may run it anew.
+    async fn release_key(
+        &self,
+        key: &IdempotencyKey,
+        claimed_at: DateTime<Utc>,
+    ) -> Result<(), BackendError>;
 
     /// A short description for logs and the start-up banner.
     fn describe(&self) -> String;

@@ -8,8 +8,9 @@ use std::time::Duration;
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use messages::{
-    BackendError, Backends, ListQuery, Message, MessageId, Outcome, Page, Queue, QueueDepth,
-    Received, StaleQuery, Status, StatusStore, Transition,
+    BackendError, Backends, Claimed, IdempotencyKey, KeyClaim, KeyOutcome, ListQuery, Message,
+    MessageId, Outcome, Page, Queue, QueueDepth, Received, StaleQuery, Status, StatusStore,
+    Transition,
 };
 
 /// A queue and a store that are down.
@@ -112,6 +113,28 @@ impl StatusStore for Down {
         _scheduled_at: DateTime<Utc>,
     ) -> Result<bool, BackendError> {
         down("claim scheduled run")
+    }
+    async fn claim_key(
+        &self,
+        _key: &IdempotencyKey,
+        _claim: &KeyClaim,
+    ) -> Result<Claimed, BackendError> {
+        down("claim_key")
+    }
+    async fn settle_key(
+        &self,
+        _key: &IdempotencyKey,
+        _claimed_at: DateTime<Utc>,
+        _outcome: &KeyOutcome,
+    ) -> Result<bool, BackendError> {
+        down("settle_key")
+    }
+    async fn release_key(
+        &self,
+        _key: &IdempotencyKey,
+        _claimed_at: DateTime<Utc>,
+    ) -> Result<(), BackendError> {
+        down("release_key")
     }
     fn describe(&self) -> String {
         "a store that is down".to_owned()

@@ -11,8 +11,9 @@ use std::time::Duration;
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use messages::{
-    BackendError, Backends, ListQuery, Message, MessageId, Outcome, Page, Queue, QueueDepth,
-    Received, StaleQuery, Status, StatusStore, Transition,
+    BackendError, Backends, Claimed, IdempotencyKey, KeyClaim, KeyOutcome, ListQuery, Message,
+    MessageId, Outcome, Page, Queue, QueueDepth, Received, StaleQuery, Status, StatusStore,
+    Transition,
 };
 
 /// What happens to one kind of call.
@@ -197,6 +198,28 @@ impl StatusStore for FaultyStore {
         scheduled_at: DateTime<Utc>,
     ) -> Result<bool, BackendError> {
         self.inner.claim_scheduled_run(task, scheduled_at).await
+    }
+    async fn claim_key(
+        &self,
+        key: &IdempotencyKey,
+        claim: &KeyClaim,
+    ) -> Result<Claimed, BackendError> {
+        self.inner.claim_key(key, claim).await
+    }
+    async fn settle_key(
+        &self,
+        key: &IdempotencyKey,
+        claimed_at: DateTime<Utc>,
+        outcome: &KeyOutcome,
+    ) -> Result<bool, BackendError> {
+        self.inner.settle_key(key, claimed_at, outcome).await
+    }
+    async fn release_key(
+        &self,
+        key: &IdempotencyKey,
+        claimed_at: DateTime<Utc>,
+    ) -> Result<(), BackendError> {
+        self.inner.release_key(key, claimed_at).await
     }
     fn describe(&self) -> String {
         format!("{} (with test faults)", self.inner.describe())

@@ -10,6 +10,7 @@
 
 mod fan_out;
 mod item;
+mod keys;
 mod layout;
 
 use std::collections::HashMap;
@@ -27,11 +28,12 @@ use chrono::{DateTime, Utc};
 
 use fan_out::{Order, ReadOn, count_every_shard, ids_of_every_shard};
 use item::{Item, from_item, s, time, to_item};
+pub use keys::EXPIRES_AT;
 pub use layout::{INDEX_BY_STATUS, INDEX_NEWEST, SHARD, STATUS_INDEX_COPIES, STATUS_SHARD};
 use layout::{shard_key, shard_of, status_key};
 use messages::{
-    BackendError, FinalStatus, ListQuery, Message, MessageId, Outcome, Page, Requeues, StaleQuery,
-    Status, StatusStore, Transition,
+    BackendError, Claimed, FinalStatus, IdempotencyKey, KeyClaim, KeyOutcome, ListQuery, Message,
+    MessageId, Outcome, Page, Requeues, StaleQuery, Status, StatusStore, Transition,
 };
 
 /// A DynamoDB table of messages.
@@ -515,6 +517,31 @@ impl StatusStore for DynamoStore {
             .send()
             .await;
         won(result)
+    }
+
+    async fn claim_key(
+        &self,
+        key: &IdempotencyKey,
+        claim: &KeyClaim,
+    ) -> Result<Claimed, BackendError> {
+        keys::claim(&self.client, &self.table, key, claim).await
+    }
+
+    async fn settle_key(
+        &self,
+        key: &IdempotencyKey,
+        claimed_at: DateTime<Utc>,
+        outcome: &KeyOutcome,
+    ) -> Result<bool, BackendError> {
+        keys::settle(&self.client, &self.table, key, claimed_at, outcome).await
+    }
+
+    async fn release_key(
+        &self,
+        key: &IdempotencyKey,
+        claimed_at: DateTime<Utc>,
+    ) -> Result<(), BackendError> {
+        keys::release(&self.client, &self.table, key, claimed_at).await
     }
 
     fn describe(&self) -> String {
