@@ -31,7 +31,7 @@ pub async fn answer_within(
             let seconds = deadline.as_secs_f64();
             let sentence = if changes_something {
                 format!(
-                    "no answer within {seconds:.0} s: the backends are slow. What you sent may still be recorded and processed (a send finishes even when its answer is late), so look for it in the list before you send it again"
+                    "no answer within {seconds:.0} s: the backends are slow. What you sent may still be recorded and processed (a send finishes even when its answer is late): look for it in the list before you send it again, or send it again with the same Idempotency-Key, which is safe"
                 )
             } else {
                 format!(

@@ -3,7 +3,8 @@
 //! instead. A refusal here happens before any backend is touched, so it
 //! changes nothing.
 
-use messages::{ListQuery, MAX_PAGE, MessageBody, MessageId, Simulate, Status};
+use axum::http::HeaderMap;
+use messages::{IdempotencyKey, ListQuery, MAX_PAGE, MessageBody, MessageId, Simulate, Status};
 use serde::Deserialize;
 use service::http::HttpError;
 
@@ -19,6 +20,30 @@ pub fn parse_simulate(text: Option<&str>) -> Result<Simulate, HttpError> {
         Some(text) => text.parse().map_err(|error: messages::UnknownSimulate| {
             HttpError::unprocessable(error.to_string())
         }),
+    }
+}
+
+/// The name of the header (and of the form's hidden field) that makes a send idempotent.
+pub const IDEMPOTENCY_KEY: &str = "Idempotency-Key";
+
+/// The `Idempotency-Key` header, if sent.
+pub fn idempotency_key(headers: &HeaderMap) -> Result<Option<IdempotencyKey>, HttpError> {
+    let Some(value) = headers.get(IDEMPOTENCY_KEY) else {
+        return Ok(None);
+    };
+    let text = value
+        .to_str()
+        .map_err(|_| HttpError::bad_request(messages::InvalidIdempotencyKey.to_string()))?;
+    parse_idempotency_key(Some(text))
+}
+
+/// A key from text (a form's hidden field): none when absent or empty.
+pub fn parse_idempotency_key(text: Option<&str>) -> Result<Option<IdempotencyKey>, HttpError> {
+    match text {
+        None | Some("") => Ok(None),
+        Some(text) => IdempotencyKey::parse(text)
+            .map(Some)
+            .map_err(|error| HttpError::bad_request(error.to_string())),
     }
 }
 

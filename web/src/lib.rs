@@ -6,6 +6,7 @@
 //! - [`config`]: settings from the environment.
 //! - [`send`]: the send use case (record, then enqueue) and its [`send::SendError`];
 //!   it knows nothing of HTTP.
+//! - `idempotent`: sends under an `Idempotency-Key`, answered once.
 //! - `input`: reading what a form or a client sent, shared by the page and the API.
 //! - `error`: where use-case errors and bad input become a
 //!   [`service::http::HttpError`], and the JSON extractor that answers in it.
@@ -22,7 +23,7 @@
 //! - [`startup`]: [`Application`], which binds the listener and serves.
 //!
 //! Modules only import downwards: (`startup`, `provision`) > (`routes`, `security`, `deadline`) >
-//! (`html`, `error`, `input`) > (`send`, `limits`, `assets`, `worker_link`,
+//! `idempotent` > (`html`, `error`, `input`) > (`send`, `limits`, `assets`, `worker_link`,
 //! `config`). ARCHITECTURE.md, "Code map"; `scripts/check-architecture`
 //! fails on a cycle.
 
@@ -31,6 +32,7 @@ pub mod config;
 pub mod deadline;
 mod error;
 mod html;
+mod idempotent;
 mod input;
 mod limits;
 pub mod provision;

@@ -56,10 +56,12 @@ pub enum SendError {
     },
     /// It is not known whether these messages went through: a write's answer
     /// was lost, and reading back could not settle it.
-    #[error("{}", unknown(ids))]
+    #[error("{}", unknown(ids, why))]
     OutcomeUnknown {
         /// The messages concerned.
         ids: Vec<MessageId>,
+        /// What did not answer, in a few words.
+        why: &'static str,
         /// The failure that left it open.
         #[source]
         source: BackendError,
@@ -81,13 +83,19 @@ fn not_queued(ids: &[MessageId]) -> String {
     }
 }
 
-fn unknown(ids: &[MessageId]) -> String {
+/// Why a send's outcome is open, when its record could not be confirmed.
+pub const STORE_SILENT: &str = "the status store did not answer";
+/// Why a send's outcome is open, when its job and its mark both went unconfirmed.
+pub const QUEUE_SILENT: &str =
+    "the queue did not confirm the job, and the record could not be marked fail";
+
+fn unknown(ids: &[MessageId], why: &str) -> String {
     match ids {
         [id] => format!(
-            "it is not known whether the message went through: a backend did not confirm it. If it was recorded (id {id}), it will still end complete or fail: look it up at /api/messages/{id} before you send it again"
+            "it is not known whether the message went through: {why}. If it was recorded (id {id}), it will still end complete or fail: look it up at /api/messages/{id} before you send it again"
         ),
         _ => format!(
-            "it is not known whether {} of the messages went through: a backend did not confirm them. Each one recorded will still end complete or fail: look them up at /api/messages/{{id}} before you send them again (ids {})",
+            "it is not known whether {} of the messages went through: {why}. Each one recorded will still end complete or fail: look them up at /api/messages/{{id}} before you send them again (ids {})",
             ids.len(),
             ids.iter()
                 .map(MessageId::to_string)
@@ -115,22 +123,34 @@ async fn uncancellable<T: Send + 'static>(
     answered.await.unwrap_or(Err(SendError::Interrupted))
 }
 
-/// Records and enqueues one message (conditional create, single send).
-pub async fn send_message(
-    backends: &Backends,
-    body: MessageBody,
-    simulate: Simulate,
-) -> Result<Message, SendError> {
-    let backends = backends.clone();
-    uncancellable(async move { send_one(&backends, body, simulate).await }).await
+/// The messages a send of `bodies` will create, with their ids: an
+/// idempotent send claims the ids before it creates anything.
+pub fn plan(bodies: Vec<MessageBody>, simulate: Simulate) -> Vec<Message> {
+    bodies
+        .into_iter()
+        .map(|body| Message::new(body, simulate))
+        .collect()
 }
 
-async fn send_one(
+/// Records and enqueues `messages` (made by [`plan`]): one with a conditional
+/// create and a single send, several with the backends' batch calls
+/// (DynamoDB BatchWriteItem, SQS SendMessageBatch).
+pub async fn send_planned(
     backends: &Backends,
-    body: MessageBody,
-    simulate: Simulate,
-) -> Result<Message, SendError> {
-    let message = Message::new(body, simulate);
+    messages: Vec<Message>,
+) -> Result<Vec<Message>, SendError> {
+    let backends = backends.clone();
+    uncancellable(async move {
+        match <[Message; 1]>::try_from(messages) {
+            Ok([message]) => Ok(vec![send_one(&backends, message).await?]),
+            Err(messages) => send_burst(&backends, messages).await,
+        }
+    })
+    .await
+}
+
+async fn send_one(backends: &Backends, message: Message) -> Result<Message, SendError> {
+    let simulate = message.simulate;
     record(backends, std::slice::from_ref(&message)).await?;
     if let Err(source) = backends.queue.send(&message.job().to_json()).await {
         let ids = vec![message.id];
@@ -138,7 +158,11 @@ async fn send_one(
             Unqueued::MarkedFail => Err(SendError::NotQueued { ids, source }),
             // The job did reach the queue, and the worker has finished it.
             Unqueued::AlreadyFinal(current) => Ok(current),
-            Unqueued::Unknown => Err(SendError::OutcomeUnknown { ids, source }),
+            Unqueued::Unknown => Err(SendError::OutcomeUnknown {
+                ids,
+                why: QUEUE_SILENT,
+                source,
+            }),
         };
     }
     tracing::info!(id = %message.id, %simulate, "message accepted");
@@ -165,33 +189,21 @@ async fn record(backends: &Backends, messages: &[Message]) -> Result<(), SendErr
         Ok(found) if found.is_empty() => Err(SendError::NotRecorded(source)),
         // Some recorded, or no way to tell: a record without its job is
         // enqueued again by the sweeper, so each one still ends final.
-        _ => Err(SendError::OutcomeUnknown { ids, source }),
+        _ => Err(SendError::OutcomeUnknown {
+            ids,
+            why: STORE_SILENT,
+            source,
+        }),
     }
-}
-
-/// Records and enqueues a burst with the backends' batch calls (DynamoDB
-/// BatchWriteItem, SQS SendMessageBatch). A single message takes the single path.
-pub async fn send_messages(
-    backends: &Backends,
-    bodies: Vec<MessageBody>,
-    simulate: Simulate,
-) -> Result<Vec<Message>, SendError> {
-    let backends = backends.clone();
-    uncancellable(async move { send_burst(&backends, bodies, simulate).await }).await
 }
 
 async fn send_burst(
     backends: &Backends,
-    bodies: Vec<MessageBody>,
-    simulate: Simulate,
+    messages: Vec<Message>,
 ) -> Result<Vec<Message>, SendError> {
-    if let [body] = bodies.as_slice() {
-        return Ok(vec![send_one(backends, body.clone(), simulate).await?]);
-    }
-    let messages: Vec<Message> = bodies
-        .into_iter()
-        .map(|body| Message::new(body, simulate))
-        .collect();
+    let Some(simulate) = messages.first().map(|message| message.simulate) else {
+        return Ok(messages);
+    };
     record(backends, &messages).await?;
     let jobs: Vec<String> = messages
         .iter()
@@ -226,6 +238,7 @@ async fn send_burst(
         return Err(if !unknown.is_empty() {
             SendError::OutcomeUnknown {
                 ids: unknown,
+                why: QUEUE_SILENT,
                 source,
             }
         } else if marked.len() == messages.len() {

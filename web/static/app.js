@@ -184,6 +184,12 @@
     if (kind === "error") body.setAttribute("aria-invalid", "true");
     else body.removeAttribute("aria-invalid");
   }
+  // A new idempotency key: 128 random bits as hex. getRandomValues works
+  // on a page served over plain HTTP too, where randomUUID does not.
+  function newKey() {
+    const bytes = crypto.getRandomValues(new Uint8Array(16));
+    return Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
+  }
   if (form) {
     form.addEventListener("submit", async (event) => {
       event.preventDefault();
@@ -195,13 +201,20 @@
         simulate: String(data.get("simulate") || "ok"),
         count: String(data.get("count") || "1"),
       };
+      // The form's key makes a double submit, or a retry after a lost
+      // answer, one send; a new message gets a new key (see newKey).
+      const key = form.elements.idempotency_key;
       try {
         const response = await fetch("/api/messages/batch", {
           method: "POST",
-          headers: { "Content-Type": "application/json", Accept: "application/json" },
+          headers: { "Content-Type": "application/json", Accept: "application/json", "Idempotency-Key": key.value },
           body: JSON.stringify(request),
         });
         const answer = await response.json().catch(() => ({}));
+        // Keep the key only while the send is still open: in progress, or
+        // its outcome unknown. Anything else was answered for good.
+        const open = response.status === 409 || String(answer.error || "").includes("same Idempotency-Key is safe");
+        if (!open) key.value = newKey();
         if (response.ok) {
           const sent = answer.items ? answer.items.length : 1;
           say("notice", sent === 1 ? "Message sent: watch it below." : sent + " messages sent: watch them below.");
@@ -213,7 +226,8 @@
           form.elements.body.focus();
         }
       } catch (error) {
-        say("error", "The message was not sent: the server cannot be reached. Try again in a moment.");
+        // The request may have arrived: the key stays, so sending again is safe.
+        say("error", "No answer from the server, so it is not known whether the message was sent. Press Send again when the server is back: it is sent once, whatever happened.");
       } finally {
         button.disabled = false;
       }

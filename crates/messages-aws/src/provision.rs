@@ -280,7 +280,7 @@ async fn expire_old_keys(
         .await
         .map_err(|error| BackendError::new("DynamoDB UpdateTimeToLive", error))?;
     Ok(format!(
-        "time to live on {EXPIRES_AT}: turned on (old idempotency keys are deleted)"
+        "time to live on {EXPIRES_AT}: created (idempotency keys are deleted after their window)"
     ))
 }
 

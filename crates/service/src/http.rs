@@ -51,6 +51,7 @@ pub struct HttpError {
     public: String,
     severity: Severity,
     cause: Option<Box<dyn StdError + Send + Sync>>,
+    retry_after: Option<u32>,
 }
 
 impl HttpError {
@@ -60,7 +61,14 @@ impl HttpError {
             public: public.into(),
             severity,
             cause: None,
+            retry_after: None,
         }
+    }
+
+    /// Any error status with its sentence: an answer given before, given
+    /// again (an idempotent retry).
+    pub fn with_status(status: StatusCode, public: impl Into<String>) -> Self {
+        Self::new(status, public, Severity::Info)
     }
 
     /// `400`: the request cannot be read (bad JSON, bad query, bad headers).
@@ -117,6 +125,12 @@ impl HttpError {
         self
     }
 
+    /// Tells the client, in a `Retry-After` header, to try again in `seconds`.
+    pub fn retry_after(mut self, seconds: u32) -> Self {
+        self.retry_after = Some(seconds);
+        self
+    }
+
     /// Logs it at `severity` instead of the constructor's default.
     pub fn logged_as(mut self, severity: Severity) -> Self {
         self.severity = severity;
@@ -148,6 +162,11 @@ impl HttpError {
     pub fn respond_with(self, body: impl IntoResponse) -> Response {
         let report = self.report();
         let mut response = (self.status, body).into_response();
+        if let Some(seconds) = self.retry_after {
+            response
+                .headers_mut()
+                .insert(axum::http::header::RETRY_AFTER, seconds.into());
+        }
         response.extensions_mut().insert(report);
         response
     }

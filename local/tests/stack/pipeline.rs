@@ -388,7 +388,8 @@ async fn provisioning_twice_finds_what_the_first_run_created() {
     let again = messages_aws::provision(&fresh.sdk, &fresh.queue_url, &fresh.table, MAX_ATTEMPTS)
         .await
         .expect("provision again");
-    assert_eq!(again.len(), 3, "{again:?}");
+    // The dead-letter queue, the queue, the table and its time to live.
+    assert_eq!(again.len(), 4, "{again:?}");
     assert!(again.iter().all(|line| line.contains("found")), "{again:?}");
 }
 

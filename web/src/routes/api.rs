@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 
 use axum::extract::rejection::QueryRejection;
 use axum::extract::{Path, Query, State};
-use axum::http::StatusCode;
+use axum::http::{HeaderMap, StatusCode};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use messages::{MAX_PAGE, Message, MessageId, Page, Status};
@@ -14,9 +14,11 @@ use service::http::HttpError;
 
 use super::AppState;
 use crate::error::{ApiJson, query_rejection, store_unavailable};
-use crate::input::{BurstSize, ListParams, burst, parse_body, parse_simulate, parse_watch};
+use crate::idempotent::{SendRequest, send_once};
+use crate::input::{
+    BurstSize, ListParams, burst, idempotency_key, parse_body, parse_simulate, parse_watch,
+};
 use crate::limits::COUNT_CAP;
-use crate::send::{send_message, send_messages};
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -29,18 +31,25 @@ pub fn router() -> Router<AppState> {
 /// `POST /api/messages`. Fields arrive as plain strings so that each
 /// mistake gets our own message rather than a serde one.
 #[derive(Debug, Deserialize)]
-struct SendRequest {
+struct OneRequest {
     body: String,
     simulate: Option<String>,
 }
 
 async fn create(
     State(state): State<AppState>,
-    ApiJson(request): ApiJson<SendRequest>,
+    headers: HeaderMap,
+    ApiJson(request): ApiJson<OneRequest>,
 ) -> Result<(StatusCode, Json<Message>), HttpError> {
-    let body = parse_body(request.body)?;
-    let simulate = parse_simulate(request.simulate.as_deref())?;
-    let message = send_message(&state.backends, body, simulate).await?;
+    let key = idempotency_key(&headers)?;
+    let request = SendRequest {
+        bodies: vec![parse_body(request.body)?],
+        simulate: parse_simulate(request.simulate.as_deref())?,
+    };
+    let sent = send_once(&state.backends, key, request).await?;
+    let message = sent.into_iter().next().ok_or_else(|| {
+        HttpError::internal("the message was sent but its record was not returned")
+    })?;
     Ok((StatusCode::ACCEPTED, Json(message)))
 }
 
@@ -107,11 +116,16 @@ struct Created {
 
 async fn create_batch(
     State(state): State<AppState>,
+    headers: HeaderMap,
     ApiJson(request): ApiJson<BatchRequest>,
 ) -> Result<(StatusCode, Json<Created>), HttpError> {
-    let simulate = parse_simulate(request.simulate.as_deref())?;
+    let key = idempotency_key(&headers)?;
     let count = BurstSize::parse(request.count.as_ref())?;
-    let items = send_messages(&state.backends, burst(&request.body, count)?, simulate).await?;
+    let request = SendRequest {
+        simulate: parse_simulate(request.simulate.as_deref())?,
+        bodies: burst(&request.body, count)?,
+    };
+    let items = send_once(&state.backends, key, request).await?;
     Ok((StatusCode::ACCEPTED, Json(Created { items })))
 }
 

@@ -19,9 +19,9 @@ use super::AppState;
 use crate::assets::asset_version;
 use crate::error::form_rejection;
 use crate::html::{error_page, render, render_refusal};
-use crate::input::{ListParams, burst, parse_count, parse_simulate};
+use crate::idempotent::{SendRequest, retry_keeps_key, send_once};
+use crate::input::{ListParams, burst, parse_count, parse_idempotency_key, parse_simulate};
 use crate::limits::COUNT_CAP;
-use crate::send::send_messages;
 
 /// How many messages a page shows.
 const PAGE_SIZE: u32 = 25;
@@ -65,6 +65,9 @@ struct IndexPage {
     error: Option<String>,
     list_error: Option<String>,
     notice: Option<String>,
+    /// The form's `Idempotency-Key`: a double submit, or a retry after a lost
+    /// answer, sends one message. A fresh one for each message typed.
+    idempotency_key: String,
     /// Offer "process messages": the worker is known and waits for batches by hand.
     batch_button: bool,
 }
@@ -116,6 +119,7 @@ async fn page(state: &AppState, query: ListQuery, typed: Typed) -> IndexPage {
         error: None,
         list_error: None,
         notice: None,
+        idempotency_key: MessageId::new().to_string(),
         batch_button: false,
     };
     match state.backends.store.list(query).await {
@@ -226,6 +230,7 @@ struct SendForm {
     body: String,
     simulate: Option<String>,
     count: Option<String>,
+    idempotency_key: Option<String>,
 }
 
 async fn send_form(
@@ -237,10 +242,12 @@ async fn send_form(
         Err(rejection) => return error_page(form_rejection(rejection)),
     };
     let result = async {
-        let simulate = parse_simulate(form.simulate.as_deref())?;
-        let count = parse_count(form.count.as_deref())?;
-        let bodies = burst(&form.body, count)?;
-        Ok::<_, HttpError>(send_messages(&state.backends, bodies, simulate).await?)
+        let key = parse_idempotency_key(form.idempotency_key.as_deref())?;
+        let request = SendRequest {
+            simulate: parse_simulate(form.simulate.as_deref())?,
+            bodies: burst(&form.body, parse_count(form.count.as_deref())?)?,
+        };
+        send_once(&state.backends, key, request).await
     }
     .await;
     match result {
@@ -263,6 +270,10 @@ async fn send_form(
             };
             let mut page = page(&state, first_page(), typed).await;
             page.error = Some(error.public().to_owned());
+            // Sending again is the same send only while its outcome is open.
+            if let Some(key) = form.idempotency_key.filter(|_| retry_keeps_key(&error)) {
+                page.idempotency_key = key;
+            }
             render_refusal(&page, error)
         }
     }

@@ -1,10 +1,10 @@
-//! Starting the web for a test, and standing in for the worker where a test
-//! needs a message to have moved on.
+//! Starting the web for a test, standing in for the worker where a test
+//! needs a message to have moved on, and looking at what a send left behind.
 
 use std::net::SocketAddr;
 use std::time::Duration;
 
-use messages::{Backends, FinalStatus, JobPayload, Outcome, Simulate};
+use messages::{Backends, FinalStatus, JobPayload, ListQuery, Message, Outcome, Simulate};
 
 /// Starts the web on `backends` on a free port of 127.0.0.1, served until the
 /// test ends, and returns its URL.
@@ -50,4 +50,32 @@ pub async fn finish_next(backends: &Backends) {
         .delete(&received.receipt_handle)
         .await
         .expect("delete");
+}
+
+/// Every record in the store (a test makes fewer than a page).
+pub async fn every_record(backends: &Backends) -> Vec<Message> {
+    backends
+        .store
+        .list(ListQuery {
+            status: None,
+            limit: 100,
+            cursor: None,
+        })
+        .await
+        .expect("list")
+        .items
+}
+
+/// The jobs waiting on the queue, taken off it (hidden for 30 s).
+pub async fn take_jobs(backends: &Backends) -> Vec<String> {
+    let mut bodies = Vec::new();
+    for _ in 0..3 {
+        let received = backends
+            .queue
+            .receive(10, Duration::from_millis(100), Duration::from_secs(30))
+            .await
+            .expect("receive");
+        bodies.extend(received.into_iter().map(|message| message.body));
+    }
+    bodies
 }

@@ -3,10 +3,12 @@
 //! - `api`: the JSON API and the page over HTTP, on SQS and DynamoDB (moto).
 //! - `router`: the router with `oneshot`, on backends that are down.
 //! - `fuzz`: property-based tests of every parser of outside input.
+//! - `idempotent`: sends under an `Idempotency-Key`, on both backends.
 //! - `truthful`: what a send answers when a backend fails partway.
 
 mod api;
 mod fuzz;
 mod helpers;
+mod idempotent;
 mod router;
 mod truthful;
