@@ -3,6 +3,8 @@
 use backend_config::BackendConfig;
 use service::env;
 
+use crate::throttle::Limits;
+
 /// Everything the web needs to start.
 #[derive(Debug, Clone)]
 pub struct WebConfig {
@@ -18,6 +20,8 @@ pub struct WebConfig {
     /// and the worker does not poll by itself, the page offers a "process
     /// messages" button that asks the worker to process one batch.
     pub worker_url: Option<String>,
+    /// The rate limit on sends and the cap on requests in flight.
+    pub limits: Limits,
 }
 
 impl WebConfig {
@@ -28,6 +32,7 @@ impl WebConfig {
             backend: BackendConfig::from_env()?,
             max_attempts: backend_config::max_attempts_from_env()?,
             worker_url: env::var("WORKER_URL")?,
+            limits: Limits::from_env()?,
         })
     }
 }

@@ -18,13 +18,14 @@
 //! - `routes`: the page (`/`, `/messages/{id}`), `/api/messages`, `/health`,
 //!   `/static`; each module owns its routes and none imports another.
 //! - [`security`]: security headers and the same-origin check on form posts.
+//! - [`throttle`]: the per-client rate limit on sends and the cap on requests in flight.
 //! - [`provision`]: the `web provision` command.
 //! - [`worker_link`]: asking the worker (at `WORKER_URL`) to process a batch by hand.
 //! - [`startup`]: [`Application`], which binds the listener and serves.
 //!
 //! Modules only import downwards: (`startup`, `provision`) > (`routes`, `security`, `deadline`) >
 //! `idempotent` > (`html`, `error`, `input`) > (`send`, `limits`, `assets`, `worker_link`,
-//! `config`). ARCHITECTURE.md, "Code map"; `scripts/check-architecture`
+//! `config`) > `throttle`. ARCHITECTURE.md, "Code map"; `scripts/check-architecture`
 //! fails on a cycle.
 
 mod assets;
@@ -40,7 +41,8 @@ mod routes;
 pub mod security;
 pub mod send;
 pub mod startup;
+pub mod throttle;
 pub mod worker_link;
 
 pub use config::WebConfig;
-pub use startup::{Application, app};
+pub use startup::{Application, app, app_with_limits};

@@ -14,6 +14,7 @@ use tower_http::trace::TraceLayer;
 use crate::deadline;
 use crate::limits::{REQUEST_BODY_LIMIT, REQUEST_TIMEOUT};
 use crate::routes::{self, AppState};
+use crate::throttle::Limits;
 use crate::worker_link::WorkerLink;
 use crate::{WebConfig, security};
 
@@ -25,25 +26,38 @@ pub struct Application {
 }
 
 impl Application {
-    /// Connects the configured backend and binds `0.0.0.0:PORT`.
+    /// Connects the configured backend and binds `0.0.0.0:PORT`, held to
+    /// the configured limits.
     pub async fn build(config: &WebConfig) -> anyhow::Result<Self> {
         let backends = config.backend.connect(config.max_attempts).await?;
         let worker = config.worker_url.clone().map(WorkerLink::new).transpose()?;
-        Self::with_backends(
+        Self::with_limits(
             backends,
             worker,
             SocketAddr::from(([0, 0, 0, 0], config.port)),
+            &config.limits,
         )
         .await
     }
 
-    /// Uses `backends` and binds `address` (tests: `127.0.0.1:0`).
+    /// Uses `backends` and binds `address` (tests: `127.0.0.1:0`), with no
+    /// limit: the launcher, whose browser is on this machine, and tests.
     pub async fn with_backends(
         backends: Backends,
         worker: Option<WorkerLink>,
         address: SocketAddr,
     ) -> anyhow::Result<Self> {
-        let router = app(backends.clone(), worker);
+        Self::with_limits(backends, worker, address, &Limits::OFF).await
+    }
+
+    /// Uses `backends`, binds `address`, and holds requests to `limits`.
+    pub async fn with_limits(
+        backends: Backends,
+        worker: Option<WorkerLink>,
+        address: SocketAddr,
+        limits: &Limits,
+    ) -> anyhow::Result<Self> {
+        let router = app_with_limits(backends.clone(), worker, limits);
         let listener = service::listener::bind(address).await?;
         Ok(Self {
             listener,
@@ -67,15 +81,27 @@ impl Application {
         self,
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> std::io::Result<()> {
-        axum::serve(self.listener.into_listener(), self.router)
+        // The peer's address: the rate limit's key (`throttle.rs`).
+        let service = self
+            .router
+            .into_make_service_with_connect_info::<SocketAddr>();
+        axum::serve(self.listener.into_listener(), service)
             .with_graceful_shutdown(shutdown)
             .await
     }
 }
 
-/// The whole web as a router, with its middleware: what tests drive with `oneshot`.
+/// The whole web as a router, with its middleware and no limit: what tests
+/// drive with `oneshot`.
 pub fn app(backends: Backends, worker: Option<WorkerLink>) -> Router {
-    routes::router(AppState { backends, worker })
+    app_with_limits(backends, worker, &Limits::OFF)
+}
+
+/// The whole web held to `limits`. The rate limit keys on the peer's address,
+/// so the server must provide it (`into_make_service_with_connect_info`, or
+/// `MockConnectInfo` in a test).
+pub fn app_with_limits(backends: Backends, worker: Option<WorkerLink>, limits: &Limits) -> Router {
+    routes::router(AppState { backends, worker }, limits)
         .layer(axum::middleware::from_fn(security::refuse_cross_site_posts))
         .layer(security::headers())
         .layer(axum::middleware::from_fn_with_state(

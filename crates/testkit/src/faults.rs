@@ -1,6 +1,7 @@
 //! Real backends with faults put in front of chosen calls: a call refused
 //! before it reaches the backend, or an answer lost after the backend applied
-//! it (a connection reset after the request went out). For the error paths
+//! it (a connection reset after the request went out), or one that never
+//! answers. For the error paths
 //! where what the caller is told must match what really happened; every other
 //! call goes through to the real backend unchanged.
 
@@ -26,6 +27,8 @@ pub enum Fault {
     Refused,
     /// It reaches the backend and is applied, then fails: its answer is lost.
     AnswerLost,
+    /// It never answers (a backend that hangs): for requests held in flight.
+    Hangs,
 }
 
 /// Which calls fail, and how.
@@ -33,7 +36,7 @@ pub enum Fault {
 pub struct Faults {
     /// `create` and `create_batch`.
     pub create: Fault,
-    /// `get` and `get_many` (only [`Fault::Refused`] means anything for a read).
+    /// `get` and `get_many` (a read is refused or hangs; it has no answer to lose).
     pub read: Fault,
     /// `finish`.
     pub finish: Fault,
@@ -58,7 +61,7 @@ pub fn backends(inner: &Backends, faults: Faults) -> Backends {
 fn failure(operation: &'static str, fault: Fault) -> BackendError {
     let what = match fault {
         Fault::AnswerLost => "connection reset after the request was sent (test fault)",
-        Fault::Refused | Fault::None => "connection refused (test fault)",
+        Fault::Refused | Fault::None | Fault::Hangs => "connection refused (test fault)",
     };
     BackendError::new(operation, what)
 }
@@ -76,6 +79,7 @@ async fn faulty<T>(
             call.await?;
             Err(failure(operation, fault))
         }
+        Fault::Hangs => std::future::pending().await,
     }
 }
 

@@ -6,12 +6,20 @@ mod assets;
 mod health;
 mod page;
 
+use std::sync::Arc;
+
 use axum::Router;
+use axum::error_handling::HandleErrorLayer;
 use axum::http::Uri;
-use axum::response::Response;
+use axum::response::{IntoResponse, Response};
 use messages::Backends;
 use service::http::HttpError;
+use tower::ServiceBuilder;
+use tower::limit::GlobalConcurrencyLimitLayer;
+use tower_governor::GovernorLayer;
 
+use crate::html::{error_for, error_page};
+use crate::throttle::{self, Limits};
 use crate::worker_link::WorkerLink;
 
 /// What every handler needs; cheap to clone.
@@ -23,15 +31,51 @@ pub struct AppState {
     pub worker: Option<WorkerLink>,
 }
 
-/// Every route of the web, and an answer that says so for any other address.
-pub fn router(state: AppState) -> Router {
-    Router::new()
-        .merge(page::router())
-        .merge(api::router())
-        .merge(health::router())
+/// Every route of the web, and an answer that says so for any other address,
+/// held to `limits`: the routes that send to the per-client rate, everything
+/// but `/health` to the cap on requests in flight (a load balancer's health
+/// check must not read overload as a dead instance).
+pub fn router(state: AppState, limits: &Limits) -> Router {
+    let mut api = api::router();
+    let mut page = page::router();
+    if let Some(limit) = throttle::send_limit(limits) {
+        throttle::forget_quiet_clients(&limit);
+        // One limiter for both: a client's API and form sends count together.
+        api = api.layer(
+            GovernorLayer::new(Arc::clone(&limit))
+                .error_handler(|error| throttle::too_many(error, IntoResponse::into_response)),
+        );
+        page = page.layer(
+            GovernorLayer::new(limit).error_handler(|error| throttle::too_many(error, error_page)),
+        );
+    }
+    let mut served = Router::new()
+        .merge(page)
+        .merge(api)
         .merge(assets::router())
-        .fallback(no_such_address)
-        .with_state(state)
+        .fallback(no_such_address);
+    if limits.max_in_flight > 0 {
+        served = served.layer(
+            ServiceBuilder::new()
+                .layer(HandleErrorLayer::new(overloaded))
+                .load_shed()
+                .layer(GlobalConcurrencyLimitLayer::new(limits.max_in_flight)),
+        );
+    }
+    served.merge(health::router()).with_state(state)
+}
+
+/// The answer when every slot for a request in flight is taken: at once,
+/// rather than after waiting in a queue with no end.
+async fn overloaded(uri: Uri, _: tower::BoxError) -> Response {
+    error_for(
+        uri.path(),
+        HttpError::service_unavailable(
+            "the web is answering as many requests as it can right now: nothing was done, try again in a second",
+            "requests in flight are at MAX_IN_FLIGHT",
+        )
+        .retry_after(1),
+    )
 }
 
 /// A `404` with a sentence: JSON under `/api/`, a page elsewhere.
@@ -41,5 +85,5 @@ async fn no_such_address(uri: Uri) -> Response {
     } else {
         "there is no page at this address: the messages are at /"
     };
-    crate::html::error_for(uri.path(), HttpError::not_found(sentence))
+    error_for(uri.path(), HttpError::not_found(sentence))
 }

@@ -79,3 +79,31 @@ pub async fn take_jobs(backends: &Backends) -> Vec<String> {
     }
     bodies
 }
+
+/// A JSON answer, read whole.
+pub struct Answer {
+    /// Its status.
+    pub status: axum::http::StatusCode,
+    /// Its `Retry-After` header, if any.
+    pub retry_after: Option<String>,
+    /// Its body as JSON (`Null` when it is not JSON).
+    pub body: serde_json::Value,
+}
+
+/// Reads `response` into an [`Answer`].
+pub async fn answer(response: axum::response::Response) -> Answer {
+    let status = response.status();
+    let retry_after = response
+        .headers()
+        .get("retry-after")
+        .and_then(|value| value.to_str().ok())
+        .map(str::to_owned);
+    let bytes = axum::body::to_bytes(response.into_body(), usize::MAX)
+        .await
+        .expect("body");
+    Answer {
+        status,
+        retry_after,
+        body: serde_json::from_slice(&bytes).unwrap_or(serde_json::Value::Null),
+    }
+}

@@ -14,13 +14,7 @@ use testkit::faults::{Fault, Faults};
 use testkit::on_both_backends;
 use tower::ServiceExt;
 
-use crate::helpers;
-
-struct Answer {
-    status: StatusCode,
-    body: Value,
-    retry_after: Option<String>,
-}
+use crate::helpers::{self, Answer};
 
 async fn post(backends: Backends, uri: &str, key: &str, json: &str) -> Answer {
     let request = Request::post(uri)
@@ -32,20 +26,7 @@ async fn post(backends: Backends, uri: &str, key: &str, json: &str) -> Answer {
         .oneshot(request)
         .await
         .expect("infallible");
-    let status = response.status();
-    let retry_after = response
-        .headers()
-        .get("retry-after")
-        .and_then(|value| value.to_str().ok())
-        .map(str::to_owned);
-    let bytes = to_bytes(response.into_body(), usize::MAX)
-        .await
-        .expect("body");
-    Answer {
-        status,
-        body: serde_json::from_slice(&bytes).unwrap_or(Value::Null),
-        retry_after,
-    }
+    helpers::answer(response).await
 }
 
 fn faulty(backend: &TestBackend, faults: Faults) -> Backends {

@@ -4,11 +4,13 @@
 //! - `router`: the router with `oneshot`, on backends that are down.
 //! - `fuzz`: property-based tests of every parser of outside input.
 //! - `idempotent`: sends under an `Idempotency-Key`, on both backends.
+//! - `limits`: the rate limit per client and the cap on requests in flight.
 //! - `truthful`: what a send answers when a backend fails partway.
 
 mod api;
 mod fuzz;
 mod helpers;
 mod idempotent;
+mod limits;
 mod router;
 mod truthful;
