@@ -68,6 +68,10 @@ fn free_port() -> anyhow::Result<u16> {
 fn configure(command: &mut Command, backend: &Backend, endpoint: Option<&str>) {
     command
         .env("RUST_LOG", "warn")
+        // The bench is one client sending as fast as it can: the web's rate
+        // limit and in-flight cap would measure themselves, not the pipeline.
+        .env("SEND_RATE_PER_MINUTE", "0")
+        .env("MAX_IN_FLIGHT", "0")
         .env_remove("QUEUE_URL")
         .env_remove("TABLE_NAME")
         .stdout(Stdio::null())
