@@ -5,6 +5,7 @@
 //! - `fuzz`: property-based tests of every parser of outside input.
 //! - `idempotent`: sends under an `Idempotency-Key`, on both backends.
 //! - `limits`: the rate limit per client and the cap on requests in flight.
+//! - `sigterm`: the real `web` binary stopped by SIGTERM mid-burst.
 //! - `truthful`: what a send answers when a backend fails partway.
 
 mod api;
@@ -13,4 +14,5 @@ mod helpers;
 mod idempotent;
 mod limits;
 mod router;
+mod sigterm;
 mod truthful;

@@ -7,11 +7,13 @@
 //! - `fuzz`: property-based tests of `/process`'s parsers of outside input.
 //! - `two_processes`: the real `worker` binary beside this test process, on
 //!   one embedded `DATA_DIR`.
+//! - `sigterm`: the real `worker` binary stopped by SIGTERM mid-backlog.
 
 mod fuzz;
 mod helpers;
 mod periodic;
 mod poller;
 mod router;
+mod sigterm;
 mod sweep;
 mod two_processes;
