@@ -124,6 +124,13 @@ impl Database {
         connection
             .busy_timeout(Duration::from_secs(10))
             .map_err(|error| failed(error.to_string()))?;
+        // Nothing below may change a file that is not ours: look first.
+        if let Some(problem) = foreign(&connection) {
+            return Err(failed(format!(
+                "{} is not this app's database ({problem}): move it away, or set DATA_DIR to another folder. It was left as it was",
+                path.display()
+            )));
+        }
         // WAL lets readers run beside the writer, across processes. NORMAL
         // syncing survives a crash of either process; only a power cut may lose
         // the last moments, which is fine for a local development backend.
@@ -137,7 +144,9 @@ impl Database {
                 }
             })
             .and_then(|()| connection.pragma_update(None, "synchronous", "NORMAL"))
-            .and_then(|()| connection.execute_batch(SCHEMA))
+            // All of the schema or none of it: a failure rolls back as the
+            // connection is dropped.
+            .and_then(|()| connection.execute_batch(&format!("BEGIN IMMEDIATE;{SCHEMA}COMMIT;")))
             .and_then(|()| add_missing_columns(&mut connection))
             .map_err(|error| failed(format!("cannot prepare {}: {error}", path.display())))?;
         let writer = Writer::start(connection)
@@ -178,6 +187,37 @@ impl Database {
     {
         self.writer.call(operation, Access::Read, work).await
     }
+}
+
+/// Why the file behind `connection` is not one this app made, if it is not:
+/// not a SQLite database at all (garbage, or a damaged header), or one of
+/// something else (tables, but not ours). A new, empty file is ours to fill.
+fn foreign(connection: &Connection) -> Option<String> {
+    let tables: rusqlite::Result<Vec<String>> = connection
+        .prepare("SELECT name FROM sqlite_master WHERE type = 'table'")
+        .and_then(|mut statement| {
+            statement
+                .query_map([], |row| row.get::<_, String>(0))?
+                .collect()
+        });
+    let tables = match tables {
+        Ok(tables) => tables,
+        Err(error) => return Some(error.to_string()),
+    };
+    let ours = ["messages", "queue", "dead_letters"];
+    if tables.is_empty()
+        || ours
+            .iter()
+            .all(|table| tables.iter().any(|name| name == table))
+    {
+        return None;
+    }
+    let mut shown: Vec<&str> = tables.iter().map(String::as_str).take(5).collect();
+    shown.sort_unstable();
+    Some(format!(
+        "a SQLite database with tables {} but not this app's messages, queue and dead_letters",
+        shown.join(", ")
+    ))
 }
 
 /// Milliseconds since the epoch.

@@ -125,3 +125,60 @@ async fn a_file_from_before_message_attributes_is_upgraded_in_place() {
         "the new table for periodic runs is there"
     );
 }
+
+/// Opens `dir`, which must fail; returns the error and whether the file was
+/// left byte for byte as it was.
+fn refused(dir: &std::path::Path) -> (String, bool) {
+    let file = dir.join(messages_embedded::FILE_NAME);
+    let before = std::fs::read(&file).expect("the file");
+    let error = backends(dir, 10)
+        .err()
+        .expect("a file that is not ours is refused")
+        .chain();
+    let after = std::fs::read(&file).expect("the file");
+    (error, before == after)
+}
+
+#[tokio::test]
+async fn a_corrupt_file_stops_the_open_with_a_sentence_naming_it() {
+    let dir = tempfile::tempdir().expect("a temporary folder");
+    let file = dir.path().join(messages_embedded::FILE_NAME);
+    // Random-looking bytes, and a file whose SQLite header is cut short.
+    for contents in [
+        (0..4096_u32)
+            .map(|n| (n * 7919 % 251) as u8)
+            .collect::<Vec<u8>>(),
+        b"SQLite format 3\0garbage".to_vec(),
+    ] {
+        std::fs::write(&file, &contents).expect("write");
+        let (error, unchanged) = refused(dir.path());
+        assert!(
+            error.contains(&file.display().to_string())
+                && error.contains("is not this app's database")
+                && error.contains("DATA_DIR"),
+            "{error}"
+        );
+        assert!(unchanged, "the file was changed");
+    }
+}
+
+#[tokio::test]
+async fn another_programs_database_is_refused_and_left_unchanged() {
+    let dir = tempfile::tempdir().expect("a temporary folder");
+    let file = dir.path().join(messages_embedded::FILE_NAME);
+    rusqlite::Connection::open(&file)
+        .and_then(|other| {
+            other
+                .execute_batch("CREATE TABLE notes (text TEXT); INSERT INTO notes VALUES ('mine');")
+        })
+        .expect("another program's database");
+    let (error, unchanged) = refused(dir.path());
+    assert!(
+        error.contains("tables notes") && error.contains("not this app's"),
+        "{error}"
+    );
+    assert!(
+        unchanged,
+        "not a table, not a journal mode of it was changed"
+    );
+}

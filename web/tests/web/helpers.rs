@@ -66,6 +66,28 @@ pub async fn every_record(backends: &Backends) -> Vec<Message> {
         .items
 }
 
+/// Every record in the store, page by page.
+pub async fn every_record_paged(backends: &Backends) -> Vec<Message> {
+    let mut records = Vec::new();
+    let mut cursor = None;
+    loop {
+        let page = backends
+            .store
+            .list(ListQuery {
+                status: None,
+                limit: 100,
+                cursor,
+            })
+            .await
+            .expect("list");
+        records.extend(page.items);
+        match page.next_cursor {
+            Some(next) => cursor = Some(next),
+            None => return records,
+        }
+    }
+}
+
 /// The jobs waiting on the queue, taken off it (hidden for 30 s).
 pub async fn take_jobs(backends: &Backends) -> Vec<String> {
     let mut bodies = Vec::new();

@@ -6,9 +6,11 @@
 //! - `idempotent`: sends under an `Idempotency-Key`, on both backends.
 //! - `limits`: the rate limit per client and the cap on requests in flight.
 //! - `sigterm`: the real `web` binary stopped by SIGTERM mid-burst.
+//! - `disk`: the real `web` binary on an embedded backend whose disk fills up.
 //! - `truthful`: what a send answers when a backend fails partway.
 
 mod api;
+mod disk;
 mod fuzz;
 mod helpers;
 mod idempotent;

@@ -102,24 +102,11 @@ async fn sigterm_mid_burst_finishes_every_accepted_send_and_half_does_none() {
     assert!(refused > 0, "the stop landed mid-burst");
 
     let backends = messages_embedded::backends(dir.path(), 10).expect("open the web's data");
-    let mut recorded = BTreeSet::new();
-    let mut cursor = None;
-    loop {
-        let page = backends
-            .store
-            .list(messages::ListQuery {
-                status: None,
-                limit: 100,
-                cursor,
-            })
-            .await
-            .expect("list");
-        recorded.extend(page.items.iter().map(|message| message.id.to_string()));
-        match page.next_cursor {
-            Some(next) => cursor = Some(next),
-            None => break,
-        }
-    }
+    let recorded: BTreeSet<String> = helpers::every_record_paged(&backends)
+        .await
+        .iter()
+        .map(|message| message.id.to_string())
+        .collect();
     let mut queued = BTreeSet::new();
     loop {
         let jobs = helpers::take_jobs(&backends).await;
