@@ -10,7 +10,8 @@
 //! `--seconds`, each client gives up a send after 90 s, the settling after 180 s.
 //!
 //! Usage: `chaos --backend embedded|moto [--seconds S] [--seed N] [--bin-dir target/release]`,
-//! with `MOTO_ENDPOINT` set for moto. Exits 1 when a check fails.
+//! with `MOTO_ENDPOINT` set for moto. Exits 1 when a check fails. The test
+//! command runs it through `chaos/tests/suite.rs`, 30 s of faults per backend.
 
 mod fleet;
 mod ledger;

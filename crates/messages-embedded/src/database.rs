@@ -149,6 +149,11 @@ impl Database {
             .and_then(|()| connection.execute_batch(&format!("BEGIN IMMEDIATE;{SCHEMA}COMMIT;")))
             .and_then(|()| add_missing_columns(&mut connection))
             .map_err(|error| failed(format!("cannot prepare {}: {error}", path.display())))?;
+        // A read-only file (a read-only mount, say) still serves reads; every
+        // write will be refused, so say so once, here.
+        if connection.is_readonly(rusqlite::MAIN_DB).unwrap_or(false) {
+            tracing::warn!(path = %path.display(), "the embedded database is read-only: messages can be read, but every send will be refused until it is writable and the program restarted");
+        }
         let writer = Writer::start(connection)
             .map_err(|error| failed(format!("cannot start the database thread: {error}")))?;
         Ok(Self { writer, path })

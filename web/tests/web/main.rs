@@ -7,6 +7,7 @@
 //! - `limits`: the rate limit per client and the cap on requests in flight.
 //! - `sigterm`: the real `web` binary stopped by SIGTERM mid-burst.
 //! - `disk`: the real `web` binary on an embedded backend whose disk fills up.
+//! - `read_only`: the real `web` binary on a read-only embedded database.
 //! - `truthful`: what a send answers when a backend fails partway.
 
 mod api;
@@ -15,6 +16,7 @@ mod fuzz;
 mod helpers;
 mod idempotent;
 mod limits;
+mod read_only;
 mod router;
 mod sigterm;
 mod truthful;
