@@ -14,11 +14,26 @@
 //! `--scenario rescue` measures instead how the sweeper rescues lost jobs
 //! under steady traffic (`rescue.rs`).
 //!
-//! Usage: `scripts/bench` (builds, starts moto, runs both backends, then the
-//! rescue scenario). Directly: `bench --backend embedded|moto [--messages N]
-//! [--concurrency C] [--latency-messages M] [--bin-dir target/release]`, with
-//! `MOTO_ENDPOINT` set for moto; or `bench --scenario rescue [--bin-dir DIR]`.
+//! `--scenario capacity` (on moto) models what the requests of `web` and
+//! `worker` would cost on DynamoDB and SQS: per message sent one at a time
+//! and in bursts of 100, the requests, DynamoDB's write and read units, the
+//! busiest partition key value against the per-partition limit, and dollars
+//! per million messages; and what one list page costs, and takes on moto,
+//! with a small and a large table (`capacity.rs`).
+//!
+//! Usage: `scripts/bench` (builds, starts moto, runs both backends, the
+//! capacity scenario, then the rescue scenario). Directly: `bench --backend embedded|moto
+//! [--messages N] [--concurrency C] [--latency-messages M] [--bin-dir
+//! target/release]`, with `MOTO_ENDPOINT` set for moto; `bench --scenario
+//! rescue [--bin-dir DIR]`; or, with `MOTO_ENDPOINT` set, `bench --scenario
+//! capacity [--messages N] [--list-messages L] [--list-requests R]
+//! [--seed-seconds S] [--write-log FILE.csv] [--bin-dir DIR]`: N messages one
+//! at a time and N in bursts (default 1,000), list pages with 100 and with L
+//! messages in the table (default 100,000, seeded for at most S seconds,
+//! default 1,800), R requests timed per page (default 30); the write log
+//! lists every modelled write with its partition key value.
 
+mod capacity;
 mod proxy;
 mod report;
 mod rescue;
@@ -30,7 +45,7 @@ use std::process::ExitCode;
 /// What to run.
 #[derive(Debug, Clone)]
 pub struct Options {
-    /// `pipeline` (the default) or `rescue`.
+    /// `pipeline` (the default), `rescue` or `capacity`.
     pub scenario: String,
     /// `embedded` or `moto`.
     pub backend: String,
@@ -42,6 +57,14 @@ pub struct Options {
     pub latency_messages: usize,
     /// Where the release binaries are.
     pub bin_dir: PathBuf,
+    /// Capacity: messages in the table for the second list measurement.
+    pub list_messages: usize,
+    /// Capacity: list requests timed per query and table size.
+    pub list_requests: usize,
+    /// Capacity: how long seeding the large table may take.
+    pub seed_seconds: u64,
+    /// Capacity: where to write every modelled write, as CSV.
+    pub write_log: Option<PathBuf>,
 }
 
 fn parse_options() -> anyhow::Result<Options> {
@@ -52,6 +75,10 @@ fn parse_options() -> anyhow::Result<Options> {
         concurrency: 16,
         latency_messages: 200,
         bin_dir: PathBuf::from("target/release"),
+        list_messages: 100_000,
+        list_requests: 30,
+        seed_seconds: 1800,
+        write_log: None,
     };
     let mut arguments = std::env::args().skip(1);
     while let Some(flag) = arguments.next() {
@@ -67,14 +94,18 @@ fn parse_options() -> anyhow::Result<Options> {
             "--concurrency" => options.concurrency = value()?.parse()?,
             "--latency-messages" => options.latency_messages = value()?.parse()?,
             "--bin-dir" => options.bin_dir = PathBuf::from(value()?),
+            "--list-messages" => options.list_messages = value()?.parse()?,
+            "--list-requests" => options.list_requests = value()?.parse()?,
+            "--seed-seconds" => options.seed_seconds = value()?.parse()?,
+            "--write-log" => options.write_log = Some(PathBuf::from(value()?)),
             other => anyhow::bail!(
-                "unknown argument {other:?}: use --scenario pipeline|rescue, --backend embedded|moto, --messages N, --concurrency C, --latency-messages M, --bin-dir DIR"
+                "unknown argument {other:?}: use --scenario pipeline|rescue|capacity, --backend embedded|moto, --messages N, --concurrency C, --latency-messages M, --bin-dir DIR, and for capacity --list-messages L, --list-requests R, --seed-seconds S, --write-log FILE"
             ),
         }
     }
     anyhow::ensure!(
-        options.scenario == "pipeline" || options.scenario == "rescue",
-        "--scenario must be pipeline or rescue, not {:?}",
+        ["pipeline", "rescue", "capacity"].contains(&options.scenario.as_str()),
+        "--scenario must be pipeline, rescue or capacity, not {:?}",
         options.scenario
     );
     anyhow::ensure!(
@@ -85,6 +116,10 @@ fn parse_options() -> anyhow::Result<Options> {
     anyhow::ensure!(
         options.messages >= 1 && options.concurrency >= 1 && options.latency_messages >= 1,
         "--messages, --concurrency and --latency-messages must be at least 1"
+    );
+    anyhow::ensure!(
+        options.list_requests >= 1,
+        "--list-requests must be at least 1"
     );
     Ok(options)
 }
@@ -99,6 +134,19 @@ async fn run() -> anyhow::Result<()> {
     if options.scenario == "rescue" {
         let results = rescue::run(&options.bin_dir).await?;
         println!("{}", report::rescue_markdown(&results));
+    } else if options.scenario == "capacity" {
+        let results = capacity::scenario::run(&capacity::scenario::CapacityOptions {
+            bin_dir: options.bin_dir.clone(),
+            messages: options.messages,
+            // The small table: one page's worth.
+            list_small: 100,
+            list_large: options.list_messages,
+            list_requests: options.list_requests,
+            seed_limit: std::time::Duration::from_secs(options.seed_seconds),
+            write_log: options.write_log.clone(),
+        })
+        .await?;
+        println!("{}", capacity::report::markdown(&results));
     } else {
         let results = run::run(&options).await?;
         println!("{}", report::markdown(&options, &results));

@@ -8,7 +8,8 @@ use crate::Options;
 use crate::rescue::RescueResults;
 use crate::run::Results;
 
-fn percentile(sorted: &[Duration], fraction: f64) -> Duration {
+/// The value at `fraction` (0.5 for the median) of `sorted`, zero if empty.
+pub fn percentile(sorted: &[Duration], fraction: f64) -> Duration {
     if sorted.is_empty() {
         return Duration::ZERO;
     }
@@ -16,7 +17,8 @@ fn percentile(sorted: &[Duration], fraction: f64) -> Duration {
     sorted[rank - 1]
 }
 
-fn per_message(counts: &BTreeMap<String, u64>, messages: usize) -> String {
+/// Requests per message: the total, then each operation's.
+pub fn per_message(counts: &BTreeMap<String, u64>, messages: usize) -> String {
     if counts.is_empty() {
         return "n/a (no AWS)".to_owned();
     }

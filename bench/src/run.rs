@@ -104,6 +104,20 @@ pub enum Backend {
     Moto { queue_url: String, table: String },
 }
 
+/// Creates a fresh queue and table on moto at `moto` with `web provision`.
+pub async fn provision_moto(bin_dir: &Path, moto: &str) -> anyhow::Result<Backend> {
+    let name = format!("bench-{}", chrono::Utc::now().timestamp_millis());
+    let backend = Backend::Moto {
+        queue_url: format!("{moto}/123456789012/{name}"),
+        table: name,
+    };
+    let mut provision = Command::new(bin_dir.join("web"));
+    configure(&mut provision, &backend, Some(moto));
+    let status = provision.arg("provision").status().await?;
+    anyhow::ensure!(status.success(), "web provision failed");
+    Ok(backend)
+}
+
 /// Starts `binary` on a free port with `extra` settings and waits for its `/health`.
 pub async fn start(
     binary: &Path,
@@ -170,7 +184,7 @@ async fn send_many(
 }
 
 /// Waits (at most ten minutes) until no message is pending.
-async fn until_none_pending(web: &str) -> anyhow::Result<()> {
+pub async fn until_none_pending(web: &str) -> anyhow::Result<()> {
     let client = reqwest::Client::new();
     let deadline = Instant::now() + Duration::from_secs(600);
     while Instant::now() < deadline {
@@ -211,15 +225,7 @@ pub async fn run(options: &Options) -> anyhow::Result<Results> {
         let moto = std::env::var("MOTO_ENDPOINT").map_err(|_| {
             anyhow::anyhow!("MOTO_ENDPOINT is not set: start moto's server, or run scripts/bench")
         })?;
-        let name = format!("bench-{}", chrono::Utc::now().timestamp_millis());
-        let backend = Backend::Moto {
-            queue_url: format!("{moto}/123456789012/{name}"),
-            table: name,
-        };
-        let mut provision = Command::new(options.bin_dir.join("web"));
-        configure(&mut provision, &backend, Some(&moto));
-        let status = provision.arg("provision").status().await?;
-        anyhow::ensure!(status.success(), "web provision failed");
+        let backend = provision_moto(&options.bin_dir, &moto).await?;
         let (web_proxy, web_counts) = proxy::start(&moto).await?;
         let (worker_proxy, worker_counts) = proxy::start(&moto).await?;
         (
