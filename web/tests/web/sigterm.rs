@@ -118,6 +118,12 @@ async fn sigterm_mid_burst_finishes_every_accepted_send_and_half_does_none() {
             queued.insert(job.id.to_string());
         }
     }
+    eprintln!(
+        "SIGTERM mid-burst: {} sends accepted, {refused} refused after the stop, {} recorded, {} jobs queued",
+        accepted.len(),
+        recorded.len(),
+        queued.len()
+    );
     let missing: Vec<_> = accepted.difference(&recorded).collect();
     assert!(missing.is_empty(), "accepted but not recorded: {missing:?}");
     assert_eq!(

@@ -81,6 +81,13 @@ async fn sigterm_mid_backlog_finishes_or_releases_every_job_and_loses_none() {
         .iter()
         .filter(|status| **status == Status::Pending)
         .count();
+    eprintln!(
+        "SIGTERM mid-backlog: {} of {MESSAGES} complete at the stop, {pending} pending, exit {exit}",
+        after
+            .iter()
+            .filter(|status| **status == Status::Complete)
+            .count()
+    );
     assert!(
         pending > 0,
         "the test stopped the worker mid-backlog: {after:?}"
