@@ -171,23 +171,17 @@ async fn send_and_settle(
     if let Err(error) = recorded {
         tracing::warn!(%key, error = %error.chain(), "the answer to an idempotent send could not be recorded");
     }
-    result.map_err(|error| {
-        let retry_is_safe = matches!(
-            error,
-            SendError::OutcomeUnknown { .. } | SendError::Interrupted
-        );
-        let answer = HttpError::from(error);
-        if retry_is_safe {
-            HttpError::with_status(
-                answer.status(),
-                format!(
-                    "{}. {SAFE_RETRY}: it answers what became of it and creates nothing twice",
-                    answer.public().trim_end_matches('.')
-                ),
-            )
-        } else {
-            answer
+    result.map_err(|error| match error {
+        // An open outcome: the same key settles it. The sentence says so; the
+        // cause stays with the answer for the log.
+        SendError::OutcomeUnknown { .. } | SendError::Interrupted => {
+            let sentence = format!(
+                "{}. {SAFE_RETRY}: it answers what became of it and creates nothing twice",
+                error.to_string().trim_end_matches('.')
+            );
+            HttpError::service_unavailable(sentence, error)
         }
+        error => HttpError::from(error),
     })
 }
 

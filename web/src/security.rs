@@ -4,11 +4,11 @@
 use axum::extract::Request;
 use axum::http::{HeaderMap, HeaderValue, Method, header};
 use axum::middleware::Next;
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use service::http::HttpError;
 use tower_http::set_header::SetResponseHeaderLayer;
 
-use crate::html::error_page;
+use crate::html::error_for;
 
 /// Scripts and styles only from this origin, no inline code, no plugins, no
 /// framing; forms post only here.
@@ -77,11 +77,7 @@ pub async fn refuse_cross_site_posts(request: Request, next: Next) -> Response {
             "this form can only be sent from this site's own page: reload the page and send it again",
         );
         // The API answers in JSON; a browser's form gets a page.
-        return if request.uri().path().starts_with("/api/") {
-            refused.into_response()
-        } else {
-            error_page(refused)
-        };
+        return error_for(request.uri().path(), refused);
     }
     next.run(request).await
 }
