@@ -7,7 +7,7 @@ use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use messages::{Backends, JobPayload, Message, MessageId, Simulate, Status};
+use messages::{Backends, JobPayload, MessageId, Simulate, Status};
 
 use crate::fleet::{Fleet, Setup};
 use crate::ledger::{self, Chaos, Figures};
@@ -83,27 +83,6 @@ async fn backend(name: &str) -> anyhow::Result<Backend> {
         switches: vec![sqs_switch, dynamodb_switch],
         _data: None,
     })
-}
-
-/// Every record in the store.
-async fn all_records(backends: &Backends) -> anyhow::Result<Vec<Message>> {
-    let mut records = Vec::new();
-    let mut cursor = None;
-    loop {
-        let page = backends
-            .store
-            .list(messages::ListQuery {
-                status: None,
-                limit: messages::MAX_PAGE,
-                cursor,
-            })
-            .await?;
-        records.extend(page.items);
-        match page.next_cursor {
-            Some(next) => cursor = Some(next),
-            None => return Ok(records),
-        }
-    }
 }
 
 /// Watches the final state of every id in `ids`: a final state that changes
@@ -278,14 +257,14 @@ pub async fn run(plan: &Plan) -> anyhow::Result<(String, bool)> {
         SETTLE.as_secs()
     );
     let settle_ends = Instant::now() + SETTLE;
-    let mut records = all_records(&backend.own).await?;
+    let mut records = testkit::backends::every_record(&backend.own).await?;
     while records
         .iter()
         .any(|message| message.status == Status::Pending)
         && Instant::now() < settle_ends
     {
         tokio::time::sleep(Duration::from_secs(1)).await;
-        records = all_records(&backend.own).await?;
+        records = testkit::backends::every_record(&backend.own).await?;
     }
     stop_watching.notify_one();
     let flips = watcher.await?;

@@ -5,7 +5,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use messages::{Backends, Queue};
+use messages::{BackendError, Backends, ListQuery, Message, Queue};
 use messages_aws::SqsQueue;
 use messages_embedded::{Database, EmbeddedQueue, EmbeddedStore};
 use tempfile::TempDir;
@@ -124,4 +124,26 @@ macro_rules! on_both_backends {
             )*
         }
     };
+}
+
+/// Every record in `backends`' store, newest first, page by page: what a
+/// test checks once the work is done.
+pub async fn every_record(backends: &Backends) -> Result<Vec<Message>, BackendError> {
+    let mut records = Vec::new();
+    let mut cursor = None;
+    loop {
+        let page = backends
+            .store
+            .list(ListQuery {
+                status: None,
+                limit: messages::MAX_PAGE,
+                cursor,
+            })
+            .await?;
+        records.extend(page.items);
+        match page.next_cursor {
+            Some(next) => cursor = Some(next),
+            None => return Ok(records),
+        }
+    }
 }

@@ -5,8 +5,6 @@
 //! be lost, and once there is room again sends go through with no restart.
 
 use std::collections::BTreeSet;
-use std::process::Stdio;
-use std::time::Duration;
 
 use crate::helpers;
 
@@ -33,31 +31,17 @@ fn largest_file(dir: &std::path::Path) -> u64 {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_full_disk_answers_503_loses_nothing_and_recovers_without_a_restart() {
     let dir = tempfile::tempdir().expect("a temporary folder");
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|listener| listener.local_addr())
-        .expect("a free port")
-        .port();
     // A write past the limit raises SIGXFSZ, which would kill the process:
     // ignored (and so still ignored after exec), the write fails with EFBIG,
     // as a write to a full disk fails with ENOSPC.
-    let mut web = tokio::process::Command::new("sh")
-        .args([
-            "-c",
-            r#"trap "" XFSZ; exec "$0""#,
-            env!("CARGO_BIN_EXE_web"),
-        ])
-        .env_remove("QUEUE_URL")
-        .env_remove("TABLE_NAME")
-        .env("DATA_DIR", dir.path())
-        .env("PORT", port.to_string())
-        .env("SEND_RATE_PER_MINUTE", "0")
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .kill_on_drop(true)
-        .spawn()
-        .expect("start the web binary");
+    let mut shell = tokio::process::Command::new("sh");
+    shell.args([
+        "-c",
+        r#"trap "" XFSZ; exec "$0""#,
+        env!("CARGO_BIN_EXE_web"),
+    ]);
+    let (mut web, url) = helpers::start_web_binary(shell, dir.path()).await;
     let pid = web.id().expect("running");
-    let url = format!("http://127.0.0.1:{port}");
     let client = reqwest::Client::new();
     let send = |n: usize| {
         let (client, url) = (client.clone(), url.clone());
@@ -73,15 +57,6 @@ async fn a_full_disk_answers_503_loses_nothing_and_recovers_without_a_restart() 
             (status, body)
         }
     };
-    let mut up = false;
-    for _ in 0..200 {
-        if client.get(format!("{url}/health")).send().await.is_ok() {
-            up = true;
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    assert!(up, "the web answered /health within 10 s");
 
     let mut accepted = BTreeSet::new();
     let mut unknown = Vec::new();
@@ -128,18 +103,8 @@ async fn a_full_disk_answers_503_loses_nothing_and_recovers_without_a_restart() 
     web.kill().await.expect("stop the web");
 
     let backends = messages_embedded::backends(dir.path(), 10).expect("open the web's data");
-    let records = helpers::every_record_paged(&backends).await;
-    let mut queued = BTreeSet::new();
-    loop {
-        let jobs = helpers::take_jobs(&backends).await;
-        if jobs.is_empty() {
-            break;
-        }
-        for job in jobs {
-            let job = messages::JobPayload::from_json(job.as_bytes()).expect("a job");
-            queued.insert(job.id.to_string());
-        }
-    }
+    let records = helpers::every_record(&backends).await;
+    let queued = helpers::all_job_ids(&backends).await;
     for id in &accepted {
         assert!(
             records.iter().any(|message| message.id.to_string() == *id) && queued.contains(id),

@@ -4,7 +4,7 @@
 use std::net::SocketAddr;
 use std::time::Duration;
 
-use messages::{Backends, FinalStatus, JobPayload, ListQuery, Message, Outcome, Simulate};
+use messages::{Backends, FinalStatus, JobPayload, Message, Outcome, Simulate};
 
 /// Starts the web on `backends` on a free port of 127.0.0.1, served until the
 /// test ends, and returns its URL.
@@ -52,40 +52,11 @@ pub async fn finish_next(backends: &Backends) {
         .expect("delete");
 }
 
-/// Every record in the store (a test makes fewer than a page).
+/// Every record in the store.
 pub async fn every_record(backends: &Backends) -> Vec<Message> {
-    backends
-        .store
-        .list(ListQuery {
-            status: None,
-            limit: 100,
-            cursor: None,
-        })
+    testkit::backends::every_record(backends)
         .await
-        .expect("list")
-        .items
-}
-
-/// Every record in the store, page by page.
-pub async fn every_record_paged(backends: &Backends) -> Vec<Message> {
-    let mut records = Vec::new();
-    let mut cursor = None;
-    loop {
-        let page = backends
-            .store
-            .list(ListQuery {
-                status: None,
-                limit: 100,
-                cursor,
-            })
-            .await
-            .expect("list");
-        records.extend(page.items);
-        match page.next_cursor {
-            Some(next) => cursor = Some(next),
-            None => return records,
-        }
-    }
+        .expect("list every record")
 }
 
 /// The jobs waiting on the queue, taken off it (hidden for 30 s).
@@ -127,5 +98,54 @@ pub async fn answer(response: axum::response::Response) -> Answer {
         status,
         retry_after,
         body: serde_json::from_slice(&bytes).unwrap_or(serde_json::Value::Null),
+    }
+}
+
+/// Starts `command` (the `web` binary, or a shell that execs it) on the
+/// embedded backend in `data_dir`, on a free port of 127.0.0.1, with no rate
+/// limit (a test is one client sending fast), and waits for its `/health`.
+/// Returns the process and its URL.
+pub async fn start_web_binary(
+    mut command: tokio::process::Command,
+    data_dir: &std::path::Path,
+) -> (tokio::process::Child, String) {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|listener| listener.local_addr())
+        .expect("a free port")
+        .port();
+    let web = command
+        .env_remove("QUEUE_URL")
+        .env_remove("TABLE_NAME")
+        .env("DATA_DIR", data_dir)
+        .env("PORT", port.to_string())
+        .env("SEND_RATE_PER_MINUTE", "0")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .kill_on_drop(true)
+        .spawn()
+        .expect("start the web binary");
+    let url = format!("http://127.0.0.1:{port}");
+    let client = reqwest::Client::new();
+    for _ in 0..200 {
+        if client.get(format!("{url}/health")).send().await.is_ok() {
+            return (web, url);
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("the web did not answer /health within 10 s");
+}
+
+/// The message ids of every job on the queue, taken off it.
+pub async fn all_job_ids(backends: &Backends) -> std::collections::BTreeSet<String> {
+    let mut ids = std::collections::BTreeSet::new();
+    loop {
+        let jobs = take_jobs(backends).await;
+        if jobs.is_empty() {
+            return ids;
+        }
+        for job in jobs {
+            let job = JobPayload::from_json(job.as_bytes()).expect("a job");
+            ids.insert(job.id.to_string());
+        }
     }
 }

@@ -7,8 +7,8 @@
 //! on its machine); the test stops with that reason if it has none.
 
 use std::path::{Path, PathBuf};
-use std::process::Stdio;
-use std::time::Duration;
+
+use crate::helpers;
 
 /// A read-only view of a folder, unmounted when dropped.
 struct ReadOnlyView(PathBuf);
@@ -56,31 +56,12 @@ async fn a_read_only_database_refuses_sends_with_a_sentence_and_keeps_what_it_ha
     let view_dir = tempfile::tempdir().expect("a temporary folder");
     let view = ReadOnlyView::of(source.path(), view_dir.path());
 
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|listener| listener.local_addr())
-        .expect("a free port")
-        .port();
-    let mut web = tokio::process::Command::new(env!("CARGO_BIN_EXE_web"))
-        .env_remove("QUEUE_URL")
-        .env_remove("TABLE_NAME")
-        .env("DATA_DIR", &view.0)
-        .env("PORT", port.to_string())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .kill_on_drop(true)
-        .spawn()
-        .expect("start the web binary");
-    let url = format!("http://127.0.0.1:{port}");
+    let (mut web, url) = helpers::start_web_binary(
+        tokio::process::Command::new(env!("CARGO_BIN_EXE_web")),
+        &view.0,
+    )
+    .await;
     let client = reqwest::Client::new();
-    let mut up = false;
-    for _ in 0..200 {
-        if client.get(format!("{url}/health")).send().await.is_ok() {
-            up = true;
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    assert!(up, "the web answered /health within 10 s");
 
     let answer = client
         .post(format!("{url}/api/messages"))

@@ -5,7 +5,6 @@
 //! without its job (nothing half done).
 
 use std::collections::BTreeSet;
-use std::process::Stdio;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
@@ -19,32 +18,12 @@ const SENDS_EACH: usize = 5_000;
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sigterm_mid_burst_finishes_every_accepted_send_and_half_does_none() {
     let dir = tempfile::tempdir().expect("a temporary folder");
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|listener| listener.local_addr())
-        .expect("a free port")
-        .port();
-    let mut web = tokio::process::Command::new(env!("CARGO_BIN_EXE_web"))
-        .env_remove("QUEUE_URL")
-        .env_remove("TABLE_NAME")
-        .env("DATA_DIR", dir.path())
-        .env("PORT", port.to_string())
-        .env("SEND_RATE_PER_MINUTE", "0")
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .kill_on_drop(true)
-        .spawn()
-        .expect("start the web binary");
-    let url = format!("http://127.0.0.1:{port}");
+    let (mut web, url) = helpers::start_web_binary(
+        tokio::process::Command::new(env!("CARGO_BIN_EXE_web")),
+        dir.path(),
+    )
+    .await;
     let client = reqwest::Client::new();
-    let mut up = false;
-    for _ in 0..200 {
-        if client.get(format!("{url}/health")).send().await.is_ok() {
-            up = true;
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    assert!(up, "the web answered /health within 10 s");
 
     let stopped = Arc::new(AtomicBool::new(false));
     let senders: Vec<_> = (0..SENDERS)
@@ -102,22 +81,12 @@ async fn sigterm_mid_burst_finishes_every_accepted_send_and_half_does_none() {
     assert!(refused > 0, "the stop landed mid-burst");
 
     let backends = messages_embedded::backends(dir.path(), 10).expect("open the web's data");
-    let recorded: BTreeSet<String> = helpers::every_record_paged(&backends)
+    let recorded: BTreeSet<String> = helpers::every_record(&backends)
         .await
         .iter()
         .map(|message| message.id.to_string())
         .collect();
-    let mut queued = BTreeSet::new();
-    loop {
-        let jobs = helpers::take_jobs(&backends).await;
-        if jobs.is_empty() {
-            break;
-        }
-        for job in jobs {
-            let job = messages::JobPayload::from_json(job.as_bytes()).expect("a job");
-            queued.insert(job.id.to_string());
-        }
-    }
+    let queued = helpers::all_job_ids(&backends).await;
     eprintln!(
         "SIGTERM mid-burst: {} sends accepted, {refused} refused after the stop, {} recorded, {} jobs queued",
         accepted.len(),
