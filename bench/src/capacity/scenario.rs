@@ -458,18 +458,15 @@ pub async fn run(options: &CapacityOptions) -> anyhow::Result<CapacityResults> {
     run::until_none_pending(&reader.url).await?;
     tokio::time::sleep(SETTLE).await;
     recorder.take("the first list's messages")?;
-    let mut lists = Vec::new();
-    lists.extend(
-        measure_lists(
-            &client,
-            &web.url,
-            &web_counts,
-            &mut recorder,
-            in_table,
-            options.list_requests,
-        )
-        .await?,
-    );
+    let mut lists = measure_lists(
+        &client,
+        &web.url,
+        &web_counts,
+        &mut recorder,
+        in_table,
+        options.list_requests,
+    )
+    .await?;
 
     let mut phases = Vec::new();
     for bursts in [false, true] {
