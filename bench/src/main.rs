@@ -11,6 +11,9 @@
 //!   through its own counting proxy, so every request on the wire is counted,
 //!   retries included, by operation.
 //!
+//! `--scenario fifo` measures a standard queue against a FIFO queue with 1,
+//! 10 and 100 groups on one backend: rates, and requests per message (`fifo.rs`).
+//!
 //! `--scenario rescue` measures instead how the sweeper rescues lost jobs
 //! under steady traffic (`rescue.rs`).
 //!
@@ -24,7 +27,8 @@
 //! Usage: `scripts/bench` (builds, starts moto, runs both backends, the
 //! capacity scenario, then the rescue scenario). Directly: `bench --backend embedded|moto
 //! [--messages N] [--concurrency C] [--latency-messages M] [--bin-dir
-//! target/release]`, with `MOTO_ENDPOINT` set for moto; `bench --scenario
+//! target/release]`, with `MOTO_ENDPOINT` set for moto; `bench --scenario fifo
+//! --backend embedded|moto [--messages N] [--concurrency C]`; `bench --scenario
 //! rescue [--bin-dir DIR]`; or, with `MOTO_ENDPOINT` set, `bench --scenario
 //! capacity [--messages N] [--list-messages L] [--list-requests R]
 //! [--seed-seconds S] [--write-log FILE.csv] [--bin-dir DIR]`: N messages one
@@ -34,6 +38,7 @@
 //! lists every modelled write with its partition key value.
 
 mod capacity;
+mod fifo;
 mod proxy;
 mod report;
 mod rescue;
@@ -45,7 +50,7 @@ use std::process::ExitCode;
 /// What to run.
 #[derive(Debug, Clone)]
 pub struct Options {
-    /// `pipeline` (the default), `rescue` or `capacity`.
+    /// `pipeline` (the default), `fifo`, `rescue` or `capacity`.
     pub scenario: String,
     /// `embedded` or `moto`.
     pub backend: String,
@@ -99,13 +104,13 @@ fn parse_options() -> anyhow::Result<Options> {
             "--seed-seconds" => options.seed_seconds = value()?.parse()?,
             "--write-log" => options.write_log = Some(PathBuf::from(value()?)),
             other => anyhow::bail!(
-                "unknown argument {other:?}: use --scenario pipeline|rescue|capacity, --backend embedded|moto, --messages N, --concurrency C, --latency-messages M, --bin-dir DIR, and for capacity --list-messages L, --list-requests R, --seed-seconds S, --write-log FILE"
+                "unknown argument {other:?}: use --scenario pipeline|fifo|rescue|capacity, --backend embedded|moto, --messages N, --concurrency C, --latency-messages M, --bin-dir DIR, and for capacity --list-messages L, --list-requests R, --seed-seconds S, --write-log FILE"
             ),
         }
     }
     anyhow::ensure!(
-        ["pipeline", "rescue", "capacity"].contains(&options.scenario.as_str()),
-        "--scenario must be pipeline, rescue or capacity, not {:?}",
+        ["pipeline", "fifo", "rescue", "capacity"].contains(&options.scenario.as_str()),
+        "--scenario must be pipeline, fifo, rescue or capacity, not {:?}",
         options.scenario
     );
     anyhow::ensure!(
@@ -131,7 +136,10 @@ async fn main() -> ExitCode {
 
 async fn run() -> anyhow::Result<()> {
     let options = parse_options()?;
-    if options.scenario == "rescue" {
+    if options.scenario == "fifo" {
+        let runs = fifo::run(&options).await?;
+        println!("{}", fifo::markdown(&options, &runs));
+    } else if options.scenario == "rescue" {
         let results = rescue::run(&options.bin_dir).await?;
         println!("{}", report::rescue_markdown(&results));
     } else if options.scenario == "capacity" {

@@ -106,9 +106,18 @@ pub enum Backend {
 
 /// Creates a fresh queue and table on moto at `moto` with `web provision`.
 pub async fn provision_moto(bin_dir: &Path, moto: &str) -> anyhow::Result<Backend> {
+    provision_moto_queue(bin_dir, moto, "").await
+}
+
+/// As [`provision_moto`], with `suffix` on the queue's name (`.fifo`: a FIFO queue).
+pub async fn provision_moto_queue(
+    bin_dir: &Path,
+    moto: &str,
+    suffix: &str,
+) -> anyhow::Result<Backend> {
     let name = format!("bench-{}", chrono::Utc::now().timestamp_millis());
     let backend = Backend::Moto {
-        queue_url: format!("{moto}/123456789012/{name}"),
+        queue_url: format!("{moto}/123456789012/{name}{suffix}"),
         table: name,
     };
     let mut provision = Command::new(bin_dir.join("web"));
@@ -155,6 +164,16 @@ async fn send_many(
     count: usize,
     concurrency: usize,
 ) -> anyhow::Result<(Vec<String>, Duration)> {
+    send_in_groups(web, count, concurrency, 0).await
+}
+
+/// As [`send_many`], message `n` in group `g{n % groups}` (none if `groups` is 0).
+pub async fn send_in_groups(
+    web: &str,
+    count: usize,
+    concurrency: usize,
+    groups: usize,
+) -> anyhow::Result<(Vec<String>, Duration)> {
     let client = reqwest::Client::new();
     let slots = Arc::new(Semaphore::new(concurrency));
     let started = Instant::now();
@@ -163,9 +182,10 @@ async fn send_many(
         let permit = Arc::clone(&slots).acquire_owned().await?;
         let (client, url) = (client.clone(), format!("{web}/api/messages"));
         tasks.push(tokio::spawn(async move {
+            let group = (groups > 0).then(|| format!("g{}", n % groups));
             let answer = client
                 .post(url)
-                .json(&json!({ "body": format!("bench {n}") }))
+                .json(&json!({ "body": format!("bench {n}"), "group": group }))
                 .send()
                 .await;
             drop(permit);

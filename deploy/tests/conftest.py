@@ -52,18 +52,29 @@ def moto_endpoint() -> str:
     return endpoint
 
 
-@pytest.fixture(scope="session")
-def app_stack(moto_endpoint):
-    """The application stack, created from deploy/stack/messages.yaml on moto's
-    CloudFormation: its name and outputs. Deleted at the end, with the table
-    it retains."""
-    name = f"deploy-test-{uuid.uuid4().hex[:10]}"
-    outputs = stackkit.create_stack(moto_endpoint, name)
+def _created_stack(moto_endpoint: str, prefix: str, parameters: dict[str, str] | None = None):
+    name = f"{prefix}-{uuid.uuid4().hex[:10]}"
+    outputs = stackkit.create_stack(moto_endpoint, name, parameters)
     try:
         yield {"name": name, "outputs": outputs}
     finally:
         stackkit.delete_stack(moto_endpoint, name)
         stackkit.remove_retained_table(moto_endpoint, outputs["TableName"])
+
+
+@pytest.fixture(scope="session")
+def app_stack(moto_endpoint):
+    """The application stack, created from deploy/stack/messages.yaml on moto's
+    CloudFormation: its name and outputs. Deleted at the end, with the table
+    it retains."""
+    yield from _created_stack(moto_endpoint, "deploy-test")
+
+
+@pytest.fixture(scope="session")
+def fifo_stack(moto_endpoint):
+    """The same stack with QueueType=fifo, as `aws cloudformation deploy
+    --parameter-overrides QueueType=fifo` creates it."""
+    yield from _created_stack(moto_endpoint, "deploy-test-fifo", {"QueueType": "fifo"})
 
 
 @pytest.fixture(scope="session")

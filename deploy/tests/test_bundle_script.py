@@ -1,6 +1,7 @@
 """scripts/bundle and the application stack's outputs: what it writes into
 each zip's generated .ebextensions/00-stack.config, where it reads the outputs
-from (STACK_NAME through the AWS CLI, or STACK_OUTPUTS), and what it refuses.
+from (STACK_NAME through the AWS CLI, or STACK_OUTPUTS), what it refuses, and
+what it leaves out of the worker's zip for a FIFO queue (cron.yaml).
 The binaries here are stand-ins: these checks are about the zips' configuration."""
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ import pytest
 
 import ebtemplate
 import stackkit
-from ebspec import BUNDLES, GENERATED_CONFIG, load_yaml, open_bundle
+from ebspec import BUNDLES, GENERATED_CONFIG, REPO, load_yaml, open_bundle
 
 ENVIRONMENT = "aws:elasticbeanstalk:application:environment"
 SQSD = "aws:elasticbeanstalk:sqsd"
@@ -66,18 +67,24 @@ def test_the_bundles_carry_the_stacks_outputs_as_literal_options(app_stack, tmp_
                 )
 
 
-def test_cfn_lint_finds_no_error_in_the_worker_resources_with_the_stacks_queue_name(app_stack, tmp_path):
-    # With 00-stack.config, Fn::GetOptionSetting resolves to the literal queue
-    # name, as Elastic Beanstalk resolves it before CloudFormation sees it.
-    bundles = stackkit.bundle_with_outputs(app_stack["outputs"], stackkit.fake_binaries(tmp_path / "release"), tmp_path)
-    template = ebtemplate.eb_template(bundles["worker"])
-    dimensions = [
+def sqs_dimensions(worker) -> list:
+    """The dimensions of the SQS metrics the worker's scaling policy measures,
+    with Fn::GetOptionSetting resolved as Elastic Beanstalk resolves it."""
+    template = ebtemplate.eb_template(worker)
+    return [
         query["MetricStat"]["Metric"]["Dimensions"]
         for resource in template["Resources"].values()
         if resource["Type"] == "AWS::AutoScaling::ScalingPolicy"
         for query in resource["Properties"]["TargetTrackingConfiguration"]["CustomizedMetricSpecification"]["Metrics"]
         if "MetricStat" in query and query["MetricStat"]["Metric"]["Namespace"] == "AWS/SQS"
     ]
+
+
+def test_cfn_lint_finds_no_error_in_the_worker_resources_with_the_stacks_queue_name(app_stack, tmp_path):
+    # With 00-stack.config, Fn::GetOptionSetting resolves to the literal queue
+    # name, as Elastic Beanstalk resolves it before CloudFormation sees it.
+    bundles = stackkit.bundle_with_outputs(app_stack["outputs"], stackkit.fake_binaries(tmp_path / "release"), tmp_path)
+    dimensions = sqs_dimensions(bundles["worker"])
     assert dimensions == [[{"Name": "QueueName", "Value": app_stack["outputs"]["QueueName"]}]], (
         f"the scaling policy measures {dimensions}, not the stack's queue {app_stack['outputs']['QueueName']}"
     )
@@ -180,12 +187,13 @@ GOOD = {
         ({k: v for k, v in GOOD.items() if k != "TableName"}, "no TableName output"),
         ({**GOOD, "QueueURL": "https://sqs.us-east-1.amazonaws.com/123456789012/other"}, "is not the URL of the queue"),
         ({**GOOD, "TableName": '`{"Ref" : "MessagesTable"}`'}, "backtick"),
+        # SQS allows a dot in a queue's name only in a FIFO queue's .fifo suffix.
         (
-            {**GOOD, "QueueName": "messages.fifo", "QueueURL": "https://sqs.us-east-1.amazonaws.com/1/messages.fifo"},
-            "FIFO",
+            {**GOOD, "QueueName": "messages.queue", "QueueURL": "https://sqs.us-east-1.amazonaws.com/1/messages.queue"},
+            "is not an SQS queue name",
         ),
     ],
-    ids=["missing-table", "url-of-another-queue", "cloudformation-function", "fifo-queue"],
+    ids=["missing-table", "url-of-another-queue", "cloudformation-function", "dot-outside-fifo-suffix"],
 )
 def test_outputs_that_are_not_the_stacks_are_refused_before_any_zip(outputs, why, tmp_path):
     dist = tmp_path / "dist"
@@ -213,3 +221,68 @@ def test_the_generated_config_parses_as_elastic_beanstalk_reads_it(tmp_path):
     )
     assert set(parsed) == {"option_settings"}, f"{GENERATED_CONFIG} has more than option_settings: {sorted(parsed)}"
     assert json.dumps(parsed).count(GOOD["QueueURL"]) == 2, "the worker's QUEUE_URL and WorkerQueueURL are the queue's URL"
+
+
+# --- a FIFO queue -------------------------------------------------------------
+
+FIFO_NOTE = "is a FIFO queue"
+
+
+def bundle_entries(dist: Path) -> dict[str, list[str]]:
+    entries = {}
+    for name in BUNDLES:
+        with zipfile.ZipFile(dist / f"{name}.zip") as archive:
+            entries[name] = sorted(archive.namelist())
+    return entries
+
+
+def test_a_fifo_stacks_worker_bundle_has_no_cron_yaml_and_says_how_to_sweep(fifo_stack, app_stack, tmp_path):
+    # Elastic Beanstalk supports FIFO queues in worker environments but runs no
+    # periodic task (cron.yaml) on one: for the FIFO stack's outputs the worker's
+    # zip has no cron.yaml, and scripts/bundle says in one line that the sweep
+    # then runs only when POSTed to by hand, at the path cron.yaml schedules.
+    binaries = stackkit.fake_binaries(tmp_path / "release")
+    runs = {}
+    for kind, outputs in (("fifo", fifo_stack["outputs"]), ("standard", app_stack["outputs"])):
+        dist = tmp_path / kind / "dist"
+        result = stackkit.run_bundle_script(
+            binaries, dist, STACK_OUTPUTS=str(stackkit.outputs_file(outputs, tmp_path / f"{kind}-outputs.json"))
+        )
+        assert result.returncode == 0, f"scripts/bundle with the {kind} stack's outputs failed:\n{result.stdout}{result.stderr}"
+        runs[kind] = (result, bundle_entries(dist))
+
+    fifo_result, fifo_entries = runs["fifo"]
+    standard_result, standard_entries = runs["standard"]
+    assert "cron.yaml" in standard_entries["worker"], f"the standard stack's worker.zip lost cron.yaml: {standard_entries['worker']}"
+    assert "cron.yaml" not in fifo_entries["worker"], (
+        f"the FIFO stack's worker.zip has a cron.yaml, which Elastic Beanstalk will not run on a FIFO queue: {fifo_entries['worker']}"
+    )
+    expected = {**standard_entries, "worker": [entry for entry in standard_entries["worker"] if entry != "cron.yaml"]}
+    assert fifo_entries == expected, f"for a FIFO queue the zips hold {fifo_entries}, not the standard ones less cron.yaml {expected}"
+
+    notes = [line for line in fifo_result.stderr.splitlines() if FIFO_NOTE in line]
+    assert len(notes) == 1, f"scripts/bundle must say once that the queue is FIFO; it printed:\n{fifo_result.stderr}"
+    sweep = next(entry for entry in load_yaml(REPO / "deploy" / "worker" / "cron.yaml")["cron"] if entry["name"] == "sweep-pending")
+    for part in (fifo_stack["outputs"]["QueueName"], "cron.yaml", "sweep", f"-X POST http://localhost{sweep['url']}"):
+        assert part in notes[0], f"the FIFO note must mention {part!r}: {notes[0]}"
+    assert FIFO_NOTE not in standard_result.stderr, (
+        f"scripts/bundle printed the FIFO note for a standard queue:\n{standard_result.stderr}"
+    )
+
+
+def test_a_fifo_stacks_bundles_carry_its_outputs_and_lint_clean(fifo_stack, tmp_path):
+    # The same literal options as for a standard queue, the .fifo name included:
+    # CloudWatch's SQS metrics name a FIFO queue by its whole name, so the
+    # worker's scaling policy measures QUEUE_NAME as it is.
+    outputs = fifo_stack["outputs"]
+    bundles = stackkit.bundle_with_outputs(outputs, stackkit.fake_binaries(tmp_path / "release"), tmp_path)
+    for name, bundle in bundles.items():
+        found = generated_options(bundle)
+        expected = {key: outputs[output] for key, output in TOLD[name].items()}
+        assert found == expected, f"{name}'s {GENERATED_CONFIG} sets {found}, not the FIFO stack's outputs {expected}"
+    assert not (bundles["worker"].root / "cron.yaml").exists(), "the FIFO stack's worker bundle has a cron.yaml"
+    dimensions = sqs_dimensions(bundles["worker"])
+    assert dimensions == [[{"Name": "QueueName", "Value": outputs["QueueName"]}]], (
+        f"the scaling policy measures {dimensions}, not the FIFO stack's queue {outputs['QueueName']}"
+    )
+    ebtemplate.lint_bundle(bundles["worker"], tmp_path)

@@ -1,12 +1,14 @@
 """The application stack (deploy/stack/messages.yaml): the queue, its
 dead-letter queue, the table and the dead-letter alarm both environments share.
 cfn-lint on the template, then the stack created on moto's CloudFormation and
-read back through SQS and DynamoDB, then deleted."""
+read back through SQS and DynamoDB, then deleted; the same with QueueType=fifo."""
 
 from __future__ import annotations
 
 import json
 import uuid
+
+import pytest
 
 import ebtemplate
 import stackkit
@@ -15,6 +17,16 @@ import stackkit
 # resource with a warning, and so drops the DeadLetterAlarmName output. The
 # alarm is checked in the template itself (and by cfn-lint).
 MOTO_OUTPUTS = set(stackkit.OUTPUTS) - {"DeadLetterAlarmName"}
+
+# The attributes a queue of either type must have alike: sqsd's defaults, the
+# redrive after 10 receives (= MAX_ATTEMPTS), and SQS's defaults for the rest.
+SHARED_ATTRIBUTES = (
+    "VisibilityTimeout",
+    "MessageRetentionPeriod",
+    "DelaySeconds",
+    "MaximumMessageSize",
+    "ReceiveMessageWaitTimeSeconds",
+)
 
 
 def resources() -> dict:
@@ -106,20 +118,52 @@ def test_the_alarm_notifies_a_topic_only_when_one_is_given():
     )
 
 
+def test_the_queues_are_standard_unless_queue_type_is_fifo():
+    # SQS: a queue is FIFO only when created with FifoQueue true (without the
+    # property, a standard queue), its name must then end in .fifo, and a FIFO
+    # queue's dead-letter queue must be a FIFO queue too. The app sends its own
+    # deduplication ids, so no queue asks for ContentBasedDeduplication.
+    template = stackkit.template()
+    parameter = template["Parameters"]["QueueType"]
+    assert parameter.get("Default") == "standard", "QueueType must default to standard (the periodic sweep needs it)"
+    assert parameter.get("AllowedValues") == ["standard", "fifo"], (
+        f"QueueType allows {parameter.get('AllowedValues')}, not standard and fifo"
+    )
+    assert template["Conditions"]["Fifo"] == {"Fn::Equals": [{"Ref": "QueueType"}, "fifo"]}, (
+        "the Fifo condition must hold exactly when QueueType is fifo"
+    )
+    for logical, name in (("JobQueue", "${AWS::StackName}-queue"), ("DeadLetterQueue", "${AWS::StackName}-queue-dlq")):
+        properties = resources()[logical]["Properties"]
+        assert properties["QueueName"] == {"Fn::If": ["Fifo", {"Fn::Sub": f"{name}.fifo"}, {"Fn::Sub": name}]}, (
+            f"{logical}'s QueueName is {properties['QueueName']!r}: {name} for a standard queue, {name}.fifo for a FIFO one"
+        )
+        assert properties.get("FifoQueue") == {"Fn::If": ["Fifo", True, {"Ref": "AWS::NoValue"}]}, (
+            f"{logical}'s FifoQueue is {properties.get('FifoQueue')!r}: true with QueueType=fifo, absent otherwise"
+        )
+        assert "ContentBasedDeduplication" not in properties, (
+            f"{logical} sets ContentBasedDeduplication: the web sends a MessageDeduplicationId with every job"
+        )
+
+
 # --- the stack on moto ----------------------------------------------------------
 
 
-def test_the_stack_outputs_the_queue_and_the_table(app_stack):
-    outputs = app_stack["outputs"]
+@pytest.mark.parametrize(("stack", "suffix"), [("app_stack", ""), ("fifo_stack", ".fifo")], ids=["standard", "fifo"])
+def test_the_stack_outputs_the_queue_and_the_table(stack, suffix, request):
+    # SQS: a FIFO queue's name ends in .fifo (CreateQueue refuses it otherwise).
+    made = request.getfixturevalue(stack)
+    outputs = made["outputs"]
     missing = MOTO_OUTPUTS - set(outputs)
     assert not missing, f"the stack on moto has no {sorted(missing)} output: {outputs}"
-    name = app_stack["name"]
-    assert outputs["QueueName"] == f"{name}-queue", f"QueueName {outputs['QueueName']!r} is not <stack>-queue"
+    name = made["name"]
+    assert outputs["QueueName"] == f"{name}-queue{suffix}", (
+        f"QueueName {outputs['QueueName']!r} is not <stack>-queue{suffix}"
+    )
     assert outputs["QueueURL"].rsplit("/", 1)[-1] == outputs["QueueName"], (
         f"QueueURL {outputs['QueueURL']!r} does not end in the queue's name"
     )
-    assert outputs["DeadLetterQueueURL"].rsplit("/", 1)[-1] == f"{name}-queue-dlq", (
-        f"DeadLetterQueueURL {outputs['DeadLetterQueueURL']!r} does not end in <stack>-queue-dlq"
+    assert outputs["DeadLetterQueueURL"].rsplit("/", 1)[-1] == f"{name}-queue-dlq{suffix}", (
+        f"DeadLetterQueueURL {outputs['DeadLetterQueueURL']!r} does not end in <stack>-queue-dlq{suffix}"
     )
     assert outputs["TableName"] == f"{name}-table", f"TableName {outputs['TableName']!r} is not <stack>-table"
 
@@ -142,6 +186,62 @@ def test_the_queue_redrives_to_the_dead_letter_queue_after_10_receives(app_stack
     )
     assert outputs["DeadLetterQueueArn"] == dlq_arn, (
         f"DeadLetterQueueArn output {outputs['DeadLetterQueueArn']!r} is not the dead-letter queue's ARN {dlq_arn}"
+    )
+
+
+def test_the_standard_stacks_queues_are_not_fifo(app_stack, moto_endpoint):
+    # SQS returns FifoQueue only for a FIFO queue; cron.yaml's periodic sweep
+    # needs a standard queue (Elastic Beanstalk runs no periodic task on a FIFO one).
+    sqs = stackkit.client(moto_endpoint, "sqs")
+    for output in ("QueueURL", "DeadLetterQueueURL"):
+        url = app_stack["outputs"][output]
+        attributes = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["All"])["Attributes"]
+        assert attributes.get("FifoQueue", "false") == "false", f"{url} is a FIFO queue in the default (standard) stack"
+
+
+def test_the_fifo_queue_redrives_to_a_fifo_dead_letter_queue_after_10_receives(fifo_stack, app_stack, moto_endpoint):
+    # SQS: the dead-letter queue of a FIFO queue must also be a FIFO queue
+    # (moto, like SQS, refuses a FIFO queue's redrive to a standard one). The
+    # app supplies MessageDeduplicationId, so ContentBasedDeduplication stays off.
+    sqs = stackkit.client(moto_endpoint, "sqs")
+
+    def attributes(url: str) -> dict[str, str]:
+        return sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["All"])["Attributes"]
+
+    outputs = fifo_stack["outputs"]
+    queue, dlq = attributes(outputs["QueueURL"]), attributes(outputs["DeadLetterQueueURL"])
+    for which, found in (("queue", queue), ("dead-letter queue", dlq)):
+        assert found.get("FifoQueue") == "true", f"the FIFO stack's {which} is not a FIFO queue: {found}"
+        assert found.get("ContentBasedDeduplication") == "false", (
+            f"the FIFO stack's {which} has ContentBasedDeduplication {found.get('ContentBasedDeduplication')}"
+        )
+    redrive = json.loads(queue.get("RedrivePolicy", "{}"))
+    assert redrive.get("deadLetterTargetArn") == dlq["QueueArn"], (
+        f"the FIFO queue redrives to {redrive}, not to its FIFO dead-letter queue {dlq['QueueArn']}"
+    )
+    assert int(redrive.get("maxReceiveCount", 0)) == 10, (
+        f"maxReceiveCount is {redrive.get('maxReceiveCount')}, not 10 (= MAX_ATTEMPTS)"
+    )
+    assert outputs["DeadLetterQueueArn"] == dlq["QueueArn"], (
+        f"DeadLetterQueueArn output {outputs['DeadLetterQueueArn']!r} is not the dead-letter queue's ARN {dlq['QueueArn']}"
+    )
+    # Everything else as in the standard stack.
+    standard = attributes(app_stack["outputs"]["QueueURL"])
+    standard_dlq = attributes(app_stack["outputs"]["DeadLetterQueueURL"])
+    standard_redrive = json.loads(standard["RedrivePolicy"])
+    assert redrive["maxReceiveCount"] == standard_redrive["maxReceiveCount"], (
+        f"the FIFO queue's maxReceiveCount {redrive['maxReceiveCount']} differs from the standard queue's "
+        f"{standard_redrive['maxReceiveCount']}"
+    )
+    for which, fifo_found, standard_found in (("queue", queue, standard), ("dead-letter queue", dlq, standard_dlq)):
+        differences = {
+            key: (fifo_found.get(key), standard_found.get(key))
+            for key in SHARED_ATTRIBUTES
+            if fifo_found.get(key) != standard_found.get(key)
+        }
+        assert not differences, f"the FIFO {which} differs from the standard one (FIFO, standard): {differences}"
+    assert dlq["MessageRetentionPeriod"] == "1209600", (
+        f"the FIFO dead-letter queue keeps messages {dlq['MessageRetentionPeriod']} s, not 14 days (1209600 s)"
     )
 
 

@@ -74,7 +74,7 @@ impl Stack {
             (config.web_port, config.worker_port),
         )
         .await?;
-        if let BackendConfig::Embedded { data_dir } = &config.backend {
+        if let BackendConfig::Embedded { data_dir, .. } = &config.backend {
             tracing::info!(data_dir = %data_dir.display(), "embedded backend (no AWS configured)");
         }
         Ok(stack)

@@ -18,8 +18,8 @@ use std::time::Duration;
 
 use axum::http::StatusCode;
 use messages::{
-    Backends, Claimed, IdempotencyKey, KeyClaim, KeyOutcome, Message, MessageBody, MessageId,
-    Simulate,
+    Backends, Claimed, IdempotencyKey, KeyClaim, KeyOutcome, Message, MessageBody, MessageGroup,
+    MessageId, Simulate,
 };
 use service::http::HttpError;
 use sha2::{Digest, Sha256};
@@ -50,13 +50,22 @@ pub struct SendRequest {
     pub bodies: Vec<MessageBody>,
     /// What each job does.
     pub simulate: Simulate,
+    /// The group every message goes in, if any.
+    pub group: Option<MessageGroup>,
 }
 
 impl SendRequest {
-    /// What a retry must ask again, as a digest: the bodies and the job kind.
+    /// What a retry must ask again, as a digest: the bodies, the job kind
+    /// and the group.
     fn fingerprint(&self) -> String {
         let mut digest = Sha256::new();
         digest.update(self.simulate.as_str());
+        // A group's absence and each group read apart: `|` is no job kind's.
+        if let Some(group) = &self.group {
+            digest.update("|group:");
+            digest.update(group.as_str());
+            digest.update("|");
+        }
         for body in &self.bodies {
             let body = body.as_str();
             // Each body's length first, so no two lists of bodies read alike.
@@ -78,7 +87,7 @@ pub async fn send_once(
     request: SendRequest,
 ) -> Result<Vec<Message>, HttpError> {
     let Some(key) = key else {
-        let planned = plan(request.bodies, request.simulate);
+        let planned = plan(request.bodies, request.simulate, request.group.as_ref());
         return send_planned(backends, planned)
             .await
             .map_err(HttpError::from);
@@ -95,7 +104,11 @@ async fn send_under_key(
     request: SendRequest,
 ) -> Result<Vec<Message>, HttpError> {
     let fingerprint = request.fingerprint();
-    let planned = plan(request.bodies.clone(), request.simulate);
+    let planned = plan(
+        request.bodies.clone(),
+        request.simulate,
+        request.group.as_ref(),
+    );
     let claim = KeyClaim {
         fingerprint: fingerprint.clone(),
         ids: planned.iter().map(|message| message.id).collect(),
@@ -236,7 +249,9 @@ async fn settle_from_records(
             .ids
             .iter()
             .zip(request.bodies)
-            .map(|(id, body)| Message::with_id(*id, body, request.simulate))
+            .map(|(id, body)| {
+                Message::with_id(*id, body, request.simulate).in_group(request.group.clone())
+            })
             .collect();
         return send_and_settle(backends, key, held, planned).await;
     }

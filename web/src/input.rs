@@ -4,7 +4,9 @@
 //! changes nothing.
 
 use axum::http::HeaderMap;
-use messages::{IdempotencyKey, ListQuery, MAX_PAGE, MessageBody, MessageId, Simulate, Status};
+use messages::{
+    IdempotencyKey, ListQuery, MAX_PAGE, MessageBody, MessageGroup, MessageId, Simulate, Status,
+};
 use serde::Deserialize;
 use service::http::HttpError;
 
@@ -20,6 +22,16 @@ pub fn parse_simulate(text: Option<&str>) -> Result<Simulate, HttpError> {
         Some(text) => text.parse().map_err(|error: messages::UnknownSimulate| {
             HttpError::unprocessable(error.to_string())
         }),
+    }
+}
+
+/// Reads the optional `group`: absent or blank means none.
+pub fn parse_group(text: Option<&str>) -> Result<Option<MessageGroup>, HttpError> {
+    match text.map(str::trim).filter(|text| !text.is_empty()) {
+        None => Ok(None),
+        Some(text) => MessageGroup::parse(text)
+            .map(Some)
+            .map_err(|error| HttpError::unprocessable(error.to_string())),
     }
 }
 
@@ -132,10 +144,12 @@ pub fn parse_watch(text: &str) -> Result<Vec<(MessageId, u32)>, HttpError> {
     Ok(watched)
 }
 
-/// `?status=&limit=&cursor=`, each optional, as the list API and the page take them.
+/// `?status=&group=&limit=&cursor=`, each optional, as the list API and the
+/// page take them.
 #[derive(Debug, Default, Deserialize)]
 pub struct ListParams {
     status: Option<String>,
+    group: Option<String>,
     limit: Option<String>,
     cursor: Option<String>,
 }
@@ -162,8 +176,11 @@ impl ListParams {
                 )
             })?),
         };
+        let group = parse_group(self.group.as_deref())
+            .map_err(|error| HttpError::bad_request(error.public().to_owned()))?;
         Ok(ListQuery {
             status,
+            group,
             limit,
             cursor,
         })

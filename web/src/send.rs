@@ -14,6 +14,11 @@
 //! ends `complete` or `fail` all the same: its job may be on the queue, and the
 //! sweeper enqueues it again if not).
 //!
+//! On a FIFO queue each job goes in its message's group, deduplicated by the
+//! message's id (`Message::enqueue`): a send repeated under an
+//! `Idempotency-Key` after a lost answer reuses the ids, so the queue drops
+//! the second job. A burst is enqueued in its order, which a group keeps.
+//!
 //! Each sequence runs in a task of its own: if the request is cut short (the
 //! client leaves, the request timeout fires), the writes still finish together,
 //! so a record is never left half handled by a cancelled future.
@@ -21,8 +26,8 @@
 use std::future::Future;
 
 use messages::{
-    BackendError, Backends, FinalStatus, Message, MessageBody, MessageId, Outcome, Simulate,
-    Transition,
+    BackendError, Backends, FinalStatus, Message, MessageBody, MessageGroup, MessageId, Outcome,
+    Outgoing, Simulate, Transition,
 };
 
 /// Why a send did not go through whole. Each says what was done and what
@@ -123,12 +128,16 @@ async fn uncancellable<T: Send + 'static>(
     answered.await.unwrap_or(Err(SendError::Interrupted))
 }
 
-/// The messages a send of `bodies` will create, with their ids: an
-/// idempotent send claims the ids before it creates anything.
-pub fn plan(bodies: Vec<MessageBody>, simulate: Simulate) -> Vec<Message> {
+/// The messages a send of `bodies` in `group` will create, with their ids:
+/// an idempotent send claims the ids before it creates anything.
+pub fn plan(
+    bodies: Vec<MessageBody>,
+    simulate: Simulate,
+    group: Option<&MessageGroup>,
+) -> Vec<Message> {
     bodies
         .into_iter()
-        .map(|body| Message::new(body, simulate))
+        .map(|body| Message::new(body, simulate).in_group(group.cloned()))
         .collect()
 }
 
@@ -152,7 +161,7 @@ pub async fn send_planned(
 async fn send_one(backends: &Backends, message: Message) -> Result<Message, SendError> {
     let simulate = message.simulate;
     record(backends, std::slice::from_ref(&message)).await?;
-    if let Err(source) = backends.queue.send(&message.job().to_json()).await {
+    if let Err(source) = backends.queue.send_message(&message.enqueue()).await {
         let ids = vec![message.id];
         return match mark_unqueued(backends, &message).await {
             Unqueued::MarkedFail => Err(SendError::NotQueued { ids, source }),
@@ -205,10 +214,8 @@ async fn send_burst(
         return Ok(messages);
     };
     record(backends, &messages).await?;
-    let jobs: Vec<String> = messages
-        .iter()
-        .map(|message| message.job().to_json())
-        .collect();
+    // In the order planned: on a FIFO queue, the order of the group.
+    let jobs: Vec<Outgoing> = messages.iter().map(Message::enqueue).collect();
     let (sent, source) = match backends.queue.send_batch(&jobs).await {
         Ok(sent) => (
             sent,

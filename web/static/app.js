@@ -13,6 +13,8 @@
   if (!table) return;
   const tbody = table.tBodies[0];
   const filter = table.dataset.filter || "";
+  // In a group's view, only that group's messages are shown.
+  const group = table.dataset.group || "";
   const live = document.getElementById("live-status");
   let newest = table.dataset.newest || "";
   // In a filtered view, new messages of another status are not shown but
@@ -49,6 +51,14 @@
     body.appendChild(link);
     tr.appendChild(body);
     tr.appendChild(cell(message.simulate));
+    const groupCell = cell("", "group");
+    if (message.group) {
+      const groupLink = document.createElement("a");
+      groupLink.href = "/?group=" + encodeURIComponent(message.group);
+      groupLink.textContent = message.group;
+      groupCell.appendChild(groupLink);
+    }
+    tr.appendChild(groupCell);
     tr.appendChild(cell(message.attempts, "attempts"));
     const age = document.createElement("td");
     const time = document.createElement("time");
@@ -106,6 +116,7 @@
       let changed = 0;
       for (const message of update.new) {
         newest = message.id;
+        if (group && message.group !== group) continue;
         if (filter && message.status !== filter) {
           if (message.status === "pending" && unseen.size < 100) unseen.set(message.id, message.attempts);
           continue;
@@ -156,6 +167,7 @@
       event.preventDefault();
       const params = new URLSearchParams({ cursor: loadMore.dataset.cursor, limit: "25" });
       if (filter) params.set("status", filter);
+      if (group) params.set("group", group);
       const response = await fetch("/api/messages?" + params.toString());
       if (!response.ok) return;
       const page = await response.json();
@@ -200,6 +212,7 @@
         body: String(data.get("body") || ""),
         simulate: String(data.get("simulate") || "ok"),
         count: String(data.get("count") || "1"),
+        group: String(data.get("group") || ""),
       };
       // The form's key makes a double submit, or a retry after a lost
       // answer, one send; a new message gets a new key (see newKey).

@@ -176,6 +176,11 @@ async fn requeue(
     {
         return Ok(false);
     }
-    backends.queue.send(&message.job().to_json()).await?;
+    // Under a deduplication id of its own: a FIFO queue would drop a repeat
+    // of the web's first send within five minutes.
+    backends
+        .queue
+        .send_message(&message.enqueue_again(message.requeues + 1))
+        .await?;
     Ok(true)
 }

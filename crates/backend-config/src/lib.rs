@@ -2,6 +2,8 @@
 //! "Configuration"): `QUEUE_URL` and `TABLE_NAME` both set means SQS and
 //! DynamoDB; neither means the embedded backend under `DATA_DIR`; one alone is
 //! a start-up error, since half an AWS setup is always a mistake.
+//! Whether the queue is FIFO is the queue's own: on SQS its name ends in
+//! `.fifo`; the embedded queue is made FIFO with `QUEUE_TYPE=fifo`.
 //!
 //! This is the only crate that knows both backends. The apps call
 //! [`BackendConfig::connect`] once at start-up and from then on see only the
@@ -9,7 +11,7 @@
 
 use std::path::PathBuf;
 
-use messages::{BackendError, Backends};
+use messages::{BackendError, Backends, QueueKind};
 use service::env;
 
 /// sqsd's default `MaxRetries`, and so the default `MAX_ATTEMPTS`.
@@ -35,6 +37,9 @@ pub enum BackendConfig {
     Embedded {
         /// `DATA_DIR`, default `./data`.
         data_dir: PathBuf,
+        /// `QUEUE_TYPE`: the kind of queue a new file is made with, and that
+        /// an existing one must have. Unset: the file's own (standard if new).
+        queue_kind: Option<QueueKind>,
     },
 }
 
@@ -56,19 +61,77 @@ pub enum BackendConfigError {
         "QUEUE_URL is set to {0:?}, which does not end in a queue name: use the queue's URL, like https://sqs.us-east-1.amazonaws.com/123456789012/messages"
     )]
     NoQueueName(String),
+    /// A `QUEUE_TYPE` that contradicts the queue `QUEUE_URL` names.
+    #[error(
+        "QUEUE_TYPE is {asked} but QUEUE_URL names a {actual} queue ({url}): on SQS the queue decides (a FIFO queue's name ends in .fifo), so unset QUEUE_TYPE or point QUEUE_URL at a {asked} queue"
+    )]
+    QueueTypeContradicted {
+        /// `QUEUE_TYPE`.
+        asked: &'static str,
+        /// What the URL says.
+        actual: &'static str,
+        /// `QUEUE_URL`.
+        url: String,
+    },
     /// A variable that cannot be read at all.
     #[error(transparent)]
     Unreadable(#[from] env::EnvError),
 }
 
 impl BackendConfig {
-    /// Reads `QUEUE_URL`, `TABLE_NAME` and `DATA_DIR`.
+    /// Reads `QUEUE_URL`, `TABLE_NAME`, `DATA_DIR` and `QUEUE_TYPE`.
     pub fn from_env() -> Result<Self, BackendConfigError> {
+        let queue_kind = match env::var("QUEUE_TYPE")? {
+            None => None,
+            Some(text) => Some(text.trim().parse().map_err(|expected| env::EnvError {
+                name: "QUEUE_TYPE".to_owned(),
+                value: text,
+                expected,
+            })?),
+        };
         Self::from_values(
             env::var("QUEUE_URL")?,
             env::var("TABLE_NAME")?,
             env::var("DATA_DIR")?,
-        )
+        )?
+        .with_queue_kind(queue_kind)
+    }
+
+    /// The same configuration asking for a queue of `kind` (`QUEUE_TYPE`):
+    /// the embedded queue is made so; an SQS queue must be so already.
+    pub fn with_queue_kind(self, kind: Option<QueueKind>) -> Result<Self, BackendConfigError> {
+        match (self, kind) {
+            (Self::Embedded { data_dir, .. }, queue_kind) => Ok(Self::Embedded {
+                data_dir,
+                queue_kind,
+            }),
+            (aws @ Self::Aws { .. }, None) => Ok(aws),
+            (
+                Self::Aws {
+                    queue_url,
+                    table_name,
+                },
+                Some(asked),
+            ) => {
+                let actual = if queue_url.trim_end_matches('/').ends_with(".fifo") {
+                    QueueKind::Fifo
+                } else {
+                    QueueKind::Standard
+                };
+                if actual == asked {
+                    Ok(Self::Aws {
+                        queue_url,
+                        table_name,
+                    })
+                } else {
+                    Err(BackendConfigError::QueueTypeContradicted {
+                        asked: asked.as_str(),
+                        actual: actual.as_str(),
+                        url: queue_url,
+                    })
+                }
+            }
+        }
     }
 
     /// The decision itself, apart from the environment.
@@ -89,6 +152,7 @@ impl BackendConfig {
             }),
             (None, None) => Ok(Self::Embedded {
                 data_dir: PathBuf::from(data_dir.unwrap_or_else(|| "./data".to_owned())),
+                queue_kind: None,
             }),
             (Some(_), None) => Err(BackendConfigError::HalfAws {
                 set: "QUEUE_URL",
@@ -113,7 +177,7 @@ impl BackendConfig {
                 let sdk = messages_aws::load_config().await?;
                 messages_aws::provision(&sdk, queue_url, table_name, max_attempts).await
             }
-            Self::Embedded { data_dir } => Ok(vec![format!(
+            Self::Embedded { data_dir, .. } => Ok(vec![format!(
                 "nothing to provision: QUEUE_URL and TABLE_NAME are not set, so the embedded backend is used, and it creates its files under {} on first use",
                 data_dir.display()
             )]),
@@ -131,7 +195,10 @@ impl BackendConfig {
                 let sdk = messages_aws::load_config().await?;
                 Ok(messages_aws::backends(&sdk, queue_url, table_name))
             }
-            Self::Embedded { data_dir } => messages_embedded::backends(data_dir, max_attempts),
+            Self::Embedded {
+                data_dir,
+                queue_kind,
+            } => messages_embedded::backends_as(data_dir, max_attempts, *queue_kind),
         }
     }
 }
@@ -165,9 +232,40 @@ mod tests {
         assert_eq!(
             config,
             Ok(BackendConfig::Embedded {
-                data_dir: PathBuf::from("./data")
+                data_dir: PathBuf::from("./data"),
+                queue_kind: None,
             })
         );
+    }
+
+    #[test]
+    fn queue_type_must_agree_with_an_sqs_queue_and_makes_the_embedded_one() {
+        let aws = || {
+            BackendConfig::from_values(Some(QUEUE_URL.into()), Some("t".into()), None).expect("aws")
+        };
+        let error = aws()
+            .with_queue_kind(Some(QueueKind::Fifo))
+            .expect_err("a standard queue's URL");
+        assert!(
+            error
+                .to_string()
+                .contains("QUEUE_TYPE is fifo but QUEUE_URL names a standard queue"),
+            "{error}"
+        );
+        assert!(aws().with_queue_kind(Some(QueueKind::Standard)).is_ok());
+        let fifo =
+            BackendConfig::from_values(Some(format!("{QUEUE_URL}.fifo")), Some("t".into()), None)
+                .expect("aws");
+        assert!(fifo.with_queue_kind(Some(QueueKind::Fifo)).is_ok());
+        let embedded = BackendConfig::from_values(None, None, None)
+            .and_then(|config| config.with_queue_kind(Some(QueueKind::Fifo)));
+        assert!(matches!(
+            embedded,
+            Ok(BackendConfig::Embedded {
+                queue_kind: Some(QueueKind::Fifo),
+                ..
+            })
+        ));
     }
 
     #[test]

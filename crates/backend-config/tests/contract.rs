@@ -1,6 +1,8 @@
 //! The contract of the `Queue` and `StatusStore` ports, run on both backends:
 //! the embedded one and SQS + DynamoDB on moto. The worker relies on every
 //! behaviour here; a difference between the two is a bug in the embedded one.
+//! Every queue test runs on a standard and on a FIFO queue of each backend;
+//! the FIFO queue's own rules have tests of their own, on both backends.
 
 use std::collections::HashSet;
 use std::sync::Arc;
@@ -8,7 +10,8 @@ use std::time::{Duration, Instant};
 
 use messages::{
     Claimed, FinalStatus, IdempotencyKey, KeyClaim, KeyOutcome, ListQuery, Message, MessageBody,
-    Outcome, QueueDepth, Requeues, Simulate, StaleQuery, Status, Transition,
+    MessageGroup, Outcome, Outgoing, Queue, QueueDepth, Requeues, Simulate, StaleQuery, Status,
+    Transition,
 };
 use testkit::backends::Kind;
 use testkit::on_both_backends;
@@ -42,7 +45,7 @@ async fn message_attributes_arrive_with_the_message(kind: Kind) {
         ("trace".to_owned(), "abc def".to_owned()),
     ]);
     queue
-        .send_with_attributes("with attributes", &attributes)
+        .send_message(&Outgoing::new("with attributes").with_attributes(attributes.clone()))
         .await
         .expect("send");
     queue.send("without").await.expect("send");
@@ -229,6 +232,190 @@ async fn a_message_received_max_times_moves_to_the_dead_letters(kind: Kind) {
         backend.dead_letters.bodies().await,
         vec!["poison".to_owned()]
     );
+}
+
+// ---- FIFO queues ----
+//
+// What SQS documents for FIFO queues ("Amazon SQS FIFO queue key terms" and
+// "FIFO delivery logic" in the SQS Developer Guide), on both backends.
+
+fn in_group(body: &str, group: &str) -> Outgoing {
+    Outgoing {
+        group: Some(MessageGroup::parse(group).expect("valid")),
+        ..Outgoing::new(body)
+    }
+}
+
+async fn bodies_of(queue: &Arc<dyn Queue>, max: u32, wait: Duration) -> Vec<String> {
+    queue
+        .receive(max, wait, HIDE)
+        .await
+        .expect("receive")
+        .into_iter()
+        .map(|message| message.body)
+        .collect()
+}
+
+/// "When you receive a message with a message group ID, no more messages for
+/// the same message group ID are returned unless you delete the message or it
+/// becomes visible"; and a message made visible again is still its group's
+/// first, so a retry does not reorder the group.
+async fn a_group_is_delivered_in_order_one_message_at_a_time(kind: Kind) {
+    let backend = kind.make(10).await;
+    let queue = &backend.backends.queue;
+    for body in ["a", "b", "c"] {
+        queue
+            .send_message(&in_group(body, "g"))
+            .await
+            .expect("send");
+    }
+    let first = queue.receive(1, BRIEF, HIDE).await.expect("receive");
+    assert_eq!(first.len(), 1);
+    assert_eq!(first[0].body, "a");
+    assert_eq!(
+        bodies_of(queue, 10, BRIEF).await,
+        Vec::<String>::new(),
+        "nothing more of the group while its first is in flight"
+    );
+    // A retry: visible again, and again the group's first.
+    queue
+        .change_visibility(&first[0].receipt_handle, Duration::ZERO)
+        .await
+        .expect("release");
+    let again = queue.receive(1, BRIEF, HIDE).await.expect("receive");
+    assert_eq!(again.len(), 1);
+    assert_eq!((again[0].body.as_str(), again[0].receive_count), ("a", 2));
+    queue
+        .delete(&again[0].receipt_handle)
+        .await
+        .expect("delete");
+    let mut rest = Vec::new();
+    for _ in 0..4 {
+        let received = queue.receive(1, BRIEF, HIDE).await.expect("receive");
+        for message in received {
+            rest.push(message.body.clone());
+            queue.delete(&message.receipt_handle).await.expect("delete");
+        }
+    }
+    assert_eq!(rest, ["b", "c"]);
+}
+
+/// "Messages that belong to the same message group are always processed one
+/// by one ... messages that belong to different message groups might be
+/// processed out of order": another group is not held up.
+async fn other_groups_proceed_while_one_is_in_flight(kind: Kind) {
+    let backend = kind.make(10).await;
+    let queue = &backend.backends.queue;
+    queue
+        .send_message(&in_group("a1", "a"))
+        .await
+        .expect("send");
+    queue
+        .send_message(&in_group("a2", "a"))
+        .await
+        .expect("send");
+    queue
+        .send_message(&in_group("b1", "b"))
+        .await
+        .expect("send");
+    let first = queue.receive(1, BRIEF, HIDE).await.expect("receive");
+    assert_eq!(first.len(), 1);
+    assert_eq!(first[0].body, "a1");
+    assert_eq!(first[0].group.as_deref(), Some("a"));
+    assert_eq!(bodies_of(queue, 10, BRIEF).await, ["b1"]);
+}
+
+/// "It is possible to receive up to 10 messages in a single call ... These
+/// messages retain their FIFO order and can have the same message group ID."
+async fn one_receive_may_return_several_of_a_group_in_order(kind: Kind) {
+    let backend = kind.make(10).await;
+    let queue = &backend.backends.queue;
+    for n in 1..=4 {
+        queue
+            .send_message(&in_group(&format!("m{n}"), "g"))
+            .await
+            .expect("send");
+    }
+    let received = bodies_of(queue, 10, BRIEF).await;
+    let expected = ["m1", "m2", "m3", "m4"];
+    assert!(
+        !received.is_empty() && received[..] == expected[..received.len()],
+        "a receive returns the group's first messages, in order: {received:?}"
+    );
+}
+
+/// `SendMessageBatch` on a FIFO queue keeps the order of its entries within
+/// a group, and the port sends chunks of ten one after another.
+async fn a_batch_keeps_its_order_within_a_group(kind: Kind) {
+    let backend = kind.make(10).await;
+    let queue = &backend.backends.queue;
+    let batch: Vec<Outgoing> = (0..15).map(|n| in_group(&format!("{n:02}"), "g")).collect();
+    assert_eq!(
+        queue.send_batch(&batch).await.expect("send batch"),
+        vec![true; 15]
+    );
+    let mut order = Vec::new();
+    for _ in 0..40 {
+        for message in queue.receive(10, BRIEF, HIDE).await.expect("receive") {
+            order.push(message.body.clone());
+            queue.delete(&message.receipt_handle).await.expect("delete");
+        }
+        if order.len() == 15 {
+            break;
+        }
+    }
+    let expected: Vec<String> = (0..15).map(|n| format!("{n:02}")).collect();
+    assert_eq!(order, expected);
+}
+
+/// "If a message with a particular message deduplication ID is sent
+/// successfully, any messages sent with the same message deduplication ID
+/// are accepted successfully but aren't delivered during the 5-minute
+/// deduplication interval."
+async fn a_repeated_deduplication_id_is_accepted_and_dropped(kind: Kind) {
+    let backend = kind.make(10).await;
+    let queue = &backend.backends.queue;
+    let once = |body: &str, id: &str| Outgoing {
+        deduplication_id: Some(id.to_owned()),
+        ..in_group(body, "g")
+    };
+    queue.send_message(&once("first", "x")).await.expect("send");
+    queue
+        .send_message(&once("repeat", "x"))
+        .await
+        .expect("a duplicate is accepted");
+    queue.send_message(&once("other", "y")).await.expect("send");
+    let mut bodies = Vec::new();
+    for _ in 0..4 {
+        for message in queue.receive(10, BRIEF, HIDE).await.expect("receive") {
+            bodies.push(message.body.clone());
+            queue.delete(&message.receipt_handle).await.expect("delete");
+        }
+    }
+    assert_eq!(bodies, ["first", "other"]);
+}
+
+/// A FIFO queue says so (the poller and the scheduler ask), and says each
+/// message's group, the one it was sent in or, with none, one of its own.
+async fn the_group_and_the_kind_are_reported(kind: Kind) {
+    let backend = kind.make(10).await;
+    let queue = &backend.backends.queue;
+    assert!(queue.is_fifo());
+    assert_eq!(queue.kind(), messages::QueueKind::Fifo);
+    queue
+        .send_message(&in_group("grouped", "orders"))
+        .await
+        .expect("send");
+    queue.send("alone").await.expect("send");
+    let mut received = queue.receive(10, BRIEF, HIDE).await.expect("receive");
+    received.sort_by(|a, b| a.body.cmp(&b.body));
+    let groups: Vec<_> = received.iter().map(|m| m.group.clone()).collect();
+    assert_eq!(groups.len(), 2);
+    assert!(
+        groups[0].as_deref().is_some_and(|group| group != "orders"),
+        "alone: {groups:?}"
+    );
+    assert_eq!(groups[1].as_deref(), Some("orders"));
 }
 
 // ---- StatusStore ----
@@ -493,6 +680,7 @@ async fn a_released_or_expired_key_can_be_claimed_again(kind: Kind) {
         store
             .list(ListQuery {
                 status: None,
+                group: None,
                 limit: 10,
                 cursor: None
             })
@@ -577,6 +765,7 @@ async fn a_periodic_run_is_claimed_once_and_never_an_earlier_one(kind: Kind) {
     assert_eq!(store.count(Status::Pending, 100).await.expect("count"), 0);
     let everything = ListQuery {
         status: None,
+        group: None,
         limit: 10,
         cursor: None,
     };
@@ -685,6 +874,7 @@ async fn lists_are_newest_first_filtered_and_paged(kind: Kind) {
         let page = store
             .list(ListQuery {
                 status: None,
+                group: None,
                 limit: 2,
                 cursor,
             })
@@ -703,6 +893,7 @@ async fn lists_are_newest_first_filtered_and_paged(kind: Kind) {
     let complete = store
         .list(ListQuery {
             status: Some(Status::Complete),
+            group: None,
             limit: 10,
             cursor: None,
         })
@@ -713,6 +904,7 @@ async fn lists_are_newest_first_filtered_and_paged(kind: Kind) {
     let pending = store
         .list(ListQuery {
             status: Some(Status::Pending),
+            group: None,
             limit: 2,
             cursor: None,
         })
@@ -741,6 +933,7 @@ async fn every_page(
         let page = store
             .list(ListQuery {
                 status,
+                group: None,
                 limit,
                 cursor,
             })
@@ -845,7 +1038,8 @@ async fn a_batch_is_sent_and_recorded_whole(kind: Kind) {
     let backend = kind.make(10).await;
     let (queue, store) = (&backend.backends.queue, &backend.backends.store);
     let bodies: Vec<String> = (0..23).map(|n| format!("b{n}")).collect();
-    let sent = queue.send_batch(&bodies).await.expect("send batch");
+    let outgoing: Vec<Outgoing> = bodies.iter().map(Outgoing::new).collect();
+    let sent = queue.send_batch(&outgoing).await.expect("send batch");
     assert_eq!(sent, vec![true; 23]);
     let mut received = Vec::new();
     for _ in 0..10 {
@@ -874,6 +1068,67 @@ async fn a_batch_is_sent_and_recorded_whole(kind: Kind) {
             .expect("get many"),
         vec![]
     );
+}
+
+/// A message's group is recorded, and a list can be narrowed to one group,
+/// alone or with a status (then a DynamoDB page may be short: the cursor
+/// goes on).
+async fn a_group_is_recorded_and_lists_narrow_to_it(kind: Kind) {
+    let backend = kind.make(10).await;
+    let store = &backend.backends.store;
+    let group = |name: &str| MessageGroup::parse(name).ok();
+    let mut made = Vec::new();
+    for n in 0..9 {
+        let name = ["a", "b", ""][n % 3];
+        let message = message(&format!("g{n}")).in_group(group(name));
+        store.create(&message).await.expect("create");
+        made.push(message);
+    }
+    let first = made[0].id;
+    assert_eq!(store.get(first).await.expect("get"), Some(made[0].clone()));
+    store
+        .finish(first, &outcome(FinalStatus::Complete, 1, None))
+        .await
+        .expect("finish");
+    let listed = |status: Option<Status>, limit: u32, cursor| {
+        store.list(ListQuery {
+            status,
+            group: group("a"),
+            limit,
+            cursor,
+        })
+    };
+    let page = listed(None, 100, None).await.expect("list");
+    let ids: Vec<_> = page.items.iter().map(|message| message.id).collect();
+    let mut expected: Vec<_> = made.iter().step_by(3).map(|message| message.id).collect();
+    expected.reverse();
+    assert_eq!(ids, expected, "group a, newest first");
+    assert_eq!(page.next_cursor, None);
+    // Paged by two, the whole group comes in order.
+    let (mut paged, mut cursor) = (Vec::new(), None);
+    for _ in 0..10 {
+        let page = listed(None, 2, cursor).await.expect("list");
+        paged.extend(page.items.iter().map(|message| message.id));
+        cursor = page.next_cursor;
+        if cursor.is_none() {
+            break;
+        }
+    }
+    assert_eq!(paged, expected);
+    // With a status: only the group's messages in it.
+    let mut complete = Vec::new();
+    let mut cursor = None;
+    for _ in 0..10 {
+        let page = listed(Some(Status::Complete), 100, cursor)
+            .await
+            .expect("list");
+        complete.extend(page.items.iter().map(|message| message.id));
+        cursor = page.next_cursor;
+        if cursor.is_none() {
+            break;
+        }
+    }
+    assert_eq!(complete, [first]);
 }
 
 async fn newer_than_lists_what_came_after_oldest_first(kind: Kind) {
@@ -936,6 +1191,7 @@ async fn a_page_of_large_messages_is_full(kind: Kind) {
     let page = store
         .list(ListQuery {
             status: None,
+            group: None,
             limit: 40,
             cursor: None,
         })
@@ -946,21 +1202,12 @@ async fn a_page_of_large_messages_is_full(kind: Kind) {
 }
 
 on_both_backends!(
-    message_attributes_arrive_with_the_message,
-    the_depth_counts_waiting_and_in_flight_messages,
     a_periodic_run_is_claimed_once_and_never_an_earlier_one,
     the_sweepers_query_finds_only_stale_pending_messages_in_its_requeue_bound,
     a_page_of_large_messages_is_full,
-    a_batch_is_sent_and_recorded_whole,
     newer_than_lists_what_came_after_oldest_first,
+    a_group_is_recorded_and_lists_narrow_to_it,
     counts_are_per_status_and_capped,
-    a_sent_message_is_received_once_then_hidden,
-    a_released_message_comes_back_with_a_higher_count,
-    a_message_whose_visibility_runs_out_comes_back,
-    a_deleted_message_never_comes_back,
-    a_receive_returns_at_most_the_batch_asked_for,
-    a_long_poll_returns_when_a_message_arrives,
-    a_message_received_max_times_moves_to_the_dead_letters,
     a_created_message_reads_back_equal,
     creating_an_existing_id_is_refused,
     a_final_state_is_written_once_and_never_changes,
@@ -973,4 +1220,31 @@ on_both_backends!(
     an_idempotency_key_is_claimed_once_and_its_first_answer_stands,
     a_released_or_expired_key_can_be_claimed_again,
     racing_claims_of_one_key_leave_exactly_one_winner,
+);
+
+/// The queue's contract on each backend, each standard and FIFO.
+mod every_queue {
+    use super::*;
+
+    testkit::on_every_queue!(
+        message_attributes_arrive_with_the_message,
+        the_depth_counts_waiting_and_in_flight_messages,
+        a_batch_is_sent_and_recorded_whole,
+        a_sent_message_is_received_once_then_hidden,
+        a_released_message_comes_back_with_a_higher_count,
+        a_message_whose_visibility_runs_out_comes_back,
+        a_deleted_message_never_comes_back,
+        a_receive_returns_at_most_the_batch_asked_for,
+        a_long_poll_returns_when_a_message_arrives,
+        a_message_received_max_times_moves_to_the_dead_letters,
+    );
+}
+
+testkit::on_both_fifo_queues!(
+    a_group_is_delivered_in_order_one_message_at_a_time,
+    other_groups_proceed_while_one_is_in_flight,
+    one_receive_may_return_several_of_a_group_in_order,
+    a_batch_keeps_its_order_within_a_group,
+    a_repeated_deduplication_id_is_accepted_and_dropped,
+    the_group_and_the_kind_are_reported,
 );

@@ -5,13 +5,15 @@ use std::time::Duration;
 
 use aws_config::SdkConfig;
 use aws_sdk_dynamodb::types::{
-    AttributeDefinition, BillingMode, GlobalSecondaryIndex, KeySchemaElement, KeyType, Projection,
-    ProjectionType, ScalarAttributeType, TableStatus, TimeToLiveSpecification, TimeToLiveStatus,
+    AttributeDefinition, BillingMode, CreateGlobalSecondaryIndexAction, GlobalSecondaryIndex,
+    GlobalSecondaryIndexUpdate, KeySchemaElement, KeyType, Projection, ProjectionType,
+    ScalarAttributeType, TableStatus, TimeToLiveSpecification, TimeToLiveStatus,
 };
 use aws_sdk_sqs::types::QueueAttributeName;
 
 use super::dynamodb::{
-    EXPIRES_AT, INDEX_BY_STATUS, INDEX_NEWEST, SHARD, STATUS_INDEX_COPIES, STATUS_SHARD,
+    EXPIRES_AT, GROUP_SHARD, INDEX_BY_GROUP, INDEX_BY_STATUS, INDEX_NEWEST, SHARD,
+    STATUS_INDEX_COPIES, STATUS_SHARD,
 };
 use super::queue_name_from_url;
 use messages::BackendError;
@@ -39,16 +41,25 @@ pub async fn provision(
     let sqs = aws_sdk_sqs::Client::new(config);
     let mut report = Vec::new();
 
-    let dlq_name = format!("{queue_name}-dlq");
-    let (dlq_url, line) = create_queue(
-        &sqs,
-        &dlq_name,
-        &[(
-            QueueAttributeName::MessageRetentionPeriod,
-            DLQ_RETENTION_SECONDS.to_owned(),
-        )],
-    )
-    .await?;
+    // A FIFO queue's dead-letter queue must be FIFO too, and a FIFO queue's
+    // name must end in `.fifo`. The app gives every message a deduplication
+    // id, so content-based deduplication stays off.
+    let fifo = queue_name.ends_with(".fifo");
+    let dlq_name = match queue_name.strip_suffix(".fifo") {
+        Some(stem) => format!("{stem}-dlq.fifo"),
+        None => format!("{queue_name}-dlq"),
+    };
+    let kind: &[(QueueAttributeName, String)] = if fifo {
+        &[(QueueAttributeName::FifoQueue, String::from("true"))]
+    } else {
+        &[]
+    };
+    let mut dlq_attributes = vec![(
+        QueueAttributeName::MessageRetentionPeriod,
+        DLQ_RETENTION_SECONDS.to_owned(),
+    )];
+    dlq_attributes.extend_from_slice(kind);
+    let (dlq_url, line) = create_queue(&sqs, &dlq_name, &dlq_attributes).await?;
     report.push(format!("dead-letter queue {dlq_name}: {line} ({dlq_url})"));
 
     let dlq_arn = sqs
@@ -67,7 +78,7 @@ pub async fn provision(
     // queue: the same count at which the worker records it as `fail`.
     let redrive =
         format!(r#"{{"deadLetterTargetArn":"{dlq_arn}","maxReceiveCount":"{max_attempts}"}}"#);
-    let attributes = [
+    let mut attributes = vec![
         (
             QueueAttributeName::VisibilityTimeout,
             VISIBILITY_TIMEOUT_SECONDS.to_owned(),
@@ -78,9 +89,11 @@ pub async fn provision(
         ),
         (QueueAttributeName::RedrivePolicy, redrive),
     ];
+    attributes.extend_from_slice(kind);
     let (url, line) = create_queue(&sqs, queue_name, &attributes).await?;
+    let kind = if fifo { "FIFO queue" } else { "queue" };
     report.push(format!(
-        "queue {queue_name}: {line}, redrive to {dlq_name} after {max_attempts} receives ({url})"
+        "{kind} {queue_name}: {line}, redrive to {dlq_name} after {max_attempts} receives ({url})"
     ));
     if url.trim_end_matches('/') != queue_url.trim_end_matches('/') {
         report.push(format!("note: the queue's URL is {url}, but QUEUE_URL is {queue_url}: set QUEUE_URL to the queue's URL"));
@@ -107,7 +120,12 @@ async fn create_queue(
                 )
             })?;
             let mut request = sqs.set_queue_attributes().queue_url(&url);
-            for (key, value) in attributes {
+            // Whether a queue is FIFO is fixed when it is made (and in its
+            // name): SQS refuses to set it again.
+            for (key, value) in attributes
+                .iter()
+                .filter(|(key, _)| *key != QueueAttributeName::FifoQueue)
+            {
                 request = request.attributes(key.clone(), value);
             }
             request
@@ -199,18 +217,50 @@ async fn create_table(
                 .into_iter()
                 .filter(|name| !indexes.iter().any(|index| index == name))
                 .collect();
-            if missing.is_empty() {
-                Ok(format!(
-                    "table {table}: found, with indexes {INDEX_NEWEST} and {INDEX_BY_STATUS}"
-                ))
-            } else {
-                Err(BackendError::new(
+            if !missing.is_empty() {
+                return Err(BackendError::new(
                     "provisioning",
                     format!(
                         "table {table} exists but lacks the index(es) {missing:?} (a table made before the sharded layout has `newest` and `by_status` instead): delete it or choose another TABLE_NAME"
                     ),
-                ))
+                ));
             }
+            if indexes.iter().any(|index| index == INDEX_BY_GROUP) {
+                return Ok(format!(
+                    "table {table}: found, with indexes {INDEX_NEWEST}, {INDEX_BY_STATUS} and {INDEX_BY_GROUP}"
+                ));
+            }
+            // The group index came later than the table's first layout: a
+            // table made before it gets it, and keeps its messages.
+            dynamodb
+                .update_table()
+                .table_name(table)
+                .attribute_definitions(string_attribute(GROUP_SHARD)?)
+                .global_secondary_index_updates(
+                    GlobalSecondaryIndexUpdate::builder()
+                        .create(
+                            CreateGlobalSecondaryIndexAction::builder()
+                                .index_name(INDEX_BY_GROUP)
+                                .key_schema(key(GROUP_SHARD, KeyType::Hash)?)
+                                .key_schema(key("id", KeyType::Range)?)
+                                .projection(
+                                    Projection::builder()
+                                        .projection_type(ProjectionType::KeysOnly)
+                                        .build(),
+                                )
+                                .build()
+                                .map_err(|error| {
+                                    BackendError::new("building a DynamoDB index", error)
+                                })?,
+                        )
+                        .build(),
+                )
+                .send()
+                .await
+                .map_err(|error| BackendError::new("DynamoDB UpdateTable", error))?;
+            Ok(format!(
+                "table {table}: found, with indexes {INDEX_NEWEST} and {INDEX_BY_STATUS}; index {INDEX_BY_GROUP} added (it fills in the background)"
+            ))
         }
         Err(error)
             if error
@@ -224,6 +274,7 @@ async fn create_table(
                 .attribute_definitions(string_attribute("id")?)
                 .attribute_definitions(string_attribute(SHARD)?)
                 .attribute_definitions(string_attribute(STATUS_SHARD)?)
+                .attribute_definitions(string_attribute(GROUP_SHARD)?)
                 .key_schema(key("id", KeyType::Hash)?)
                 .global_secondary_indexes(index(INDEX_NEWEST, SHARD, &[])?)
                 .global_secondary_indexes(index(
@@ -231,12 +282,13 @@ async fn create_table(
                     STATUS_SHARD,
                     &STATUS_INDEX_COPIES,
                 )?)
+                .global_secondary_indexes(index(INDEX_BY_GROUP, GROUP_SHARD, &[])?)
                 .send()
                 .await
                 .map_err(|error| BackendError::new("DynamoDB CreateTable", error))?;
             wait_until_active(dynamodb, table).await?;
             Ok(format!(
-                "table {table}: created, with indexes {INDEX_NEWEST} and {INDEX_BY_STATUS}"
+                "table {table}: created, with indexes {INDEX_NEWEST}, {INDEX_BY_STATUS} and {INDEX_BY_GROUP}"
             ))
         }
         Err(error) => Err(BackendError::new("DynamoDB DescribeTable", error)),

@@ -10,7 +10,7 @@ use aws_sdk_sqs::types::{
     SendMessageBatchRequestEntry,
 };
 
-use messages::{BackendError, Queue, QueueDepth, Received};
+use messages::{BackendError, MessageId, Outgoing, Queue, QueueDepth, Received};
 
 /// An SQS queue, named by its URL.
 #[derive(Debug, Clone)]
@@ -63,49 +63,83 @@ fn received(message: SqsMessage) -> Option<Received> {
         sent_at_ms: millis(MessageSystemAttributeName::SentTimestamp),
         sender_id: system.get(&MessageSystemAttributeName::SenderId).cloned(),
         attributes,
+        group: system
+            .get(&MessageSystemAttributeName::MessageGroupId)
+            .cloned(),
     })
+}
+
+/// A message's string attributes as SQS takes them.
+fn sqs_attributes(
+    attributes: &BTreeMap<String, String>,
+) -> Result<Option<HashMap<String, MessageAttributeValue>>, BackendError> {
+    let attributes = attributes
+        .iter()
+        .map(|(name, value)| {
+            MessageAttributeValue::builder()
+                .data_type("String")
+                .string_value(value)
+                .build()
+                .map(|value| (name.clone(), value))
+                .map_err(|error| BackendError::new("building an SQS message attribute", error))
+        })
+        .collect::<Result<HashMap<_, _>, _>>()?;
+    Ok((!attributes.is_empty()).then_some(attributes))
+}
+
+/// What a FIFO queue needs besides the body: a group and a deduplication id,
+/// with the port's meaning of none (`Outgoing`): a group of its own, never a
+/// duplicate. A standard queue refuses both, so it gets neither.
+fn fifo_fields(message: &Outgoing, fifo: bool) -> (Option<String>, Option<String>) {
+    if !fifo {
+        return (None, None);
+    }
+    let deduplication_id = message
+        .deduplication_id
+        .clone()
+        .unwrap_or_else(|| MessageId::new().to_string());
+    let group = message
+        .group
+        .as_ref()
+        .map_or_else(|| deduplication_id.clone(), |group| group.to_string());
+    (Some(group), Some(deduplication_id))
 }
 
 #[async_trait]
 impl Queue for SqsQueue {
-    async fn send_with_attributes(
-        &self,
-        body: &str,
-        attributes: &BTreeMap<String, String>,
-    ) -> Result<(), BackendError> {
-        let attributes = attributes
-            .iter()
-            .map(|(name, value)| {
-                MessageAttributeValue::builder()
-                    .data_type("String")
-                    .string_value(value)
-                    .build()
-                    .map(|value| (name.clone(), value))
-                    .map_err(|error| BackendError::new("building an SQS message attribute", error))
-            })
-            .collect::<Result<HashMap<_, _>, _>>()?;
+    async fn send_message(&self, message: &Outgoing) -> Result<(), BackendError> {
+        let (group, deduplication_id) = fifo_fields(message, self.is_fifo());
         self.client
             .send_message()
             .queue_url(&self.queue_url)
-            .message_body(body)
-            .set_message_attributes((!attributes.is_empty()).then_some(attributes))
+            .message_body(&message.body)
+            .set_message_attributes(sqs_attributes(&message.attributes)?)
+            .set_message_group_id(group)
+            .set_message_deduplication_id(deduplication_id)
             .send()
             .await
             .map_err(|error| BackendError::new("SQS SendMessage", error))?;
         Ok(())
     }
 
-    async fn send_batch(&self, bodies: &[String]) -> Result<Vec<bool>, BackendError> {
-        let mut sent = vec![false; bodies.len()];
-        // SQS takes at most ten messages per SendMessageBatch.
-        for (chunk_index, chunk) in bodies.chunks(10).enumerate() {
+    async fn send_batch(&self, messages: &[Outgoing]) -> Result<Vec<bool>, BackendError> {
+        let mut sent = vec![false; messages.len()];
+        let fifo = self.is_fifo();
+        // SQS takes at most ten messages per SendMessageBatch. On a FIFO
+        // queue it keeps a batch's order within each group, and the chunks
+        // go one after another, so a burst keeps its order.
+        for (chunk_index, chunk) in messages.chunks(10).enumerate() {
             let entries = chunk
                 .iter()
                 .enumerate()
-                .map(|(index, body)| {
+                .map(|(index, message)| {
+                    let (group, deduplication_id) = fifo_fields(message, fifo);
                     SendMessageBatchRequestEntry::builder()
                         .id(index.to_string())
-                        .message_body(body)
+                        .message_body(&message.body)
+                        .set_message_attributes(sqs_attributes(&message.attributes)?)
+                        .set_message_group_id(group)
+                        .set_message_deduplication_id(deduplication_id)
                         .build()
                         .map_err(|error| BackendError::new("building an SQS batch", error))
                 })

@@ -3,9 +3,9 @@
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use rusqlite::Connection;
+use rusqlite::{Connection, OptionalExtension};
 
-use messages::BackendError;
+use messages::{BackendError, QueueKind};
 
 use crate::writer::{Access, Writer};
 
@@ -17,7 +17,10 @@ pub const FILE_NAME: &str = "messages.sqlite3";
 /// `dead_letters` are the SQS queue and its dead-letter queue, and
 /// `scheduled_runs` is the latest claimed run of each periodic task (sqsd's
 /// leader election, done per run), and `idempotency_keys` the claims of
-/// idempotent sends (`keys.rs`).
+/// idempotent sends (`keys.rs`). `queue_kind` says whether the queue is
+/// standard or FIFO (fixed when the file is made, as an SQS queue's kind is),
+/// and `deduplication` holds the deduplication ids a FIFO queue saw in the
+/// last five minutes.
 const SCHEMA: &str = "
 CREATE TABLE IF NOT EXISTS messages (
     id          TEXT PRIMARY KEY,
@@ -68,13 +71,33 @@ CREATE TABLE IF NOT EXISTS idempotency_keys (
     answer_error   TEXT
 );
 CREATE INDEX IF NOT EXISTS idempotency_keys_by_age ON idempotency_keys (claimed_at_ms);
+CREATE TABLE IF NOT EXISTS queue_kind (
+    only  INTEGER PRIMARY KEY CHECK (only = 1),
+    kind  TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS deduplication (
+    id          TEXT PRIMARY KEY,
+    sent_at_ms  INTEGER NOT NULL
+);
+CREATE INDEX IF NOT EXISTS deduplication_by_age ON deduplication (sent_at_ms);
+";
+
+/// What needs [`ADDED_COLUMNS`] in place: run after them.
+const SCHEMA_ON_ADDED_COLUMNS: &str = "
+-- A FIFO receive asks whether a group has a message in flight.
+CREATE INDEX IF NOT EXISTS queue_by_group ON queue (message_group, visible_at_ms);
+-- Lists of one group, newest first.
+CREATE INDEX IF NOT EXISTS messages_by_group ON messages (message_group, id);
 ";
 
 /// Columns added after the first release, as `(table, column, type)`: a file
 /// made before them gets them on open, so an existing `DATA_DIR` keeps working.
-const ADDED_COLUMNS: [(&str, &str, &str); 2] = [
+const ADDED_COLUMNS: [(&str, &str, &str); 5] = [
     ("queue", "attributes", "TEXT"),
     ("dead_letters", "attributes", "TEXT"),
+    ("queue", "message_group", "TEXT"),
+    ("dead_letters", "message_group", "TEXT"),
+    ("messages", "message_group", "TEXT"),
 ];
 
 /// Adds each of [`ADDED_COLUMNS`] that the file does not have yet, under the
@@ -93,7 +116,51 @@ fn add_missing_columns(connection: &mut Connection) -> rusqlite::Result<()> {
                 .execute_batch(&format!("ALTER TABLE {table} ADD COLUMN {column} {kind}"))?;
         }
     }
+    transaction.execute_batch(SCHEMA_ON_ADDED_COLUMNS)?;
     transaction.commit()
+}
+
+/// Why a file cannot serve as the queue kind asked for.
+fn settle_queue_kind(
+    connection: &mut Connection,
+    requested: Option<QueueKind>,
+) -> Result<QueueKind, String> {
+    let transaction = connection
+        .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
+        .map_err(|error| error.to_string())?;
+    let recorded: Option<String> = transaction
+        .query_row("SELECT kind FROM queue_kind", [], |row| row.get(0))
+        .optional()
+        .map_err(|error| error.to_string())?;
+    let kind = match (recorded, requested) {
+        (Some(recorded), requested) => {
+            let recorded: QueueKind = recorded.parse()?;
+            match requested {
+                Some(requested) if requested != recorded => {
+                    return Err(format!(
+                        "its queue was made as a {} queue, and QUEUE_TYPE={} asks for a {} one; a queue's kind cannot change, as on SQS: unset QUEUE_TYPE, or set DATA_DIR to another folder",
+                        recorded.as_str(),
+                        requested.as_str(),
+                        requested.as_str()
+                    ));
+                }
+                _ => recorded,
+            }
+        }
+        // A new file, or one made before queues had a kind (standard).
+        (None, requested) => {
+            let kind = requested.unwrap_or_default();
+            transaction
+                .execute(
+                    "INSERT INTO queue_kind (only, kind) VALUES (1, ?1)",
+                    [kind.as_str()],
+                )
+                .map_err(|error| error.to_string())?;
+            kind
+        }
+    };
+    transaction.commit().map_err(|error| error.to_string())?;
+    Ok(kind)
 }
 
 /// One open database file, shared by the queue and the store of a process.
@@ -104,11 +171,19 @@ pub struct Database {
     // commit (`writer.rs`). Other processes open their own.
     writer: Writer,
     path: PathBuf,
+    queue_kind: QueueKind,
 }
 
 impl Database {
-    /// Opens (creating if needed) `DATA_DIR/messages.sqlite3`.
+    /// Opens (creating if needed) `DATA_DIR/messages.sqlite3`, with the
+    /// queue of the kind the file was made with (standard for a new file).
     pub fn open(data_dir: &Path) -> Result<Self, BackendError> {
+        Self::open_as(data_dir, None)
+    }
+
+    /// Opens the file as [`Database::open`] does, asking for a queue of
+    /// `kind`: a new file is made so, and an existing one must be so already.
+    pub fn open_as(data_dir: &Path, kind: Option<QueueKind>) -> Result<Self, BackendError> {
         let failed = |error: String| BackendError::new("opening the embedded backend", error);
         std::fs::create_dir_all(data_dir).map_err(|error| {
             failed(format!(
@@ -149,6 +224,8 @@ impl Database {
             .and_then(|()| connection.execute_batch(&format!("BEGIN IMMEDIATE;{SCHEMA}COMMIT;")))
             .and_then(|()| add_missing_columns(&mut connection))
             .map_err(|error| failed(format!("cannot prepare {}: {error}", path.display())))?;
+        let queue_kind = settle_queue_kind(&mut connection, kind)
+            .map_err(|problem| failed(format!("cannot use {}: {problem}", path.display())))?;
         // A read-only file (a read-only mount, say) still serves reads; every
         // write will be refused, so say so once, here.
         if connection.is_readonly(rusqlite::MAIN_DB).unwrap_or(false) {
@@ -156,7 +233,16 @@ impl Database {
         }
         let writer = Writer::start(connection)
             .map_err(|error| failed(format!("cannot start the database thread: {error}")))?;
-        Ok(Self { writer, path })
+        Ok(Self {
+            writer,
+            path,
+            queue_kind,
+        })
+    }
+
+    /// Whether the file's queue is standard or FIFO.
+    pub fn queue_kind(&self) -> QueueKind {
+        self.queue_kind
     }
 
     /// The file's path.

@@ -11,7 +11,8 @@
 //!
 //! The queue mirrors what the worker relies on from SQS: visibility timeouts,
 //! receive counts, a dead-letter area that takes a message received
-//! `max_receive_count` times (SQS's redrive policy), and long polling.
+//! `max_receive_count` times (SQS's redrive policy), and long polling; and,
+//! made as a FIFO queue, message groups and deduplication.
 //!
 //! # Layout
 //! - [`Database`]: opening the file, the schema, and running blocking SQLite
@@ -31,15 +32,26 @@ mod writer;
 use std::path::Path;
 use std::sync::Arc;
 
-use messages::{BackendError, Backends};
+use messages::{BackendError, Backends, QueueKind};
 
 pub use database::{Database, FILE_NAME};
 pub use queue::{DeadLetter, EmbeddedQueue};
 pub use store::EmbeddedStore;
 
-/// The embedded backend in `data_dir`, dead-lettering after `max_attempts` receives.
+/// The embedded backend in `data_dir`, dead-lettering after `max_attempts`
+/// receives, with a queue of the kind the file was made with.
 pub fn backends(data_dir: &Path, max_attempts: u32) -> Result<Backends, BackendError> {
-    let database = Database::open(data_dir)?;
+    backends_as(data_dir, max_attempts, None)
+}
+
+/// As [`backends`], asking for a queue of `kind` (`QUEUE_TYPE`): a new file
+/// is made so, and an existing one must be so already.
+pub fn backends_as(
+    data_dir: &Path,
+    max_attempts: u32,
+    kind: Option<QueueKind>,
+) -> Result<Backends, BackendError> {
+    let database = Database::open_as(data_dir, kind)?;
     Ok(Backends {
         queue: Arc::new(EmbeddedQueue::new(database.clone(), max_attempts)),
         store: Arc::new(EmbeddedStore::new(database)),

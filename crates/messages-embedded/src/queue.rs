@@ -2,6 +2,17 @@
 //! its visibility timeout and comes back unless deleted; every receive counts;
 //! a message already received `max_receive_count` times is moved to the
 //! dead-letter area instead of being delivered again (SQS's redrive policy).
+//!
+//! Made as a FIFO queue (`QUEUE_TYPE=fifo`), it also keeps SQS FIFO's rules:
+//! - no message of a group is delivered while another of the group is in
+//!   flight ("no more messages for the same message group ID are returned
+//!   unless you delete the message or it becomes visible");
+//! - within a group, messages come in the order they were sent, and one made
+//!   visible again (a retry) is still the group's first;
+//! - one receive may return several messages of a group, in order, as SQS does;
+//! - a send whose deduplication id was sent in the last five minutes is
+//!   accepted and dropped (the deduplication interval);
+//! - other groups proceed in parallel.
 
 use std::collections::BTreeMap;
 use std::time::Duration;
@@ -13,13 +24,16 @@ use tokio::sync::Notify;
 
 use super::database::{Database, now_ms};
 use super::wake::Wake;
-use messages::{BackendError, MessageId, Queue, QueueDepth, Received};
+use messages::{BackendError, MessageId, Outgoing, Queue, QueueDepth, QueueKind, Received};
 
 /// How often a long poll looks again for messages anyway. Sends wake it at
 /// once: from this process through its `Notify`, from another one through a
 /// socket (`wake.rs`). This look is what finds a message whose visibility
 /// timeout ran out, and a send from a process whose socket could not be made.
 const POLL_INTERVAL: Duration = Duration::from_millis(25);
+
+/// SQS FIFO's deduplication interval.
+const DEDUPLICATION_WINDOW_MS: i64 = 5 * 60 * 1000;
 
 /// A message the queue gave up on (SQS's dead-letter queue).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -104,6 +118,7 @@ impl EmbeddedQueue {
         visibility: Duration,
     ) -> Result<Vec<Received>, BackendError> {
         let max_receive_count = self.max_receive_count;
+        let fifo = self.is_fifo();
         // Saturates: a visibility beyond i64 milliseconds means "never", as it would.
         let visibility_ms = i64::try_from(visibility.as_millis()).unwrap_or(i64::MAX);
         self.database
@@ -115,8 +130,8 @@ impl EmbeddedQueue {
                 let now = now_ms();
                 // Redrive: what was received too often leaves for the dead-letter area.
                 connection.execute(
-                    "INSERT OR REPLACE INTO dead_letters (message_id, body, sent_at_ms, receive_count, moved_at_ms, attributes)
-                     SELECT message_id, body, sent_at_ms, receive_count, ?1, attributes
+                    "INSERT OR REPLACE INTO dead_letters (message_id, body, sent_at_ms, receive_count, moved_at_ms, attributes, message_group)
+                     SELECT message_id, body, sent_at_ms, receive_count, ?1, attributes, message_group
                      FROM queue INDEXED BY queue_by_receive_count
                      WHERE receive_count >= ?2 AND visible_at_ms <= ?1",
                     params![now, max_receive_count],
@@ -126,19 +141,28 @@ impl EmbeddedQueue {
                      WHERE receive_count >= ?2 AND visible_at_ms <= ?1",
                     params![now, max_receive_count],
                 )?;
-                type Row = (i64, String, String, i64, u32, Option<i64>, Option<String>);
+                type Row = (i64, String, String, i64, u32, Option<i64>, Option<String>, Option<String>);
                 let picked: Vec<Row> = {
-                    let mut statement = connection.prepare(
-                        "SELECT seq, message_id, body, sent_at_ms, receive_count, first_received_at_ms, attributes
-                         FROM queue WHERE visible_at_ms <= ?1 ORDER BY visible_at_ms, seq LIMIT ?2",
-                    )?;
+                    let mut statement = connection.prepare(if fifo {
+                        // Every message of a group with none in flight is
+                        // visible (nothing is sent with a delay), so taking
+                        // them in the order sent takes each group in order.
+                        "SELECT seq, message_id, body, sent_at_ms, receive_count, first_received_at_ms, attributes, message_group
+                         FROM queue AS candidate WHERE visible_at_ms <= ?1
+                         AND NOT EXISTS (SELECT 1 FROM queue AS busy INDEXED BY queue_by_group
+                                         WHERE busy.message_group = candidate.message_group AND busy.visible_at_ms > ?1)
+                         ORDER BY seq LIMIT ?2"
+                    } else {
+                        "SELECT seq, message_id, body, sent_at_ms, receive_count, first_received_at_ms, attributes, message_group
+                         FROM queue WHERE visible_at_ms <= ?1 ORDER BY visible_at_ms, seq LIMIT ?2"
+                    })?;
                     let rows = statement.query_map(params![now, max], |row| {
-                        Ok((row.get(0)?, row.get(1)?, row.get(2)?, row.get(3)?, row.get(4)?, row.get(5)?, row.get(6)?))
+                        Ok((row.get(0)?, row.get(1)?, row.get(2)?, row.get(3)?, row.get(4)?, row.get(5)?, row.get(6)?, row.get(7)?))
                     })?;
                     rows.collect::<rusqlite::Result<_>>()?
                 };
                 let mut received = Vec::with_capacity(picked.len());
-                for (seq, message_id, body, sent_at_ms, count, first, attributes) in picked {
+                for (seq, message_id, body, sent_at_ms, count, first, attributes, group) in picked {
                     // A new handle per receive: a stale one cannot delete or
                     // extend a message someone else has received since.
                     let receipt = format!("{seq}-{}", MessageId::new());
@@ -158,6 +182,7 @@ impl EmbeddedQueue {
                         sent_at_ms: Some(sent_at_ms),
                         sender_id: None,
                         attributes: attributes_from_column(attributes.as_deref()),
+                        group,
                     });
                 }
                 Ok(received)
@@ -168,23 +193,53 @@ impl EmbeddedQueue {
 
 #[async_trait]
 impl Queue for EmbeddedQueue {
-    async fn send_with_attributes(
-        &self,
-        body: &str,
-        attributes: &BTreeMap<String, String>,
-    ) -> Result<(), BackendError> {
-        let body = body.to_owned();
-        let attributes = attributes_to_column(attributes);
-        self.database
+    async fn send_message(&self, message: &Outgoing) -> Result<(), BackendError> {
+        let body = message.body.clone();
+        let attributes = attributes_to_column(&message.attributes);
+        let message_id = MessageId::new().to_string();
+        // What SQS does with a FIFO message sent without a group or a
+        // deduplication id (`Outgoing`): a group of its own, never a duplicate.
+        let (group, deduplication_id) = if self.is_fifo() {
+            let deduplication_id = message
+                .deduplication_id
+                .clone()
+                .unwrap_or_else(|| message_id.clone());
+            let group = message
+                .group
+                .as_ref()
+                .map_or_else(|| deduplication_id.clone(), ToString::to_string);
+            (Some(group), Some(deduplication_id))
+        } else {
+            (None, None)
+        };
+        let sent = self
+            .database
             .write("sending to the embedded queue", move |connection| {
                 let now = now_ms();
+                if let Some(deduplication_id) = &deduplication_id {
+                    connection.execute(
+                        "DELETE FROM deduplication WHERE sent_at_ms <= ?1",
+                        params![now - DEDUPLICATION_WINDOW_MS],
+                    )?;
+                    let first = connection.execute(
+                        "INSERT OR IGNORE INTO deduplication (id, sent_at_ms) VALUES (?1, ?2)",
+                        params![deduplication_id, now],
+                    )?;
+                    if first == 0 {
+                        // Seen within the interval: accepted, and dropped.
+                        return Ok(false);
+                    }
+                }
                 connection.execute(
-                    "INSERT INTO queue (message_id, body, sent_at_ms, visible_at_ms, attributes) VALUES (?1, ?2, ?3, ?3, ?4)",
-                    params![MessageId::new().to_string(), body, now, attributes],
-                )
+                    "INSERT INTO queue (message_id, body, sent_at_ms, visible_at_ms, attributes, message_group) VALUES (?1, ?2, ?3, ?3, ?4, ?5)",
+                    params![message_id, body, now, attributes, group],
+                )?;
+                Ok(true)
             })
             .await?;
-        self.wake_receivers();
+        if sent {
+            self.wake_receivers();
+        }
         Ok(())
     }
 
@@ -273,11 +328,18 @@ impl Queue for EmbeddedQueue {
     }
 
     fn name(&self) -> String {
-        "embedded".to_owned()
+        match self.database.queue_kind() {
+            QueueKind::Standard => "embedded".to_owned(),
+            QueueKind::Fifo => "embedded.fifo".to_owned(),
+        }
     }
 
     fn describe(&self) -> String {
-        format!("embedded queue in {}", self.database.path().display())
+        let kind = match self.database.queue_kind() {
+            QueueKind::Standard => "",
+            QueueKind::Fifo => "FIFO ",
+        };
+        format!("embedded {kind}queue in {}", self.database.path().display())
     }
 }
 

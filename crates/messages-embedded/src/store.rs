@@ -9,8 +9,8 @@ use rusqlite::{OptionalExtension, Row, params};
 use super::database::Database;
 use super::keys;
 use messages::{
-    BackendError, Claimed, IdempotencyKey, KeyClaim, KeyOutcome, ListQuery, Message, MessageId,
-    Outcome, Page, Requeues, StaleQuery, Status, StatusStore, Transition,
+    BackendError, Claimed, IdempotencyKey, KeyClaim, KeyOutcome, ListQuery, Message, MessageGroup,
+    MessageId, Outcome, Page, Requeues, StaleQuery, Status, StatusStore, Transition,
 };
 
 /// The status store in the embedded database.
@@ -27,7 +27,7 @@ impl EmbeddedStore {
 }
 
 const COLUMNS: &str =
-    "id, body, simulate, status, attempts, created_at, updated_at, error, requeues";
+    "id, body, simulate, status, attempts, created_at, updated_at, error, requeues, message_group";
 
 fn time(at: DateTime<Utc>) -> String {
     at.to_rfc3339_opts(SecondsFormat::Millis, true)
@@ -64,13 +64,19 @@ fn from_row(row: &Row<'_>) -> rusqlite::Result<Message> {
         updated_at: timestamp(6)?,
         error: row.get(7)?,
         requeues: row.get(8)?,
+        group: row
+            .get::<_, Option<String>>(9)?
+            .map(|group| MessageGroup::parse(&group).map_err(|error| invalid(9, error)))
+            .transpose()?,
     })
 }
 
 /// Inserts a new message; an existing id is refused by the primary key.
 fn insert(connection: &rusqlite::Connection, message: &Message) -> rusqlite::Result<()> {
     connection.execute(
-        &format!("INSERT INTO messages ({COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)"),
+        &format!(
+            "INSERT INTO messages ({COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)"
+        ),
         params![
             message.id.to_string(),
             message.body,
@@ -81,6 +87,7 @@ fn insert(connection: &rusqlite::Connection, message: &Message) -> rusqlite::Res
             time(message.updated_at),
             message.error,
             message.requeues,
+            message.group.as_ref().map(MessageGroup::as_str),
         ],
     )?;
     Ok(())
@@ -186,18 +193,33 @@ impl StatusStore for EmbeddedStore {
             .read(
                 "listing messages in the embedded store",
                 move |connection| {
-                    // Both shapes walk an index (the primary key, or status + id) from
-                    // the cursor downwards and stop after one page.
+                    // Each shape walks an index (the primary key, status + id,
+                    // or group + id) from the cursor downwards and stops after
+                    // one page; with both a status and a group, the group's.
                     let status = query.status.map(Status::as_str);
                     let cursor = query.cursor.map(|id| id.to_string());
+                    let group = query.group.as_ref().map(|group| group.as_str().to_owned());
+                    // A filter left out still names its parameter (as NULL),
+                    // so every statement takes the same four; one given is an
+                    // equality the planner can walk an index by.
+                    let by_status = if status.is_some() {
+                        "status = ?1"
+                    } else {
+                        "?1 IS NULL"
+                    };
+                    let by_group = if group.is_some() {
+                        "message_group = ?4"
+                    } else {
+                        "?4 IS NULL"
+                    };
                     let sql = format!(
                         "SELECT {COLUMNS} FROM messages
-                     WHERE (?1 IS NULL OR status = ?1) AND (?2 IS NULL OR id < ?2)
-                     ORDER BY id DESC LIMIT ?3"
+                         WHERE {by_status} AND {by_group} AND (?2 IS NULL OR id < ?2)
+                         ORDER BY id DESC LIMIT ?3"
                     );
                     let mut statement = connection.prepare(&sql)?;
                     let rows = statement
-                        .query_map(params![status, cursor, limit + 1], from_row)?
+                        .query_map(params![status, cursor, limit + 1, group], from_row)?
                         .collect::<rusqlite::Result<Vec<_>>>()?;
                     Ok(Page::from_rows(rows, limit))
                 },

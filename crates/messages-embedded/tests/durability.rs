@@ -5,8 +5,8 @@
 
 use std::time::Duration;
 
-use messages::{Message, MessageBody, Simulate, Status};
-use messages_embedded::backends;
+use messages::{Message, MessageBody, Outgoing, QueueKind, Simulate, Status};
+use messages_embedded::{backends, backends_as};
 
 #[tokio::test]
 async fn messages_and_queue_survive_a_restart() {
@@ -104,7 +104,7 @@ async fn a_file_from_before_message_attributes_is_upgraded_in_place() {
     let attributes = std::collections::BTreeMap::from([("a".to_owned(), "b".to_owned())]);
     first
         .queue
-        .send_with_attributes("new", &attributes)
+        .send_message(&Outgoing::new("new").with_attributes(attributes.clone()))
         .await
         .expect("send with attributes");
     let new = first
@@ -181,4 +181,68 @@ async fn another_programs_database_is_refused_and_left_unchanged() {
         unchanged,
         "not a table, not a journal mode of it was changed"
     );
+}
+
+/// A queue's kind is fixed when it is made, as an SQS queue's is: the file
+/// keeps it across a restart, a process that does not ask gets it, and one
+/// that asks for the other kind is refused with what to do, and changes nothing.
+#[tokio::test]
+async fn a_fifo_queue_stays_fifo_and_the_other_kind_is_refused() {
+    let dir = tempfile::tempdir().expect("a temporary folder");
+    let made = backends_as(dir.path(), 10, Some(QueueKind::Fifo)).expect("make a FIFO queue");
+    assert!(made.queue.is_fifo());
+    made.queue.send("kept").await.expect("send");
+    drop(made);
+    let reopened = backends(dir.path(), 10).expect("open without asking");
+    assert!(reopened.queue.is_fifo(), "the file's kind, not the default");
+    let refused = backends_as(dir.path(), 10, Some(QueueKind::Standard))
+        .err()
+        .expect("the other kind is refused");
+    let text = refused.chain();
+    assert!(
+        text.contains("made as a fifo queue") && text.contains("QUEUE_TYPE=standard"),
+        "{text}"
+    );
+    let received = reopened
+        .queue
+        .receive(10, Duration::from_millis(200), Duration::from_secs(30))
+        .await
+        .expect("receive");
+    assert_eq!(received.len(), 1, "the refusal changed nothing");
+    assert_eq!(received[0].body, "kept");
+}
+
+/// SQS FIFO drops a repeated deduplication id for five minutes from the first
+/// send, whether or not the first message is still on the queue (moto only
+/// compares with messages still there, so this is checked here only).
+#[tokio::test]
+async fn a_deduplication_id_is_remembered_after_its_message_is_gone() {
+    let dir = tempfile::tempdir().expect("a temporary folder");
+    let fifo = backends_as(dir.path(), 10, Some(QueueKind::Fifo)).expect("open");
+    let once = || Outgoing {
+        deduplication_id: Some("same".to_owned()),
+        ..Outgoing::new("job")
+    };
+    fifo.queue.send_message(&once()).await.expect("send");
+    let hide = Duration::from_secs(30);
+    let first = fifo
+        .queue
+        .receive(10, Duration::from_millis(200), hide)
+        .await
+        .expect("receive");
+    assert_eq!(first.len(), 1);
+    fifo.queue
+        .delete(&first[0].receipt_handle)
+        .await
+        .expect("delete");
+    // Another process, after a restart: the id is in the file.
+    drop(fifo);
+    let again = backends(dir.path(), 10).expect("open again");
+    again.queue.send_message(&once()).await.expect("accepted");
+    let none = again
+        .queue
+        .receive(10, Duration::from_millis(300), hide)
+        .await
+        .expect("receive");
+    assert!(none.is_empty(), "the repeat was dropped: {none:?}");
 }

@@ -9,7 +9,7 @@
 //! # Layout
 //! - Domain: [`MessageId`] (UUIDv7), [`Status`], [`Simulate`], [`MessageBody`]
 //!   (validated text), [`Message`] (the record), [`JobPayload`] (what the queue
-//!   carries), [`IdempotencyKey`] and its [`KeyClaim`] (idempotent sends).
+//!   carries), [`MessageGroup`] (FIFO order), [`IdempotencyKey`] and its [`KeyClaim`] (idempotent sends).
 //! - Ports: [`Queue`] and [`StatusStore`], returning [`BackendError`] and never
 //!   an SDK type; [`Backends`] holds one of each. The backends live in their
 //!   own crates (`messages-aws`, `messages-embedded`).
@@ -17,6 +17,7 @@
 mod backends;
 mod body;
 mod error;
+mod group;
 mod id;
 mod idempotency;
 mod message;
@@ -28,12 +29,13 @@ mod store;
 pub use backends::Backends;
 pub use body::{InvalidBody, MAX_BODY_BYTES, MessageBody};
 pub use error::BackendError;
+pub use group::{InvalidGroup, MAX_GROUP_CHARS, MessageGroup};
 pub use id::{InvalidMessageId, MessageId};
 pub use idempotency::{
     Claimed, IdempotencyKey, InvalidIdempotencyKey, KEY_WINDOW, KeyClaim, KeyOutcome, MAX_KEY_BYTES,
 };
 pub use message::{JobPayload, Message, now};
-pub use queue::{Queue, QueueDepth, Received};
+pub use queue::{Outgoing, Queue, QueueDepth, QueueKind, Received};
 pub use simulate::{Simulate, UnknownSimulate};
 pub use status::{FinalStatus, Status, UnknownStatus};
 pub use store::{

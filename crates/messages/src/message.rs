@@ -4,7 +4,7 @@
 use chrono::{DateTime, SubsecRound, Utc};
 use serde::{Deserialize, Serialize};
 
-use crate::{MessageBody, MessageId, Simulate, Status};
+use crate::{MessageBody, MessageGroup, MessageId, Outgoing, Simulate, Status};
 
 /// The current time at the precision the product stores (milliseconds), so
 /// that a record read back equals the record written.
@@ -34,6 +34,9 @@ pub struct Message {
     /// Times the sweeper enqueued its job again, having found it stuck.
     #[serde(default)]
     pub requeues: u32,
+    /// The group whose order it keeps on a FIFO queue, if one was given.
+    #[serde(default)]
+    pub group: Option<MessageGroup>,
 }
 
 impl Message {
@@ -56,7 +59,13 @@ impl Message {
             updated_at: at,
             error: None,
             requeues: 0,
+            group: None,
         }
+    }
+
+    /// The same message in `group`.
+    pub fn in_group(self, group: Option<MessageGroup>) -> Self {
+        Self { group, ..self }
     }
 
     /// The job to put on the queue for this message.
@@ -65,6 +74,28 @@ impl Message {
             id: self.id,
             body: self.body.clone(),
             simulate: self.simulate,
+        }
+    }
+
+    /// The job as the web enqueues it: in the message's group, deduplicated
+    /// by the message's id, so that on a FIFO queue a send repeated after a
+    /// lost answer is enqueued once.
+    pub fn enqueue(&self) -> Outgoing {
+        Outgoing {
+            body: self.job().to_json(),
+            group: self.group.clone(),
+            deduplication_id: Some(self.id.to_string()),
+            ..Outgoing::default()
+        }
+    }
+
+    /// The job as the sweeper enqueues it again, for the `requeue`-th time:
+    /// under a deduplication id of its own, so that a FIFO queue does not
+    /// drop it as a repeat of the first send.
+    pub fn enqueue_again(&self, requeue: u32) -> Outgoing {
+        Outgoing {
+            deduplication_id: Some(format!("{}.requeue-{requeue}", self.id)),
+            ..self.enqueue()
         }
     }
 }
@@ -113,6 +144,30 @@ mod tests {
         assert_eq!(message.status, Status::Pending);
         assert_eq!(message.attempts, 0);
         assert_eq!(message.error, None);
+    }
+
+    #[test]
+    fn a_job_is_enqueued_in_its_group_deduplicated_by_its_id_and_a_requeue_is_not_a_repeat() {
+        let group = MessageGroup::parse("orders").ok();
+        let message = message().in_group(group.clone());
+        let first = message.enqueue();
+        assert_eq!(first.group, group);
+        assert_eq!(first.deduplication_id, Some(message.id.to_string()));
+        assert_eq!(
+            JobPayload::from_json(first.body.as_bytes()).ok(),
+            Some(message.job())
+        );
+        // The same send again (a retry) is the same message to a FIFO queue;
+        // each of the sweeper's re-enqueues is a new one, in the same group.
+        assert_eq!(message.enqueue(), first);
+        let again = [message.enqueue_again(1), message.enqueue_again(2)];
+        assert_ne!(again[0].deduplication_id, first.deduplication_id);
+        assert_ne!(again[0].deduplication_id, again[1].deduplication_id);
+        assert!(
+            again
+                .iter()
+                .all(|outgoing| outgoing.group == group && outgoing.body == first.body)
+        );
     }
 
     #[test]

@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 
-use crate::BackendError;
+use crate::{BackendError, MessageGroup};
 
 /// One message as received from the queue, with what sqsd passes on as headers.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -26,6 +26,9 @@ pub struct Received {
     pub sender_id: Option<String>,
     /// String and number message attributes (sqsd drops binary ones).
     pub attributes: BTreeMap<String, String>,
+    /// On a FIFO queue, the message's group (`MessageGroupId`): the poller
+    /// runs the messages of one group one after another.
+    pub group: Option<String>,
 }
 
 /// How many messages a queue holds, by where they are (SQS's approximate
@@ -49,28 +52,94 @@ impl QueueDepth {
     }
 }
 
-/// A work queue with at-least-once delivery and visibility timeouts.
+/// The two kinds of SQS queue.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum QueueKind {
+    /// At-least-once delivery, best-effort order.
+    #[default]
+    Standard,
+    /// Ordered within a message group, one message of a group in flight at a
+    /// time, and sends deduplicated for five minutes.
+    Fifo,
+}
+
+impl QueueKind {
+    /// The kind's name, as `QUEUE_TYPE` spells it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Standard => "standard",
+            Self::Fifo => "fifo",
+        }
+    }
+}
+
+impl std::str::FromStr for QueueKind {
+    type Err = String;
+
+    fn from_str(text: &str) -> Result<Self, Self::Err> {
+        match text {
+            "standard" => Ok(Self::Standard),
+            "fifo" => Ok(Self::Fifo),
+            other => Err(format!(
+                "{other:?} is not a queue type: use standard or fifo"
+            )),
+        }
+    }
+}
+
+/// One message to put on a queue.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Outgoing {
+    /// The body, sent exactly as given.
+    pub body: String,
+    /// String message attributes (what sqsd passes on as `X-Aws-Sqsd-Attr-*`,
+    /// and how it marks its periodic tasks).
+    pub attributes: BTreeMap<String, String>,
+    /// On a FIFO queue, the group whose order it keeps (`MessageGroupId`);
+    /// none makes it a group of its own. A standard queue ignores it.
+    pub group: Option<MessageGroup>,
+    /// On a FIFO queue, the id under which a second send within five minutes
+    /// is accepted and dropped (`MessageDeduplicationId`); none means it is
+    /// never a duplicate. A standard queue ignores it.
+    pub deduplication_id: Option<String>,
+}
+
+impl Outgoing {
+    /// A message of `body` alone.
+    pub fn new(body: impl Into<String>) -> Self {
+        Self {
+            body: body.into(),
+            ..Self::default()
+        }
+    }
+
+    /// The same message with `attributes`.
+    pub fn with_attributes(self, attributes: BTreeMap<String, String>) -> Self {
+        Self { attributes, ..self }
+    }
+}
+
+/// A work queue with at-least-once delivery and visibility timeouts: a
+/// standard queue, or a FIFO queue, which also delivers the messages of one
+/// group one at a time, in order, and drops a send whose deduplication id it
+/// has seen in the last five minutes (SQS's deduplication interval).
 #[async_trait]
 pub trait Queue: Send + Sync + 'static {
     /// Enqueues one body.
     async fn send(&self, body: &str) -> Result<(), BackendError> {
-        self.send_with_attributes(body, &BTreeMap::new()).await
+        self.send_message(&Outgoing::new(body)).await
     }
 
-    /// Enqueues one body with string message attributes (what sqsd passes on
-    /// as `X-Aws-Sqsd-Attr-*`, and how it marks its periodic tasks).
-    async fn send_with_attributes(
-        &self,
-        body: &str,
-        attributes: &BTreeMap<String, String>,
-    ) -> Result<(), BackendError>;
+    /// Enqueues one message. On a FIFO queue, a duplicate (see
+    /// [`Outgoing::deduplication_id`]) is accepted and dropped, as SQS does.
+    async fn send_message(&self, message: &Outgoing) -> Result<(), BackendError>;
 
-    /// Enqueues several bodies in as few calls as the backend allows. Says for
-    /// each body whether it was enqueued: a batch can fail in part.
-    async fn send_batch(&self, bodies: &[String]) -> Result<Vec<bool>, BackendError> {
-        let mut sent = Vec::with_capacity(bodies.len());
-        for body in bodies {
-            sent.push(self.send(body).await.is_ok());
+    /// Enqueues several messages in as few calls as the backend allows, in
+    /// order. Says for each whether it was enqueued: a batch can fail in part.
+    async fn send_batch(&self, messages: &[Outgoing]) -> Result<Vec<bool>, BackendError> {
+        let mut sent = Vec::with_capacity(messages.len());
+        for message in messages {
+            sent.push(self.send_message(message).await.is_ok());
         }
         Ok(sent)
     }
@@ -99,8 +168,18 @@ pub trait Queue: Send + Sync + 'static {
     /// sweeper, its only user.)
     async fn depth(&self) -> Result<QueueDepth, BackendError>;
 
-    /// Whether the queue is FIFO (SQS: its name ends in `.fifo`). Elastic
-    /// Beanstalk refuses periodic tasks on a FIFO queue, and so does the poller.
+    /// Which kind of queue this is.
+    fn kind(&self) -> QueueKind {
+        if self.is_fifo() {
+            QueueKind::Fifo
+        } else {
+            QueueKind::Standard
+        }
+    }
+
+    /// Whether the queue is FIFO (SQS: its name ends in `.fifo`; the embedded
+    /// queue: `QUEUE_TYPE=fifo`). Elastic Beanstalk refuses periodic tasks on
+    /// a FIFO queue, and so does the poller.
     fn is_fifo(&self) -> bool {
         self.name().ends_with(".fifo")
     }

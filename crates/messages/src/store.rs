@@ -9,8 +9,8 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 
 use crate::{
-    BackendError, Claimed, FinalStatus, IdempotencyKey, KeyClaim, KeyOutcome, Message, MessageId,
-    Status,
+    BackendError, Claimed, FinalStatus, IdempotencyKey, KeyClaim, KeyOutcome, Message,
+    MessageGroup, MessageId, Status,
 };
 
 /// The largest page a list may ask for.
@@ -82,10 +82,14 @@ impl Page {
 }
 
 /// What to list.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ListQuery {
     /// Only messages in this state, or all.
     pub status: Option<Status>,
+    /// Only messages of this group, or all. With a status too, a page on
+    /// DynamoDB may hold fewer than `limit` (it reads the group's entries,
+    /// then keeps those in the status); follow `next_cursor` for more.
+    pub group: Option<MessageGroup>,
     /// Page size, 1 to [`MAX_PAGE`].
     pub limit: u32,
     /// Start after this message (the previous page's `next_cursor`).

@@ -5,6 +5,15 @@
 //! [`crate::task`]), delete it on `200`, otherwise make it visible again after
 //! the error visibility timeout. At most `concurrency` messages are in flight.
 //!
+//! On a FIFO queue it receives one message per call: SQS then never hands
+//! it a message of a group that already has one in flight, so each group has
+//! one job at a time, in order, while different groups run in parallel. (A
+//! receive of several may return several messages of one group; a failure of
+//! the first would then have to return the others too, and every such
+//! receive counts towards their redrive, so messages never run could be
+//! dead-lettered. What sqsd does with such a batch is not documented; see
+//! ARCHITECTURE.md, "FIFO queues".)
+//!
 //! On shutdown it stops receiving, lets messages in flight finish for a grace
 //! period, and then releases the rest to the queue (visible at once) without
 //! deleting them: nothing unfinished is lost.
@@ -91,13 +100,35 @@ impl Poller {
         }
     }
 
+    /// Receives up to `want` messages, waiting at most `wait` for the first.
+    /// On a FIFO queue, one per call (see the module's doc): each is then
+    /// the only one of its group in flight.
+    async fn receive(&self, want: u32, wait: Duration) -> Result<Vec<Received>, BackendError> {
+        let visibility = self.config.visibility_timeout;
+        if !self.queue.is_fifo() {
+            return self.queue.receive(want, wait, visibility).await;
+        }
+        let mut received = self.queue.receive(1, wait, visibility).await?;
+        while !received.is_empty() && received.len() < want as usize {
+            // Only what is there now: the first receive did the waiting. A
+            // failure after the first keeps what was received; the next
+            // receive meets the failure again.
+            match self.queue.receive(1, Duration::ZERO, visibility).await {
+                Ok(more) if !more.is_empty() => received.extend(more),
+                Ok(_) => break,
+                Err(error) => {
+                    tracing::warn!(error = %error.chain(), "cannot receive more of a FIFO batch");
+                    break;
+                }
+            }
+        }
+        Ok(received)
+    }
+
     /// Receives one batch (waiting at most `wait`), processes all of it, and
     /// reports what became of each message: the "process messages" button.
     pub async fn poll_once(&self, wait: Duration) -> Result<Vec<Dispatched>, BackendError> {
-        let received = self
-            .queue
-            .receive(self.config.batch_size, wait, self.config.visibility_timeout)
-            .await?;
+        let received = self.receive(self.config.batch_size, wait).await?;
         let (_never, cancel) = watch::channel(false);
         let mut tasks = JoinSet::new();
         for message in received {
@@ -139,7 +170,7 @@ impl Poller {
                 // A receive cut short may have hidden messages on the server;
                 // they come back after their visibility timeout, like sqsd's.
                 () = &mut shutdown => break,
-                received = self.queue.receive(want, self.config.wait, self.config.visibility_timeout) => received,
+                received = self.receive(want, self.config.wait) => received,
             };
             let messages = match received {
                 Ok(messages) => {

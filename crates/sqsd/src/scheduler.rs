@@ -10,7 +10,7 @@ use std::future::Future;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
-use messages::{BackendError, Backends};
+use messages::{BackendError, Backends, Outgoing};
 
 use crate::PeriodicTask;
 use crate::cron::{CronTable, CronTask};
@@ -67,16 +67,12 @@ impl Scheduler {
         {
             return Ok(false);
         }
-        let attributes = PeriodicTask::run(&task.name, &task.url, at).message_attributes();
+        let message = Outgoing::new(TASK_BODY)
+            .with_attributes(PeriodicTask::run(&task.name, &task.url, at).message_attributes());
         let mut pause = Duration::from_millis(500);
         let mut tries = 1;
         loop {
-            match self
-                .backends
-                .queue
-                .send_with_attributes(TASK_BODY, &attributes)
-                .await
-            {
+            match self.backends.queue.send_message(&message).await {
                 Ok(()) => return Ok(true),
                 Err(error) if tries == SEND_TRIES => return Err(error),
                 Err(error) => {

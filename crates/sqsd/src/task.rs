@@ -78,6 +78,7 @@ mod tests {
             sent_at_ms: None,
             sender_id: None,
             attributes,
+            group: None,
         }
     }
 

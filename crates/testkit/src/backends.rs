@@ -1,11 +1,12 @@
 //! One test, two backends: the embedded one in a fresh temporary folder, and
-//! SQS + DynamoDB on moto with fresh resources. Contract tests run the same
+//! SQS + DynamoDB on moto with fresh resources; and for the queue, each of
+//! them standard and FIFO. Contract tests run the same
 //! assertions on both; a behaviour that differs is a bug in the embedded one.
 
 use std::sync::Arc;
 use std::time::Duration;
 
-use messages::{BackendError, Backends, ListQuery, Message, Queue};
+use messages::{BackendError, Backends, ListQuery, Message, Queue, QueueKind};
 use messages_aws::SqsQueue;
 use messages_embedded::{Database, EmbeddedQueue, EmbeddedStore};
 use tempfile::TempDir;
@@ -19,6 +20,10 @@ pub enum Kind {
     Embedded,
     /// SQS and DynamoDB on moto.
     Moto,
+    /// SQLite, its queue made FIFO (`QUEUE_TYPE=fifo`).
+    EmbeddedFifo,
+    /// A FIFO queue on moto, with a FIFO dead-letter queue, and DynamoDB.
+    MotoFifo,
 }
 
 /// Where dead letters end up.
@@ -62,12 +67,26 @@ pub struct TestBackend {
 }
 
 impl Kind {
+    /// Whether the backend is moto's.
+    pub fn is_moto(self) -> bool {
+        matches!(self, Kind::Moto | Kind::MotoFifo)
+    }
+
+    /// The kind of queue it has.
+    pub fn queue_kind(self) -> QueueKind {
+        match self {
+            Kind::Embedded | Kind::Moto => QueueKind::Standard,
+            Kind::EmbeddedFifo | Kind::MotoFifo => QueueKind::Fifo,
+        }
+    }
+
     /// Fresh resources that dead-letter after `max_attempts` receives.
     pub async fn make(self, max_attempts: u32) -> TestBackend {
         match self {
-            Kind::Embedded => {
+            Kind::Embedded | Kind::EmbeddedFifo => {
                 let dir = tempfile::tempdir().expect("a temporary folder");
-                let database = Database::open(dir.path()).expect("open the embedded backend");
+                let database = Database::open_as(dir.path(), Some(self.queue_kind()))
+                    .expect("open the embedded backend");
                 let queue = EmbeddedQueue::new(database.clone(), max_attempts);
                 TestBackend {
                     backends: Backends {
@@ -78,8 +97,8 @@ impl Kind {
                     data_dir: Some(dir),
                 }
             }
-            Kind::Moto => {
-                let fresh = moto::fresh(max_attempts).await;
+            Kind::Moto | Kind::MotoFifo => {
+                let fresh = moto::fresh_of(self.queue_kind(), max_attempts).await;
                 let dlq =
                     SqsQueue::new(aws_sdk_sqs::Client::new(&fresh.sdk), fresh.dlq_url.clone());
                 TestBackend {
@@ -126,6 +145,55 @@ macro_rules! on_both_backends {
     };
 }
 
+/// Runs each named test function (taking a [`Kind`]) on both backends, each
+/// with a standard queue and with a FIFO queue: what every queue must do.
+#[macro_export]
+macro_rules! on_every_queue {
+    ($($test:ident),* $(,)?) => {
+        $crate::on_both_backends!($($test),*);
+        mod embedded_fifo {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $test() {
+                    super::$test($crate::backends::Kind::EmbeddedFifo).await;
+                }
+            )*
+        }
+        mod moto_fifo {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $test() {
+                    super::$test($crate::backends::Kind::MotoFifo).await;
+                }
+            )*
+        }
+    };
+}
+
+/// Runs each named test function (taking a [`Kind`]) on both backends' FIFO
+/// queues: what only a FIFO queue does.
+#[macro_export]
+macro_rules! on_both_fifo_queues {
+    ($($test:ident),* $(,)?) => {
+        mod embedded_fifo_only {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $test() {
+                    super::$test($crate::backends::Kind::EmbeddedFifo).await;
+                }
+            )*
+        }
+        mod moto_fifo_only {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $test() {
+                    super::$test($crate::backends::Kind::MotoFifo).await;
+                }
+            )*
+        }
+    };
+}
+
 /// Every record in `backends`' store, newest first, page by page: what a
 /// test checks once the work is done.
 pub async fn every_record(backends: &Backends) -> Result<Vec<Message>, BackendError> {
@@ -136,6 +204,7 @@ pub async fn every_record(backends: &Backends) -> Result<Vec<Message>, BackendEr
             .store
             .list(ListQuery {
                 status: None,
+                group: None,
                 limit: messages::MAX_PAGE,
                 cursor,
             })

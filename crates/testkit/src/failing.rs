@@ -1,7 +1,6 @@
 //! Backends that fail every call, as SQS or DynamoDB do when unreachable: for
 //! the error paths that a real emulator cannot be made to take on demand.
 
-use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -9,8 +8,8 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use messages::{
     BackendError, Backends, Claimed, IdempotencyKey, KeyClaim, KeyOutcome, ListQuery, Message,
-    MessageId, Outcome, Page, Queue, QueueDepth, Received, StaleQuery, Status, StatusStore,
-    Transition,
+    MessageId, Outcome, Outgoing, Page, Queue, QueueDepth, Received, StaleQuery, Status,
+    StatusStore, Transition,
 };
 
 /// A queue and a store that are down.
@@ -26,11 +25,7 @@ fn down<T>(operation: &'static str) -> Result<T, BackendError> {
 
 #[async_trait]
 impl Queue for Down {
-    async fn send_with_attributes(
-        &self,
-        _body: &str,
-        _attributes: &BTreeMap<String, String>,
-    ) -> Result<(), BackendError> {
+    async fn send_message(&self, _message: &Outgoing) -> Result<(), BackendError> {
         down("send")
     }
     async fn receive(

@@ -5,7 +5,6 @@
 //! where what the caller is told must match what really happened; every other
 //! call goes through to the real backend unchanged.
 
-use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -13,8 +12,8 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use messages::{
     BackendError, Backends, Claimed, IdempotencyKey, KeyClaim, KeyOutcome, ListQuery, Message,
-    MessageId, Outcome, Page, Queue, QueueDepth, Received, StaleQuery, Status, StatusStore,
-    Transition,
+    MessageId, Outcome, Outgoing, Page, Queue, QueueDepth, Received, StaleQuery, Status,
+    StatusStore, Transition,
 };
 
 /// What happens to one kind of call.
@@ -40,7 +39,7 @@ pub struct Faults {
     pub read: Fault,
     /// `finish`.
     pub finish: Fault,
-    /// `send`, `send_with_attributes` and `send_batch`.
+    /// `send`, `send_message` and `send_batch`.
     pub send: Fault,
 }
 
@@ -90,20 +89,11 @@ struct FaultyQueue {
 
 #[async_trait]
 impl Queue for FaultyQueue {
-    async fn send_with_attributes(
-        &self,
-        body: &str,
-        attributes: &BTreeMap<String, String>,
-    ) -> Result<(), BackendError> {
-        faulty(
-            "send",
-            self.send,
-            self.inner.send_with_attributes(body, attributes),
-        )
-        .await
+    async fn send_message(&self, message: &Outgoing) -> Result<(), BackendError> {
+        faulty("send", self.send, self.inner.send_message(message)).await
     }
-    async fn send_batch(&self, bodies: &[String]) -> Result<Vec<bool>, BackendError> {
-        faulty("send batch", self.send, self.inner.send_batch(bodies)).await
+    async fn send_batch(&self, messages: &[Outgoing]) -> Result<Vec<bool>, BackendError> {
+        faulty("send batch", self.send, self.inner.send_batch(messages)).await
     }
     async fn receive(
         &self,

@@ -3,7 +3,7 @@
 
 use aws_config::{BehaviorVersion, SdkConfig};
 use aws_sdk_sqs::config::{Credentials, Region};
-use messages::{Backends, MessageId};
+use messages::{Backends, MessageId, QueueKind};
 
 /// The account id moto puts in queue URLs.
 const MOTO_ACCOUNT: &str = "123456789012";
@@ -53,10 +53,20 @@ pub fn queue_url(name: &str) -> String {
 
 /// Provisions fresh resources with `provision`, as `web provision` does.
 pub async fn fresh(max_attempts: u32) -> Fresh {
+    fresh_of(QueueKind::Standard, max_attempts).await
+}
+
+/// As [`fresh`], with a queue of `kind` (a FIFO queue's name ends in `.fifo`,
+/// and so does its dead-letter queue's).
+pub async fn fresh_of(kind: QueueKind, max_attempts: u32) -> Fresh {
     let sdk = sdk_config().await;
     let name = unique_name("t");
-    let queue_url = queue_url(&name);
-    let dlq_url = self::queue_url(&format!("{name}-dlq"));
+    let (queue_name, dlq_name) = match kind {
+        QueueKind::Standard => (name.clone(), format!("{name}-dlq")),
+        QueueKind::Fifo => (format!("{name}.fifo"), format!("{name}-dlq.fifo")),
+    };
+    let queue_url = queue_url(&queue_name);
+    let dlq_url = self::queue_url(&dlq_name);
     let report = messages_aws::provision(&sdk, &queue_url, &name, max_attempts)
         .await
         .unwrap_or_else(|error| panic!("provisioning on moto failed: {}", error.chain()));

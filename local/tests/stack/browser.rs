@@ -53,6 +53,7 @@ impl App {
     async fn recorded(&self) -> usize {
         let query = messages::ListQuery {
             status: None,
+            group: None,
             limit: 100,
             cursor: None,
         };

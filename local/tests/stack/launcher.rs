@@ -20,6 +20,7 @@ fn config(data_dir: &std::path::Path, intake: Intake) -> LocalConfig {
         worker_port: 0,
         backend: BackendConfig::Embedded {
             data_dir: data_dir.to_owned(),
+            queue_kind: None,
         },
         worker: WorkerSettings {
             intake,

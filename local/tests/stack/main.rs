@@ -4,8 +4,11 @@
 //! - `pipeline`: the web and the worker over HTTP on SQS and DynamoDB (moto),
 //!   the worker called exactly as Elastic Beanstalk's sqsd calls it.
 //! - `browser`: the page in a real headless Chromium.
+//! - `fifo`: FIFO queues, watched in the browser: one group in order, the
+//!   others in parallel.
 
 mod browser;
+mod fifo;
 mod helpers;
 mod launcher;
 mod pipeline;

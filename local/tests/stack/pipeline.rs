@@ -356,6 +356,7 @@ async fn a_failed_enqueue_answers_503_and_leaves_no_pending_record() {
         .store
         .list(messages::ListQuery {
             status: None,
+            group: None,
             limit: 10,
             cursor: None,
         })

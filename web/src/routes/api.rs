@@ -16,7 +16,8 @@ use super::AppState;
 use crate::error::{ApiJson, query_rejection, store_unavailable};
 use crate::idempotent::{SendRequest, send_once};
 use crate::input::{
-    BurstSize, ListParams, burst, idempotency_key, parse_body, parse_simulate, parse_watch,
+    BurstSize, ListParams, burst, idempotency_key, parse_body, parse_group, parse_simulate,
+    parse_watch,
 };
 use crate::limits::COUNT_CAP;
 
@@ -34,6 +35,7 @@ pub fn router() -> Router<AppState> {
 struct OneRequest {
     body: String,
     simulate: Option<String>,
+    group: Option<String>,
 }
 
 async fn create(
@@ -45,6 +47,7 @@ async fn create(
     let request = SendRequest {
         bodies: vec![parse_body(request.body)?],
         simulate: parse_simulate(request.simulate.as_deref())?,
+        group: parse_group(request.group.as_deref())?,
     };
     let sent = send_once(&state.backends, key, request).await?;
     let message = sent.into_iter().next().ok_or_else(|| {
@@ -99,12 +102,14 @@ async fn read(
         .ok_or_else(|| HttpError::not_found(format!("no message has id {id}")))
 }
 
-/// `POST /api/messages/batch`: `{"body", "simulate", "count"}`, a burst of
-/// `count` (1 to 100) messages numbered `#1`..`#count`.
+/// `POST /api/messages/batch`: `{"body", "simulate", "group", "count"}`, a
+/// burst of `count` (1 to 100) messages numbered `#1`..`#count`, enqueued in
+/// that order.
 #[derive(Debug, Deserialize)]
 struct BatchRequest {
     body: String,
     simulate: Option<String>,
+    group: Option<String>,
     count: Option<BurstSize>,
 }
 
@@ -123,6 +128,7 @@ async fn create_batch(
     let count = BurstSize::parse(request.count.as_ref())?;
     let request = SendRequest {
         simulate: parse_simulate(request.simulate.as_deref())?,
+        group: parse_group(request.group.as_deref())?,
         bodies: burst(&request.body, count)?,
     };
     let items = send_once(&state.backends, key, request).await?;

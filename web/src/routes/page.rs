@@ -11,7 +11,7 @@ use axum::extract::{Form, Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
-use messages::{ListQuery, Message, MessageId, Simulate, Status};
+use messages::{ListQuery, Message, MessageBody, MessageGroup, MessageId, Simulate, Status};
 use serde::Deserialize;
 use service::http::HttpError;
 
@@ -20,8 +20,11 @@ use crate::assets::asset_version;
 use crate::error::form_rejection;
 use crate::html::{error_page, render, render_refusal};
 use crate::idempotent::{SendRequest, retry_keeps_key, send_once};
-use crate::input::{ListParams, burst, parse_count, parse_idempotency_key, parse_simulate};
+use crate::input::{
+    ListParams, burst, parse_count, parse_group, parse_idempotency_key, parse_simulate,
+};
 use crate::limits::COUNT_CAP;
+use crate::send::send_planned;
 
 /// How many messages a page shows.
 const PAGE_SIZE: u32 = 25;
@@ -32,6 +35,7 @@ pub fn router() -> Router<AppState> {
         .route("/messages", post(send_form))
         .route("/messages/{id}", get(detail))
         .route("/process-batch", post(process_batch))
+        .route("/demo/groups", post(demo_groups))
 }
 
 /// One choice in the form's `simulate` radio group.
@@ -57,10 +61,15 @@ struct IndexPage {
     /// is read, so nothing created meanwhile is missed.
     newest: MessageId,
     filter: Option<Status>,
+    /// The group the list is narrowed to, if any.
+    group: Option<MessageGroup>,
+    /// Whether the queue is FIFO: groups then order their messages.
+    fifo: bool,
     statuses: [Status; 3],
     counts: Vec<Count>,
     choices: Vec<Choice>,
     typed: String,
+    typed_group: String,
     count: u32,
     error: Option<String>,
     list_error: Option<String>,
@@ -84,6 +93,7 @@ struct Typed {
     body: String,
     simulate: Simulate,
     count: u32,
+    group: String,
 }
 
 impl Default for Typed {
@@ -92,6 +102,7 @@ impl Default for Typed {
             body: String::new(),
             simulate: Simulate::Ok,
             count: 1,
+            group: String::new(),
         }
     }
 }
@@ -104,6 +115,8 @@ async fn page(state: &AppState, query: ListQuery, typed: Typed) -> IndexPage {
         next_cursor: None,
         newest,
         filter: query.status,
+        group: query.group.clone(),
+        fifo: state.backends.queue.is_fifo(),
         statuses: Status::ALL,
         counts: Vec::new(),
         choices: Simulate::ALL
@@ -115,6 +128,7 @@ async fn page(state: &AppState, query: ListQuery, typed: Typed) -> IndexPage {
             })
             .collect(),
         typed: typed.body,
+        typed_group: typed.group,
         count: typed.count,
         error: None,
         list_error: None,
@@ -169,6 +183,7 @@ struct IndexParams {
 fn first_page() -> ListQuery {
     ListQuery {
         status: None,
+        group: None,
         limit: PAGE_SIZE,
         cursor: None,
     }
@@ -230,6 +245,7 @@ struct SendForm {
     body: String,
     simulate: Option<String>,
     count: Option<String>,
+    group: Option<String>,
     idempotency_key: Option<String>,
 }
 
@@ -245,6 +261,7 @@ async fn send_form(
         let key = parse_idempotency_key(form.idempotency_key.as_deref())?;
         let request = SendRequest {
             simulate: parse_simulate(form.simulate.as_deref())?,
+            group: parse_group(form.group.as_deref())?,
             bodies: burst(&form.body, parse_count(form.count.as_deref())?)?,
         };
         send_once(&state.backends, key, request).await
@@ -266,6 +283,7 @@ async fn send_form(
                     .as_deref()
                     .and_then(|text| text.trim().parse().ok())
                     .unwrap_or(1),
+                group: form.group.unwrap_or_default(),
                 body: form.body,
             };
             let mut page = page(&state, first_page(), typed).await;
@@ -315,6 +333,47 @@ async fn process_batch(State(state): State<AppState>) -> Response {
         Err(error) => {
             let mut page = page(&state, first_page(), Typed::default()).await;
             let error = HttpError::bad_gateway(format!("Nothing was processed: {error}"));
+            page.error = Some(error.public().to_owned());
+            render_refusal(&page, error)
+        }
+    }
+}
+
+/// How many `slow` jobs each half of the group demonstration sends.
+const DEMO_JOBS: u32 = 5;
+
+/// The group demonstration: [`DEMO_JOBS`] `slow` jobs in one group, and as
+/// many in a group each, sent at once. On a FIFO queue the first five finish
+/// one after another, in order, and the others together; on a standard queue
+/// all ten finish together, in no set order.
+async fn demo_groups(State(state): State<AppState>) -> Response {
+    // A fresh name per click, so each demonstration is a list of its own.
+    let run = &MessageId::new().to_string()[24..];
+    let job = |text: String, group: String| {
+        let body = MessageBody::parse(text).expect("a short ASCII sentence is a valid body");
+        let group = MessageGroup::parse(&group).expect("demo- and hex digits make a valid group");
+        Message::new(body, Simulate::Slow).in_group(Some(group))
+    };
+    // Ordered first: a burst is enqueued in the order planned.
+    let planned: Vec<Message> = (1..=DEMO_JOBS)
+        .map(|n| {
+            job(
+                format!("in order {n} of {DEMO_JOBS}"),
+                format!("demo-{run}"),
+            )
+        })
+        .chain((1..=DEMO_JOBS).map(|n| {
+            job(
+                format!("alone {n} of {DEMO_JOBS}"),
+                format!("demo-{run}-{n}"),
+            )
+        }))
+        .collect();
+    match send_planned(&state.backends, planned).await {
+        Ok(sent) => Redirect::to(&format!("/?sent={}", sent.len())).into_response(),
+        Err(error) => {
+            let error = HttpError::from(error);
+            let mut page = page(&state, first_page(), Typed::default()).await;
             page.error = Some(error.public().to_owned());
             render_refusal(&page, error)
         }

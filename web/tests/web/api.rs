@@ -593,3 +593,65 @@ async fn watching_the_same_message_twice_is_fine() {
     assert_eq!(status, StatusCode::OK, "{update}");
     assert_eq!(update["changed"], json!([]));
 }
+
+/// A group is recorded and shown, a list narrows to it, and a group SQS
+/// would refuse as a `MessageGroupId` is refused before anything is sent.
+#[tokio::test]
+async fn a_group_is_recorded_listed_and_a_bad_one_refused_changing_nothing() {
+    let web = web().await;
+    let (status, message) = web
+        .post_json(r#"{"body": "grouped", "group": "customer-42"}"#)
+        .await;
+    assert_eq!(status, StatusCode::ACCEPTED, "{message}");
+    assert_eq!(message["group"], "customer-42");
+    let (status, burst) = web
+        .post_json_to(
+            "/api/messages/batch",
+            r#"{"body": "burst", "group": "customer-42", "count": 3}"#,
+        )
+        .await;
+    assert_eq!(status, StatusCode::ACCEPTED, "{burst}");
+    let (status, other) = web.post_json(r#"{"body": "no group"}"#).await;
+    assert_eq!(status, StatusCode::ACCEPTED);
+    assert_eq!(other["group"], Value::Null);
+
+    let (status, page) = web.get("/api/messages?group=customer-42").await;
+    assert_eq!(status, StatusCode::OK);
+    let bodies: Vec<&str> = page["items"]
+        .as_array()
+        .expect("items")
+        .iter()
+        .filter_map(|item| item["body"].as_str())
+        .collect();
+    assert_eq!(bodies, ["burst #3", "burst #2", "burst #1", "grouped"]);
+
+    let before = web.count().await;
+    for bad in [
+        r#""two words""#,
+        r#""ä""#,
+        &format!("\"{}\"", "g".repeat(129)),
+    ] {
+        let (status, answer) = web
+            .post_json(&format!(r#"{{"body": "x", "group": {bad}}}"#))
+            .await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{bad}");
+        let error = answer["error"].as_str().unwrap_or_default();
+        assert!(error.contains("a group must be 1 to 128"), "{error}");
+    }
+    let (status, answer) = web.get("/api/messages?group=two%20words").await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{answer}");
+    assert_eq!(web.count().await, before, "a refusal sends nothing");
+    let page = web
+        .client
+        .get(format!("{}/?group=customer-42", web.url))
+        .send()
+        .await
+        .expect("the page")
+        .text()
+        .await
+        .expect("text");
+    assert!(
+        page.contains("in group <strong>customer-42</strong>"),
+        "the page names the group"
+    );
+}

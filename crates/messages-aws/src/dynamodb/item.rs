@@ -5,8 +5,10 @@ use std::collections::HashMap;
 use aws_sdk_dynamodb::types::AttributeValue;
 use chrono::{DateTime, Utc};
 
-use super::layout::{SHARD, STATUS_SHARD, shard_key, shard_of, status_key};
-use messages::{BackendError, Message, MessageId};
+use super::layout::{
+    GROUP, GROUP_SHARD, SHARD, STATUS_SHARD, group_key, shard_key, shard_of, status_key,
+};
+use messages::{BackendError, Message, MessageGroup, MessageId};
 
 /// One item's attributes.
 pub type Item = HashMap<String, AttributeValue>;
@@ -47,6 +49,10 @@ pub fn to_item(message: &Message) -> Item {
     ]);
     if let Some(error) = &message.error {
         item.insert("error".to_owned(), s(error));
+    }
+    if let Some(group) = &message.group {
+        item.insert(GROUP.to_owned(), s(group.as_str()));
+        item.insert(GROUP_SHARD.to_owned(), s(group_key(group, shard)));
     }
     item
 }
@@ -99,6 +105,13 @@ pub fn from_item(item: &Item) -> Result<Message, BackendError> {
             None => None,
             Some(_) => Some(text("error")?.to_owned()),
         },
+        group: match item.get(GROUP) {
+            None => None,
+            Some(_) => Some(
+                MessageGroup::parse(text(GROUP)?)
+                    .map_err(|error| invalid(GROUP, error.to_string()))?,
+            ),
+        },
     })
 }
 
@@ -113,7 +126,9 @@ mod tests {
             Message::new(MessageBody::parse("hi <b>").expect("valid"), Simulate::Slow);
         message.error = Some("boom".to_owned());
         message.attempts = 3;
-        assert_eq!(from_item(&to_item(&message)).ok(), Some(message));
+        assert_eq!(from_item(&to_item(&message)).ok(), Some(message.clone()));
+        let grouped = message.in_group(MessageGroup::parse("orders").ok());
+        assert_eq!(from_item(&to_item(&grouped)).ok(), Some(grouped));
     }
 
     #[test]

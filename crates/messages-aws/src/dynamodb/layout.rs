@@ -17,11 +17,15 @@
 //! - [`INDEX_BY_STATUS`]: partition key [`STATUS_SHARD`] (`"pending#07"`),
 //!   sort key `id`: one status, newest first, and the sweeper's oldest
 //!   `pending` first.
+//! - [`INDEX_BY_GROUP`]: partition key [`GROUP_SHARD`] (`"orders#07"`), sort
+//!   key `id`: one message group, newest first. Only a message sent with a
+//!   group has the attribute, so only those are in the index. A group is
+//!   sharded too: on a standard queue nothing bounds one group's rate.
 //!
 //! # Projections
-//! Neither index copies a message's body. [`INDEX_NEWEST`] holds keys only:
-//! its entry is written once, when the message is created, and never again,
-//! since no key of it changes. [`INDEX_BY_STATUS`] also copies `updated_at`
+//! No index copies a message's body. [`INDEX_NEWEST`] and [`INDEX_BY_GROUP`]
+//! hold keys only: their entry is written once, when the message is created,
+//! and never again, since no key of it changes. [`INDEX_BY_STATUS`] also copies `updated_at`
 //! and `requeues`, which the sweeper filters on. A list reads the ids of a
 //! page from an index, then the messages themselves with one consistent
 //! `BatchGetItem`: a page shows each message as it is now, and a message that
@@ -33,6 +37,8 @@
 //! it moves the `by_status` entry (a delete from the `pending` shard, a put in
 //! the final one). The busiest key, a `pending` shard, so takes two writes per
 //! message of its shard: 20,000 / 32 = 625 units a second, under the 1,000.
+//! A message sent with a group costs one write unit more, once, for its
+//! [`INDEX_BY_GROUP`] entry.
 //! (`scripts/bench` measures it from the requests the binaries really make.)
 //!
 //! # Other items
@@ -41,12 +47,18 @@
 //! scheduler's leader election, per run). It has neither [`SHARD`] nor
 //! [`STATUS_SHARD`], so neither index holds it: no list, count or sweep sees it.
 
-use messages::{MessageId, Status};
+use messages::{MessageGroup, MessageId, Status};
 
 /// The index listing every message, newest first, over [`SHARDS`] keys.
 pub const INDEX_NEWEST: &str = "newest_by_shard";
 /// The index listing the messages of one status, over [`SHARDS`] keys per status.
 pub const INDEX_BY_STATUS: &str = "status_by_shard";
+/// The index listing the messages of one group, over [`SHARDS`] keys per group.
+pub const INDEX_BY_GROUP: &str = "group_by_shard";
+/// The partition key attribute of [`INDEX_BY_GROUP`].
+pub const GROUP_SHARD: &str = "group_shard";
+/// The attribute holding a message's group.
+pub const GROUP: &str = "message_group";
 /// The partition key attribute of [`INDEX_NEWEST`].
 pub const SHARD: &str = "shard";
 /// The partition key attribute of [`INDEX_BY_STATUS`].
@@ -72,6 +84,11 @@ pub fn shard_key(shard: u8) -> String {
 /// The value of [`STATUS_SHARD`] for a message of `status` in `shard`.
 pub fn status_key(status: Status, shard: u8) -> String {
     format!("{}#{shard:02}", status.as_str())
+}
+
+/// The value of [`GROUP_SHARD`] for a message of `group` in `shard`.
+pub fn group_key(group: &MessageGroup, shard: u8) -> String {
+    format!("{group}#{shard:02}")
 }
 
 #[cfg(test)]

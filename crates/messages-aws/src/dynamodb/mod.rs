@@ -29,8 +29,11 @@ use chrono::{DateTime, Utc};
 use fan_out::{Order, ReadOn, count_every_shard, ids_of_every_shard};
 use item::{Item, from_item, s, time, to_item};
 pub use keys::EXPIRES_AT;
-pub use layout::{INDEX_BY_STATUS, INDEX_NEWEST, SHARD, STATUS_INDEX_COPIES, STATUS_SHARD};
-use layout::{shard_key, shard_of, status_key};
+pub use layout::{
+    GROUP_SHARD, INDEX_BY_GROUP, INDEX_BY_STATUS, INDEX_NEWEST, SHARD, STATUS_INDEX_COPIES,
+    STATUS_SHARD,
+};
+use layout::{group_key, shard_key, shard_of, status_key};
 use messages::{
     BackendError, Claimed, FinalStatus, IdempotencyKey, KeyClaim, KeyOutcome, ListQuery, Message,
     MessageId, Outcome, Page, Requeues, StaleQuery, Status, StatusStore, Transition,
@@ -262,8 +265,24 @@ impl StatusStore for DynamoStore {
         let limit = to_usize(query.limit.clamp(1, messages::MAX_PAGE));
         let range = query.cursor.map(|cursor| ("<", cursor));
         // One id more than the page tells whether there is a next page.
-        let mut ids = match query.status {
-            Some(status) => {
+        let mut ids = match (&query.group, query.status) {
+            (Some(group), _) => {
+                ids_of_every_shard(
+                    |shard| {
+                        self.query_index(
+                            INDEX_BY_GROUP,
+                            GROUP_SHARD,
+                            group_key(group, shard),
+                            range,
+                        )
+                    },
+                    Order::NewestFirst,
+                    limit + 1,
+                    ReadOn::UntilFull,
+                )
+                .await?
+            }
+            (None, Some(status)) => {
                 ids_of_every_shard(
                     |shard| {
                         self.query_index(
@@ -279,7 +298,7 @@ impl StatusStore for DynamoStore {
                 )
                 .await?
             }
-            None => {
+            (None, None) => {
                 ids_of_every_shard(
                     |shard| self.query_index(INDEX_NEWEST, SHARD, shard_key(shard), range),
                     Order::NewestFirst,
