@@ -25,7 +25,7 @@ use std::time::Duration;
 use aws_config::timeout::TimeoutConfig;
 use aws_config::{BehaviorVersion, SdkConfig};
 
-pub use dynamodb::{DynamoStore, INDEX_BY_STATUS, INDEX_NEWEST};
+pub use dynamodb::{DynamoStore, INDEX_BY_GROUP, INDEX_BY_STATUS, INDEX_NEWEST};
 pub use provision::provision;
 pub use sqs::SqsQueue;
 

@@ -80,3 +80,39 @@ pub async fn fresh_of(kind: QueueKind, max_attempts: u32) -> Fresh {
         report,
     }
 }
+
+/// The names of `fresh`'s table's indexes.
+pub async fn table_indexes(fresh: &Fresh) -> Vec<String> {
+    aws_sdk_dynamodb::Client::new(&fresh.sdk)
+        .describe_table()
+        .table_name(&fresh.table)
+        .send()
+        .await
+        .expect("describe the table")
+        .table
+        .and_then(|table| table.global_secondary_indexes)
+        .unwrap_or_default()
+        .into_iter()
+        .filter_map(|index| index.index_name)
+        .collect()
+}
+
+/// Deletes one of `fresh`'s table's indexes: the table as a release made
+/// before that index would have left it.
+pub async fn drop_index(fresh: &Fresh, index: &str) {
+    let delete = aws_sdk_dynamodb::types::DeleteGlobalSecondaryIndexAction::builder()
+        .index_name(index)
+        .build()
+        .expect("an index name is all a delete needs");
+    aws_sdk_dynamodb::Client::new(&fresh.sdk)
+        .update_table()
+        .table_name(&fresh.table)
+        .global_secondary_index_updates(
+            aws_sdk_dynamodb::types::GlobalSecondaryIndexUpdate::builder()
+                .delete(delete)
+                .build(),
+        )
+        .send()
+        .await
+        .unwrap_or_else(|error| panic!("cannot drop index {index}: {error:?}"));
+}

@@ -394,6 +394,44 @@ async fn provisioning_twice_finds_what_the_first_run_created() {
     assert!(again.iter().all(|line| line.contains("found")), "{again:?}");
 }
 
+/// A table made before the group index gets it from `web provision`, and
+/// keeps its messages.
+#[tokio::test]
+async fn provisioning_a_table_without_the_group_index_adds_it() {
+    let fresh = moto::fresh(MAX_ATTEMPTS).await;
+    let kept = messages::Message::new(
+        messages::MessageBody::parse("from before").expect("valid"),
+        messages::Simulate::Ok,
+    );
+    fresh.backends.store.create(&kept).await.expect("create");
+    moto::drop_index(&fresh, messages_aws::INDEX_BY_GROUP).await;
+    assert!(
+        !moto::table_indexes(&fresh)
+            .await
+            .contains(&messages_aws::INDEX_BY_GROUP.to_owned())
+    );
+    let report = messages_aws::provision(&fresh.sdk, &fresh.queue_url, &fresh.table, MAX_ATTEMPTS)
+        .await
+        .expect("provision an older table");
+    assert!(
+        report
+            .iter()
+            .any(|line| line.contains("index group_by_shard added")),
+        "{report:?}"
+    );
+    let mut indexes = moto::table_indexes(&fresh).await;
+    indexes.sort();
+    assert_eq!(
+        indexes,
+        ["group_by_shard", "newest_by_shard", "status_by_shard"]
+    );
+    assert_eq!(
+        fresh.backends.store.get(kept.id).await.expect("read"),
+        Some(kept),
+        "the table kept its messages"
+    );
+}
+
 #[tokio::test]
 async fn attempts_never_go_down_when_a_job_is_enqueued_anew() {
     let stack = stack(MAX_ATTEMPTS).await;

@@ -402,13 +402,11 @@ on_both_backends!(
     a_sweep_during_a_backlog_fails_nothing,
 );
 
-/// Elastic Beanstalk does not support periodic tasks on a FIFO queue; neither
-/// does a polling worker, which refuses to start with the reason.
-#[tokio::test]
-async fn a_polling_worker_refuses_periodic_tasks_on_a_fifo_queue() {
-    let sdk = testkit::moto::sdk_config().await;
-    let url = testkit::moto::queue_url(&format!("{}.fifo", testkit::moto::unique_name("jobs")));
-    let backends = messages_aws::backends(&sdk, &url, "unused");
+/// Elastic Beanstalk does not support periodic tasks on a FIFO queue ("if you
+/// provide a FIFO queue, periodic tasks aren't supported"); neither does a
+/// polling worker, which refuses to start with the reason, on either backend.
+async fn a_polling_worker_refuses_periodic_tasks_on_a_fifo_queue(kind: Kind) {
+    let backend = kind.make(10).await;
     let settings = WorkerSettings {
         intake: Intake::Polling,
         cron: bundled_cron(),
@@ -416,7 +414,7 @@ async fn a_polling_worker_refuses_periodic_tasks_on_a_fifo_queue() {
     };
     let error = worker::Application::with_backends(
         &settings,
-        backends,
+        backend.backends.clone(),
         std::net::SocketAddr::from(([127, 0, 0, 1], 0)),
     )
     .await
@@ -428,3 +426,5 @@ async fn a_polling_worker_refuses_periodic_tasks_on_a_fifo_queue() {
         "{text}"
     );
 }
+
+testkit::on_both_fifo_queues!(a_polling_worker_refuses_periodic_tasks_on_a_fifo_queue);

@@ -355,3 +355,99 @@ on_both_backends!(
     two_pollers_never_deliver_one_message_twice,
     process_once_handles_one_batch_and_reports_it,
 );
+
+/// What a FIFO test's handler saw: per group, jobs in flight now and at most,
+/// the order jobs succeeded in; overall, the most in flight at once.
+#[derive(Default)]
+struct GroupLog {
+    in_flight: HashMap<String, u32>,
+    most_per_group: HashMap<String, u32>,
+    most_overall: u32,
+    succeeded: HashMap<String, Vec<u32>>,
+    failed_once: bool,
+}
+
+/// On a FIFO queue the poller runs one job of a group at a time, in the
+/// order sent, a retry included, while other groups run beside it: SQS
+/// returns no message of a group that has one in flight, and the poller
+/// receives one message per call (ARCHITECTURE.md, "FIFO queues").
+async fn on_a_fifo_queue_each_group_runs_one_job_at_a_time_in_order(kind: Kind) {
+    let backend = kind.make(10).await;
+    let queue = backend.backends.queue.clone();
+    let log = Arc::new(Mutex::new(GroupLog::default()));
+    async fn job(State(log): State<Arc<Mutex<GroupLog>>>, body: String) -> axum::http::StatusCode {
+        let (group, n) = body.split_once(':').expect("group:n");
+        let n: u32 = n.parse().expect("a number");
+        {
+            let mut log = log.lock().expect("lock");
+            let now = {
+                let count = log.in_flight.entry(group.to_owned()).or_default();
+                *count += 1;
+                *count
+            };
+            let most = log.most_per_group.entry(group.to_owned()).or_default();
+            *most = (*most).max(now);
+            let overall = log.in_flight.values().sum();
+            log.most_overall = log.most_overall.max(overall);
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        let mut log = log.lock().expect("lock");
+        *log.in_flight.get_mut(group).expect("counted above") -= 1;
+        // The second job of group a fails once: the third must wait for it.
+        if (group, n) == ("a", 2) && !log.failed_once {
+            log.failed_once = true;
+            return axum::http::StatusCode::INTERNAL_SERVER_ERROR;
+        }
+        log.succeeded.entry(group.to_owned()).or_default().push(n);
+        axum::http::StatusCode::OK
+    }
+    let handler = Router::new()
+        .route("/process", post(job))
+        .with_state(Arc::clone(&log));
+    for group in ["a", "b", "c"] {
+        for n in 1..=4 {
+            let outgoing = messages::Outgoing {
+                group: messages::MessageGroup::parse(group).ok(),
+                ..messages::Outgoing::new(format!("{group}:{n}"))
+            };
+            queue.send_message(&outgoing).await.expect("send");
+        }
+    }
+    let (stop, handle) = run(Poller::new(queue, handler, fast_config()));
+    for _ in 0..300 {
+        let done: usize = log
+            .lock()
+            .expect("lock")
+            .succeeded
+            .values()
+            .map(Vec::len)
+            .sum();
+        if done == 12 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let _ = stop.send(());
+    handle.await.expect("the poller stops");
+    let log = log.lock().expect("lock");
+    for group in ["a", "b", "c"] {
+        assert_eq!(
+            log.succeeded.get(group).map(Vec::as_slice),
+            Some(&[1, 2, 3, 4][..]),
+            "group {group} in order"
+        );
+        assert_eq!(
+            log.most_per_group.get(group),
+            Some(&1),
+            "group {group} one at a time"
+        );
+    }
+    assert!(log.failed_once, "a:2 failed once and was retried");
+    assert!(
+        log.most_overall >= 2,
+        "groups ran side by side: at most {} at once",
+        log.most_overall
+    );
+}
+
+testkit::on_both_fifo_queues!(on_a_fifo_queue_each_group_runs_one_job_at_a_time_in_order);
