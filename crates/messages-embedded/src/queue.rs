@@ -272,6 +272,11 @@ impl Queue for EmbeddedQueue {
                 connection.execute("DELETE FROM queue WHERE receipt = ?1", params![receipt])
             })
             .await?;
+        // On a FIFO queue a delete can free a group whose next message a
+        // long poll is waiting for: as good as a send to it.
+        if self.is_fifo() {
+            self.wake_receivers();
+        }
         Ok(())
     }
 

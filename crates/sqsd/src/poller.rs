@@ -12,7 +12,9 @@
 //! the first would then have to return the others too, and every such
 //! receive counts towards their redrive, so messages never run could be
 //! dead-lettered. What sqsd does with such a batch is not documented; see
-//! ARCHITECTURE.md, "FIFO queues".)
+//! ARCHITECTURE.md, "FIFO queues".) While jobs of its own are in flight it
+//! does not long-poll a FIFO queue: it asks, and if nothing is there, asks
+//! again as soon as a job is done (its group may be free) or a second later.
 //!
 //! On shutdown it stops receiving, lets messages in flight finish for a grace
 //! period, and then releases the rest to the queue (visible at once) without
@@ -27,11 +29,16 @@ use axum::body::Body;
 use axum::http::{HeaderValue, Request, StatusCode, header};
 use axum::response::IntoResponse;
 use messages::{BackendError, Queue, Received};
-use tokio::sync::{Semaphore, watch};
+use tokio::sync::{Notify, Semaphore, watch};
 use tokio::task::JoinSet;
 use tower::ServiceExt;
 
 use crate::{Delivery, PeriodicTask};
+
+/// On a FIFO queue with jobs in flight and nothing to receive, how long the
+/// poller waits for one of them to be done before it looks again anyway (for
+/// a new message of another group).
+const FIFO_BUSY_PAUSE: Duration = Duration::from_secs(1);
 
 /// The `User-Agent` the poller sends, in sqsd's form.
 pub const USER_AGENT: &str = "aws-sqsd/local-poller";
@@ -151,6 +158,9 @@ impl Poller {
         let (cancel_sender, cancel) = watch::channel(false);
         let mut tasks = JoinSet::new();
         let mut backoff = Duration::from_millis(250);
+        let fifo = self.queue.is_fifo();
+        // Told whenever a job is done (FIFO: its group may be free now).
+        let done = Arc::new(Notify::new());
         tracing::info!(queue = %self.queue.describe(), concurrency = self.config.concurrency, "poller started");
         loop {
             // Wait for a free slot, so no more is received than can be worked on.
@@ -166,12 +176,34 @@ impl Poller {
                 .map_or(self.config.batch_size, |free| {
                     free.min(self.config.batch_size)
                 });
+            // On a FIFO queue with jobs of ours in flight, the next message
+            // may be one of their groups', free only once they are done: ask
+            // without waiting, and if nothing is there, look again when a job
+            // is done, or after FIFO_BUSY_PAUSE. A long poll begun while its
+            // group was in flight need not return when the group frees up
+            // (moto's does not), which would hold a group up for the whole wait.
+            let busy_fifo = fifo && !tasks.is_empty();
+            let wait = if busy_fifo {
+                Duration::ZERO
+            } else {
+                self.config.wait
+            };
             let received = tokio::select! {
                 // A receive cut short may have hidden messages on the server;
                 // they come back after their visibility timeout, like sqsd's.
                 () = &mut shutdown => break,
-                received = self.receive(want, self.config.wait) => received,
+                received = self.receive(want, wait) => received,
             };
+            if busy_fifo && received.as_ref().is_ok_and(Vec::is_empty) {
+                drop(first);
+                tokio::select! {
+                    () = &mut shutdown => break,
+                    () = done.notified() => {}
+                    () = tokio::time::sleep(FIFO_BUSY_PAUSE) => {}
+                }
+                while tasks.try_join_next().is_some() {}
+                continue;
+            }
             let messages = match received {
                 Ok(messages) => {
                     backoff = Duration::from_millis(250);
@@ -201,10 +233,11 @@ impl Poller {
                         }
                     },
                 };
-                let (poller, cancel) = (self.clone(), cancel.clone());
+                let (poller, cancel, done) = (self.clone(), cancel.clone(), Arc::clone(&done));
                 tasks.spawn(async move {
                     let outcome = poller.dispatch(message, cancel).await;
                     drop(slot);
+                    done.notify_one();
                     outcome
                 });
             }

@@ -294,3 +294,39 @@ on_both_backends!(
     concurrent_sweeps_requeue_a_message_once,
     sqsd_runs_the_sweep_as_a_periodic_task,
 );
+
+/// On a FIFO queue, a job sent and then lost (here: received and deleted
+/// unfinished) within the five-minute deduplication interval is still
+/// rescued: the sweeper enqueues it under a deduplication id of its own,
+/// where one equal to the web's would be "accepted successfully but not
+/// delivered" (SQS FIFO's deduplication).
+async fn on_a_fifo_queue_a_lost_job_is_rescued_within_the_deduplication_interval(kind: Kind) {
+    let backend = kind.make(10).await;
+    let stuck = orphan(&backend, chrono::Duration::minutes(20), 0).await;
+    let queue = &backend.backends.queue;
+    queue
+        .send_message(&stuck.enqueue())
+        .await
+        .expect("the web's send");
+    let lost = queue
+        .receive(1, Duration::from_secs(1), Duration::from_secs(60))
+        .await
+        .expect("receive");
+    assert_eq!(lost.len(), 1);
+    queue
+        .delete(&lost[0].receipt_handle)
+        .await
+        .expect("lose it");
+
+    let report = sweep_now(&backend).await;
+    assert_eq!(report.requeued, 1, "{report:?}");
+    assert_eq!(
+        queued_ids(&backend).await,
+        [stuck.id],
+        "the rescue is on the queue"
+    );
+}
+
+testkit::on_both_fifo_queues!(
+    on_a_fifo_queue_a_lost_job_is_rescued_within_the_deduplication_interval
+);
