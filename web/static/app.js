@@ -6,9 +6,48 @@
 // instance must be able to answer. Every 1.5 s the page asks only for what
 // changed: messages newer than the newest it has (`after`), and the pending
 // messages it shows (`watch`). It never re-downloads the table.
+// The detail page of a pending message follows it until it is final.
+(function () {
+  "use strict";
+  const detail = document.getElementById("detail");
+  if (!detail || detail.dataset.status !== "pending") return;
+  const live = document.getElementById("detail-live");
+  const id = detail.dataset.id;
+  async function follow() {
+    let message;
+    try {
+      const response = await fetch("/api/messages/" + encodeURIComponent(id), { headers: { Accept: "application/json" } });
+      message = await response.json().catch(() => ({}));
+      if (!response.ok) throw new Error(message.error || "HTTP " + response.status);
+    } catch (error) {
+      live.textContent = "Live updates paused (" + error.message + "); retrying.";
+      setTimeout(follow, 3000);
+      return;
+    }
+    const badge = document.createElement("span");
+    badge.className = "badge status-" + message.status;
+    badge.textContent = message.status;
+    document.getElementById("detail-status").replaceChildren(badge);
+    document.getElementById("detail-attempts").textContent = String(message.attempts);
+    const time = document.createElement("time");
+    time.dateTime = message.updated_at;
+    time.textContent = message.updated_at;
+    document.getElementById("detail-updated").replaceChildren(time);
+    const error = document.getElementById("detail-error");
+    error.textContent = message.error == null ? "none" : message.error;
+    error.classList.toggle("error-text", message.error != null);
+    detail.dataset.status = message.status;
+    live.textContent = message.status === "pending" ? "" : "Now " + message.status + ".";
+    if (message.status === "pending") setTimeout(follow, 1500);
+  }
+  setTimeout(follow, 1500);
+})();
+
 (function () {
   "use strict";
   const POLL_MS = 1500;
+  // The server's limit on a message (messages::MAX_BODY_BYTES).
+  const MAX_BODY_BYTES = 32768;
   const table = document.getElementById("messages");
   if (!table) return;
   const tbody = table.tBodies[0];
@@ -22,6 +61,18 @@
   const unseen = new Map();
   let polls = 0;
   let timer = null;
+  // One poll loop at a time: `polling` while a request is out; a wish to
+  // poll now that comes meanwhile is kept and served when it returns.
+  let polling = false;
+  let pollSoon = false;
+  function pollNow() {
+    if (polling) {
+      pollSoon = true;
+      return;
+    }
+    clearTimeout(timer);
+    timer = setTimeout(poll, 0);
+  }
 
   function cell(text, className) {
     const td = document.createElement("td");
@@ -90,14 +141,20 @@
     return null;
   }
 
+  // The server counts no further than the cap: a count at the cap means
+  // "at least", as the page first rendered it.
+  const countCap = Number((document.getElementById("counts") || {}).dataset?.cap || 0);
   function setCounts(counts) {
     for (const status of Object.keys(counts)) {
       const element = document.getElementById("count-" + status);
-      if (element) element.textContent = counts[status];
+      if (!element) continue;
+      const count = counts[status];
+      element.textContent = countCap && count >= countCap ? countCap + "+" : String(count);
     }
   }
 
   async function poll() {
+    polling = true;
     polls += 1;
     const params = new URLSearchParams();
     if (newest) params.set("after", newest);
@@ -143,10 +200,15 @@
           changed += 1;
           continue;
         }
+        changed += 1;
+        // In a filtered view, a message that left the status leaves the list.
+        if (filter && message.status !== filter) {
+          old.remove();
+          continue;
+        }
         const tr = row(message);
         tr.classList.add("fresh");
         old.replaceWith(tr);
-        changed += 1;
       }
       if (update.counts) setCounts(update.counts);
       else if (changed) polls = 0; // ask for fresh counts on the next poll
@@ -157,20 +219,46 @@
     } catch (error) {
       live.textContent = "Live updates paused (" + error.message + "); retrying.";
     }
-    timer = setTimeout(poll, more ? 0 : POLL_MS);
+    polling = false;
+    const now = more || pollSoon;
+    pollSoon = false;
+    timer = setTimeout(poll, now ? 0 : POLL_MS);
   }
 
-  // "Load more" appends the next page in place instead of navigating.
+  // "Load more" appends the next page in place instead of navigating, and
+  // says so beside the button when it cannot.
   const loadMore = document.getElementById("load-more");
+  function loadMoreError(text) {
+    let note = document.getElementById("load-more-error");
+    if (!text) {
+      if (note) note.remove();
+      return;
+    }
+    if (!note) {
+      note = document.createElement("p");
+      note.id = "load-more-error";
+      note.className = "error";
+      note.setAttribute("role", "alert");
+      loadMore.parentNode.insertAdjacentElement("afterend", note);
+    }
+    note.textContent = text;
+  }
   if (loadMore) {
     loadMore.addEventListener("click", async (event) => {
       event.preventDefault();
       const params = new URLSearchParams({ cursor: loadMore.dataset.cursor, limit: "25" });
       if (filter) params.set("status", filter);
       if (group) params.set("group", group);
-      const response = await fetch("/api/messages?" + params.toString());
-      if (!response.ok) return;
-      const page = await response.json();
+      let page;
+      try {
+        const response = await fetch("/api/messages?" + params.toString(), { headers: { Accept: "application/json" } });
+        page = await response.json().catch(() => ({}));
+        if (!response.ok) throw new Error(page.error || "HTTP " + response.status);
+      } catch (error) {
+        loadMoreError("More messages could not be loaded (" + error.message + "). Press Load more to try again.");
+        return;
+      }
+      loadMoreError("");
       for (const message of page.items) if (!rowFor(message.id)) tbody.appendChild(row(message));
       if (page.next_cursor) loadMore.dataset.cursor = page.next_cursor;
       else loadMore.remove();
@@ -208,6 +296,15 @@
       const button = form.querySelector("button[type=submit]");
       button.disabled = true;
       const data = new FormData(form);
+      // Too long is said here, whole: a textarea's maxlength would cut a
+      // paste without a word, and send the rest.
+      const bytes = new TextEncoder().encode(String(data.get("body") || "")).length;
+      if (bytes > MAX_BODY_BYTES) {
+        say("error", "The message is " + Math.ceil(bytes / 1024) + " KiB; the limit is 32 KiB (" + MAX_BODY_BYTES + " bytes of UTF-8). Shorten it, or send it in parts. Nothing was sent.");
+        form.elements.body.focus();
+        button.disabled = false;
+        return;
+      }
       const request = {
         body: String(data.get("body") || ""),
         simulate: String(data.get("simulate") || "ok"),
@@ -232,8 +329,7 @@
           const sent = answer.items ? answer.items.length : 1;
           say("notice", sent === 1 ? "Message sent: watch it below." : sent + " messages sent: watch them below.");
           form.elements.body.value = "";
-          clearTimeout(timer);
-          timer = setTimeout(poll, 0);
+          pollNow();
         } else {
           say("error", answer.error || "The message was not sent (HTTP " + response.status + ").");
           form.elements.body.focus();

@@ -18,15 +18,15 @@ use crate::helpers::spawn_stack;
 
 const WAIT: Duration = Duration::from_secs(15);
 
-struct App {
-    web: String,
-    backends: Backends,
+pub struct App {
+    pub web: String,
+    pub backends: Backends,
     _dir: tempfile::TempDir,
 }
 
 /// The web and a polling worker on a fresh embedded backend; `slow` jobs take 2 s
 /// so that `pending` is on screen long enough to be seen.
-async fn app() -> App {
+pub async fn app() -> App {
     let dir = tempfile::tempdir().expect("a temporary folder");
     let backends = messages_embedded::backends(dir.path(), 10).expect("open");
     let settings = WorkerSettings {
@@ -50,7 +50,18 @@ async fn app() -> App {
 }
 
 impl App {
-    async fn recorded(&self) -> usize {
+    /// A fresh browser, with scripts, at `path` of the web.
+    pub async fn open(&self, path: &str) -> Browser {
+        let browser = Browser::start(true).await;
+        browser
+            .client
+            .goto(&format!("{}{path}", self.web))
+            .await
+            .unwrap_or_else(|error| panic!("cannot open {path}: {error}"));
+        browser
+    }
+
+    pub async fn recorded(&self) -> usize {
         let query = messages::ListQuery {
             status: None,
             group: None,
@@ -67,7 +78,7 @@ impl App {
     }
 }
 
-async fn send(browser: &Browser, text: &str, simulate: &str) {
+pub async fn send(browser: &Browser, text: &str, simulate: &str) {
     let client = &browser.client;
     let body = client
         .find(Locator::Css("#body"))

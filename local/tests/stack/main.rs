@@ -4,6 +4,7 @@
 //! - `pipeline`: the web and the worker over HTTP on SQS and DynamoDB (moto),
 //!   the worker called exactly as Elastic Beanstalk's sqsd calls it.
 //! - `browser`: the page in a real headless Chromium.
+//! - `live_page`: the live page's defects, each shown fixed in Chromium.
 //! - `fifo`: FIFO queues, watched in the browser: one group in order, the
 //!   others in parallel.
 
@@ -11,4 +12,5 @@ mod browser;
 mod fifo;
 mod helpers;
 mod launcher;
+mod live_page;
 mod pipeline;

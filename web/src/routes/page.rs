@@ -67,6 +67,8 @@ struct IndexPage {
     fifo: bool,
     statuses: [Status; 3],
     counts: Vec<Count>,
+    /// Counts stop here; the script shows a count at the cap as "cap+".
+    count_cap: u64,
     choices: Vec<Choice>,
     typed: String,
     typed_group: String,
@@ -119,6 +121,7 @@ async fn page(state: &AppState, query: ListQuery, typed: Typed) -> IndexPage {
         fifo: state.backends.queue.is_fifo(),
         statuses: Status::ALL,
         counts: Vec::new(),
+        count_cap: COUNT_CAP,
         choices: Simulate::ALL
             .into_iter()
             .map(|choice| Choice {

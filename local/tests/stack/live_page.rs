@@ -1,0 +1,318 @@
+//! The live page's defects found by trying it as a new user would, each
+//! shown fixed in a real headless Chromium: a count at the cap stays "at
+//! least"; a message leaves a filtered view when it leaves the status; one
+//! message's page follows it; one poll loop however the sends interleave; a
+//! long message keeps its row short; "Load more" says when it fails; a paste
+//! over the limit is refused whole; the focus ring is visible enough; and
+//! the live status is in view.
+
+use std::time::Duration;
+
+use fantoccini::Locator;
+use fantoccini::key::Key;
+use serde_json::{Value, json};
+use testkit::browser::Browser;
+
+use crate::browser::{App, app, send};
+
+const WAIT: Duration = Duration::from_secs(15);
+
+async fn script(browser: &Browser, code: &str) -> Value {
+    browser
+        .client
+        .execute(code, vec![])
+        .await
+        .unwrap_or_else(|error| panic!("script failed ({error}): {code}"))
+}
+
+async fn post(app: &App, path: &str, body: Value) -> Value {
+    reqwest::Client::new()
+        .post(format!("{}{path}", app.web))
+        .json(&body)
+        .send()
+        .await
+        .expect("answer")
+        .json()
+        .await
+        .expect("json")
+}
+
+/// Seeds `count` pending records with no job (they stay pending).
+async fn seed_pending(app: &App, count: usize) {
+    let messages: Vec<messages::Message> = (0..count)
+        .map(|n| {
+            messages::Message::new(
+                messages::MessageBody::parse(format!("seeded {n}")).expect("valid"),
+                messages::Simulate::Ok,
+            )
+        })
+        .collect();
+    for chunk in messages.chunks(100) {
+        app.backends.store.create_batch(chunk).await.expect("seed");
+    }
+}
+
+#[tokio::test]
+async fn a_count_at_the_cap_stays_at_least_the_cap_after_a_live_update() {
+    let app = app().await;
+    seed_pending(&app, 1001).await;
+    let browser = app.open("/").await;
+    assert_eq!(browser.text("#count-pending").await, "1000+");
+    // The first poll asks for counts; give it time to answer.
+    script(&browser, "window.__counts = 0; const f = window.fetch; window.fetch = (...a) => { if (String(a[0]).includes('counts=1')) window.__counts++; return f(...a); }; return 0;").await;
+    for _ in 0..100 {
+        if script(&browser, "return window.__counts;").await.as_u64() >= Some(1) {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert_eq!(
+        browser.text("#count-pending").await,
+        "1000+",
+        "still at least 1000"
+    );
+    browser.close().await;
+}
+
+#[tokio::test]
+async fn a_message_leaves_the_pending_view_when_it_completes() {
+    let app = app().await;
+    let browser = app.open("/?status=pending").await;
+    send(&browser, "leaves this view", "slow").await;
+    let row = browser
+        .wait_for_text("#messages tbody", WAIT, |text| {
+            text.contains("leaves this view")
+        })
+        .await;
+    assert!(row.contains("pending"), "shown while pending: {row:?}");
+    let gone = browser
+        .wait_for_text("#messages tbody", WAIT, |text| {
+            !text.contains("leaves this view")
+        })
+        .await;
+    assert!(
+        !gone.contains("leaves this view"),
+        "gone once complete: {gone:?}"
+    );
+    browser.close().await;
+}
+
+#[tokio::test]
+async fn a_pending_messages_page_follows_it_and_no_error_is_shown_as_one() {
+    let app = app().await;
+    let sent = post(
+        &app,
+        "/api/messages",
+        json!({"body": "follow me", "simulate": "slow"}),
+    )
+    .await;
+    let id = sent["id"].as_str().expect("id");
+    let browser = app.open(&format!("/messages/{id}")).await;
+    assert!(browser.text("#detail-status").await.contains("pending"));
+    let red = script(
+        &browser,
+        "return document.getElementById('detail-error').classList.contains('error-text');",
+    )
+    .await;
+    assert_eq!(red, json!(false), "\"none\" is not styled as an error");
+    let status = browser
+        .wait_for_text("#detail-status", WAIT, |text| text.contains("complete"))
+        .await;
+    assert!(
+        status.contains("complete"),
+        "followed without a reload: {status:?}"
+    );
+    assert_eq!(browser.text("#detail-attempts").await, "1");
+    browser.close().await;
+}
+
+#[tokio::test]
+async fn sends_during_a_slow_poll_leave_one_poll_loop() {
+    let app = app().await;
+    let browser = app.open("/").await;
+    // Every poll takes a second to answer, so sends land while one is out.
+    script(
+        &browser,
+        "window.__polls = []; const f = window.fetch; window.fetch = async (...a) => { if (String(a[0]).includes('/api/messages/updates')) { window.__polls.push(Date.now()); await new Promise((r) => setTimeout(r, 1000)); } return f(...a); }; return 0;",
+    )
+    .await;
+    for n in 0..3 {
+        send(&browser, &format!("during a poll {n}"), "ok").await;
+        browser
+            .wait_for_text("#send-notice", WAIT, |text| text.contains("sent"))
+            .await;
+        script(
+            &browser,
+            "document.getElementById('send-notice').remove(); return 0;",
+        )
+        .await;
+        tokio::time::sleep(Duration::from_millis(400)).await;
+    }
+    // Then 7.5 s with nothing sent: one loop polls about every 2.5 s (1 s
+    // answer, 1.5 s pause), so 3 or 4 times; two loops would poll 6 times.
+    let start = script(&browser, "return Date.now();")
+        .await
+        .as_f64()
+        .expect("now");
+    tokio::time::sleep(Duration::from_millis(7500)).await;
+    let polls = script(
+        &browser,
+        &format!("return window.__polls.filter((t) => t >= {start}).length;"),
+    )
+    .await;
+    let polls = polls.as_u64().expect("a count");
+    assert!(
+        (2..=4).contains(&polls),
+        "{polls} polls in 7.5 s: more than one loop"
+    );
+    browser.close().await;
+}
+
+#[tokio::test]
+async fn a_long_message_keeps_its_row_short_and_its_page_shows_it_whole() {
+    let app = app().await;
+    let long = "word ".repeat(6553);
+    let sent = post(&app, "/api/messages", json!({"body": long})).await;
+    let id = sent["id"].as_str().expect("id").to_owned();
+    let browser = app.open("/").await;
+    let height = script(
+        &browser,
+        "return document.querySelector('#messages tbody tr').getBoundingClientRect().height;",
+    )
+    .await;
+    let height = height.as_f64().expect("a height");
+    assert!(height < 150.0, "the row is {height} px tall");
+    browser
+        .client
+        .goto(&format!("{}/messages/{id}", app.web))
+        .await
+        .expect("open its page");
+    assert_eq!(
+        browser.text("#detail dd.body").await.len(),
+        long.len(),
+        "its page shows it whole"
+    );
+    browser.close().await;
+}
+
+#[tokio::test]
+async fn load_more_says_when_it_cannot_load() {
+    let app = app().await;
+    seed_pending(&app, 30).await;
+    let browser = app.open("/").await;
+    script(
+        &browser,
+        "const f = window.fetch; window.fetch = (...a) => String(a[0]).includes('cursor=') ? Promise.resolve(new Response(JSON.stringify({error: 'the status store is unavailable'}), {status: 503, headers: {'Content-Type': 'application/json'}})) : f(...a); return 0;",
+    )
+    .await;
+    browser
+        .client
+        .find(Locator::Css("#load-more"))
+        .await
+        .expect("Load more")
+        .click()
+        .await
+        .expect("click");
+    let said = browser
+        .wait_for_text("#load-more-error", WAIT, |text| !text.is_empty())
+        .await;
+    assert!(
+        said.contains("could not be loaded") && said.contains("unavailable"),
+        "{said:?}"
+    );
+    browser.close().await;
+}
+
+#[tokio::test]
+async fn a_paste_over_the_limit_is_refused_whole_and_sends_nothing() {
+    let app = app().await;
+    let browser = app.open("/").await;
+    // A paste, as the browser inserts it (a maxlength would cut it short).
+    script(
+        &browser,
+        "const body = document.getElementById('body'); body.focus(); document.execCommand('insertText', false, 'x'.repeat(300000)); return body.value.length;",
+    )
+    .await;
+    browser
+        .client
+        .find(Locator::Css("#send-form button[type=submit]"))
+        .await
+        .expect("the send button")
+        .click()
+        .await
+        .expect("send");
+    let error = browser
+        .wait_for_text("#send-error", WAIT, |text| !text.is_empty())
+        .await;
+    assert!(
+        error.contains("293 KiB") && error.contains("limit is 32 KiB"),
+        "{error:?}"
+    );
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert_eq!(app.recorded().await, 0, "nothing was sent");
+    browser.close().await;
+}
+
+/// WCAG's contrast ratio of two `rgb(...)` colours.
+fn contrast(a: &str, b: &str) -> f64 {
+    let luminance = |color: &str| {
+        let parts: Vec<f64> = color
+            .trim_start_matches("rgba(")
+            .trim_start_matches("rgb(")
+            .trim_end_matches(')')
+            .split(',')
+            .take(3)
+            .map(|part| part.trim().parse::<f64>().expect("a channel") / 255.0)
+            .map(|c| {
+                if c <= 0.03928 {
+                    c / 12.92
+                } else {
+                    ((c + 0.055) / 1.055).powf(2.4)
+                }
+            })
+            .collect();
+        0.2126 * parts[0] + 0.7152 * parts[1] + 0.0722 * parts[2]
+    };
+    let (la, lb) = (luminance(a), luminance(b));
+    (la.max(lb) + 0.05) / (la.min(lb) + 0.05)
+}
+
+#[tokio::test]
+async fn the_focus_ring_has_3_to_1_contrast_and_the_live_status_is_in_view() {
+    let app = app().await;
+    let browser = app.open("/").await;
+    // Keyboard focus, as a keyboard user gets it.
+    let active = browser.client.active_element().await.expect("the page");
+    active.send_keys(&Key::Tab.to_string()).await.expect("tab");
+    let colors = script(
+        &browser,
+        "const e = document.activeElement; const s = getComputedStyle(e); const panel = getComputedStyle(e.closest('.panel') || document.body).backgroundColor; return [s.outlineStyle, s.outlineColor, panel, getComputedStyle(document.body).backgroundColor];",
+    )
+    .await;
+    let colors: Vec<&str> = colors
+        .as_array()
+        .expect("a list")
+        .iter()
+        .filter_map(Value::as_str)
+        .collect();
+    assert_ne!(colors[0], "none", "a focus ring is drawn: {colors:?}");
+    for background in &colors[2..] {
+        let ratio = contrast(colors[1], background);
+        assert!(
+            ratio >= 3.0,
+            "the ring {} on {background}: {ratio:.1}:1",
+            colors[1]
+        );
+    }
+    let top = script(&browser, "return [document.getElementById('live-status').getBoundingClientRect().top, window.innerHeight];").await;
+    let (top, height) = (
+        top[0].as_f64().expect("top"),
+        top[1].as_f64().expect("height"),
+    );
+    assert!(
+        top < height,
+        "the live status is {top} px down a {height} px window"
+    );
+    browser.close().await;
+}
