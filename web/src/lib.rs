@@ -13,6 +13,8 @@
 //! - `html`: rendering pages, and answering the browser's errors as a page.
 //! - `assets`: the stylesheet and script, compiled in, and their content hash.
 //! - `limits`: request size and time limits, and the burst and count caps.
+//! - [`snapshot`]: one snapshot of the counts per web instance, shared by
+//!   every open page, so their cost does not grow with the tabs.
 //! - [`deadline`]: every request answers in time, with a sentence that says
 //!   what a late send may still do.
 //! - `routes`: the page (`/`, `/messages/{id}`), `/api/messages`, `/health`,
@@ -24,8 +26,8 @@
 //! - [`startup`]: [`Application`], which binds the listener and serves.
 //!
 //! Modules only import downwards: (`startup`, `provision`) > (`routes`, `security`, `deadline`) >
-//! `idempotent` > (`html`, `error`, `input`) > (`send`, `limits`, `assets`, `worker_link`,
-//! `config`) > `throttle`. ARCHITECTURE.md, "Code map"; `scripts/check-architecture`
+//! `idempotent` > (`html`, `error`, `input`) > (`send`, `snapshot`, `assets`, `worker_link`,
+//! `config`) > (`throttle`, `limits`). ARCHITECTURE.md, "Code map"; `scripts/check-architecture`
 //! fails on a cycle.
 
 mod assets;
@@ -40,6 +42,7 @@ pub mod provision;
 mod routes;
 pub mod security;
 pub mod send;
+pub mod snapshot;
 pub mod startup;
 pub mod throttle;
 pub mod worker_link;

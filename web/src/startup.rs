@@ -4,6 +4,7 @@
 
 use std::future::Future;
 use std::net::SocketAddr;
+use std::sync::Arc;
 
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
@@ -14,6 +15,7 @@ use tower_http::trace::TraceLayer;
 use crate::deadline;
 use crate::limits::{REQUEST_BODY_LIMIT, REQUEST_TIMEOUT};
 use crate::routes::{self, AppState};
+use crate::snapshot::CountsSnapshot;
 use crate::throttle::Limits;
 use crate::worker_link::WorkerLink;
 use crate::{WebConfig, security};
@@ -101,16 +103,24 @@ pub fn app(backends: Backends, worker: Option<WorkerLink>) -> Router {
 /// so the server must provide it (`into_make_service_with_connect_info`, or
 /// `MockConnectInfo` in a test).
 pub fn app_with_limits(backends: Backends, worker: Option<WorkerLink>, limits: &Limits) -> Router {
-    routes::router(AppState { backends, worker }, limits)
-        .layer(axum::middleware::from_fn(security::refuse_cross_site_posts))
-        .layer(security::headers())
-        .layer(axum::middleware::from_fn_with_state(
-            REQUEST_TIMEOUT,
-            deadline::answer_within,
-        ))
-        .layer(axum::middleware::from_fn(service::http::log_errors))
-        .layer((
-            TraceLayer::new_for_http(),
-            DefaultBodyLimit::max(REQUEST_BODY_LIMIT),
-        ))
+    let counts = Arc::new(CountsSnapshot::new(Arc::clone(&backends.store)));
+    routes::router(
+        AppState {
+            backends,
+            worker,
+            counts,
+        },
+        limits,
+    )
+    .layer(axum::middleware::from_fn(security::refuse_cross_site_posts))
+    .layer(security::headers())
+    .layer(axum::middleware::from_fn_with_state(
+        REQUEST_TIMEOUT,
+        deadline::answer_within,
+    ))
+    .layer(axum::middleware::from_fn(service::http::log_errors))
+    .layer((
+        TraceLayer::new_for_http(),
+        DefaultBodyLimit::max(REQUEST_BODY_LIMIT),
+    ))
 }

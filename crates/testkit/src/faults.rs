@@ -6,6 +6,7 @@
 //! call goes through to the real backend unchanged.
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use async_trait::async_trait;
@@ -45,7 +46,14 @@ pub struct Faults {
 
 /// `inner` with `faults` in front.
 pub fn backends(inner: &Backends, faults: Faults) -> Backends {
-    Backends {
+    backends_counting(inner, faults).0
+}
+
+/// As [`backends`], with the number of the store's `count` calls made
+/// through them so far (what a count costs is the dearest read of a page).
+pub fn backends_counting(inner: &Backends, faults: Faults) -> (Backends, Arc<AtomicU64>) {
+    let count_calls = Arc::new(AtomicU64::new(0));
+    let backends = Backends {
         queue: Arc::new(FaultyQueue {
             inner: Arc::clone(&inner.queue),
             send: faults.send,
@@ -53,8 +61,10 @@ pub fn backends(inner: &Backends, faults: Faults) -> Backends {
         store: Arc::new(FaultyStore {
             inner: Arc::clone(&inner.store),
             faults,
+            count_calls: Arc::clone(&count_calls),
         }),
-    }
+    };
+    (backends, count_calls)
 }
 
 fn failure(operation: &'static str, fault: Fault) -> BackendError {
@@ -132,6 +142,7 @@ impl Queue for FaultyQueue {
 struct FaultyStore {
     inner: Arc<dyn StatusStore>,
     faults: Faults,
+    count_calls: Arc<AtomicU64>,
 }
 
 #[async_trait]
@@ -157,6 +168,7 @@ impl StatusStore for FaultyStore {
         self.inner.newer_than(after, limit).await
     }
     async fn count(&self, status: Status, cap: u64) -> Result<u64, BackendError> {
+        self.count_calls.fetch_add(1, Ordering::Relaxed);
         self.inner.count(status, cap).await
     }
     async fn finish(&self, id: MessageId, outcome: &Outcome) -> Result<Transition, BackendError> {

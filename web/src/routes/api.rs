@@ -19,7 +19,6 @@ use crate::input::{
     BurstSize, ListParams, burst, idempotency_key, parse_body, parse_group, parse_simulate,
     parse_watch,
 };
-use crate::limits::COUNT_CAP;
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -197,15 +196,9 @@ async fn updates(
             message.status != Status::Pending || message.attempts != seen
         })
         .collect();
+    // Shared by every open page, and at most a few seconds old (`snapshot.rs`).
     let counts = if params.counts.is_some() {
-        let mut counts = BTreeMap::new();
-        for status in Status::ALL {
-            counts.insert(
-                status.as_str(),
-                store.count(status, COUNT_CAP).await.map_err(unavailable)?,
-            );
-        }
-        Some(counts)
+        Some(state.counts.counts().await.map_err(unavailable)?)
     } else {
         None
     };

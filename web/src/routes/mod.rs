@@ -19,6 +19,7 @@ use tower::limit::GlobalConcurrencyLimitLayer;
 use tower_governor::GovernorLayer;
 
 use crate::html::{error_for, error_page};
+use crate::snapshot::CountsSnapshot;
 use crate::throttle::{self, Limits};
 use crate::worker_link::WorkerLink;
 
@@ -29,6 +30,8 @@ pub struct AppState {
     pub backends: Backends,
     /// The worker, when `WORKER_URL` says where it is.
     pub worker: Option<WorkerLink>,
+    /// The counts every page shows, counted at most once every few seconds.
+    pub counts: Arc<CountsSnapshot>,
 }
 
 /// Every route of the web, and an answer that says so for any other address,

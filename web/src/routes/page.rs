@@ -152,15 +152,19 @@ async fn page(state: &AppState, query: ListQuery, typed: Typed) -> IndexPage {
             );
         }
     }
+    // The snapshot every open page shares (`snapshot.rs`). Without it the
+    // page still serves; the counts show as unknown, and why is logged.
+    let counts = state.counts.counts().await;
+    if let Err(error) = &counts {
+        tracing::warn!(error = %error.chain(), "cannot count messages for the page");
+    }
     for status in Status::ALL {
-        let shown = match state.backends.store.count(status, COUNT_CAP).await {
-            Ok(count) if count >= COUNT_CAP => format!("{COUNT_CAP}+"),
-            Ok(count) => count.to_string(),
-            // The page still serves; the count shows as unknown, and why is logged.
-            Err(error) => {
-                tracing::warn!(error = %error.chain(), %status, "cannot count messages for the page");
-                "?".to_owned()
-            }
+        let shown = match &counts {
+            Ok(counts) => match counts[status.as_str()] {
+                count if count >= COUNT_CAP => format!("{COUNT_CAP}+"),
+                count => count.to_string(),
+            },
+            Err(_) => "?".to_owned(),
         };
         page.counts.push(Count { status, shown });
     }

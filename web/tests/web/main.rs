@@ -1,6 +1,7 @@
 //! The web's integration tests, in one binary (one link of the AWS SDK).
 //!
 //! - `api`: the JSON API and the page over HTTP, on SQS and DynamoDB (moto).
+//! - `counts`: one snapshot of the counts per web instance, shared by every page.
 //! - `router`: the router with `oneshot`, on backends that are down.
 //! - `fuzz`: property-based tests of every parser of outside input.
 //! - `idempotent`: sends under an `Idempotency-Key`, on both backends.
@@ -11,6 +12,7 @@
 //! - `truthful`: what a send answers when a backend fails partway.
 
 mod api;
+mod counts;
 mod disk;
 mod fuzz;
 mod helpers;
