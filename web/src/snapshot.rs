@@ -54,10 +54,10 @@ impl CountsSnapshot {
     /// The counts, from the snapshot if it is young enough, else counted now.
     pub async fn counts(&self) -> Result<Counts, BackendError> {
         let mut last = self.last.lock().await;
-        if let Some((taken, counts)) = last.as_ref() {
-            if taken.elapsed() < self.max_age {
-                return Ok(counts.clone());
-            }
+        if let Some((taken, counts)) = last.as_ref()
+            && taken.elapsed() < self.max_age
+        {
+            return Ok(counts.clone());
         }
         let mut counts = Counts::new();
         for status in Status::ALL {

@@ -5,7 +5,7 @@
 
 use std::sync::atomic::Ordering;
 
-use axum::body::{Body, to_bytes};
+use axum::body::Body;
 use axum::http::{Request, StatusCode};
 use serde_json::Value;
 use testkit::backends::Kind;
@@ -14,20 +14,12 @@ use tokio::task::JoinSet;
 use tower::ServiceExt;
 use web::snapshot::COUNTS_MAX_AGE;
 
+use crate::helpers;
+
 async fn get(app: &axum::Router, uri: &str) -> (StatusCode, Value) {
-    let response = app
-        .clone()
-        .oneshot(Request::get(uri).body(Body::empty()).expect("request"))
-        .await
-        .expect("infallible");
-    let status = response.status();
-    let bytes = to_bytes(response.into_body(), usize::MAX)
-        .await
-        .expect("body");
-    (
-        status,
-        serde_json::from_slice(&bytes).unwrap_or(Value::Null),
-    )
+    let request = Request::get(uri).body(Body::empty()).expect("request");
+    let answer = helpers::answer(app.clone().oneshot(request).await.expect("infallible")).await;
+    (answer.status, answer.body)
 }
 
 #[tokio::test]
