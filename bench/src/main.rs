@@ -14,6 +14,9 @@
 //! `--scenario fifo` measures a standard queue against a FIFO queue with 1,
 //! 10 and 100 groups on one backend: rates, and requests per message (`fifo.rs`).
 //!
+//! `--scenario tabs` (on moto) measures what 1, 10 and 100 open pages cost:
+//! the web's AWS requests per minute (`tabs.rs`).
+//!
 //! `--scenario rescue` measures instead how the sweeper rescues lost jobs
 //! under steady traffic (`rescue.rs`).
 //!
@@ -43,6 +46,7 @@ mod proxy;
 mod report;
 mod rescue;
 mod run;
+mod tabs;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -50,7 +54,7 @@ use std::process::ExitCode;
 /// What to run.
 #[derive(Debug, Clone)]
 pub struct Options {
-    /// `pipeline` (the default), `fifo`, `rescue` or `capacity`.
+    /// `pipeline` (the default), `fifo`, `tabs`, `rescue` or `capacity`.
     pub scenario: String,
     /// `embedded` or `moto`.
     pub backend: String,
@@ -104,13 +108,13 @@ fn parse_options() -> anyhow::Result<Options> {
             "--seed-seconds" => options.seed_seconds = value()?.parse()?,
             "--write-log" => options.write_log = Some(PathBuf::from(value()?)),
             other => anyhow::bail!(
-                "unknown argument {other:?}: use --scenario pipeline|fifo|rescue|capacity, --backend embedded|moto, --messages N, --concurrency C, --latency-messages M, --bin-dir DIR, and for capacity --list-messages L, --list-requests R, --seed-seconds S, --write-log FILE"
+                "unknown argument {other:?}: use --scenario pipeline|fifo|tabs|rescue|capacity, --backend embedded|moto, --messages N, --concurrency C, --latency-messages M, --bin-dir DIR, and for capacity --list-messages L, --list-requests R, --seed-seconds S, --write-log FILE"
             ),
         }
     }
     anyhow::ensure!(
-        ["pipeline", "fifo", "rescue", "capacity"].contains(&options.scenario.as_str()),
-        "--scenario must be pipeline, fifo, rescue or capacity, not {:?}",
+        ["pipeline", "fifo", "tabs", "rescue", "capacity"].contains(&options.scenario.as_str()),
+        "--scenario must be pipeline, fifo, tabs, rescue or capacity, not {:?}",
         options.scenario
     );
     anyhow::ensure!(
@@ -136,7 +140,10 @@ async fn main() -> ExitCode {
 
 async fn run() -> anyhow::Result<()> {
     let options = parse_options()?;
-    if options.scenario == "fifo" {
+    if options.scenario == "tabs" {
+        let runs = tabs::run(&options).await?;
+        println!("{}", tabs::markdown(&runs));
+    } else if options.scenario == "fifo" {
         let runs = fifo::run(&options).await?;
         println!("{}", fifo::markdown(&options, &runs));
     } else if options.scenario == "rescue" {

@@ -13,8 +13,9 @@
 //! - `html`: rendering pages, and answering the browser's errors as a page.
 //! - `assets`: the stylesheet and script, compiled in, and their content hash.
 //! - `limits`: request size and time limits, and the burst and count caps.
-//! - [`snapshot`]: one snapshot of the counts per web instance, shared by
-//!   every open page, so their cost does not grow with the tabs.
+//! - [`snapshot`]: one snapshot of the counts per web instance, and
+//!   [`recent`]: one feed of new messages, both shared by every open page,
+//!   so what the pages cost does not grow with the tabs.
 //! - [`deadline`]: every request answers in time, with a sentence that says
 //!   what a late send may still do.
 //! - `routes`: the page (`/`, `/messages/{id}`), `/api/messages`, `/health`,
@@ -26,7 +27,7 @@
 //! - [`startup`]: [`Application`], which binds the listener and serves.
 //!
 //! Modules only import downwards: (`startup`, `provision`) > (`routes`, `security`, `deadline`) >
-//! `idempotent` > (`html`, `error`, `input`) > (`send`, `snapshot`, `assets`, `worker_link`,
+//! `idempotent` > (`html`, `error`, `input`) > (`send`, `snapshot`, `recent`, `assets`, `worker_link`,
 //! `config`) > (`throttle`, `limits`). ARCHITECTURE.md, "Code map"; `scripts/check-architecture`
 //! fails on a cycle.
 
@@ -39,6 +40,7 @@ mod idempotent;
 mod input;
 mod limits;
 pub mod provision;
+pub mod recent;
 mod routes;
 pub mod security;
 pub mod send;

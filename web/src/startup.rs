@@ -14,6 +14,7 @@ use tower_http::trace::TraceLayer;
 
 use crate::deadline;
 use crate::limits::{REQUEST_BODY_LIMIT, REQUEST_TIMEOUT};
+use crate::recent::RecentMessages;
 use crate::routes::{self, AppState};
 use crate::snapshot::CountsSnapshot;
 use crate::throttle::Limits;
@@ -104,11 +105,13 @@ pub fn app(backends: Backends, worker: Option<WorkerLink>) -> Router {
 /// `MockConnectInfo` in a test).
 pub fn app_with_limits(backends: Backends, worker: Option<WorkerLink>, limits: &Limits) -> Router {
     let counts = Arc::new(CountsSnapshot::new(Arc::clone(&backends.store)));
+    let recent = Arc::new(RecentMessages::new(Arc::clone(&backends.store)));
     routes::router(
         AppState {
             backends,
             worker,
             counts,
+            recent,
         },
         limits,
     )

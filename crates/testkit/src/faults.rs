@@ -49,10 +49,29 @@ pub fn backends(inner: &Backends, faults: Faults) -> Backends {
     backends_counting(inner, faults).0
 }
 
-/// As [`backends`], with the number of the store's `count` calls made
-/// through them so far (what a count costs is the dearest read of a page).
-pub fn backends_counting(inner: &Backends, faults: Faults) -> (Backends, Arc<AtomicU64>) {
-    let count_calls = Arc::new(AtomicU64::new(0));
+/// How many of the store's reads that every open page makes went through.
+#[derive(Debug, Default)]
+pub struct Reads {
+    /// `count` calls.
+    pub count: AtomicU64,
+    /// `newer_than` calls.
+    pub newer_than: AtomicU64,
+}
+
+impl Reads {
+    /// `(count, newer_than)` calls so far.
+    pub fn now(&self) -> (u64, u64) {
+        (
+            self.count.load(Ordering::Relaxed),
+            self.newer_than.load(Ordering::Relaxed),
+        )
+    }
+}
+
+/// As [`backends`], with the store's reads that open pages make counted on
+/// the way (their cost is what grows with the pages).
+pub fn backends_counting(inner: &Backends, faults: Faults) -> (Backends, Arc<Reads>) {
+    let reads = Arc::new(Reads::default());
     let backends = Backends {
         queue: Arc::new(FaultyQueue {
             inner: Arc::clone(&inner.queue),
@@ -61,10 +80,10 @@ pub fn backends_counting(inner: &Backends, faults: Faults) -> (Backends, Arc<Ato
         store: Arc::new(FaultyStore {
             inner: Arc::clone(&inner.store),
             faults,
-            count_calls: Arc::clone(&count_calls),
+            reads: Arc::clone(&reads),
         }),
     };
-    (backends, count_calls)
+    (backends, reads)
 }
 
 fn failure(operation: &'static str, fault: Fault) -> BackendError {
@@ -142,7 +161,7 @@ impl Queue for FaultyQueue {
 struct FaultyStore {
     inner: Arc<dyn StatusStore>,
     faults: Faults,
-    count_calls: Arc<AtomicU64>,
+    reads: Arc<Reads>,
 }
 
 #[async_trait]
@@ -165,10 +184,11 @@ impl StatusStore for FaultyStore {
         faulty("get many", self.faults.read, self.inner.get_many(ids)).await
     }
     async fn newer_than(&self, after: MessageId, limit: u32) -> Result<Vec<Message>, BackendError> {
+        self.reads.newer_than.fetch_add(1, Ordering::Relaxed);
         self.inner.newer_than(after, limit).await
     }
     async fn count(&self, status: Status, cap: u64) -> Result<u64, BackendError> {
-        self.count_calls.fetch_add(1, Ordering::Relaxed);
+        self.reads.count.fetch_add(1, Ordering::Relaxed);
         self.inner.count(status, cap).await
     }
     async fn finish(&self, id: MessageId, outcome: &Outcome) -> Result<Transition, BackendError> {

@@ -135,9 +135,10 @@ async fn create_batch(
 }
 
 /// `GET /api/messages/updates?after=<id>&watch=<id>:<attempts>,...&counts=1`:
-/// what changed since the page last looked, for the live page. It costs in
-/// proportion to the changes: one Query for new messages, one batch read for
-/// the pending messages on screen, and the counts only when asked.
+/// what changed since the page last looked, for the live page. The new
+/// messages and the counts come from what the web instance read for every
+/// open page (`recent.rs`, `snapshot.rs`); a page's own read is the batch
+/// read of the pending messages it shows.
 #[derive(Debug, Default, Deserialize)]
 struct UpdatesParams {
     after: Option<String>,
@@ -175,7 +176,9 @@ async fn updates(
                     "after is not valid: pass the id of the newest message shown",
                 )
             })?;
-            store
+            // Read once for every open page (`recent.rs`).
+            state
+                .recent
                 .newer_than(after, MAX_PAGE)
                 .await
                 .map_err(unavailable)?

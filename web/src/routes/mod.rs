@@ -19,6 +19,7 @@ use tower::limit::GlobalConcurrencyLimitLayer;
 use tower_governor::GovernorLayer;
 
 use crate::html::{error_for, error_page};
+use crate::recent::RecentMessages;
 use crate::snapshot::CountsSnapshot;
 use crate::throttle::{self, Limits};
 use crate::worker_link::WorkerLink;
@@ -32,6 +33,8 @@ pub struct AppState {
     pub worker: Option<WorkerLink>,
     /// The counts every page shows, counted at most once every few seconds.
     pub counts: Arc<CountsSnapshot>,
+    /// The new messages every live page asks for, read once for all of them.
+    pub recent: Arc<RecentMessages>,
 }
 
 /// Every route of the web, and an answer that says so for any other address,

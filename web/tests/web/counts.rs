@@ -1,9 +1,7 @@
-//! The counts are one snapshot per web instance, shared by every open page:
-//! many pages asking at once cost one count of each status, and the counts
-//! are at most `COUNTS_MAX_AGE` old (`web/src/snapshot.rs`). On the embedded
+//! What open pages cost: the counts and the new messages are read once per
+//! web instance for every open page (`web/src/snapshot.rs`,
+//! `web/src/recent.rs`), so many pages asking at once cost one read of each. On the embedded
 //! backend, with the store's `count` calls counted on the way.
-
-use std::sync::atomic::Ordering;
 
 use axum::body::Body;
 use axum::http::{Request, StatusCode};
@@ -12,6 +10,7 @@ use testkit::backends::Kind;
 use testkit::faults::Faults;
 use tokio::task::JoinSet;
 use tower::ServiceExt;
+use web::recent::REFRESH_EVERY;
 use web::snapshot::COUNTS_MAX_AGE;
 
 use crate::helpers;
@@ -23,40 +22,48 @@ async fn get(app: &axum::Router, uri: &str) -> (StatusCode, Value) {
 }
 
 #[tokio::test]
-async fn a_hundred_pages_asking_at_once_cost_one_count_of_each_status() {
+async fn a_hundred_pages_asking_at_once_cost_one_read_of_each_kind() {
     let backend = Kind::Embedded.make(10).await;
-    let (backends, count_calls) =
+    let (backends, reads) =
         testkit::faults::backends_counting(&backend.backends, Faults::default());
     let app = web::app(backends.clone(), None);
+    let opened = messages::MessageId::floor(messages::now());
     let mut pages = JoinSet::new();
     for n in 0..100 {
         let app = app.clone();
-        // Live pages polling for counts, and pages being opened.
+        // Live pages polling for what is new and for the counts, and pages
+        // being opened.
         let uri = if n % 10 == 0 {
-            "/"
+            "/".to_owned()
         } else {
-            "/api/messages/updates?counts=1"
+            format!("/api/messages/updates?after={opened}&counts=1")
         };
-        pages.spawn(async move { get(&app, uri).await.0 });
+        pages.spawn(async move { get(&app, &uri).await.0 });
     }
     while let Some(status) = pages.join_next().await {
         assert_eq!(status.expect("a page"), StatusCode::OK);
     }
     assert_eq!(
-        count_calls.load(Ordering::Relaxed),
-        3,
-        "one count of each of the 3 statuses"
+        reads.now(),
+        (3, 1),
+        "one count of each of the 3 statuses, one read of what is new"
     );
 
-    // A message sent now shows once the snapshot is old enough to be taken again.
-    testkit::seed::sent(&backends, "counted later", messages::Simulate::Ok).await;
-    let (_, fresh) = get(&app, "/api/messages/updates?counts=1").await;
-    assert_eq!(
-        fresh["counts"]["pending"], 0,
-        "served from the snapshot: {fresh}"
-    );
-    tokio::time::sleep(COUNTS_MAX_AGE).await;
-    let (_, later) = get(&app, "/api/messages/updates?counts=1").await;
-    assert_eq!(later["counts"]["pending"], 1, "counted again: {later}");
-    assert_eq!(count_calls.load(Ordering::Relaxed), 6);
+    // What is sent next shows once the feed and the counts are read again.
+    let sent = testkit::seed::sent(&backends, "seen later", messages::Simulate::Ok).await;
+    tokio::time::sleep(COUNTS_MAX_AGE.max(REFRESH_EVERY)).await;
+    let (_, later) = get(
+        &app,
+        &format!("/api/messages/updates?after={opened}&counts=1"),
+    )
+    .await;
+    assert_eq!(later["new"][0]["id"], sent.id.to_string(), "{later}");
+    assert_eq!(later["counts"]["pending"], 1, "{later}");
+    assert_eq!(reads.now(), (6, 2));
+
+    // A page whose cursor is older than the feed is answered by the store.
+    let long_ago = messages::MessageId::floor(messages::now() - chrono::TimeDelta::hours(1));
+    let (_, behind) = get(&app, &format!("/api/messages/updates?after={long_ago}")).await;
+    assert_eq!(behind["new"][0]["id"], sent.id.to_string(), "{behind}");
+    assert_eq!(reads.now().1, 3);
 }
