@@ -59,6 +59,11 @@
   // In a filtered view, new messages of another status are not shown but
   // watched: when one reaches the filtered status, it appears.
   const unseen = new Map();
+  // Bounds that keep an open page's work flat however long it stays open.
+  const MAX_ROWS = 500;
+  const MAX_UNSEEN = 2000;
+  const WATCH_PER_POLL = 100;
+  let watchFrom = 0;
   let polls = 0;
   let timer = null;
   // One poll loop at a time: `polling` while a request is out; a wish to
@@ -158,11 +163,19 @@
     polls += 1;
     const params = new URLSearchParams();
     if (newest) params.set("after", newest);
-    const watched = Array.from(tbody.rows)
+    // At most 100 watched per poll (the server's limit): when there are
+    // more, each poll takes the next 100, round and round.
+    const candidates = Array.from(tbody.rows)
       .filter((tr) => tr.dataset.status === "pending")
       .map((tr) => tr.dataset.id + ":" + tr.dataset.attempts)
-      .concat(Array.from(unseen, ([id, attempts]) => id + ":" + attempts))
-      .slice(0, 100);
+      .concat(Array.from(unseen, ([id, attempts]) => id + ":" + attempts));
+    let watched = candidates;
+    if (candidates.length > WATCH_PER_POLL) {
+      const from = watchFrom % candidates.length;
+      watched = candidates.slice(from, from + WATCH_PER_POLL);
+      if (watched.length < WATCH_PER_POLL) watched = watched.concat(candidates.slice(0, WATCH_PER_POLL - watched.length));
+      watchFrom = from + WATCH_PER_POLL;
+    }
     if (watched.length) params.set("watch", watched.join(","));
     if (polls % 4 === 1) params.set("counts", "1");
     let more = false;
@@ -175,7 +188,7 @@
         newest = message.id;
         if (group && message.group !== group) continue;
         if (filter && message.status !== filter) {
-          if (message.status === "pending" && unseen.size < 100) unseen.set(message.id, message.attempts);
+          if (message.status === "pending" && unseen.size < MAX_UNSEEN) unseen.set(message.id, message.attempts);
           continue;
         }
         if (rowFor(message.id)) continue;
@@ -210,6 +223,7 @@
         tr.classList.add("fresh");
         old.replaceWith(tr);
       }
+      trimRows();
       if (update.counts) setCounts(update.counts);
       else if (changed) polls = 0; // ask for fresh counts on the next poll
       document.getElementById("empty").hidden = tbody.rows.length > 0;
@@ -227,7 +241,7 @@
 
   // "Load more" appends the next page in place instead of navigating, and
   // says so beside the button when it cannot.
-  const loadMore = document.getElementById("load-more");
+  let loadMore = document.getElementById("load-more");
   function loadMoreError(text) {
     let note = document.getElementById("load-more-error");
     if (!text) {
@@ -243,27 +257,52 @@
     }
     note.textContent = text;
   }
-  if (loadMore) {
-    loadMore.addEventListener("click", async (event) => {
-      event.preventDefault();
-      const params = new URLSearchParams({ cursor: loadMore.dataset.cursor, limit: "25" });
-      if (filter) params.set("status", filter);
-      if (group) params.set("group", group);
-      let page;
-      try {
-        const response = await fetch("/api/messages?" + params.toString(), { headers: { Accept: "application/json" } });
-        page = await response.json().catch(() => ({}));
-        if (!response.ok) throw new Error(page.error || "HTTP " + response.status);
-      } catch (error) {
-        loadMoreError("More messages could not be loaded (" + error.message + "). Press Load more to try again.");
-        return;
-      }
-      loadMoreError("");
-      for (const message of page.items) if (!rowFor(message.id)) tbody.appendChild(row(message));
-      if (page.next_cursor) loadMore.dataset.cursor = page.next_cursor;
-      else loadMore.remove();
-      refreshAges();
-    });
+  async function loadNext(event) {
+    event.preventDefault();
+    const params = new URLSearchParams({ cursor: loadMore.dataset.cursor, limit: "25" });
+    if (filter) params.set("status", filter);
+    if (group) params.set("group", group);
+    let page;
+    try {
+      const response = await fetch("/api/messages?" + params.toString(), { headers: { Accept: "application/json" } });
+      page = await response.json().catch(() => ({}));
+      if (!response.ok) throw new Error(page.error || "HTTP " + response.status);
+    } catch (error) {
+      loadMoreError("More messages could not be loaded (" + error.message + "). Press Load more to try again.");
+      return;
+    }
+    loadMoreError("");
+    for (const message of page.items) if (!rowFor(message.id)) tbody.appendChild(row(message));
+    if (page.next_cursor) loadMore.dataset.cursor = page.next_cursor;
+    else {
+      loadMore.parentNode.remove();
+      loadMore = null;
+    }
+    refreshAges();
+  }
+  if (loadMore) loadMore.addEventListener("click", loadNext);
+
+  // The table keeps at most MAX_ROWS rows: live inserts push the oldest out,
+  // and "Load more" then starts after the last row kept.
+  function trimRows() {
+    if (tbody.rows.length <= MAX_ROWS) return;
+    while (tbody.rows.length > MAX_ROWS) tbody.deleteRow(-1);
+    const last = tbody.rows[tbody.rows.length - 1].dataset.id;
+    if (!loadMore) {
+      const p = document.createElement("p");
+      loadMore = document.createElement("a");
+      loadMore.id = "load-more";
+      loadMore.className = "button";
+      loadMore.textContent = "Load more";
+      loadMore.addEventListener("click", loadNext);
+      p.appendChild(loadMore);
+      document.getElementById("empty").insertAdjacentElement("afterend", p);
+    }
+    loadMore.dataset.cursor = last;
+    const params = new URLSearchParams({ cursor: last });
+    if (filter) params.set("status", filter);
+    if (group) params.set("group", group);
+    loadMore.href = "/?" + params.toString();
   }
 
   // The form, without a page load: the JSON batch API, errors beside the

@@ -3,8 +3,9 @@
 //! least"; a message leaves a filtered view when it leaves the status; one
 //! message's page follows it; one poll loop however the sends interleave; a
 //! long message keeps its row short; "Load more" says when it fails; a paste
-//! over the limit is refused whole; the focus ring is visible enough; and
-//! the live status is in view.
+//! over the limit is refused whole; the focus ring is visible enough; the
+//! live status is in view; a burst bigger than one poll can watch all
+//! reaches a filtered view; and the live table stays bounded.
 
 use std::time::Duration;
 
@@ -314,5 +315,74 @@ async fn the_focus_ring_has_3_to_1_contrast_and_the_live_status_is_in_view() {
         top < height,
         "the live status is {top} px down a {height} px window"
     );
+    browser.close().await;
+}
+
+/// A burst bigger than one poll can watch: each poll watches the next 100
+/// of the messages it waits on, so all of them reach the filtered view.
+#[tokio::test]
+async fn every_message_of_a_300_burst_reaches_the_complete_view() {
+    let app = app().await;
+    let browser = app.open("/?status=complete").await;
+    for _ in 0..3 {
+        post(
+            &app,
+            "/api/messages/batch",
+            json!({"body": "burst", "simulate": "slow", "count": 100}),
+        )
+        .await;
+    }
+    let rows = "#messages tbody tr";
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
+    while browser.count(rows).await < 300 && tokio::time::Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+    assert_eq!(browser.count(rows).await, 300, "all 300, with no reload");
+    browser.close().await;
+}
+
+/// However many messages arrive while a page is open, its table keeps at
+/// most 500 rows, and "Load more" goes on from the last one kept.
+#[tokio::test]
+async fn the_live_table_keeps_at_most_500_rows_and_load_more_goes_on_after_them() {
+    let app = app().await;
+    let browser = app.open("/").await;
+    for _ in 0..6 {
+        post(
+            &app,
+            "/api/messages/batch",
+            json!({"body": "many", "simulate": "ok", "count": 100}),
+        )
+        .await;
+    }
+    let rows = "#messages tbody tr";
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+    while browser.count(rows).await < 500 && tokio::time::Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    assert_eq!(browser.count(rows).await, 500, "at most 500 rows");
+    let cursor = script(
+        &browser,
+        "const rows = document.querySelectorAll('#messages tbody tr'); return [rows[rows.length - 1].dataset.id, document.getElementById('load-more').dataset.cursor];",
+    )
+    .await;
+    assert_eq!(
+        cursor[0], cursor[1],
+        "Load more starts after the last row kept"
+    );
+    browser
+        .client
+        .find(Locator::Css("#load-more"))
+        .await
+        .expect("Load more")
+        .click()
+        .await
+        .expect("click");
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    while browser.count(rows).await < 525 && tokio::time::Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    assert_eq!(browser.count(rows).await, 525, "the next 25 older ones");
     browser.close().await;
 }
