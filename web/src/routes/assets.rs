@@ -1,4 +1,4 @@
-//! `GET /static/app.css` and `GET /static/app.js`, cached for a year: their
+//! `GET /static/app.css`, `/static/app.js` and `/static/favicon.svg`, cached for a year: their
 //! URLs change whenever their content does (`assets.rs`).
 
 use axum::Router;
@@ -7,13 +7,17 @@ use axum::routing::get;
 use tower_http::set_header::SetResponseHeaderLayer;
 
 use super::AppState;
-use crate::assets::{APP_CSS, APP_JS};
+use crate::assets::{APP_CSS, APP_JS, FAVICON_SVG};
 
 pub fn router() -> Router<AppState> {
     Router::new()
         .route(
             "/static/app.css",
             get(|| async { ([(header::CONTENT_TYPE, "text/css; charset=utf-8")], APP_CSS) }),
+        )
+        .route(
+            "/static/favicon.svg",
+            get(|| async { ([(header::CONTENT_TYPE, "image/svg+xml")], FAVICON_SVG) }),
         )
         .route(
             "/static/app.js",

@@ -225,3 +225,51 @@ async fn a_late_answer_is_a_503_that_says_what_may_still_happen() {
     .await;
     assert_eq!(status, StatusCode::OK, "an answer in time passes through");
 }
+
+/// A browser that accepts gzip gets the page and its assets gzipped (tiny
+/// answers, like `/health`'s, are not worth it and go as they are); the page
+/// links its icon, which is served.
+#[tokio::test]
+async fn responses_are_gzipped_when_asked_and_the_icon_is_served() {
+    for path in ["/", "/static/app.js", "/static/app.css"] {
+        let request = Request::get(path)
+            .header("accept-encoding", "gzip")
+            .body(Body::empty())
+            .expect("request");
+        let response = web().oneshot(request).await.expect("infallible");
+        assert_eq!(
+            response
+                .headers()
+                .get("content-encoding")
+                .map(|value| value.as_bytes()),
+            Some(&b"gzip"[..]),
+            "{path} is gzipped"
+        );
+    }
+    let plain = web()
+        .oneshot(Request::get("/").body(Body::empty()).expect("request"))
+        .await
+        .expect("infallible");
+    assert!(
+        plain.headers().get("content-encoding").is_none(),
+        "not unless asked"
+    );
+    let page = String::from_utf8(
+        to_bytes(plain.into_body(), usize::MAX)
+            .await
+            .expect("body")
+            .to_vec(),
+    )
+    .expect("UTF-8");
+    assert!(page.contains(r#"<link rel="icon" type="image/svg+xml" href="/static/favicon.svg?v="#));
+    let icon = web()
+        .oneshot(
+            Request::get("/static/favicon.svg")
+                .body(Body::empty())
+                .expect("request"),
+        )
+        .await
+        .expect("infallible");
+    assert_eq!(icon.status(), StatusCode::OK);
+    assert_eq!(icon.headers()["content-type"], "image/svg+xml");
+}
