@@ -53,9 +53,7 @@ async fn one_queue(options: &Options, groups: usize) -> anyhow::Result<FifoRun> 
     let data_dir = tempfile::tempdir()?;
     let kind = if groups == 0 { "standard" } else { "fifo" };
     let (backend, proxies) = if options.backend == "moto" {
-        let moto = std::env::var("MOTO_ENDPOINT").map_err(|_| {
-            anyhow::anyhow!("MOTO_ENDPOINT is not set: start moto's server, or run scripts/bench")
-        })?;
+        let moto = crate::run::moto_endpoint()?;
         let suffix = if groups == 0 { "" } else { ".fifo" };
         let backend = provision_moto_queue(&options.bin_dir, &moto, suffix).await?;
         let web = proxy::start(&moto).await?;

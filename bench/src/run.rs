@@ -104,6 +104,13 @@ pub enum Backend {
     Moto { queue_url: String, table: String },
 }
 
+/// moto's URL, from `MOTO_ENDPOINT` (`scripts/bench` starts moto and sets it).
+pub fn moto_endpoint() -> anyhow::Result<String> {
+    std::env::var("MOTO_ENDPOINT").map_err(|_| {
+        anyhow::anyhow!("MOTO_ENDPOINT is not set: start moto's server, or run scripts/bench")
+    })
+}
+
 /// Creates a fresh queue and table on moto at `moto` with `web provision`.
 pub async fn provision_moto(bin_dir: &Path, moto: &str) -> anyhow::Result<Backend> {
     provision_moto_queue(bin_dir, moto, "").await
@@ -242,9 +249,7 @@ fn timestamp(message: &Value, field: &str) -> Option<DateTime<Utc>> {
 pub async fn run(options: &Options) -> anyhow::Result<Results> {
     let data_dir = tempfile::tempdir()?;
     let (backend, web_endpoint, worker_endpoint, counts) = if options.backend == "moto" {
-        let moto = std::env::var("MOTO_ENDPOINT").map_err(|_| {
-            anyhow::anyhow!("MOTO_ENDPOINT is not set: start moto's server, or run scripts/bench")
-        })?;
+        let moto = moto_endpoint()?;
         let backend = provision_moto(&options.bin_dir, &moto).await?;
         let (web_proxy, web_counts) = proxy::start(&moto).await?;
         let (worker_proxy, worker_counts) = proxy::start(&moto).await?;

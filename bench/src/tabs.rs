@@ -39,9 +39,7 @@ pub struct TabsRun {
 
 /// Measures every count of [`TABS`].
 pub async fn run(options: &Options) -> anyhow::Result<Vec<TabsRun>> {
-    let moto = std::env::var("MOTO_ENDPOINT").map_err(|_| {
-        anyhow::anyhow!("MOTO_ENDPOINT is not set: start moto's server, or run scripts/bench")
-    })?;
+    let moto = crate::run::moto_endpoint()?;
     let backend = provision_moto(&options.bin_dir, &moto).await?;
     let (endpoint, counts) = proxy::start(&moto).await?;
     let web = start(&options.bin_dir.join("web"), &backend, Some(&endpoint), &[]).await?;

@@ -65,18 +65,10 @@ impl RecentMessages {
         after: MessageId,
         limit: u32,
     ) -> Result<Vec<Message>, BackendError> {
-        let limit = usize::try_from(limit).unwrap_or(usize::MAX);
         let mut feed = self.feed.lock().await;
         if after < feed.complete_after {
             drop(feed);
-            return self
-                .store
-                .newer_than(after, MAX_PAGE)
-                .await
-                .map(|mut found| {
-                    found.truncate(limit);
-                    found
-                });
+            return self.store.newer_than(after, limit).await;
         }
         if feed.read_at.is_none_or(|at| at.elapsed() >= REFRESH_EVERY) {
             self.read_new(&mut feed).await?;
@@ -85,7 +77,7 @@ impl RecentMessages {
             .known
             .iter()
             .filter(|message| message.id > after)
-            .take(limit)
+            .take(usize::try_from(limit).unwrap_or(usize::MAX))
             .cloned()
             .collect())
     }

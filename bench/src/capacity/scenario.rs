@@ -419,9 +419,7 @@ async fn send_phase(
 /// The whole scenario.
 pub async fn run(options: &CapacityOptions) -> anyhow::Result<CapacityResults> {
     let scenario_started = Instant::now();
-    let moto = std::env::var("MOTO_ENDPOINT").map_err(|_| {
-        anyhow::anyhow!("MOTO_ENDPOINT is not set: start moto's server, or run scripts/bench")
-    })?;
+    let moto = crate::run::moto_endpoint()?;
     let client = reqwest::Client::builder()
         .timeout(REQUEST_TIMEOUT)
         .build()?;

@@ -113,11 +113,10 @@ impl BackendConfig {
                 },
                 Some(asked),
             ) => {
-                let actual = if queue_url.trim_end_matches('/').ends_with(".fifo") {
-                    QueueKind::Fifo
-                } else {
-                    QueueKind::Standard
-                };
+                // `from_values` checked that the URL ends in a queue name.
+                let actual = QueueKind::of_queue_name(
+                    messages_aws::queue_name_from_url(&queue_url).unwrap_or(&queue_url),
+                );
                 if actual == asked {
                     Ok(Self::Aws {
                         queue_url,

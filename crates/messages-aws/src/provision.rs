@@ -16,7 +16,7 @@ use super::dynamodb::{
     STATUS_INDEX_COPIES, STATUS_SHARD,
 };
 use super::queue_name_from_url;
-use messages::BackendError;
+use messages::{BackendError, QueueKind};
 
 /// sqsd's defaults (the documented `aws:elasticbeanstalk:sqsd` options), so
 /// the queue behaves the same whether sqsd or the local poller reads it.
@@ -44,7 +44,7 @@ pub async fn provision(
     // A FIFO queue's dead-letter queue must be FIFO too, and a FIFO queue's
     // name must end in `.fifo`. The app gives every message a deduplication
     // id, so content-based deduplication stays off.
-    let fifo = queue_name.ends_with(".fifo");
+    let fifo = QueueKind::of_queue_name(queue_name) == QueueKind::Fifo;
     let dlq_name = match queue_name.strip_suffix(".fifo") {
         Some(stem) => format!("{stem}-dlq.fifo"),
         None => format!("{queue_name}-dlq"),

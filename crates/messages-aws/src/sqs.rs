@@ -87,21 +87,14 @@ fn sqs_attributes(
     Ok((!attributes.is_empty()).then_some(attributes))
 }
 
-/// What a FIFO queue needs besides the body: a group and a deduplication id,
-/// with the port's meaning of none (`Outgoing`): a group of its own, never a
-/// duplicate. A standard queue refuses both, so it gets neither.
+/// What a FIFO queue needs besides the body (`Outgoing`'s rule for none
+/// given); a standard queue refuses both, so it gets neither.
 fn fifo_fields(message: &Outgoing, fifo: bool) -> (Option<String>, Option<String>) {
     if !fifo {
         return (None, None);
     }
-    let deduplication_id = message
-        .deduplication_id
-        .clone()
-        .unwrap_or_else(|| MessageId::new().to_string());
-    let group = message
-        .group
-        .as_ref()
-        .map_or_else(|| deduplication_id.clone(), |group| group.to_string());
+    let (group, deduplication_id) =
+        message.fifo_group_and_deduplication_id(|| MessageId::new().to_string());
     (Some(group), Some(deduplication_id))
 }
 

@@ -197,17 +197,10 @@ impl Queue for EmbeddedQueue {
         let body = message.body.clone();
         let attributes = attributes_to_column(&message.attributes);
         let message_id = MessageId::new().to_string();
-        // What SQS does with a FIFO message sent without a group or a
-        // deduplication id (`Outgoing`): a group of its own, never a duplicate.
+        // As SQS does: a group and a deduplication id on a FIFO queue only.
         let (group, deduplication_id) = if self.is_fifo() {
-            let deduplication_id = message
-                .deduplication_id
-                .clone()
-                .unwrap_or_else(|| message_id.clone());
-            let group = message
-                .group
-                .as_ref()
-                .map_or_else(|| deduplication_id.clone(), ToString::to_string);
+            let (group, deduplication_id) =
+                message.fifo_group_and_deduplication_id(|| message_id.clone());
             (Some(group), Some(deduplication_id))
         } else {
             (None, None)

@@ -64,6 +64,15 @@ pub enum QueueKind {
 }
 
 impl QueueKind {
+    /// The kind of the SQS queue named `name`: a FIFO queue's name ends in `.fifo`.
+    pub fn of_queue_name(name: &str) -> Self {
+        if name.ends_with(".fifo") {
+            Self::Fifo
+        } else {
+            Self::Standard
+        }
+    }
+
     /// The kind's name, as `QUEUE_TYPE` spells it.
     pub fn as_str(self) -> &'static str {
         match self {
@@ -116,6 +125,21 @@ impl Outgoing {
     /// The same message with `attributes`.
     pub fn with_attributes(self, attributes: BTreeMap<String, String>) -> Self {
         Self { attributes, ..self }
+    }
+
+    /// The group and the deduplication id a FIFO queue gets for it, with
+    /// SQS's meaning of none given: a group of its own, never a duplicate.
+    /// `unique` makes an id no other message has.
+    pub fn fifo_group_and_deduplication_id(
+        &self,
+        unique: impl FnOnce() -> String,
+    ) -> (String, String) {
+        let deduplication_id = self.deduplication_id.clone().unwrap_or_else(unique);
+        let group = self
+            .group
+            .as_ref()
+            .map_or_else(|| deduplication_id.clone(), ToString::to_string);
+        (group, deduplication_id)
     }
 }
 
@@ -181,7 +205,7 @@ pub trait Queue: Send + Sync + 'static {
     /// queue: `QUEUE_TYPE=fifo`). Elastic Beanstalk refuses periodic tasks on
     /// a FIFO queue, and so does the poller.
     fn is_fifo(&self) -> bool {
-        self.name().ends_with(".fifo")
+        QueueKind::of_queue_name(&self.name()) == QueueKind::Fifo
     }
 
     /// The queue's name, as sqsd's `X-Aws-Sqsd-Queue` header gives it.

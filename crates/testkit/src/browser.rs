@@ -89,6 +89,30 @@ impl Browser {
             .map_or(0, |found| found.len())
     }
 
+    /// Clicks the first element matching `css`; there must be one.
+    pub async fn click(&self, css: &str) {
+        self.client
+            .find(Locator::Css(css))
+            .await
+            .unwrap_or_else(|error| panic!("nothing on the page matches {css}: {error}"))
+            .click()
+            .await
+            .unwrap_or_else(|error| panic!("cannot click {css}: {error}"));
+    }
+
+    /// Waits up to `limit` until at least `wanted` elements match `css`;
+    /// returns how many match then.
+    pub async fn wait_for_count(&self, css: &str, wanted: usize, limit: Duration) -> usize {
+        let deadline = tokio::time::Instant::now() + limit;
+        loop {
+            let count = self.count(css).await;
+            if count >= wanted || tokio::time::Instant::now() >= deadline {
+                return count;
+            }
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+    }
+
     /// Waits up to `limit` for `condition` on the page's text at `css`.
     pub async fn wait_for_text(
         &self,

@@ -9,7 +9,6 @@
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
-use fantoccini::Locator;
 use messages::Message;
 use sqsd::PollerConfig;
 use testkit::backends::Kind;
@@ -38,20 +37,12 @@ async fn the_group_demonstration_completes_one_group_in_order_and_the_others_tog
     browser.client.goto(&web).await.expect("open the page");
     let hint = browser.text("#group-hint").await;
     assert!(hint.contains("This queue is FIFO"), "{hint:?}");
-    browser
-        .client
-        .find(Locator::Css("#demo-groups"))
-        .await
-        .expect("the demonstration's button")
-        .click()
-        .await
-        .expect("send the demonstration");
+    browser.click("#demo-groups").await;
     // The live list turns all ten complete, with no reload.
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
     let complete = "#messages tbody tr[data-status=complete]";
-    while browser.count(complete).await < 10 && tokio::time::Instant::now() < deadline {
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
+    browser
+        .wait_for_count(complete, 10, Duration::from_secs(60))
+        .await;
     assert_eq!(
         browser.count(complete).await,
         10,

@@ -9,7 +9,6 @@
 
 use std::time::Duration;
 
-use fantoccini::Locator;
 use fantoccini::key::Key;
 use serde_json::{Value, json};
 use testkit::browser::Browser;
@@ -207,14 +206,7 @@ async fn load_more_says_when_it_cannot_load() {
         "const f = window.fetch; window.fetch = (...a) => String(a[0]).includes('cursor=') ? Promise.resolve(new Response(JSON.stringify({error: 'the status store is unavailable'}), {status: 503, headers: {'Content-Type': 'application/json'}})) : f(...a); return 0;",
     )
     .await;
-    browser
-        .client
-        .find(Locator::Css("#load-more"))
-        .await
-        .expect("Load more")
-        .click()
-        .await
-        .expect("click");
+    browser.click("#load-more").await;
     let said = browser
         .wait_for_text("#load-more-error", WAIT, |text| !text.is_empty())
         .await;
@@ -235,14 +227,7 @@ async fn a_paste_over_the_limit_is_refused_whole_and_sends_nothing() {
         "const body = document.getElementById('body'); body.focus(); document.execCommand('insertText', false, 'x'.repeat(300000)); return body.value.length;",
     )
     .await;
-    browser
-        .client
-        .find(Locator::Css("#send-form button[type=submit]"))
-        .await
-        .expect("the send button")
-        .click()
-        .await
-        .expect("send");
+    browser.click("#send-form button[type=submit]").await;
     let error = browser
         .wait_for_text("#send-error", WAIT, |text| !text.is_empty())
         .await;
@@ -333,10 +318,9 @@ async fn every_message_of_a_300_burst_reaches_the_complete_view() {
         .await;
     }
     let rows = "#messages tbody tr";
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
-    while browser.count(rows).await < 300 && tokio::time::Instant::now() < deadline {
-        tokio::time::sleep(Duration::from_millis(500)).await;
-    }
+    browser
+        .wait_for_count(rows, 300, Duration::from_secs(60))
+        .await;
     assert_eq!(browser.count(rows).await, 300, "all 300, with no reload");
     browser.close().await;
 }
@@ -356,10 +340,9 @@ async fn the_live_table_keeps_at_most_500_rows_and_load_more_goes_on_after_them(
         .await;
     }
     let rows = "#messages tbody tr";
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
-    while browser.count(rows).await < 500 && tokio::time::Instant::now() < deadline {
-        tokio::time::sleep(Duration::from_millis(500)).await;
-    }
+    browser
+        .wait_for_count(rows, 500, Duration::from_secs(30))
+        .await;
     tokio::time::sleep(Duration::from_secs(3)).await;
     assert_eq!(browser.count(rows).await, 500, "at most 500 rows");
     let cursor = script(
@@ -371,18 +354,10 @@ async fn the_live_table_keeps_at_most_500_rows_and_load_more_goes_on_after_them(
         cursor[0], cursor[1],
         "Load more starts after the last row kept"
     );
+    browser.click("#load-more").await;
     browser
-        .client
-        .find(Locator::Css("#load-more"))
-        .await
-        .expect("Load more")
-        .click()
-        .await
-        .expect("click");
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
-    while browser.count(rows).await < 525 && tokio::time::Instant::now() < deadline {
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
+        .wait_for_count(rows, 525, Duration::from_secs(10))
+        .await;
     assert_eq!(browser.count(rows).await, 525, "the next 25 older ones");
     browser.close().await;
 }
