@@ -234,6 +234,73 @@ async fn a_message_received_max_times_moves_to_the_dead_letters(kind: Kind) {
     );
 }
 
+/// The dead-letter queue the redrive policy fills can be counted and looked
+/// at without taking anything, and moved back, after which the work queue
+/// delivers each message again with a fresh receive count (as SQS's redrive
+/// and its `StartMessageMoveTask` do).
+async fn dead_letters_are_counted_shown_and_moved_back(kind: Kind) {
+    let backend = kind.make(2).await;
+    let queue = &backend.backends.queue;
+    let sent = ["poison 1", "poison 2", "poison 3"];
+    for body in sent {
+        queue.send(body).await.expect("send");
+    }
+    for _ in 0..2 {
+        let received = queue
+            .receive(10, Duration::from_secs(2), HIDE)
+            .await
+            .expect("receive");
+        assert_eq!(received.len(), 3);
+        for message in received {
+            queue
+                .change_visibility(&message.receipt_handle, Duration::ZERO)
+                .await
+                .expect("release");
+        }
+    }
+    assert!(
+        bodies_of(queue, 10, BRIEF).await.is_empty(),
+        "all three were dead-lettered"
+    );
+    let dead_letters = queue
+        .dead_letter_queue()
+        .await
+        .expect("find the dead-letter queue")
+        .expect("the queue has one");
+    assert_eq!(dead_letters.depth().await.expect("depth"), 3);
+    for _ in 0..2 {
+        let mut shown: Vec<String> = dead_letters
+            .peek(10)
+            .await
+            .expect("peek")
+            .into_iter()
+            .map(|dead| dead.body)
+            .collect();
+        shown.sort();
+        assert_eq!(shown, sent, "a look shows them all and takes none");
+    }
+    let mut moved = 0;
+    for _ in 0..10 {
+        match dead_letters.move_back().await.expect("move back") {
+            0 => break,
+            some => moved += some,
+        }
+    }
+    assert_eq!(moved, 3);
+    assert_eq!(dead_letters.depth().await.expect("depth"), 0);
+    let received = queue
+        .receive(10, Duration::from_secs(2), HIDE)
+        .await
+        .expect("receive");
+    let mut bodies: Vec<&str> = received
+        .iter()
+        .map(|message| message.body.as_str())
+        .collect();
+    bodies.sort_unstable();
+    assert_eq!(bodies, sent, "each is delivered again");
+    assert!(received.iter().all(|message| message.receive_count == 1));
+}
+
 // ---- FIFO queues ----
 //
 // What SQS documents for FIFO queues ("Amazon SQS FIFO queue key terms" and
@@ -567,6 +634,107 @@ async fn racing_transitions_leave_exactly_one_winner(kind: Kind) {
         Status::from(winners[0]),
         "and its state is the one that stays"
     );
+}
+
+/// An operator acts on a failed message only: a retry moves it back to
+/// `pending` with its attempts kept and the retry counted, once; a delete
+/// removes it. Neither touches a message in another state.
+async fn an_operator_retry_or_delete_acts_on_a_failed_message_only(kind: Kind) {
+    let backend = kind.make(10).await;
+    let store = &backend.backends.store;
+    let failing = message("failing");
+    let done = message("done");
+    for message in [&failing, &done] {
+        store.create(message).await.expect("create");
+    }
+    let at = messages::now();
+    assert_eq!(
+        store.retry(failing.id, at).await.expect("retry"),
+        None,
+        "pending"
+    );
+    assert!(
+        !store.delete_failed(failing.id).await.expect("delete"),
+        "pending"
+    );
+    store
+        .finish(done.id, &outcome(FinalStatus::Complete, 1, None))
+        .await
+        .expect("finish");
+    assert_eq!(
+        store.retry(done.id, at).await.expect("retry"),
+        None,
+        "complete"
+    );
+    assert!(
+        !store.delete_failed(done.id).await.expect("delete"),
+        "complete"
+    );
+
+    for round in 1..=2 {
+        store
+            .finish(
+                failing.id,
+                &outcome(FinalStatus::Fail, 3 * round, Some("boom")),
+            )
+            .await
+            .expect("finish");
+        let retried = store
+            .retry(failing.id, at)
+            .await
+            .expect("retry")
+            .expect("a failed message is retried");
+        assert_eq!(
+            (
+                retried.status,
+                retried.attempts,
+                retried.retries,
+                retried.error.as_deref()
+            ),
+            (Status::Pending, 3 * round, round, None)
+        );
+        assert_eq!(retried.updated_at, at);
+        assert_eq!(store.get(failing.id).await.expect("get"), Some(retried));
+        assert_eq!(
+            store.retry(failing.id, at).await.expect("retry"),
+            None,
+            "once"
+        );
+    }
+    let listed = |status| ListQuery {
+        status: Some(status),
+        group: None,
+        limit: 10,
+        cursor: None,
+    };
+    let ids = |page: messages::Page| {
+        page.items
+            .into_iter()
+            .map(|message| message.id)
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(
+        ids(store.list(listed(Status::Pending)).await.expect("list")),
+        vec![failing.id]
+    );
+    assert!(ids(store.list(listed(Status::Fail)).await.expect("list")).is_empty());
+
+    store
+        .finish(failing.id, &outcome(FinalStatus::Fail, 7, Some("again")))
+        .await
+        .expect("finish");
+    assert!(store.delete_failed(failing.id).await.expect("delete"));
+    assert_eq!(store.get(failing.id).await.expect("get"), None);
+    assert!(
+        !store.delete_failed(failing.id).await.expect("delete"),
+        "gone"
+    );
+    assert_eq!(
+        store.retry(failing.id, at).await.expect("retry"),
+        None,
+        "gone"
+    );
+    assert_eq!(store.count(Status::Fail, 100).await.expect("count"), 0);
 }
 
 fn key_claim(fingerprint: &str, claimed_at: chrono::DateTime<chrono::Utc>) -> KeyClaim {
@@ -1202,6 +1370,7 @@ async fn a_page_of_large_messages_is_full(kind: Kind) {
 }
 
 on_both_backends!(
+    an_operator_retry_or_delete_acts_on_a_failed_message_only,
     a_periodic_run_is_claimed_once_and_never_an_earlier_one,
     the_sweepers_query_finds_only_stale_pending_messages_in_its_requeue_bound,
     a_page_of_large_messages_is_full,
@@ -1237,6 +1406,7 @@ mod every_queue {
         a_receive_returns_at_most_the_batch_asked_for,
         a_long_poll_returns_when_a_message_arrives,
         a_message_received_max_times_moves_to_the_dead_letters,
+        dead_letters_are_counted_shown_and_moved_back,
     );
 }
 

@@ -10,11 +10,13 @@
 //! this crate (ARCHITECTURE.md, "Invariants").
 //!
 //! # Layout
-//! - [`SqsQueue`]: the [`messages::Queue`] port on SQS.
+//! - [`SqsQueue`]: the [`messages::Queue`] port on SQS, and
+//!   [`SqsDeadLetters`], its dead-letter queue.
 //! - [`DynamoStore`]: the [`messages::StatusStore`] port on DynamoDB; the
 //!   table design is documented there.
 //! - [`provision`]: creates or finds the queue, its dead-letter queue and the table.
 
+mod dead_letters;
 mod dynamodb;
 mod provision;
 mod sqs;
@@ -25,6 +27,7 @@ use std::time::Duration;
 use aws_config::timeout::TimeoutConfig;
 use aws_config::{BehaviorVersion, SdkConfig};
 
+pub use dead_letters::SqsDeadLetters;
 pub use dynamodb::{DynamoStore, INDEX_BY_GROUP, INDEX_BY_STATUS, INDEX_NEWEST};
 pub use provision::provision;
 pub use sqs::SqsQueue;

@@ -1,6 +1,7 @@
 //! The queue on Amazon SQS.
 
 use std::collections::{BTreeMap, HashMap};
+use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
@@ -10,13 +11,19 @@ use aws_sdk_sqs::types::{
     SendMessageBatchRequestEntry,
 };
 
-use messages::{BackendError, MessageId, Outgoing, Queue, QueueDepth, Received};
+use messages::{BackendError, DeadLetterQueue, MessageId, Outgoing, Queue, QueueDepth, Received};
+use tokio::sync::OnceCell;
+
+use crate::dead_letters::{SqsDeadLetters, queue_of_arn};
 
 /// An SQS queue, named by its URL.
 #[derive(Debug, Clone)]
 pub struct SqsQueue {
     client: Client,
     queue_url: String,
+    /// The URL of its dead-letter queue (none: it has no redrive policy),
+    /// looked up once.
+    dead_letter_url: Arc<OnceCell<Option<String>>>,
 }
 
 impl SqsQueue {
@@ -25,7 +32,50 @@ impl SqsQueue {
         Self {
             client,
             queue_url: queue_url.into(),
+            dead_letter_url: Arc::default(),
         }
+    }
+
+    /// The URL of the queue's redrive target: its `RedrivePolicy`'s
+    /// `deadLetterTargetArn`, turned into a URL by `GetQueueUrl`.
+    async fn find_dead_letter_url(&self) -> Result<Option<String>, BackendError> {
+        let output = self
+            .client
+            .get_queue_attributes()
+            .queue_url(&self.queue_url)
+            .attribute_names(QueueAttributeName::RedrivePolicy)
+            .send()
+            .await
+            .map_err(|error| BackendError::new("SQS GetQueueAttributes", error))?;
+        let Some(policy) = output
+            .attributes
+            .unwrap_or_default()
+            .remove(&QueueAttributeName::RedrivePolicy)
+        else {
+            return Ok(None);
+        };
+        let unreadable = |why: &str| {
+            BackendError::new(
+                "reading the queue's RedrivePolicy",
+                format!("{why}: {policy}"),
+            )
+        };
+        let policy_json: serde_json::Value =
+            serde_json::from_str(&policy).map_err(|_| unreadable("not JSON"))?;
+        let (name, account) = policy_json
+            .get("deadLetterTargetArn")
+            .and_then(serde_json::Value::as_str)
+            .and_then(queue_of_arn)
+            .ok_or_else(|| unreadable("no deadLetterTargetArn naming a queue"))?;
+        let output = self
+            .client
+            .get_queue_url()
+            .queue_name(name)
+            .queue_owner_aws_account_id(account)
+            .send()
+            .await
+            .map_err(|error| BackendError::new("SQS GetQueueUrl", error))?;
+        Ok(output.queue_url)
     }
 }
 
@@ -260,6 +310,18 @@ impl Queue for SqsQueue {
             in_flight: count(&counts[1])?,
             delayed: count(&counts[2])?,
         })
+    }
+
+    async fn dead_letter_queue(&self) -> Result<Option<Arc<dyn DeadLetterQueue>>, BackendError> {
+        // A failed look is not kept: the next call looks again.
+        let url = self
+            .dead_letter_url
+            .get_or_try_init(|| self.find_dead_letter_url())
+            .await?;
+        Ok(url.as_ref().map(|url| {
+            let dead_letters = Self::new(self.client.clone(), url);
+            Arc::new(SqsDeadLetters::new(self.clone(), dead_letters)) as Arc<dyn DeadLetterQueue>
+        }))
     }
 
     fn name(&self) -> String {

@@ -17,12 +17,14 @@
 //! # Layout
 //! - [`Database`]: opening the file, the schema, and running blocking SQLite
 //!   calls off the async runtime.
-//! - `queue`: [`EmbeddedQueue`], the queue.
+//! - `queue`: [`EmbeddedQueue`], the queue; `dead_letters`:
+//!   [`EmbeddedDeadLetters`], its dead-letter area.
 //! - `store`: [`EmbeddedStore`], the status store; `keys`: its idempotency keys.
 //! - `wake`: waking a receive in another process the moment a message is sent.
 //! - `writer`: the thread that owns the connection, with group commit.
 
 mod database;
+mod dead_letters;
 mod keys;
 mod queue;
 mod store;
@@ -35,7 +37,8 @@ use std::sync::Arc;
 use messages::{BackendError, Backends, QueueKind};
 
 pub use database::{Database, FILE_NAME};
-pub use queue::{DeadLetter, EmbeddedQueue};
+pub use dead_letters::EmbeddedDeadLetters;
+pub use queue::EmbeddedQueue;
 pub use store::EmbeddedStore;
 
 /// The embedded backend in `data_dir`, dead-lettering after `max_attempts`

@@ -24,7 +24,11 @@ use tokio::sync::Notify;
 
 use super::database::{Database, now_ms};
 use super::wake::Wake;
-use messages::{BackendError, MessageId, Outgoing, Queue, QueueDepth, QueueKind, Received};
+use messages::{
+    BackendError, DeadLetterQueue, MessageId, Outgoing, Queue, QueueDepth, QueueKind, Received,
+};
+
+use super::dead_letters::EmbeddedDeadLetters;
 
 /// How often a long poll looks again for messages anyway. Sends wake it at
 /// once: from this process through its `Notify`, from another one through a
@@ -34,17 +38,6 @@ const POLL_INTERVAL: Duration = Duration::from_millis(25);
 
 /// SQS FIFO's deduplication interval.
 const DEDUPLICATION_WINDOW_MS: i64 = 5 * 60 * 1000;
-
-/// A message the queue gave up on (SQS's dead-letter queue).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct DeadLetter {
-    /// The queue's id for it.
-    pub message_id: String,
-    /// The body exactly as sent.
-    pub body: String,
-    /// Receives before it was moved.
-    pub receive_count: u32,
-}
 
 /// The queue in the embedded database.
 #[derive(Debug, Clone)]
@@ -83,28 +76,14 @@ impl EmbeddedQueue {
         }
     }
 
-    /// Messages in the dead-letter area, in the order they were moved there.
-    pub async fn dead_letters(&self) -> Result<Vec<DeadLetter>, BackendError> {
-        self.database
-            .read("reading the embedded dead-letter area", |connection| {
-                let mut statement = connection.prepare(
-                    "SELECT message_id, body, receive_count FROM dead_letters ORDER BY moved_at_ms",
-                )?;
-                let rows = statement.query_map([], |row| {
-                    Ok(DeadLetter {
-                        message_id: row.get(0)?,
-                        body: row.get(1)?,
-                        receive_count: row.get(2)?,
-                    })
-                })?;
-                rows.collect()
-            })
-            .await
+    /// The database the queue lives in.
+    pub(crate) fn database(&self) -> &Database {
+        &self.database
     }
 
     /// Wakes the long polls waiting on this queue, here at once and in other
     /// processes through their sockets. Called once a change is committed.
-    fn wake_receivers(&self) {
+    pub(crate) fn wake_receivers(&self) {
         self.sent.notify_waiters();
         if let Some(wake) = &self.wake {
             wake.poke_others();
@@ -323,6 +302,10 @@ impl Queue for EmbeddedQueue {
                 )
             })
             .await
+    }
+
+    async fn dead_letter_queue(&self) -> Result<Option<Arc<dyn DeadLetterQueue>>, BackendError> {
+        Ok(Some(Arc::new(EmbeddedDeadLetters::new(self.clone()))))
     }
 
     fn name(&self) -> String {

@@ -26,8 +26,7 @@ impl EmbeddedStore {
     }
 }
 
-const COLUMNS: &str =
-    "id, body, simulate, status, attempts, created_at, updated_at, error, requeues, message_group";
+const COLUMNS: &str = "id, body, simulate, status, attempts, created_at, updated_at, error, requeues, message_group, retries";
 
 fn time(at: DateTime<Utc>) -> String {
     at.to_rfc3339_opts(SecondsFormat::Millis, true)
@@ -68,6 +67,7 @@ fn from_row(row: &Row<'_>) -> rusqlite::Result<Message> {
             .get::<_, Option<String>>(9)?
             .map(|group| MessageGroup::parse(&group).map_err(|error| invalid(9, error)))
             .transpose()?,
+        retries: row.get(10)?,
     })
 }
 
@@ -75,7 +75,7 @@ fn from_row(row: &Row<'_>) -> rusqlite::Result<Message> {
 fn insert(connection: &rusqlite::Connection, message: &Message) -> rusqlite::Result<()> {
     connection.execute(
         &format!(
-            "INSERT INTO messages ({COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)"
+            "INSERT INTO messages ({COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)"
         ),
         params![
             message.id.to_string(),
@@ -88,6 +88,7 @@ fn insert(connection: &rusqlite::Connection, message: &Message) -> rusqlite::Res
             message.error,
             message.requeues,
             message.group.as_ref().map(MessageGroup::as_str),
+            message.retries,
         ],
     )?;
     Ok(())
@@ -158,6 +159,39 @@ impl StatusStore for EmbeddedStore {
                     ],
                 )?;
                     after_update(connection, &id, changed)
+                },
+            )
+            .await
+    }
+
+    async fn retry(
+        &self,
+        id: MessageId,
+        at: DateTime<Utc>,
+    ) -> Result<Option<Message>, BackendError> {
+        self.database
+            .write("retrying a message in the embedded store", move |connection| {
+                let id = id.to_string();
+                let changed = connection.execute(
+                    "UPDATE messages SET status = 'pending', retries = retries + 1, error = NULL, updated_at = ?1
+                     WHERE id = ?2 AND status = 'fail'",
+                    params![time(at), id],
+                )?;
+                if changed == 1 { read(connection, &id) } else { Ok(None) }
+            })
+            .await
+    }
+
+    async fn delete_failed(&self, id: MessageId) -> Result<bool, BackendError> {
+        self.database
+            .write(
+                "deleting a message from the embedded store",
+                move |connection| {
+                    let changed = connection.execute(
+                        "DELETE FROM messages WHERE id = ?1 AND status = 'fail'",
+                        params![id.to_string()],
+                    )?;
+                    Ok(changed == 1)
                 },
             )
             .await

@@ -10,12 +10,14 @@
 //! - Domain: [`MessageId`] (UUIDv7), [`Status`], [`Simulate`], [`MessageBody`]
 //!   (validated text), [`Message`] (the record), [`JobPayload`] (what the queue
 //!   carries), [`MessageGroup`] (FIFO order), [`IdempotencyKey`] and its [`KeyClaim`] (idempotent sends).
-//! - Ports: [`Queue`] and [`StatusStore`], returning [`BackendError`] and never
-//!   an SDK type; [`Backends`] holds one of each. The backends live in their
+//! - Ports: [`Queue`] (and its [`DeadLetterQueue`]) and [`StatusStore`],
+//!   returning [`BackendError`] and never an SDK type; [`Backends`] holds a
+//!   queue and a store. The backends live in their
 //!   own crates (`messages-aws`, `messages-embedded`).
 
 mod backends;
 mod body;
+mod dead_letters;
 mod error;
 mod group;
 mod id;
@@ -28,6 +30,7 @@ mod store;
 
 pub use backends::Backends;
 pub use body::{InvalidBody, MAX_BODY_BYTES, MessageBody};
+pub use dead_letters::{DeadLetter, DeadLetterQueue, MOVE_BATCH};
 pub use error::BackendError;
 pub use group::{InvalidGroup, MAX_GROUP_CHARS, MessageGroup};
 pub use id::{InvalidMessageId, MessageId};

@@ -34,6 +34,9 @@ pub struct Message {
     /// Times the sweeper enqueued its job again, having found it stuck.
     #[serde(default)]
     pub requeues: u32,
+    /// Times an operator sent it back to `pending` after it failed.
+    #[serde(default)]
+    pub retries: u32,
     /// The group whose order it keeps on a FIFO queue, if one was given.
     #[serde(default)]
     pub group: Option<MessageGroup>,
@@ -59,6 +62,7 @@ impl Message {
             updated_at: at,
             error: None,
             requeues: 0,
+            retries: 0,
             group: None,
         }
     }
@@ -95,6 +99,15 @@ impl Message {
     pub fn enqueue_again(&self, requeue: u32) -> Outgoing {
         Outgoing {
             deduplication_id: Some(format!("{}.requeue-{requeue}", self.id)),
+            ..self.enqueue()
+        }
+    }
+
+    /// The job as enqueued after an operator's `retry`-th retry: a new
+    /// message to a FIFO queue, like the sweeper's.
+    pub fn enqueue_retry(&self, retry: u32) -> Outgoing {
+        Outgoing {
+            deduplication_id: Some(format!("{}.retry-{retry}", self.id)),
             ..self.enqueue()
         }
     }

@@ -1,11 +1,12 @@
 //! The queue port: what the web and the poller need from SQS, and nothing more.
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
 
-use crate::{BackendError, MessageGroup};
+use crate::{BackendError, DeadLetterQueue, MessageGroup};
 
 /// One message as received from the queue, with what sqsd passes on as headers.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -191,6 +192,11 @@ pub trait Queue: Send + Sync + 'static {
     /// counts are approximate and lag by up to a minute, which is fine for the
     /// sweeper, its only user.)
     async fn depth(&self) -> Result<QueueDepth, BackendError>;
+
+    /// The queue's dead-letter queue, when it has one: on SQS the target of
+    /// its redrive policy, found once and kept; the embedded queue always has
+    /// one.
+    async fn dead_letter_queue(&self) -> Result<Option<Arc<dyn DeadLetterQueue>>, BackendError>;
 
     /// Which kind of queue this is.
     fn kind(&self) -> QueueKind {

@@ -175,6 +175,21 @@ pub trait StatusStore: Send + Sync + 'static {
         at: DateTime<Utc>,
     ) -> Result<Transition, BackendError>;
 
+    /// An operator's retry: moves a `fail` message back to `pending`, keeps
+    /// its attempts, adds one to `retries`, clears its error and sets
+    /// `updated_at` to `at`, only if it is still `fail` (so of two retries,
+    /// one wins). Returns the message as written, or `None` when this call
+    /// changed nothing (gone, or not `fail`).
+    async fn retry(
+        &self,
+        id: MessageId,
+        at: DateTime<Utc>,
+    ) -> Result<Option<Message>, BackendError>;
+
+    /// An operator's delete: removes a message's record, only if it is
+    /// `fail`. Returns whether this call removed it.
+    async fn delete_failed(&self, id: MessageId) -> Result<bool, BackendError>;
+
     /// Lists messages newest first, reading only about one page from the backend.
     async fn list(&self, query: ListQuery) -> Result<Page, BackendError>;
 

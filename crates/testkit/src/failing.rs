@@ -7,9 +7,9 @@ use std::time::Duration;
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use messages::{
-    BackendError, Backends, Claimed, IdempotencyKey, KeyClaim, KeyOutcome, ListQuery, Message,
-    MessageId, Outcome, Outgoing, Page, Queue, QueueDepth, Received, StaleQuery, Status,
-    StatusStore, Transition,
+    BackendError, Backends, Claimed, DeadLetterQueue, IdempotencyKey, KeyClaim, KeyOutcome,
+    ListQuery, Message, MessageId, Outcome, Outgoing, Page, Queue, QueueDepth, Received,
+    StaleQuery, Status, StatusStore, Transition,
 };
 
 /// A queue and a store that are down.
@@ -49,6 +49,9 @@ impl Queue for Down {
     async fn depth(&self) -> Result<QueueDepth, BackendError> {
         down("depth")
     }
+    async fn dead_letter_queue(&self) -> Result<Option<Arc<dyn DeadLetterQueue>>, BackendError> {
+        down("find the dead-letter queue")
+    }
     fn name(&self) -> String {
         "down".to_owned()
     }
@@ -76,6 +79,16 @@ impl StatusStore for Down {
         _at: DateTime<Utc>,
     ) -> Result<Transition, BackendError> {
         down("record attempt")
+    }
+    async fn retry(
+        &self,
+        _id: MessageId,
+        _at: DateTime<Utc>,
+    ) -> Result<Option<Message>, BackendError> {
+        down("retry")
+    }
+    async fn delete_failed(&self, _id: MessageId) -> Result<bool, BackendError> {
+        down("delete")
     }
     async fn list(&self, _query: ListQuery) -> Result<Page, BackendError> {
         down("list")

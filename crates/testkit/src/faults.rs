@@ -12,9 +12,9 @@ use std::time::Duration;
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use messages::{
-    BackendError, Backends, Claimed, IdempotencyKey, KeyClaim, KeyOutcome, ListQuery, Message,
-    MessageId, Outcome, Outgoing, Page, Queue, QueueDepth, Received, StaleQuery, Status,
-    StatusStore, Transition,
+    BackendError, Backends, Claimed, DeadLetterQueue, IdempotencyKey, KeyClaim, KeyOutcome,
+    ListQuery, Message, MessageId, Outcome, Outgoing, Page, Queue, QueueDepth, Received,
+    StaleQuery, Status, StatusStore, Transition,
 };
 
 /// What happens to one kind of call.
@@ -147,6 +147,9 @@ impl Queue for FaultyQueue {
     async fn depth(&self) -> Result<QueueDepth, BackendError> {
         self.inner.depth().await
     }
+    async fn dead_letter_queue(&self) -> Result<Option<Arc<dyn DeadLetterQueue>>, BackendError> {
+        self.inner.dead_letter_queue().await
+    }
     fn is_fifo(&self) -> bool {
         self.inner.is_fifo()
     }
@@ -202,6 +205,16 @@ impl StatusStore for FaultyStore {
         at: DateTime<Utc>,
     ) -> Result<Transition, BackendError> {
         self.inner.record_attempt(id, attempts, error, at).await
+    }
+    async fn retry(
+        &self,
+        id: MessageId,
+        at: DateTime<Utc>,
+    ) -> Result<Option<Message>, BackendError> {
+        self.inner.retry(id, at).await
+    }
+    async fn delete_failed(&self, id: MessageId) -> Result<bool, BackendError> {
+        self.inner.delete_failed(id).await
     }
     async fn list(&self, query: ListQuery) -> Result<Page, BackendError> {
         self.inner.list(query).await

@@ -37,6 +37,7 @@ pub async fn orphan(backend: &TestBackend, age: chrono::Duration, requeues: u32)
         updated_at: at,
         error: None,
         requeues,
+        retries: 0,
         group: None,
     };
     backend

@@ -44,6 +44,10 @@ pub fn to_item(message: &Message) -> Item {
             "requeues".to_owned(),
             AttributeValue::N(message.requeues.to_string()),
         ),
+        (
+            "retries".to_owned(),
+            AttributeValue::N(message.retries.to_string()),
+        ),
         ("created_at".to_owned(), time(message.created_at)),
         ("updated_at".to_owned(), time(message.updated_at)),
     ]);
@@ -98,6 +102,7 @@ pub fn from_item(item: &Item) -> Result<Message, BackendError> {
             .map_err(|error: messages::UnknownStatus| invalid("status", error.to_string()))?,
         attempts: count("attempts")?,
         requeues: count("requeues")?,
+        retries: count("retries")?,
         created_at: timestamp("created_at")?,
         updated_at: timestamp("updated_at")?,
         // No `error` attribute means no error; one of another type is not ours.

@@ -19,6 +19,7 @@ use async_trait::async_trait;
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::config::http::HttpResponse;
 use aws_sdk_dynamodb::error::SdkError;
+use aws_sdk_dynamodb::operation::delete_item::DeleteItemError;
 use aws_sdk_dynamodb::operation::query::builders::QueryFluentBuilder;
 use aws_sdk_dynamodb::operation::update_item::{UpdateItemError, UpdateItemOutput};
 use aws_sdk_dynamodb::types::{
@@ -483,6 +484,67 @@ impl StatusStore for DynamoStore {
                 && query.requeues.admits(message.requeues)
         })
         .await
+    }
+
+    async fn retry(
+        &self,
+        id: MessageId,
+        at: DateTime<Utc>,
+    ) -> Result<Option<Message>, BackendError> {
+        let result = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .key("id", s(id))
+            // The entry moves back to the pending shard of the same number.
+            .update_expression(
+                "SET #status = :pending, #status_shard = :pending_shard, updated_at = :at, retries = if_not_exists(retries, :zero) + :one REMOVE #error",
+            )
+            .condition_expression("#status = :fail")
+            .expression_attribute_names("#status", "status")
+            .expression_attribute_names("#status_shard", STATUS_SHARD)
+            .expression_attribute_names("#error", "error")
+            .expression_attribute_values(":fail", s(Status::Fail.as_str()))
+            .expression_attribute_values(":pending", s(Status::Pending.as_str()))
+            .expression_attribute_values(
+                ":pending_shard",
+                s(status_key(Status::Pending, shard_of(id))),
+            )
+            .expression_attribute_values(":at", time(at))
+            .expression_attribute_values(":zero", AttributeValue::N("0".to_owned()))
+            .expression_attribute_values(":one", AttributeValue::N("1".to_owned()))
+            .return_values(ReturnValue::AllNew)
+            .send()
+            .await;
+        match result {
+            Ok(output) => output.attributes.as_ref().map(from_item).transpose(),
+            Err(error) if condition_failed(&error) => Ok(None),
+            Err(error) => Err(BackendError::new("DynamoDB UpdateItem", error)),
+        }
+    }
+
+    async fn delete_failed(&self, id: MessageId) -> Result<bool, BackendError> {
+        let result = self
+            .client
+            .delete_item()
+            .table_name(&self.table)
+            .key("id", s(id))
+            .condition_expression("#status = :fail")
+            .expression_attribute_names("#status", "status")
+            .expression_attribute_values(":fail", s(Status::Fail.as_str()))
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(true),
+            Err(error)
+                if error
+                    .as_service_error()
+                    .is_some_and(DeleteItemError::is_conditional_check_failed_exception) =>
+            {
+                Ok(false)
+            }
+            Err(error) => Err(BackendError::new("DynamoDB DeleteItem", error)),
+        }
     }
 
     async fn claim_requeue(
