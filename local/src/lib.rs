@@ -34,6 +34,8 @@ pub struct LocalConfig {
     pub backend: BackendConfig,
     /// How the worker behaves (`WORKER_POLL` defaults to `true` here).
     pub worker: WorkerSettings,
+    /// `OPERATOR_TOKEN`: who may retry, delete and redrive on the page.
+    pub operator: web::operator::Operator,
 }
 
 impl LocalConfig {
@@ -52,6 +54,7 @@ impl LocalConfig {
             // Locally there is no sqsd: poll unless told not to, and run the
             // periodic tasks of the worker bundle's cron.yaml as sqsd would.
             worker: WorkerSettings::from_env(Intake::Polling, Some(BUNDLED_CRON_YAML))?,
+            operator: web::operator::Operator::from_env()?,
         })
     }
 }
@@ -73,7 +76,8 @@ impl Stack {
             config.host,
             (config.web_port, config.worker_port),
         )
-        .await?;
+        .await?
+        .operator(config.operator.clone());
         if let BackendConfig::Embedded { data_dir, .. } = &config.backend {
             tracing::info!(data_dir = %data_dir.display(), "embedded backend (no AWS configured)");
         }
@@ -102,6 +106,14 @@ impl Stack {
         )
         .await?;
         Ok(Self { web, worker, host })
+    }
+
+    /// The same stack, letting `operator` act on the page.
+    pub fn operator(self, operator: web::operator::Operator) -> Self {
+        Self {
+            web: self.web.operator(operator),
+            ..self
+        }
     }
 
     /// The web's URL, for a browser.

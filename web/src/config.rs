@@ -3,6 +3,7 @@
 use backend_config::BackendConfig;
 use service::env;
 
+use crate::operator::Operator;
 use crate::throttle::Limits;
 
 /// Everything the web needs to start.
@@ -22,6 +23,9 @@ pub struct WebConfig {
     pub worker_url: Option<String>,
     /// The rate limit on sends and the cap on requests in flight.
     pub limits: Limits,
+    /// `OPERATOR_TOKEN`: the credential every action (retry, delete,
+    /// redrive) needs; unset turns the actions off.
+    pub operator: Operator,
 }
 
 impl WebConfig {
@@ -33,6 +37,7 @@ impl WebConfig {
             max_attempts: backend_config::max_attempts_from_env()?,
             worker_url: env::var("WORKER_URL")?,
             limits: Limits::from_env()?,
+            operator: Operator::from_env()?,
         })
     }
 }

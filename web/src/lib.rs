@@ -13,12 +13,17 @@
 //! - `html`: rendering pages, and answering the browser's errors as a page.
 //! - `assets`: the stylesheet and script, compiled in, and their content hash.
 //! - `limits`: request size and time limits, and the burst and count caps.
-//! - [`snapshot`]: one snapshot of the counts per web instance, and
-//!   [`recent`]: one feed of new messages, both shared by every open page,
-//!   so what the pages cost does not grow with the tabs.
+//! - [`snapshot`]: one snapshot of the pipeline (counts, queue and
+//!   dead-letter depth, worker mode) per web instance, and [`recent`]: one
+//!   feed of new messages, both shared by every open page, so what the pages
+//!   cost does not grow with the tabs; `strip`: the pipeline as pages show it.
+//! - [`operator`]: who may act (`OPERATOR_TOKEN`); `operate`: the actions on
+//!   failed messages (retry, delete); [`redrive`]: moving the dead-letter
+//!   queue back, in the background.
 //! - [`deadline`]: every request answers in time, with a sentence that says
 //!   what a late send may still do.
-//! - `routes`: the page (`/`, `/messages/{id}`), `/api/messages`, `/health`,
+//! - `routes`: the page (`/`, `/messages/{id}`), the operator's page
+//!   (`/dead-letters`), `/api/messages`, the operator's API, `/health`,
 //!   `/static`; each module owns its routes and none imports another.
 //! - [`security`]: security headers and the same-origin check on form posts.
 //! - [`throttle`]: the per-client rate limit on sends and the cap on requests in flight.
@@ -27,8 +32,8 @@
 //! - [`startup`]: [`Application`], which binds the listener and serves.
 //!
 //! Modules only import downwards: (`startup`, `provision`) > (`routes`, `security`, `deadline`) >
-//! `idempotent` > (`html`, `error`, `input`) > (`send`, `snapshot`, `recent`, `assets`, `worker_link`,
-//! `config`) > (`throttle`, `limits`). ARCHITECTURE.md, "Code map"; `scripts/check-architecture`
+//! (`idempotent`, `operate`, `strip`) > (`html`, `error`, `input`) > (`send`, `snapshot`, `recent`,
+//! `redrive`, `operator`, `assets`, `worker_link`, `config`) > (`throttle`, `limits`). ARCHITECTURE.md, "Code map"; `scripts/check-architecture`
 //! fails on a cycle.
 
 mod assets;
@@ -39,15 +44,19 @@ mod html;
 mod idempotent;
 mod input;
 mod limits;
+mod operate;
+pub mod operator;
 pub mod provision;
 pub mod recent;
+pub mod redrive;
 mod routes;
 pub mod security;
 pub mod send;
 pub mod snapshot;
 pub mod startup;
+mod strip;
 pub mod throttle;
 pub mod worker_link;
 
 pub use config::WebConfig;
-pub use startup::{Application, app, app_with_limits};
+pub use startup::{Application, app, app_with, app_with_limits};

@@ -1,69 +1,176 @@
-//! One snapshot of the counts per web instance, shared by every open page.
+//! One snapshot of the pipeline per web instance, shared by every open page:
+//! the counts of each status, the queue's depth, the dead-letter queue's
+//! depth and how the worker is fed.
 //!
 //! Counting is the dearest read the page makes: on DynamoDB a count of one
 //! status is one COUNT Query per shard (`count_every_shard`). Each live page
-//! asks for the counts every few polls; were each request counted anew, the
+//! asks for the pipeline every few polls; were each request read anew, the
 //! backend's cost would grow with the number of open tabs. Instead the web
-//! keeps the last counts for [`COUNTS_MAX_AGE`] and serves them to every
-//! request in that time; a request that finds them old counts again, and the
-//! requests that arrive meanwhile wait for that one count instead of starting
-//! their own. So one web instance counts at most once per
-//! [`COUNTS_MAX_AGE`], however many tabs are open.
+//! keeps the last snapshot for [`COUNTS_MAX_AGE`] and serves it to every
+//! request in that time; a request that finds it old reads again, and the
+//! requests that arrive meanwhile wait for that one read instead of starting
+//! their own. So one web instance reads at most once per [`COUNTS_MAX_AGE`],
+//! however many tabs are open: three counts, two `GetQueueAttributes` and
+//! one look at the worker's `/health`.
 //!
-//! A failed count is not kept: the next request tries again.
+//! A snapshot whose counts failed is not kept: the next request tries again.
+//! A queue or dead-letter depth that cannot be read shows as unknown.
 
 use std::collections::BTreeMap;
-use std::sync::Arc;
 use std::time::Duration;
 
-use messages::{BackendError, Status, StatusStore};
+use messages::{BackendError, Backends, Status};
+use serde::Serialize;
 use tokio::sync::Mutex;
 use tokio::time::Instant;
 
 use crate::limits::COUNT_CAP;
+use crate::worker_link::{WorkerLink, WorkerMode};
 
-/// How old the shared counts may be when served.
+/// How old the shared snapshot may be when served.
 pub const COUNTS_MAX_AGE: Duration = Duration::from_secs(3);
 
 /// How many messages have each status (at most [`COUNT_CAP`]), by name.
 pub type Counts = BTreeMap<&'static str, u64>;
 
-/// The shared counts of one web instance.
-pub struct CountsSnapshot {
-    store: Arc<dyn StatusStore>,
-    max_age: Duration,
-    // Held while counting: concurrent requests wait for one count.
-    last: Mutex<Option<(Instant, Counts)>>,
+/// Where the queue's messages are (SQS's approximate counts).
+#[derive(Debug, Clone, Copy, Serialize, PartialEq, Eq)]
+pub struct QueueView {
+    /// Visible, waiting for the worker.
+    pub waiting: u64,
+    /// Received by a worker and not yet deleted: jobs in flight.
+    pub in_flight: u64,
+    /// Sent with a delay that has not passed.
+    pub delayed: u64,
 }
 
-impl CountsSnapshot {
-    /// Counts of `store`, served for up to [`COUNTS_MAX_AGE`].
-    pub fn new(store: Arc<dyn StatusStore>) -> Self {
-        Self::with_max_age(store, COUNTS_MAX_AGE)
-    }
+/// The pipeline from the web to the dead-letter queue, as last read.
+#[derive(Debug, Clone, Serialize)]
+pub struct Pipeline {
+    /// Per status; none when the store could not count.
+    pub counts: Option<Counts>,
+    /// The work queue; none when it could not be read.
+    pub queue: Option<QueueView>,
+    /// Messages in the dead-letter queue; none when it could not be read or
+    /// the queue has no dead-letter queue (see `has_dead_letters`).
+    pub dead_letters: Option<u64>,
+    /// Whether the queue has a dead-letter queue (a redrive policy).
+    pub has_dead_letters: bool,
+    /// How jobs reach the worker.
+    pub worker: WorkerMode,
+}
 
-    /// As [`CountsSnapshot::new`], kept for `max_age` (tests).
-    pub fn with_max_age(store: Arc<dyn StatusStore>, max_age: Duration) -> Self {
+/// The shared pipeline snapshot of one web instance.
+pub struct PipelineSnapshot {
+    backends: Backends,
+    worker: Option<WorkerLink>,
+    max_age: Duration,
+    // Held while reading: concurrent requests wait for one read.
+    last: Mutex<Option<(Instant, Pipeline)>>,
+}
+
+impl PipelineSnapshot {
+    /// The pipeline of `backends` and `worker`, served for up to [`COUNTS_MAX_AGE`].
+    pub fn new(backends: Backends, worker: Option<WorkerLink>) -> Self {
         Self {
-            store,
-            max_age,
+            backends,
+            worker,
+            max_age: COUNTS_MAX_AGE,
             last: Mutex::new(None),
         }
     }
 
-    /// The counts, from the snapshot if it is young enough, else counted now.
-    pub async fn counts(&self) -> Result<Counts, BackendError> {
+    /// The pipeline, from the snapshot if it is young enough, else read now.
+    pub async fn pipeline(&self) -> Pipeline {
         let mut last = self.last.lock().await;
-        if let Some((taken, counts)) = last.as_ref()
+        if let Some((taken, pipeline)) = last.as_ref()
             && taken.elapsed() < self.max_age
         {
-            return Ok(counts.clone());
+            return pipeline.clone();
         }
+        let (counts, queue, dead_letters, worker) = tokio::join!(
+            self.count(),
+            self.backends.queue.depth(),
+            self.dead_letter_depth(),
+            self.worker_mode(),
+        );
+        let counts = counts
+            .inspect_err(
+                |error| tracing::warn!(error = %error.chain(), "cannot count messages for the page"),
+            )
+            .ok();
+        let queue = queue
+            .inspect_err(
+                |error| tracing::warn!(error = %error.chain(), "cannot read the queue's depth"),
+            )
+            .ok()
+            .map(|depth| QueueView {
+                waiting: depth.waiting,
+                in_flight: depth.in_flight,
+                delayed: depth.delayed,
+            });
+        let (has_dead_letters, dead_letters) = match dead_letters {
+            Ok(depth) => (depth.is_some(), depth),
+            Err(error) => {
+                tracing::warn!(error = %error.chain(), "cannot read the dead-letter queue's depth");
+                (true, None)
+            }
+        };
+        let pipeline = Pipeline {
+            counts,
+            queue,
+            dead_letters,
+            has_dead_letters,
+            worker,
+        };
+        *last = pipeline
+            .counts
+            .is_some()
+            .then(|| (Instant::now(), pipeline.clone()));
+        pipeline
+    }
+
+    /// The counts alone; an error when the store could not count.
+    pub async fn counts(&self) -> Result<Counts, BackendError> {
+        self.pipeline().await.counts.ok_or_else(|| {
+            BackendError::new(
+                "counting messages",
+                "the status store could not count (logged)",
+            )
+        })
+    }
+
+    async fn count(&self) -> Result<Counts, BackendError> {
         let mut counts = Counts::new();
         for status in Status::ALL {
-            counts.insert(status.as_str(), self.store.count(status, COUNT_CAP).await?);
+            counts.insert(
+                status.as_str(),
+                self.backends.store.count(status, COUNT_CAP).await?,
+            );
         }
-        *last = Some((Instant::now(), counts.clone()));
         Ok(counts)
+    }
+
+    async fn dead_letter_depth(&self) -> Result<Option<u64>, BackendError> {
+        match self.backends.queue.dead_letter_queue().await? {
+            Some(dead_letters) => dead_letters.depth().await.map(Some),
+            None => Ok(None),
+        }
+    }
+
+    async fn worker_mode(&self) -> WorkerMode {
+        match &self.worker {
+            Some(worker) => worker.mode().await,
+            None => WorkerMode::Sqsd,
+        }
+    }
+}
+
+impl std::fmt::Debug for PipelineSnapshot {
+    fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        formatter
+            .debug_struct("PipelineSnapshot")
+            .field("max_age", &self.max_age)
+            .finish_non_exhaustive()
     }
 }

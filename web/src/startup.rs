@@ -15,9 +15,11 @@ use tower_http::trace::TraceLayer;
 
 use crate::deadline;
 use crate::limits::{REQUEST_BODY_LIMIT, REQUEST_TIMEOUT};
+use crate::operator::Operator;
 use crate::recent::RecentMessages;
+use crate::redrive::Redrive;
 use crate::routes::{self, AppState};
-use crate::snapshot::CountsSnapshot;
+use crate::snapshot::PipelineSnapshot;
 use crate::throttle::Limits;
 use crate::worker_link::WorkerLink;
 use crate::{WebConfig, security};
@@ -25,8 +27,10 @@ use crate::{WebConfig, security};
 /// The web, bound and ready to serve.
 pub struct Application {
     listener: Bound,
-    router: Router,
     backends: Backends,
+    worker: Option<WorkerLink>,
+    limits: Limits,
+    operator: Operator,
 }
 
 impl Application {
@@ -35,13 +39,14 @@ impl Application {
     pub async fn build(config: &WebConfig) -> anyhow::Result<Self> {
         let backends = config.backend.connect(config.max_attempts).await?;
         let worker = config.worker_url.clone().map(WorkerLink::new).transpose()?;
-        Self::with_limits(
+        Ok(Self::with_limits(
             backends,
             worker,
             SocketAddr::from(([0, 0, 0, 0], config.port)),
             &config.limits,
         )
-        .await
+        .await?
+        .operator(config.operator.clone()))
     }
 
     /// Uses `backends` and binds `address` (tests: `127.0.0.1:0`), with no
@@ -61,13 +66,19 @@ impl Application {
         address: SocketAddr,
         limits: &Limits,
     ) -> anyhow::Result<Self> {
-        let router = app_with_limits(backends.clone(), worker, limits);
         let listener = service::listener::bind(address).await?;
         Ok(Self {
             listener,
-            router,
             backends,
+            worker,
+            limits: *limits,
+            operator: Operator::off(),
         })
+    }
+
+    /// The same web, letting `operator` act (`OPERATOR_TOKEN`).
+    pub fn operator(self, operator: Operator) -> Self {
+        Self { operator, ..self }
     }
 
     /// The port actually bound.
@@ -86,9 +97,8 @@ impl Application {
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> std::io::Result<()> {
         // The peer's address: the rate limit's key (`throttle.rs`).
-        let service = self
-            .router
-            .into_make_service_with_connect_info::<SocketAddr>();
+        let router = app_with(self.backends, self.worker, &self.limits, self.operator);
+        let service = router.into_make_service_with_connect_info::<SocketAddr>();
         axum::serve(self.listener.into_listener(), service)
             .with_graceful_shutdown(shutdown)
             .await
@@ -105,14 +115,26 @@ pub fn app(backends: Backends, worker: Option<WorkerLink>) -> Router {
 /// so the server must provide it (`into_make_service_with_connect_info`, or
 /// `MockConnectInfo` in a test).
 pub fn app_with_limits(backends: Backends, worker: Option<WorkerLink>, limits: &Limits) -> Router {
-    let counts = Arc::new(CountsSnapshot::new(Arc::clone(&backends.store)));
+    app_with(backends, worker, limits, Operator::off())
+}
+
+/// The whole web held to `limits`, letting `operator` act.
+pub fn app_with(
+    backends: Backends,
+    worker: Option<WorkerLink>,
+    limits: &Limits,
+    operator: Operator,
+) -> Router {
+    let pipeline = Arc::new(PipelineSnapshot::new(backends.clone(), worker.clone()));
     let recent = Arc::new(RecentMessages::new(Arc::clone(&backends.store)));
     routes::router(
         AppState {
             backends,
             worker,
-            counts,
+            pipeline,
             recent,
+            operator,
+            redrive: Redrive::default(),
         },
         limits,
     )

@@ -25,6 +25,32 @@ pub struct BatchReport {
     pub retried: u64,
 }
 
+/// How jobs reach the worker, as the web sees it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum WorkerMode {
+    /// No `WORKER_URL`: on Elastic Beanstalk, sqsd posts each job to the worker.
+    Sqsd,
+    /// The worker polls the queue itself (`WORKER_POLL=true`).
+    Polling,
+    /// The worker waits for "process messages" (`WORKER_POLL=false`).
+    Manual,
+    /// `WORKER_URL` is set but the worker does not answer.
+    Unreachable,
+}
+
+impl WorkerMode {
+    /// What the page says.
+    pub fn describe(self) -> &'static str {
+        match self {
+            Self::Sqsd => "fed by sqsd",
+            Self::Polling => "polling the queue",
+            Self::Manual => "manual: waits for Process",
+            Self::Unreachable => "not answering",
+        }
+    }
+}
+
 #[derive(Deserialize)]
 struct Health {
     #[serde(default)]
@@ -45,21 +71,23 @@ impl WorkerLink {
         })
     }
 
-    /// Whether the worker is up and waits for batches by hand (not polling).
-    /// Unreachable counts as "no": the button is then not offered.
-    pub async fn accepts_batches(&self) -> bool {
+    /// Whether the worker is up, and whether it polls or waits for batches
+    /// by hand (then the page offers "process messages").
+    pub async fn mode(&self) -> WorkerMode {
         let health = self
             .client
             .get(format!("{}/health", self.url))
             .timeout(Duration::from_secs(1))
             .send()
             .await;
+        let health = match health {
+            Ok(response) if response.status().is_success() => response.json::<Health>().await,
+            _ => return WorkerMode::Unreachable,
+        };
         match health {
-            Ok(response) if response.status().is_success() => response
-                .json::<Health>()
-                .await
-                .is_ok_and(|health| !health.polling),
-            _ => false,
+            Ok(health) if health.polling => WorkerMode::Polling,
+            Ok(_) => WorkerMode::Manual,
+            Err(_) => WorkerMode::Unreachable,
         }
     }
 

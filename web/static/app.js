@@ -6,6 +6,60 @@
 // instance must be able to answer. Every 1.5 s the page asks only for what
 // changed: messages newer than the newest it has (`after`), and the pending
 // messages it shows (`watch`). It never re-downloads the table.
+// The pipeline strip, from the snapshot the server shares among its pages
+// (`/api/pipeline`, or `pipeline` in an update): "?" for what it could not
+// read, and a count at the cap as "cap+".
+function setPipeline(pipeline) {
+  "use strict";
+  const strip = document.getElementById("pipeline");
+  if (!strip || !pipeline) return;
+  const cap = Number(strip.dataset.cap || 0);
+  const set = (id, count, capped) => {
+    const element = document.getElementById(id);
+    if (!element) return;
+    if (count == null) element.textContent = "?";
+    else element.textContent = capped && cap && count >= cap ? cap + "+" : String(count);
+  };
+  const queue = pipeline.queue || {};
+  set("pipe-waiting", queue.waiting, false);
+  set("pipe-in-flight", queue.in_flight, false);
+  set("pipe-delayed", queue.delayed, false);
+  const counts = pipeline.counts || {};
+  for (const status of ["pending", "complete", "fail"]) set("pipe-" + status, counts[status], true);
+  if (pipeline.has_dead_letters) set("pipe-dead-letters", pipeline.dead_letters, false);
+  const worker = document.getElementById("pipe-worker");
+  const phrases = { sqsd: "fed by sqsd", polling: "polling the queue", manual: "manual: waits for Process", unreachable: "not answering" };
+  if (worker && phrases[pipeline.worker]) {
+    worker.textContent = phrases[pipeline.worker];
+    worker.dataset.mode = pipeline.worker;
+  }
+}
+
+// Pages with the strip but no live list (the failures page) ask for the
+// pipeline on their own, and show the redrive's progress.
+(function () {
+  "use strict";
+  if (!document.getElementById("pipeline") || document.getElementById("messages")) return;
+  const status = document.getElementById("redrive-status");
+  async function refresh() {
+    try {
+      const response = await fetch("/api/pipeline", { headers: { Accept: "application/json" } });
+      if (response.ok) {
+        const body = await response.json();
+        setPipeline(body);
+        const redrive = body.redrive;
+        if (status && redrive) {
+          status.textContent = (redrive.running ? "Redriving: " + redrive.moved + " moved so far." : "The last redrive moved " + redrive.moved + ".") + (redrive.error ? " It " + redrive.error + "." : "");
+        }
+      }
+    } catch (error) {
+      // The strip keeps its last figures; the next refresh tries again.
+    }
+    setTimeout(refresh, 3000);
+  }
+  setTimeout(refresh, 3000);
+})();
+
 // The detail page of a pending message follows it until it is final.
 (function () {
   "use strict";
@@ -225,6 +279,7 @@
       }
       trimRows();
       if (update.counts) setCounts(update.counts);
+      if (update.pipeline) setPipeline(update.pipeline);
       else if (changed) polls = 0; // ask for fresh counts on the next poll
       document.getElementById("empty").hidden = tbody.rows.length > 0;
       live.textContent = changed ? changed + " update(s) at " + new Date().toLocaleTimeString() : "";

@@ -34,6 +34,7 @@ fn config(data_dir: &std::path::Path, intake: Intake) -> LocalConfig {
             },
             ..WorkerSettings::default()
         },
+        operator: web::operator::Operator::off(),
     }
 }
 

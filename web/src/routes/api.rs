@@ -19,6 +19,7 @@ use crate::input::{
     BurstSize, ListParams, burst, idempotency_key, parse_body, parse_group, parse_simulate,
     parse_watch,
 };
+use crate::snapshot::Pipeline;
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -154,6 +155,8 @@ struct Updates {
     changed: Vec<Message>,
     /// Per status, when asked (capped, see the page).
     counts: Option<BTreeMap<&'static str, u64>>,
+    /// The pipeline strip's figures, with the counts.
+    pipeline: Option<Pipeline>,
     /// More new messages wait: ask again at once.
     more: bool,
 }
@@ -200,16 +203,24 @@ async fn updates(
         })
         .collect();
     // Shared by every open page, and at most a few seconds old (`snapshot.rs`).
-    let counts = if params.counts.is_some() {
-        Some(state.counts.counts().await.map_err(unavailable)?)
+    let (counts, pipeline) = if params.counts.is_some() {
+        let pipeline = state.pipeline.pipeline().await;
+        let counts = pipeline.counts.clone().ok_or_else(|| {
+            unavailable(messages::BackendError::new(
+                "counting messages",
+                "the status store could not count (logged)",
+            ))
+        })?;
+        (Some(counts), Some(pipeline))
     } else {
-        None
+        (None, None)
     };
     let more = new.len() >= MAX_PAGE as usize;
     Ok(Json(Updates {
         new,
         changed,
         counts,
+        pipeline,
         more,
     }))
 }

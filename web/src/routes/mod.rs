@@ -1,8 +1,10 @@
 //! The web's HTTP surface; each module owns its routes, and none imports
 //! another (what they share is in `input.rs`, `html.rs` and `error.rs`).
 
+mod actions_api;
 mod api;
 mod assets;
+mod failures;
 mod health;
 mod page;
 
@@ -19,8 +21,10 @@ use tower::limit::GlobalConcurrencyLimitLayer;
 use tower_governor::GovernorLayer;
 
 use crate::html::{error_for, error_page};
+use crate::operator::Operator;
 use crate::recent::RecentMessages;
-use crate::snapshot::CountsSnapshot;
+use crate::redrive::Redrive;
+use crate::snapshot::PipelineSnapshot;
 use crate::throttle::{self, Limits};
 use crate::worker_link::WorkerLink;
 
@@ -31,10 +35,14 @@ pub struct AppState {
     pub backends: Backends,
     /// The worker, when `WORKER_URL` says where it is.
     pub worker: Option<WorkerLink>,
-    /// The counts every page shows, counted at most once every few seconds.
-    pub counts: Arc<CountsSnapshot>,
+    /// The pipeline and counts every page shows, read at most once every few seconds.
+    pub pipeline: Arc<PipelineSnapshot>,
     /// The new messages every live page asks for, read once for all of them.
     pub recent: Arc<RecentMessages>,
+    /// Who may act (`OPERATOR_TOKEN`).
+    pub operator: Operator,
+    /// This instance's redrive of the dead-letter queue.
+    pub redrive: Redrive,
 }
 
 /// Every route of the web, and an answer that says so for any other address,
@@ -44,6 +52,7 @@ pub struct AppState {
 pub fn router(state: AppState, limits: &Limits) -> Router {
     let mut api = api::router();
     let mut page = page::router();
+    let operator_routes = failures::router().merge(actions_api::router());
     if let Some(limit) = throttle::send_limit(limits) {
         throttle::forget_quiet_clients(&limit);
         // One limiter for both: a client's API and form sends count together.
@@ -58,6 +67,7 @@ pub fn router(state: AppState, limits: &Limits) -> Router {
     let mut served = Router::new()
         .merge(page)
         .merge(api)
+        .merge(operator_routes)
         .merge(assets::router())
         .fallback(no_such_address);
     if limits.max_in_flight > 0 {
@@ -87,7 +97,7 @@ async fn overloaded(uri: Uri, _: tower::BoxError) -> Response {
 /// A `404` with a sentence: JSON under `/api/`, a page elsewhere.
 async fn no_such_address(uri: Uri) -> Response {
     let sentence = if uri.path().starts_with("/api/") {
-        "there is nothing at this address: the API is /api/messages, /api/messages/{id}, /api/messages/batch and /api/messages/updates (see the README)"
+        "there is nothing at this address: the API is /api/messages, /api/messages/{id}, /api/messages/batch, /api/messages/updates, /api/messages/{id}/retry, /api/pipeline and /api/dead-letters/redrive (see the README)"
     } else {
         "there is no page at this address: the messages are at /"
     };

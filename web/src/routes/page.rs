@@ -8,7 +8,7 @@ use askama::Template;
 use axum::Router;
 use axum::extract::rejection::{FormRejection, QueryRejection};
 use axum::extract::{Form, Path, Query, State};
-use axum::http::StatusCode;
+use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use messages::{ListQuery, Message, MessageBody, MessageGroup, MessageId, Simulate, Status};
@@ -25,6 +25,8 @@ use crate::input::{
 };
 use crate::limits::COUNT_CAP;
 use crate::send::send_planned;
+use crate::strip::Strip;
+use crate::worker_link::WorkerMode;
 
 /// How many messages a page shows.
 const PAGE_SIZE: u32 = 25;
@@ -81,6 +83,8 @@ struct IndexPage {
     idempotency_key: String,
     /// Offer "process messages": the worker is known and waits for batches by hand.
     batch_button: bool,
+    /// The pipeline strip.
+    strip: Strip,
 }
 
 #[derive(Template)]
@@ -88,6 +92,11 @@ struct IndexPage {
 struct DetailPage {
     asset_version: &'static str,
     message: Message,
+    operator_enabled: bool,
+    signed_in: bool,
+    /// Where the operator's sign-in form comes back to.
+    back: String,
+    notice: Option<String>,
 }
 
 /// What the form had, to show it again.
@@ -111,6 +120,9 @@ impl Default for Typed {
 
 async fn page(state: &AppState, query: ListQuery, typed: Typed) -> IndexPage {
     let newest = MessageId::floor(messages::now());
+    // The snapshot every open page shares (`snapshot.rs`). Without counts the
+    // page still serves; they show as unknown, and why is logged.
+    let pipeline = state.pipeline.pipeline().await;
     let mut page = IndexPage {
         asset_version: asset_version(),
         messages: Vec::new(),
@@ -138,6 +150,7 @@ async fn page(state: &AppState, query: ListQuery, typed: Typed) -> IndexPage {
         notice: None,
         idempotency_key: MessageId::new().to_string(),
         batch_button: false,
+        strip: Strip::from(&pipeline),
     };
     match state.backends.store.list(query).await {
         Ok(listed) => {
@@ -152,25 +165,17 @@ async fn page(state: &AppState, query: ListQuery, typed: Typed) -> IndexPage {
             );
         }
     }
-    // The snapshot every open page shares (`snapshot.rs`). Without it the
-    // page still serves; the counts show as unknown, and why is logged.
-    let counts = state.counts.counts().await;
-    if let Err(error) = &counts {
-        tracing::warn!(error = %error.chain(), "cannot count messages for the page");
-    }
     for status in Status::ALL {
-        let shown = match &counts {
-            Ok(counts) => match counts[status.as_str()] {
+        let shown = match &pipeline.counts {
+            Some(counts) => match counts[status.as_str()] {
                 count if count >= COUNT_CAP => format!("{COUNT_CAP}+"),
                 count => count.to_string(),
             },
-            Err(_) => "?".to_owned(),
+            None => "?".to_owned(),
         };
         page.counts.push(Count { status, shown });
     }
-    if let Some(worker) = &state.worker {
-        page.batch_button = worker.accepts_batches().await;
-    }
+    page.batch_button = pipeline.worker == WorkerMode::Manual;
     page
 }
 
@@ -304,15 +309,40 @@ async fn send_form(
     }
 }
 
-async fn detail(State(state): State<AppState>, Path(id): Path<String>) -> Response {
+/// After an action on the message: numbers only, so a link cannot put
+/// words on the page.
+#[derive(Debug, Default, Deserialize)]
+struct DetailParams {
+    retried: Option<u32>,
+    signed_in: Option<u8>,
+}
+
+async fn detail(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    params: Result<Query<DetailParams>, QueryRejection>,
+) -> Response {
     let Ok(id) = MessageId::parse(&id) else {
         return error_page(HttpError::not_found("that is not a message id"));
+    };
+    let params = params.map(|Query(params)| params).unwrap_or_default();
+    let notice = if params.retried.is_some() {
+        Some("Retried: it is pending again, with a new job on the queue.".to_owned())
+    } else {
+        params
+            .signed_in
+            .map(|_| "Signed in as the operator.".to_owned())
     };
     match state.backends.store.get(id).await {
         Ok(Some(message)) => render(
             &DetailPage {
                 asset_version: asset_version(),
+                back: format!("/messages/{}", message.id),
                 message,
+                operator_enabled: state.operator.enabled(),
+                signed_in: state.operator.signed_in(&headers),
+                notice,
             },
             StatusCode::OK,
         ),

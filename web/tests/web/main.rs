@@ -6,6 +6,7 @@
 //! - `fuzz`: property-based tests of every parser of outside input.
 //! - `idempotent`: sends under an `Idempotency-Key`, on both backends.
 //! - `limits`: the rate limit per client and the cap on requests in flight.
+//! - `operator`: retry, delete and redrive, and that nothing changes without the credential.
 //! - `sigterm`: the real `web` binary stopped by SIGTERM mid-burst.
 //! - `disk`: the real `web` binary on an embedded backend whose disk fills up.
 //! - `read_only`: the real `web` binary on a read-only embedded database.
@@ -18,6 +19,7 @@ mod fuzz;
 mod helpers;
 mod idempotent;
 mod limits;
+mod operator;
 mod read_only;
 mod router;
 mod sigterm;

@@ -1,0 +1,483 @@
+//! The operator's page, `/dead-letters`: the pipeline strip, what the
+//! dead-letter queue holds beside each message's record, the failed messages,
+//! and the actions on them (retry, delete, redrive), each behind the operator
+//! credential (`operator.rs`) and, when it destroys or touches many, a
+//! confirmation page. Everything works without JavaScript.
+
+use askama::Template;
+use axum::Router;
+use axum::extract::rejection::{FormRejection, QueryRejection};
+use axum::extract::{Form, Query, State};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::routing::{get, post};
+use messages::{JobPayload, ListQuery, Message, MessageId, Status};
+use serde::Deserialize;
+use service::http::HttpError;
+
+use super::AppState;
+use crate::assets::asset_version;
+use crate::error::form_rejection;
+use crate::html::{error_page, render, render_refusal};
+use crate::operate::{self, Action, BulkReport};
+use crate::redrive::{REDRIVE_PER_SECOND, RedriveProgress};
+use crate::strip::Strip;
+
+/// How many dead letters and failed messages the page shows.
+const SHOWN_MAX: u32 = 50;
+
+/// How much of a body the dead-letter table shows.
+const TEXT_CHARS: usize = 200;
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/dead-letters", get(failures))
+        .route("/dead-letters/redrive", post(redrive))
+        .route("/messages/act", post(act))
+        .route("/operator/sign-in", post(sign_in))
+        .route("/operator/sign-out", post(sign_out))
+}
+
+/// One message of the dead-letter queue, beside its record.
+struct DeadRow {
+    message_id: String,
+    receive_count: u32,
+    /// The message its job is for, when the body is one of this app's jobs.
+    job: Option<MessageId>,
+    /// That message's record, if it has one.
+    record: Option<Message>,
+    /// The job's text, or the body's start when it is not a job.
+    text: String,
+}
+
+#[derive(Template)]
+#[template(path = "dead_letters.html")]
+struct FailuresPage {
+    asset_version: &'static str,
+    strip: Strip,
+    operator_enabled: bool,
+    signed_in: bool,
+    can_act: bool,
+    back: String,
+    notice: Option<String>,
+    error: Option<String>,
+    has_dead_letters: bool,
+    dead_letters: Vec<DeadRow>,
+    dead_letters_error: Option<String>,
+    redrive: Option<RedriveProgress>,
+    redrive_rate: u32,
+    shown_max: u32,
+    failed: Vec<Message>,
+    failed_next: Option<MessageId>,
+    failed_error: Option<String>,
+}
+
+#[derive(Template)]
+#[template(path = "confirm.html")]
+struct ConfirmPage {
+    asset_version: &'static str,
+    question: String,
+    explanation: String,
+    items: Vec<String>,
+    action: &'static str,
+    fields: Vec<(&'static str, String)>,
+    confirm_label: &'static str,
+    cancel: String,
+}
+
+fn shorten(text: &str) -> String {
+    match text.char_indices().nth(TEXT_CHARS) {
+        Some((end, _)) => format!("{}…", &text[..end]),
+        None => text.to_owned(),
+    }
+}
+
+async fn dead_rows(state: &AppState) -> Result<(bool, Vec<DeadRow>), String> {
+    let unavailable = |error: messages::BackendError| {
+        tracing::warn!(error = %error.chain(), "cannot read the dead-letter queue");
+        "The dead-letter queue cannot be read right now. Reload in a moment.".to_owned()
+    };
+    let Some(dead_letters) = state
+        .backends
+        .queue
+        .dead_letter_queue()
+        .await
+        .map_err(unavailable)?
+    else {
+        return Ok((false, Vec::new()));
+    };
+    let peeked = dead_letters.peek(SHOWN_MAX).await.map_err(unavailable)?;
+    let jobs: Vec<Option<JobPayload>> = peeked
+        .iter()
+        .map(|dead| JobPayload::from_json(dead.body.as_bytes()).ok())
+        .collect();
+    let ids: Vec<MessageId> = jobs.iter().flatten().map(|job| job.id).collect();
+    // Without the records the rows still show; each says "no record".
+    let records = state
+        .backends
+        .store
+        .get_many(&ids)
+        .await
+        .inspect_err(
+            |error| tracing::warn!(error = %error.chain(), "cannot read dead letters' records"),
+        )
+        .unwrap_or_default();
+    let rows = peeked
+        .into_iter()
+        .zip(jobs)
+        .map(|(dead, job)| DeadRow {
+            record: job
+                .as_ref()
+                .and_then(|job| records.iter().find(|record| record.id == job.id).cloned()),
+            job: job.as_ref().map(|job| job.id),
+            text: shorten(
+                job.as_ref()
+                    .map_or(dead.body.as_str(), |job| job.body.as_str()),
+            ),
+            message_id: dead.message_id,
+            receive_count: dead.receive_count,
+        })
+        .collect();
+    Ok((true, rows))
+}
+
+async fn page(state: &AppState, headers: &HeaderMap) -> FailuresPage {
+    let pipeline = state.pipeline.pipeline().await;
+    let signed_in = state.operator.signed_in(headers);
+    let mut page = FailuresPage {
+        asset_version: asset_version(),
+        strip: Strip::from(&pipeline),
+        operator_enabled: state.operator.enabled(),
+        signed_in,
+        can_act: signed_in,
+        back: "/dead-letters".to_owned(),
+        notice: None,
+        error: None,
+        has_dead_letters: true,
+        dead_letters: Vec::new(),
+        dead_letters_error: None,
+        redrive: state.redrive.progress(),
+        redrive_rate: REDRIVE_PER_SECOND,
+        shown_max: SHOWN_MAX,
+        failed: Vec::new(),
+        failed_next: None,
+        failed_error: None,
+    };
+    match dead_rows(state).await {
+        Ok((has, rows)) => {
+            page.has_dead_letters = has;
+            page.dead_letters = rows;
+        }
+        Err(error) => page.dead_letters_error = Some(error),
+    }
+    let failed = ListQuery {
+        status: Some(Status::Fail),
+        group: None,
+        limit: SHOWN_MAX,
+        cursor: None,
+    };
+    match state.backends.store.list(failed).await {
+        Ok(listed) => {
+            page.failed = listed.items;
+            page.failed_next = listed.next_cursor;
+        }
+        Err(error) => {
+            tracing::warn!(error = %error.chain(), "cannot list failed messages");
+            page.failed_error =
+                Some("Failed messages cannot be listed: the status store is unavailable. Reload in a moment.".to_owned());
+        }
+    }
+    page
+}
+
+/// Numbers only travel in the URL, so a link cannot put words on the page.
+#[derive(Debug, Default, Deserialize)]
+struct Done {
+    retried: Option<u32>,
+    deleted: Option<u32>,
+    redrive: Option<u64>,
+    signed_in: Option<u8>,
+}
+
+fn notice(done: &Done) -> Option<String> {
+    if let Some(count) = done.retried {
+        Some(format!(
+            "Retried {count}: each is pending again, with a new job on the queue."
+        ))
+    } else if let Some(count) = done.deleted {
+        Some(format!("Deleted {count}."))
+    } else if let Some(target) = done.redrive {
+        Some(format!(
+            "Redrive started: up to {target} messages go back to the queue, at most {REDRIVE_PER_SECOND} a second."
+        ))
+    } else {
+        done.signed_in
+            .map(|_| "Signed in as the operator.".to_owned())
+    }
+}
+
+async fn failures(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    done: Result<Query<Done>, QueryRejection>,
+) -> Response {
+    let mut page = page(&state, &headers).await;
+    page.notice = done.ok().and_then(|Query(done)| notice(&done));
+    render(&page, StatusCode::OK)
+}
+
+/// Where a form may send the browser back to: the failures page or one
+/// message's page, nowhere else (no open redirect).
+fn back_to(text: Option<&str>) -> String {
+    match text.and_then(|text| text.strip_prefix("/messages/")) {
+        Some(id) if MessageId::parse(id).is_ok() => format!("/messages/{id}"),
+        _ => "/dead-letters".to_owned(),
+    }
+}
+
+#[derive(Debug, Deserialize)]
+struct SignIn {
+    #[serde(default)]
+    token: String,
+    back: Option<String>,
+}
+
+async fn sign_in(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    form: Result<Form<SignIn>, FormRejection>,
+) -> Response {
+    let form = match form {
+        Ok(Form(form)) => form,
+        Err(rejection) => return error_page(form_rejection(rejection)),
+    };
+    if !state.operator.enabled() {
+        return error_page(HttpError::forbidden(crate::operator::HOW_TO_ENABLE));
+    }
+    let back = back_to(form.back.as_deref());
+    match state.operator.sign_in_cookie(&headers) {
+        Some(cookie) if state.operator.accepts(&form.token) => {
+            tracing::info!("an operator signed in");
+            let separator = if back.contains('?') { '&' } else { '?' };
+            (
+                [(header::SET_COOKIE, cookie)],
+                Redirect::to(&format!("{back}{separator}signed_in=1")),
+            )
+                .into_response()
+        }
+        _ => {
+            tracing::warn!("a sign-in with a wrong operator token");
+            let mut page = page(&state, &headers).await;
+            let error = HttpError::with_status(
+                StatusCode::UNAUTHORIZED,
+                "that is not the operator token: nothing was changed. It is the OPERATOR_TOKEN set on the web environment",
+            );
+            page.error = Some(error.public().to_owned());
+            render_refusal(&page, error)
+        }
+    }
+}
+
+async fn sign_out() -> Response {
+    (
+        [(
+            header::SET_COOKIE,
+            crate::operator::Operator::sign_out_cookie(),
+        )],
+        Redirect::to("/dead-letters"),
+    )
+        .into_response()
+}
+
+/// A form's fields in order, repeated names kept (several `id`s).
+type Fields = Vec<(String, String)>;
+
+fn field<'a>(fields: &'a Fields, name: &str) -> Option<&'a str> {
+    fields
+        .iter()
+        .find(|(key, _)| key == name)
+        .map(|(_, value)| value.as_str())
+}
+
+fn confirmed(fields: &Fields) -> bool {
+    field(fields, "confirmed") == Some("yes")
+}
+
+/// `POST /messages/act`: `action` (retry or delete), one or more `id`, and
+/// `back`. A delete, or an action on several, asks for confirmation first.
+async fn act(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    form: Result<Form<Fields>, FormRejection>,
+) -> Response {
+    let fields = match form {
+        Ok(Form(fields)) => fields,
+        Err(rejection) => return error_page(form_rejection(rejection)),
+    };
+    if let Err(refusal) = state.operator.check(&headers) {
+        return error_page(refusal);
+    }
+    let parsed = field(&fields, "action")
+        .ok_or_else(|| HttpError::bad_request("no action was chosen: use Retry or Delete"))
+        .and_then(str::parse::<Action>)
+        .and_then(|action| {
+            let ids = fields
+                .iter()
+                .filter(|(key, _)| key == "id")
+                .map(|(_, value)| value.as_str());
+            operate::parse_ids(ids).map(|ids| (action, ids))
+        });
+    let (action, ids) = match parsed {
+        Ok(parsed) => parsed,
+        Err(error) => return error_page(error),
+    };
+    let back = back_to(field(&fields, "back"));
+    if (action == Action::Delete || ids.len() > 1) && !confirmed(&fields) {
+        let (question, explanation, label) = match action {
+            Action::Delete => (
+                format!("Delete {} failed message(s)?", ids.len()),
+                "Their records are removed for good: they leave the list and the counts, and their pages are gone.",
+                "Delete them",
+            ),
+            Action::Retry => (
+                format!("Retry {} failed messages?", ids.len()),
+                "Each goes back to pending with a new job on the queue; its attempts are kept and the retry is counted.",
+                "Retry them",
+            ),
+        };
+        let mut carried: Vec<(&'static str, String)> = vec![
+            (
+                "action",
+                field(&fields, "action").unwrap_or_default().to_owned(),
+            ),
+            ("back", back.clone()),
+        ];
+        carried.extend(ids.iter().map(|id| ("id", id.to_string())));
+        return render(
+            &ConfirmPage {
+                asset_version: asset_version(),
+                question,
+                explanation: explanation.to_owned(),
+                items: ids.iter().map(ToString::to_string).collect(),
+                action: "/messages/act",
+                fields: carried,
+                confirm_label: label,
+                cancel: back,
+            },
+            StatusCode::OK,
+        );
+    }
+    let report = operate::bulk(&state.backends, action, &ids).await;
+    after_bulk(&state, &headers, action, &ids, &back, report).await
+}
+
+async fn after_bulk(
+    state: &AppState,
+    headers: &HeaderMap,
+    action: Action,
+    ids: &[MessageId],
+    back: &str,
+    report: BulkReport,
+) -> Response {
+    let word = match action {
+        Action::Retry => "retried",
+        Action::Delete => "deleted",
+    };
+    match (report.refused.first(), ids) {
+        (None, _) => {
+            // A deleted message has no page to go back to.
+            let back = if action == Action::Delete {
+                "/dead-letters"
+            } else {
+                back
+            };
+            let separator = if back.contains('?') { '&' } else { '?' };
+            Redirect::to(&format!("{back}{separator}{word}={}", report.done)).into_response()
+        }
+        // One message, refused: its reason, with its status.
+        (Some(_), [_]) => {
+            let reason = report.refused.join(" ");
+            error_page(HttpError::conflict(reason))
+        }
+        (Some(first), _) => {
+            let mut page = page(state, headers).await;
+            page.notice =
+                (report.done > 0).then(|| format!("{} {}.", capitalised(word), report.done));
+            page.error = Some(format!(
+                "{} could not be {word}; the first: {first}",
+                report.refused.len()
+            ));
+            render(&page, StatusCode::OK)
+        }
+    }
+}
+
+fn capitalised(word: &str) -> String {
+    let mut chars = word.chars();
+    chars
+        .next()
+        .map(|first| first.to_uppercase().chain(chars).collect())
+        .unwrap_or_default()
+}
+
+/// `POST /dead-letters/redrive`: after confirmation, starts moving the
+/// dead-letter queue back to the work queue in the background.
+async fn redrive(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    form: Result<Form<Fields>, FormRejection>,
+) -> Response {
+    let fields = match form {
+        Ok(Form(fields)) => fields,
+        Err(rejection) => return error_page(form_rejection(rejection)),
+    };
+    if let Err(refusal) = state.operator.check(&headers) {
+        return error_page(refusal);
+    }
+    let dead_letters = match state.backends.queue.dead_letter_queue().await {
+        Ok(Some(dead_letters)) => dead_letters,
+        Ok(None) => {
+            return error_page(HttpError::conflict(
+                "this queue has no dead-letter queue: there is nothing to redrive",
+            ));
+        }
+        Err(source) => {
+            return error_page(HttpError::service_unavailable(
+                "the dead-letter queue cannot be found right now: nothing was moved. Try again in a moment",
+                source,
+            ));
+        }
+    };
+    let depth = match dead_letters.depth().await {
+        Ok(depth) => depth,
+        Err(source) => {
+            return error_page(HttpError::service_unavailable(
+                "the dead-letter queue cannot be read right now: nothing was moved. Try again in a moment",
+                source,
+            ));
+        }
+    };
+    if !confirmed(&fields) {
+        return render(
+            &ConfirmPage {
+                asset_version: asset_version(),
+                question: format!("Redrive about {depth} message(s) to the queue?"),
+                explanation: format!(
+                    "Each goes back to the work queue, at most {REDRIVE_PER_SECOND} a second, and is delivered to the worker again. A job whose message is already final is acknowledged and dropped; a pending one runs again."
+                ),
+                items: Vec::new(),
+                action: "/dead-letters/redrive",
+                fields: Vec::new(),
+                confirm_label: "Redrive them",
+                cancel: "/dead-letters".to_owned(),
+            },
+            StatusCode::OK,
+        );
+    }
+    match state.redrive.start(dead_letters, depth) {
+        Ok(progress) => {
+            Redirect::to(&format!("/dead-letters?redrive={}", progress.target)).into_response()
+        }
+        Err(busy) => error_page(HttpError::conflict(busy)),
+    }
+}

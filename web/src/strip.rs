@@ -1,0 +1,96 @@
+//! The pipeline strip as a page shows it: each stage's figures as text, with
+//! "?" for what could not be read and "cap+" for a count at the cap.
+
+use crate::limits::COUNT_CAP;
+use crate::snapshot::Pipeline;
+
+/// One figure of the strip.
+pub struct Figure {
+    /// The element id the script updates.
+    pub id: &'static str,
+    /// What it counts.
+    pub label: &'static str,
+    /// The figure as shown.
+    pub shown: String,
+}
+
+/// The strip's stages, ready for `partials/pipeline.html`.
+pub struct Strip {
+    /// Waiting, in flight, delayed.
+    pub queue: Vec<Figure>,
+    /// How jobs reach the worker, as a phrase.
+    pub worker: &'static str,
+    /// The worker mode's name (`sqsd`, `polling`, `manual`, `unreachable`).
+    pub worker_mode: String,
+    /// Pending, complete, fail.
+    pub store: Vec<Figure>,
+    /// The dead-letter queue's depth as shown.
+    pub dead_letters: String,
+    /// Whether the queue has a dead-letter queue at all.
+    pub has_dead_letters: bool,
+    /// Counts stop here (the script shows a count at the cap as "cap+").
+    pub count_cap: u64,
+}
+
+fn shown(count: Option<u64>) -> String {
+    match count {
+        Some(count) if count >= COUNT_CAP => format!("{COUNT_CAP}+"),
+        Some(count) => count.to_string(),
+        None => "?".to_owned(),
+    }
+}
+
+impl From<&Pipeline> for Strip {
+    fn from(pipeline: &Pipeline) -> Self {
+        let queue = pipeline.queue;
+        let queue = [
+            ("pipe-waiting", "waiting", queue.map(|queue| queue.waiting)),
+            (
+                "pipe-in-flight",
+                "in flight",
+                queue.map(|queue| queue.in_flight),
+            ),
+            ("pipe-delayed", "delayed", queue.map(|queue| queue.delayed)),
+        ];
+        let count = |status: &str| {
+            pipeline
+                .counts
+                .as_ref()
+                .and_then(|counts| counts.get(status).copied())
+        };
+        Self {
+            queue: queue
+                .into_iter()
+                .map(|(id, label, count)| Figure {
+                    id,
+                    label,
+                    // Queue depths are not capped.
+                    shown: count.map_or_else(|| "?".to_owned(), |count| count.to_string()),
+                })
+                .collect(),
+            worker: pipeline.worker.describe(),
+            worker_mode: serde_json::to_value(pipeline.worker)
+                .ok()
+                .and_then(|value| value.as_str().map(str::to_owned))
+                .unwrap_or_default(),
+            store: [
+                ("pipe-pending", "pending"),
+                ("pipe-complete", "complete"),
+                ("pipe-fail", "fail"),
+            ]
+            .into_iter()
+            .map(|(id, label)| Figure {
+                id,
+                label,
+                shown: shown(count(label)),
+            })
+            .collect(),
+            dead_letters: match (pipeline.has_dead_letters, pipeline.dead_letters) {
+                (false, _) => "none configured".to_owned(),
+                (true, depth) => depth.map_or_else(|| "?".to_owned(), |depth| depth.to_string()),
+            },
+            has_dead_letters: pipeline.has_dead_letters,
+            count_cap: COUNT_CAP,
+        }
+    }
+}
