@@ -12,6 +12,7 @@ import pytest
 from ebspec import DEPLOY
 
 QUEUE = "arn:aws:sqs:REGION:ACCOUNT_ID:QUEUE_NAME"
+DEAD_LETTERS = "arn:aws:sqs:REGION:ACCOUNT_ID:DEAD_LETTER_QUEUE_NAME"
 TABLE = "arn:aws:dynamodb:REGION:ACCOUNT_ID:table/TABLE_NAME"
 INDEXES = TABLE + "/index/*"
 
@@ -20,9 +21,18 @@ INDEXES = TABLE + "/index/*"
 EXPECTED = {
     "web": {
         "sqs:SendMessage",
+        # the pipeline strip: the queue's depth, its redrive policy, and the
+        # dead-letter queue's depth
+        "sqs:GetQueueAttributes",
+        # the dead-letter queue: found by name, looked at, redriven
+        "sqs:GetQueueUrl",
+        "sqs:ReceiveMessage",
+        "sqs:DeleteMessage",
         "dynamodb:PutItem",
         "dynamodb:GetItem",
         "dynamodb:UpdateItem",
+        # an operator's delete of a failed message
+        "dynamodb:DeleteItem",
         "dynamodb:Query",
         "dynamodb:BatchWriteItem",
         "dynamodb:BatchGetItem",
@@ -78,7 +88,10 @@ def test_the_policy_grants_what_the_binary_calls_and_nothing_more(name):
         for action in actions:
             service = action.split(":", 1)[0]
             if service == "sqs":
-                assert resources == [QUEUE], f"{name}: {action} must be on {QUEUE} only, not {resources}"
+                # The dead-letter queue is the web's alone: it reads and
+                # redrives it, and nothing else touches it.
+                allowed = [[QUEUE], [DEAD_LETTERS]] if name == "web" else [[QUEUE]]
+                assert resources in allowed, f"{name}: {action} must be on {allowed}, not {resources}"
             elif service == "dynamodb":
                 assert set(resources) == {TABLE, INDEXES}, f"{name}: {action} on {resources}"
             else:

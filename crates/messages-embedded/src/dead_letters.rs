@@ -4,28 +4,43 @@
 use async_trait::async_trait;
 use rusqlite::params;
 
-use super::database::now_ms;
-use super::queue::EmbeddedQueue;
+use std::sync::Arc;
+
+use super::database::{Database, now_ms};
 use messages::{BackendError, DeadLetter, DeadLetterQueue, MOVE_BATCH};
 
-/// The dead-letter area of one embedded queue.
-#[derive(Debug, Clone)]
+/// The dead-letter area of one embedded queue (`EmbeddedQueue::dead_letter_queue`).
+#[derive(Clone)]
 pub struct EmbeddedDeadLetters {
-    queue: EmbeddedQueue,
+    database: Database,
+    /// Wakes the queue's long polls when messages come back to it.
+    wake_receivers: Arc<dyn Fn() + Send + Sync>,
+}
+
+impl std::fmt::Debug for EmbeddedDeadLetters {
+    fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        formatter
+            .debug_struct("EmbeddedDeadLetters")
+            .field("database", &self.database)
+            .finish_non_exhaustive()
+    }
 }
 
 impl EmbeddedDeadLetters {
-    /// The dead-letter area of `queue`.
-    pub fn new(queue: EmbeddedQueue) -> Self {
-        Self { queue }
+    /// The dead-letter area in `database`; `wake_receivers` wakes the queue's
+    /// long polls.
+    pub(crate) fn new(database: Database, wake_receivers: Arc<dyn Fn() + Send + Sync>) -> Self {
+        Self {
+            database,
+            wake_receivers,
+        }
     }
 }
 
 #[async_trait]
 impl DeadLetterQueue for EmbeddedDeadLetters {
     async fn depth(&self) -> Result<u64, BackendError> {
-        self.queue
-            .database()
+        self.database
             .read("counting the embedded dead-letter area", |connection| {
                 connection.query_row("SELECT COUNT(*) FROM dead_letters", [], |row| row.get(0))
             })
@@ -34,8 +49,7 @@ impl DeadLetterQueue for EmbeddedDeadLetters {
 
     /// The oldest first; looking does not count as a receive here.
     async fn peek(&self, max: u32) -> Result<Vec<DeadLetter>, BackendError> {
-        self.queue
-            .database()
+        self.database
             .read("reading the embedded dead-letter area", move |connection| {
                 let mut statement = connection.prepare(
                     "SELECT message_id, body, receive_count FROM dead_letters ORDER BY moved_at_ms, message_id LIMIT ?1",
@@ -57,8 +71,7 @@ impl DeadLetterQueue for EmbeddedDeadLetters {
     /// count reset, as SQS's redrive does.
     async fn move_back(&self) -> Result<u32, BackendError> {
         let moved = self
-            .queue
-            .database()
+            .database
             .write("moving dead letters back to the embedded queue", |connection| {
                 let now = now_ms();
                 let oldest: Vec<String> = {
@@ -85,7 +98,7 @@ impl DeadLetterQueue for EmbeddedDeadLetters {
             })
             .await?;
         if moved > 0 {
-            self.queue.wake_receivers();
+            (self.wake_receivers)();
         }
         Ok(moved)
     }

@@ -76,14 +76,9 @@ impl EmbeddedQueue {
         }
     }
 
-    /// The database the queue lives in.
-    pub(crate) fn database(&self) -> &Database {
-        &self.database
-    }
-
     /// Wakes the long polls waiting on this queue, here at once and in other
     /// processes through their sockets. Called once a change is committed.
-    pub(crate) fn wake_receivers(&self) {
+    fn wake_receivers(&self) {
         self.sent.notify_waiters();
         if let Some(wake) = &self.wake {
             wake.poke_others();
@@ -305,7 +300,11 @@ impl Queue for EmbeddedQueue {
     }
 
     async fn dead_letter_queue(&self) -> Result<Option<Arc<dyn DeadLetterQueue>>, BackendError> {
-        Ok(Some(Arc::new(EmbeddedDeadLetters::new(self.clone()))))
+        let queue = self.clone();
+        Ok(Some(Arc::new(EmbeddedDeadLetters::new(
+            self.database.clone(),
+            Arc::new(move || queue.wake_receivers()),
+        ))))
     }
 
     fn name(&self) -> String {

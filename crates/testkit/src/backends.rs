@@ -6,9 +6,9 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use messages::{BackendError, Backends, DeadLetterQueue, ListQuery, Message, Queue, QueueKind};
+use messages::{BackendError, Backends, ListQuery, Message, Queue, QueueKind};
 use messages_aws::SqsQueue;
-use messages_embedded::{Database, EmbeddedDeadLetters, EmbeddedQueue, EmbeddedStore};
+use messages_embedded::{Database, EmbeddedQueue, EmbeddedStore};
 use tempfile::TempDir;
 
 use crate::moto;
@@ -45,7 +45,11 @@ impl DeadLetters {
                 .into_iter()
                 .map(|message| message.body)
                 .collect(),
-            Self::Embedded(queue) => EmbeddedDeadLetters::new(queue.clone())
+            Self::Embedded(queue) => queue
+                .dead_letter_queue()
+                .await
+                .expect("find the dead-letter area")
+                .expect("the embedded queue has one")
                 .peek(u32::MAX)
                 .await
                 .expect("read dead letters")

@@ -130,6 +130,23 @@ impl Browser {
         }
     }
 
+    /// Saves what the window shows as `SCREENSHOTS_DIR/<name>.png` when
+    /// `SCREENSHOTS_DIR` is set (the README's screenshots are made so), and
+    /// does nothing otherwise.
+    pub async fn save_screenshot(&self, name: &str) {
+        let Ok(folder) = std::env::var("SCREENSHOTS_DIR") else {
+            return;
+        };
+        let png = self
+            .client
+            .screenshot()
+            .await
+            .unwrap_or_else(|error| panic!("cannot take a screenshot: {error}"));
+        let path = std::path::Path::new(&folder).join(format!("{name}.png"));
+        std::fs::write(&path, png)
+            .unwrap_or_else(|error| panic!("cannot write {}: {error}", path.display()));
+    }
+
     /// Ends the session (the browser closes; the driver stops on drop).
     pub async fn close(self) {
         let _ = self.client.close().await;

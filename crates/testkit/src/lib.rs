@@ -8,13 +8,15 @@
 //! - [`backends`]: one test on both backends, embedded and moto.
 //! - [`moto`]: the AWS emulator the test command starts (`MOTO_ENDPOINT`), and
 //!   fresh, uniquely named queues and tables on it.
-//! - [`seed`]: messages recorded and enqueued as the web does it.
+//! - [`seed`]: messages recorded and enqueued as the web does it, or failed.
 //! - [`sqsd`]: requests shaped exactly as Elastic Beanstalk's sqsd sends them.
-//! - [`browser`]: headless Chromium through chromedriver.
+//! - [`browser`]: headless Chromium through chromedriver; [`accessibility`]:
+//!   axe-core in it, as an assertion.
 //! - [`failing`]: backends that fail every call, for error-path tests.
 //! - [`faults`]: real backends with chosen calls refused, or applied with
 //!   their answer lost.
 
+pub mod accessibility;
 pub mod backends;
 pub mod browser;
 pub mod failing;

@@ -4,6 +4,7 @@ use std::net::{IpAddr, Ipv4Addr};
 
 use local::Stack;
 use messages::Backends;
+use web::operator::Operator;
 use worker::WorkerSettings;
 
 /// Where a running stack answers.
@@ -17,9 +18,19 @@ pub struct Running {
 /// Starts the web and the worker on `backends`, on free ports of 127.0.0.1,
 /// served until the test ends.
 pub async fn spawn_stack(backends: Backends, settings: &WorkerSettings) -> Running {
+    spawn_stack_with(backends, settings, Operator::off()).await
+}
+
+/// As [`spawn_stack`], letting `operator` act on the page.
+pub async fn spawn_stack_with(
+    backends: Backends,
+    settings: &WorkerSettings,
+    operator: Operator,
+) -> Running {
     let stack = Stack::with_backends(backends, settings, IpAddr::V4(Ipv4Addr::LOCALHOST), (0, 0))
         .await
-        .expect("the stack binds free ports");
+        .expect("the stack binds free ports")
+        .operator(operator);
     let running = Running {
         web: stack.web_url(),
         worker: stack.worker_url(),

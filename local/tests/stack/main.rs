@@ -5,6 +5,8 @@
 //!   the worker called exactly as Elastic Beanstalk's sqsd calls it.
 //! - `browser`: the page in a real headless Chromium.
 //! - `live_page`: the live page's defects, each shown fixed in Chromium.
+//! - `operator_page`: the failures page, the operator's actions and the
+//!   pipeline strip, in Chromium, checked with axe-core.
 //! - `fifo`: FIFO queues, watched in the browser: one group in order, the
 //!   others in parallel.
 
@@ -13,4 +15,5 @@ mod fifo;
 mod helpers;
 mod launcher;
 mod live_page;
+mod operator_page;
 mod pipeline;

@@ -9,9 +9,7 @@ use std::time::Duration;
 use axum::body::{Body, to_bytes};
 use axum::http::{Request, StatusCode, header};
 use axum::response::Response;
-use messages::{
-    Backends, FinalStatus, JobPayload, Message, MessageBody, Outcome, Simulate, Status,
-};
+use messages::{Backends, JobPayload, Message, Status};
 use testkit::backends::Kind;
 use testkit::faults::{Fault, Faults};
 use testkit::on_both_backends;
@@ -41,25 +39,7 @@ async fn call(app: axum::Router, request: Request<Body>) -> (Response, String) {
 
 /// A message recorded as failed after three attempts, with no job queued.
 async fn failed(backends: &Backends) -> Message {
-    let message = Message::new(MessageBody::parse("broken").expect("valid"), Simulate::Fail);
-    backends.store.create(&message).await.expect("create");
-    let outcome = Outcome {
-        status: FinalStatus::Fail,
-        attempts: 3,
-        error: Some("boom".to_owned()),
-        at: messages::now(),
-    };
-    backends
-        .store
-        .finish(message.id, &outcome)
-        .await
-        .expect("finish");
-    backends
-        .store
-        .get(message.id)
-        .await
-        .expect("get")
-        .expect("recorded")
+    testkit::seed::failed(backends, "broken", 3).await
 }
 
 fn retry_request(message: &Message, authorization: Option<&str>) -> Request<Body> {
