@@ -3,6 +3,7 @@
 
 use crate::limits::COUNT_CAP;
 use crate::snapshot::Pipeline;
+use crate::worker_link::WorkerMode;
 
 /// One figure of the strip.
 pub struct Figure {
@@ -22,6 +23,9 @@ pub struct Strip {
     pub worker: &'static str,
     /// The worker mode's name (`sqsd`, `polling`, `manual`, `unreachable`).
     pub worker_mode: String,
+    /// The worker waits for "Process" (polling off, `WORKER_URL` set): the
+    /// strip offers the buttons, beside the number waiting.
+    pub manual: bool,
     /// Pending, complete, fail.
     pub store: Vec<Figure>,
     /// The dead-letter queue's depth as shown.
@@ -69,6 +73,7 @@ impl From<&Pipeline> for Strip {
                 })
                 .collect(),
             worker: pipeline.worker.describe(),
+            manual: pipeline.worker == WorkerMode::Manual,
             worker_mode: serde_json::to_value(pipeline.worker)
                 .ok()
                 .and_then(|value| value.as_str().map(str::to_owned))

@@ -15,7 +15,7 @@ pub struct WorkerLink {
 }
 
 /// What the worker did with one batch.
-#[derive(Debug, Clone, Copy, Deserialize)]
+#[derive(Debug, Clone, Copy, Deserialize, serde::Serialize)]
 pub struct BatchReport {
     /// Messages received from the queue.
     pub received: u64,

@@ -35,6 +35,44 @@ function setPipeline(pipeline) {
   }
 }
 
+// "Process" and "Process until empty" (the worker waits for them): batches
+// through the API, with progress, and no reload. Until empty stops when a
+// batch finds nothing, or after 200 batches.
+(function () {
+  "use strict";
+  const form = document.getElementById("process");
+  if (!form) return;
+  const status = document.getElementById("process-status");
+  const buttons = form.querySelectorAll("button");
+  form.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    const untilEmpty = Boolean(event.submitter && event.submitter.value === "empty");
+    for (const button of buttons) button.disabled = true;
+    let received = 0, done = 0, retried = 0, batches = 0, failure = "";
+    status.textContent = "Processing…";
+    for (;;) {
+      let report;
+      try {
+        const response = await fetch("/api/process-batch", { method: "POST", headers: { Accept: "application/json" } });
+        report = await response.json().catch(() => ({}));
+        if (!response.ok) throw new Error(report.error || "HTTP " + response.status);
+      } catch (error) {
+        failure = error.message;
+        break;
+      }
+      batches += 1;
+      received += report.received; done += report.done; retried += report.retried;
+      status.textContent = "Processing… " + received + " so far: " + done + " finished, " + retried + " will be retried.";
+      document.dispatchEvent(new Event("pipeline-changed"));
+      if (!untilEmpty || report.received === 0 || batches >= 200) break;
+    }
+    status.textContent = failure
+      ? "Stopped after " + received + ": " + failure
+      : (received === 0 ? "The queue was empty: nothing to process." : "Processed " + received + ": " + done + " finished, " + retried + " will be retried.");
+    for (const button of buttons) button.disabled = false;
+  });
+})();
+
 // Pages with the strip but no live list (the failures page) ask for the
 // pipeline on their own, and show the redrive's progress.
 (function () {
@@ -211,6 +249,9 @@ function setPipeline(pipeline) {
       element.textContent = countCap && count >= countCap ? countCap + "+" : String(count);
     }
   }
+
+  // A batch processed by hand: look now, with the counts.
+  document.addEventListener("pipeline-changed", () => { polls = 0; pollNow(); });
 
   async function poll() {
     polling = true;

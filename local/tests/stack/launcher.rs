@@ -136,7 +136,10 @@ async fn with_polling_off_the_page_offers_the_button_and_it_processes_a_batch() 
         .expect("client");
 
     let page = get_text(&client, &web).await;
-    assert!(page.contains("Process messages"), "the button is offered");
+    assert!(
+        page.contains("id=\"process-batch\"") && page.contains("Process until empty"),
+        "the buttons are offered"
+    );
 
     let id = send(&client, &web, json!({ "body": "by hand" })).await;
     tokio::time::sleep(Duration::from_millis(300)).await;

@@ -5,6 +5,7 @@
 //!   the worker called exactly as Elastic Beanstalk's sqsd calls it.
 //! - `browser`: the page in a real headless Chromium.
 //! - `live_page`: the live page's defects, each shown fixed in Chromium.
+//! - `layout`: the page on a phone, and manual mode at 1440 × 900.
 //! - `operator_page`: the failures page, the operator's actions and the
 //!   pipeline strip, in Chromium, checked with axe-core.
 //! - `fifo`: FIFO queues, watched in the browser: one group in order, the
@@ -14,6 +15,7 @@ mod browser;
 mod fifo;
 mod helpers;
 mod launcher;
+mod layout;
 mod live_page;
 mod operator_page;
 mod pipeline;

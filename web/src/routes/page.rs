@@ -26,7 +26,6 @@ use crate::input::{
 use crate::limits::COUNT_CAP;
 use crate::send::send_planned;
 use crate::strip::Strip;
-use crate::worker_link::WorkerMode;
 
 /// How many messages a page shows.
 const PAGE_SIZE: u32 = 25;
@@ -81,8 +80,6 @@ struct IndexPage {
     /// The form's `Idempotency-Key`: a double submit, or a retry after a lost
     /// answer, sends one message. A fresh one for each message typed.
     idempotency_key: String,
-    /// Offer "process messages": the worker is known and waits for batches by hand.
-    batch_button: bool,
     /// The pipeline strip.
     strip: Strip,
 }
@@ -149,7 +146,6 @@ async fn page(state: &AppState, query: ListQuery, typed: Typed) -> IndexPage {
         list_error: None,
         notice: None,
         idempotency_key: MessageId::new().to_string(),
-        batch_button: false,
         strip: Strip::from(&pipeline),
     };
     match state.backends.store.list(query).await {
@@ -175,7 +171,6 @@ async fn page(state: &AppState, query: ListQuery, typed: Typed) -> IndexPage {
         };
         page.counts.push(Count { status, shown });
     }
-    page.batch_button = pipeline.worker == WorkerMode::Manual;
     page
 }
 
@@ -190,6 +185,8 @@ struct IndexParams {
     processed: Option<u32>,
     finished: Option<u32>,
     retried: Option<u32>,
+    /// "Process until empty" stopped at its time limit.
+    more: Option<u8>,
 }
 
 fn first_page() -> ListQuery {
@@ -242,9 +239,14 @@ async fn index(
         (None, Some(0)) => Some("The queue was empty: nothing to process.".to_owned()),
         // A count the link leaves out is a count of none.
         (None, Some(received)) => Some(format!(
-            "Processed {received} message(s): {} finished, {} will be retried.",
+            "Processed {received} message(s): {} finished, {} will be retried.{}",
             params.finished.unwrap_or_default(),
-            params.retried.unwrap_or_default()
+            params.retried.unwrap_or_default(),
+            if params.more.is_some() {
+                " It stopped after 20 s: more may be waiting."
+            } else {
+                ""
+            }
         )),
         (None, None) => None,
     };
@@ -354,22 +356,61 @@ async fn detail(
     }
 }
 
-/// The "process messages" button: one batch, then back to the page with what happened.
-async fn process_batch(State(state): State<AppState>) -> Response {
+/// How long "Process until empty" goes on at most in one request: well
+/// within the web's answer deadline. The page says when it stopped early.
+const UNTIL_EMPTY_FOR: std::time::Duration = std::time::Duration::from_secs(20);
+
+#[derive(Debug, Default, Deserialize)]
+struct ProcessForm {
+    /// `empty`: batch after batch until the queue gives nothing.
+    until: Option<String>,
+}
+
+/// The "Process" and "Process until empty" buttons: one batch, or batches
+/// until a receive finds nothing (or [`UNTIL_EMPTY_FOR`] has passed), then
+/// back to the page with what happened.
+async fn process_batch(
+    State(state): State<AppState>,
+    form: Result<Form<ProcessForm>, FormRejection>,
+) -> Response {
     let Some(worker) = &state.worker else {
         return error_page(HttpError::not_found(
             "no worker is configured: set WORKER_URL to use this button",
         ));
     };
-    match worker.process_batch().await {
-        Ok(report) => Redirect::to(&format!(
-            "/?processed={}&finished={}&retried={}",
-            report.received, report.done, report.retried
+    let until_empty = form
+        .ok()
+        .and_then(|Form(form)| form.until)
+        .is_some_and(|until| until == "empty");
+    let started = tokio::time::Instant::now();
+    let (mut received, mut finished, mut retried) = (0, 0, 0);
+    let result = loop {
+        match worker.process_batch().await {
+            Ok(report) => {
+                received += report.received;
+                finished += report.done;
+                retried += report.retried;
+                if !until_empty || report.received == 0 {
+                    break Ok(false);
+                }
+                if started.elapsed() >= UNTIL_EMPTY_FOR {
+                    break Ok(true);
+                }
+            }
+            Err(error) => break Err(error),
+        }
+    };
+    match result {
+        Ok(stopped_early) => Redirect::to(&format!(
+            "/?processed={received}&finished={finished}&retried={retried}{}",
+            if stopped_early { "&more=1" } else { "" }
         ))
         .into_response(),
         Err(error) => {
             let mut page = page(&state, first_page(), Typed::default()).await;
-            let error = HttpError::bad_gateway(format!("Nothing was processed: {error}"));
+            let error = HttpError::bad_gateway(format!(
+                "Processing stopped after {received} message(s): {error}"
+            ));
             page.error = Some(error.public().to_owned());
             render_refusal(&page, error)
         }
