@@ -130,6 +130,14 @@ impl Browser {
         }
     }
 
+    /// Runs `code` (a function body) in the page and returns what it returns.
+    pub async fn script(&self, code: &str) -> serde_json::Value {
+        self.client
+            .execute(code, vec![])
+            .await
+            .unwrap_or_else(|error| panic!("script failed ({error}): {code}"))
+    }
+
     /// Saves what the window shows as `SCREENSHOTS_DIR/<name>.png` when
     /// `SCREENSHOTS_DIR` is set (the README's screenshots are made so), and
     /// does nothing otherwise.

@@ -18,14 +18,6 @@ use crate::helpers::spawn_stack;
 
 const WAIT: Duration = Duration::from_secs(30);
 
-async fn script(browser: &Browser, code: &str) -> Value {
-    browser
-        .client
-        .execute(code, vec![])
-        .await
-        .unwrap_or_else(|error| panic!("script failed ({error}): {code}"))
-}
-
 fn manual_worker() -> WorkerSettings {
     WorkerSettings {
         intake: Intake::Sqsd,
@@ -86,17 +78,15 @@ async fn on_a_phone_nothing_overflows_no_error_breaks_mid_word_and_the_list_is_i
         .await
         .expect("process");
     let browser = open_at(&web, 390, 844).await;
-    let width = script(
-        &browser,
-        "return [document.documentElement.clientWidth, document.documentElement.scrollWidth];",
+    let width = browser
+        .script(
+            "return [document.documentElement.clientWidth, document.documentElement.scrollWidth];",
+        )
+        .await;
+    let list_top = browser.script("return Math.round(document.getElementById('list-heading').getBoundingClientRect().top);",
     )
     .await;
-    let list_top = script(
-        &browser,
-        "return Math.round(document.getElementById('list-heading').getBoundingClientRect().top);",
-    )
-    .await;
-    let broken = script(&browser, WORDS_BROKEN).await;
+    let broken = browser.script(WORDS_BROKEN).await;
     assert_eq!(
         width[0], width[1],
         "the page is as wide as the screen: {width}"
@@ -118,13 +108,13 @@ async fn manual_mode_shows_the_buttons_in_view_and_processes_until_empty_with_pr
     queued(backends, 25, Simulate::Ok).await;
     let browser = open_at(&web, 1440, 900).await;
     assert_eq!(browser.text("#pipe-waiting").await, "25", "how many wait");
-    let bottom = script(&browser, "return Math.round(document.getElementById('process-until-empty').getBoundingClientRect().bottom);").await;
+    let bottom = browser.script("return Math.round(document.getElementById('process-until-empty').getBoundingClientRect().bottom);").await;
     assert!(
         bottom.as_i64().is_some_and(|bottom| bottom <= 900),
         "the buttons are in view: bottom at {bottom}"
     );
     // Every text the progress line shows, and a marker a reload would wipe out.
-    script(&browser, "window.__notReloaded = 1; window.__progress = []; new MutationObserver(() => window.__progress.push(document.getElementById('process-status').textContent)).observe(document.getElementById('process-status'), { childList: true, characterData: true, subtree: true }); return 0;").await;
+    browser.script("window.__notReloaded = 1; window.__progress = []; new MutationObserver(() => window.__progress.push(document.getElementById('process-status').textContent)).observe(document.getElementById('process-status'), { childList: true, characterData: true, subtree: true }); return 0;").await;
     browser.click("#process-until-empty").await;
     let done = browser
         .wait_for_text("#process-status", WAIT, |text| {
@@ -132,7 +122,7 @@ async fn manual_mode_shows_the_buttons_in_view_and_processes_until_empty_with_pr
         })
         .await;
     assert_eq!(done, "Processed 25: 25 finished, 0 will be retried.");
-    let progress = script(&browser, "return window.__progress;").await;
+    let progress = browser.script("return window.__progress;").await;
     let steps: Vec<&str> = progress
         .as_array()
         .expect("a list")
@@ -145,7 +135,7 @@ async fn manual_mode_shows_the_buttons_in_view_and_processes_until_empty_with_pr
         "it showed its progress batch by batch: {progress}"
     );
     assert_eq!(
-        script(&browser, "return window.__notReloaded;").await,
+        browser.script("return window.__notReloaded;").await,
         json!(1),
         "no reload"
     );

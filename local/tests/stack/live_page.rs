@@ -11,19 +11,10 @@ use std::time::Duration;
 
 use fantoccini::key::Key;
 use serde_json::{Value, json};
-use testkit::browser::Browser;
 
 use crate::browser::{App, app, send};
 
 const WAIT: Duration = Duration::from_secs(15);
-
-async fn script(browser: &Browser, code: &str) -> Value {
-    browser
-        .client
-        .execute(code, vec![])
-        .await
-        .unwrap_or_else(|error| panic!("script failed ({error}): {code}"))
-}
 
 async fn post(app: &App, path: &str, body: Value) -> Value {
     reqwest::Client::new()
@@ -59,9 +50,9 @@ async fn a_count_at_the_cap_stays_at_least_the_cap_after_a_live_update() {
     let browser = app.open("/").await;
     assert_eq!(browser.text("#count-pending").await, "1000+");
     // The first poll asks for counts; give it time to answer.
-    script(&browser, "window.__counts = 0; const f = window.fetch; window.fetch = (...a) => { if (String(a[0]).includes('counts=1')) window.__counts++; return f(...a); }; return 0;").await;
+    browser.script("window.__counts = 0; const f = window.fetch; window.fetch = (...a) => { if (String(a[0]).includes('counts=1')) window.__counts++; return f(...a); }; return 0;").await;
     for _ in 0..100 {
-        if script(&browser, "return window.__counts;").await.as_u64() >= Some(1) {
+        if browser.script("return window.__counts;").await.as_u64() >= Some(1) {
             break;
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
@@ -101,20 +92,23 @@ async fn a_message_leaves_the_pending_view_when_it_completes() {
 #[tokio::test]
 async fn a_pending_messages_page_follows_it_and_no_error_is_shown_as_one() {
     let app = app().await;
-    let sent = post(
-        &app,
-        "/api/messages",
-        json!({"body": "follow me", "simulate": "slow"}),
-    )
-    .await;
-    let id = sent["id"].as_str().expect("id");
-    let browser = app.open(&format!("/messages/{id}")).await;
+    // Recorded first and its job enqueued once the page is open, so the page
+    // sees it pending however slowly the browser starts.
+    let message = messages::Message::new(
+        messages::MessageBody::parse("follow me").expect("valid"),
+        messages::Simulate::Ok,
+    );
+    app.backends.store.create(&message).await.expect("record");
+    let browser = app.open(&format!("/messages/{}", message.id)).await;
     assert!(browser.text("#detail-status").await.contains("pending"));
-    let red = script(
-        &browser,
-        "return document.getElementById('detail-error').classList.contains('error-text');",
-    )
-    .await;
+    app.backends
+        .queue
+        .send_message(&message.enqueue())
+        .await
+        .expect("enqueue");
+    let red = browser
+        .script("return document.getElementById('detail-error').classList.contains('error-text');")
+        .await;
     assert_eq!(red, json!(false), "\"none\" is not styled as an error");
     let status = browser
         .wait_for_text("#detail-status", WAIT, |text| text.contains("complete"))
@@ -132,9 +126,7 @@ async fn sends_during_a_slow_poll_leave_one_poll_loop() {
     let app = app().await;
     let browser = app.open("/").await;
     // Every poll takes a second to answer, so sends land while one is out.
-    script(
-        &browser,
-        "window.__polls = []; const f = window.fetch; window.fetch = async (...a) => { if (String(a[0]).includes('/api/messages/updates')) { window.__polls.push(Date.now()); await new Promise((r) => setTimeout(r, 1000)); } return f(...a); }; return 0;",
+    browser.script("window.__polls = []; const f = window.fetch; window.fetch = async (...a) => { if (String(a[0]).includes('/api/messages/updates')) { window.__polls.push(Date.now()); await new Promise((r) => setTimeout(r, 1000)); } return f(...a); }; return 0;",
     )
     .await;
     for n in 0..3 {
@@ -142,25 +134,24 @@ async fn sends_during_a_slow_poll_leave_one_poll_loop() {
         browser
             .wait_for_text("#send-notice", WAIT, |text| text.contains("sent"))
             .await;
-        script(
-            &browser,
-            "document.getElementById('send-notice').remove(); return 0;",
-        )
-        .await;
+        browser
+            .script("document.getElementById('send-notice').remove(); return 0;")
+            .await;
         tokio::time::sleep(Duration::from_millis(400)).await;
     }
     // Then 7.5 s with nothing sent: one loop polls about every 2.5 s (1 s
     // answer, 1.5 s pause), so 3 or 4 times; two loops would poll 6 times.
-    let start = script(&browser, "return Date.now();")
+    let start = browser
+        .script("return Date.now();")
         .await
         .as_f64()
         .expect("now");
     tokio::time::sleep(Duration::from_millis(7500)).await;
-    let polls = script(
-        &browser,
-        &format!("return window.__polls.filter((t) => t >= {start}).length;"),
-    )
-    .await;
+    let polls = browser
+        .script(&format!(
+            "return window.__polls.filter((t) => t >= {start}).length;"
+        ))
+        .await;
     let polls = polls.as_u64().expect("a count");
     assert!(
         (2..=4).contains(&polls),
@@ -176,11 +167,11 @@ async fn a_long_message_keeps_its_row_short_and_its_page_shows_it_whole() {
     let sent = post(&app, "/api/messages", json!({"body": long})).await;
     let id = sent["id"].as_str().expect("id").to_owned();
     let browser = app.open("/").await;
-    let height = script(
-        &browser,
-        "return document.querySelector('#messages tbody tr').getBoundingClientRect().height;",
-    )
-    .await;
+    let height = browser
+        .script(
+            "return document.querySelector('#messages tbody tr').getBoundingClientRect().height;",
+        )
+        .await;
     let height = height.as_f64().expect("a height");
     assert!(height < 150.0, "the row is {height} px tall");
     browser
@@ -201,9 +192,7 @@ async fn load_more_says_when_it_cannot_load() {
     let app = app().await;
     seed_pending(&app, 30).await;
     let browser = app.open("/").await;
-    script(
-        &browser,
-        "const f = window.fetch; window.fetch = (...a) => String(a[0]).includes('cursor=') ? Promise.resolve(new Response(JSON.stringify({error: 'the status store is unavailable'}), {status: 503, headers: {'Content-Type': 'application/json'}})) : f(...a); return 0;",
+    browser.script("const f = window.fetch; window.fetch = (...a) => String(a[0]).includes('cursor=') ? Promise.resolve(new Response(JSON.stringify({error: 'the status store is unavailable'}), {status: 503, headers: {'Content-Type': 'application/json'}})) : f(...a); return 0;",
     )
     .await;
     browser.click("#load-more").await;
@@ -222,9 +211,7 @@ async fn a_paste_over_the_limit_is_refused_whole_and_sends_nothing() {
     let app = app().await;
     let browser = app.open("/").await;
     // A paste, as the browser inserts it (a maxlength would cut it short).
-    script(
-        &browser,
-        "const body = document.getElementById('body'); body.focus(); document.execCommand('insertText', false, 'x'.repeat(300000)); return body.value.length;",
+    browser.script("const body = document.getElementById('body'); body.focus(); document.execCommand('insertText', false, 'x'.repeat(300000)); return body.value.length;",
     )
     .await;
     browser.click("#send-form button[type=submit]").await;
@@ -271,9 +258,7 @@ async fn the_focus_ring_has_3_to_1_contrast_and_the_live_status_is_in_view() {
     // Keyboard focus, as a keyboard user gets it.
     let active = browser.client.active_element().await.expect("the page");
     active.send_keys(&Key::Tab.to_string()).await.expect("tab");
-    let colors = script(
-        &browser,
-        "const e = document.activeElement; const s = getComputedStyle(e); const panel = getComputedStyle(e.closest('.panel') || document.body).backgroundColor; return [s.outlineStyle, s.outlineColor, panel, getComputedStyle(document.body).backgroundColor];",
+    let colors = browser.script("const e = document.activeElement; const s = getComputedStyle(e); const panel = getComputedStyle(e.closest('.panel') || document.body).backgroundColor; return [s.outlineStyle, s.outlineColor, panel, getComputedStyle(document.body).backgroundColor];",
     )
     .await;
     let colors: Vec<&str> = colors
@@ -291,7 +276,7 @@ async fn the_focus_ring_has_3_to_1_contrast_and_the_live_status_is_in_view() {
             colors[1]
         );
     }
-    let top = script(&browser, "return [document.getElementById('live-status').getBoundingClientRect().top, window.innerHeight];").await;
+    let top = browser.script("return [document.getElementById('live-status').getBoundingClientRect().top, window.innerHeight];").await;
     let (top, height) = (
         top[0].as_f64().expect("top"),
         top[1].as_f64().expect("height"),
@@ -345,9 +330,7 @@ async fn the_live_table_keeps_at_most_500_rows_and_load_more_goes_on_after_them(
         .await;
     tokio::time::sleep(Duration::from_secs(3)).await;
     assert_eq!(browser.count(rows).await, 500, "at most 500 rows");
-    let cursor = script(
-        &browser,
-        "const rows = document.querySelectorAll('#messages tbody tr'); return [rows[rows.length - 1].dataset.id, document.getElementById('load-more').dataset.cursor];",
+    let cursor = browser.script("const rows = document.querySelectorAll('#messages tbody tr'); return [rows[rows.length - 1].dataset.id, document.getElementById('load-more').dataset.cursor];",
     )
     .await;
     assert_eq!(
