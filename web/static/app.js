@@ -137,7 +137,25 @@ function setPipeline(pipeline) {
 
 (function () {
   "use strict";
-  const POLL_MS = 1500;
+  // How often to look, as the reader chose (kept for the next visit); 0 pauses.
+  const interval = document.getElementById("live-interval");
+  let stored = null;
+  try { stored = localStorage.getItem("live-interval"); } catch (error) { /* storage off: the default */ }
+  let POLL_MS = Number(stored || 1500);
+  if (interval) {
+    if (![...interval.options].some((option) => Number(option.value) === POLL_MS)) POLL_MS = 1500;
+    interval.value = String(POLL_MS);
+    document.getElementById("live-controls").hidden = false;
+    interval.addEventListener("change", () => {
+      POLL_MS = Number(interval.value);
+      try { localStorage.setItem("live-interval", String(POLL_MS)); } catch (error) { /* kept for this visit only */ }
+      if (POLL_MS > 0) pollNow();
+      else {
+        clearTimeout(timer);
+        document.getElementById("live-status").textContent = "Live updates paused: choose an interval to resume.";
+      }
+    });
+  }
   // The server's limit on a message (messages::MAX_BODY_BYTES).
   const MAX_BODY_BYTES = 32768;
   const table = document.getElementById("messages");
@@ -332,7 +350,8 @@ function setPipeline(pipeline) {
     polling = false;
     const now = more || pollSoon;
     pollSoon = false;
-    timer = setTimeout(poll, now ? 0 : POLL_MS);
+    if (now) timer = setTimeout(poll, 0);
+    else if (POLL_MS > 0) timer = setTimeout(poll, POLL_MS);
   }
 
   // "Load more" appends the next page in place instead of navigating, and
@@ -479,5 +498,6 @@ function setPipeline(pipeline) {
   }
 
   refreshAges();
-  timer = setTimeout(poll, POLL_MS);
+  if (POLL_MS > 0) timer = setTimeout(poll, POLL_MS);
+  else live.textContent = "Live updates paused: choose an interval to resume.";
 })();

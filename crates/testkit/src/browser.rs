@@ -27,6 +27,16 @@ fn executable(variable: &str, default: &str) -> String {
 impl Browser {
     /// Starts chromedriver and a fresh headless Chromium, with JavaScript on or off.
     pub async fn start(javascript: bool) -> Self {
+        Self::start_with(javascript, &[]).await
+    }
+
+    /// As [`Browser::start`], with JavaScript and the operating system in
+    /// dark mode, so the page's `prefers-color-scheme: dark` applies.
+    pub async fn start_dark() -> Self {
+        Self::start_with(true, &["--force-dark-mode"]).await
+    }
+
+    async fn start_with(javascript: bool, extra_args: &[&str]) -> Self {
         let port = std::net::TcpListener::bind("127.0.0.1:0")
             .and_then(|listener| listener.local_addr())
             .expect("a free port")
@@ -56,6 +66,9 @@ impl Browser {
                 format!("--user-data-dir={}", profile.path().display()),
             ],
         });
+        if let Some(args) = options["args"].as_array_mut() {
+            args.extend(extra_args.iter().map(|arg| json!(arg)));
+        }
         if !javascript {
             options["prefs"] = json!({ "profile.managed_default_content_settings.javascript": 2 });
         }

@@ -4,6 +4,7 @@
 //! - `pipeline`: the web and the worker over HTTP on SQS and DynamoDB (moto),
 //!   the worker called exactly as Elastic Beanstalk's sqsd calls it.
 //! - `browser`: the page in a real headless Chromium.
+//! - `dashboard`: find by id, pause or choose the live interval, dark mode.
 //! - `live_page`: the live page's defects, each shown fixed in Chromium.
 //! - `layout`: the page on a phone, and manual mode at 1440 × 900.
 //! - `operator_page`: the failures page, the operator's actions and the
@@ -12,6 +13,7 @@
 //!   others in parallel.
 
 mod browser;
+mod dashboard;
 mod fifo;
 mod helpers;
 mod launcher;

@@ -35,6 +35,7 @@ pub fn router() -> Router<AppState> {
         .route("/", get(index))
         .route("/messages", post(send_form))
         .route("/messages/{id}", get(detail))
+        .route("/find", get(find))
         .route("/process-batch", post(process_batch))
         .route("/demo/groups", post(demo_groups))
 }
@@ -308,6 +309,29 @@ async fn send_form(
             }
             render_refusal(&page, error)
         }
+    }
+}
+
+#[derive(Debug, Default, Deserialize)]
+struct FindParams {
+    #[serde(default)]
+    id: String,
+}
+
+/// `GET /find?id=`: the header's search. A message id goes to its page
+/// (which says so if there is no such message); anything else is refused
+/// with what an id looks like.
+async fn find(params: Result<Query<FindParams>, QueryRejection>) -> Response {
+    let typed = params.map(|Query(params)| params.id).unwrap_or_default();
+    let typed = typed.trim();
+    match MessageId::parse(typed) {
+        Ok(id) => Redirect::to(&format!("/messages/{id}")).into_response(),
+        Err(_) if typed.is_empty() => error_page(HttpError::bad_request(
+            "type a message id to find, like 01936b2e-8a8f-7cc3-9f0e-2b1b6d3c4a5e",
+        )),
+        Err(_) => error_page(HttpError::bad_request(format!(
+            "{typed:?} is not a message id: an id looks like 01936b2e-8a8f-7cc3-9f0e-2b1b6d3c4a5e (see a message's page or the API)"
+        ))),
     }
 }
 

@@ -1,0 +1,146 @@
+//! What people ask a job dashboard for, in a real headless Chromium: find a
+//! message by its id from any page (with and without JavaScript), pause the
+//! live updates or choose how often they come (kept for the next visit), and
+//! a dark mode that follows the operating system and keeps WCAG AA contrast
+//! (axe-core checks it).
+
+use std::time::Duration;
+
+use fantoccini::Locator;
+use messages::Simulate;
+use serde_json::json;
+use testkit::accessibility::assert_accessible;
+use testkit::browser::Browser;
+
+use crate::browser::app;
+
+const WAIT: Duration = Duration::from_secs(15);
+
+async fn find(browser: &Browser, typed: &str) {
+    let field = browser
+        .client
+        .find(Locator::Css("#find-id"))
+        .await
+        .expect("the search field");
+    field.clear().await.expect("clear");
+    field.send_keys(typed).await.expect("type");
+    browser.click("form.find button[type=submit]").await;
+}
+
+#[tokio::test]
+async fn a_message_is_found_by_its_id_and_anything_else_is_refused_with_what_an_id_looks_like() {
+    let app = app().await;
+    let message = testkit::seed::sent(&app.backends, "find me", Simulate::Ok).await;
+    for javascript in [true, false] {
+        let browser = Browser::start(javascript).await;
+        browser
+            .client
+            .goto(&format!("{}/dead-letters", app.web))
+            .await
+            .expect("open a page");
+        find(&browser, &format!("  {}  ", message.id)).await;
+        let heading = browser
+            .wait_for_text("#detail-heading", WAIT, |text| {
+                text.contains(&message.id.to_string())
+            })
+            .await;
+        assert!(
+            heading.contains(&message.id.to_string()),
+            "js {javascript}: {heading:?}"
+        );
+        find(&browser, "not an id").await;
+        let reason = browser
+            .wait_for_text("main p", WAIT, |text| text.contains("is not a message id"))
+            .await;
+        assert!(
+            reason.contains("an id looks like"),
+            "js {javascript}: {reason:?}"
+        );
+        if javascript {
+            assert_accessible(&browser, "on the refusal of a search").await;
+        }
+        browser.close().await;
+    }
+}
+
+#[tokio::test]
+async fn live_updates_pause_and_resume_at_the_chosen_interval_which_is_kept() {
+    let app = app().await;
+    let browser = app.open("/").await;
+    browser
+        .client
+        .find(Locator::Css("#live-interval option[value='0']"))
+        .await
+        .expect("the paused choice")
+        .click()
+        .await
+        .expect("pause");
+    let said = browser
+        .wait_for_text("#live-status", WAIT, |text| text.contains("paused"))
+        .await;
+    assert!(said.contains("Live updates paused"), "{said:?}");
+    testkit::seed::sent(&app.backends, "sent while paused", Simulate::Ok).await;
+    tokio::time::sleep(Duration::from_secs(4)).await;
+    assert_eq!(
+        browser.count("#messages tbody tr").await,
+        0,
+        "nothing came while paused"
+    );
+
+    // Kept for the next visit.
+    browser.client.refresh().await.expect("reload");
+    let kept = browser
+        .script("return document.getElementById('live-interval').value;")
+        .await;
+    assert_eq!(kept, json!("0"));
+    // A fresh page shows what is there; a new message waits for the resume.
+    testkit::seed::sent(&app.backends, "sent after the reload", Simulate::Ok).await;
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    assert_eq!(browser.count("#messages tbody tr").await, 1);
+    browser
+        .client
+        .find(Locator::Css("#live-interval option[value='1500']"))
+        .await
+        .expect("the 1.5 s choice")
+        .click()
+        .await
+        .expect("resume");
+    assert_eq!(
+        browser.wait_for_count("#messages tbody tr", 2, WAIT).await,
+        2,
+        "resumed"
+    );
+    assert_accessible(&browser, "with the interval chosen").await;
+    browser.close().await;
+}
+
+#[tokio::test]
+async fn dark_mode_follows_the_system_and_keeps_aa_contrast() {
+    let app = app().await;
+    for simulate in [Simulate::Ok, Simulate::Fail, Simulate::Slow] {
+        testkit::seed::sent(&app.backends, &format!("a {simulate} job"), simulate).await;
+    }
+    let failed = testkit::seed::failed(&app.backends, "failed for the failures page", 2).await;
+    let browser = Browser::start_dark().await;
+    browser.client.goto(&app.web).await.expect("open the page");
+    let dark = browser
+        .script("return [matchMedia('(prefers-color-scheme: dark)').matches, getComputedStyle(document.body).backgroundColor];")
+        .await;
+    assert_eq!(dark, json!([true, "rgb(18, 22, 25)"]), "the dark page");
+    browser
+        .wait_for_count("#messages tbody tr[data-status=complete]", 1, WAIT)
+        .await;
+    assert_accessible(&browser, "in dark mode, on the messages page").await;
+    for path in [
+        "/dead-letters".to_owned(),
+        format!("/messages/{}", failed.id),
+    ] {
+        browser
+            .client
+            .goto(&format!("{}{path}", app.web))
+            .await
+            .expect("open");
+        assert_accessible(&browser, &format!("in dark mode, on {path}")).await;
+    }
+    browser.close().await;
+}
