@@ -16,7 +16,9 @@
 //! - [`snapshot`]: one snapshot of the pipeline (counts, queue and
 //!   dead-letter depth, worker mode) per web instance, and [`recent`]: one
 //!   feed of new messages, both shared by every open page, so what the pages
-//!   cost does not grow with the tabs; `strip`: the pipeline as pages show it.
+//!   cost does not grow with the tabs; `strip`: the pipeline as pages show it;
+//!   [`activity`]: the last hour's throughput and latency, shared the same
+//!   way, and `charts`: drawn as inline SVG.
 //! - [`operator`]: who may act (`OPERATOR_TOKEN`); `operate`: the actions on
 //!   failed messages (retry, delete); [`redrive`]: moving the dead-letter
 //!   queue back, in the background.
@@ -32,11 +34,13 @@
 //! - [`startup`]: [`Application`], which binds the listener and serves.
 //!
 //! Modules only import downwards: (`startup`, `provision`) > (`routes`, `security`, `deadline`) >
-//! (`idempotent`, `operate`, `strip`) > (`html`, `error`, `input`) > (`send`, `snapshot`, `recent`,
-//! `redrive`, `operator`, `assets`, `worker_link`, `config`) > (`throttle`, `limits`). ARCHITECTURE.md, "Code map"; `scripts/check-architecture`
+//! (`idempotent`, `operate`, `strip`, `charts`) > (`html`, `error`, `input`) > (`send`, `snapshot`,
+//! `recent`, `activity`, `redrive`, `operator`, `assets`, `worker_link`, `config`) > (`throttle`, `limits`). ARCHITECTURE.md, "Code map"; `scripts/check-architecture`
 //! fails on a cycle.
 
+pub mod activity;
 mod assets;
+mod charts;
 pub mod config;
 pub mod deadline;
 mod error;

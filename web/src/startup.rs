@@ -13,6 +13,7 @@ use service::listener::Bound;
 use tower_http::compression::CompressionLayer;
 use tower_http::trace::TraceLayer;
 
+use crate::activity::ActivitySnapshot;
 use crate::deadline;
 use crate::limits::{REQUEST_BODY_LIMIT, REQUEST_TIMEOUT};
 use crate::operator::Operator;
@@ -127,12 +128,14 @@ pub fn app_with(
 ) -> Router {
     let pipeline = Arc::new(PipelineSnapshot::new(backends.clone(), worker.clone()));
     let recent = Arc::new(RecentMessages::new(Arc::clone(&backends.store)));
+    let activity = Arc::new(ActivitySnapshot::new(Arc::clone(&backends.store)));
     routes::router(
         AppState {
             backends,
             worker,
             pipeline,
             recent,
+            activity,
             operator,
             redrive: Redrive::default(),
         },

@@ -73,6 +73,27 @@ function setPipeline(pipeline) {
   });
 })();
 
+// The last hour's charts: the server draws them; every 30 s the page swaps
+// in the new ones, unless live updates are paused.
+(function () {
+  "use strict";
+  const activity = document.getElementById("activity");
+  if (!activity) return;
+  async function refresh() {
+    const interval = document.getElementById("live-interval");
+    if (!interval || interval.value !== "0") {
+      try {
+        const response = await fetch("/activity/charts", { headers: { Accept: "text/html" } });
+        if (response.ok) activity.innerHTML = await response.text();
+      } catch (error) {
+        // The charts keep their last figures; the next refresh tries again.
+      }
+    }
+    setTimeout(refresh, 30000);
+  }
+  setTimeout(refresh, 30000);
+})();
+
 // Pages with the strip but no live list (the failures page) ask for the
 // pipeline on their own, and show the redrive's progress.
 (function () {

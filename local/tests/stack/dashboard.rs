@@ -2,7 +2,7 @@
 //! message by its id from any page (with and without JavaScript), pause the
 //! live updates or choose how often they come (kept for the next visit), and
 //! a dark mode that follows the operating system and keeps WCAG AA contrast
-//! (axe-core checks it).
+//! (axe-core checks it), with the last hour's charts.
 
 use std::time::Duration;
 
@@ -121,8 +121,30 @@ async fn dark_mode_follows_the_system_and_keeps_aa_contrast() {
         testkit::seed::sent(&app.backends, &format!("a {simulate} job"), simulate).await;
     }
     let failed = testkit::seed::failed(&app.backends, "failed for the failures page", 2).await;
+    // All final before the page opens, so the last hour's charts show them.
+    for _ in 0..100 {
+        let pending = app
+            .backends
+            .store
+            .count(messages::Status::Pending, 10)
+            .await
+            .expect("count");
+        if pending == 0 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
     let browser = Browser::start_dark().await;
     browser.client.goto(&app.web).await.expect("open the page");
+    let summary = browser.text("#activity-summary").await;
+    assert!(
+        summary.contains("2 complete, 2 failed, 1 retried deliveries"),
+        "the last hour, drawn without a script: {summary:?}"
+    );
+    assert_eq!(
+        browser.count("#throughput-chart rect.bar-complete").await,
+        1
+    );
     let dark = browser
         .script("return [matchMedia('(prefers-color-scheme: dark)').matches, getComputedStyle(document.body).backgroundColor];")
         .await;

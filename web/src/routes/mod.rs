@@ -2,6 +2,7 @@
 //! another (what they share is in `input.rs`, `html.rs` and `error.rs`).
 
 mod actions_api;
+mod activity;
 mod api;
 mod assets;
 mod failures;
@@ -20,6 +21,7 @@ use tower::ServiceBuilder;
 use tower::limit::GlobalConcurrencyLimitLayer;
 use tower_governor::GovernorLayer;
 
+use crate::activity::ActivitySnapshot;
 use crate::html::{error_for, error_page};
 use crate::operator::Operator;
 use crate::recent::RecentMessages;
@@ -39,6 +41,8 @@ pub struct AppState {
     pub pipeline: Arc<PipelineSnapshot>,
     /// The new messages every live page asks for, read once for all of them.
     pub recent: Arc<RecentMessages>,
+    /// The last hour's throughput and latency, read at most every 30 s.
+    pub activity: Arc<ActivitySnapshot>,
     /// Who may act (`OPERATOR_TOKEN`).
     pub operator: Operator,
     /// This instance's redrive of the dead-letter queue.
@@ -52,7 +56,9 @@ pub struct AppState {
 pub fn router(state: AppState, limits: &Limits) -> Router {
     let mut api = api::router();
     let mut page = page::router();
-    let operator_routes = failures::router().merge(actions_api::router());
+    let operator_routes = failures::router()
+        .merge(actions_api::router())
+        .merge(activity::router());
     if let Some(limit) = throttle::send_limit(limits) {
         throttle::forget_quiet_clients(&limit);
         // One limiter for both: a client's API and form sends count together.

@@ -17,6 +17,7 @@ use service::http::HttpError;
 
 use super::AppState;
 use crate::assets::asset_version;
+use crate::charts::Charts;
 use crate::error::form_rejection;
 use crate::html::{error_page, render, render_refusal};
 use crate::idempotent::{SendRequest, retry_keeps_key, send_once};
@@ -83,6 +84,8 @@ struct IndexPage {
     idempotency_key: String,
     /// The pipeline strip.
     strip: Strip,
+    /// The last hour's charts; none when they cannot be read.
+    chart: Option<Charts>,
 }
 
 #[derive(Template)]
@@ -148,6 +151,7 @@ async fn page(state: &AppState, query: ListQuery, typed: Typed) -> IndexPage {
         notice: None,
         idempotency_key: MessageId::new().to_string(),
         strip: Strip::from(&pipeline),
+        chart: None,
     };
     match state.backends.store.list(query).await {
         Ok(listed) => {
@@ -160,6 +164,12 @@ async fn page(state: &AppState, query: ListQuery, typed: Typed) -> IndexPage {
                 "Messages cannot be listed: the status store is unavailable. Reload in a moment."
                     .to_owned(),
             );
+        }
+    }
+    match state.activity.activity().await {
+        Ok(activity) => page.chart = Some(Charts::from(&activity)),
+        Err(error) => {
+            tracing::warn!(error = %error.chain(), "cannot read the last hour for the page")
         }
     }
     for status in Status::ALL {

@@ -1,5 +1,6 @@
 //! The web's integration tests, in one binary (one link of the AWS SDK).
 //!
+//! - `activity`: the last hour's throughput and latency, and their charts.
 //! - `api`: the JSON API and the page over HTTP, on SQS and DynamoDB (moto).
 //! - `counts`: one snapshot of the counts per web instance, shared by every page.
 //! - `router`: the router with `oneshot`, on backends that are down.
@@ -12,6 +13,7 @@
 //! - `read_only`: the real `web` binary on a read-only embedded database.
 //! - `truthful`: what a send answers when a backend fails partway.
 
+mod activity;
 mod api;
 mod counts;
 mod disk;
