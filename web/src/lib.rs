@@ -18,7 +18,8 @@
 //!   feed of new messages, both shared by every open page, so what the pages
 //!   cost does not grow with the tabs; `strip`: the pipeline as pages show it;
 //!   [`activity`]: the last hour's throughput and latency, shared the same
-//!   way, and `charts`: drawn as inline SVG.
+//!   way, and `charts`: drawn as inline SVG; `timeline`: a message's history
+//!   in words, for its page.
 //! - [`operator`]: who may act (`OPERATOR_TOKEN`); `operate`: the actions on
 //!   failed messages (retry, delete); [`redrive`]: moving the dead-letter
 //!   queue back, in the background.
@@ -34,7 +35,7 @@
 //! - [`startup`]: [`Application`], which binds the listener and serves.
 //!
 //! Modules only import downwards: (`startup`, `provision`) > (`routes`, `security`, `deadline`) >
-//! (`idempotent`, `operate`, `strip`, `charts`) > (`html`, `error`, `input`) > (`send`, `snapshot`,
+//! (`idempotent`, `operate`, `strip`, `charts`, `timeline`) > (`html`, `error`, `input`) > (`send`, `snapshot`,
 //! `recent`, `activity`, `redrive`, `operator`, `assets`, `worker_link`, `config`) > (`throttle`, `limits`). ARCHITECTURE.md, "Code map"; `scripts/check-architecture`
 //! fails on a cycle.
 
@@ -60,6 +61,7 @@ pub mod snapshot;
 pub mod startup;
 mod strip;
 pub mod throttle;
+mod timeline;
 pub mod worker_link;
 
 pub use config::WebConfig;

@@ -75,6 +75,7 @@ pub async fn retry(backends: &Backends, id: MessageId) -> Result<Message, HttpEr
                 "an operator's retry could not be enqueued (the queue was unavailable)".to_owned(),
             ),
             at: messages::now(),
+            event: None,
         };
         // If this write fails too, the sweeper finds the message `pending`
         // with no activity, and enqueues it.

@@ -292,6 +292,7 @@ async fn mark_unqueued(backends: &Backends, message: &Message) -> Unqueued {
         attempts: 0,
         error: Some("could not be enqueued: the queue was unavailable when it was sent".to_owned()),
         at: messages::now(),
+        event: None,
     };
     match backends.store.finish(message.id, &outcome).await {
         Ok(Transition::Applied(_)) => Unqueued::MarkedFail,

@@ -151,6 +151,16 @@ function setPipeline(pipeline) {
     error.classList.toggle("error-text", message.error != null);
     detail.dataset.status = message.status;
     live.textContent = message.status === "pending" ? "" : "Now " + message.status + ".";
+    // The timeline, drawn by the server, swapped in when it grew.
+    const timeline = document.getElementById("timeline-wrap");
+    if (timeline && (message.history || []).length + 1 !== timeline.querySelectorAll("li").length) {
+      try {
+        const response = await fetch("/messages/" + encodeURIComponent(id) + "/timeline", { headers: { Accept: "text/html" } });
+        if (response.ok) timeline.innerHTML = await response.text();
+      } catch (error) {
+        // The next look tries again.
+      }
+    }
     if (message.status === "pending") setTimeout(follow, 1500);
   }
   setTimeout(follow, 1500);

@@ -11,8 +11,8 @@
 use std::sync::Arc;
 
 use messages::{
-    BackendError, FinalStatus, JobPayload, MessageId, Outcome, Simulate, Status, StatusStore,
-    Transition,
+    BackendError, Event, FinalStatus, JobPayload, MessageId, Outcome, Simulate, Status,
+    StatusStore, Transition,
 };
 use serde::Serialize;
 use sqsd::Delivery;
@@ -118,6 +118,8 @@ pub async fn process_delivery(
         .jobs
         .get(job.simulate)
         .ok_or(ProcessError::NoJob(job.simulate))?;
+    // The timeline's record of this delivery, written with its outcome.
+    let started_at = messages::now();
     let (status, error) = match runner.run(&job, attempt).await {
         Ok(()) => (FinalStatus::Complete, None),
         Err(JobError::Permanent(reason)) => (FinalStatus::Fail, Some(reason)),
@@ -128,9 +130,10 @@ pub async fn process_delivery(
             Some(format!("gave up after {attempt} attempts: {reason}")),
         ),
         Err(JobError::Retryable(reason)) => {
+            let event = Event::delivered(attempt, started_at, 500, Some(&reason));
             return match state
                 .store
-                .record_attempt(job.id, attempts, &reason, messages::now())
+                .record_attempt(job.id, attempts, &reason, messages::now(), &event)
                 .await?
             {
                 Transition::AlreadyFinal(message) => Ok(processed(&message, true)),
@@ -143,11 +146,13 @@ pub async fn process_delivery(
             };
         }
     };
+    let event = Event::delivered(attempt, started_at, 200, error.as_deref());
     let outcome = Outcome {
         status,
         attempts,
         error,
         at: messages::now(),
+        event: Some(event),
     };
     match state.store.finish(job.id, &outcome).await? {
         Transition::Applied(message) => {

@@ -149,6 +149,7 @@ async fn give_up(
             message.requeues
         )),
         at: now,
+        event: None,
     };
     Ok(matches!(
         backends.store.finish(message.id, &outcome).await?,

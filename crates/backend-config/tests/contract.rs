@@ -29,6 +29,7 @@ fn outcome(status: FinalStatus, attempts: u32, error: Option<&str>) -> Outcome {
         attempts,
         error: error.map(str::to_owned),
         at: messages::now(),
+        event: None,
     }
 }
 
@@ -530,7 +531,7 @@ async fn a_final_state_is_written_once_and_never_changes(kind: Kind) {
         .expect("finish");
     assert_eq!(again, Transition::AlreadyFinal(done.clone()));
     let attempt = store
-        .record_attempt(message.id, 5, "late", messages::now())
+        .record_attempt(message.id, 5, "late", messages::now(), &retried_delivery())
         .await
         .expect("attempt");
     assert_eq!(attempt, Transition::AlreadyFinal(done.clone()));
@@ -550,7 +551,7 @@ async fn finishing_an_unknown_message_is_not_found(kind: Kind) {
     );
     assert_eq!(
         store
-            .record_attempt(id, 1, "x", messages::now())
+            .record_attempt(id, 1, "x", messages::now(), &retried_delivery())
             .await
             .expect("attempt"),
         Transition::NotFound
@@ -563,11 +564,17 @@ async fn attempts_never_go_backwards(kind: Kind) {
     let message = message("attempts");
     store.create(&message).await.expect("create");
     store
-        .record_attempt(message.id, 3, "third", messages::now())
+        .record_attempt(message.id, 3, "third", messages::now(), &retried_delivery())
         .await
         .expect("attempt");
     let late = store
-        .record_attempt(message.id, 2, "second, late", messages::now())
+        .record_attempt(
+            message.id,
+            2,
+            "second, late",
+            messages::now(),
+            &retried_delivery(),
+        )
         .await
         .expect("attempt");
     let Transition::Applied(current) = late else {
@@ -585,7 +592,13 @@ async fn completing_clears_the_error_of_an_earlier_attempt(kind: Kind) {
     let message = message("flaky");
     store.create(&message).await.expect("create");
     store
-        .record_attempt(message.id, 1, "first try failed", messages::now())
+        .record_attempt(
+            message.id,
+            1,
+            "first try failed",
+            messages::now(),
+            &retried_delivery(),
+        )
         .await
         .expect("attempt");
     store
@@ -735,6 +748,88 @@ async fn an_operator_retry_or_delete_acts_on_a_failed_message_only(kind: Kind) {
         "gone"
     );
     assert_eq!(store.count(Status::Fail, 100).await.expect("count"), 0);
+}
+
+/// The record of `id`, which must be there.
+async fn stored(store: &Arc<dyn messages::StatusStore>, id: messages::MessageId) -> Message {
+    store.get(id).await.expect("get").expect("kept")
+}
+
+/// A message's timeline: each change that applied adds its event, once, in
+/// order; a duplicate or late write, which is refused, adds none.
+async fn the_timeline_records_each_change_once_in_order(kind: Kind) {
+    let backend = kind.make(10).await;
+    let store = &backend.backends.store;
+    let message = message("timed");
+    store.create(&message).await.expect("create");
+    let failed_once = messages::Event::delivered(1, messages::now(), 500, Some("boom"));
+    store
+        .record_attempt(message.id, 1, "boom", messages::now(), &failed_once)
+        .await
+        .expect("attempt");
+    // The same delivery again: refused (attempts never go back), no event.
+    store
+        .record_attempt(message.id, 1, "boom", messages::now(), &failed_once)
+        .await
+        .expect("attempt");
+    let seen = stored(store, message.id).await.updated_at;
+    let requeued_at = messages::now();
+    assert!(
+        store
+            .claim_requeue(message.id, seen, requeued_at, "stuck")
+            .await
+            .expect("claim")
+    );
+    let done = messages::Event::delivered(2, messages::now(), 200, None);
+    let finish = Outcome {
+        event: Some(done.clone()),
+        ..outcome(FinalStatus::Fail, 2, Some("for good"))
+    };
+    store.finish(message.id, &finish).await.expect("finish");
+    // A duplicate delivery of the final message: refused, no event.
+    store.finish(message.id, &finish).await.expect("finish");
+    let retried_at = messages::now();
+    store.retry(message.id, retried_at).await.expect("retry");
+    let timeline = stored(store, message.id).await.history;
+    assert_eq!(
+        timeline,
+        vec![
+            failed_once,
+            messages::Event::Requeued { at: requeued_at },
+            done,
+            messages::Event::Retried { at: retried_at },
+        ]
+    );
+}
+
+/// A timeline keeps its last [`messages::MAX_HISTORY`] events.
+async fn a_timeline_keeps_its_last_events(kind: Kind) {
+    let backend = kind.make(10).await;
+    let store = &backend.backends.store;
+    let message = message("retried often");
+    store.create(&message).await.expect("create");
+    let total = u32::try_from(messages::MAX_HISTORY).expect("small") + 5;
+    for attempt in 1..=total {
+        let event = messages::Event::delivered(attempt, messages::now(), 500, Some("again"));
+        store
+            .record_attempt(message.id, attempt, "again", messages::now(), &event)
+            .await
+            .expect("attempt");
+    }
+    let timeline = stored(store, message.id).await.history;
+    assert_eq!(timeline.len(), messages::MAX_HISTORY);
+    let counts: Vec<u32> = timeline
+        .iter()
+        .filter_map(|event| match event {
+            messages::Event::Delivered { receive_count, .. } => Some(*receive_count),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(
+        counts,
+        (6..=total).collect::<Vec<_>>(),
+        "the oldest went first"
+    );
 }
 
 fn key_claim(fingerprint: &str, claimed_at: chrono::DateTime<chrono::Utc>) -> KeyClaim {
@@ -1370,6 +1465,8 @@ async fn a_page_of_large_messages_is_full(kind: Kind) {
 }
 
 on_both_backends!(
+    the_timeline_records_each_change_once_in_order,
+    a_timeline_keeps_its_last_events,
     an_operator_retry_or_delete_acts_on_a_failed_message_only,
     a_periodic_run_is_claimed_once_and_never_an_earlier_one,
     the_sweepers_query_finds_only_stale_pending_messages_in_its_requeue_bound,
@@ -1418,3 +1515,8 @@ testkit::on_both_fifo_queues!(
     a_repeated_deduplication_id_is_accepted_and_dropped,
     the_group_and_the_kind_are_reported,
 );
+
+/// A delivery that failed and will be retried, for the timeline.
+fn retried_delivery() -> messages::Event {
+    messages::Event::delivered(1, messages::now(), 500, Some("failed"))
+}

@@ -92,13 +92,14 @@ CREATE INDEX IF NOT EXISTS messages_by_group ON messages (message_group, id);
 
 /// Columns added after the first release, as `(table, column, type)`: a file
 /// made before them gets them on open, so an existing `DATA_DIR` keeps working.
-const ADDED_COLUMNS: [(&str, &str, &str); 6] = [
+const ADDED_COLUMNS: [(&str, &str, &str); 7] = [
     ("queue", "attributes", "TEXT"),
     ("dead_letters", "attributes", "TEXT"),
     ("queue", "message_group", "TEXT"),
     ("dead_letters", "message_group", "TEXT"),
     ("messages", "message_group", "TEXT"),
     ("messages", "retries", "INTEGER NOT NULL DEFAULT 0"),
+    ("messages", "history", "TEXT"),
 ];
 
 /// Adds each of [`ADDED_COLUMNS`] that the file does not have yet, under the

@@ -9,8 +9,9 @@ use rusqlite::{OptionalExtension, Row, params};
 use super::database::Database;
 use super::keys;
 use messages::{
-    BackendError, Claimed, IdempotencyKey, KeyClaim, KeyOutcome, ListQuery, Message, MessageGroup,
-    MessageId, Outcome, Page, Requeues, StaleQuery, Status, StatusStore, Transition,
+    BackendError, Claimed, Event, IdempotencyKey, KeyClaim, KeyOutcome, ListQuery, MAX_HISTORY,
+    Message, MessageGroup, MessageId, Outcome, Page, Requeues, StaleQuery, Status, StatusStore,
+    Transition,
 };
 
 /// The status store in the embedded database.
@@ -26,7 +27,18 @@ impl EmbeddedStore {
     }
 }
 
-const COLUMNS: &str = "id, body, simulate, status, attempts, created_at, updated_at, error, requeues, message_group, retries";
+const COLUMNS: &str = "id, body, simulate, status, attempts, created_at, updated_at, error, requeues, message_group, retries, history";
+
+/// `history` with the event in parameter `?{param}` (JSON) added at the end,
+/// keeping the last [`MAX_HISTORY`] events; unchanged when it is NULL.
+fn history_with(param: usize) -> String {
+    format!(
+        "history = CASE WHEN ?{param} IS NULL THEN history
+           WHEN json_array_length(COALESCE(history, '[]')) >= {MAX_HISTORY}
+           THEN json_insert(json_remove(history, '$[0]'), '$[#]', json(?{param}))
+           ELSE json_insert(COALESCE(history, '[]'), '$[#]', json(?{param})) END"
+    )
+}
 
 fn time(at: DateTime<Utc>) -> String {
     at.to_rfc3339_opts(SecondsFormat::Millis, true)
@@ -68,6 +80,10 @@ fn from_row(row: &Row<'_>) -> rusqlite::Result<Message> {
             .map(|group| MessageGroup::parse(&group).map_err(|error| invalid(9, error)))
             .transpose()?,
         retries: row.get(10)?,
+        history: match row.get::<_, Option<String>>(11)? {
+            None => Vec::new(),
+            Some(json) => serde_json::from_str(&json).map_err(|error| invalid(11, error))?,
+        },
     })
 }
 
@@ -75,7 +91,7 @@ fn from_row(row: &Row<'_>) -> rusqlite::Result<Message> {
 fn insert(connection: &rusqlite::Connection, message: &Message) -> rusqlite::Result<()> {
     connection.execute(
         &format!(
-            "INSERT INTO messages ({COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)"
+            "INSERT INTO messages ({COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)"
         ),
         params![
             message.id.to_string(),
@@ -89,6 +105,10 @@ fn insert(connection: &rusqlite::Connection, message: &Message) -> rusqlite::Res
             message.requeues,
             message.group.as_ref().map(MessageGroup::as_str),
             message.retries,
+            (!message.history.is_empty()).then(|| {
+                serde_json::to_string(&message.history)
+                    .expect("a list of events always serialises")
+            }),
         ],
     )?;
     Ok(())
@@ -147,15 +167,17 @@ impl StatusStore for EmbeddedStore {
                 "finishing a message in the embedded store",
                 move |connection| {
                     let id = id.to_string();
+                    let event = outcome.event.as_ref().map(Event::to_json);
                     let changed = connection.execute(
-                    "UPDATE messages SET status = ?1, attempts = ?2, updated_at = ?3, error = ?4
-                     WHERE id = ?5 AND status = 'pending'",
+                    &format!("UPDATE messages SET status = ?1, attempts = ?2, updated_at = ?3, error = ?4, {}
+                     WHERE id = ?5 AND status = 'pending'", history_with(6)),
                     params![
                         Status::from(outcome.status).as_str(),
                         outcome.attempts,
                         time(outcome.at),
                         outcome.error,
-                        id
+                        id,
+                        event,
                     ],
                 )?;
                     after_update(connection, &id, changed)
@@ -173,9 +195,9 @@ impl StatusStore for EmbeddedStore {
             .write("retrying a message in the embedded store", move |connection| {
                 let id = id.to_string();
                 let changed = connection.execute(
-                    "UPDATE messages SET status = 'pending', retries = retries + 1, error = NULL, updated_at = ?1
-                     WHERE id = ?2 AND status = 'fail'",
-                    params![time(at), id],
+                    &format!("UPDATE messages SET status = 'pending', retries = retries + 1, error = NULL, updated_at = ?1, {}
+                     WHERE id = ?2 AND status = 'fail'", history_with(3)),
+                    params![time(at), id, Event::Retried { at }.to_json()],
                 )?;
                 if changed == 1 { read(connection, &id) } else { Ok(None) }
             })
@@ -203,17 +225,22 @@ impl StatusStore for EmbeddedStore {
         attempts: u32,
         error: &str,
         at: DateTime<Utc>,
+        event: &Event,
     ) -> Result<Transition, BackendError> {
         let error = error.to_owned();
+        let event = event.to_json();
         self.database
             .write(
                 "recording an attempt in the embedded store",
                 move |connection| {
                     let id = id.to_string();
                     let changed = connection.execute(
-                        "UPDATE messages SET attempts = ?1, updated_at = ?2, error = ?3
+                        &format!(
+                            "UPDATE messages SET attempts = ?1, updated_at = ?2, error = ?3, {}
                      WHERE id = ?4 AND status = 'pending' AND attempts < ?1",
-                        params![attempts, time(at), error, id],
+                            history_with(5)
+                        ),
+                        params![attempts, time(at), error, id, event],
                     )?;
                     after_update(connection, &id, changed)
                 },
@@ -373,9 +400,9 @@ impl StatusStore for EmbeddedStore {
                 "claiming a stuck message in the embedded store",
                 move |connection| {
                     let changed = connection.execute(
-                        "UPDATE messages SET updated_at = ?1, error = ?2, requeues = requeues + 1
-                     WHERE id = ?3 AND status = 'pending' AND updated_at = ?4",
-                        params![time(at), note, id.to_string(), time(seen)],
+                        &format!("UPDATE messages SET updated_at = ?1, error = ?2, requeues = requeues + 1, {}
+                     WHERE id = ?3 AND status = 'pending' AND updated_at = ?4", history_with(5)),
+                        params![time(at), note, id.to_string(), time(seen), Event::Requeued { at }.to_json()],
                     )?;
                     Ok(changed == 1)
                 },

@@ -8,7 +8,7 @@
 //!
 //! # Layout
 //! - Domain: [`MessageId`] (UUIDv7), [`Status`], [`Simulate`], [`MessageBody`]
-//!   (validated text), [`Message`] (the record), [`JobPayload`] (what the queue
+//!   (validated text), [`Message`] (the record) and its [`Event`]s (its timeline), [`JobPayload`] (what the queue
 //!   carries), [`MessageGroup`] (FIFO order), [`IdempotencyKey`] and its [`KeyClaim`] (idempotent sends).
 //! - Ports: [`Queue`] (and its [`DeadLetterQueue`]) and [`StatusStore`],
 //!   returning [`BackendError`] and never an SDK type; [`Backends`] holds a
@@ -20,6 +20,7 @@ mod body;
 mod dead_letters;
 mod error;
 mod group;
+mod history;
 mod id;
 mod idempotency;
 mod message;
@@ -33,6 +34,7 @@ pub use body::{InvalidBody, MAX_BODY_BYTES, MessageBody};
 pub use dead_letters::{DeadLetter, DeadLetterQueue, MOVE_BATCH};
 pub use error::BackendError;
 pub use group::{InvalidGroup, MAX_GROUP_CHARS, MessageGroup};
+pub use history::{Event, MAX_EVENT_ERROR_CHARS, MAX_HISTORY};
 pub use id::{InvalidMessageId, MessageId};
 pub use idempotency::{
     Claimed, IdempotencyKey, InvalidIdempotencyKey, KEY_WINDOW, KeyClaim, KeyOutcome, MAX_KEY_BYTES,

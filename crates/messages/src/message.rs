@@ -4,7 +4,7 @@
 use chrono::{DateTime, SubsecRound, Utc};
 use serde::{Deserialize, Serialize};
 
-use crate::{MessageBody, MessageGroup, MessageId, Outgoing, Simulate, Status};
+use crate::{Event, MessageBody, MessageGroup, MessageId, Outgoing, Simulate, Status};
 
 /// The current time at the precision the product stores (milliseconds), so
 /// that a record read back equals the record written.
@@ -40,6 +40,9 @@ pub struct Message {
     /// The group whose order it keeps on a FIFO queue, if one was given.
     #[serde(default)]
     pub group: Option<MessageGroup>,
+    /// Its timeline, oldest first: the last [`crate::MAX_HISTORY`] events.
+    #[serde(default)]
+    pub history: Vec<Event>,
 }
 
 impl Message {
@@ -64,6 +67,7 @@ impl Message {
             requeues: 0,
             retries: 0,
             group: None,
+            history: Vec::new(),
         }
     }
 

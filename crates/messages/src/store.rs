@@ -9,7 +9,7 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 
 use crate::{
-    BackendError, Claimed, FinalStatus, IdempotencyKey, KeyClaim, KeyOutcome, Message,
+    BackendError, Claimed, Event, FinalStatus, IdempotencyKey, KeyClaim, KeyOutcome, Message,
     MessageGroup, MessageId, Status,
 };
 
@@ -52,6 +52,9 @@ pub struct Outcome {
     pub error: Option<String>,
     /// When it was decided.
     pub at: DateTime<Utc>,
+    /// The delivery that decided it, added to the timeline with the change;
+    /// none when the web or the sweeper decided it.
+    pub event: Option<Event>,
 }
 
 /// One page of a list, newest first.
@@ -166,18 +169,20 @@ pub trait StatusStore: Send + Sync + 'static {
     async fn finish(&self, id: MessageId, outcome: &Outcome) -> Result<Transition, BackendError>;
 
     /// Notes a failed attempt on a message that stays `pending` (it will be
-    /// retried). Never lowers `attempts`, never touches a final message.
+    /// retried), with `event`, its delivery, added to the timeline. Never
+    /// lowers `attempts`, never touches a final message.
     async fn record_attempt(
         &self,
         id: MessageId,
         attempts: u32,
         error: &str,
         at: DateTime<Utc>,
+        event: &Event,
     ) -> Result<Transition, BackendError>;
 
     /// An operator's retry: moves a `fail` message back to `pending`, keeps
-    /// its attempts, adds one to `retries`, clears its error and sets
-    /// `updated_at` to `at`, only if it is still `fail` (so of two retries,
+    /// its attempts, adds one to `retries`, clears its error, sets
+    /// `updated_at` to `at` and adds [`Event::Retried`] to the timeline, only if it is still `fail` (so of two retries,
     /// one wins). Returns the message as written, or `None` when this call
     /// changed nothing (gone, or not `fail`).
     async fn retry(
@@ -198,7 +203,8 @@ pub trait StatusStore: Send + Sync + 'static {
     async fn stale_pending(&self, query: StaleQuery) -> Result<Vec<Message>, BackendError>;
 
     /// Claims a stuck `pending` message for the sweeper to enqueue again: sets
-    /// `updated_at` to `at`, `error` to `note` and adds one to `requeues`, only
+    /// `updated_at` to `at`, `error` to `note`, adds one to `requeues` and
+    /// [`Event::Requeued`] to the timeline, only
     /// if `updated_at` still equals `seen` (so of two sweepers, one wins).
     /// Returns whether this call won.
     async fn claim_requeue(

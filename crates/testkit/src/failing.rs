@@ -7,7 +7,7 @@ use std::time::Duration;
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use messages::{
-    BackendError, Backends, Claimed, DeadLetterQueue, IdempotencyKey, KeyClaim, KeyOutcome,
+    BackendError, Backends, Claimed, DeadLetterQueue, Event, IdempotencyKey, KeyClaim, KeyOutcome,
     ListQuery, Message, MessageId, Outcome, Outgoing, Page, Queue, QueueDepth, Received,
     StaleQuery, Status, StatusStore, Transition,
 };
@@ -77,6 +77,7 @@ impl StatusStore for Down {
         _attempts: u32,
         _error: &str,
         _at: DateTime<Utc>,
+        _event: &Event,
     ) -> Result<Transition, BackendError> {
         down("record attempt")
     }

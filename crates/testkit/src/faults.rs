@@ -12,7 +12,7 @@ use std::time::Duration;
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use messages::{
-    BackendError, Backends, Claimed, DeadLetterQueue, IdempotencyKey, KeyClaim, KeyOutcome,
+    BackendError, Backends, Claimed, DeadLetterQueue, Event, IdempotencyKey, KeyClaim, KeyOutcome,
     ListQuery, Message, MessageId, Outcome, Outgoing, Page, Queue, QueueDepth, Received,
     StaleQuery, Status, StatusStore, Transition,
 };
@@ -203,8 +203,11 @@ impl StatusStore for FaultyStore {
         attempts: u32,
         error: &str,
         at: DateTime<Utc>,
+        event: &Event,
     ) -> Result<Transition, BackendError> {
-        self.inner.record_attempt(id, attempts, error, at).await
+        self.inner
+            .record_attempt(id, attempts, error, at, event)
+            .await
     }
     async fn retry(
         &self,

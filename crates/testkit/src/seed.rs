@@ -28,6 +28,7 @@ pub async fn failed(backends: &Backends, body: &str, attempts: u32) -> Message {
         attempts,
         error: Some(format!("gave up after {attempts} attempts")),
         at: messages::now(),
+        event: None,
     };
     backends
         .store

@@ -166,3 +166,50 @@ async fn dark_mode_follows_the_system_and_keeps_aa_contrast() {
     }
     browser.close().await;
 }
+
+/// A message's page shows its timeline, and follows it live: a `flaky` job
+/// fails its first delivery (answered 500, so sqsd retries it) and completes
+/// on the second (answered 200).
+#[tokio::test]
+async fn a_messages_timeline_shows_each_delivery_live() {
+    let app = app().await;
+    let message = messages::Message::new(
+        messages::MessageBody::parse("flaky one").expect("valid"),
+        Simulate::Flaky,
+    );
+    app.backends.store.create(&message).await.expect("record");
+    let browser = app.open(&format!("/messages/{}", message.id)).await;
+    assert_eq!(
+        browser.count("#timeline li").await,
+        1,
+        "sent, nothing more yet"
+    );
+    app.backends
+        .queue
+        .send_message(&message.enqueue())
+        .await
+        .expect("enqueue");
+    assert_eq!(browser.wait_for_count("#timeline li", 3, WAIT).await, 3);
+    let lines = browser
+        .script(
+            "return Array.from(document.querySelectorAll('#timeline li'), (li) => li.textContent);",
+        )
+        .await;
+    let lines: Vec<&str> = lines
+        .as_array()
+        .expect("lines")
+        .iter()
+        .filter_map(serde_json::Value::as_str)
+        .collect();
+    assert!(lines[0].contains("Sent"), "{lines:?}");
+    assert!(
+        lines[1].contains("Delivery 1: failed, to be retried") && lines[1].contains("answered 500"),
+        "{lines:?}"
+    );
+    assert!(
+        lines[2].contains("Delivery 2: complete") && lines[2].contains("answered 200"),
+        "{lines:?}"
+    );
+    assert_accessible(&browser, "on a message's page with its timeline").await;
+    browser.close().await;
+}

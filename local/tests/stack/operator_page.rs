@@ -161,7 +161,9 @@ async fn the_failures_page_redrives_retries_and_deletes_for_the_operator(kind: K
         browser.client.goto(&web).await.expect("the messages page");
         browser.click("#process-batch").await;
         browser
-            .wait_for_text(".notice", WAIT, |text| text.contains("rocess"))
+            .wait_for_text("#process-status", WAIT, |text| {
+                text.starts_with("Processed") || text.contains("empty")
+            })
             .await;
     }
     assert_eq!(status_of(backends, &stuck).await, Some(Status::Complete));

@@ -446,11 +446,22 @@ async fn attempts_never_go_down_when_a_job_is_enqueued_anew() {
         .fresh
         .backends
         .store
-        .record_attempt(message_id, 5, "earlier failures", messages::now())
+        .record_attempt(
+            message_id,
+            5,
+            "earlier failures",
+            messages::now(),
+            &retried_delivery(),
+        )
         .await
         .expect("record");
     let job = json!({ "id": id, "body": "again", "simulate": "ok" }).to_string();
     let (status, answer) = sqsd::post(&stack.worker, &sqsd::delivery(1), &job).await;
     assert_eq!(status, StatusCode::OK, "{answer}");
     assert_eq!(answer["attempts"], 6);
+}
+
+/// A delivery that failed and will be retried, for the timeline.
+fn retried_delivery() -> messages::Event {
+    messages::Event::delivered(1, messages::now(), 500, Some("failed"))
 }

@@ -27,6 +27,7 @@ use crate::input::{
 use crate::limits::COUNT_CAP;
 use crate::send::send_planned;
 use crate::strip::Strip;
+use crate::timeline;
 
 /// How many messages a page shows.
 const PAGE_SIZE: u32 = 25;
@@ -37,6 +38,7 @@ pub fn router() -> Router<AppState> {
         .route("/messages", post(send_form))
         .route("/messages/{id}", get(detail))
         .route("/find", get(find))
+        .route("/messages/{id}/timeline", get(timeline_fragment))
         .route("/process-batch", post(process_batch))
         .route("/demo/groups", post(demo_groups))
 }
@@ -98,6 +100,16 @@ struct DetailPage {
     /// Where the operator's sign-in form comes back to.
     back: String,
     notice: Option<String>,
+    /// Its timeline, oldest first.
+    timeline: Vec<timeline::Line>,
+    max_history: usize,
+}
+
+/// A message's timeline alone: what its page swaps in while it follows it.
+#[derive(Template)]
+#[template(path = "partials/timeline.html")]
+struct TimelineFragment {
+    timeline: Vec<timeline::Line>,
 }
 
 /// What the form had, to show it again.
@@ -322,6 +334,25 @@ async fn send_form(
     }
 }
 
+async fn timeline_fragment(State(state): State<AppState>, Path(id): Path<String>) -> Response {
+    let Ok(id) = MessageId::parse(&id) else {
+        return error_page(HttpError::not_found("that is not a message id"));
+    };
+    match state.backends.store.get(id).await {
+        Ok(Some(message)) => render(
+            &TimelineFragment {
+                timeline: timeline::lines(&message),
+            },
+            StatusCode::OK,
+        ),
+        Ok(None) => error_page(HttpError::not_found(format!("no message has id {id}"))),
+        Err(source) => error_page(HttpError::service_unavailable(
+            "the message cannot be read: the status store is unavailable. Reload in a moment",
+            source,
+        )),
+    }
+}
+
 #[derive(Debug, Default, Deserialize)]
 struct FindParams {
     #[serde(default)]
@@ -375,6 +406,8 @@ async fn detail(
             &DetailPage {
                 asset_version: asset_version(),
                 back: format!("/messages/{}", message.id),
+                timeline: timeline::lines(&message),
+                max_history: messages::MAX_HISTORY,
                 message,
                 operator_enabled: state.operator.enabled(),
                 signed_in: state.operator.signed_in(&headers),

@@ -32,6 +32,7 @@ async fn finished(
         attempts,
         error: None,
         at: sent + chrono::Duration::milliseconds(took_ms),
+        event: None,
     };
     backends
         .store

@@ -39,6 +39,7 @@ pub async fn finish_next(backends: &Backends) {
         attempts: 1,
         error: None,
         at: messages::now(),
+        event: None,
     };
     backends
         .store

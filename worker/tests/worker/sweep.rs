@@ -38,6 +38,7 @@ pub async fn orphan(backend: &TestBackend, age: chrono::Duration, requeues: u32)
         error: None,
         requeues,
         retries: 0,
+        history: Vec::new(),
         group: None,
     };
     backend
@@ -231,6 +232,7 @@ async fn recent_and_final_messages_are_left_alone(kind: Kind) {
         attempts: 1,
         error: None,
         at: messages::now(),
+        event: None,
     };
     backend
         .backends

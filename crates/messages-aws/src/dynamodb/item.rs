@@ -8,7 +8,7 @@ use chrono::{DateTime, Utc};
 use super::layout::{
     GROUP, GROUP_SHARD, SHARD, STATUS_SHARD, group_key, shard_key, shard_of, status_key,
 };
-use messages::{BackendError, Message, MessageGroup, MessageId};
+use messages::{BackendError, Event, Message, MessageGroup, MessageId};
 
 /// One item's attributes.
 pub type Item = HashMap<String, AttributeValue>;
@@ -21,6 +21,11 @@ pub fn s(text: impl Into<String>) -> AttributeValue {
 /// A time attribute: RFC 3339 in UTC, to the millisecond, so it sorts as text.
 pub fn time(at: DateTime<Utc>) -> AttributeValue {
     s(at.to_rfc3339_opts(chrono::SecondsFormat::Millis, true))
+}
+
+/// A timeline as DynamoDB keeps it: a list of events, each one JSON string.
+pub fn history(events: &[Event]) -> AttributeValue {
+    AttributeValue::L(events.iter().map(|event| s(event.to_json())).collect())
 }
 
 /// A message as the item that records it, with its index keys.
@@ -53,6 +58,9 @@ pub fn to_item(message: &Message) -> Item {
     ]);
     if let Some(error) = &message.error {
         item.insert("error".to_owned(), s(error));
+    }
+    if !message.history.is_empty() {
+        item.insert("history".to_owned(), history(&message.history));
     }
     if let Some(group) = &message.group {
         item.insert(GROUP.to_owned(), s(group.as_str()));
@@ -110,6 +118,18 @@ pub fn from_item(item: &Item) -> Result<Message, BackendError> {
             None => None,
             Some(_) => Some(text("error")?.to_owned()),
         },
+        history: match item.get("history") {
+            None => Vec::new(),
+            Some(AttributeValue::L(events)) => events
+                .iter()
+                .map(|event| match event {
+                    AttributeValue::S(json) => Event::from_json(json)
+                        .map_err(|error| invalid("history", error.to_string())),
+                    _ => Err(invalid("history", "an event is not a string".to_owned())),
+                })
+                .collect::<Result<_, _>>()?,
+            Some(_) => return Err(invalid("history", "not a list".to_owned())),
+        },
         group: match item.get(GROUP) {
             None => None,
             Some(_) => Some(
@@ -131,6 +151,10 @@ mod tests {
             Message::new(MessageBody::parse("hi <b>").expect("valid"), Simulate::Slow);
         message.error = Some("boom".to_owned());
         message.attempts = 3;
+        assert_eq!(from_item(&to_item(&message)).ok(), Some(message.clone()));
+        message.history = vec![Event::Retried {
+            at: messages::now(),
+        }];
         assert_eq!(from_item(&to_item(&message)).ok(), Some(message.clone()));
         let grouped = message.in_group(MessageGroup::parse("orders").ok());
         assert_eq!(from_item(&to_item(&grouped)).ok(), Some(grouped));

@@ -21,6 +21,7 @@ use aws_sdk_dynamodb::config::http::HttpResponse;
 use aws_sdk_dynamodb::error::SdkError;
 use aws_sdk_dynamodb::operation::delete_item::DeleteItemError;
 use aws_sdk_dynamodb::operation::query::builders::QueryFluentBuilder;
+use aws_sdk_dynamodb::operation::update_item::builders::UpdateItemFluentBuilder;
 use aws_sdk_dynamodb::operation::update_item::{UpdateItemError, UpdateItemOutput};
 use aws_sdk_dynamodb::types::{
     AttributeValue, KeysAndAttributes, PutRequest, ReturnValue, WriteRequest,
@@ -28,7 +29,7 @@ use aws_sdk_dynamodb::types::{
 use chrono::{DateTime, Utc};
 
 use fan_out::{Order, ReadOn, count_every_shard, ids_of_every_shard};
-use item::{Item, from_item, s, time, to_item};
+use item::{Item, from_item, history, s, time, to_item};
 pub use keys::EXPIRES_AT;
 pub use layout::{
     GROUP_SHARD, INDEX_BY_GROUP, INDEX_BY_STATUS, INDEX_NEWEST, SHARD, STATUS_INDEX_COPIES,
@@ -36,8 +37,9 @@ pub use layout::{
 };
 use layout::{group_key, shard_key, shard_of, status_key};
 use messages::{
-    BackendError, Claimed, FinalStatus, IdempotencyKey, KeyClaim, KeyOutcome, ListQuery, Message,
-    MessageId, Outcome, Page, Requeues, StaleQuery, Status, StatusStore, Transition,
+    BackendError, Claimed, Event, FinalStatus, IdempotencyKey, KeyClaim, KeyOutcome, ListQuery,
+    MAX_HISTORY, Message, MessageId, Outcome, Page, Requeues, StaleQuery, Status, StatusStore,
+    Transition,
 };
 
 /// A DynamoDB table of messages.
@@ -73,6 +75,24 @@ fn condition_failed(error: &SdkError<UpdateItemError, HttpResponse>) -> bool {
         .is_some_and(UpdateItemError::is_conditional_check_failed_exception)
 }
 
+/// The SET clause that adds an event to the timeline; [`with_event`] gives
+/// it its values.
+const APPEND_HISTORY: &str = "history = list_append(if_not_exists(history, :no_events), :event)";
+
+fn with_event(request: UpdateItemFluentBuilder, event: &Event) -> UpdateItemFluentBuilder {
+    request
+        .expression_attribute_values(":no_events", AttributeValue::L(Vec::new()))
+        .expression_attribute_values(":event", history(std::slice::from_ref(event)))
+}
+
+/// How many events the item `attributes` holds in its timeline.
+fn history_len(attributes: Option<&Item>) -> usize {
+    match attributes.and_then(|item| item.get("history")) {
+        Some(AttributeValue::L(events)) => events.len(),
+        _ => 0,
+    }
+}
+
 /// Whether a conditional update that claims something won it: refused by its
 /// condition means someone else holds the claim, not an error.
 fn won(result: UpdateResult) -> Result<bool, BackendError> {
@@ -94,7 +114,11 @@ impl DynamoStore {
         match result {
             // Every update asks for ALL_NEW, so an applied one returns the item.
             Ok(output) => match output.attributes {
-                Some(item) => Ok(Transition::Applied(from_item(&item)?)),
+                Some(item) => {
+                    let mut message = from_item(&item)?;
+                    self.keep_history_bounded(&mut message).await?;
+                    Ok(Transition::Applied(message))
+                }
                 None => Err(BackendError::new(
                     "DynamoDB UpdateItem",
                     "the update was applied but DynamoDB returned no item",
@@ -148,6 +172,38 @@ impl DynamoStore {
             .filter_map(|id| found.remove(id))
             .filter(|message| keep(message))
             .collect())
+    }
+
+    /// Drops the oldest events of `message`'s timeline past [`MAX_HISTORY`],
+    /// in the table and in `message`. The append and the trim are two writes:
+    /// between them the timeline is a few events longer, never lost.
+    async fn keep_history_bounded(&self, message: &mut Message) -> Result<(), BackendError> {
+        let len = message.history.len();
+        if len > MAX_HISTORY {
+            self.trim_history(message.id, len).await?;
+            message.history.drain(..len - MAX_HISTORY);
+        }
+        Ok(())
+    }
+
+    /// Removes the oldest events past [`MAX_HISTORY`] of a timeline seen with
+    /// `len` events, only if it still has that many (a concurrent append
+    /// leaves the trim to the next write).
+    async fn trim_history(&self, id: MessageId, len: usize) -> Result<(), BackendError> {
+        let oldest: Vec<String> = (0..len - MAX_HISTORY)
+            .map(|index| format!("history[{index}]"))
+            .collect();
+        let result = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .key("id", s(id))
+            .update_expression(format!("REMOVE {}", oldest.join(", ")))
+            .condition_expression("size(history) = :len")
+            .expression_attribute_values(":len", AttributeValue::N(len.to_string()))
+            .send()
+            .await;
+        won(result).map(|_| ())
     }
 
     /// After a conditional write lost, says why: gone, or already final.
@@ -217,18 +273,19 @@ impl StatusStore for DynamoStore {
             )
             .expression_attribute_values(":at", time(outcome.at))
             .return_values(ReturnValue::AllNew);
+        let mut set = "SET #status = :final, #status_shard = :final_shard, attempts = :attempts, updated_at = :at".to_owned();
+        if let Some(event) = &outcome.event {
+            set = format!("{set}, {APPEND_HISTORY}");
+            request = with_event(request, event);
+        }
         request = match (&outcome.error, outcome.status) {
             (Some(error), _) => request
-                .update_expression(
-                    "SET #status = :final, #status_shard = :final_shard, attempts = :attempts, updated_at = :at, #error = :error",
-                )
+                .update_expression(format!("{set}, #error = :error"))
                 .expression_attribute_names("#error", "error")
                 .expression_attribute_values(":error", s(error)),
             // A success clears the error of an earlier failed attempt.
             (None, FinalStatus::Complete | FinalStatus::Fail) => request
-                .update_expression(
-                    "SET #status = :final, #status_shard = :final_shard, attempts = :attempts, updated_at = :at REMOVE #error",
-                )
+                .update_expression(format!("{set} REMOVE #error"))
                 .expression_attribute_names("#error", "error"),
         };
         self.transition_after(id, request.send().await).await
@@ -240,13 +297,16 @@ impl StatusStore for DynamoStore {
         attempts: u32,
         error: &str,
         at: DateTime<Utc>,
+        event: &Event,
     ) -> Result<Transition, BackendError> {
-        let result = self
+        let request = self
             .client
             .update_item()
             .table_name(&self.table)
             .key("id", s(id))
-            .update_expression("SET attempts = :attempts, updated_at = :at, #error = :error")
+            .update_expression(format!(
+                "SET attempts = :attempts, updated_at = :at, #error = :error, {APPEND_HISTORY}"
+            ))
             // Only on a pending message, and never backwards: a slow duplicate
             // of attempt 2 must not overwrite what attempt 3 recorded.
             .condition_expression("#status = :pending AND attempts < :attempts")
@@ -256,9 +316,8 @@ impl StatusStore for DynamoStore {
             .expression_attribute_values(":attempts", AttributeValue::N(attempts.to_string()))
             .expression_attribute_values(":at", time(at))
             .expression_attribute_values(":error", s(error))
-            .return_values(ReturnValue::AllNew)
-            .send()
-            .await;
+            .return_values(ReturnValue::AllNew);
+        let result = with_event(request, event).send().await;
         self.transition_after(id, result).await
     }
 
@@ -491,15 +550,15 @@ impl StatusStore for DynamoStore {
         id: MessageId,
         at: DateTime<Utc>,
     ) -> Result<Option<Message>, BackendError> {
-        let result = self
+        let request = self
             .client
             .update_item()
             .table_name(&self.table)
             .key("id", s(id))
             // The entry moves back to the pending shard of the same number.
-            .update_expression(
-                "SET #status = :pending, #status_shard = :pending_shard, updated_at = :at, retries = if_not_exists(retries, :zero) + :one REMOVE #error",
-            )
+            .update_expression(format!(
+                "SET #status = :pending, #status_shard = :pending_shard, updated_at = :at, retries = if_not_exists(retries, :zero) + :one, {APPEND_HISTORY} REMOVE #error"
+            ))
             .condition_expression("#status = :fail")
             .expression_attribute_names("#status", "status")
             .expression_attribute_names("#status_shard", STATUS_SHARD)
@@ -513,11 +572,16 @@ impl StatusStore for DynamoStore {
             .expression_attribute_values(":at", time(at))
             .expression_attribute_values(":zero", AttributeValue::N("0".to_owned()))
             .expression_attribute_values(":one", AttributeValue::N("1".to_owned()))
-            .return_values(ReturnValue::AllNew)
-            .send()
-            .await;
+            .return_values(ReturnValue::AllNew);
+        let result = with_event(request, &Event::Retried { at }).send().await;
         match result {
-            Ok(output) => output.attributes.as_ref().map(from_item).transpose(),
+            Ok(output) => {
+                let mut message = output.attributes.as_ref().map(from_item).transpose()?;
+                if let Some(message) = message.as_mut() {
+                    self.keep_history_bounded(message).await?;
+                }
+                Ok(message)
+            }
             Err(error) if condition_failed(&error) => Ok(None),
             Err(error) => Err(BackendError::new("DynamoDB UpdateItem", error)),
         }
@@ -554,14 +618,14 @@ impl StatusStore for DynamoStore {
         at: DateTime<Utc>,
         note: &str,
     ) -> Result<bool, BackendError> {
-        let result = self
+        let request = self
             .client
             .update_item()
             .table_name(&self.table)
             .key("id", s(id))
-            .update_expression(
-                "SET updated_at = :at, #error = :note, requeues = if_not_exists(requeues, :zero) + :one",
-            )
+            .update_expression(format!(
+                "SET updated_at = :at, #error = :note, requeues = if_not_exists(requeues, :zero) + :one, {APPEND_HISTORY}"
+            ))
             .condition_expression("#status = :pending AND updated_at = :seen")
             .expression_attribute_names("#status", "status")
             .expression_attribute_names("#error", "error")
@@ -571,8 +635,14 @@ impl StatusStore for DynamoStore {
             .expression_attribute_values(":note", s(note))
             .expression_attribute_values(":zero", AttributeValue::N("0".to_owned()))
             .expression_attribute_values(":one", AttributeValue::N("1".to_owned()))
-            .send()
-            .await;
+            .return_values(ReturnValue::AllNew);
+        let result = with_event(request, &Event::Requeued { at }).send().await;
+        if let Ok(output) = &result
+            && history_len(output.attributes.as_ref()) > MAX_HISTORY
+        {
+            self.trim_history(id, history_len(output.attributes.as_ref()))
+                .await?;
+        }
         won(result)
     }
 
