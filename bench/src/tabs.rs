@@ -1,7 +1,8 @@
 //! `--scenario tabs` (on moto): what open pages cost the backend. For 1, 10
 //! and 100 tabs open on one web instance, each doing what the page's script
 //! does (load `/`, then every 1.5 s ask `/api/messages/updates` for messages
-//! newer than the newest it has, and for the counts every fourth time), the
+//! newer than the newest it has, and for the counts and the pipeline every
+//! fourth time, and every 30 s fetch the last hour's charts), the
 //! AWS requests the web makes per minute, counted on the wire by a proxy
 //! (as in `run.rs`), from when every tab has loaded the page. The page is
 //! idle: nothing is sent, nothing is pending, which is the floor of what an
@@ -20,6 +21,8 @@ use crate::run::{provision_moto, start};
 
 /// The page's poll period (`POLL_MS` in `app.js`).
 const POLL: Duration = Duration::from_millis(1500);
+/// Polls between two fetches of the charts (every 30 s in `app.js`).
+const POLLS_PER_CHARTS: u64 = 20;
 /// How long each tab count is measured.
 const WINDOW: Duration = Duration::from_secs(30);
 /// Time for every tab to load the page before the window opens.
@@ -106,6 +109,12 @@ async fn tab(web: String, polling: Instant, until: Instant) -> anyhow::Result<(u
             continue;
         }
         answered += 1;
+        if answered % POLLS_PER_CHARTS == 0 {
+            client
+                .get(format!("{web}/activity/charts"))
+                .send()
+                .await?;
+        }
         let update: Value = response.json().await?;
         if let Some(last) = update["new"].as_array().and_then(|new| new.last()) {
             newest = last["id"].as_str().unwrap_or(&newest).to_owned();
