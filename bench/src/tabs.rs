@@ -110,10 +110,7 @@ async fn tab(web: String, polling: Instant, until: Instant) -> anyhow::Result<(u
         }
         answered += 1;
         if answered % POLLS_PER_CHARTS == 0 {
-            client
-                .get(format!("{web}/activity/charts"))
-                .send()
-                .await?;
+            client.get(format!("{web}/activity/charts")).send().await?;
         }
         let update: Value = response.json().await?;
         if let Some(last) = update["new"].as_array().and_then(|new| new.last()) {

@@ -291,6 +291,10 @@ async fn the_pipeline_strip_follows_the_queue_the_worker_and_the_store() {
         .wait_for_text("#pipe-complete", WAIT, |text| text == "3")
         .await;
     assert_eq!(complete, "3", "the strip follows the store");
+    browser
+        .wait_for_count("#messages tbody tr[data-status=complete]", 3, WAIT)
+        .await;
+    browser.save_screenshot("screenshot").await;
     assert_eq!(browser.text("#pipe-waiting").await, "0");
     assert_eq!(browser.text("#pipe-pending").await, "0");
     browser.close().await;
