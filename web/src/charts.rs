@@ -33,8 +33,10 @@ pub fn throughput(activity: &Activity) -> String {
     );
     for (index, minute) in activity.minutes.iter().enumerate() {
         let x = index * slot;
-        let complete = scale(minute.complete);
-        let fail = scale(minute.fail);
+        // Both bars from one rounding, so together they never pass the top.
+        let total = scale(minute.complete + minute.fail);
+        let complete = scale(minute.complete).min(total);
+        let fail = total - complete;
         if complete > 0 {
             let _ = write!(
                 svg,
@@ -149,6 +151,18 @@ mod tests {
         assert!(
             svg.contains(r#"height="90""#),
             "3 of the busiest 4 is three quarters high: {svg}"
+        );
+        // Each part rounded up alone would pass the top: 3 and 4 of 7.
+        activity.minutes[58] = Minute {
+            complete: 3,
+            fail: 4,
+            retries: 0,
+        };
+        activity.minutes[59] = Minute::default();
+        let svg = throughput(&activity);
+        assert!(
+            !svg.contains("y=\"-") && !svg.contains("18446744073709551615"),
+            "{svg}"
         );
     }
 }

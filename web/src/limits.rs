@@ -12,6 +12,3 @@ pub const REQUEST_BODY_LIMIT: usize = 256 * 1024;
 
 /// The most messages one send may make.
 pub const MAX_BURST: u32 = 100;
-
-/// Counts above this show as "1000+": counting costs reads on DynamoDB.
-pub const COUNT_CAP: u64 = 1000;

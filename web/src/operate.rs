@@ -53,8 +53,23 @@ async fn refusal(backends: &Backends, id: MessageId, verb: &str) -> HttpError {
     }
 }
 
-/// Retries the failed message `id`: see the module's note.
+/// Retries the failed message `id`: see the module's note. The write and
+/// the enqueue run in a task of their own, so a request cancelled in between
+/// (its client gone, its deadline passed) cannot leave the message `pending`
+/// with no job.
 pub async fn retry(backends: &Backends, id: MessageId) -> Result<Message, HttpError> {
+    let backends = backends.clone();
+    tokio::spawn(async move { retry_to_the_end(&backends, id).await })
+        .await
+        .unwrap_or_else(|error| {
+            Err(HttpError::internal(format!(
+                "the retry of message {id} stopped unexpectedly: look at the message before you retry it again"
+            ))
+            .caused_by(error))
+        })
+}
+
+async fn retry_to_the_end(backends: &Backends, id: MessageId) -> Result<Message, HttpError> {
     let retried = backends
         .store
         .retry(id, messages::now())

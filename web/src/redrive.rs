@@ -85,11 +85,20 @@ impl Redrive {
             };
             let pace = Duration::from_secs(1) / (REDRIVE_PER_SECOND / MOVE_BATCH);
             let mut moved = 0u64;
+            let mut empty_once = false;
             while moved < started.target {
                 let batch_started = Instant::now();
                 match dead_letters.move_back().await {
-                    Ok(0) => break,
+                    // Empty twice running, or its depth says so: done.
+                    Ok(0)
+                        if empty_once
+                            || dead_letters.depth().await.is_ok_and(|depth| depth == 0) =>
+                    {
+                        break;
+                    }
+                    Ok(0) => empty_once = true,
                     Ok(batch) => {
+                        empty_once = false;
                         moved += u64::from(batch);
                         update(&|progress| progress.moved = moved);
                     }

@@ -2,8 +2,7 @@
 //! the counts of each status, the queue's depth, the dead-letter queue's
 //! depth and how the worker is fed.
 //!
-//! Counting is the dearest read the page makes: on DynamoDB a count of one
-//! status is one COUNT Query per shard (`count_every_shard`). Each live page
+//! Each live page
 //! asks for the pipeline every few polls; were each request read anew, the
 //! backend's cost would grow with the number of open tabs. Instead the web
 //! keeps the last snapshot for [`COUNTS_MAX_AGE`] and serves it to every
@@ -24,13 +23,12 @@ use serde::Serialize;
 use tokio::sync::Mutex;
 use tokio::time::Instant;
 
-use crate::limits::COUNT_CAP;
 use crate::worker_link::{WorkerLink, WorkerMode};
 
 /// How old the shared snapshot may be when served.
 pub const COUNTS_MAX_AGE: Duration = Duration::from_secs(3);
 
-/// How many messages have each status (at most [`COUNT_CAP`]), by name.
+/// How many messages have each status, exactly, by name.
 pub type Counts = BTreeMap<&'static str, u64>;
 
 /// Where the queue's messages are (SQS's approximate counts).
@@ -143,10 +141,7 @@ impl PipelineSnapshot {
     async fn count(&self) -> Result<Counts, BackendError> {
         let mut counts = Counts::new();
         for status in Status::ALL {
-            counts.insert(
-                status.as_str(),
-                self.backends.store.count(status, COUNT_CAP).await?,
-            );
+            counts.insert(status.as_str(), self.backends.store.count(status).await?);
         }
         Ok(counts)
     }

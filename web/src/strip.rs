@@ -1,7 +1,6 @@
 //! The pipeline strip as a page shows it: each stage's figures as text, with
-//! "?" for what could not be read and "cap+" for a count at the cap.
+//! "?" for what could not be read.
 
-use crate::limits::COUNT_CAP;
 use crate::snapshot::Pipeline;
 use crate::worker_link::WorkerMode;
 
@@ -32,16 +31,11 @@ pub struct Strip {
     pub dead_letters: String,
     /// Whether the queue has a dead-letter queue at all.
     pub has_dead_letters: bool,
-    /// Counts stop here (the script shows a count at the cap as "cap+").
-    pub count_cap: u64,
 }
 
+/// A figure as shown: "?" when it could not be read.
 fn shown(count: Option<u64>) -> String {
-    match count {
-        Some(count) if count >= COUNT_CAP => format!("{COUNT_CAP}+"),
-        Some(count) => count.to_string(),
-        None => "?".to_owned(),
-    }
+    count.map_or_else(|| "?".to_owned(), |count| count.to_string())
 }
 
 impl From<&Pipeline> for Strip {
@@ -68,8 +62,7 @@ impl From<&Pipeline> for Strip {
                 .map(|(id, label, count)| Figure {
                     id,
                     label,
-                    // Queue depths are not capped.
-                    shown: count.map_or_else(|| "?".to_owned(), |count| count.to_string()),
+                    shown: shown(count),
                 })
                 .collect(),
             worker: pipeline.worker.describe(),
@@ -92,10 +85,9 @@ impl From<&Pipeline> for Strip {
             .collect(),
             dead_letters: match (pipeline.has_dead_letters, pipeline.dead_letters) {
                 (false, _) => "none configured".to_owned(),
-                (true, depth) => depth.map_or_else(|| "?".to_owned(), |depth| depth.to_string()),
+                (true, depth) => shown(depth),
             },
             has_dead_letters: pipeline.has_dead_letters,
-            count_cap: COUNT_CAP,
         }
     }
 }

@@ -8,25 +8,22 @@
 // messages it shows (`watch`). It never re-downloads the table.
 // The pipeline strip, from the snapshot the server shares among its pages
 // (`/api/pipeline`, or `pipeline` in an update): "?" for what it could not
-// read, and a count at the cap as "cap+".
+// read.
 function setPipeline(pipeline) {
   "use strict";
   const strip = document.getElementById("pipeline");
   if (!strip || !pipeline) return;
-  const cap = Number(strip.dataset.cap || 0);
-  const set = (id, count, capped) => {
+  const set = (id, count) => {
     const element = document.getElementById(id);
-    if (!element) return;
-    if (count == null) element.textContent = "?";
-    else element.textContent = capped && cap && count >= cap ? cap + "+" : String(count);
+    if (element) element.textContent = count == null ? "?" : String(count);
   };
   const queue = pipeline.queue || {};
-  set("pipe-waiting", queue.waiting, false);
-  set("pipe-in-flight", queue.in_flight, false);
-  set("pipe-delayed", queue.delayed, false);
+  set("pipe-waiting", queue.waiting);
+  set("pipe-in-flight", queue.in_flight);
+  set("pipe-delayed", queue.delayed);
   const counts = pipeline.counts || {};
-  for (const status of ["pending", "complete", "fail"]) set("pipe-" + status, counts[status], true);
-  if (pipeline.has_dead_letters) set("pipe-dead-letters", pipeline.dead_letters, false);
+  for (const status of ["pending", "complete", "fail"]) set("pipe-" + status, counts[status]);
+  if (pipeline.has_dead_letters) set("pipe-dead-letters", pipeline.dead_letters);
   const worker = document.getElementById("pipe-worker");
   const phrases = { sqsd: "fed by sqsd", polling: "polling the queue", manual: "manual: waits for Process", unreachable: "not answering" };
   if (worker && phrases[pipeline.worker]) {
@@ -151,12 +148,16 @@ function setPipeline(pipeline) {
     error.classList.toggle("error-text", message.error != null);
     detail.dataset.status = message.status;
     live.textContent = message.status === "pending" ? "" : "Now " + message.status + ".";
-    // The timeline, drawn by the server, swapped in when it grew.
+    // The timeline, drawn by the server, swapped in when the message changed
+    // (every event changes `updated_at`; a full timeline keeps its length).
     const timeline = document.getElementById("timeline-wrap");
-    if (timeline && (message.history || []).length + 1 !== timeline.querySelectorAll("li").length) {
+    if (timeline && timeline.dataset.updated !== message.updated_at) {
       try {
         const response = await fetch("/messages/" + encodeURIComponent(id) + "/timeline", { headers: { Accept: "text/html" } });
-        if (response.ok) timeline.innerHTML = await response.text();
+        if (response.ok) {
+          timeline.innerHTML = await response.text();
+          timeline.dataset.updated = message.updated_at;
+        }
       } catch (error) {
         // The next look tries again.
       }
@@ -287,15 +288,12 @@ function setPipeline(pipeline) {
     return null;
   }
 
-  // The server counts no further than the cap: a count at the cap means
-  // "at least", as the page first rendered it.
-  const countCap = Number((document.getElementById("counts") || {}).dataset?.cap || 0);
   function setCounts(counts) {
     for (const status of Object.keys(counts)) {
       const element = document.getElementById("count-" + status);
       if (!element) continue;
       const count = counts[status];
-      element.textContent = countCap && count >= countCap ? countCap + "+" : String(count);
+      element.textContent = String(count);
     }
   }
 

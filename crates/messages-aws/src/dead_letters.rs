@@ -26,6 +26,11 @@ const MOVE_VISIBILITY: Duration = Duration::from_secs(30);
 /// Receives one peek makes at most (each returns up to ten).
 const PEEK_RECEIVES: u32 = 5;
 
+/// How long a receive from the dead-letter queue waits for messages. A short
+/// poll (no wait) asks only some of SQS's servers and may answer nothing on
+/// a small queue that holds messages; a long poll asks them all.
+const WAIT: Duration = Duration::from_secs(1);
+
 /// The dead-letter queue `dead_letters` of the work queue `source`.
 #[derive(Debug, Clone)]
 pub struct SqsDeadLetters {
@@ -69,10 +74,7 @@ impl DeadLetterQueue for SqsDeadLetters {
             if seen.len() >= max as usize {
                 break;
             }
-            let received = self
-                .dead_letters
-                .receive(10, Duration::ZERO, Duration::ZERO)
-                .await?;
+            let received = self.dead_letters.receive(10, WAIT, Duration::ZERO).await?;
             let before = seen.len();
             for message in received {
                 if seen.len() < max as usize
@@ -97,7 +99,7 @@ impl DeadLetterQueue for SqsDeadLetters {
     async fn move_back(&self) -> Result<u32, BackendError> {
         let received = self
             .dead_letters
-            .receive(MOVE_BATCH, Duration::ZERO, MOVE_VISIBILITY)
+            .receive(MOVE_BATCH, WAIT, MOVE_VISIBILITY)
             .await?;
         if received.is_empty() {
             return Ok(0);

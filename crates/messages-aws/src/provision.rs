@@ -16,6 +16,7 @@ use super::dynamodb::{
     STATUS_INDEX_COPIES, STATUS_SHARD,
 };
 use super::queue_name_from_url;
+use crate::DynamoStore;
 use messages::{BackendError, QueueKind};
 
 /// sqsd's defaults (the documented `aws:elasticbeanstalk:sqsd` options), so
@@ -102,6 +103,16 @@ pub async fn provision(
     let dynamodb = aws_sdk_dynamodb::Client::new(config);
     report.push(create_table(&dynamodb, table).await?);
     report.push(expire_old_keys(&dynamodb, table).await?);
+    // The status counters: a table made before them gets them, counted once
+    // from its index; a new one, or one that has them, needs nothing.
+    let filled = DynamoStore::new(dynamodb.clone(), table)
+        .fill_missing_counters()
+        .await?;
+    if filled > 0 {
+        report.push(format!(
+            "table {table}: {filled} status counter(s) set from the messages already there"
+        ));
+    }
     Ok(report)
 }
 

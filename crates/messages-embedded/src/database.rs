@@ -119,7 +119,45 @@ fn add_missing_columns(connection: &mut Connection) -> rusqlite::Result<()> {
         }
     }
     transaction.execute_batch(SCHEMA_ON_ADDED_COLUMNS)?;
+    add_status_counts(&transaction)?;
     transaction.commit()
+}
+
+/// The count of each status, kept by triggers on `messages` in the same
+/// transaction as every insert, status change and delete: exact, and read
+/// in one row whatever the number of messages.
+const STATUS_COUNT_TRIGGERS: &str = "
+CREATE TRIGGER IF NOT EXISTS count_insert AFTER INSERT ON messages BEGIN
+    INSERT INTO status_counts (status, count) VALUES (new.status, 1)
+    ON CONFLICT (status) DO UPDATE SET count = count + 1;
+END;
+CREATE TRIGGER IF NOT EXISTS count_update AFTER UPDATE OF status ON messages
+WHEN old.status <> new.status BEGIN
+    UPDATE status_counts SET count = count - 1 WHERE status = old.status;
+    INSERT INTO status_counts (status, count) VALUES (new.status, 1)
+    ON CONFLICT (status) DO UPDATE SET count = count + 1;
+END;
+CREATE TRIGGER IF NOT EXISTS count_delete AFTER DELETE ON messages BEGIN
+    UPDATE status_counts SET count = count - 1 WHERE status = old.status;
+END;
+";
+
+/// Makes `status_counts` and its triggers if the file has none yet, counting
+/// the messages already there once, under the write lock, so the counts
+/// start exact.
+fn add_status_counts(transaction: &rusqlite::Transaction<'_>) -> rusqlite::Result<()> {
+    let present: bool = transaction.query_row(
+        "SELECT EXISTS (SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'status_counts')",
+        [],
+        |row| row.get(0),
+    )?;
+    if !present {
+        transaction.execute_batch(
+            "CREATE TABLE status_counts (status TEXT PRIMARY KEY, count INTEGER NOT NULL);
+             INSERT INTO status_counts (status, count) SELECT status, COUNT(*) FROM messages GROUP BY status;",
+        )?;
+    }
+    transaction.execute_batch(STATUS_COUNT_TRIGGERS)
 }
 
 /// Why a file cannot serve as the queue kind asked for.

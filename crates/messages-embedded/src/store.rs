@@ -342,22 +342,24 @@ impl StatusStore for EmbeddedStore {
             .await
     }
 
-    async fn count(&self, status: Status, cap: u64) -> Result<u64, BackendError> {
-        // Saturates: no table holds more than i64::MAX rows.
-        let cap = i64::try_from(cap).unwrap_or(i64::MAX);
+    /// One row of `status_counts`, which triggers keep (`database.rs`).
+    async fn count(&self, status: Status) -> Result<u64, BackendError> {
         self.database
             .read(
                 "counting messages in the embedded store",
                 move |connection| {
-                    connection.query_row(
-                        "SELECT COUNT(*) FROM (SELECT 1 FROM messages WHERE status = ?1 LIMIT ?2)",
-                        params![status.as_str(), cap],
-                        |row| row.get::<_, i64>(0),
-                    )
+                    connection
+                        .query_row(
+                            "SELECT count FROM status_counts WHERE status = ?1",
+                            params![status.as_str()],
+                            |row| row.get::<_, i64>(0),
+                        )
+                        .optional()
                 },
             )
             .await
-            .map(|count| u64::try_from(count).expect("COUNT(*) is never negative"))
+            // No row: no message has ever had the status.
+            .map(|count| u64::try_from(count.unwrap_or(0)).unwrap_or(0))
     }
 
     async fn stale_pending(&self, query: StaleQuery) -> Result<Vec<Message>, BackendError> {

@@ -34,7 +34,7 @@ pub trait DeadLetterQueue: Send + Sync + 'static {
     /// Moves up to [`MOVE_BATCH`] messages back to the source queue: each is
     /// sent there before it is deleted here, so a crash in between may
     /// deliver one twice but never loses one. Returns how many moved: none
-    /// means the dead-letter queue looked empty.
+    /// means the dead-letter queue looked empty (on SQS, after a long poll).
     async fn move_back(&self) -> Result<u32, BackendError>;
 
     /// A short description for logs and the page.

@@ -6,8 +6,8 @@
 //! `retry`), so a duplicate or late delivery, whose write is refused, adds
 //! nothing: each event is recorded once. The timeline keeps the last
 //! [`MAX_HISTORY`] events, each error cut to [`MAX_EVENT_ERROR_CHARS`], so a
-//! record stays far below DynamoDB's 400 KB item limit (50 events of at
-//! most about 500 bytes: 25 KB).
+//! record stays below DynamoDB's 400 KB item limit (50 events of at most
+//! about 2 KB each, escaped: under 100 KB).
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};

@@ -162,8 +162,11 @@ pub trait StatusStore: Send + Sync + 'static {
     /// live page has not seen yet.
     async fn newer_than(&self, after: MessageId, limit: u32) -> Result<Vec<Message>, BackendError>;
 
-    /// How many messages have `status`, counting no further than `cap`.
-    async fn count(&self, status: Status, cap: u64) -> Result<u64, BackendError>;
+    /// How many messages have `status`, exactly, at a cost that does not
+    /// grow with the number of messages: a counter that every change of
+    /// status updates in the same atomic write, so duplicate and concurrent
+    /// deliveries, and a crash between two writes, leave it exact.
+    async fn count(&self, status: Status) -> Result<u64, BackendError>;
 
     /// Moves a `pending` message to a final state; see [`Transition`].
     async fn finish(&self, id: MessageId, outcome: &Outcome) -> Result<Transition, BackendError>;

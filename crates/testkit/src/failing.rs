@@ -101,7 +101,7 @@ impl StatusStore for Down {
     ) -> Result<Vec<Message>, BackendError> {
         down("newer than")
     }
-    async fn count(&self, _status: Status, _cap: u64) -> Result<u64, BackendError> {
+    async fn count(&self, _status: Status) -> Result<u64, BackendError> {
         down("count")
     }
     async fn stale_pending(&self, _query: StaleQuery) -> Result<Vec<Message>, BackendError> {

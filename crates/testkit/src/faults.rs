@@ -190,9 +190,9 @@ impl StatusStore for FaultyStore {
         self.reads.newer_than.fetch_add(1, Ordering::Relaxed);
         self.inner.newer_than(after, limit).await
     }
-    async fn count(&self, status: Status, cap: u64) -> Result<u64, BackendError> {
+    async fn count(&self, status: Status) -> Result<u64, BackendError> {
         self.reads.count.fetch_add(1, Ordering::Relaxed);
-        self.inner.count(status, cap).await
+        self.inner.count(status).await
     }
     async fn finish(&self, id: MessageId, outcome: &Outcome) -> Result<Transition, BackendError> {
         faulty("finish", self.faults.finish, self.inner.finish(id, outcome)).await

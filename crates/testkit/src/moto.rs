@@ -116,3 +116,30 @@ pub async fn drop_index(fresh: &Fresh, index: &str) {
         .await
         .unwrap_or_else(|error| panic!("cannot drop index {index}: {error:?}"));
 }
+
+/// Deletes every status counter of `fresh`'s table: the table as a release
+/// made before the counters would have left it.
+pub async fn forget_counters(fresh: &Fresh) {
+    let client = aws_sdk_dynamodb::Client::new(&fresh.sdk);
+    let scanned = client
+        .scan()
+        .table_name(&fresh.table)
+        .filter_expression("begins_with(id, :counter)")
+        .expression_attribute_values(
+            ":counter",
+            aws_sdk_dynamodb::types::AttributeValue::S("status-count#".to_owned()),
+        )
+        .send()
+        .await
+        .unwrap_or_else(|error| panic!("cannot scan for counters: {error:?}"));
+    for item in scanned.items.unwrap_or_default() {
+        let id = item.get("id").cloned().expect("an item has its key");
+        client
+            .delete_item()
+            .table_name(&fresh.table)
+            .key("id", id)
+            .send()
+            .await
+            .unwrap_or_else(|error| panic!("cannot delete a counter: {error:?}"));
+    }
+}

@@ -126,7 +126,7 @@ async fn dark_mode_follows_the_system_and_keeps_aa_contrast() {
         let pending = app
             .backends
             .store
-            .count(messages::Status::Pending, 10)
+            .count(messages::Status::Pending)
             .await
             .expect("count");
         if pending == 0 {

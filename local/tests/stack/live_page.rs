@@ -1,6 +1,6 @@
 //! The live page's defects found by trying it as a new user would, each
-//! shown fixed in a real headless Chromium: a count at the cap stays "at
-//! least"; a message leaves a filtered view when it leaves the status; one
+//! shown fixed in a real headless Chromium: a count over a thousand stays
+//! exact; a message leaves a filtered view when it leaves the status; one
 //! message's page follows it; one poll loop however the sends interleave; a
 //! long message keeps its row short; "Load more" says when it fails; a paste
 //! over the limit is refused whole; the focus ring is visible enough; the
@@ -44,11 +44,12 @@ async fn seed_pending(app: &App, count: usize) {
 }
 
 #[tokio::test]
-async fn a_count_at_the_cap_stays_at_least_the_cap_after_a_live_update() {
+async fn a_count_over_a_thousand_is_exact_and_stays_so_after_a_live_update() {
     let app = app().await;
     seed_pending(&app, 1001).await;
     let browser = app.open("/").await;
-    assert_eq!(browser.text("#count-pending").await, "1000+");
+    // Counts were once capped at 1,000 ("1000+"); they are exact now.
+    assert_eq!(browser.text("#count-pending").await, "1001");
     // The first poll asks for counts; give it time to answer.
     browser.script("window.__counts = 0; const f = window.fetch; window.fetch = (...a) => { if (String(a[0]).includes('counts=1')) window.__counts++; return f(...a); }; return 0;").await;
     for _ in 0..100 {
@@ -58,11 +59,7 @@ async fn a_count_at_the_cap_stays_at_least_the_cap_after_a_live_update() {
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     tokio::time::sleep(Duration::from_millis(500)).await;
-    assert_eq!(
-        browser.text("#count-pending").await,
-        "1000+",
-        "still at least 1000"
-    );
+    assert_eq!(browser.text("#count-pending").await, "1001", "still exact");
     browser.close().await;
 }
 

@@ -432,6 +432,71 @@ async fn provisioning_a_table_without_the_group_index_adds_it() {
     );
 }
 
+/// A table from before the status counters: `web provision` counts its
+/// messages once, from the status index, and then leaves the counters to
+/// the writes that keep them.
+#[tokio::test]
+async fn provisioning_a_table_from_before_the_counters_counts_its_messages() {
+    let fresh = moto::fresh(MAX_ATTEMPTS).await;
+    let store = &fresh.backends.store;
+    let made: Vec<messages::Message> = (0..3)
+        .map(|n| {
+            messages::Message::new(
+                messages::MessageBody::parse(format!("from before {n}")).expect("valid"),
+                messages::Simulate::Ok,
+            )
+        })
+        .collect();
+    for message in &made {
+        store.create(message).await.expect("create");
+    }
+    let outcome = messages::Outcome {
+        status: messages::FinalStatus::Complete,
+        attempts: 1,
+        error: None,
+        at: messages::now(),
+        event: None,
+    };
+    store.finish(made[0].id, &outcome).await.expect("finish");
+    moto::forget_counters(&fresh).await;
+    assert_eq!(
+        store.count(messages::Status::Pending).await.expect("count"),
+        0,
+        "as an old table"
+    );
+    for round in 0..2 {
+        let report =
+            messages_aws::provision(&fresh.sdk, &fresh.queue_url, &fresh.table, MAX_ATTEMPTS)
+                .await
+                .expect("provision");
+        let line = report
+            .iter()
+            .find(|line| line.contains("status counter"))
+            .cloned()
+            .unwrap_or_default();
+        if round == 0 {
+            assert!(
+                line.contains("status counter(s) set from the messages already there"),
+                "{report:?}"
+            );
+        } else {
+            assert!(line.is_empty(), "the second run leaves them: {report:?}");
+        }
+        assert_eq!(
+            store.count(messages::Status::Pending).await.expect("count"),
+            2
+        );
+        assert_eq!(
+            store
+                .count(messages::Status::Complete)
+                .await
+                .expect("count"),
+            1
+        );
+        assert_eq!(store.count(messages::Status::Fail).await.expect("count"), 0);
+    }
+}
+
 #[tokio::test]
 async fn attempts_never_go_down_when_a_job_is_enqueued_anew() {
     let stack = stack(MAX_ATTEMPTS).await;

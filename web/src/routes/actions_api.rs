@@ -1,6 +1,7 @@
-//! The operator's API (README, "HTTP API"): the pipeline snapshot, open to
-//! all, and the actions, each needing `Authorization: Bearer <OPERATOR_TOKEN>`
-//! (`operator.rs`).
+//! The operator's API (README, "HTTP API"): the pipeline snapshot and "process
+//! a batch", open to all, and the actions, each needing `Authorization:
+//! Bearer <OPERATOR_TOKEN>` (`operator.rs`). None counts against the rate
+//! limit on sends: "Process until empty" asks for batch after batch.
 
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
@@ -14,6 +15,7 @@ use super::AppState;
 use crate::operate;
 use crate::redrive::RedriveProgress;
 use crate::snapshot::Pipeline;
+use crate::worker_link::BatchReport;
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -21,6 +23,20 @@ pub fn router() -> Router<AppState> {
         .route("/api/messages/{id}/retry", post(retry))
         .route("/api/messages/{id}", delete(remove))
         .route("/api/dead-letters/redrive", post(redrive))
+        .route("/api/process-batch", post(process_batch))
+}
+
+/// `POST /api/process-batch`: asks the worker (at `WORKER_URL`) to process
+/// one batch, for the page's "Process" buttons; `{"received", "done", "retried"}`.
+async fn process_batch(State(state): State<AppState>) -> Result<Json<BatchReport>, HttpError> {
+    let worker = state.worker.as_ref().ok_or_else(|| {
+        HttpError::not_found("no worker is configured: set WORKER_URL to process by hand")
+    })?;
+    let report = worker
+        .process_batch()
+        .await
+        .map_err(|error| HttpError::bad_gateway(format!("nothing was processed: {error}")))?;
+    Ok(Json(report))
 }
 
 /// The pipeline, and where this instance's last redrive is.

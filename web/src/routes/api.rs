@@ -20,7 +20,6 @@ use crate::input::{
     parse_watch,
 };
 use crate::snapshot::Pipeline;
-use crate::worker_link::BatchReport;
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -28,20 +27,6 @@ pub fn router() -> Router<AppState> {
         .route("/api/messages/batch", post(create_batch))
         .route("/api/messages/updates", get(updates))
         .route("/api/messages/{id}", get(read))
-        .route("/api/process-batch", post(process_batch))
-}
-
-/// `POST /api/process-batch`: asks the worker (at `WORKER_URL`) to process
-/// one batch, for the page's "Process" buttons; `{"received", "done", "retried"}`.
-async fn process_batch(State(state): State<AppState>) -> Result<Json<BatchReport>, HttpError> {
-    let worker = state.worker.as_ref().ok_or_else(|| {
-        HttpError::not_found("no worker is configured: set WORKER_URL to process by hand")
-    })?;
-    let report = worker
-        .process_batch()
-        .await
-        .map_err(|error| HttpError::bad_gateway(format!("nothing was processed: {error}")))?;
-    Ok(Json(report))
 }
 
 /// `POST /api/messages`. Fields arrive as plain strings so that each

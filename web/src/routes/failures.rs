@@ -367,15 +367,29 @@ async fn act(
             StatusCode::OK,
         );
     }
+    if let [id] = ids[..] {
+        // One message: a refusal answers with its own status and sentence.
+        let done = match action {
+            Action::Retry => operate::retry(&state.backends, id).await.map(|_| ()),
+            Action::Delete => operate::delete(&state.backends, id).await,
+        };
+        if let Err(error) = done {
+            return error_page(error);
+        }
+        let report = BulkReport {
+            done: 1,
+            refused: Vec::new(),
+        };
+        return after_bulk(&state, &headers, action, &back, report).await;
+    }
     let report = operate::bulk(&state.backends, action, &ids).await;
-    after_bulk(&state, &headers, action, &ids, &back, report).await
+    after_bulk(&state, &headers, action, &back, report).await
 }
 
 async fn after_bulk(
     state: &AppState,
     headers: &HeaderMap,
     action: Action,
-    ids: &[MessageId],
     back: &str,
     report: BulkReport,
 ) -> Response {
@@ -383,8 +397,8 @@ async fn after_bulk(
         Action::Retry => "retried",
         Action::Delete => "deleted",
     };
-    match (report.refused.first(), ids) {
-        (None, _) => {
+    match report.refused.first() {
+        None => {
             // A deleted message has no page to go back to.
             let back = if action == Action::Delete {
                 "/dead-letters"
@@ -394,12 +408,7 @@ async fn after_bulk(
             let separator = if back.contains('?') { '&' } else { '?' };
             Redirect::to(&format!("{back}{separator}{word}={}", report.done)).into_response()
         }
-        // One message, refused: its reason, with its status.
-        (Some(_), [_]) => {
-            let reason = report.refused.join(" ");
-            error_page(HttpError::conflict(reason))
-        }
-        (Some(first), _) => {
+        Some(first) => {
             let mut page = page(state, headers).await;
             page.notice =
                 (report.done > 0).then(|| format!("{} {}.", capitalised(word), report.done));

@@ -24,7 +24,6 @@ use crate::idempotent::{SendRequest, retry_keeps_key, send_once};
 use crate::input::{
     ListParams, burst, parse_count, parse_group, parse_idempotency_key, parse_simulate,
 };
-use crate::limits::COUNT_CAP;
 use crate::send::send_planned;
 use crate::strip::Strip;
 use crate::timeline;
@@ -72,8 +71,6 @@ struct IndexPage {
     fifo: bool,
     statuses: [Status; 3],
     counts: Vec<Count>,
-    /// Counts stop here; the script shows a count at the cap as "cap+".
-    count_cap: u64,
     choices: Vec<Choice>,
     typed: String,
     typed_group: String,
@@ -146,7 +143,6 @@ async fn page(state: &AppState, query: ListQuery, typed: Typed) -> IndexPage {
         fifo: state.backends.queue.is_fifo(),
         statuses: Status::ALL,
         counts: Vec::new(),
-        count_cap: COUNT_CAP,
         choices: Simulate::ALL
             .into_iter()
             .map(|choice| Choice {
@@ -186,10 +182,7 @@ async fn page(state: &AppState, query: ListQuery, typed: Typed) -> IndexPage {
     }
     for status in Status::ALL {
         let shown = match &pipeline.counts {
-            Some(counts) => match counts[status.as_str()] {
-                count if count >= COUNT_CAP => format!("{COUNT_CAP}+"),
-                count => count.to_string(),
-            },
+            Some(counts) => counts[status.as_str()].to_string(),
             None => "?".to_owned(),
         };
         page.counts.push(Count { status, shown });

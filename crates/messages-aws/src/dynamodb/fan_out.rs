@@ -3,7 +3,7 @@
 //! reading past the cap.
 
 use aws_sdk_dynamodb::operation::query::builders::QueryFluentBuilder;
-use aws_sdk_dynamodb::types::{AttributeValue, Select};
+use aws_sdk_dynamodb::types::AttributeValue;
 use tokio::task::JoinSet;
 
 use super::item::Item;
@@ -88,45 +88,6 @@ async fn ids_of_one_shard(
     }
     ids.truncate(wanted);
     Ok(ids)
-}
-
-/// Counts what `query(shard)` finds on every shard, stopping at `cap`. Each
-/// round asks every shard not yet read to the end for an equal part of what
-/// is still needed, so the total read stays near `cap` however the items are
-/// spread, and the count is exact below the cap.
-pub async fn count_every_shard(
-    query: impl Fn(u8) -> QueryFluentBuilder,
-    cap: u64,
-) -> Result<u64, BackendError> {
-    // Each shard not read to the end, with where its next page starts.
-    let mut open: Vec<(u8, Option<Item>)> = (0..SHARDS).map(|shard| (shard, None)).collect();
-    let mut total: u64 = 0;
-    while total < cap && !open.is_empty() {
-        let shards = u64::try_from(open.len()).unwrap_or(u64::MAX);
-        let share = (cap - total).div_ceil(shards).max(1);
-        let mut tasks = JoinSet::new();
-        for (shard, start) in open.drain(..) {
-            let request = query(shard)
-                .select(Select::Count)
-                .limit(i32::try_from(share).unwrap_or(i32::MAX))
-                .set_exclusive_start_key(start);
-            tasks.spawn(async move { (shard, request.send().await) });
-        }
-        while let Some(joined) = tasks.join_next().await {
-            let (shard, output) = joined.map_err(stopped)?;
-            let output = output.map_err(|error| BackendError::new("DynamoDB Query", error))?;
-            total += u64::try_from(output.count).map_err(|_| {
-                BackendError::new(
-                    "DynamoDB Query",
-                    format!("a negative count ({})", output.count),
-                )
-            })?;
-            if let Some(start) = output.last_evaluated_key.filter(|key| !key.is_empty()) {
-                open.push((shard, Some(start)));
-            }
-        }
-    }
-    Ok(total.min(cap))
 }
 
 fn stopped(error: tokio::task::JoinError) -> BackendError {

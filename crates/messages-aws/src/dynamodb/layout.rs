@@ -42,10 +42,11 @@
 //! (`scripts/bench` measures it from the requests the binaries really make.)
 //!
 //! # Other items
-//! The table also holds one item per periodic task of `cron.yaml`, keyed
+//! The table also holds the status counters (`counters.rs`), keyed
+//! `status-count#<status>#<shard>`, and one item per periodic task of `cron.yaml`, keyed
 //! `periodic-task#<name>`, with the time of the task's latest claimed run (the
-//! scheduler's leader election, per run). It has neither [`SHARD`] nor
-//! [`STATUS_SHARD`], so neither index holds it: no list, count or sweep sees it.
+//! scheduler's leader election, per run). They have neither [`SHARD`] nor
+//! [`STATUS_SHARD`], so no index holds them: no list, count or sweep sees them.
 
 use messages::{MessageGroup, MessageId, Status};
 

@@ -8,38 +8,38 @@
 //! `ExclusiveStartKey`, which stays right when the cursor's message has since
 //! changed status and left the index partition.
 
+mod counters;
 mod fan_out;
 mod item;
 mod keys;
 mod layout;
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 
 use async_trait::async_trait;
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::config::http::HttpResponse;
 use aws_sdk_dynamodb::error::SdkError;
-use aws_sdk_dynamodb::operation::delete_item::DeleteItemError;
 use aws_sdk_dynamodb::operation::query::builders::QueryFluentBuilder;
 use aws_sdk_dynamodb::operation::update_item::builders::UpdateItemFluentBuilder;
 use aws_sdk_dynamodb::operation::update_item::{UpdateItemError, UpdateItemOutput};
 use aws_sdk_dynamodb::types::{
-    AttributeValue, KeysAndAttributes, PutRequest, ReturnValue, WriteRequest,
+    AttributeValue, Delete, KeysAndAttributes, Put, ReturnValue, Select, TransactWriteItem, Update,
 };
 use chrono::{DateTime, Utc};
 
-use fan_out::{Order, ReadOn, count_every_shard, ids_of_every_shard};
+use counters::{Transacted, adjust, counter_shard, transact};
+use fan_out::{Order, ReadOn, ids_of_every_shard};
 use item::{Item, from_item, history, s, time, to_item};
 pub use keys::EXPIRES_AT;
 pub use layout::{
     GROUP_SHARD, INDEX_BY_GROUP, INDEX_BY_STATUS, INDEX_NEWEST, SHARD, STATUS_INDEX_COPIES,
     STATUS_SHARD,
 };
-use layout::{group_key, shard_key, shard_of, status_key};
+use layout::{SHARDS, group_key, shard_key, shard_of, status_key};
 use messages::{
-    BackendError, Claimed, Event, FinalStatus, IdempotencyKey, KeyClaim, KeyOutcome, ListQuery,
-    MAX_HISTORY, Message, MessageId, Outcome, Page, Requeues, StaleQuery, Status, StatusStore,
-    Transition,
+    BackendError, Claimed, Event, IdempotencyKey, KeyClaim, KeyOutcome, ListQuery, MAX_HISTORY,
+    Message, MessageId, Outcome, Page, Requeues, StaleQuery, Status, StatusStore, Transition,
 };
 
 /// A DynamoDB table of messages.
@@ -83,6 +83,16 @@ fn with_event(request: UpdateItemFluentBuilder, event: &Event) -> UpdateItemFlue
     request
         .expression_attribute_values(":no_events", AttributeValue::L(Vec::new()))
         .expression_attribute_values(":event", history(std::slice::from_ref(event)))
+}
+
+/// `update` as an item of a transaction.
+fn transact_update(
+    update: aws_sdk_dynamodb::types::builders::UpdateBuilder,
+) -> Result<TransactWriteItem, BackendError> {
+    let update = update
+        .build()
+        .map_err(|error| BackendError::new("building a DynamoDB update", error))?;
+    Ok(TransactWriteItem::builder().update(update).build())
 }
 
 /// How many events the item `attributes` holds in its timeline.
@@ -176,12 +186,20 @@ impl DynamoStore {
 
     /// Drops the oldest events of `message`'s timeline past [`MAX_HISTORY`],
     /// in the table and in `message`. The append and the trim are two writes:
-    /// between them the timeline is a few events longer, never lost.
+    /// between them the timeline is a few events longer, never lost. Best
+    /// effort: the change it follows has applied, so a failed trim is logged
+    /// and left to the next write, never reported as the change failing.
     async fn keep_history_bounded(&self, message: &mut Message) -> Result<(), BackendError> {
         let len = message.history.len();
         if len > MAX_HISTORY {
-            self.trim_history(message.id, len).await?;
-            message.history.drain(..len - MAX_HISTORY);
+            match self.trim_history(message.id, len).await {
+                Ok(()) => {
+                    message.history.drain(..len - MAX_HISTORY);
+                }
+                Err(error) => {
+                    tracing::warn!(error = %error.chain(), id = %message.id, "a timeline could not be trimmed; the next write tries again");
+                }
+            }
         }
         Ok(())
     }
@@ -206,6 +224,85 @@ impl DynamoStore {
         won(result).map(|_| ())
     }
 
+    /// Sets the counters of a table made before them, from its status index:
+    /// for each status with no counter at all, the messages of each index
+    /// shard go to the counter of the same number (only a status's sum
+    /// means anything). A status with any counter has been counted by
+    /// live writes already and is left alone. `web provision` runs it; run
+    /// that before the version with counters takes traffic. Returns how
+    /// many counters it set.
+    pub async fn fill_missing_counters(&self) -> Result<usize, BackendError> {
+        let mut set = 0;
+        for status in Status::ALL {
+            if !counters::present(&self.client, &self.table, status)
+                .await?
+                .is_empty()
+            {
+                continue;
+            }
+            for shard in 0..SHARDS {
+                let mut count = 0u64;
+                let mut start = None;
+                loop {
+                    let output = self
+                        .query_index(
+                            INDEX_BY_STATUS,
+                            STATUS_SHARD,
+                            status_key(status, shard),
+                            None,
+                        )
+                        .select(Select::Count)
+                        .set_exclusive_start_key(start)
+                        .send()
+                        .await
+                        .map_err(|error| BackendError::new("DynamoDB Query", error))?;
+                    count += u64::try_from(output.count).unwrap_or(0);
+                    start = output.last_evaluated_key.filter(|key| !key.is_empty());
+                    if start.is_none() {
+                        break;
+                    }
+                }
+                // No counter is a count of zero: nothing to write.
+                if count > 0 {
+                    counters::set_missing(&self.client, &self.table, status, shard, count).await?;
+                    set += 1;
+                }
+            }
+        }
+        Ok(set)
+    }
+
+    /// A message's item as a conditional put of a new item, for a transaction.
+    fn put_new(&self, message: &Message) -> Result<TransactWriteItem, BackendError> {
+        let put = Put::builder()
+            .table_name(&self.table)
+            .set_item(Some(to_item(message)))
+            .condition_expression("attribute_not_exists(id)")
+            .build()
+            .map_err(|error| BackendError::new("building a DynamoDB put", error))?;
+        Ok(TransactWriteItem::builder().put(put).build())
+    }
+
+    /// What a transaction that changed message `id` did: applied (the
+    /// message as it is now, read consistently, since a transaction returns
+    /// no item), or refused by its condition (why, from the record).
+    async fn transition_after_transaction(
+        &self,
+        id: MessageId,
+        transacted: Transacted,
+    ) -> Result<Transition, BackendError> {
+        match transacted {
+            Transacted::Applied => match self.get(id).await? {
+                Some(mut message) => {
+                    self.keep_history_bounded(&mut message).await?;
+                    Ok(Transition::Applied(message))
+                }
+                None => Ok(Transition::NotFound),
+            },
+            Transacted::Refused => self.explain_condition_failure(id).await,
+        }
+    }
+
     /// After a conditional write lost, says why: gone, or already final.
     async fn explain_condition_failure(&self, id: MessageId) -> Result<Transition, BackendError> {
         Ok(Transition::refused(self.get(id).await?))
@@ -215,27 +312,19 @@ impl DynamoStore {
 #[async_trait]
 impl StatusStore for DynamoStore {
     async fn create(&self, message: &Message) -> Result<(), BackendError> {
-        let result = self
-            .client
-            .put_item()
-            .table_name(&self.table)
-            .set_item(Some(to_item(message)))
-            .condition_expression("attribute_not_exists(id)")
-            .send()
-            .await;
-        match result {
-            Ok(_) => Ok(()),
-            // The SDK retries a put whose answer was lost; the retry then finds
-            // the item its first try wrote. That one is ours: not an error.
-            Err(error)
-                if error
-                    .as_service_error()
-                    .is_some_and(|e| e.is_conditional_check_failed_exception())
-                    && self.get(message.id).await?.as_ref() == Some(message) =>
-            {
-                Ok(())
-            }
-            Err(error) => Err(BackendError::new("DynamoDB PutItem", error)),
+        let items = vec![
+            self.put_new(message)?,
+            adjust(&self.table, message.status, counter_shard(message.id), 1)?,
+        ];
+        match transact(&self.client, items).await? {
+            Transacted::Applied => Ok(()),
+            // The SDK retries a transaction whose answer was lost; the retry
+            // then finds the item its first try wrote. That one is ours.
+            Transacted::Refused if self.get(message.id).await?.as_ref() == Some(message) => Ok(()),
+            Transacted::Refused => Err(BackendError::new(
+                "DynamoDB TransactWriteItems",
+                format!("a message with id {} exists already", message.id),
+            )),
         }
     }
 
@@ -255,14 +344,14 @@ impl StatusStore for DynamoStore {
 
     async fn finish(&self, id: MessageId, outcome: &Outcome) -> Result<Transition, BackendError> {
         let status = Status::from(outcome.status);
-        let mut request = self
-            .client
-            .update_item()
+        let mut set = "SET #status = :final, #status_shard = :final_shard, attempts = :attempts, updated_at = :at".to_owned();
+        let mut update = Update::builder()
             .table_name(&self.table)
             .key("id", s(id))
             .condition_expression("#status = :pending")
             .expression_attribute_names("#status", "status")
             .expression_attribute_names("#status_shard", STATUS_SHARD)
+            .expression_attribute_names("#error", "error")
             .expression_attribute_values(":pending", s(Status::Pending.as_str()))
             .expression_attribute_values(":final", s(status.as_str()))
             // The entry moves to the final status's shard of the same number.
@@ -271,24 +360,28 @@ impl StatusStore for DynamoStore {
                 ":attempts",
                 AttributeValue::N(outcome.attempts.to_string()),
             )
-            .expression_attribute_values(":at", time(outcome.at))
-            .return_values(ReturnValue::AllNew);
-        let mut set = "SET #status = :final, #status_shard = :final_shard, attempts = :attempts, updated_at = :at".to_owned();
+            .expression_attribute_values(":at", time(outcome.at));
         if let Some(event) = &outcome.event {
             set = format!("{set}, {APPEND_HISTORY}");
-            request = with_event(request, event);
+            update = update
+                .expression_attribute_values(":no_events", AttributeValue::L(Vec::new()))
+                .expression_attribute_values(":event", history(std::slice::from_ref(event)));
         }
-        request = match (&outcome.error, outcome.status) {
-            (Some(error), _) => request
+        update = match &outcome.error {
+            Some(error) => update
                 .update_expression(format!("{set}, #error = :error"))
-                .expression_attribute_names("#error", "error")
                 .expression_attribute_values(":error", s(error)),
             // A success clears the error of an earlier failed attempt.
-            (None, FinalStatus::Complete | FinalStatus::Fail) => request
-                .update_expression(format!("{set} REMOVE #error"))
-                .expression_attribute_names("#error", "error"),
+            None => update.update_expression(format!("{set} REMOVE #error")),
         };
-        self.transition_after(id, request.send().await).await
+        let shard = counter_shard(id);
+        let items = vec![
+            transact_update(update)?,
+            adjust(&self.table, Status::Pending, shard, -1)?,
+            adjust(&self.table, status, shard, 1)?,
+        ];
+        self.transition_after_transaction(id, transact(&self.client, items).await?)
+            .await
     }
 
     async fn record_attempt(
@@ -381,44 +474,35 @@ impl StatusStore for DynamoStore {
     }
 
     async fn create_batch(&self, messages: &[Message]) -> Result<(), BackendError> {
-        // BatchWriteItem takes at most 25 puts; ids are fresh UUIDv7s, so the
-        // unconditional puts of a batch cannot overwrite an existing message.
+        // One transaction per 25 messages: their items and their counters
+        // (one update per status and shard among them), at most 50 of the
+        // 100 items a transaction takes.
         for chunk in messages.chunks(25) {
-            let mut requests = chunk
-                .iter()
-                .map(|message| {
-                    PutRequest::builder()
-                        .set_item(Some(to_item(message)))
-                        .build()
-                        .map(|put| WriteRequest::builder().put_request(put).build())
-                        .map_err(|error| BackendError::new("building a DynamoDB batch", error))
-                })
-                .collect::<Result<Vec<_>, _>>()?;
-            // DynamoDB may leave part of a batch unprocessed under load: retry that part.
-            for attempt in 0..6 {
-                if requests.is_empty() {
-                    break;
-                }
-                if attempt > 0 {
-                    tokio::time::sleep(std::time::Duration::from_millis(50 << attempt)).await;
-                }
-                let output = self
-                    .client
-                    .batch_write_item()
-                    .request_items(&self.table, requests)
-                    .send()
-                    .await
-                    .map_err(|error| BackendError::new("DynamoDB BatchWriteItem", error))?;
-                requests = output
-                    .unprocessed_items
-                    .and_then(|mut unprocessed| unprocessed.remove(&self.table))
-                    .unwrap_or_default();
+            let mut deltas: BTreeMap<(&'static str, u8), (Status, i64)> = BTreeMap::new();
+            let mut items = Vec::with_capacity(chunk.len() * 2);
+            for message in chunk {
+                items.push(self.put_new(message)?);
+                deltas
+                    .entry((message.status.as_str(), counter_shard(message.id)))
+                    .or_insert((message.status, 0))
+                    .1 += 1;
             }
-            if !requests.is_empty() {
-                return Err(BackendError::new(
-                    "DynamoDB BatchWriteItem",
-                    "part of the batch stayed unprocessed after retries",
-                ));
+            for ((_, shard), (status, delta)) in deltas {
+                items.push(adjust(&self.table, status, shard, delta)?);
+            }
+            if let Transacted::Refused = transact(&self.client, items).await? {
+                // A retry of a transaction whose answer was lost finds its
+                // own items: then it is done.
+                let ids: Vec<MessageId> = chunk.iter().map(|message| message.id).collect();
+                let found = self.get_many(&ids).await?;
+                if found.len() != chunk.len()
+                    || !chunk.iter().all(|message| found.contains(message))
+                {
+                    return Err(BackendError::new(
+                        "DynamoDB TransactWriteItems",
+                        "a message of the batch exists already",
+                    ));
+                }
             }
         }
         Ok(())
@@ -488,21 +572,9 @@ impl StatusStore for DynamoStore {
         self.messages_in_order(&ids, |_| true).await
     }
 
-    async fn count(&self, status: Status, cap: u64) -> Result<u64, BackendError> {
-        // COUNT Queries of the index shards of one status, stopping at `cap`:
-        // never a Scan, and bounded.
-        count_every_shard(
-            |shard| {
-                self.query_index(
-                    INDEX_BY_STATUS,
-                    STATUS_SHARD,
-                    status_key(status, shard),
-                    None,
-                )
-            },
-            cap,
-        )
-        .await
+    async fn count(&self, status: Status) -> Result<u64, BackendError> {
+        // The status's counters (`counters.rs`): one BatchGetItem.
+        counters::read(&self.client, &self.table, status).await
     }
 
     async fn stale_pending(&self, query: StaleQuery) -> Result<Vec<Message>, BackendError> {
@@ -550,9 +622,7 @@ impl StatusStore for DynamoStore {
         id: MessageId,
         at: DateTime<Utc>,
     ) -> Result<Option<Message>, BackendError> {
-        let request = self
-            .client
-            .update_item()
+        let update = Update::builder()
             .table_name(&self.table)
             .key("id", s(id))
             // The entry moves back to the pending shard of the same number.
@@ -572,43 +642,43 @@ impl StatusStore for DynamoStore {
             .expression_attribute_values(":at", time(at))
             .expression_attribute_values(":zero", AttributeValue::N("0".to_owned()))
             .expression_attribute_values(":one", AttributeValue::N("1".to_owned()))
-            .return_values(ReturnValue::AllNew);
-        let result = with_event(request, &Event::Retried { at }).send().await;
-        match result {
-            Ok(output) => {
-                let mut message = output.attributes.as_ref().map(from_item).transpose()?;
-                if let Some(message) = message.as_mut() {
-                    self.keep_history_bounded(message).await?;
-                }
-                Ok(message)
-            }
-            Err(error) if condition_failed(&error) => Ok(None),
-            Err(error) => Err(BackendError::new("DynamoDB UpdateItem", error)),
+            .expression_attribute_values(":no_events", AttributeValue::L(Vec::new()))
+            .expression_attribute_values(":event", history(&[Event::Retried { at }]));
+        let shard = counter_shard(id);
+        let items = vec![
+            transact_update(update)?,
+            adjust(&self.table, Status::Fail, shard, -1)?,
+            adjust(&self.table, Status::Pending, shard, 1)?,
+        ];
+        match transact(&self.client, items).await? {
+            Transacted::Applied => match self
+                .transition_after_transaction(id, Transacted::Applied)
+                .await?
+            {
+                Transition::Applied(message) => Ok(Some(message)),
+                _ => Ok(None),
+            },
+            Transacted::Refused => Ok(None),
         }
     }
 
     async fn delete_failed(&self, id: MessageId) -> Result<bool, BackendError> {
-        let result = self
-            .client
-            .delete_item()
+        let delete = Delete::builder()
             .table_name(&self.table)
             .key("id", s(id))
             .condition_expression("#status = :fail")
             .expression_attribute_names("#status", "status")
             .expression_attribute_values(":fail", s(Status::Fail.as_str()))
-            .send()
-            .await;
-        match result {
-            Ok(_) => Ok(true),
-            Err(error)
-                if error
-                    .as_service_error()
-                    .is_some_and(DeleteItemError::is_conditional_check_failed_exception) =>
-            {
-                Ok(false)
-            }
-            Err(error) => Err(BackendError::new("DynamoDB DeleteItem", error)),
-        }
+            .build()
+            .map_err(|error| BackendError::new("building a DynamoDB delete", error))?;
+        let items = vec![
+            TransactWriteItem::builder().delete(delete).build(),
+            adjust(&self.table, Status::Fail, counter_shard(id), -1)?,
+        ];
+        Ok(matches!(
+            transact(&self.client, items).await?,
+            Transacted::Applied
+        ))
     }
 
     async fn claim_requeue(
@@ -639,9 +709,12 @@ impl StatusStore for DynamoStore {
         let result = with_event(request, &Event::Requeued { at }).send().await;
         if let Ok(output) = &result
             && history_len(output.attributes.as_ref()) > MAX_HISTORY
+            && let Err(error) = self
+                .trim_history(id, history_len(output.attributes.as_ref()))
+                .await
         {
-            self.trim_history(id, history_len(output.attributes.as_ref()))
-                .await?;
+            // The claim has applied: a failed trim is left to the next write.
+            tracing::warn!(error = %error.chain(), %id, "a timeline could not be trimmed; the next write tries again");
         }
         won(result)
     }
