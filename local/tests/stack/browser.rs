@@ -10,6 +10,7 @@ use fantoccini::Locator;
 use messages::Backends;
 use serde_json::json;
 use sqsd::PollerConfig;
+use testkit::accessibility::assert_accessible;
 use testkit::browser::Browser;
 use worker::jobs::JobSettings;
 use worker::{Intake, WorkerSettings};
@@ -140,6 +141,11 @@ async fn a_sent_message_appears_pending_then_turns_complete_without_a_reload() {
         .wait_for_text("#count-complete", WAIT, |text| text == "1")
         .await;
     assert_eq!(counted, "1", "the counts follow");
+    assert_accessible(
+        &browser,
+        "at the end of: a sent message appears pending then turns complete without a reload",
+    )
+    .await;
     browser.close().await;
 }
 
@@ -158,6 +164,7 @@ async fn a_failed_message_shows_its_error() {
         row.contains("fail") && row.contains("failed for good"),
         "{row:?}"
     );
+    assert_accessible(&browser, "at the end of: a failed message shows its error").await;
     browser.close().await;
 }
 
@@ -193,6 +200,11 @@ async fn markup_typed_into_a_message_is_shown_as_text_and_runs_nothing() {
         json!(["undefined", 0]),
         "no script ran, no element was made"
     );
+    assert_accessible(
+        &browser,
+        "at the end of: markup typed into a message is shown as text and runs nothing",
+    )
+    .await;
     browser.close().await;
 }
 
@@ -220,6 +232,11 @@ async fn an_empty_message_shows_the_error_beside_the_form_and_changes_nothing() 
         "the field is marked for assistive technology"
     );
     assert_eq!(app.recorded().await, 0, "nothing was recorded");
+    assert_accessible(
+        &browser,
+        "at the end of: an empty message shows the error beside the form and changes nothing",
+    )
+    .await;
     browser.close().await;
 }
 
@@ -292,5 +309,10 @@ async fn a_filtered_view_shows_a_new_message_once_it_reaches_that_status() {
     assert!(row.contains("complete"), "{row:?}");
     let rows = browser.count("#messages tbody tr").await;
     assert_eq!(rows, 1, "shown once");
+    assert_accessible(
+        &browser,
+        "at the end of: a filtered view shows a new message once it reaches that status",
+    )
+    .await;
     browser.close().await;
 }

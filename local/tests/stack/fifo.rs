@@ -11,6 +11,7 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use messages::Message;
 use sqsd::PollerConfig;
+use testkit::accessibility::assert_accessible;
 use testkit::backends::Kind;
 use testkit::browser::Browser;
 use worker::jobs::JobSettings;
@@ -106,6 +107,7 @@ async fn the_group_demonstration_completes_one_group_in_order_and_the_others_tog
         .await
         .expect("open the group's view");
     assert_eq!(browser.count("#messages tbody tr").await, 5);
+    assert_accessible(&browser, "at the end of: the group demonstration completes one group in order and the others together").await;
     browser.close().await;
 }
 

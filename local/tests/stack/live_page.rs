@@ -11,6 +11,7 @@ use std::time::Duration;
 
 use fantoccini::key::Key;
 use serde_json::{Value, json};
+use testkit::accessibility::assert_accessible;
 
 use crate::browser::{App, app, send};
 
@@ -60,6 +61,11 @@ async fn a_count_over_a_thousand_is_exact_and_stays_so_after_a_live_update() {
     }
     tokio::time::sleep(Duration::from_millis(500)).await;
     assert_eq!(browser.text("#count-pending").await, "1001", "still exact");
+    assert_accessible(
+        &browser,
+        "at the end of: a count over a thousand is exact and stays so after a live update",
+    )
+    .await;
     browser.close().await;
 }
 
@@ -83,6 +89,11 @@ async fn a_message_leaves_the_pending_view_when_it_completes() {
         !gone.contains("leaves this view"),
         "gone once complete: {gone:?}"
     );
+    assert_accessible(
+        &browser,
+        "at the end of: a message leaves the pending view when it completes",
+    )
+    .await;
     browser.close().await;
 }
 
@@ -115,6 +126,11 @@ async fn a_pending_messages_page_follows_it_and_no_error_is_shown_as_one() {
         "followed without a reload: {status:?}"
     );
     assert_eq!(browser.text("#detail-attempts").await, "1");
+    assert_accessible(
+        &browser,
+        "at the end of: a pending messages page follows it and no error is shown as one",
+    )
+    .await;
     browser.close().await;
 }
 
@@ -154,6 +170,11 @@ async fn sends_during_a_slow_poll_leave_one_poll_loop() {
         (2..=4).contains(&polls),
         "{polls} polls in 7.5 s: more than one loop"
     );
+    assert_accessible(
+        &browser,
+        "at the end of: sends during a slow poll leave one poll loop",
+    )
+    .await;
     browser.close().await;
 }
 
@@ -181,6 +202,11 @@ async fn a_long_message_keeps_its_row_short_and_its_page_shows_it_whole() {
         long.len(),
         "its page shows it whole"
     );
+    assert_accessible(
+        &browser,
+        "at the end of: a long message keeps its row short and its page shows it whole",
+    )
+    .await;
     browser.close().await;
 }
 
@@ -200,6 +226,11 @@ async fn load_more_says_when_it_cannot_load() {
         said.contains("could not be loaded") && said.contains("unavailable"),
         "{said:?}"
     );
+    assert_accessible(
+        &browser,
+        "at the end of: load more says when it cannot load",
+    )
+    .await;
     browser.close().await;
 }
 
@@ -221,6 +252,11 @@ async fn a_paste_over_the_limit_is_refused_whole_and_sends_nothing() {
     );
     tokio::time::sleep(Duration::from_millis(500)).await;
     assert_eq!(app.recorded().await, 0, "nothing was sent");
+    assert_accessible(
+        &browser,
+        "at the end of: a paste over the limit is refused whole and sends nothing",
+    )
+    .await;
     browser.close().await;
 }
 
@@ -282,6 +318,11 @@ async fn the_focus_ring_has_3_to_1_contrast_and_the_live_status_is_in_view() {
         top < height,
         "the live status is {top} px down a {height} px window"
     );
+    assert_accessible(
+        &browser,
+        "at the end of: the focus ring has 3 to 1 contrast and the live status is in view",
+    )
+    .await;
     browser.close().await;
 }
 
@@ -304,6 +345,11 @@ async fn every_message_of_a_300_burst_reaches_the_complete_view() {
         .wait_for_count(rows, 300, Duration::from_secs(60))
         .await;
     assert_eq!(browser.count(rows).await, 300, "all 300, with no reload");
+    assert_accessible(
+        &browser,
+        "at the end of: every message of a 300 burst reaches the complete view",
+    )
+    .await;
     browser.close().await;
 }
 
@@ -339,5 +385,10 @@ async fn the_live_table_keeps_at_most_500_rows_and_load_more_goes_on_after_them(
         .wait_for_count(rows, 525, Duration::from_secs(10))
         .await;
     assert_eq!(browser.count(rows).await, 525, "the next 25 older ones");
+    assert_accessible(
+        &browser,
+        "at the end of: the live table keeps at most 500 rows and load more goes on after them",
+    )
+    .await;
     browser.close().await;
 }
