@@ -6,7 +6,9 @@
 //! enqueue fails, the record is marked `fail` again with the reason, so a
 //! retry never leaves a `pending` message with no job on its way.
 
-use messages::{Backends, FinalStatus, Message, MessageId, Outcome, Status};
+use std::sync::Arc;
+
+use messages::{Backends, DeadLetterQueue, FinalStatus, Message, MessageId, Outcome, Status};
 use service::http::HttpError;
 
 use crate::error::store_unavailable;
@@ -121,6 +123,33 @@ pub async fn delete(backends: &Backends, id: MessageId) -> Result<(), HttpError>
     } else {
         Err(refusal(backends, id, "deleted").await)
     }
+}
+
+/// The dead-letter queue and how many it holds, for a redrive; the error
+/// says why there is nothing to move, or that it cannot be read now.
+pub async fn dead_letters_to_redrive(
+    backends: &Backends,
+) -> Result<(Arc<dyn DeadLetterQueue>, u64), HttpError> {
+    let dead_letters = backends
+        .queue
+        .dead_letter_queue()
+        .await
+        .map_err(|source| {
+            HttpError::service_unavailable(
+                "the dead-letter queue cannot be found right now: nothing was moved. Try again in a moment",
+                source,
+            )
+        })?
+        .ok_or_else(|| {
+            HttpError::conflict("this queue has no dead-letter queue: there is nothing to redrive")
+        })?;
+    let depth = dead_letters.depth().await.map_err(|source| {
+        HttpError::service_unavailable(
+            "the dead-letter queue cannot be read right now: nothing was moved. Try again in a moment",
+            source,
+        )
+    })?;
+    Ok((dead_letters, depth))
 }
 
 /// What a bulk action did.

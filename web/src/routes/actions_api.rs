@@ -83,26 +83,7 @@ async fn redrive(
     headers: HeaderMap,
 ) -> Result<(StatusCode, Json<RedriveProgress>), HttpError> {
     state.operator.check(&headers)?;
-    let dead_letters = state
-        .backends
-        .queue
-        .dead_letter_queue()
-        .await
-        .map_err(|source| {
-            HttpError::service_unavailable(
-                "the dead-letter queue cannot be found right now: nothing was moved",
-                source,
-            )
-        })?
-        .ok_or_else(|| {
-            HttpError::conflict("this queue has no dead-letter queue: there is nothing to redrive")
-        })?;
-    let depth = dead_letters.depth().await.map_err(|source| {
-        HttpError::service_unavailable(
-            "the dead-letter queue cannot be read right now: nothing was moved",
-            source,
-        )
-    })?;
+    let (dead_letters, depth) = operate::dead_letters_to_redrive(&state.backends).await?;
     let progress = state
         .redrive
         .start(dead_letters, depth)

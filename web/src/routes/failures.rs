@@ -299,6 +299,18 @@ fn field<'a>(fields: &'a Fields, name: &str) -> Option<&'a str> {
         .map(|(_, value)| value.as_str())
 }
 
+/// A form of an action, read, from someone who may act; otherwise why not
+/// (and nothing is done).
+fn operator_form(
+    state: &AppState,
+    headers: &HeaderMap,
+    form: Result<Form<Fields>, FormRejection>,
+) -> Result<Fields, HttpError> {
+    let Form(fields) = form.map_err(form_rejection)?;
+    state.operator.check(headers)?;
+    Ok(fields)
+}
+
 fn confirmed(fields: &Fields) -> bool {
     field(fields, "confirmed") == Some("yes")
 }
@@ -310,13 +322,10 @@ async fn act(
     headers: HeaderMap,
     form: Result<Form<Fields>, FormRejection>,
 ) -> Response {
-    let fields = match form {
-        Ok(Form(fields)) => fields,
-        Err(rejection) => return error_page(form_rejection(rejection)),
+    let fields = match operator_form(&state, &headers, form) {
+        Ok(fields) => fields,
+        Err(refusal) => return error_page(refusal),
     };
-    if let Err(refusal) = state.operator.check(&headers) {
-        return error_page(refusal);
-    }
     let parsed = field(&fields, "action")
         .ok_or_else(|| HttpError::bad_request("no action was chosen: use Retry or Delete"))
         .and_then(str::parse::<Action>)
@@ -436,35 +445,13 @@ async fn redrive(
     headers: HeaderMap,
     form: Result<Form<Fields>, FormRejection>,
 ) -> Response {
-    let fields = match form {
-        Ok(Form(fields)) => fields,
-        Err(rejection) => return error_page(form_rejection(rejection)),
+    let fields = match operator_form(&state, &headers, form) {
+        Ok(fields) => fields,
+        Err(refusal) => return error_page(refusal),
     };
-    if let Err(refusal) = state.operator.check(&headers) {
-        return error_page(refusal);
-    }
-    let dead_letters = match state.backends.queue.dead_letter_queue().await {
-        Ok(Some(dead_letters)) => dead_letters,
-        Ok(None) => {
-            return error_page(HttpError::conflict(
-                "this queue has no dead-letter queue: there is nothing to redrive",
-            ));
-        }
-        Err(source) => {
-            return error_page(HttpError::service_unavailable(
-                "the dead-letter queue cannot be found right now: nothing was moved. Try again in a moment",
-                source,
-            ));
-        }
-    };
-    let depth = match dead_letters.depth().await {
-        Ok(depth) => depth,
-        Err(source) => {
-            return error_page(HttpError::service_unavailable(
-                "the dead-letter queue cannot be read right now: nothing was moved. Try again in a moment",
-                source,
-            ));
-        }
+    let (dead_letters, depth) = match operate::dead_letters_to_redrive(&state.backends).await {
+        Ok(found) => found,
+        Err(error) => return error_page(error),
     };
     if !confirmed(&fields) {
         return render(

@@ -327,22 +327,30 @@ async fn send_form(
     }
 }
 
-async fn timeline_fragment(State(state): State<AppState>, Path(id): Path<String>) -> Response {
-    let Ok(id) = MessageId::parse(&id) else {
-        return error_page(HttpError::not_found("that is not a message id"));
+/// The message a page's path names, or why there is none to show.
+async fn message_at(state: &AppState, id: &str) -> Result<Message, HttpError> {
+    let Ok(id) = MessageId::parse(id) else {
+        return Err(HttpError::not_found("that is not a message id"));
     };
     match state.backends.store.get(id).await {
-        Ok(Some(message)) => render(
+        Ok(Some(message)) => Ok(message),
+        Ok(None) => Err(HttpError::not_found(format!("no message has id {id}"))),
+        Err(source) => Err(HttpError::service_unavailable(
+            "the message cannot be read: the status store is unavailable. Reload in a moment",
+            source,
+        )),
+    }
+}
+
+async fn timeline_fragment(State(state): State<AppState>, Path(id): Path<String>) -> Response {
+    match message_at(&state, &id).await {
+        Ok(message) => render(
             &TimelineFragment {
                 timeline: timeline::lines(&message),
             },
             StatusCode::OK,
         ),
-        Ok(None) => error_page(HttpError::not_found(format!("no message has id {id}"))),
-        Err(source) => error_page(HttpError::service_unavailable(
-            "the message cannot be read: the status store is unavailable. Reload in a moment",
-            source,
-        )),
+        Err(error) => error_page(error),
     }
 }
 
@@ -383,9 +391,6 @@ async fn detail(
     Path(id): Path<String>,
     params: Result<Query<DetailParams>, QueryRejection>,
 ) -> Response {
-    let Ok(id) = MessageId::parse(&id) else {
-        return error_page(HttpError::not_found("that is not a message id"));
-    };
     let params = params.map(|Query(params)| params).unwrap_or_default();
     let notice = if params.retried.is_some() {
         Some("Retried: it is pending again, with a new job on the queue.".to_owned())
@@ -394,8 +399,8 @@ async fn detail(
             .signed_in
             .map(|_| "Signed in as the operator.".to_owned())
     };
-    match state.backends.store.get(id).await {
-        Ok(Some(message)) => render(
+    match message_at(&state, &id).await {
+        Ok(message) => render(
             &DetailPage {
                 asset_version: asset_version(),
                 back: format!("/messages/{}", message.id),
@@ -408,11 +413,7 @@ async fn detail(
             },
             StatusCode::OK,
         ),
-        Ok(None) => error_page(HttpError::not_found(format!("no message has id {id}"))),
-        Err(source) => error_page(HttpError::service_unavailable(
-            "the message cannot be read: the status store is unavailable. Reload in a moment",
-            source,
-        )),
+        Err(error) => error_page(error),
     }
 }
 

@@ -126,7 +126,7 @@ impl DynamoStore {
             Ok(output) => match output.attributes {
                 Some(item) => {
                     let mut message = from_item(&item)?;
-                    self.keep_history_bounded(&mut message).await?;
+                    self.keep_history_bounded(&mut message).await;
                     Ok(Transition::Applied(message))
                 }
                 None => Err(BackendError::new(
@@ -185,29 +185,25 @@ impl DynamoStore {
     }
 
     /// Drops the oldest events of `message`'s timeline past [`MAX_HISTORY`],
-    /// in the table and in `message`. The append and the trim are two writes:
-    /// between them the timeline is a few events longer, never lost. Best
-    /// effort: the change it follows has applied, so a failed trim is logged
-    /// and left to the next write, never reported as the change failing.
-    async fn keep_history_bounded(&self, message: &mut Message) -> Result<(), BackendError> {
+    /// in the table and, when that applied, in `message`.
+    async fn keep_history_bounded(&self, message: &mut Message) {
         let len = message.history.len();
-        if len > MAX_HISTORY {
-            match self.trim_history(message.id, len).await {
-                Ok(()) => {
-                    message.history.drain(..len - MAX_HISTORY);
-                }
-                Err(error) => {
-                    tracing::warn!(error = %error.chain(), id = %message.id, "a timeline could not be trimmed; the next write tries again");
-                }
-            }
+        if self.trim_history(message.id, len).await {
+            message.history.drain(..len - MAX_HISTORY);
         }
-        Ok(())
     }
 
     /// Removes the oldest events past [`MAX_HISTORY`] of a timeline seen with
     /// `len` events, only if it still has that many (a concurrent append
-    /// leaves the trim to the next write).
-    async fn trim_history(&self, id: MessageId, len: usize) -> Result<(), BackendError> {
+    /// leaves the trim to the next write). The append and the trim are two
+    /// writes: between them the timeline is a few events longer, never lost.
+    /// Best effort: the change it follows has applied, so a failed trim is
+    /// logged and left to the next write, never reported as the change
+    /// failing. Returns whether it trimmed.
+    async fn trim_history(&self, id: MessageId, len: usize) -> bool {
+        if len <= MAX_HISTORY {
+            return false;
+        }
         let oldest: Vec<String> = (0..len - MAX_HISTORY)
             .map(|index| format!("history[{index}]"))
             .collect();
@@ -221,7 +217,10 @@ impl DynamoStore {
             .expression_attribute_values(":len", AttributeValue::N(len.to_string()))
             .send()
             .await;
-        won(result).map(|_| ())
+        won(result).unwrap_or_else(|error| {
+            tracing::warn!(error = %error.chain(), %id, "a timeline could not be trimmed; the next write tries again");
+            false
+        })
     }
 
     /// Sets the counters of a table made before them, from its status index:
@@ -294,7 +293,7 @@ impl DynamoStore {
         match transacted {
             Transacted::Applied => match self.get(id).await? {
                 Some(mut message) => {
-                    self.keep_history_bounded(&mut message).await?;
+                    self.keep_history_bounded(&mut message).await;
                     Ok(Transition::Applied(message))
                 }
                 None => Ok(Transition::NotFound),
@@ -707,14 +706,9 @@ impl StatusStore for DynamoStore {
             .expression_attribute_values(":one", AttributeValue::N("1".to_owned()))
             .return_values(ReturnValue::AllNew);
         let result = with_event(request, &Event::Requeued { at }).send().await;
-        if let Ok(output) = &result
-            && history_len(output.attributes.as_ref()) > MAX_HISTORY
-            && let Err(error) = self
-                .trim_history(id, history_len(output.attributes.as_ref()))
-                .await
-        {
-            // The claim has applied: a failed trim is left to the next write.
-            tracing::warn!(error = %error.chain(), %id, "a timeline could not be trimmed; the next write tries again");
+        if let Ok(output) = &result {
+            self.trim_history(id, history_len(output.attributes.as_ref()))
+                .await;
         }
         won(result)
     }
