@@ -20,7 +20,10 @@ pub const FILE_NAME: &str = "messages.sqlite3";
 /// idempotent sends (`keys.rs`). `queue_kind` says whether the queue is
 /// standard or FIFO (fixed when the file is made, as an SQS queue's kind is),
 /// and `deduplication` holds the deduplication ids a FIFO queue saw in the
-/// last five minutes.
+/// last five minutes. `operator_sessions` holds the operator's sign-ins
+/// (`sessions.rs`), the counterpart of the DynamoDB items
+/// `operator-session#<key>`. Every table is made with `IF NOT EXISTS`, so a
+/// file made by an older release gets the new ones when it is opened.
 const SCHEMA: &str = "
 CREATE TABLE IF NOT EXISTS messages (
     id          TEXT PRIMARY KEY,
@@ -80,6 +83,14 @@ CREATE TABLE IF NOT EXISTS deduplication (
     sent_at_ms  INTEGER NOT NULL
 );
 CREATE INDEX IF NOT EXISTS deduplication_by_age ON deduplication (sent_at_ms);
+CREATE TABLE IF NOT EXISTS operator_sessions (
+    key            TEXT PRIMARY KEY,
+    credential     TEXT NOT NULL,
+    started_at_ms  INTEGER NOT NULL,
+    ends_at_ms     INTEGER NOT NULL,
+    idle_until_ms  INTEGER NOT NULL
+);
+CREATE INDEX IF NOT EXISTS operator_sessions_by_idle ON operator_sessions (idle_until_ms);
 ";
 
 /// What needs [`ADDED_COLUMNS`] in place: run after them.
@@ -225,13 +236,15 @@ impl Database {
     /// `kind`: a new file is made so, and an existing one must be so already.
     pub fn open_as(data_dir: &Path, kind: Option<QueueKind>) -> Result<Self, BackendError> {
         let failed = |error: String| BackendError::new("opening the embedded backend", error);
-        std::fs::create_dir_all(data_dir).map_err(|error| {
+        crate::private::create_dir(data_dir).map_err(|error| {
             failed(format!(
                 "cannot create DATA_DIR {}: {error}",
                 data_dir.display()
             ))
         })?;
         let path = data_dir.join(FILE_NAME);
+        crate::private::create_file(&path)
+            .map_err(|error| failed(format!("cannot create {}: {error}", path.display())))?;
         let mut connection = Connection::open(&path)
             .map_err(|error| failed(format!("cannot open {}: {error}", path.display())))?;
         // Another process (the web or the worker) may hold the write lock for a
@@ -354,4 +367,20 @@ fn foreign(connection: &Connection) -> Option<String> {
 /// Milliseconds since the epoch.
 pub(crate) fn now_ms() -> i64 {
     chrono::Utc::now().timestamp_millis()
+}
+
+#[cfg(test)]
+mod tests {
+    /// The web and the worker share one WAL database from two processes,
+    /// the case SQLite 3.51.3 fixed a corruption bug in (the WAL-reset bug):
+    /// the SQLite compiled in must be that one or later.
+    #[test]
+    fn the_sqlite_compiled_in_has_the_wal_reset_fix() {
+        let version = rusqlite::version_number();
+        assert!(
+            version >= 3_051_003,
+            "SQLite {} is older than 3.51.3",
+            rusqlite::version()
+        );
+    }
 }
