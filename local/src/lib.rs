@@ -41,11 +41,7 @@ pub struct LocalConfig {
 impl LocalConfig {
     /// Reads the settings, or says which one is wrong.
     pub fn from_env() -> anyhow::Result<Self> {
-        let host = env::parse_or(
-            "HOST",
-            IpAddr::V4(Ipv4Addr::LOCALHOST),
-            "it must be an IP address such as 127.0.0.1 or 0.0.0.0",
-        )?;
+        let host = service::listener::host_from_env(IpAddr::V4(Ipv4Addr::LOCALHOST))?;
         Ok(Self {
             host,
             web_port: env::number_in("WEB_PORT", 8080, 0, 65535)?,
@@ -53,7 +49,12 @@ impl LocalConfig {
             backend: BackendConfig::from_env()?,
             // Locally there is no sqsd: poll unless told not to, and run the
             // periodic tasks of the worker bundle's cron.yaml as sqsd would.
-            worker: WorkerSettings::from_env(Intake::Polling, Some(BUNDLED_CRON_YAML))?,
+            // `WORKER_POLL=false` here is manual: there is no sqsd to deliver.
+            worker: WorkerSettings::from_env(
+                Intake::Polling,
+                Intake::Manual,
+                Some(BUNDLED_CRON_YAML),
+            )?,
             operator: web::operator::Operator::from_env()?,
         })
     }

@@ -16,7 +16,8 @@ async fn run() -> anyhow::Result<()> {
     let stack = Stack::start(&config).await?;
     let mode = match stack.intake() {
         Intake::Polling => "polling the queue",
-        Intake::Sqsd => "waiting for the \"process messages\" button (WORKER_POLL=false)",
+        Intake::Manual => "waiting for the \"process messages\" button (WORKER_POLL=false)",
+        Intake::Sqsd => "waiting for sqsd's requests",
     };
     println!();
     println!(

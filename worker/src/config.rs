@@ -21,6 +21,22 @@ pub enum Intake {
     Sqsd,
     /// The worker polls the queue itself, as sqsd would. `WORKER_POLL=true`.
     Polling,
+    /// Nothing polls: a batch is processed when someone asks, at
+    /// `POST /process-batch` (the page's Process buttons in a local run).
+    /// `WORKER_POLL=manual`. Only in this mode does that route exist: a
+    /// worker fed by sqsd must not let anyone who reaches it pull jobs.
+    Manual,
+}
+
+impl Intake {
+    /// The mode's name, as `/health` and the logs give it.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Sqsd => "sqsd",
+            Self::Polling => "polling",
+            Self::Manual => "manual",
+        }
+    }
 }
 
 /// Where the worker listens and what it connects to.
@@ -29,6 +45,9 @@ pub struct WorkerConfig {
     /// `PORT`, default [`service::listener::PLATFORM_PORT`] (5000, where
     /// Elastic Beanstalk's nginx proxies sqsd's requests); 0 picks a free port (tests).
     pub port: u16,
+    /// `HOST`, default every interface; `127.0.0.1` behind nginx on the same
+    /// host, so that only sqsd (through nginx) can reach `/process`.
+    pub host: std::net::IpAddr,
     /// Where messages live.
     pub backend: BackendConfig,
     /// How it behaves.
@@ -41,8 +60,9 @@ impl WorkerConfig {
     pub fn from_env() -> anyhow::Result<Self> {
         Ok(Self {
             port: env::number_in("PORT", service::listener::PLATFORM_PORT, 0, 65535)?,
+            host: service::listener::host_from_env(service::listener::ALL_INTERFACES)?,
             backend: BackendConfig::from_env()?,
-            settings: WorkerSettings::from_env(Intake::Sqsd, None)?,
+            settings: WorkerSettings::from_env(Intake::Sqsd, Intake::Sqsd, None)?,
         })
     }
 }
@@ -84,12 +104,19 @@ impl Default for WorkerSettings {
 
 impl WorkerSettings {
     /// Reads the settings; `WORKER_POLL` unset means `default_intake` (the
-    /// worker binary waits for sqsd, the local launcher polls), and a polling
-    /// worker with no `CRON_FILE` and no `cron.yaml` in its working directory
-    /// schedules `default_cron` (the text of a `cron.yaml`, if any).
-    pub fn from_env(default_intake: Intake, default_cron: Option<&str>) -> anyhow::Result<Self> {
+    /// worker binary waits for sqsd, the local launcher polls), and `false`
+    /// means `without_polling` (sqsd for the worker binary; manual for the
+    /// launcher, where there is no sqsd). A polling worker with no
+    /// `CRON_FILE` and no `cron.yaml` in its working directory schedules
+    /// `default_cron` (the text of a `cron.yaml`, if any).
+    pub fn from_env(
+        default_intake: Intake,
+        without_polling: Intake,
+        default_cron: Option<&str>,
+    ) -> anyhow::Result<Self> {
         let defaults = Self::default();
-        let polls = env::flag("WORKER_POLL", default_intake == Intake::Polling)?;
+        let intake = intake_from_env(default_intake, without_polling)?;
+        let polls = intake == Intake::Polling;
         Ok(Self {
             cron: if polls {
                 cron_from_env(default_cron)?
@@ -97,7 +124,7 @@ impl WorkerSettings {
                 CronTable::default()
             },
             max_attempts: backend_config::max_attempts_from_env()?,
-            intake: if polls { Intake::Polling } else { Intake::Sqsd },
+            intake,
             jobs: JobSettings {
                 slow_job: Duration::from_millis(env::number_in(
                     "SLOW_JOB_MS",
@@ -109,6 +136,18 @@ impl WorkerSettings {
             sweep: sweep_from_env(defaults.sweep)?,
             poller: poller_from_env(&defaults.poller)?,
         })
+    }
+}
+
+/// `WORKER_POLL`: `true`, `false` (`without_polling`) or `manual`.
+fn intake_from_env(default: Intake, without_polling: Intake) -> Result<Intake, env::EnvError> {
+    let Some(value) = env::var("WORKER_POLL")? else {
+        return Ok(default);
+    };
+    match value.trim().to_ascii_lowercase().as_str() {
+        "manual" => Ok(Intake::Manual),
+        _ => env::parse_flag("WORKER_POLL", &value, "it must be true (poll the queue), false (sqsd delivers) or manual (process a batch when asked)")
+            .map(|polls| if polls { Intake::Polling } else { without_polling }),
     }
 }
 

@@ -3,7 +3,7 @@
 
 use std::process::ExitCode;
 
-use worker::{Application, Intake, WorkerConfig};
+use worker::{Application, WorkerConfig};
 
 #[tokio::main]
 async fn main() -> ExitCode {
@@ -16,7 +16,7 @@ async fn run() -> anyhow::Result<()> {
     let app = Application::build(&config).await?;
     tracing::info!(
         port = app.port(),
-        polling = app.intake() == Intake::Polling,
+        mode = app.intake().name(),
         queue = %app.backends().queue.describe(),
         store = %app.backends().store.describe(),
         "worker listening"

@@ -51,7 +51,7 @@ pub struct Processed {
 pub enum ProcessError {
     /// The body is not a job.
     #[error(
-        "the body is not a job: {0}. A job is JSON like {{\"id\": \"<message id>\", \"body\": \"text\", \"simulate\": \"ok\"}}"
+        "the body is not a job: {0}. A job is JSON like {{\"id\": \"<message id>\"}}, naming a message the web recorded"
     )]
     BadBody(String),
     /// No record has the job's id.
@@ -88,27 +88,35 @@ fn processed(message: &messages::Message, duplicate: bool) -> Processed {
     }
 }
 
-/// Processes one delivery of `body` (a [`Job`] as JSON).
+/// Processes one delivery of `body` (a [`JobPayload`] as JSON, of which only
+/// the id is read).
+///
+/// The worker trusts the store, not the request: whoever can reach
+/// `/process` can write any body, so the job run, and the outcome recorded,
+/// are those of the stored record (a consistent read), and a delivery can
+/// only name a message. A job queued with a kind and a body (every version
+/// of the web sends them) is processed the same way, its kind and body unread.
 pub async fn process_delivery(
     state: &WorkerState,
     delivery: &Delivery,
     body: &[u8],
 ) -> Result<Processed, ProcessError> {
-    let job =
-        JobPayload::from_json(body).map_err(|error| ProcessError::BadBody(error.to_string()))?;
+    let id =
+        JobPayload::id_from_json(body).map_err(|error| ProcessError::BadBody(error.to_string()))?;
     let attempt = delivery.receive_count;
 
     // A duplicate delivery of a finished message: answer 200 so sqsd deletes
     // it, and do not run the job again.
     let message = state
         .store
-        .get(job.id)
+        .get(id)
         .await?
-        .ok_or(ProcessError::UnknownMessage(job.id))?;
+        .ok_or(ProcessError::UnknownMessage(id))?;
     if message.status.is_final() {
-        tracing::info!(id = %job.id, status = %message.status, "duplicate delivery of a finished message");
+        tracing::info!(%id, status = %message.status, "duplicate delivery of a finished message");
         return Ok(processed(&message, true));
     }
+    let job = message.job();
 
     // Deliveries so far. sqsd's receive count starts again at 1 when the
     // sweeper enqueues a job anew, so never record fewer than were seen.

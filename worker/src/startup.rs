@@ -26,16 +26,18 @@ pub struct Application {
     /// Set when `WORKER_POLL=true`: polls the queue and enqueues the runs of
     /// periodic tasks beside the server, as sqsd does.
     poller: Option<(Poller, Scheduler)>,
+    /// How jobs reach it.
+    intake: Intake,
 }
 
 impl Application {
-    /// Connects the configured backend and binds `0.0.0.0:PORT`.
+    /// Connects the configured backend and binds `HOST:PORT`.
     pub async fn build(config: &WorkerConfig) -> anyhow::Result<Self> {
         let backends = config.backend.connect(config.settings.max_attempts).await?;
         Self::with_backends(
             &config.settings,
             backends,
-            SocketAddr::from(([0, 0, 0, 0], config.port)),
+            SocketAddr::new(config.host, config.port),
         )
         .await
     }
@@ -77,6 +79,7 @@ impl Application {
             router,
             backends,
             poller: (settings.intake == Intake::Polling).then_some((poller, scheduler)),
+            intake: settings.intake,
         })
     }
 
@@ -92,11 +95,7 @@ impl Application {
 
     /// How jobs reach this worker.
     pub fn intake(&self) -> Intake {
-        if self.poller.is_some() {
-            Intake::Polling
-        } else {
-            Intake::Sqsd
-        }
+        self.intake
     }
 
     /// Serves (and polls, if asked to) until `shutdown` completes, then lets
@@ -112,9 +111,9 @@ impl Application {
                 tokio::spawn(scheduler.run(shutdown.clone().wait())),
             )
         });
-        let served = axum::serve(self.listener.into_listener(), self.router)
-            .with_graceful_shutdown(shutdown.wait())
-            .await;
+        let served =
+            service::serve::serve(self.listener.into_listener(), self.router, shutdown.wait())
+                .await;
         // Both stop at shutdown; wait for them, so that a run whose claim is
         // written gets its message sent before the process exits.
         if let Some((poller, scheduler)) = polling {

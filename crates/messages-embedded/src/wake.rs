@@ -86,7 +86,7 @@ mod unix {
                 tracing::info!(path = %own.display(), "DATA_DIR is too deep for a wake-up socket; other processes' sends are seen at the next look");
                 return None;
             }
-            let bound = std::fs::create_dir_all(&folder)
+            let bound = crate::private::create_dir(&folder)
                 .and_then(|()| UnixDatagram::bind(&own))
                 .and_then(|listener| {
                     listener.set_read_timeout(Some(LISTEN_CHECK))?;

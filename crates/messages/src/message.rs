@@ -117,11 +117,16 @@ impl Message {
     }
 }
 
-/// What travels on the queue: everything the worker needs to do the job, so
-/// that it reads the store only to learn whether the job was already done.
+/// What travels on the queue, and what a job is given to run.
 ///
 /// The wire form is JSON, `{"id": "...", "body": "...", "simulate": "ok"}`,
-/// and is what sqsd POSTs to the worker's `/process`.
+/// and is what sqsd POSTs to the worker's `/process`. The worker takes only
+/// the `id` from it ([`JobPayload::id_from_json`]) and runs the kind and body
+/// of the stored record: anyone who reaches `/process` can write a body, so
+/// a delivery names a message but cannot choose what runs or what is
+/// recorded (ARCHITECTURE.md, "The worker trusts the store"). The body and
+/// kind travel so that a look at the dead-letter queue can say what each
+/// job was without the store.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct JobPayload {
@@ -144,6 +149,24 @@ impl JobPayload {
     /// Reads a job from a queue body, with an error that says what is wrong.
     pub fn from_json(bytes: &[u8]) -> Result<Self, serde_json::Error> {
         serde_json::from_slice(bytes)
+    }
+
+    /// The message a queue body names: all the worker believes of a
+    /// delivery. The body must still be a job (`{"id"}` alone, or with a
+    /// `body` and a known `simulate`, as every web has enqueued), so that a
+    /// malformed one is refused with a sentence; their values are not read.
+    pub fn id_from_json(bytes: &[u8]) -> Result<MessageId, serde_json::Error> {
+        /// A job's fields; only the id is kept.
+        #[derive(Deserialize)]
+        #[serde(deny_unknown_fields)]
+        struct Named {
+            id: MessageId,
+            #[serde(default, rename = "body")]
+            _body: Option<String>,
+            #[serde(default, rename = "simulate")]
+            _simulate: Option<Simulate>,
+        }
+        serde_json::from_slice::<Named>(bytes).map(|named| named.id)
     }
 }
 
@@ -202,6 +225,29 @@ mod tests {
         let json = format!(r#"{{"id":"{id}","body":"x"}}"#);
         let job = JobPayload::from_json(json.as_bytes()).expect("valid");
         assert_eq!(job.simulate, Simulate::Ok);
+    }
+
+    #[test]
+    fn a_delivery_is_read_for_its_id_alone() {
+        let id = MessageId::new();
+        for body in [
+            format!(r#"{{"id":"{id}"}}"#),
+            format!(r#"{{"id":"{id}","body":"forged","simulate":"fail"}}"#),
+        ] {
+            assert_eq!(
+                JobPayload::id_from_json(body.as_bytes()).ok(),
+                Some(id),
+                "{body}"
+            );
+        }
+        for bad in [
+            r#"{"body":"x"}"#.to_owned(),
+            r#"{"id":"not an id"}"#.to_owned(),
+            format!(r#"{{"id":"{id}","simulate":"explode"}}"#),
+            format!(r#"{{"id":"{id}","extra":1}}"#),
+        ] {
+            assert!(JobPayload::id_from_json(bad.as_bytes()).is_err(), "{bad}");
+        }
     }
 
     #[test]

@@ -48,15 +48,21 @@ pub fn parse_or<T: FromStr>(name: &str, default: T, expected: &str) -> Result<T,
 pub fn flag(name: &str, default: bool) -> Result<bool, EnvError> {
     match var(name)? {
         None => Ok(default),
-        Some(value) => match value.trim().to_ascii_lowercase().as_str() {
-            "true" | "1" | "yes" | "on" => Ok(true),
-            "false" | "0" | "no" | "off" => Ok(false),
-            _ => Err(EnvError {
-                name: name.to_owned(),
-                value,
-                expected: "it must be true or false".to_owned(),
-            }),
-        },
+        Some(value) => parse_flag(name, &value, "it must be true or false"),
+    }
+}
+
+/// Reads `value`, the value of `name`, as a boolean, as [`flag`] does; a
+/// refusal says `expected`.
+pub fn parse_flag(name: &str, value: &str, expected: &str) -> Result<bool, EnvError> {
+    match value.trim().to_ascii_lowercase().as_str() {
+        "true" | "1" | "yes" | "on" => Ok(true),
+        "false" | "0" | "no" | "off" => Ok(false),
+        _ => Err(EnvError {
+            name: name.to_owned(),
+            value: value.to_owned(),
+            expected: expected.to_owned(),
+        }),
     }
 }
 

@@ -4,7 +4,8 @@
 //!
 //! # Layout
 //! - [`env`]: typed environment variables with defaults and clear errors.
-//! - [`listener`]: binding the port, with an error that says what to do.
+//! - [`listener`]: binding the port, with an error that says what to do, and `HOST`.
+//! - [`serve`]: the server loop: HTTP/1.1, a header-read timeout, the peer's address.
 //! - [`telemetry`]: `tracing` set up for people (text) or CloudWatch (`LOG_FORMAT=json`).
 //! - [`shutdown`]: a future that completes on Ctrl-C or SIGTERM.
 //! - [`http`]: [`http::HttpError`], the one error answer of the web and the
@@ -15,5 +16,6 @@ pub mod cli;
 pub mod env;
 pub mod http;
 pub mod listener;
+pub mod serve;
 pub mod shutdown;
 pub mod telemetry;

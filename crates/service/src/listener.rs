@@ -1,14 +1,31 @@
 //! Binding the listening socket, with an error that says what to do.
 
-use std::net::SocketAddr;
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 
 use tokio::net::TcpListener;
+
+use crate::env;
 
 /// Where a binary listens when `PORT` is not set: Elastic Beanstalk's
 /// platforms on Amazon Linux 2023 run nginx in front of the application and
 /// proxy to port 5000 unless `PORT` says otherwise, so a bundle started with
 /// only its own environment properties must answer there.
 pub const PLATFORM_PORT: u16 = 5000;
+
+/// `HOST`: the address to listen on, `default` when unset. Behind a proxy on
+/// the same machine (nginx in the Elastic Beanstalk bundles) it is
+/// `127.0.0.1`, so the port is not reachable from the network at all; in a
+/// container it is `0.0.0.0`, where the proxy reaches it across a bridge.
+pub fn host_from_env(default: IpAddr) -> Result<IpAddr, env::EnvError> {
+    env::parse_or(
+        "HOST",
+        default,
+        "it must be an IP address such as 127.0.0.1 (this machine only) or 0.0.0.0 (every interface)",
+    )
+}
+
+/// Every interface: where a binary listens when `HOST` is not set.
+pub const ALL_INTERFACES: IpAddr = IpAddr::V4(Ipv4Addr::UNSPECIFIED);
 
 /// The port is taken or not ours to use.
 #[derive(Debug, thiserror::Error)]

@@ -17,6 +17,7 @@
 //!   their answer lost.
 
 pub mod accessibility;
+pub mod attacks;
 pub mod backends;
 pub mod browser;
 pub mod failing;

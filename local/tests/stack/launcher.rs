@@ -126,7 +126,7 @@ async fn a_message_goes_from_send_to_complete_with_no_aws_and_one_shutdown_stops
 #[tokio::test]
 async fn with_polling_off_the_page_offers_the_button_and_it_processes_a_batch() {
     let dir = tempfile::tempdir().expect("a temporary folder");
-    let stack = start(dir.path(), Intake::Sqsd).await;
+    let stack = start(dir.path(), Intake::Manual).await;
     let web = stack.web_url();
     let worker = stack.worker_url();
     tokio::spawn(stack.run_until(std::future::pending()));
@@ -174,7 +174,7 @@ async fn with_polling_off_the_page_offers_the_button_and_it_processes_a_batch() 
 }
 
 #[tokio::test]
-async fn a_polling_worker_refuses_a_batch_by_hand_and_says_why() {
+async fn a_polling_worker_has_no_batch_by_hand_and_says_why() {
     let dir = tempfile::tempdir().expect("a temporary folder");
     let stack = start(dir.path(), Intake::Polling).await;
     let (web, worker) = (stack.web_url(), stack.worker_url());
@@ -185,13 +185,15 @@ async fn a_polling_worker_refuses_a_batch_by_hand_and_says_why() {
         .send()
         .await
         .expect("answer");
-    assert_eq!(refused.status(), reqwest::StatusCode::CONFLICT);
+    // The route exists only in manual mode; the 404 says how to get it.
+    assert_eq!(refused.status(), reqwest::StatusCode::NOT_FOUND);
     let body: Value = refused.json().await.expect("json");
     assert!(
         body["error"]
             .as_str()
             .unwrap_or_default()
-            .contains("WORKER_POLL=true")
+            .contains("WORKER_POLL=manual"),
+        "{body}"
     );
     let page = get_text(&client, &web).await;
     assert!(

@@ -20,7 +20,7 @@ const WAIT: Duration = Duration::from_secs(30);
 
 fn manual_worker() -> WorkerSettings {
     WorkerSettings {
-        intake: Intake::Sqsd,
+        intake: Intake::Manual,
         poller: PollerConfig {
             wait: Duration::from_secs(1),
             ..PollerConfig::default()

@@ -1,6 +1,6 @@
 //! `POST /process-batch`: processes one batch from the queue on demand, for a
-//! local run with polling off (the page's "process messages" button). With
-//! polling on, messages are processed as they arrive, so it refuses and says so.
+//! local run in manual mode (`WORKER_POLL=manual`; the page's "process
+//! messages" button). The route exists only in that mode (`routes/mod.rs`).
 
 use std::time::Duration;
 
@@ -11,7 +11,6 @@ use service::http::HttpError;
 use sqsd::Dispatched;
 
 use super::BatchState;
-use crate::config::Intake;
 
 /// How long the button waits for messages to arrive.
 const WAIT: Duration = Duration::from_secs(1);
@@ -27,15 +26,10 @@ pub struct BatchReport {
     pub retried: usize,
 }
 
-/// `200 {"received", "done", "retried"}`, or `409` when the worker polls by itself.
+/// `200 {"received", "done", "retried"}`.
 pub async fn process_batch(
     State(state): State<BatchState>,
 ) -> Result<Json<BatchReport>, HttpError> {
-    if state.intake == Intake::Polling {
-        return Err(HttpError::conflict(
-            "this worker polls the queue itself (WORKER_POLL=true), so messages are processed as they arrive and there is no batch to process by hand",
-        ));
-    }
     let outcomes = state.poller.poll_once(WAIT).await.map_err(|source| {
         HttpError::service_unavailable("the queue is unavailable; try again in a moment", source)
     })?;

@@ -18,6 +18,8 @@ pub struct Health {
     status: &'static str,
     /// Whether this worker polls the queue itself.
     polling: bool,
+    /// How jobs reach it: `sqsd`, `polling` or `manual`.
+    mode: &'static str,
 }
 
 /// Always `200 {"status": "ok", "polling": ...}` while the process serves.
@@ -25,5 +27,6 @@ pub async fn health(State(state): State<BatchState>) -> Json<Health> {
     Json(Health {
         status: "ok",
         polling: state.intake == Intake::Polling,
+        mode: state.intake.name(),
     })
 }

@@ -46,13 +46,25 @@ pub fn sqsd_router(state: WorkerState, tasks: TaskState) -> Router {
     process_router(state).merge(periodic)
 }
 
-/// Every route: those of [`sqsd_router`], plus `/health` and `/process-batch`
-/// for processing by hand.
+/// Every route: those of [`sqsd_router`], plus `/health`, and on a worker in
+/// manual mode only, `/process-batch` for processing by hand. Anywhere else
+/// it does not exist: on a worker fed by sqsd, anyone who could reach it
+/// could pull jobs off the queue outside sqsd's pace and retries.
 pub fn router(state: WorkerState, poller: Poller, intake: Intake, tasks: TaskState) -> Router {
-    let manual = Router::new()
-        .route("/health", get(health::health))
-        .route("/process-batch", post(batch::process_batch))
+    let mut own = Router::new().route("/health", get(health::health));
+    if intake == Intake::Manual {
+        own = own.route("/process-batch", post(batch::process_batch));
+    }
+    let own = own
         .with_state(BatchState { poller, intake })
+        .fallback(no_such_address)
         .layer(axum::middleware::from_fn(service::http::log_errors));
-    sqsd_router(state, tasks).merge(manual)
+    sqsd_router(state, tasks).merge(own)
+}
+
+/// A `404` that says what this worker serves.
+async fn no_such_address() -> service::http::HttpError {
+    service::http::HttpError::not_found(
+        "this worker serves POST /process (sqsd's jobs), POST /tasks/<name> (cron.yaml's periodic tasks, with X-Aws-Sqsd-Taskname) and GET /health; POST /process-batch exists only with WORKER_POLL=manual",
+    )
 }

@@ -1,5 +1,7 @@
 //! The worker's integration tests, in one binary (one link of the AWS SDK).
 //!
+//! - `attacker`: the real `worker` binary, fed by sqsd, tried by someone who
+//!   reaches its port: forged deliveries, tasks without sqsd's header, slow headers.
 //! - `poller`: the poller that stands in for sqsd, on both backends.
 //! - `sweep`: the pending sweeper, on both backends.
 //! - `periodic`: `cron.yaml`'s tasks through the queue, as sqsd runs them.
@@ -9,6 +11,7 @@
 //!   one embedded `DATA_DIR`.
 //! - `sigterm`: the real `worker` binary stopped by SIGTERM mid-backlog.
 
+mod attacker;
 mod fuzz;
 mod helpers;
 mod periodic;
