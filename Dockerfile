@@ -54,9 +54,15 @@ WORKDIR /app
 # Numeric, so that Kubernetes' runAsNonRoot and similar checks can verify it.
 USER 10001:10001
 # PORT: where the binary listens (both default to 5000, Elastic Beanstalk's
-# Procfile port; the image keeps its own, 8080, for both binaries). DATA_DIR: the embedded backend's
-# files, used only when QUEUE_URL and TABLE_NAME are not set.
+# Procfile port; the image keeps its own, 8080, for both binaries). HOST: every
+# interface of the container, said explicitly: whatever is in front (nginx on
+# the Docker platform's instance, `docker run -p`) reaches the app across
+# Docker's bridge, never on the container's own loopback, which the
+# Elastic Beanstalk bundles' HOST=127.0.0.1 would mean here (their Docker
+# variants rewrite it: deploy/README.md, "The Docker platform"). DATA_DIR: the
+# embedded backend's files, used only when QUEUE_URL and TABLE_NAME are not set.
 ENV PORT=8080 \
+    HOST=0.0.0.0 \
     DATA_DIR=/app/data \
     LOG_FORMAT=json \
     RUST_LOG=info

@@ -71,6 +71,7 @@ fn configure(command: &mut Command, backend: &Backend, endpoint: Option<&str>) {
         // The bench is one client sending as fast as it can: the web's rate
         // limit and in-flight cap would measure themselves, not the pipeline.
         .env("SEND_RATE_PER_MINUTE", "0")
+        .env("READ_RATE_PER_MINUTE", "0")
         .env("MAX_IN_FLIGHT", "0")
         .env_remove("QUEUE_URL")
         .env_remove("TABLE_NAME")

@@ -53,6 +53,7 @@ fn spawn_web(setup: &Setup, port: u16) -> anyhow::Result<Child> {
         .env("PORT", port.to_string())
         // The suite's senders are few clients sending fast.
         .env("SEND_RATE_PER_MINUTE", "0")
+        .env("READ_RATE_PER_MINUTE", "0")
         .spawn()
         .map_err(|error| anyhow::anyhow!("cannot start {}: {error}", binary.display()))
 }

@@ -28,6 +28,10 @@ ANY_NAME = None
 # Namespace -> documented option names.
 DOCUMENTED_OPTIONS: dict[str, frozenset[str] | None] = {
     "aws:elasticbeanstalk:application:environment": ANY_NAME,
+    # Environment secrets: the name of each is the variable it sets, its value
+    # a secret's or a parameter's ARN ("Fetching secrets and parameters to
+    # Elastic Beanstalk environment variables").
+    "aws:elasticbeanstalk:application:environmentsecrets": ANY_NAME,
     "aws:elasticbeanstalk:application": frozenset({"Application Healthcheck URL"}),
     "aws:elasticbeanstalk:environment": frozenset(
         {"EnvironmentType", "ServiceRole", "LoadBalancerType", "LoadBalancerIsShared"}
@@ -70,6 +74,7 @@ DOCUMENTED_OPTIONS: dict[str, frozenset[str] | None] = {
     ),
     "aws:autoscaling:launchconfiguration": frozenset(
         {
+            "DisableDefaultEC2SecurityGroup",
             "DisableIMDSv1",
             "EC2KeyName",
             "IamInstanceProfile",
@@ -178,7 +183,9 @@ BUNDLES = {
     "worker": {
         "binary": "worker",
         "files": ["Procfile", "cron.yaml"],
-        "folders": [".ebextensions", ".platform/nginx/conf.d"],
+        # conf.d/ is included in nginx's http block, conf.d/elasticbeanstalk/
+        # in its default server block (test_worker_nginx.py).
+        "folders": [".ebextensions", ".platform/nginx/conf.d", ".platform/nginx/conf.d/elasticbeanstalk"],
     },
 }
 

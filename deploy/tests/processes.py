@@ -30,8 +30,9 @@ def free_port() -> int:
 
 
 def port_is_free(port: int) -> bool:
-    """Whether a server could listen on `port` on every interface, as the
-    binaries do (a port only in TIME_WAIT counts as free)."""
+    """Whether a server could listen on `port` on every interface, so on
+    loopback too, where the bundles listen (a port only in TIME_WAIT counts
+    as free)."""
     with socket.socket() as sock:
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:

@@ -7,6 +7,7 @@ writes them into the bundles.
 
 from __future__ import annotations
 
+import ipaddress
 import json
 import os
 import re
@@ -211,6 +212,107 @@ def test_the_worker_waits_for_sqsd(worker):
     assert str(environment.get("WORKER_POLL")).lower() == "false", (
         "sqsd delivers the jobs: the worker's WORKER_POLL must be false"
     )
+
+
+# --- what the network can reach ----------------------------------------------
+
+
+@pytest.mark.parametrize("name", sorted(BUNDLES))
+def test_both_apps_listen_on_loopback_behind_nginx(bundles, name):
+    # nginx on the instance is the only thing that should reach the app: on
+    # 127.0.0.1, port 5000 answers nobody on the network, whatever the
+    # security groups say (test_platform_port.py checks the running binary).
+    host = bundles[name].environment().get("HOST")
+    assert host == "127.0.0.1", (
+        f"{name}'s HOST is {host!r}: the Elastic Beanstalk bundles listen on 127.0.0.1, behind the "
+        "instance's nginx (the Docker platform's bundles rewrite it: deploy/README.md)"
+    )
+
+
+@pytest.mark.parametrize("name", sorted(BUNDLES))
+def test_no_bundle_runs_the_worker_in_its_local_manual_mode(bundles, name):
+    # WORKER_POLL=manual is a local mode that adds POST /process-batch.
+    value = str(bundles[name].environment().get("WORKER_POLL", "")).strip().lower()
+    assert value != "manual", f"{name} sets WORKER_POLL=manual, a local mode: on Elastic Beanstalk sqsd delivers"
+
+
+def test_the_web_refuses_the_operators_credentials_over_plain_http(web):
+    value = str(web.environment().get("REQUIRE_HTTPS")).strip().lower()
+    assert value == "true", f"the web's REQUIRE_HTTPS is {value!r}: the token and the cookie are credentials"
+
+
+def trusted_proxies(web) -> list[ipaddress.IPv4Network | ipaddress.IPv6Network]:
+    value = web.environment().get("TRUSTED_PROXIES")
+    assert isinstance(value, str) and value.strip(), (
+        f"the web sets no TRUSTED_PROXIES ({value!r}): nginx, the load balancer and the Docker bridge must be named"
+    )
+    ranges = []
+    for entry in (part.strip() for part in value.split(",")):
+        assert "/" in entry, f"TRUSTED_PROXIES entry {entry!r} is not an address range (CIDR, e.g. 10.0.0.0/8)"
+        try:
+            ranges.append(ipaddress.ip_network(entry, strict=True))
+        except ValueError as error:
+            raise AssertionError(f"TRUSTED_PROXIES entry {entry!r} is not a CIDR range: {error}") from None
+    return ranges
+
+
+def test_the_web_trusts_its_proxies_and_nothing_on_the_internet(web):
+    ranges = trusted_proxies(web)
+    for network in ranges:
+        assert network.prefixlen > 0, f"TRUSTED_PROXIES has {network}: every client could then name any address"
+        # A range on the internet would let a client there write its own address.
+        assert network.is_private, f"TRUSTED_PROXIES has {network}, which is not private address space"
+    assert "TRUSTED_PROXY_HOPS" not in web.environment(), (
+        "the web still sets TRUSTED_PROXY_HOPS, which TRUSTED_PROXIES replaced: remove it"
+    )
+
+
+def client_of(peer: str, forwarded_for: list[str], ranges) -> str:
+    """Who the web takes for the client (web/src/client.rs): from the peer,
+    walk X-Forwarded-For from the right while the hop is a trusted proxy."""
+
+    def trusted(address: str) -> bool:
+        return any(ipaddress.ip_address(address) in network for network in ranges)
+
+    client = peer
+    for entry in reversed(forwarded_for):
+        if not trusted(client):
+            break
+        client = entry
+    return client
+
+
+# An Application Load Balancer's address in the default VPC, the Docker
+# bridge's gateway (nginx, seen from the container), and clients.
+LOAD_BALANCER = "172.31.20.7"
+DOCKER_GATEWAY = "172.17.0.1"
+CLIENTS = ["203.0.113.7", "2001:db8::5"]
+# What a client may write in its own X-Forwarded-For: anything, trusted
+# addresses included.
+FORGED = [[], ["198.51.100.1"], ["127.0.0.1"], ["172.31.0.9"], ["172.17.0.1", "10.0.0.1"], ["::1"]]
+
+
+@pytest.mark.parametrize(
+    ("shape", "peer", "after_client"),
+    [
+        # The load balancer appends the client; nginx appends the load balancer.
+        ("load balancer, nginx", "127.0.0.1", [LOAD_BALANCER]),
+        # `eb create --single`: nginx alone appends the client.
+        ("nginx alone (--single)", "127.0.0.1", []),
+        # The Docker platform: nginx on the instance reaches the container from the bridge.
+        ("Docker: load balancer, nginx", DOCKER_GATEWAY, [LOAD_BALANCER]),
+        ("Docker: nginx alone", DOCKER_GATEWAY, []),
+    ],
+)
+def test_the_web_keys_on_the_real_client_whatever_the_client_writes(web, shape, peer, after_client):
+    ranges = trusted_proxies(web)
+    for client in CLIENTS:
+        for forged in FORGED:
+            found = client_of(peer, [*forged, client, *after_client], ranges)
+            assert found == client, (
+                f"{shape}: a client at {client} that wrote X-Forwarded-For {forged} is taken for {found} "
+                f"with TRUSTED_PROXIES {[str(r) for r in ranges]}"
+            )
 
 
 def test_every_function_in_an_option_value_names_a_declared_resource(bundles):

@@ -1,6 +1,6 @@
 """The Dockerfile, checked without a Docker engine: hadolint, and what the
-image must be (multi-stage, cargo-chef, BIN=web|worker, non-root, PORT 8080,
-a health check), a .dockerignore that keeps the workspace buildable, and what
+image must be (multi-stage, cargo-chef, BIN=web|worker, non-root, PORT 8080
+on every interface, a health check), a .dockerignore that keeps the workspace buildable, and what
 the Docker platform needs besides the image: the instance metadata hop limit."""
 
 from __future__ import annotations
@@ -113,6 +113,15 @@ def test_the_runtime_runs_as_a_user_on_port_8080_with_a_health_check():
     assert health and "/health" in health[0], health
     entrypoint = [rest for keyword, rest in runtime if keyword == "ENTRYPOINT"]
     assert entrypoint and entrypoint[-1].startswith("["), "ENTRYPOINT in exec form receives SIGTERM"
+
+
+def test_the_runtime_listens_on_every_interface_of_the_container():
+    # Whatever is in front (nginx on the Docker platform's instance, `docker
+    # run -p`) reaches the app across Docker's bridge, never on the
+    # container's loopback: HOST=0.0.0.0, said in the image, not left to the
+    # binaries' default.
+    env = " ".join(rest for keyword, rest in stages()[-1] if keyword == "ENV")
+    assert re.search(r"(^|\s)HOST=0\.0\.0\.0(\s|$)", env), f"the runtime stage does not set HOST=0.0.0.0: {env}"
 
 
 def test_dockerignore_keeps_every_workspace_member_in_the_context():

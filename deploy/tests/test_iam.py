@@ -1,5 +1,6 @@
 """The policies in deploy/iam: the instance roles' (each binary's API actions,
-on its own queue and table only), and the deployer's (what CloudFormation
+on its own queue and table only, and for the web the one parameter that holds
+its operator token), and the deployer's (what CloudFormation
 needs to create, tag, read back, update and delete the application stack,
 checked against the AWS resource provider schemas that cfn-lint ships)."""
 
@@ -15,6 +16,13 @@ QUEUE = "arn:aws:sqs:REGION:ACCOUNT_ID:QUEUE_NAME"
 DEAD_LETTERS = "arn:aws:sqs:REGION:ACCOUNT_ID:DEAD_LETTER_QUEUE_NAME"
 TABLE = "arn:aws:dynamodb:REGION:ACCOUNT_ID:table/TABLE_NAME"
 INDEXES = TABLE + "/index/*"
+# The web's OPERATOR_TOKEN, an Elastic Beanstalk environment secret: a
+# SecureString parameter that Elastic Beanstalk reads with the instance
+# profile's credentials ("Required IAM permissions for Elastic Beanstalk to
+# access secrets and parameters": ssm:GetParameter; kms:Decrypt only for a
+# customer managed key). The guide names it after the stack (deploy/README.md,
+# step 6), and the policy grants that one parameter, nothing around it.
+OPERATOR_TOKEN = "arn:aws:ssm:REGION:ACCOUNT_ID:parameter/STACK_NAME/operator-token"
 
 # What each binary calls (crates/messages-aws/src). SendMessageBatch and
 # DeleteMessageBatch are authorised by SendMessage and DeleteMessage.
@@ -36,6 +44,8 @@ EXPECTED = {
         "dynamodb:Query",
         "dynamodb:BatchWriteItem",
         "dynamodb:BatchGetItem",
+        # Elastic Beanstalk fetching OPERATOR_TOKEN for the web's environment
+        "ssm:GetParameter",
     },
     "worker": {
         # sqsd reading the queue
@@ -63,6 +73,10 @@ NEVER = {
     "dynamodb:DeleteTable",
     "dynamodb:UpdateTable",
     "dynamodb:Scan",
+    # Reading parameters by path or in bulk would reach beyond the one token.
+    "ssm:GetParametersByPath",
+    "ssm:GetParameters",
+    "ssm:PutParameter",
 }
 
 
@@ -94,8 +108,13 @@ def test_the_policy_grants_what_the_binary_calls_and_nothing_more(name):
                 assert resources in allowed, f"{name}: {action} must be on {allowed}, not {resources}"
             elif service == "dynamodb":
                 assert set(resources) == {TABLE, INDEXES}, f"{name}: {action} on {resources}"
+            elif service == "ssm" and name == "web":
+                assert resources == [OPERATOR_TOKEN], (
+                    f"{name}: {action} must be on the operator token's parameter alone, {OPERATOR_TOKEN}, "
+                    f"not {resources}"
+                )
             else:
-                raise AssertionError(f"{name}: {action} is not an SQS or DynamoDB action")
+                raise AssertionError(f"{name}: {action} is not an SQS or DynamoDB action (nor the web's token)")
         granted.update(actions)
     assert granted == EXPECTED[name], (
         f"{name}: missing {sorted(EXPECTED[name] - granted)}, extra {sorted(granted - EXPECTED[name])}"

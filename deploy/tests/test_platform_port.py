@@ -1,10 +1,13 @@
 """The platform's port: on Amazon Linux 2023 nginx forwards port 80 to port 5000
 when the environment sets no PORT property, so each bundle, started from its
 Procfile with only the environment properties of its .ebextensions (made with
-the application stack's outputs), must answer there. One bundle at a time:
-both default to the same port."""
+the application stack's outputs), must answer there, and only on loopback
+(HOST=127.0.0.1), where nginx on the same instance reaches it and nothing on
+the network does. One bundle at a time: both default to the same port."""
 
 from __future__ import annotations
+
+import socket
 
 import pytest
 import requests
@@ -32,5 +35,18 @@ def test_the_bundle_answers_health_on_port_5000_without_a_port_property(name, st
         assert response.status_code == 200 and response.json().get("status") == "ok", (
             f"{name} on port {PLATFORM_PORT} answered /health with {response.status_code}: {response.text}"
         )
+        # Another address of this machine: a server on every interface would
+        # accept it (127.0.0.2 is as local as any, without needing a network
+        # interface); one on 127.0.0.1 alone refuses it, as it refuses the
+        # instance's network address.
+        try:
+            socket.create_connection(("127.0.0.2", PLATFORM_PORT), timeout=5).close()
+        except ConnectionRefusedError:
+            pass
+        else:
+            raise AssertionError(
+                f"{name} accepts connections on 127.0.0.2:{PLATFORM_PORT}: it listens beyond loopback, so "
+                "port 5000 would be reachable from the network (HOST=127.0.0.1 in its .ebextensions)"
+            )
     finally:
         process.stop()

@@ -12,6 +12,8 @@ pub struct WebConfig {
     /// `PORT`, default [`service::listener::PLATFORM_PORT`] (5000, where
     /// Elastic Beanstalk's nginx proxies); 0 picks a free port (tests).
     pub port: u16,
+    /// `HOST`, default every interface; `127.0.0.1` behind nginx on the same host.
+    pub host: std::net::IpAddr,
     /// Where messages live.
     pub backend: BackendConfig,
     /// `MAX_ATTEMPTS`: used by `web provision` for the queue's redrive policy,
@@ -33,6 +35,7 @@ impl WebConfig {
     pub fn from_env() -> anyhow::Result<Self> {
         Ok(Self {
             port: env::number_in("PORT", service::listener::PLATFORM_PORT, 0, 65535)?,
+            host: service::listener::host_from_env(service::listener::ALL_INTERFACES)?,
             backend: BackendConfig::from_env()?,
             max_attempts: backend_config::max_attempts_from_env()?,
             worker_url: env::var("WORKER_URL")?,

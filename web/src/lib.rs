@@ -20,7 +20,12 @@
 //!   [`activity`]: the last hour's throughput and latency, shared the same
 //!   way, and `charts`: drawn as inline SVG; `timeline`: a message's history
 //!   in words, for its page.
-//! - [`operator`]: who may act (`OPERATOR_TOKEN`); `operate`: the actions on
+//! - [`operator`]: who may act (`OPERATOR_TOKEN`, `REQUIRE_HTTPS`,
+//!   `SIGN_IN_RATE_PER_MINUTE`); `credential`: what credential a request
+//!   presents; `session`: the session cookie, sealed; `guesses`: the
+//!   per-client budget of wrong credentials; `access`: whether a request may
+//!   act, checked before anything else, and signing in and out, with the
+//!   sessions in the backend; `operate`: the actions on
 //!   failed messages (retry, delete); [`redrive`]: moving the dead-letter
 //!   queue back, in the background.
 //! - [`deadline`]: every request answers in time, with a sentence that says
@@ -29,22 +34,28 @@
 //!   (`/dead-letters`), `/api/messages`, the operator's API, `/health`,
 //!   `/static`; each module owns its routes and none imports another.
 //! - [`security`]: security headers and the same-origin check on form posts.
-//! - [`throttle`]: the per-client rate limit on sends and the cap on requests in flight.
+//! - [`client`]: who sent a request (`TRUSTED_PROXIES`), for every limit and log.
+//! - [`throttle`]: the per-client rates on sends and reads and the cap on requests in flight.
 //! - [`provision`]: the `web provision` command.
 //! - [`worker_link`]: asking the worker (at `WORKER_URL`) to process a batch by hand.
 //! - [`startup`]: [`Application`], which binds the listener and serves.
 //!
 //! Modules only import downwards: (`startup`, `provision`) > (`routes`, `security`, `deadline`) >
-//! (`idempotent`, `operate`, `strip`, `charts`, `timeline`) > (`html`, `error`, `input`) > (`send`, `snapshot`,
-//! `recent`, `activity`, `redrive`, `operator`, `assets`, `worker_link`, `config`) > (`throttle`, `limits`). ARCHITECTURE.md, "Code map"; `scripts/check-architecture`
+//! (`idempotent`, `operate`, `access`, `strip`, `charts`, `timeline`) > (`html`, `error`, `input`) > (`send`, `snapshot`,
+//! `recent`, `activity`, `redrive`, `credential`, `guesses`, `assets`, `worker_link`, `config`) > `session` >
+//! (`operator`, `throttle`, `limits`) > `client`. ARCHITECTURE.md, "Code map"; `scripts/check-architecture`
 //! fails on a cycle.
 
+mod access;
 pub mod activity;
 mod assets;
 mod charts;
+pub mod client;
 pub mod config;
+mod credential;
 pub mod deadline;
 mod error;
+mod guesses;
 mod html;
 mod idempotent;
 mod input;
@@ -57,6 +68,7 @@ pub mod redrive;
 mod routes;
 pub mod security;
 pub mod send;
+mod session;
 pub mod snapshot;
 pub mod startup;
 mod strip;

@@ -14,11 +14,15 @@
 //!
 //! A snapshot whose counts failed is not kept: the next request tries again.
 //! A queue or dead-letter depth that cannot be read shows as unknown.
+//!
+//! The failures page's look at the dead-letter queue is shared the same way
+//! ([`PipelineSnapshot::dead_letters`]): on SQS a look is up to five
+//! receives, so a page anyone can load must not make one per view.
 
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-use messages::{BackendError, Backends, Status};
+use messages::{BackendError, Backends, DeadLetter, Status};
 use serde::Serialize;
 use tokio::sync::Mutex;
 use tokio::time::Instant;
@@ -27,6 +31,12 @@ use crate::worker_link::{WorkerLink, WorkerMode};
 
 /// How old the shared snapshot may be when served.
 pub const COUNTS_MAX_AGE: Duration = Duration::from_secs(3);
+
+/// How old the shared look at the dead-letter queue may be when served.
+pub const DEAD_LETTERS_MAX_AGE: Duration = Duration::from_secs(5);
+
+/// How many dead letters a look takes, at most (the failures page's list).
+pub const DEAD_LETTERS_SHOWN: u32 = 50;
 
 /// How many messages have each status, exactly, by name.
 pub type Counts = BTreeMap<&'static str, u64>;
@@ -65,6 +75,8 @@ pub struct PipelineSnapshot {
     max_age: Duration,
     // Held while reading: concurrent requests wait for one read.
     last: Mutex<Option<(Instant, Pipeline)>>,
+    /// The last look at the dead-letter queue: none inside when the queue has none.
+    dead_look: Mutex<Option<(Instant, Option<Vec<DeadLetter>>)>>,
 }
 
 impl PipelineSnapshot {
@@ -75,7 +87,27 @@ impl PipelineSnapshot {
             worker,
             max_age: COUNTS_MAX_AGE,
             last: Mutex::new(None),
+            dead_look: Mutex::new(None),
         }
+    }
+
+    /// Up to [`DEAD_LETTERS_SHOWN`] messages of the dead-letter queue, taking
+    /// none (none at all when the queue has no dead-letter queue), from the
+    /// shared look if it is at most [`DEAD_LETTERS_MAX_AGE`] old. A failed
+    /// look is not kept.
+    pub async fn dead_letters(&self) -> Result<Option<Vec<DeadLetter>>, BackendError> {
+        let mut last = self.dead_look.lock().await;
+        if let Some((taken, look)) = last.as_ref()
+            && taken.elapsed() < DEAD_LETTERS_MAX_AGE
+        {
+            return Ok(look.clone());
+        }
+        let look = match self.backends.queue.dead_letter_queue().await? {
+            Some(dead_letters) => Some(dead_letters.peek(DEAD_LETTERS_SHOWN).await?),
+            None => None,
+        };
+        *last = Some((Instant::now(), look.clone()));
+        Ok(look)
     }
 
     /// The pipeline, from the snapshot if it is young enough, else read now.

@@ -13,6 +13,7 @@ use service::listener::Bound;
 use tower_http::compression::CompressionLayer;
 use tower_http::trace::TraceLayer;
 
+use crate::access::Access;
 use crate::activity::ActivitySnapshot;
 use crate::deadline;
 use crate::limits::{REQUEST_BODY_LIMIT, REQUEST_TIMEOUT};
@@ -21,9 +22,9 @@ use crate::recent::RecentMessages;
 use crate::redrive::Redrive;
 use crate::routes::{self, AppState};
 use crate::snapshot::PipelineSnapshot;
-use crate::throttle::Limits;
+use crate::throttle::{self, Limits};
 use crate::worker_link::WorkerLink;
-use crate::{WebConfig, security};
+use crate::{WebConfig, client, security};
 
 /// The web, bound and ready to serve.
 pub struct Application {
@@ -35,15 +36,15 @@ pub struct Application {
 }
 
 impl Application {
-    /// Connects the configured backend and binds `0.0.0.0:PORT`, held to
-    /// the configured limits.
+    /// Connects the configured backend and binds `HOST:PORT`, held to the
+    /// configured limits.
     pub async fn build(config: &WebConfig) -> anyhow::Result<Self> {
         let backends = config.backend.connect(config.max_attempts).await?;
         let worker = config.worker_url.clone().map(WorkerLink::new).transpose()?;
         Ok(Self::with_limits(
             backends,
             worker,
-            SocketAddr::from(([0, 0, 0, 0], config.port)),
+            SocketAddr::new(config.host, config.port),
             &config.limits,
         )
         .await?
@@ -57,7 +58,7 @@ impl Application {
         worker: Option<WorkerLink>,
         address: SocketAddr,
     ) -> anyhow::Result<Self> {
-        Self::with_limits(backends, worker, address, &Limits::OFF).await
+        Self::with_limits(backends, worker, address, &Limits::off()).await
     }
 
     /// Uses `backends`, binds `address`, and holds requests to `limits`.
@@ -72,7 +73,7 @@ impl Application {
             listener,
             backends,
             worker,
-            limits: *limits,
+            limits: limits.clone(),
             operator: Operator::off(),
         })
     }
@@ -97,23 +98,21 @@ impl Application {
         self,
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> std::io::Result<()> {
-        // The peer's address: the rate limit's key (`throttle.rs`).
         let router = app_with(self.backends, self.worker, &self.limits, self.operator);
-        let service = router.into_make_service_with_connect_info::<SocketAddr>();
-        axum::serve(self.listener.into_listener(), service)
-            .with_graceful_shutdown(shutdown)
-            .await
+        // HTTP/1.1 with a header-read timeout, and the peer's address on each
+        // request: the key of every per-client limit (`client.rs`).
+        service::serve::serve(self.listener.into_listener(), router, shutdown).await
     }
 }
 
 /// The whole web as a router, with its middleware and no limit: what tests
 /// drive with `oneshot`.
 pub fn app(backends: Backends, worker: Option<WorkerLink>) -> Router {
-    app_with_limits(backends, worker, &Limits::OFF)
+    app_with_limits(backends, worker, &Limits::off())
 }
 
 /// The whole web held to `limits`. The rate limit keys on the peer's address,
-/// so the server must provide it (`into_make_service_with_connect_info`, or
+/// so the server must provide it (`service::serve` does, or
 /// `MockConnectInfo` in a test).
 pub fn app_with_limits(backends: Backends, worker: Option<WorkerLink>, limits: &Limits) -> Router {
     app_with(backends, worker, limits, Operator::off())
@@ -129,6 +128,8 @@ pub fn app_with(
     let pipeline = Arc::new(PipelineSnapshot::new(backends.clone(), worker.clone()));
     let recent = Arc::new(RecentMessages::new(Arc::clone(&backends.store)));
     let activity = Arc::new(ActivitySnapshot::new(Arc::clone(&backends.store)));
+    let require_https = operator.require_https();
+    let operator = Access::new(operator, Arc::clone(&backends.sessions));
     routes::router(
         AppState {
             backends,
@@ -138,16 +139,30 @@ pub fn app_with(
             activity,
             operator,
             redrive: Redrive::default(),
+            sends: throttle::send_rate(limits),
         },
         limits,
     )
     .layer(axum::middleware::from_fn(security::refuse_cross_site_posts))
-    .layer(security::headers())
     .layer(axum::middleware::from_fn_with_state(
         REQUEST_TIMEOUT,
         deadline::answer_within,
     ))
+    // The credential to HTTPS and out of caches, for every answer but the
+    // overloaded one (no credential is read before it).
+    .layer(axum::middleware::from_fn_with_state(
+        require_https,
+        security::guard_credentials,
+    ))
+    // Outside every answer of ours, the late one (`deadline`) and the
+    // refusals above included, so none goes out without them.
+    .layer(security::headers())
     .layer(axum::middleware::from_fn(service::http::log_errors))
+    // Who the client is, before anything limits or logs it.
+    .layer(axum::middleware::from_fn_with_state(
+        limits.trusted_proxies.clone(),
+        client::identify,
+    ))
     .layer((
         TraceLayer::new_for_http(),
         DefaultBodyLimit::max(REQUEST_BODY_LIMIT),

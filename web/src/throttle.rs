@@ -1,221 +1,284 @@
 //! What keeps one client, or a crowd, from overwhelming a public web: a rate
-//! limit per client on the routes that send (`429` with `Retry-After`), and a
-//! cap on requests in flight, past which a request is refused at once with
-//! `503` and `Retry-After` instead of waiting in a queue without bound.
-//!
-//! # Who the client is
-//! On Elastic Beanstalk every request reaches the web from nginx on the same
-//! host, so the peer address is always 127.0.0.1. nginx appends the address it
-//! got the request from to `X-Forwarded-For` (`$proxy_add_x_forwarded_for`),
-//! and the load balancer of a load-balanced environment appends the client's
-//! before that. Each proxy appends one entry on the right, so the client is
-//! the entry [`Limits::proxy_hops`] from the right: anything further left was
-//! written by the client and proves nothing. The header is read only when the
-//! peer is this host (the local proxy); from any other peer it is ignored and
-//! the peer is the client.
+//! per client on sends, charged per message (`429` with `Retry-After`), a
+//! rate per client on reads, and a cap on requests in flight, past which a
+//! request is refused at once with `503` and `Retry-After` instead of waiting
+//! in a queue without bound. Who the client is, and why it cannot be forged,
+//! is `client.rs`.
 
-use std::net::{IpAddr, SocketAddr};
-use std::sync::Arc;
+use std::net::IpAddr;
+use std::num::NonZeroU32;
+use std::sync::{Arc, Weak};
 use std::time::Duration;
 
-use axum::body::Body;
-use axum::extract::ConnectInfo;
-use axum::extract::connect_info::MockConnectInfo;
-use axum::http::{Method, Request, Response};
-use governor::middleware::NoOpMiddleware;
+use axum::http::StatusCode;
+use governor::clock::{Clock, DefaultClock};
+use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
 use service::env;
 use service::http::HttpError;
-use tower_governor::GovernorError;
-use tower_governor::governor::{GovernorConfig, GovernorConfigBuilder};
-use tower_governor::key_extractor::KeyExtractor;
+
+use crate::client::{Client, TRUSTED_PROXIES_FORMAT, TrustedProxies};
 
 /// The limits, from the environment (README, "Configuration").
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Limits {
-    /// `SEND_RATE_PER_MINUTE`: sends (`POST`s) a client may make per minute,
-    /// sustained; 0 turns the limit off.
+    /// `SEND_RATE_PER_MINUTE`: messages a client may send per minute,
+    /// sustained (a burst of N costs N); 0 turns the limit off.
     pub sends_per_minute: u32,
-    /// `SEND_BURST`: sends a client may make at once before the rate applies.
+    /// `SEND_BURST`: messages a client may send at once before the rate
+    /// applies; a burst larger than this is refused whole.
     pub send_burst: u32,
-    /// `TRUSTED_PROXY_HOPS`: proxies in front of the web that append to
-    /// `X-Forwarded-For` (1: nginx; 2: a load balancer, then nginx).
-    pub proxy_hops: usize,
+    /// `READ_RATE_PER_MINUTE`: reads (`GET`s of pages and the API) a client
+    /// may make per minute, sustained, with a fifth of it at once; 0 turns the
+    /// limit off.
+    pub reads_per_minute: u32,
+    /// `TRUSTED_PROXIES`: the proxies whose `X-Forwarded-For` names the client.
+    pub trusted_proxies: TrustedProxies,
     /// `MAX_IN_FLIGHT`: requests served at once; 0 means no cap.
     pub max_in_flight: usize,
 }
 
 impl Limits {
-    /// No limit at all: the `cargo run` launcher (a browser on this machine)
-    /// and the tests of everything else.
-    pub const OFF: Self = Self {
-        sends_per_minute: 0,
-        send_burst: 1,
-        proxy_hops: 1,
-        max_in_flight: 0,
-    };
-
-    /// Reads the limits, or says which setting is wrong.
-    pub fn from_env() -> anyhow::Result<Self> {
-        Ok(Self {
-            sends_per_minute: env::number_in("SEND_RATE_PER_MINUTE", 60, 0, 60_000)?,
-            send_burst: env::number_in("SEND_BURST", 20, 1, 10_000)?,
-            proxy_hops: env::number_in("TRUSTED_PROXY_HOPS", 1, 1, 10)?,
-            max_in_flight: env::number_in("MAX_IN_FLIGHT", 512, 0, 100_000)?,
-        })
-    }
-}
-
-/// The client of a request: the peer, or, when the peer is this host's own
-/// proxy, the `X-Forwarded-For` entry `hops` from the right (the leftmost when
-/// the header has fewer: every entry there was written by a proxy).
-pub fn client_of(peer: IpAddr, forwarded_for: Option<&str>, hops: usize) -> IpAddr {
-    if !peer.is_loopback() {
-        return peer;
-    }
-    let Some(header) = forwarded_for else {
-        return peer;
-    };
-    let entries: Vec<&str> = header.split(',').map(str::trim).collect();
-    let index = entries.len().saturating_sub(hops.max(1));
-    entries
-        .get(index)
-        .and_then(|entry| entry.parse().ok())
-        // An entry that is not an address was not written by our proxies:
-        // count the request against the proxy itself.
-        .unwrap_or(peer)
-}
-
-/// The rate limit's key: the client's address ([`client_of`]).
-#[derive(Debug, Clone, Copy)]
-pub struct ClientAddress {
-    hops: usize,
-}
-
-impl KeyExtractor for ClientAddress {
-    type Key = IpAddr;
-
-    fn extract<T>(&self, request: &Request<T>) -> Result<IpAddr, GovernorError> {
-        // As axum's `ConnectInfo` extractor: the server's, or a test's mock.
-        let extensions = request.extensions();
-        let peer = extensions
-            .get::<ConnectInfo<SocketAddr>>()
-            .map(|ConnectInfo(address)| address.ip())
-            .or_else(|| {
-                extensions
-                    .get::<MockConnectInfo<SocketAddr>>()
-                    .map(|MockConnectInfo(address)| address.ip())
-            })
-            .ok_or(GovernorError::UnableToExtractKey)?;
-        let forwarded = request
-            .headers()
-            .get("x-forwarded-for")
-            .and_then(|value| value.to_str().ok());
-        Ok(client_of(peer, forwarded, self.hops))
-    }
-}
-
-/// The rate limiter shared by every route that sends.
-pub type SendLimit = Arc<GovernorConfig<ClientAddress, NoOpMiddleware>>;
-
-/// The rate limiter for `limits`, or none when it is off.
-pub fn send_limit(limits: &Limits) -> Option<SendLimit> {
-    if limits.sends_per_minute == 0 {
-        return None;
-    }
-    let period = Duration::from_secs(60) / limits.sends_per_minute;
-    GovernorConfigBuilder::default()
-        .period(period)
-        .burst_size(limits.send_burst)
-        .methods(vec![Method::POST])
-        .key_extractor(ClientAddress {
-            hops: limits.proxy_hops,
-        })
-        .finish()
-        .map(Arc::new)
-}
-
-/// The answer to a request over its client's rate, as `answer` words it
-/// (JSON for the API, a page for the browser).
-pub fn too_many(error: GovernorError, answer: fn(HttpError) -> Response<Body>) -> Response<Body> {
-    match error {
-        GovernorError::TooManyRequests { wait_time, .. } => {
-            // Under a second rounds down to 0: say 1, so a client waits at all.
-            let seconds = u32::try_from(wait_time.max(1)).unwrap_or(u32::MAX);
-            answer(
-                HttpError::with_status(
-                    axum::http::StatusCode::TOO_MANY_REQUESTS,
-                    format!(
-                        "too many messages from your address: wait {seconds} s, then send again (nothing was sent this time)"
-                    ),
-                )
-                .retry_after(seconds),
-            )
+    /// No limit at all, and no proxy: the `cargo run` launcher (a browser on
+    /// this machine) and the tests of everything else.
+    pub fn off() -> Self {
+        Self {
+            sends_per_minute: 0,
+            send_burst: 1,
+            reads_per_minute: 0,
+            trusted_proxies: TrustedProxies::none(),
+            max_in_flight: 0,
         }
-        GovernorError::UnableToExtractKey | GovernorError::Other { .. } => answer(
-            HttpError::internal("the sender's address cannot be read: try again"),
-        ),
+    }
+
+    /// Reads the limits, or says which setting is wrong; each unset one is
+    /// its [`Limits::default`].
+    pub fn from_env() -> anyhow::Result<Self> {
+        if env::var("TRUSTED_PROXY_HOPS")?.is_some() {
+            anyhow::bail!(
+                "TRUSTED_PROXY_HOPS is no longer read: set TRUSTED_PROXIES to the address ranges of the proxies in front of the web instead (README, \"Who the client is\")"
+            );
+        }
+        let defaults = Self::default();
+        Ok(Self {
+            sends_per_minute: env::number_in(
+                "SEND_RATE_PER_MINUTE",
+                defaults.sends_per_minute,
+                0,
+                60_000,
+            )?,
+            send_burst: env::number_in("SEND_BURST", defaults.send_burst, 1, 10_000)?,
+            reads_per_minute: env::number_in(
+                "READ_RATE_PER_MINUTE",
+                defaults.reads_per_minute,
+                0,
+                600_000,
+            )?,
+            trusted_proxies: trusted_proxies_from_env()?,
+            max_in_flight: env::number_in("MAX_IN_FLIGHT", defaults.max_in_flight, 0, 100_000)?,
+        })
     }
 }
 
-/// Forgets clients that have been quiet long enough to be back at a full
-/// burst, every minute, so the limiter's memory follows the active clients.
-pub fn forget_quiet_clients(limit: &SendLimit) {
-    let limiter = Arc::clone(limit.limiter());
-    tokio::spawn(async move {
+impl Default for Limits {
+    /// What a public web gets when nothing is set: 60 messages a minute, 20
+    /// at once; 600 reads a minute (an open page makes about 62); nginx on
+    /// this host as the only proxy; 512 requests in flight.
+    fn default() -> Self {
+        Self {
+            sends_per_minute: 60,
+            send_burst: 20,
+            reads_per_minute: 600,
+            trusted_proxies: TrustedProxies::loopback(),
+            max_in_flight: 512,
+        }
+    }
+}
+
+/// `TRUSTED_PROXIES`, default nginx on this host.
+fn trusted_proxies_from_env() -> Result<TrustedProxies, env::EnvError> {
+    match env::var("TRUSTED_PROXIES")? {
+        None => Ok(TrustedProxies::loopback()),
+        Some(value) => value.parse().map_err(|why| env::EnvError {
+            name: "TRUSTED_PROXIES".to_owned(),
+            expected: format!("{why}; it must be {TRUSTED_PROXIES_FORMAT}"),
+            value,
+        }),
+    }
+}
+
+/// Why a client's request is over its rate.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OverRate {
+    /// Not now: this many seconds until it fits.
+    Wait(u32),
+    /// Never: more at once than the burst allows.
+    LargerThanBurst(u32),
+}
+
+/// A rate per client (keyed by [`Client::ip`]), charged per unit.
+#[derive(Clone)]
+pub struct ClientRate {
+    limiter: Arc<DefaultKeyedRateLimiter<IpAddr>>,
+    burst: NonZeroU32,
+}
+
+impl std::fmt::Debug for ClientRate {
+    fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        formatter
+            .debug_struct("ClientRate")
+            .field("burst", &self.burst)
+            .finish()
+    }
+}
+
+impl ClientRate {
+    /// `per_minute` sustained, `burst` at once; none when `per_minute` is 0.
+    /// Quiet clients are forgotten every minute, so its memory follows the
+    /// active ones.
+    pub fn per_minute(per_minute: u32, burst: u32) -> Option<Self> {
+        let per_minute = NonZeroU32::new(per_minute)?;
+        let burst = NonZeroU32::new(burst).unwrap_or(NonZeroU32::MIN);
+        let quota =
+            Quota::with_period(Duration::from_secs(60) / per_minute.get())?.allow_burst(burst);
+        let limiter = Arc::new(RateLimiter::keyed(quota));
+        forget_quiet_clients(Arc::downgrade(&limiter));
+        Some(Self { limiter, burst })
+    }
+
+    /// Takes `units` from `client`'s budget, or says why it cannot.
+    pub fn charge(&self, client: &Client, units: u32) -> Result<(), OverRate> {
+        let Some(units) = NonZeroU32::new(units) else {
+            return Ok(());
+        };
+        match self.limiter.check_key_n(&client.ip(), units) {
+            Ok(Ok(())) => Ok(()),
+            Ok(Err(not_until)) => {
+                let wait = not_until.wait_time_from(DefaultClock::default().now());
+                // Under a second rounds up: a client told 0 would not wait at all.
+                let seconds = u32::try_from(wait.as_secs().saturating_add(1)).unwrap_or(u32::MAX);
+                Err(OverRate::Wait(seconds))
+            }
+            Err(_) => Err(OverRate::LargerThanBurst(self.burst.get())),
+        }
+    }
+}
+
+/// Forgets, every minute, the clients back at a full budget; ends with the limiter.
+fn forget_quiet_clients(limiter: Weak<DefaultKeyedRateLimiter<IpAddr>>) {
+    every_minute(limiter, |limiter| {
+        limiter.retain_recent();
+        limiter.shrink_to_fit();
+    });
+}
+
+/// Runs `tidy` on `target` every minute for as long as it lives, so that a
+/// per-client memory follows the active clients. Outside a runtime (a unit
+/// test building a router) nothing is kept long enough to need it.
+pub fn every_minute<T: Send + Sync + 'static>(target: Weak<T>, tidy: fn(&T)) {
+    let Ok(runtime) = tokio::runtime::Handle::try_current() else {
+        return;
+    };
+    runtime.spawn(async move {
         let mut every = tokio::time::interval(Duration::from_secs(60));
+        every.tick().await;
         loop {
             every.tick().await;
-            limiter.retain_recent();
-            limiter.shrink_to_fit();
+            let Some(target) = target.upgrade() else {
+                return;
+            };
+            tidy(&target);
         }
     });
+}
+
+/// The limiter of sends, for `limits`; none when it is off.
+pub fn send_rate(limits: &Limits) -> Option<ClientRate> {
+    ClientRate::per_minute(limits.sends_per_minute, limits.send_burst)
+}
+
+/// The limiter of reads, for `limits`; none when it is off.
+pub fn read_rate(limits: &Limits) -> Option<ClientRate> {
+    ClientRate::per_minute(
+        limits.reads_per_minute,
+        (limits.reads_per_minute / 5).max(1),
+    )
+}
+
+/// Charges `messages` sends to `client`, or the refusal that says what to
+/// do; nothing is sent when it is refused.
+pub fn charge_sends(
+    rate: Option<&ClientRate>,
+    client: &Client,
+    messages: u32,
+) -> Result<(), HttpError> {
+    let Some(rate) = rate else {
+        return Ok(());
+    };
+    rate.charge(client, messages).map_err(|over| match over {
+        OverRate::Wait(seconds) => HttpError::with_status(
+            StatusCode::TOO_MANY_REQUESTS,
+            format!(
+                "too many messages from your address: wait {seconds} s, then send again (nothing was sent this time)"
+            ),
+        )
+        .retry_after(seconds),
+        OverRate::LargerThanBurst(burst) => HttpError::with_status(
+            StatusCode::TOO_MANY_REQUESTS,
+            format!(
+                "{messages} messages at once is more than this web lets one address send at once ({burst}): send {burst} or fewer (nothing was sent)"
+            ),
+        ),
+    })
+}
+
+/// Charges one read to `client`, or the refusal that says when to come back.
+pub fn charge_read(rate: &ClientRate, client: &Client) -> Result<(), HttpError> {
+    rate.charge(client, 1).map_err(|over| {
+        let (OverRate::Wait(seconds) | OverRate::LargerThanBurst(seconds)) = over;
+        tracing::warn!(client = %client.address(), "a client is over its read rate");
+        HttpError::with_status(
+            StatusCode::TOO_MANY_REQUESTS,
+            format!("too many requests from your address: wait {seconds} s, then reload"),
+        )
+        .retry_after(seconds)
+    })
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    fn ip(text: &str) -> IpAddr {
-        text.parse().expect("an address")
+    fn client(text: &str) -> Client {
+        Client::at(text.parse().expect("an address"))
     }
 
-    #[test]
-    fn a_peer_that_is_not_the_local_proxy_is_the_client_whatever_it_says() {
+    #[tokio::test]
+    async fn a_burst_costs_one_unit_a_message_and_one_larger_than_the_burst_is_refused() {
+        let rate = ClientRate::per_minute(1, 20).expect("on");
+        let one = client("203.0.113.7");
+        assert_eq!(rate.charge(&one, 21), Err(OverRate::LargerThanBurst(20)));
+        assert_eq!(rate.charge(&one, 15), Ok(()));
+        assert!(matches!(rate.charge(&one, 6), Err(OverRate::Wait(seconds)) if seconds >= 1));
+        assert_eq!(rate.charge(&one, 5), Ok(()));
+        assert!(matches!(rate.charge(&one, 1), Err(OverRate::Wait(_))));
         assert_eq!(
-            client_of(ip("203.0.113.7"), Some("198.51.100.1"), 1),
-            ip("203.0.113.7")
-        );
-    }
-
-    #[test]
-    fn behind_nginx_alone_the_client_is_the_rightmost_entry() {
-        // The client wrote "1.1.1.1"; nginx appended the address it saw.
-        assert_eq!(
-            client_of(ip("127.0.0.1"), Some("1.1.1.1, 203.0.113.7"), 1),
-            ip("203.0.113.7")
-        );
-    }
-
-    #[test]
-    fn behind_a_load_balancer_and_nginx_the_client_is_second_from_the_right() {
-        assert_eq!(
-            client_of(ip("127.0.0.1"), Some("1.1.1.1, 203.0.113.7, 10.0.0.5"), 2),
-            ip("203.0.113.7")
-        );
-        // Fewer entries than hops (a request that skipped the load balancer):
-        // the leftmost, which a proxy wrote.
-        assert_eq!(
-            client_of(ip("127.0.0.1"), Some("10.0.0.5"), 2),
-            ip("10.0.0.5")
+            rate.charge(&client("203.0.113.8"), 20),
+            Ok(()),
+            "another client has its own"
         );
     }
 
+    #[tokio::test]
+    async fn an_ipv6_client_has_one_budget_for_its_64() {
+        let rate = ClientRate::per_minute(1, 2).expect("on");
+        assert_eq!(rate.charge(&client("2001:db8:0:1::1"), 2), Ok(()));
+        assert!(rate.charge(&client("2001:db8:0:1::2"), 1).is_err());
+        assert_eq!(rate.charge(&client("2001:db8:0:2::1"), 1), Ok(()));
+    }
+
     #[test]
-    fn a_local_request_without_the_header_or_with_garbage_is_the_peer() {
-        assert_eq!(client_of(ip("127.0.0.1"), None, 1), ip("127.0.0.1"));
-        assert_eq!(
-            client_of(ip("127.0.0.1"), Some("not an address"), 1),
-            ip("127.0.0.1")
-        );
+    fn a_rate_of_zero_is_no_limit() {
+        assert!(ClientRate::per_minute(0, 5).is_none());
+        assert!(charge_sends(None, &client("203.0.113.7"), 100).is_ok());
     }
 }

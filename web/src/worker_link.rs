@@ -33,7 +33,7 @@ pub enum WorkerMode {
     Sqsd,
     /// The worker polls the queue itself (`WORKER_POLL=true`).
     Polling,
-    /// The worker waits for "process messages" (`WORKER_POLL=false`).
+    /// The worker waits for "process messages" (`WORKER_POLL=manual`).
     Manual,
     /// `WORKER_URL` is set but the worker does not answer.
     Unreachable,
@@ -55,6 +55,9 @@ impl WorkerMode {
 struct Health {
     #[serde(default)]
     polling: bool,
+    /// `sqsd`, `polling` or `manual`; absent from a worker of an older version.
+    #[serde(default)]
+    mode: Option<String>,
 }
 
 impl WorkerLink {
@@ -85,8 +88,13 @@ impl WorkerLink {
             _ => return WorkerMode::Unreachable,
         };
         match health {
-            Ok(health) if health.polling => WorkerMode::Polling,
-            Ok(_) => WorkerMode::Manual,
+            Ok(health) => match health.mode.as_deref() {
+                Some("sqsd") => WorkerMode::Sqsd,
+                Some("manual") => WorkerMode::Manual,
+                Some("polling") => WorkerMode::Polling,
+                _ if health.polling => WorkerMode::Polling,
+                _ => WorkerMode::Manual,
+            },
             Err(_) => WorkerMode::Unreachable,
         }
     }
@@ -99,16 +107,16 @@ impl WorkerLink {
             .send()
             .await
             .map_err(|error| {
-                format!(
-                    "the worker at {} cannot be reached ({error}): is it running?",
-                    self.url
-                )
+                // The worker's address is internal: the log has it, the answer does not.
+                tracing::warn!(worker = %self.url, %error, "the worker cannot be reached");
+                "the worker cannot be reached: is it running? (the web's log says where it looked)"
+                    .to_owned()
             })?;
         if response.status().is_success() {
-            response
-                .json()
-                .await
-                .map_err(|error| format!("the worker's answer cannot be read: {error}"))
+            response.json().await.map_err(|error| {
+                tracing::warn!(worker = %self.url, %error, "the worker's answer cannot be read");
+                "the worker's answer cannot be read".to_owned()
+            })
         } else {
             let status = response.status();
             Err(response.json::<ErrorBody>().await.map_or_else(

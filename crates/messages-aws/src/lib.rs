@@ -1,5 +1,5 @@
 //! The AWS backend of the message ports: SQS for the queue, DynamoDB for the
-//! status store, and the provisioning of both.
+//! status store and the operator's sessions, and the provisioning of both.
 //!
 //! Clients are built once from `aws_config::defaults` and cloned (they share a
 //! connection pool), so the standard chain applies: `AWS_REGION`,
@@ -13,7 +13,8 @@
 //! - [`SqsQueue`]: the [`messages::Queue`] port on SQS, and
 //!   [`SqsDeadLetters`], its dead-letter queue.
 //! - [`DynamoStore`]: the [`messages::StatusStore`] port on DynamoDB; the
-//!   table design is documented there.
+//!   table design is documented there. [`DynamoSessions`]: the
+//!   [`messages::SessionStore`] port, in the same table.
 //! - [`provision`]: creates or finds the queue, its dead-letter queue and the table.
 
 mod dead_letters;
@@ -28,7 +29,7 @@ use aws_config::timeout::TimeoutConfig;
 use aws_config::{BehaviorVersion, SdkConfig};
 
 pub use dead_letters::SqsDeadLetters;
-pub use dynamodb::{DynamoStore, INDEX_BY_GROUP, INDEX_BY_STATUS, INDEX_NEWEST};
+pub use dynamodb::{DynamoSessions, DynamoStore, INDEX_BY_GROUP, INDEX_BY_STATUS, INDEX_NEWEST};
 pub use provision::provision;
 pub use sqs::SqsQueue;
 
@@ -36,12 +37,11 @@ use messages::{BackendError, Backends};
 
 /// SQS and DynamoDB through one shared AWS configuration.
 pub fn backends(sdk: &SdkConfig, queue_url: &str, table_name: &str) -> Backends {
+    let dynamodb = aws_sdk_dynamodb::Client::new(sdk);
     Backends {
         queue: Arc::new(SqsQueue::new(aws_sdk_sqs::Client::new(sdk), queue_url)),
-        store: Arc::new(DynamoStore::new(
-            aws_sdk_dynamodb::Client::new(sdk),
-            table_name,
-        )),
+        store: Arc::new(DynamoStore::new(dynamodb.clone(), table_name)),
+        sessions: Arc::new(DynamoSessions::new(dynamodb, table_name)),
     }
 }
 

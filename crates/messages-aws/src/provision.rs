@@ -307,7 +307,8 @@ async fn create_table(
 }
 
 /// Turns on the table's time to live on [`EXPIRES_AT`], so that idempotency
-/// keys are deleted once their window is over (`dynamodb/keys.rs`).
+/// keys are deleted once their window is over (`dynamodb/keys.rs`), and the
+/// operator's sessions once idle (`dynamodb/sessions.rs`).
 async fn expire_old_keys(
     dynamodb: &aws_sdk_dynamodb::Client,
     table: &str,
@@ -343,7 +344,7 @@ async fn expire_old_keys(
         .await
         .map_err(|error| BackendError::new("DynamoDB UpdateTimeToLive", error))?;
     Ok(format!(
-        "time to live on {EXPIRES_AT}: created (idempotency keys are deleted after their window)"
+        "time to live on {EXPIRES_AT}: created (idempotency keys are deleted after their window, operator sessions once idle)"
     ))
 }
 

@@ -20,13 +20,17 @@
 //! - `queue`: [`EmbeddedQueue`], the queue; `dead_letters`:
 //!   [`EmbeddedDeadLetters`], its dead-letter area.
 //! - `store`: [`EmbeddedStore`], the status store; `keys`: its idempotency keys.
+//! - `sessions`: [`EmbeddedSessions`], the operator's sessions.
 //! - `wake`: waking a receive in another process the moment a message is sent.
 //! - `writer`: the thread that owns the connection, with group commit.
+//! - `private`: the folder and the file for this user alone (`0700`, `0600`).
 
 mod database;
 mod dead_letters;
 mod keys;
+mod private;
 mod queue;
+mod sessions;
 mod store;
 mod wake;
 mod writer;
@@ -39,6 +43,7 @@ use messages::{BackendError, Backends, QueueKind};
 pub use database::{Database, FILE_NAME};
 pub use dead_letters::EmbeddedDeadLetters;
 pub use queue::EmbeddedQueue;
+pub use sessions::EmbeddedSessions;
 pub use store::EmbeddedStore;
 
 /// The embedded backend in `data_dir`, dead-lettering after `max_attempts`
@@ -57,6 +62,7 @@ pub fn backends_as(
     let database = Database::open_as(data_dir, kind)?;
     Ok(Backends {
         queue: Arc::new(EmbeddedQueue::new(database.clone(), max_attempts)),
-        store: Arc::new(EmbeddedStore::new(database)),
+        store: Arc::new(EmbeddedStore::new(database.clone())),
+        sessions: Arc::new(EmbeddedSessions::new(database)),
     })
 }

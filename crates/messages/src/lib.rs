@@ -10,9 +10,10 @@
 //! - Domain: [`MessageId`] (UUIDv7), [`Status`], [`Simulate`], [`MessageBody`]
 //!   (validated text), [`Message`] (the record) and its [`Event`]s (its timeline), [`JobPayload`] (what the queue
 //!   carries), [`MessageGroup`] (FIFO order), [`IdempotencyKey`] and its [`KeyClaim`] (idempotent sends).
-//! - Ports: [`Queue`] (and its [`DeadLetterQueue`]) and [`StatusStore`],
+//! - Ports: [`Queue`] (and its [`DeadLetterQueue`]), [`StatusStore`] and
+//!   [`SessionStore`] (the operator's sign-ins, known by a [`SessionKey`]),
 //!   returning [`BackendError`] and never an SDK type; [`Backends`] holds a
-//!   queue and a store. The backends live in their
+//!   queue, a store and the sessions. The backends live in their
 //!   own crates (`messages-aws`, `messages-embedded`).
 
 mod backends;
@@ -25,6 +26,7 @@ mod id;
 mod idempotency;
 mod message;
 mod queue;
+mod sessions;
 mod simulate;
 mod status;
 mod store;
@@ -41,6 +43,7 @@ pub use idempotency::{
 };
 pub use message::{JobPayload, Message, now};
 pub use queue::{Outgoing, Queue, QueueDepth, QueueKind, Received};
+pub use sessions::{InvalidSessionKey, NewSession, SESSION_KEY_CHARS, SessionKey, SessionStore};
 pub use simulate::{Simulate, UnknownSimulate};
 pub use status::{FinalStatus, Status, UnknownStatus};
 pub use store::{

@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use messages::{BackendError, Backends, ListQuery, Message, Queue, QueueKind};
 use messages_aws::SqsQueue;
-use messages_embedded::{Database, EmbeddedQueue, EmbeddedStore};
+use messages_embedded::{Database, EmbeddedQueue, EmbeddedSessions, EmbeddedStore};
 use tempfile::TempDir;
 
 use crate::moto;
@@ -95,7 +95,8 @@ impl Kind {
                 TestBackend {
                     backends: Backends {
                         queue: Arc::new(queue.clone()),
-                        store: Arc::new(EmbeddedStore::new(database)),
+                        store: Arc::new(EmbeddedStore::new(database.clone())),
+                        sessions: Arc::new(EmbeddedSessions::new(database)),
                     },
                     dead_letters: DeadLetters::Embedded(queue),
                     data_dir: Some(dir),

@@ -1,32 +1,41 @@
 //! Backends that fail every call, as SQS or DynamoDB do when unreachable: for
 //! the error paths that a real emulator cannot be made to take on demand.
+//! They count the calls they refused, so a test can also show that a request
+//! made none at all.
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use messages::{
     BackendError, Backends, Claimed, DeadLetterQueue, Event, IdempotencyKey, KeyClaim, KeyOutcome,
-    ListQuery, Message, MessageId, Outcome, Outgoing, Page, Queue, QueueDepth, Received,
-    StaleQuery, Status, StatusStore, Transition,
+    ListQuery, Message, MessageId, NewSession, Outcome, Outgoing, Page, Queue, QueueDepth,
+    Received, SessionKey, SessionStore, StaleQuery, Status, StatusStore, Transition,
 };
 
-/// A queue and a store that are down.
-#[derive(Debug, Clone, Copy)]
-pub struct Down;
+/// A queue, a store and sessions that are down, counting the calls made to them.
+#[derive(Debug, Clone, Default)]
+pub struct Down {
+    calls: Arc<AtomicU64>,
+}
 
-fn down<T>(operation: &'static str) -> Result<T, BackendError> {
-    Err(BackendError::new(
-        operation,
-        "connection refused (test double)",
-    ))
+impl Down {
+    /// Refuses the call `operation`, and counts it.
+    fn down<T>(&self, operation: &'static str) -> Result<T, BackendError> {
+        self.calls.fetch_add(1, Ordering::Relaxed);
+        Err(BackendError::new(
+            operation,
+            "connection refused (test double)",
+        ))
+    }
 }
 
 #[async_trait]
 impl Queue for Down {
     async fn send_message(&self, _message: &Outgoing) -> Result<(), BackendError> {
-        down("send")
+        self.down("send")
     }
     async fn receive(
         &self,
@@ -34,23 +43,23 @@ impl Queue for Down {
         _wait: Duration,
         _visibility: Duration,
     ) -> Result<Vec<Received>, BackendError> {
-        down("receive")
+        self.down("receive")
     }
     async fn delete(&self, _receipt_handle: &str) -> Result<(), BackendError> {
-        down("delete")
+        self.down("delete")
     }
     async fn change_visibility(
         &self,
         _receipt_handle: &str,
         _timeout: Duration,
     ) -> Result<(), BackendError> {
-        down("change visibility")
+        self.down("change visibility")
     }
     async fn depth(&self) -> Result<QueueDepth, BackendError> {
-        down("depth")
+        self.down("depth")
     }
     async fn dead_letter_queue(&self) -> Result<Option<Arc<dyn DeadLetterQueue>>, BackendError> {
-        down("find the dead-letter queue")
+        self.down("find the dead-letter queue")
     }
     fn name(&self) -> String {
         "down".to_owned()
@@ -63,13 +72,13 @@ impl Queue for Down {
 #[async_trait]
 impl StatusStore for Down {
     async fn create(&self, _message: &Message) -> Result<(), BackendError> {
-        down("create")
+        self.down("create")
     }
     async fn get(&self, _id: MessageId) -> Result<Option<Message>, BackendError> {
-        down("get")
+        self.down("get")
     }
     async fn finish(&self, _id: MessageId, _outcome: &Outcome) -> Result<Transition, BackendError> {
-        down("finish")
+        self.down("finish")
     }
     async fn record_attempt(
         &self,
@@ -79,33 +88,33 @@ impl StatusStore for Down {
         _at: DateTime<Utc>,
         _event: &Event,
     ) -> Result<Transition, BackendError> {
-        down("record attempt")
+        self.down("record attempt")
     }
     async fn retry(
         &self,
         _id: MessageId,
         _at: DateTime<Utc>,
     ) -> Result<Option<Message>, BackendError> {
-        down("retry")
+        self.down("retry")
     }
     async fn delete_failed(&self, _id: MessageId) -> Result<bool, BackendError> {
-        down("delete")
+        self.down("delete")
     }
     async fn list(&self, _query: ListQuery) -> Result<Page, BackendError> {
-        down("list")
+        self.down("list")
     }
     async fn newer_than(
         &self,
         _after: MessageId,
         _limit: u32,
     ) -> Result<Vec<Message>, BackendError> {
-        down("newer than")
+        self.down("newer than")
     }
     async fn count(&self, _status: Status) -> Result<u64, BackendError> {
-        down("count")
+        self.down("count")
     }
     async fn stale_pending(&self, _query: StaleQuery) -> Result<Vec<Message>, BackendError> {
-        down("stale pending")
+        self.down("stale pending")
     }
     async fn claim_requeue(
         &self,
@@ -114,21 +123,21 @@ impl StatusStore for Down {
         _at: DateTime<Utc>,
         _note: &str,
     ) -> Result<bool, BackendError> {
-        down("claim requeue")
+        self.down("claim requeue")
     }
     async fn claim_scheduled_run(
         &self,
         _task: &str,
         _scheduled_at: DateTime<Utc>,
     ) -> Result<bool, BackendError> {
-        down("claim scheduled run")
+        self.down("claim scheduled run")
     }
     async fn claim_key(
         &self,
         _key: &IdempotencyKey,
         _claim: &KeyClaim,
     ) -> Result<Claimed, BackendError> {
-        down("claim_key")
+        self.down("claim_key")
     }
     async fn settle_key(
         &self,
@@ -136,24 +145,52 @@ impl StatusStore for Down {
         _claimed_at: DateTime<Utc>,
         _outcome: &KeyOutcome,
     ) -> Result<bool, BackendError> {
-        down("settle_key")
+        self.down("settle_key")
     }
     async fn release_key(
         &self,
         _key: &IdempotencyKey,
         _claimed_at: DateTime<Utc>,
     ) -> Result<(), BackendError> {
-        down("release_key")
+        self.down("release_key")
     }
     fn describe(&self) -> String {
         "a store that is down".to_owned()
     }
 }
 
-/// Both ports down.
-pub fn backends() -> Backends {
-    Backends {
-        queue: Arc::new(Down),
-        store: Arc::new(Down),
+#[async_trait]
+impl SessionStore for Down {
+    async fn start(&self, _session: &NewSession) -> Result<(), BackendError> {
+        self.down("start session")
     }
+    async fn touch(
+        &self,
+        _key: &SessionKey,
+        _credential: &str,
+        _now: DateTime<Utc>,
+        _idle_until: DateTime<Utc>,
+    ) -> Result<bool, BackendError> {
+        self.down("touch session")
+    }
+    async fn end(&self, _key: &SessionKey) -> Result<(), BackendError> {
+        self.down("end session")
+    }
+}
+
+/// Every port down.
+pub fn backends() -> Backends {
+    backends_counting().0
+}
+
+/// Every port down, and how many calls they have refused so far.
+pub fn backends_counting() -> (Backends, Arc<AtomicU64>) {
+    let down = Down::default();
+    let calls = Arc::clone(&down.calls);
+    let backends = Backends {
+        queue: Arc::new(down.clone()),
+        store: Arc::new(down.clone()),
+        sessions: Arc::new(down),
+    };
+    (backends, calls)
 }

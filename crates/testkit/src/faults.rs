@@ -82,6 +82,7 @@ pub fn backends_counting(inner: &Backends, faults: Faults) -> (Backends, Arc<Rea
             faults,
             reads: Arc::clone(&reads),
         }),
+        sessions: Arc::clone(&inner.sessions),
     };
     (backends, reads)
 }

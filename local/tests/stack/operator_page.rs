@@ -23,14 +23,14 @@ use worker::{Intake, WorkerSettings};
 
 use crate::helpers::{spawn_stack, spawn_stack_with};
 
-const TOKEN: &str = "a-long-operator-token-for-tests";
+const TOKEN: &str = "a-long-operator-token-for-the-browser-tests";
 const WAIT: Duration = Duration::from_secs(20);
 
 /// The worker waits for "Process messages" (`WORKER_POLL=false`), so a job
 /// stays on the queue until the test asks.
 fn manual_worker() -> WorkerSettings {
     WorkerSettings {
-        intake: Intake::Sqsd,
+        intake: Intake::Manual,
         poller: PollerConfig {
             wait: Duration::from_secs(1),
             error_visibility_timeout: Duration::ZERO,
@@ -212,6 +212,62 @@ async fn the_failures_page_redrives_retries_and_deletes_for_the_operator(kind: K
 }
 
 testkit::on_both_backends!(the_failures_page_redrives_retries_and_deletes_for_the_operator);
+
+/// A wrong token answers the sign-in form again with why (nothing else is
+/// read); the right one signs in with a session cookie the browser takes
+/// over `http://127.0.0.1` (`__Host-`, `Secure`); signing out ends it.
+#[tokio::test]
+async fn a_wrong_token_shows_the_form_again_and_sign_out_ends_the_session() {
+    let backend = Kind::Embedded.make(2).await;
+    let backends = &backend.backends;
+    let web = spawn_stack_with(
+        backends.clone(),
+        &manual_worker(),
+        Operator::with_token(TOKEN).expect("valid"),
+    )
+    .await
+    .web;
+    failed(backends, "to be acted on").await;
+    let browser = Browser::start(true).await;
+    browser
+        .client
+        .goto(&format!("{web}/dead-letters"))
+        .await
+        .expect("open the failures page");
+    browser
+        .client
+        .find(Locator::Css("#token"))
+        .await
+        .expect("the sign-in form")
+        .send_keys("not-the-operator-token-0123456789abcdef")
+        .await
+        .expect("type a wrong token");
+    browser.click("#sign-in button[type=submit]").await;
+    let error = browser
+        .wait_for_text(".error", WAIT, |text| {
+            text.contains("not the operator token")
+        })
+        .await;
+    assert!(error.contains("nothing was changed"), "{error:?}");
+    assert_eq!(browser.count("#sign-in").await, 1, "the form again");
+    assert_accessible(&browser, "on the sign-in page after a wrong token").await;
+
+    sign_in(&browser).await;
+    browser
+        .wait_for_text(".notice", WAIT, |text| text.contains("Signed in"))
+        .await;
+    assert_eq!(browser.count("#sign-out").await, 1);
+    assert_eq!(browser.count("#retry-chosen").await, 1, "actions are shown");
+
+    browser.click("#sign-out").await;
+    browser.wait_for_count("#sign-in", 1, WAIT).await;
+    assert_eq!(browser.count("#sign-out, #retry-chosen").await, 0);
+    // A reload stays signed out (that an old copy of the cookie is refused
+    // too is `web/tests/web/sessions.rs`).
+    browser.client.refresh().await.expect("reload");
+    browser.wait_for_count("#sign-in", 1, WAIT).await;
+    browser.close().await;
+}
 
 /// With no `OPERATOR_TOKEN`, the failures page and a failed message's page
 /// show no action, and say how to enable them.

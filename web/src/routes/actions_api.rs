@@ -1,8 +1,10 @@
 //! The operator's API (README, "HTTP API"): the pipeline snapshot and "process
 //! a batch", open to all, and the actions, each needing `Authorization:
-//! Bearer <OPERATOR_TOKEN>` (`operator.rs`). None counts against the rate
+//! Bearer <OPERATOR_TOKEN>` or a session (`access.rs`), checked before the id
+//! is read or anything else is. None counts against the rate
 //! limit on sends: "Process until empty" asks for batch after batch.
 
+use axum::extract::rejection::PathRejection;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::routing::{delete, get, post};
@@ -12,6 +14,7 @@ use serde::Serialize;
 use service::http::HttpError;
 
 use super::AppState;
+use crate::client::Client;
 use crate::operate;
 use crate::redrive::RedriveProgress;
 use crate::snapshot::Pipeline;
@@ -28,7 +31,12 @@ pub fn router() -> Router<AppState> {
 
 /// `POST /api/process-batch`: asks the worker (at `WORKER_URL`) to process
 /// one batch, for the page's "Process" buttons; `{"received", "done", "retried"}`.
-async fn process_batch(State(state): State<AppState>) -> Result<Json<BatchReport>, HttpError> {
+async fn process_batch(
+    State(state): State<AppState>,
+    client: Client,
+) -> Result<Json<BatchReport>, HttpError> {
+    // Each batch costs one send: it makes the worker do work, like a send.
+    state.charge_sends(&client, 1)?;
     let worker = state.worker.as_ref().ok_or_else(|| {
         HttpError::not_found("no worker is configured: set WORKER_URL to process by hand")
     })?;
@@ -54,35 +62,41 @@ async fn pipeline(State(state): State<AppState>) -> Json<PipelineBody> {
     })
 }
 
-fn message_id(text: &str) -> Result<MessageId, HttpError> {
-    MessageId::parse(text).map_err(|error| HttpError::not_found(error.to_string()))
+/// The id in the path, read only after the credential is checked, so that a
+/// wrong credential gets one answer whatever the id.
+fn message_id(path: Result<Path<String>, PathRejection>) -> Result<MessageId, HttpError> {
+    let Path(text) = path.map_err(|rejection| HttpError::not_found(rejection.body_text()))?;
+    MessageId::parse(&text).map_err(|error| HttpError::not_found(error.to_string()))
 }
 
 async fn retry(
     State(state): State<AppState>,
     headers: HeaderMap,
-    Path(id): Path<String>,
+    client: Client,
+    id: Result<Path<String>, PathRejection>,
 ) -> Result<(StatusCode, Json<Message>), HttpError> {
-    state.operator.check(&headers)?;
-    let message = operate::retry(&state.backends, message_id(&id)?).await?;
+    state.operator.check(&headers, &client).await?;
+    let message = operate::retry(&state.backends, message_id(id)?).await?;
     Ok((StatusCode::ACCEPTED, Json(message)))
 }
 
 async fn remove(
     State(state): State<AppState>,
     headers: HeaderMap,
-    Path(id): Path<String>,
+    client: Client,
+    id: Result<Path<String>, PathRejection>,
 ) -> Result<StatusCode, HttpError> {
-    state.operator.check(&headers)?;
-    operate::delete(&state.backends, message_id(&id)?).await?;
+    state.operator.check(&headers, &client).await?;
+    operate::delete(&state.backends, message_id(id)?).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
 async fn redrive(
     State(state): State<AppState>,
     headers: HeaderMap,
+    client: Client,
 ) -> Result<(StatusCode, Json<RedriveProgress>), HttpError> {
-    state.operator.check(&headers)?;
+    state.operator.check(&headers, &client).await?;
     let (dead_letters, depth) = operate::dead_letters_to_redrive(&state.backends).await?;
     let progress = state
         .redrive

@@ -13,6 +13,7 @@ use serde::{Deserialize, Serialize};
 use service::http::HttpError;
 
 use super::AppState;
+use crate::client::Client;
 use crate::error::{ApiJson, query_rejection, store_unavailable};
 use crate::idempotent::{SendRequest, send_once};
 use crate::input::{
@@ -40,6 +41,7 @@ struct OneRequest {
 
 async fn create(
     State(state): State<AppState>,
+    client: Client,
     headers: HeaderMap,
     ApiJson(request): ApiJson<OneRequest>,
 ) -> Result<(StatusCode, Json<Message>), HttpError> {
@@ -49,7 +51,8 @@ async fn create(
         simulate: parse_simulate(request.simulate.as_deref())?,
         group: parse_group(request.group.as_deref())?,
     };
-    let sent = send_once(&state.backends, key, request).await?;
+    state.charge_sends(&client, 1)?;
+    let sent = send_once(&state.backends, client.own_key(key), request).await?;
     let message = sent.into_iter().next().ok_or_else(|| {
         HttpError::internal("the message was sent but its record was not returned")
     })?;
@@ -121,6 +124,7 @@ struct Created {
 
 async fn create_batch(
     State(state): State<AppState>,
+    client: Client,
     headers: HeaderMap,
     ApiJson(request): ApiJson<BatchRequest>,
 ) -> Result<(StatusCode, Json<Created>), HttpError> {
@@ -131,7 +135,8 @@ async fn create_batch(
         group: parse_group(request.group.as_deref())?,
         bodies: burst(&request.body, count)?,
     };
-    let items = send_once(&state.backends, key, request).await?;
+    state.charge_sends(&client, count)?;
+    let items = send_once(&state.backends, client.own_key(key), request).await?;
     Ok((StatusCode::ACCEPTED, Json(Created { items })))
 }
 

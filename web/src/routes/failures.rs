@@ -1,22 +1,26 @@
 //! The operator's page, `/dead-letters`: the pipeline strip, what the
 //! dead-letter queue holds beside each message's record, the failed messages,
 //! and the actions on them (retry, delete, redrive), each behind the operator
-//! credential (`operator.rs`) and, when it destroys or touches many, a
-//! confirmation page. Everything works without JavaScript.
+//! credential (`access.rs`), checked before anything else is read, and, when
+//! it destroys or touches many, a confirmation page; and signing in and out.
+//! No answer here is stored by a cache. Everything works without JavaScript.
 
 use askama::Template;
 use axum::Router;
 use axum::extract::rejection::{FormRejection, QueryRejection};
 use axum::extract::{Form, Query, State};
-use axum::http::{HeaderMap, StatusCode, header};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
+use axum_extra::extract::cookie::CookieJar;
 use messages::{JobPayload, ListQuery, Message, MessageId, Status};
 use serde::Deserialize;
 use service::http::HttpError;
+use tower_http::set_header::SetResponseHeaderLayer;
 
 use super::AppState;
 use crate::assets::asset_version;
+use crate::client::Client;
 use crate::error::form_rejection;
 use crate::html::{error_page, render, render_refusal};
 use crate::operate::{self, Action, BulkReport};
@@ -24,7 +28,7 @@ use crate::redrive::{REDRIVE_PER_SECOND, RedriveProgress};
 use crate::strip::Strip;
 
 /// How many dead letters and failed messages the page shows.
-const SHOWN_MAX: u32 = 50;
+const SHOWN_MAX: u32 = crate::snapshot::DEAD_LETTERS_SHOWN;
 
 /// How much of a body the dead-letter table shows.
 const TEXT_CHARS: usize = 200;
@@ -36,6 +40,11 @@ pub fn router() -> Router<AppState> {
         .route("/messages/act", post(act))
         .route("/operator/sign-in", post(sign_in))
         .route("/operator/sign-out", post(sign_out))
+        // What an operator sees, and every answer to a credential, is theirs alone.
+        .layer(SetResponseHeaderLayer::overriding(
+            header::CACHE_CONTROL,
+            HeaderValue::from_static("no-store"),
+        ))
 }
 
 /// One message of the dead-letter queue, beside its record.
@@ -72,6 +81,18 @@ struct FailuresPage {
     failed_error: Option<String>,
 }
 
+/// Where a refused sign-in lands: the form again, with why, and nothing read
+/// from the backends (a wrong guess costs no backend read).
+#[derive(Template)]
+#[template(path = "sign_in.html")]
+struct SignInPage {
+    asset_version: &'static str,
+    operator_enabled: bool,
+    signed_in: bool,
+    back: String,
+    error: Option<String>,
+}
+
 #[derive(Template)]
 #[template(path = "confirm.html")]
 struct ConfirmPage {
@@ -97,16 +118,11 @@ async fn dead_rows(state: &AppState) -> Result<(bool, Vec<DeadRow>), String> {
         tracing::warn!(error = %error.chain(), "cannot read the dead-letter queue");
         "The dead-letter queue cannot be read right now. Reload in a moment.".to_owned()
     };
-    let Some(dead_letters) = state
-        .backends
-        .queue
-        .dead_letter_queue()
-        .await
-        .map_err(unavailable)?
-    else {
+    // The shared look of this instance: a page anyone may load must not
+    // make SQS receives per view (`snapshot.rs`).
+    let Some(peeked) = state.pipeline.dead_letters().await.map_err(unavailable)? else {
         return Ok((false, Vec::new()));
     };
-    let peeked = dead_letters.peek(SHOWN_MAX).await.map_err(unavailable)?;
     let jobs: Vec<Option<JobPayload>> = peeked
         .iter()
         .map(|dead| JobPayload::from_json(dead.body.as_bytes()).ok())
@@ -141,9 +157,10 @@ async fn dead_rows(state: &AppState) -> Result<(bool, Vec<DeadRow>), String> {
     Ok((true, rows))
 }
 
-async fn page(state: &AppState, headers: &HeaderMap) -> FailuresPage {
+/// The page, for a viewer who is `signed_in` or not (its credential checked
+/// already: this reads the backends).
+async fn page(state: &AppState, signed_in: bool) -> FailuresPage {
     let pipeline = state.pipeline.pipeline().await;
-    let signed_in = state.operator.signed_in(headers);
     let mut page = FailuresPage {
         asset_version: asset_version(),
         strip: Strip::from(&pipeline),
@@ -219,11 +236,19 @@ fn notice(done: &Done) -> Option<String> {
 async fn failures(
     State(state): State<AppState>,
     headers: HeaderMap,
+    client: Client,
     done: Result<Query<Done>, QueryRejection>,
 ) -> Response {
-    let mut page = page(&state, &headers).await;
-    page.notice = done.ok().and_then(|Query(done)| notice(&done));
-    render(&page, StatusCode::OK)
+    let viewer = match state.operator.viewer(&headers, &client).await {
+        Ok(viewer) => viewer,
+        Err(refusal) => return error_page(refusal),
+    };
+    let mut done = done.map(|Query(done)| done).unwrap_or_default();
+    // "Signed in" only while it is true: the link outlives the session.
+    done.signed_in = done.signed_in.filter(|_| viewer.signed_in);
+    let mut page = page(&state, viewer.signed_in).await;
+    page.notice = notice(&done);
+    viewer.answer(render(&page, StatusCode::OK))
 }
 
 /// Where a form may send the browser back to: the failures page or one
@@ -242,51 +267,55 @@ struct SignIn {
     back: Option<String>,
 }
 
+/// `POST /operator/sign-in`: a right token starts a session of this browser's
+/// own; a wrong one, checked in memory, answers the form again.
 async fn sign_in(
     State(state): State<AppState>,
-    headers: HeaderMap,
+    client: Client,
     form: Result<Form<SignIn>, FormRejection>,
 ) -> Response {
     let form = match form {
         Ok(Form(form)) => form,
         Err(rejection) => return error_page(form_rejection(rejection)),
     };
-    if !state.operator.enabled() {
-        return error_page(HttpError::forbidden(crate::operator::HOW_TO_ENABLE));
-    }
     let back = back_to(form.back.as_deref());
-    match state.operator.sign_in_cookie(&headers) {
-        Some(cookie) if state.operator.accepts(&form.token) => {
-            tracing::info!("an operator signed in");
+    match state.operator.sign_in(&form.token, &client).await {
+        Ok(cookie) => {
             let separator = if back.contains('?') { '&' } else { '?' };
             (
-                [(header::SET_COOKIE, cookie)],
+                CookieJar::new().add(cookie),
                 Redirect::to(&format!("{back}{separator}signed_in=1")),
             )
                 .into_response()
         }
-        _ => {
-            tracing::warn!("a sign-in with a wrong operator token");
-            let mut page = page(&state, &headers).await;
-            let error = HttpError::with_status(
-                StatusCode::UNAUTHORIZED,
-                "that is not the operator token: nothing was changed. It is the OPERATOR_TOKEN set on the web environment",
-            );
-            page.error = Some(error.public().to_owned());
-            render_refusal(&page, error)
+        // Wrong, or over the budget of guesses: the form again, and why.
+        Err(refusal)
+            if matches!(
+                refusal.status(),
+                StatusCode::UNAUTHORIZED | StatusCode::TOO_MANY_REQUESTS
+            ) =>
+        {
+            let page = SignInPage {
+                asset_version: asset_version(),
+                operator_enabled: true,
+                signed_in: false,
+                back,
+                error: Some(refusal.public().to_owned()),
+            };
+            render_refusal(&page, refusal)
         }
+        Err(refusal) => error_page(refusal),
     }
 }
 
-async fn sign_out() -> Response {
-    (
-        [(
-            header::SET_COOKIE,
-            crate::operator::Operator::sign_out_cookie(),
-        )],
-        Redirect::to("/dead-letters"),
-    )
-        .into_response()
+/// `POST /operator/sign-out`: ends this browser's session on the server, so
+/// a copy of its cookie signs nobody in afterwards, and forgets the cookie.
+async fn sign_out(State(state): State<AppState>, headers: HeaderMap, client: Client) -> Response {
+    let forget = CookieJar::new().add(crate::session::sign_out_cookie());
+    match state.operator.sign_out(&headers, &client).await {
+        Ok(()) => (forget, Redirect::to("/dead-letters")).into_response(),
+        Err(error) => (forget, error_page(error)).into_response(),
+    }
 }
 
 /// A form's fields in order, repeated names kept (several `id`s).
@@ -299,15 +328,17 @@ fn field<'a>(fields: &'a Fields, name: &str) -> Option<&'a str> {
         .map(|(_, value)| value.as_str())
 }
 
-/// A form of an action, read, from someone who may act; otherwise why not
-/// (and nothing is done).
-fn operator_form(
+/// A form of an action from someone who may act, read; otherwise why not
+/// (and nothing is done). The credential first: whatever the form holds, a
+/// wrong one gets the same answer.
+async fn operator_form(
     state: &AppState,
     headers: &HeaderMap,
+    client: &Client,
     form: Result<Form<Fields>, FormRejection>,
 ) -> Result<Fields, HttpError> {
+    state.operator.check(headers, client).await?;
     let Form(fields) = form.map_err(form_rejection)?;
-    state.operator.check(headers)?;
     Ok(fields)
 }
 
@@ -320,9 +351,10 @@ fn confirmed(fields: &Fields) -> bool {
 async fn act(
     State(state): State<AppState>,
     headers: HeaderMap,
+    client: Client,
     form: Result<Form<Fields>, FormRejection>,
 ) -> Response {
-    let fields = match operator_form(&state, &headers, form) {
+    let fields = match operator_form(&state, &headers, &client, form).await {
         Ok(fields) => fields,
         Err(refusal) => return error_page(refusal),
     };
@@ -389,19 +421,14 @@ async fn act(
             done: 1,
             refused: Vec::new(),
         };
-        return after_bulk(&state, &headers, action, &back, report).await;
+        return after_bulk(&state, action, &back, report).await;
     }
     let report = operate::bulk(&state.backends, action, &ids).await;
-    after_bulk(&state, &headers, action, &back, report).await
+    after_bulk(&state, action, &back, report).await
 }
 
-async fn after_bulk(
-    state: &AppState,
-    headers: &HeaderMap,
-    action: Action,
-    back: &str,
-    report: BulkReport,
-) -> Response {
+/// Where an action by a signed-in operator lands.
+async fn after_bulk(state: &AppState, action: Action, back: &str, report: BulkReport) -> Response {
     let word = match action {
         Action::Retry => "retried",
         Action::Delete => "deleted",
@@ -418,7 +445,7 @@ async fn after_bulk(
             Redirect::to(&format!("{back}{separator}{word}={}", report.done)).into_response()
         }
         Some(first) => {
-            let mut page = page(state, headers).await;
+            let mut page = page(state, true).await;
             page.notice =
                 (report.done > 0).then(|| format!("{} {}.", capitalised(word), report.done));
             page.error = Some(format!(
@@ -443,9 +470,10 @@ fn capitalised(word: &str) -> String {
 async fn redrive(
     State(state): State<AppState>,
     headers: HeaderMap,
+    client: Client,
     form: Result<Form<Fields>, FormRejection>,
 ) -> Response {
-    let fields = match operator_form(&state, &headers, form) {
+    let fields = match operator_form(&state, &headers, &client, form).await {
         Ok(fields) => fields,
         Err(refusal) => return error_page(refusal),
     };

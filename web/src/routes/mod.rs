@@ -13,21 +13,23 @@ use std::sync::Arc;
 
 use axum::Router;
 use axum::error_handling::HandleErrorLayer;
-use axum::http::Uri;
-use axum::response::{IntoResponse, Response};
+use axum::extract::{Request, State};
+use axum::http::{Method, Uri};
+use axum::middleware::Next;
+use axum::response::Response;
 use messages::Backends;
 use service::http::HttpError;
 use tower::ServiceBuilder;
 use tower::limit::GlobalConcurrencyLimitLayer;
-use tower_governor::GovernorLayer;
 
+use crate::access::Access;
 use crate::activity::ActivitySnapshot;
-use crate::html::{error_for, error_page};
-use crate::operator::Operator;
+use crate::client::Client;
+use crate::html::error_for;
 use crate::recent::RecentMessages;
 use crate::redrive::Redrive;
 use crate::snapshot::PipelineSnapshot;
-use crate::throttle::{self, Limits};
+use crate::throttle::{self, ClientRate, Limits};
 use crate::worker_link::WorkerLink;
 
 /// What every handler needs; cheap to clone.
@@ -43,32 +45,48 @@ pub struct AppState {
     pub recent: Arc<RecentMessages>,
     /// The last hour's throughput and latency, read at most every 30 s.
     pub activity: Arc<ActivitySnapshot>,
-    /// Who may act (`OPERATOR_TOKEN`).
-    pub operator: Operator,
+    /// Who may act (`OPERATOR_TOKEN`), and the operator's sessions.
+    pub operator: Access,
     /// This instance's redrive of the dead-letter queue.
     pub redrive: Redrive,
+    /// Each client's budget of messages (`SEND_RATE_PER_MINUTE`), shared by
+    /// the API and the form; none when it is off.
+    pub sends: Option<ClientRate>,
+}
+
+impl AppState {
+    /// Charges `messages` sends to `client` before anything is sent: a burst
+    /// of N costs N, whichever route sends it.
+    pub fn charge_sends(&self, client: &Client, messages: u32) -> Result<(), HttpError> {
+        throttle::charge_sends(self.sends.as_ref(), client, messages)
+    }
 }
 
 /// Every route of the web, and an answer that says so for any other address,
-/// held to `limits`: the routes that send to the per-client rate, everything
-/// but `/health` to the cap on requests in flight (a load balancer's health
-/// check must not read overload as a dead instance).
+/// held to `limits`: every read of a page or the API to the client's read
+/// rate (the sends are charged by their handlers, per message, through
+/// [`AppState::charge_sends`]), everything but `/health` to the cap on
+/// requests in flight (a load balancer's health check must not read
+/// overload as a dead instance). The client is what `client::identify`, a
+/// layer outside this router, found.
 pub fn router(state: AppState, limits: &Limits) -> Router {
     let mut api = api::router();
     let mut page = page::router();
-    let operator_routes = failures::router()
+    let mut operator_routes = failures::router()
         .merge(actions_api::router())
         .merge(activity::router());
-    if let Some(limit) = throttle::send_limit(limits) {
-        throttle::forget_quiet_clients(&limit);
-        // One limiter for both: a client's API and form sends count together.
-        api = api.layer(
-            GovernorLayer::new(Arc::clone(&limit))
-                .error_handler(|error| throttle::too_many(error, IntoResponse::into_response)),
-        );
-        page = page.layer(
-            GovernorLayer::new(limit).error_handler(|error| throttle::too_many(error, error_page)),
-        );
+    if let Some(rate) = throttle::read_rate(limits) {
+        // One budget for all three: a client's page, API and operator reads count together.
+        api = api.layer(axum::middleware::from_fn_with_state(
+            rate.clone(),
+            limit_reads,
+        ));
+        page = page.layer(axum::middleware::from_fn_with_state(
+            rate.clone(),
+            limit_reads,
+        ));
+        operator_routes =
+            operator_routes.layer(axum::middleware::from_fn_with_state(rate, limit_reads));
     }
     let mut served = Router::new()
         .merge(page)
@@ -85,6 +103,19 @@ pub fn router(state: AppState, limits: &Limits) -> Router {
         );
     }
     served.merge(health::router()).with_state(state)
+}
+
+/// Holds every `GET` and `HEAD` to the client's read rate: `429` with
+/// `Retry-After`, as JSON under `/api/` and as a page elsewhere.
+async fn limit_reads(State(rate): State<ClientRate>, request: Request, next: Next) -> Response {
+    if matches!(*request.method(), Method::GET | Method::HEAD) {
+        let client = request.extensions().get::<Client>().copied();
+        let client = client.unwrap_or(Client::at(std::net::Ipv4Addr::UNSPECIFIED.into()));
+        if let Err(refusal) = throttle::charge_read(&rate, &client) {
+            return error_for(request.uri().path(), refusal);
+        }
+    }
+    next.run(request).await
 }
 
 /// The answer when every slot for a request in flight is taken: at once,

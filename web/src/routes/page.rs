@@ -18,6 +18,7 @@ use service::http::HttpError;
 use super::AppState;
 use crate::assets::asset_version;
 use crate::charts::Charts;
+use crate::client::Client;
 use crate::error::form_rejection;
 use crate::html::{error_page, render, render_refusal};
 use crate::idempotent::{SendRequest, retry_keeps_key, send_once};
@@ -281,6 +282,7 @@ struct SendForm {
 
 async fn send_form(
     State(state): State<AppState>,
+    client: Client,
     form: Result<Form<SendForm>, FormRejection>,
 ) -> Response {
     let form = match form {
@@ -289,12 +291,14 @@ async fn send_form(
     };
     let result = async {
         let key = parse_idempotency_key(form.idempotency_key.as_deref())?;
+        let count = parse_count(form.count.as_deref())?;
         let request = SendRequest {
             simulate: parse_simulate(form.simulate.as_deref())?,
             group: parse_group(form.group.as_deref())?,
-            bodies: burst(&form.body, parse_count(form.count.as_deref())?)?,
+            bodies: burst(&form.body, count)?,
         };
-        send_once(&state.backends, key, request).await
+        state.charge_sends(&client, count)?;
+        send_once(&state.backends, client.own_key(key), request).await
     }
     .await;
     match result {
@@ -388,9 +392,16 @@ struct DetailParams {
 async fn detail(
     State(state): State<AppState>,
     headers: HeaderMap,
+    client: Client,
     Path(id): Path<String>,
     params: Result<Query<DetailParams>, QueryRejection>,
 ) -> Response {
+    // The credential before the message: a wrong one is answered alike
+    // whatever the id.
+    let viewer = match state.operator.viewer(&headers, &client).await {
+        Ok(viewer) => viewer,
+        Err(refusal) => return error_page(refusal),
+    };
     let params = params.map(|Query(params)| params).unwrap_or_default();
     let notice = if params.retried.is_some() {
         Some("Retried: it is pending again, with a new job on the queue.".to_owned())
@@ -399,7 +410,7 @@ async fn detail(
             .signed_in
             .map(|_| "Signed in as the operator.".to_owned())
     };
-    match message_at(&state, &id).await {
+    let answer = match message_at(&state, &id).await {
         Ok(message) => render(
             &DetailPage {
                 asset_version: asset_version(),
@@ -408,13 +419,14 @@ async fn detail(
                 max_history: messages::MAX_HISTORY,
                 message,
                 operator_enabled: state.operator.enabled(),
-                signed_in: state.operator.signed_in(&headers),
+                signed_in: viewer.signed_in,
                 notice,
             },
             StatusCode::OK,
         ),
         Err(error) => error_page(error),
-    }
+    };
+    viewer.answer(answer)
 }
 
 /// How long "Process until empty" goes on at most in one request: well
@@ -432,8 +444,13 @@ struct ProcessForm {
 /// back to the page with what happened.
 async fn process_batch(
     State(state): State<AppState>,
+    client: Client,
     form: Result<Form<ProcessForm>, FormRejection>,
 ) -> Response {
+    // A click costs one send: it makes the worker do work, like a send.
+    if let Err(error) = state.charge_sends(&client, 1) {
+        return error_page(error);
+    }
     let Some(worker) = &state.worker else {
         return error_page(HttpError::not_found(
             "no worker is configured: set WORKER_URL to use this button",
@@ -485,7 +502,7 @@ const DEMO_JOBS: u32 = 5;
 /// many in a group each, sent at once. On a FIFO queue the first five finish
 /// one after another, in order, and the others together; on a standard queue
 /// all ten finish together, in no set order.
-async fn demo_groups(State(state): State<AppState>) -> Response {
+async fn demo_groups(State(state): State<AppState>, client: Client) -> Response {
     // A fresh name per click, so each demonstration is a list of its own.
     let run = &MessageId::new().to_string()[24..];
     let job = |text: String, group: String| {
@@ -508,6 +525,15 @@ async fn demo_groups(State(state): State<AppState>) -> Response {
             )
         }))
         .collect();
+    // It costs what it sends, as a burst of that size would.
+    let charged = u32::try_from(planned.len())
+        .map_err(|_| HttpError::internal("the demonstration plans too many messages"))
+        .and_then(|count| state.charge_sends(&client, count));
+    if let Err(error) = charged {
+        let mut page = page(&state, first_page(), Typed::default()).await;
+        page.error = Some(error.public().to_owned());
+        return render_refusal(&page, error);
+    }
     match send_planned(&state.backends, planned).await {
         Ok(sent) => Redirect::to(&format!("/?sent={}", sent.len())).into_response(),
         Err(error) => {

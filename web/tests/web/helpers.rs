@@ -110,6 +110,18 @@ pub async fn start_web_binary(
     mut command: tokio::process::Command,
     data_dir: &std::path::Path,
 ) -> (tokio::process::Child, String) {
+    command
+        .env("SEND_RATE_PER_MINUTE", "0")
+        .env("READ_RATE_PER_MINUTE", "0");
+    start_limited_web_binary(command, data_dir).await
+}
+
+/// As [`start_web_binary`], with the limits `command`'s environment sets
+/// (the defaults of a deployed web when it sets none).
+pub async fn start_limited_web_binary(
+    mut command: tokio::process::Command,
+    data_dir: &std::path::Path,
+) -> (tokio::process::Child, String) {
     let port = std::net::TcpListener::bind("127.0.0.1:0")
         .and_then(|listener| listener.local_addr())
         .expect("a free port")
@@ -119,7 +131,6 @@ pub async fn start_web_binary(
         .env_remove("TABLE_NAME")
         .env("DATA_DIR", data_dir)
         .env("PORT", port.to_string())
-        .env("SEND_RATE_PER_MINUTE", "0")
         .stdout(std::process::Stdio::null())
         .stderr(std::process::Stdio::null())
         .kill_on_drop(true)

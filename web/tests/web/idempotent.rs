@@ -280,3 +280,33 @@ async fn the_forms_double_submit_sends_one_message() {
     }
     assert_eq!(records(&backend).await.len(), 1);
 }
+
+/// Another client cannot squat a key: under the same key, a send from
+/// another address is a send of its own; it neither blocks the first
+/// client's send nor answers with the first client's messages.
+#[tokio::test]
+async fn another_client_cannot_squat_or_read_a_key() {
+    use axum::extract::connect_info::MockConnectInfo;
+    let backend = Kind::Embedded.make(10).await;
+    let from = |peer: [u8; 4], json: &'static str| {
+        let app = web::app(backend.backends.clone(), None)
+            .layer(MockConnectInfo(std::net::SocketAddr::from((peer, 40000))));
+        let request = Request::post("/api/messages")
+            .header("content-type", "application/json")
+            .header("idempotency-key", "a-shared-key")
+            .body(Body::from(json))
+            .expect("request");
+        async move { helpers::answer(app.oneshot(request).await.expect("infallible")).await }
+    };
+    // The attacker sends first, under the key it saw.
+    let squatter = from([198, 51, 100, 9], r#"{"body": "squatted"}"#).await;
+    assert_eq!(squatter.status, StatusCode::ACCEPTED, "{}", squatter.body);
+    let owner = from([203, 0, 113, 9], r#"{"body": "mine"}"#).await;
+    assert_eq!(owner.status, StatusCode::ACCEPTED, "{}", owner.body);
+    assert_ne!(owner.body["id"], squatter.body["id"]);
+    assert_eq!(owner.body["body"], "mine");
+    // The owner's own retry is still its own send.
+    let retry = from([203, 0, 113, 9], r#"{"body": "mine"}"#).await;
+    assert_eq!(retry.body["id"], owner.body["id"]);
+    assert_eq!(records(&backend).await.len(), 2);
+}

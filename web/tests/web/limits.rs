@@ -1,19 +1,23 @@
-//! The web's limits through its router (`web::throttle`): a rate per client
-//! on the routes that send, with the client read from `X-Forwarded-For` only
-//! when the peer is this host's proxy (nginx on Elastic Beanstalk), and a cap
-//! on requests in flight that refuses at once instead of queueing.
+//! The web's limits through its router (`web::throttle`), each tried as an
+//! attacker would: a rate per client on sends, charged per message; a rate
+//! per client on reads; the client read from `X-Forwarded-For` only through
+//! the proxies `TRUSTED_PROXIES` names (nginx alone, a load balancer then
+//! nginx, the Docker bridge), an IPv6 client keyed by its /64; and a cap on
+//! requests in flight that refuses at once instead of queueing.
 
 use std::net::SocketAddr;
 use std::time::Duration;
 
 use axum::Router;
 use axum::body::{Body, to_bytes};
+use axum::extract::ConnectInfo;
 use axum::extract::connect_info::MockConnectInfo;
 use axum::http::{Request, StatusCode};
 use serde_json::Value;
 use testkit::backends::{Kind, TestBackend};
 use testkit::faults::{Fault, Faults};
 use tower::ServiceExt;
+use web::client::TrustedProxies;
 use web::throttle::Limits;
 
 use crate::helpers;
@@ -27,9 +31,23 @@ fn rate(burst: u32) -> Limits {
     Limits {
         sends_per_minute: 1,
         send_burst: burst,
-        proxy_hops: 1,
-        max_in_flight: 0,
+        trusted_proxies: TrustedProxies::loopback(),
+        ..Limits::off()
     }
+}
+
+fn proxies(text: &str) -> TrustedProxies {
+    text.parse().expect("address ranges")
+}
+
+/// `POST /api/messages/batch` of `count`, as `forwarded_for` behind the peer.
+async fn send_burst(app: &Router, count: u32) -> (StatusCode, Value) {
+    let request = Request::post("/api/messages/batch")
+        .header("content-type", "application/json")
+        .body(Body::from(format!(r#"{{"body": "hi", "count": {count}}}"#)))
+        .expect("request");
+    let answer = helpers::answer(app.clone().oneshot(request).await.expect("infallible")).await;
+    (answer.status, answer.body)
 }
 
 async fn send(app: &Router, forwarded_for: Option<&str>) -> (StatusCode, Option<String>, Value) {
@@ -75,7 +93,11 @@ async fn a_client_over_its_rate_gets_429_with_retry_after_and_nothing_is_sent() 
         )
         .await
         .expect("infallible");
-    assert_eq!(read.status(), StatusCode::OK, "reading is never limited");
+    assert_eq!(
+        read.status(),
+        StatusCode::OK,
+        "reads have a rate of their own"
+    );
 }
 
 #[tokio::test]
@@ -138,8 +160,11 @@ async fn the_form_over_its_rate_gets_a_page_saying_when_to_send_again() {
         .await
         .expect("body");
     let html = String::from_utf8_lossy(&html);
+    // The form again, the refusal beside it: nothing typed is lost.
     assert!(
-        html.contains("<html") && html.contains("Too many messages"),
+        html.contains("<html")
+            && html.contains("too many messages from your address")
+            && html.contains("id=\"send-error\""),
         "{html}"
     );
 }
@@ -149,7 +174,7 @@ async fn past_the_cap_on_requests_in_flight_a_request_is_refused_at_once() {
     let backend = Kind::Embedded.make(10).await;
     let limits = Limits {
         max_in_flight: 1,
-        ..Limits::OFF
+        ..Limits::off()
     };
     // Reading one message hangs: that request holds the one slot.
     let hanging = testkit::faults::backends(
@@ -205,4 +230,203 @@ async fn past_the_cap_on_requests_in_flight_a_request_is_refused_at_once() {
         "health checks are never shed"
     );
     holder.abort();
+}
+
+#[tokio::test]
+async fn a_burst_costs_what_it_sends_and_one_larger_than_the_budget_is_refused_whole() {
+    let backend = Kind::Embedded.make(10).await;
+    let app = limited(&backend, rate(20), "203.0.113.11:40000");
+    let (status, body) = send_burst(&app, 21).await;
+    assert_eq!(status, StatusCode::TOO_MANY_REQUESTS, "{body}");
+    assert!(
+        body["error"]
+            .as_str()
+            .is_some_and(|error| error.contains("send 20 or fewer")),
+        "{body}"
+    );
+    assert!(helpers::every_record(&backend.backends).await.is_empty());
+    // A burst of 20 empties a budget of 20: the next single send waits.
+    assert_eq!(send_burst(&app, 20).await.0, StatusCode::ACCEPTED);
+    assert_eq!(send(&app, None).await.0, StatusCode::TOO_MANY_REQUESTS);
+    assert_eq!(helpers::every_record(&backend.backends).await.len(), 20);
+}
+
+#[tokio::test]
+async fn the_group_demonstration_costs_the_ten_messages_it_sends() {
+    let backend = Kind::Embedded.make(10).await;
+    let demo = |app: &Router| {
+        let request = Request::post("/demo/groups")
+            .header("sec-fetch-site", "same-origin")
+            .body(Body::empty())
+            .expect("request");
+        app.clone().oneshot(request)
+    };
+    let short = limited(&backend, rate(9), "203.0.113.12:40000");
+    assert_eq!(
+        demo(&short).await.expect("infallible").status(),
+        StatusCode::TOO_MANY_REQUESTS,
+        "ten messages do not fit a budget of nine"
+    );
+    assert!(helpers::every_record(&backend.backends).await.is_empty());
+    let app = limited(&backend, rate(10), "203.0.113.13:40000");
+    assert_eq!(
+        demo(&app).await.expect("infallible").status(),
+        StatusCode::SEE_OTHER
+    );
+    assert_eq!(send(&app, None).await.0, StatusCode::TOO_MANY_REQUESTS);
+    assert_eq!(helpers::every_record(&backend.backends).await.len(), 10);
+}
+
+#[tokio::test]
+async fn four_hundred_rapid_reads_meet_429_and_another_client_still_reads() {
+    let backend = Kind::Embedded.make(10).await;
+    let limits = Limits {
+        reads_per_minute: 600,
+        ..Limits::off()
+    };
+    let app = web::app_with_limits(backend.backends.clone(), None, &limits).layer(MockConnectInfo(
+        SocketAddr::from(([203, 0, 113, 14], 40000)),
+    ));
+    let mut refused = 0;
+    let mut retry_after = None;
+    for _ in 0..400 {
+        let request = Request::get("/api/messages/updates")
+            .body(Body::empty())
+            .expect("request");
+        let answer = helpers::answer(app.clone().oneshot(request).await.expect("infallible")).await;
+        if answer.status == StatusCode::TOO_MANY_REQUESTS {
+            refused += 1;
+            retry_after = answer.retry_after;
+        }
+    }
+    // 600 a minute with a fifth of it at once: at most 120 + what ten a
+    // second refill while the loop runs.
+    assert!(refused >= 200, "only {refused} of 400 refused");
+    assert!(retry_after.is_some(), "a 429 says when to come back");
+    let other = web::app_with_limits(backend.backends.clone(), None, &limits).layer(
+        MockConnectInfo(SocketAddr::from(([203, 0, 113, 15], 40000))),
+    );
+    let read = other
+        .oneshot(
+            Request::get("/api/messages")
+                .body(Body::empty())
+                .expect("request"),
+        )
+        .await
+        .expect("infallible");
+    assert_eq!(read.status(), StatusCode::OK);
+}
+
+#[tokio::test]
+async fn an_ipv6_client_cannot_walk_its_64_for_new_budgets() {
+    let backend = Kind::Embedded.make(10).await;
+    // One web; each request comes from the peer the server would give it.
+    let app = web::app_with_limits(backend.backends.clone(), None, &rate(1));
+    let from = |peer: &str| {
+        let mut request = Request::post("/api/messages")
+            .header("content-type", "application/json")
+            .body(Body::from(r#"{"body": "hi"}"#))
+            .expect("request");
+        let peer: SocketAddr = peer.parse().expect("an address");
+        request.extensions_mut().insert(ConnectInfo(peer));
+        let app = app.clone();
+        async move { app.oneshot(request).await.expect("infallible").status() }
+    };
+    assert_eq!(from("[2001:db8:7:7::1]:40000").await, StatusCode::ACCEPTED);
+    assert_eq!(
+        from("[2001:db8:7:7::2]:40000").await,
+        StatusCode::TOO_MANY_REQUESTS,
+        "another address of the same /64 is the same client"
+    );
+    assert_eq!(
+        from("[2001:db8:7:8::1]:40000").await,
+        StatusCode::ACCEPTED,
+        "the next /64 is another client"
+    );
+}
+
+#[tokio::test]
+async fn on_the_docker_bridge_and_behind_a_load_balancer_each_client_keeps_its_own_budget() {
+    let backend = Kind::Embedded.make(10).await;
+    // (what is in front, its TRUSTED_PROXIES, the peer the web sees, the
+    // X-Forwarded-For of the client that owns the budget, and of its neighbour)
+    let fronts = [
+        (
+            "the Docker platform: nginx reaches the container from the bridge",
+            "172.17.0.0/16",
+            [172, 17, 0, 1],
+            ("203.0.113.20", "9.9.9.9, 203.0.113.20"),
+            "203.0.113.21",
+        ),
+        (
+            "a load balancer in the VPC, then nginx on the instance",
+            "127.0.0.1/32,::1/128,172.31.0.0/16",
+            [127, 0, 0, 1],
+            (
+                "203.0.113.30, 172.31.9.9",
+                "1.2.3.4, 203.0.113.30, 172.31.9.9",
+            ),
+            "203.0.113.31, 172.31.9.9",
+        ),
+    ];
+    for (front, trusted, peer, (client, spoofed), neighbour) in fronts {
+        let limits = Limits {
+            trusted_proxies: proxies(trusted),
+            ..rate(1)
+        };
+        let app = web::app_with_limits(backend.backends.clone(), None, &limits)
+            .layer(MockConnectInfo(SocketAddr::from((peer, 40000))));
+        assert_eq!(
+            send(&app, Some(client)).await.0,
+            StatusCode::ACCEPTED,
+            "{front}"
+        );
+        assert_eq!(
+            send(&app, Some(neighbour)).await.0,
+            StatusCode::ACCEPTED,
+            "{front}: one client's send does not cost another's"
+        );
+        assert_eq!(
+            send(&app, Some(spoofed)).await.0,
+            StatusCode::TOO_MANY_REQUESTS,
+            "{front}: what the client wrote on the left is not believed"
+        );
+    }
+}
+
+/// The answer the deadline gives when a request runs out of time carries the
+/// security headers like every other (it once went out without them). It
+/// waits out the real deadline (`REQUEST_TIMEOUT`, 30 s): the test tools'
+/// paused clock would need a build of tokio of its own.
+#[tokio::test]
+async fn a_late_answer_carries_the_security_headers() {
+    let backend = Kind::Embedded.make(10).await;
+    let hanging = testkit::faults::backends(
+        &backend.backends,
+        Faults {
+            read: Fault::Hangs,
+            ..Faults::default()
+        },
+    );
+    let app = web::app_with_limits(hanging, None, &Limits::off());
+    let late = app
+        .oneshot(
+            Request::get(format!("/messages/{}", messages::MessageId::new()))
+                .body(Body::empty())
+                .expect("request"),
+        )
+        .await
+        .expect("infallible");
+    assert_eq!(late.status(), StatusCode::SERVICE_UNAVAILABLE);
+    for name in [
+        "content-security-policy",
+        "x-content-type-options",
+        "x-frame-options",
+        "referrer-policy",
+    ] {
+        assert!(
+            late.headers().contains_key(name),
+            "the late answer lacks {name}"
+        );
+    }
 }

@@ -1,5 +1,8 @@
 //! The web's integration tests, in one binary (one link of the AWS SDK).
 //!
+//! - `attacker`: the real `web` binary with its public limits on, tried as an
+//!   attacker would: bursts, reads, made-up addresses, guesses, stolen cookies,
+//!   plain HTTP, slow headers.
 //! - `activity`: the last hour's throughput and latency, and their charts.
 //! - `api`: the JSON API and the page over HTTP, on SQS and DynamoDB (moto).
 //! - `counts`: one snapshot of the counts per web instance, shared by every page.
@@ -8,6 +11,8 @@
 //! - `idempotent`: sends under an `Idempotency-Key`, on both backends.
 //! - `limits`: the rate limit per client and the cap on requests in flight.
 //! - `operator`: retry, delete and redrive, and that nothing changes without the credential.
+//! - `sessions`: each sign-in a session of its own in the backend, on two
+//!   instances; expiry and sign-out; `REQUIRE_HTTPS`; guessing slow, cheap and no oracle.
 //! - `sigterm`: the real `web` binary stopped by SIGTERM mid-burst.
 //! - `disk`: the real `web` binary on an embedded backend whose disk fills up.
 //! - `read_only`: the real `web` binary on a read-only embedded database.
@@ -15,6 +20,7 @@
 
 mod activity;
 mod api;
+mod attacker;
 mod counts;
 mod disk;
 mod fuzz;
@@ -24,5 +30,6 @@ mod limits;
 mod operator;
 mod read_only;
 mod router;
+mod sessions;
 mod sigterm;
 mod truthful;

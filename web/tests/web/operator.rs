@@ -17,10 +17,10 @@ use tower::ServiceExt;
 use web::operator::Operator;
 use web::throttle::Limits;
 
-const TOKEN: &str = "test-operator-token-0123";
+const TOKEN: &str = "test-operator-token-0123456789abcdef";
 
 fn web(backends: &Backends, operator: Operator) -> axum::Router {
-    web::app_with(backends.clone(), None, &Limits::OFF, operator)
+    web::app_with(backends.clone(), None, &Limits::off(), operator)
 }
 
 fn with_token() -> Operator {
@@ -83,7 +83,7 @@ async fn an_action_without_the_credential_changes_nothing(kind: Kind) {
     let off = web(backends, Operator::off());
     let (response, body) = call(
         off.clone(),
-        retry_request(&message, Some("Bearer anything-at-all-0123")),
+        retry_request(&message, Some("Bearer anything-at-all-0123456789abcdef")),
     )
     .await;
     assert_eq!(response.status(), StatusCode::FORBIDDEN);
@@ -100,7 +100,11 @@ async fn an_action_without_the_credential_changes_nothing(kind: Kind) {
 
     // A credential configured, and none or a wrong one shown.
     let on = web(backends, with_token());
-    for authorization in [None, Some("Bearer wrong-token-0123456789"), Some(TOKEN)] {
+    for authorization in [
+        None,
+        Some("Bearer wrong-token-0123456789abcdef0123"),
+        Some(TOKEN),
+    ] {
         let (response, body) = call(on.clone(), retry_request(&message, authorization)).await;
         assert_eq!(
             response.status(),
@@ -111,16 +115,24 @@ async fn an_action_without_the_credential_changes_nothing(kind: Kind) {
     }
     let (response, _) = call(on.clone(), delete()).await;
     assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
-    let forged = format!("operator={TOKEN}");
-    let (response, _) = call(
-        on.clone(),
-        act_form(
-            &format!("action=delete&id={}&confirmed=yes", message.id),
-            Some(&forged),
-        ),
-    )
-    .await;
-    assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
+    // The old cookie (a digest of the token), the token as a session, and a
+    // session cookie this web never sealed: none signs in.
+    let forged_session = format!("__Host-operator={}.{}", "a".repeat(64), "b".repeat(64));
+    for forged in [
+        format!("operator={TOKEN}"),
+        format!("__Host-operator={TOKEN}"),
+        forged_session,
+    ] {
+        let (response, _) = call(
+            on.clone(),
+            act_form(
+                &format!("action=delete&id={}&confirmed=yes", message.id),
+                Some(&forged),
+            ),
+        )
+        .await;
+        assert_eq!(response.status(), StatusCode::UNAUTHORIZED, "{forged}");
+    }
 
     assert_eq!(
         backends.store.get(message.id).await.expect("get"),
@@ -195,7 +207,7 @@ async fn a_browser_signs_in_and_a_delete_asks_for_confirmation_first(kind: Kind)
             .body(Body::from(format!("token={token}&back=/dead-letters")))
             .expect("request")
     };
-    let (response, body) = call(app.clone(), sign_in("not-the-token-0123456789")).await;
+    let (response, body) = call(app.clone(), sign_in("not-the-token-0123456789abcdef012345")).await;
     assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
     assert!(response.headers().get(header::SET_COOKIE).is_none());
     assert!(body.contains("not the operator token"), "{body}");
@@ -208,9 +220,21 @@ async fn a_browser_signs_in_and_a_delete_asks_for_confirmation_first(kind: Kind)
         .and_then(|value| value.to_str().ok())
         .expect("a session cookie")
         .to_owned();
-    assert!(
-        cookie.contains("HttpOnly") && cookie.contains("SameSite=Strict"),
-        "{cookie}"
+    for attribute in [
+        "__Host-operator=",
+        "Secure",
+        "HttpOnly",
+        "SameSite=Strict",
+        "Path=/",
+    ] {
+        assert!(cookie.contains(attribute), "{attribute} in {cookie}");
+    }
+    assert_eq!(
+        response
+            .headers()
+            .get(header::CACHE_CONTROL)
+            .and_then(|value| value.to_str().ok()),
+        Some("no-store")
     );
     assert!(
         !cookie.contains(TOKEN),

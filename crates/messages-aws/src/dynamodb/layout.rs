@@ -43,10 +43,15 @@
 //!
 //! # Other items
 //! The table also holds the status counters (`counters.rs`), keyed
-//! `status-count#<status>#<shard>`, and one item per periodic task of `cron.yaml`, keyed
+//! `status-count#<status>#<shard>`, one item per periodic task of `cron.yaml`, keyed
 //! `periodic-task#<name>`, with the time of the task's latest claimed run (the
-//! scheduler's leader election, per run). They have neither [`SHARD`] nor
-//! [`STATUS_SHARD`], so no index holds them: no list, count or sweep sees them.
+//! scheduler's leader election, per run), the idempotency keys (`keys.rs`),
+//! keyed `idempotency-key#<key>`, and the operator's sessions
+//! (`sessions.rs`), keyed `operator-session#<digest of the secret>`. They
+//! have neither [`SHARD`] nor [`STATUS_SHARD`] nor [`GROUP_SHARD`], so no
+//! index holds them: no list, count or sweep sees them. Keys and sessions
+//! carry `expires_at`, the table's time to live, so DynamoDB deletes them
+//! once they are over.
 
 use messages::{MessageGroup, MessageId, Status};
 

@@ -2,7 +2,8 @@
 //!
 //! The table design (keys, shards, projections, and what each costs) is in
 //! `layout.rs`; items are written and read in `item.rs`; lists that span the
-//! shards are read in `fan_out.rs`.
+//! shards are read in `fan_out.rs`. The same table holds idempotency keys
+//! (`keys.rs`) and the operator's sessions (`sessions.rs`, [`DynamoSessions`]).
 //!
 //! Pages are cut with a key condition `id < :cursor` rather than
 //! `ExclusiveStartKey`, which stays right when the cursor's message has since
@@ -13,6 +14,7 @@ mod fan_out;
 mod item;
 mod keys;
 mod layout;
+mod sessions;
 
 use std::collections::{BTreeMap, HashMap};
 
@@ -41,6 +43,7 @@ use messages::{
     BackendError, Claimed, Event, IdempotencyKey, KeyClaim, KeyOutcome, ListQuery, MAX_HISTORY,
     Message, MessageId, Outcome, Page, Requeues, StaleQuery, Status, StatusStore, Transition,
 };
+pub use sessions::DynamoSessions;
 
 /// A DynamoDB table of messages.
 #[derive(Debug, Clone)]

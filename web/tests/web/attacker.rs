@@ -1,0 +1,287 @@
+//! The real `web` binary with its public limits on (the defaults, as a
+//! deployed web has them), tried as an attacker would: bursts and reads past
+//! a client's budget, addresses made up in `X-Forwarded-For`, guesses at the
+//! operator's token, a stolen cookie after sign-out, the credential over
+//! plain HTTP, and headers sent too slowly. Nginx on the same host is the
+//! trusted proxy (`TRUSTED_PROXIES=127.0.0.1/32`), so each test speaks for
+//! a client by the entry nginx would append, and for HTTPS by
+//! `X-Forwarded-Proto`, as the load balancer would.
+
+use std::time::Duration;
+
+use reqwest::StatusCode;
+use reqwest::header::HeaderMap;
+
+const TOKEN: &str = "an-operator-token-long-enough-to-be-accepted-0123";
+
+struct Web {
+    url: String,
+    client: reqwest::Client,
+    _dir: tempfile::TempDir,
+    _child: tokio::process::Child,
+}
+
+/// The web binary with every limit at its default, the operator's token set
+/// and HTTPS required.
+async fn start() -> Web {
+    let dir = tempfile::tempdir().expect("a temporary folder");
+    let mut command = tokio::process::Command::new(env!("CARGO_BIN_EXE_web"));
+    command
+        .env_remove("SEND_RATE_PER_MINUTE")
+        .env_remove("READ_RATE_PER_MINUTE")
+        .env("HOST", "127.0.0.1")
+        .env("TRUSTED_PROXIES", "127.0.0.1/32")
+        .env("OPERATOR_TOKEN", TOKEN)
+        .env("REQUIRE_HTTPS", "true");
+    let (child, url) = crate::helpers::start_limited_web_binary(command, dir.path()).await;
+    let client = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .expect("a client");
+    Web {
+        url,
+        client,
+        _dir: dir,
+        _child: child,
+    }
+}
+
+impl Web {
+    /// A request from `client` (the address nginx appends), over HTTPS or not.
+    fn from(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        client: &str,
+        https: bool,
+    ) -> reqwest::RequestBuilder {
+        self.client
+            .request(method, format!("{}{path}", self.url))
+            .header("x-forwarded-for", client)
+            .header("x-forwarded-proto", if https { "https" } else { "http" })
+    }
+
+    async fn send_burst(&self, client: &str, count: u32) -> StatusCode {
+        self.from(reqwest::Method::POST, "/api/messages/batch", client, false)
+            .json(&serde_json::json!({ "body": "burst", "count": count }))
+            .send()
+            .await
+            .expect("an answer")
+            .status()
+    }
+
+    async fn sign_in(&self, client: &str, token: &str, https: bool) -> reqwest::Response {
+        self.from(reqwest::Method::POST, "/operator/sign-in", client, https)
+            .form(&[("token", token)])
+            .send()
+            .await
+            .expect("an answer")
+    }
+
+    /// What the operator's redrive answers for `headers` (a cookie or a bearer).
+    async fn act(&self, client: &str, headers: HeaderMap, https: bool) -> StatusCode {
+        self.from(
+            reqwest::Method::POST,
+            "/api/dead-letters/redrive",
+            client,
+            https,
+        )
+        .headers(headers)
+        .send()
+        .await
+        .expect("an answer")
+        .status()
+    }
+}
+
+fn session_cookie(response: &reqwest::Response) -> Option<String> {
+    response
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .filter_map(|value| value.to_str().ok())
+        .find(|value| value.starts_with("__Host-"))
+        .and_then(|value| value.split(';').next())
+        .map(str::to_owned)
+}
+
+fn cookie(pair: &str) -> HeaderMap {
+    let mut headers = HeaderMap::new();
+    headers.insert("cookie", pair.parse().expect("a header"));
+    headers
+}
+
+#[tokio::test]
+async fn a_burst_of_twenty_empties_a_budget_of_twenty_and_a_made_up_address_earns_nothing() {
+    let web = start().await;
+    assert_eq!(
+        web.send_burst("203.0.113.1", 21).await,
+        StatusCode::TOO_MANY_REQUESTS
+    );
+    assert_eq!(
+        web.send_burst("203.0.113.1", 20).await,
+        StatusCode::ACCEPTED
+    );
+    assert_eq!(
+        web.send_burst("203.0.113.1", 1).await,
+        StatusCode::TOO_MANY_REQUESTS
+    );
+    // The client writes another address on the left; nginx appends the real one.
+    assert_eq!(
+        web.send_burst("198.51.100.77, 203.0.113.1", 1).await,
+        StatusCode::TOO_MANY_REQUESTS
+    );
+    assert_eq!(web.send_burst("203.0.113.2", 1).await, StatusCode::ACCEPTED);
+}
+
+#[tokio::test]
+async fn four_hundred_rapid_reads_meet_429() {
+    let web = start().await;
+    let mut refused = 0;
+    for _ in 0..400 {
+        let answer = web
+            .from(reqwest::Method::GET, "/api/messages", "203.0.113.3", false)
+            .send()
+            .await
+            .expect("an answer");
+        if answer.status() == StatusCode::TOO_MANY_REQUESTS {
+            assert!(answer.headers().contains_key("retry-after"));
+            refused += 1;
+        }
+    }
+    assert!(refused >= 200, "only {refused} of 400 refused");
+}
+
+#[tokio::test]
+async fn the_thirtieth_wrong_sign_in_is_long_past_429_and_the_right_token_then_waits_too() {
+    let web = start().await;
+    let mut first_refused = None;
+    for attempt in 1..=30 {
+        let answer = web
+            .sign_in(
+                "203.0.113.4",
+                "a-wrong-guess-of-the-operator-token-0000",
+                true,
+            )
+            .await;
+        assert!(
+            session_cookie(&answer).is_none(),
+            "a wrong token signs nobody in"
+        );
+        if answer.status() == StatusCode::TOO_MANY_REQUESTS && first_refused.is_none() {
+            first_refused = Some(attempt);
+        }
+        if attempt == 30 {
+            assert_eq!(answer.status(), StatusCode::TOO_MANY_REQUESTS);
+            assert!(answer.headers().contains_key("retry-after"));
+        }
+    }
+    let first = first_refused.expect("guessing was limited");
+    assert!(first <= 10, "the first 429 came at guess {first}");
+}
+
+#[tokio::test]
+async fn two_sign_ins_differ_and_an_old_cookie_fails_after_sign_out() {
+    let web = start().await;
+    let one = web.sign_in("203.0.113.5", TOKEN, true).await;
+    let two = web.sign_in("203.0.113.5", TOKEN, true).await;
+    let (one, two) = (
+        session_cookie(&one).expect("a session"),
+        session_cookie(&two).expect("a session"),
+    );
+    assert_ne!(one, two, "each sign-in is a session of its own");
+    assert!(!one.contains(TOKEN));
+    assert_ne!(
+        web.act("203.0.113.5", cookie(&one), true).await,
+        StatusCode::UNAUTHORIZED
+    );
+
+    let out = web
+        .from(
+            reqwest::Method::POST,
+            "/operator/sign-out",
+            "203.0.113.5",
+            true,
+        )
+        .headers(cookie(&one))
+        .send()
+        .await
+        .expect("an answer");
+    assert!(out.status().is_redirection(), "{}", out.status());
+    assert_eq!(
+        web.act("203.0.113.5", cookie(&one), true).await,
+        StatusCode::UNAUTHORIZED,
+        "a copy of the cookie kept after sign-out"
+    );
+    assert_ne!(
+        web.act("203.0.113.5", cookie(&two), true).await,
+        StatusCode::UNAUTHORIZED,
+        "the other session is still on"
+    );
+}
+
+#[tokio::test]
+async fn under_require_https_the_credential_over_plain_http_is_refused_and_https_answers_carry_hsts()
+ {
+    let web = start().await;
+    let plain = web.sign_in("203.0.113.6", TOKEN, false).await;
+    assert!(plain.status().is_client_error(), "{}", plain.status());
+    assert!(session_cookie(&plain).is_none());
+    let text = plain.text().await.expect("text");
+    assert!(
+        text.contains("https"),
+        "the refusal says to use https: {text}"
+    );
+
+    let mut bearer = HeaderMap::new();
+    bearer.insert(
+        "authorization",
+        format!("Bearer {TOKEN}").parse().expect("a header"),
+    );
+    let over_http = web.act("203.0.113.6", bearer.clone(), false).await;
+    assert!(over_http.is_client_error(), "{over_http}");
+    assert_ne!(over_http, StatusCode::NOT_FOUND);
+
+    let secure = web.sign_in("203.0.113.6", TOKEN, true).await;
+    let hsts = secure
+        .headers()
+        .get("strict-transport-security")
+        .and_then(|value| value.to_str().ok())
+        .unwrap_or_default()
+        .to_owned();
+    let max_age: u64 = hsts
+        .split(';')
+        .find_map(|part| part.trim().strip_prefix("max-age="))
+        .and_then(|seconds| seconds.parse().ok())
+        .unwrap_or(0);
+    assert!(max_age >= 31_536_000, "HSTS for at least a year: {hsts:?}");
+    let set_cookie = secure
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .filter_map(|value| value.to_str().ok())
+        .find(|value| value.starts_with("__Host-"))
+        .expect("a session cookie")
+        .to_ascii_lowercase();
+    for attribute in ["secure", "httponly", "samesite=strict", "path=/"] {
+        assert!(
+            set_cookie.contains(attribute),
+            "{set_cookie} lacks {attribute}"
+        );
+    }
+    assert!(!set_cookie.contains("domain="), "{set_cookie}");
+}
+
+#[tokio::test]
+async fn a_connection_whose_headers_never_finish_is_cut() {
+    let web = start().await;
+    let address = web
+        .url
+        .trim_start_matches("http://")
+        .parse()
+        .expect("an address");
+    let held = testkit::attacks::slow_headers(address, "GET / HTTP/1.1")
+        .await
+        .expect("still open after 30 s");
+    assert!(held < Duration::from_secs(15), "held for {held:?}");
+}
