@@ -263,7 +263,9 @@ def test_a_fifo_stacks_worker_bundle_has_no_cron_yaml_and_says_how_to_sweep(fifo
     notes = [line for line in fifo_result.stderr.splitlines() if FIFO_NOTE in line]
     assert len(notes) == 1, f"scripts/bundle must say once that the queue is FIFO; it printed:\n{fifo_result.stderr}"
     sweep = next(entry for entry in load_yaml(REPO / "deploy" / "worker" / "cron.yaml")["cron"] if entry["name"] == "sweep-pending")
-    for part in (fifo_stack["outputs"]["QueueName"], "cron.yaml", "sweep", f"-X POST http://localhost{sweep['url']}"):
+    # The worker refuses a task without sqsd's header, so the command sends it.
+    command = f"-X POST -H 'X-Aws-Sqsd-Taskname: sweep' http://localhost{sweep['url']}"
+    for part in (fifo_stack["outputs"]["QueueName"], "cron.yaml", "sweep", command):
         assert part in notes[0], f"the FIFO note must mention {part!r}: {notes[0]}"
     assert FIFO_NOTE not in standard_result.stderr, (
         f"scripts/bundle printed the FIFO note for a standard queue:\n{standard_result.stderr}"
