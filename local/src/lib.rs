@@ -117,6 +117,15 @@ impl Stack {
         }
     }
 
+    /// The same stack, its web held to `limits` (the launcher's has none:
+    /// its browser is on this machine).
+    pub fn limits(self, limits: web::throttle::Limits) -> Self {
+        Self {
+            web: self.web.limits(limits),
+            ..self
+        }
+    }
+
     /// The web's URL, for a browser.
     pub fn web_url(&self) -> String {
         url(self.host, self.web.port())

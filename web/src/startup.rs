@@ -83,6 +83,11 @@ impl Application {
         Self { operator, ..self }
     }
 
+    /// The same web, held to `limits`.
+    pub fn limits(self, limits: Limits) -> Self {
+        Self { limits, ..self }
+    }
+
     /// The port actually bound.
     pub fn port(&self) -> u16 {
         self.listener.port()

@@ -81,7 +81,7 @@ impl Limits {
 
 impl Default for Limits {
     /// What a public web gets when nothing is set: 60 messages a minute, 20
-    /// at once; 600 reads a minute (an open page makes about 62); nginx on
+    /// at once; 600 reads a minute (an open page makes about 40); nginx on
     /// this host as the only proxy; 512 requests in flight.
     fn default() -> Self {
         Self {

@@ -21,6 +21,29 @@ pub async fn spawn_stack(backends: Backends, settings: &WorkerSettings) -> Runni
     spawn_stack_with(backends, settings, Operator::off()).await
 }
 
+/// As [`spawn_stack`], the web held to `limits`.
+pub async fn spawn_limited_stack(
+    backends: Backends,
+    settings: &WorkerSettings,
+    limits: web::throttle::Limits,
+) -> Running {
+    let stack = Stack::with_backends(backends, settings, IpAddr::V4(Ipv4Addr::LOCALHOST), (0, 0))
+        .await
+        .expect("the stack binds free ports")
+        .limits(limits);
+    run(stack)
+}
+
+/// Serves `stack` until the test ends.
+fn run(stack: Stack) -> Running {
+    let running = Running {
+        web: stack.web_url(),
+        worker: stack.worker_url(),
+    };
+    tokio::spawn(stack.run_until(std::future::pending()));
+    running
+}
+
 /// As [`spawn_stack`], letting `operator` act on the page.
 pub async fn spawn_stack_with(
     backends: Backends,
@@ -31,10 +54,5 @@ pub async fn spawn_stack_with(
         .await
         .expect("the stack binds free ports")
         .operator(operator);
-    let running = Running {
-        web: stack.web_url(),
-        worker: stack.worker_url(),
-    };
-    tokio::spawn(stack.run_until(std::future::pending()));
-    running
+    run(stack)
 }

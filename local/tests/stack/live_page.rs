@@ -5,7 +5,8 @@
 //! long message keeps its row short; "Load more" says when it fails; a paste
 //! over the limit is refused whole; the focus ring is visible enough; the
 //! live status is in view; a burst bigger than one poll can watch all
-//! reaches a filtered view; and the live table stays bounded.
+//! reaches a filtered view; the live table stays bounded; and with the
+//! public web's limits on, the page works and reads far under its rate.
 
 use std::time::Duration;
 
@@ -388,6 +389,71 @@ async fn the_live_table_keeps_at_most_500_rows_and_load_more_goes_on_after_them(
     assert_accessible(
         &browser,
         "at the end of: the live table keeps at most 500 rows and load more goes on after them",
+    )
+    .await;
+    browser.close().await;
+}
+
+/// The live page with the public web's limits on, as deployed (the default
+/// `Limits`: 600 reads and 60 messages a minute per client): a message sent
+/// from the form turns complete without a reload and nothing is refused; and
+/// what an open page reads a minute is counted from the browser's own record
+/// of its requests, to show it sits far under the read rate.
+#[tokio::test]
+async fn with_the_public_limits_on_the_live_page_works_and_reads_far_under_the_rate() {
+    let dir = tempfile::tempdir().expect("a temporary folder");
+    let backends = messages_embedded::backends(dir.path(), 10).expect("open");
+    let settings = worker::WorkerSettings {
+        intake: worker::Intake::Polling,
+        poller: sqsd::PollerConfig {
+            wait: Duration::from_secs(1),
+            ..sqsd::PollerConfig::default()
+        },
+        ..worker::WorkerSettings::default()
+    };
+    let limits = web::throttle::Limits::default();
+    let reads_per_minute = f64::from(limits.reads_per_minute);
+    let web = crate::helpers::spawn_limited_stack(backends, &settings, limits)
+        .await
+        .web;
+    let browser = testkit::browser::Browser::start(true).await;
+    browser.client.goto(&web).await.expect("open the page");
+    send(&browser, "under the limits", "ok").await;
+    browser
+        .wait_for_text("#messages tbody", WAIT, |text| {
+            text.contains("under the limits") && text.contains("complete")
+        })
+        .await;
+
+    // The browser's record of this page's requests from now on.
+    browser
+        .script("performance.clearResourceTimings(); performance.setResourceTimingBufferSize(10000); window.__since = performance.now(); return 0;")
+        .await;
+    let watched = Duration::from_secs(20);
+    tokio::time::sleep(watched).await;
+    let requests = browser
+        .script(
+            "return performance.getEntriesByType('resource').filter(e => new URL(e.name).origin === location.origin).length;",
+        )
+        .await
+        .as_f64()
+        .expect("a count");
+    let per_minute = requests * 60.0 / watched.as_secs_f64();
+    println!(
+        "an open page read {requests} times in {} s: {per_minute:.0} a minute, {:.2} of READ_RATE_PER_MINUTE ({reads_per_minute})",
+        watched.as_secs(),
+        per_minute / reads_per_minute
+    );
+    assert!(requests > 0.0, "the page polled");
+    assert!(
+        per_minute < reads_per_minute / 4.0,
+        "an open page reads {per_minute:.0} a minute, too close to the limit of {reads_per_minute}"
+    );
+    let shown = browser.text("#messages tbody").await;
+    assert!(!shown.contains("too many requests"), "{shown}");
+    assert_accessible(
+        &browser,
+        "at the end of: the live page with the public limits on",
     )
     .await;
     browser.close().await;

@@ -1,8 +1,10 @@
 //! The operator's API (README, "HTTP API"): the pipeline snapshot and "process
 //! a batch", open to all, and the actions, each needing `Authorization:
 //! Bearer <OPERATOR_TOKEN>` or a session (`access.rs`), checked before the id
-//! is read or anything else is. None counts against the rate
-//! limit on sends: "Process until empty" asks for batch after batch.
+//! is read or anything else is. Each batch asked for costs the client one
+//! send (`SEND_RATE_PER_MINUTE`): it makes the worker work, and anyone may
+//! ask. The local launcher has no limits, so "Process until empty" there
+//! asks for batch after batch freely.
 
 use axum::extract::rejection::PathRejection;
 use axum::extract::{Path, State};

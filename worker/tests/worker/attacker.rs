@@ -120,8 +120,10 @@ async fn jobs_in_the_old_and_the_new_shape_both_process_by_the_record() {
     assert_eq!(status_of(&web, new.id).await.0, Status::Fail);
 }
 
-/// sqsd delivers a periodic task with `X-Aws-Sqsd-Taskname`; a request
-/// without it is refused and sweeps nothing. A worker fed by sqsd has no
+/// sqsd delivers a periodic task as a POST to the task's URL with
+/// `X-Aws-Sqsd-Taskname` (and `X-Aws-Sqsd-Scheduled-At`), per the Elastic
+/// Beanstalk Developer Guide, "Elastic Beanstalk worker environments",
+/// periodic tasks; a request without it is refused and sweeps nothing. A worker fed by sqsd has no
 /// `/process-batch`: nobody may pull jobs off its queue by hand.
 #[tokio::test]
 async fn a_task_without_sqsds_header_and_a_batch_by_hand_are_refused() {
