@@ -126,3 +126,26 @@ impl WorkerLink {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A worker that cannot be reached is said so without its address,
+    /// which is internal: the log has it, the page does not.
+    #[tokio::test]
+    async fn an_unreachable_worker_is_said_so_without_its_address() {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .and_then(|listener| listener.local_addr())
+            .expect("a free port")
+            .port();
+        // Bound, then closed: nothing answers there.
+        let link = WorkerLink::new(format!("http://127.0.0.1:{port}")).expect("a client");
+        let error = link.process_batch().await.expect_err("nothing answers");
+        assert!(error.contains("cannot be reached"), "{error}");
+        assert!(
+            !error.contains("127.0.0.1") && !error.contains(&port.to_string()),
+            "{error}"
+        );
+    }
+}

@@ -406,8 +406,10 @@ async fn detail(
     let notice = if params.retried.is_some() {
         Some("Retried: it is pending again, with a new job on the queue.".to_owned())
     } else {
+        // Only when it is so: a link with `?signed_in=1` cannot say it.
         params
             .signed_in
+            .filter(|_| viewer.signed_in)
             .map(|_| "Signed in as the operator.".to_owned())
     };
     let answer = match message_at(&state, &id).await {

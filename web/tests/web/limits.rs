@@ -430,3 +430,31 @@ async fn a_late_answer_carries_the_security_headers() {
         );
     }
 }
+
+/// Asking the worker for a batch by hand costs a send, so anonymous clients
+/// cannot make the worker pull jobs without end (the charge comes before the
+/// worker is even looked for).
+#[tokio::test]
+async fn each_batch_asked_for_by_hand_costs_a_send() {
+    let backend = Kind::Embedded.make(10).await;
+    let app = limited(&backend, rate(2), "203.0.113.40:40000");
+    let ask = || {
+        app.clone().oneshot(
+            Request::post("/api/process-batch")
+                .body(Body::empty())
+                .expect("request"),
+        )
+    };
+    for _ in 0..2 {
+        let status = ask().await.expect("infallible").status();
+        assert_eq!(
+            status,
+            StatusCode::NOT_FOUND,
+            "no worker is configured here"
+        );
+    }
+    assert_eq!(
+        ask().await.expect("infallible").status(),
+        StatusCode::TOO_MANY_REQUESTS
+    );
+}

@@ -382,3 +382,46 @@ on_both_backends!(
     a_retry_whose_enqueue_fails_leaves_the_message_failed,
     redrive_moves_the_dead_letter_queue_back,
 );
+
+/// The failures page's look at the dead-letter queue is the instance's
+/// shared one (on SQS each look is up to five receives, and anyone may load
+/// the page): a dead letter that arrives right after a view is not looked
+/// for again by the next view, only once the shared look is old.
+#[tokio::test]
+async fn views_of_the_failures_page_share_one_look_at_the_dead_letter_queue() {
+    let backend = Kind::Embedded.make(1).await;
+    let backends = &backend.backends;
+    let dead_letter = |text: &'static str| async move {
+        backends.queue.send(text).await.expect("send");
+        // One receive is the limit: the next receive dead-letters it.
+        backends
+            .queue
+            .receive(10, Duration::from_secs(2), Duration::ZERO)
+            .await
+            .expect("receive");
+        backends
+            .queue
+            .receive(10, Duration::ZERO, Duration::ZERO)
+            .await
+            .expect("receive");
+    };
+    dead_letter("first dead letter").await;
+    let app = web(backends, Operator::off());
+    let view = || async {
+        let request = Request::get("/dead-letters")
+            .body(Body::empty())
+            .expect("request");
+        call(app.clone(), request).await.1
+    };
+    assert!(view().await.contains("first dead letter"));
+    dead_letter("second dead letter").await;
+    assert!(
+        !view().await.contains("second dead letter"),
+        "the second view made a look of its own"
+    );
+    tokio::time::sleep(web::snapshot::DEAD_LETTERS_MAX_AGE).await;
+    assert!(
+        view().await.contains("second dead letter"),
+        "the look is renewed"
+    );
+}
