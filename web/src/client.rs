@@ -40,7 +40,13 @@ use sha2::{Digest, Sha256};
 pub struct TrustedProxies(Vec<IpNet>);
 
 /// What `TRUSTED_PROXIES` must look like, said in every refusal of it.
-pub const TRUSTED_PROXIES_FORMAT: &str = "a comma-separated list of address ranges such as 127.0.0.1/32,::1/128,172.31.0.0/16 (an address alone means that one address); 0.0.0.0/0 and ::/0 would let any client write its own address, so they are refused";
+pub const TRUSTED_PROXIES_FORMAT: &str = "a comma-separated list of address ranges such as 127.0.0.1/32,::1/128,172.31.0.0/16 (an address alone means that one address); a range wider than /8 (IPv4) or /16 (IPv6) would let much of the internet write its own address, so it is refused";
+
+/// The widest range a proxy list may hold: a private network's (10.0.0.0/8),
+/// never a share of the internet (two halves of 0.0.0.0/0 are as bad as it).
+const WIDEST_IPV4: u8 = 8;
+/// As [`WIDEST_IPV4`], for IPv6 (a provider's allocation is about /32).
+const WIDEST_IPV6: u8 = 16;
 
 impl TrustedProxies {
     /// nginx on this host, and nothing else: the default.
@@ -77,8 +83,14 @@ impl FromStr for TrustedProxies {
                 .parse::<IpNet>()
                 .or_else(|_| entry.parse::<IpAddr>().map(IpNet::from))
                 .map_err(|_| format!("{entry:?} is not an address range"))?;
-            if range.prefix_len() == 0 {
-                return Err(format!("{entry} would trust every address"));
+            let widest = match range {
+                IpNet::V4(_) => WIDEST_IPV4,
+                IpNet::V6(_) => WIDEST_IPV6,
+            };
+            if range.prefix_len() < widest {
+                return Err(format!(
+                    "{entry} is wider than /{widest}: it would trust much of the internet"
+                ));
             }
             ranges.push(range);
         }
@@ -171,16 +183,20 @@ fn canonical(address: IpAddr) -> IpAddr {
 /// is a trusted proxy. The first untrusted address is the client; an entry
 /// that is not an address ends the walk at the last hop believed.
 fn forwarded_client(peer: IpAddr, headers: &HeaderMap, proxies: &TrustedProxies) -> IpAddr {
-    let entries: Vec<&str> = headers
+    // Split as bytes: nginx appends its entry to whatever the client wrote in
+    // the same header, so a value that is not all text must still give up
+    // the entries on its right (a byte above 0x7F only spoils its own entry).
+    let entries: Vec<&[u8]> = headers
         .get_all("x-forwarded-for")
         .iter()
-        .filter_map(|value| value.to_str().ok())
-        .flat_map(|value| value.split(','))
-        .map(str::trim)
+        .flat_map(|value| value.as_bytes().split(|byte| *byte == b','))
         .collect();
     let mut client = peer;
     for entry in entries.iter().rev() {
-        let Some(address) = parse_forwarded_address(entry) else {
+        let Some(address) = std::str::from_utf8(entry)
+            .ok()
+            .and_then(|entry| parse_forwarded_address(entry.trim()))
+        else {
             break;
         };
         client = canonical(address);
@@ -322,6 +338,17 @@ mod tests {
     }
 
     #[test]
+    fn a_byte_that_is_not_text_spoils_only_its_own_entry() {
+        let mut headers = HeaderMap::new();
+        headers.append(
+            "x-forwarded-for",
+            HeaderValue::from_bytes(b"\x80, 203.0.113.7").expect("a header"),
+        );
+        let client = Client::of(ip("127.0.0.1"), &headers, &TrustedProxies::loopback());
+        assert_eq!(client.address(), ip("203.0.113.7"));
+    }
+
+    #[test]
     fn garbage_ends_the_walk_at_the_last_proxy_believed() {
         let headers = forwarded(&[("x-forwarded-for", "not an address")]);
         let client = Client::of(ip("127.0.0.1"), &headers, &TrustedProxies::loopback());
@@ -369,6 +396,9 @@ mod tests {
         assert!(trusted.contains(ip("::1")));
         assert!("0.0.0.0/0".parse::<TrustedProxies>().is_err());
         assert!("::/0".parse::<TrustedProxies>().is_err());
+        assert!("0.0.0.0/1,128.0.0.0/1".parse::<TrustedProxies>().is_err());
+        assert!("::/1".parse::<TrustedProxies>().is_err());
+        assert!("10.0.0.0/8,fd00::/16".parse::<TrustedProxies>().is_ok());
         assert!("10.0.0.0/33".parse::<TrustedProxies>().is_err());
         assert!("nginx".parse::<TrustedProxies>().is_err());
         assert_eq!("".parse::<TrustedProxies>(), Ok(TrustedProxies::none()));
@@ -401,12 +431,33 @@ mod tests {
             prop_assert_eq!(proxied.address(), real);
         }
 
+        /// nginx appends the address it saw to the header the client sent, in
+        /// one value: whatever bytes the client wrote there, the client is
+        /// that appended address.
+        #[test]
+        fn no_bytes_a_client_writes_before_nginx_s_entry_change_who_it_is(
+            written in proptest::collection::vec(any::<u8>(), 0..120),
+            a in any::<u32>(),
+        ) {
+            let real = IpAddr::V4(Ipv4Addr::from(a));
+            prop_assume!(!real.is_loopback());
+            let mut joined = written.clone();
+            joined.extend_from_slice(format!(", {real}").as_bytes());
+            let Ok(value) = HeaderValue::from_bytes(&joined) else {
+                return Ok(());
+            };
+            let mut headers = HeaderMap::new();
+            headers.append("x-forwarded-for", value);
+            let client = Client::of(ip("127.0.0.1"), &headers, &TrustedProxies::loopback());
+            prop_assert_eq!(client.address(), real);
+        }
+
         /// Any text as `TRUSTED_PROXIES` is parsed or refused, never a panic,
         /// and never trusts everything.
         #[test]
         fn any_trusted_proxies_text_is_parsed_or_refused(text in "\\PC{0,80}") {
             if let Ok(trusted) = text.parse::<TrustedProxies>() {
-                prop_assert!(trusted.0.iter().all(|range| range.prefix_len() > 0));
+                prop_assert!(trusted.0.iter().all(|range| range.prefix_len() >= WIDEST_IPV4));
             }
         }
     }

@@ -36,7 +36,16 @@ impl Presented {
     /// What `headers` present. A bearer token wins over a cookie: an API
     /// client says who it is in the header, whatever its cookie jar holds.
     pub fn in_headers(headers: &HeaderMap) -> Self {
-        if headers.contains_key(header::AUTHORIZATION) {
+        // Only a Bearer scheme is ours: another (Basic, from an htpasswd in
+        // front, say) presents nothing to this app, and must neither count
+        // as a wrong guess nor hide the session cookie.
+        let bearer_scheme = headers.get(header::AUTHORIZATION).is_some_and(|value| {
+            value
+                .as_bytes()
+                .get(..6)
+                .is_some_and(|scheme| scheme.eq_ignore_ascii_case(b"bearer"))
+        });
+        if bearer_scheme {
             return match headers.typed_get::<Authorization<Bearer>>() {
                 Some(Authorization(bearer)) => Self::Bearer(bearer.token().to_owned()),
                 None => Self::Unreadable,
@@ -88,14 +97,29 @@ mod tests {
             )])),
             Presented::Bearer(token.to_owned())
         );
+        // The bearer scheme with no token presents a (wrong) credential.
+        let empty = Presented::in_headers(&headers(&[(header::AUTHORIZATION, "Bearer ")]));
+        assert!(
+            matches!(empty, Presented::Bearer(_) | Presented::Unreadable),
+            "{empty:?}"
+        );
+        // Another scheme is not ours: nothing presented, and a cookie beside
+        // it is still read (an htpasswd's Basic in front of the app).
         assert_eq!(
             Presented::in_headers(&headers(&[(header::AUTHORIZATION, token)])),
-            Presented::Unreadable,
+            Presented::Nothing,
             "a token without its scheme"
         );
         assert_eq!(
             Presented::in_headers(&headers(&[(header::AUTHORIZATION, "Basic YTpi")])),
-            Presented::Unreadable
+            Presented::Nothing
+        );
+        assert_eq!(
+            Presented::in_headers(&headers(&[
+                (header::AUTHORIZATION, "Basic YTpi"),
+                (header::COOKIE, "__Host-operator=abc.def"),
+            ])),
+            Presented::Cookie("abc.def".to_owned())
         );
     }
 
@@ -141,7 +165,9 @@ mod tests {
             if let Ok(value) = HeaderValue::from_bytes(&authorization) {
                 map.append(header::AUTHORIZATION, value);
                 let read = Presented::in_headers(&map);
-                prop_assert!(matches!(read, Presented::Bearer(_) | Presented::Unreadable));
+                prop_assert!(
+                    matches!(read, Presented::Bearer(_) | Presented::Unreadable) || read == cookie_only
+                );
                 if let Presented::Bearer(token) = read {
                     prop_assert!(String::from_utf8_lossy(&authorization).contains(token.as_str()));
                 }

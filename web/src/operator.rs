@@ -131,7 +131,13 @@ impl Operator {
     /// Reads `OPERATOR_TOKEN` (unset or empty: no credential),
     /// `REQUIRE_HTTPS` and `SIGN_IN_RATE_PER_MINUTE`.
     pub fn from_env() -> Result<Self, env::EnvError> {
-        let operator = match env::var("OPERATOR_TOKEN")?.filter(|token| !token.is_empty()) {
+        // The value is a secret: an error never shows it, not even one that
+        // is not text.
+        let token = env::var("OPERATOR_TOKEN").map_err(|error| env::EnvError {
+            value: "(hidden)".to_owned(),
+            ..error
+        })?;
+        let operator = match token.filter(|token| !token.is_empty()) {
             None => Self::off(),
             Some(token) => Self::with_token(&token).map_err(|expected| env::EnvError {
                 name: "OPERATOR_TOKEN".to_owned(),

@@ -145,6 +145,7 @@ pub fn app_with(
             operator,
             redrive: Redrive::default(),
             sends: throttle::send_rate(limits),
+            reads: throttle::read_rate(limits),
         },
         limits,
     )

@@ -45,8 +45,9 @@ pub struct WorkerConfig {
     /// `PORT`, default [`service::listener::PLATFORM_PORT`] (5000, where
     /// Elastic Beanstalk's nginx proxies sqsd's requests); 0 picks a free port (tests).
     pub port: u16,
-    /// `HOST`, default every interface; `127.0.0.1` behind nginx on the same
-    /// host, so that only sqsd (through nginx) can reach `/process`.
+    /// `HOST`, default `127.0.0.1`: only what runs on this host (sqsd,
+    /// through nginx) may reach `/process`, which runs what it is asked to.
+    /// The Docker image sets `0.0.0.0` (nginx reaches it across the bridge).
     pub host: std::net::IpAddr,
     /// Where messages live.
     pub backend: BackendConfig,
@@ -60,7 +61,9 @@ impl WorkerConfig {
     pub fn from_env() -> anyhow::Result<Self> {
         Ok(Self {
             port: env::number_in("PORT", service::listener::PLATFORM_PORT, 0, 65535)?,
-            host: service::listener::host_from_env(service::listener::ALL_INTERFACES)?,
+            host: service::listener::host_from_env(std::net::IpAddr::V4(
+                std::net::Ipv4Addr::LOCALHOST,
+            ))?,
             backend: BackendConfig::from_env()?,
             settings: WorkerSettings::from_env(Intake::Sqsd, Intake::Sqsd, None)?,
         })

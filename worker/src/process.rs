@@ -103,7 +103,10 @@ pub async fn process_delivery(
 ) -> Result<Processed, ProcessError> {
     let id =
         JobPayload::id_from_json(body).map_err(|error| ProcessError::BadBody(error.to_string()))?;
-    let attempt = delivery.receive_count;
+    // sqsd's count, never past the last delivery SQS makes before the
+    // dead-letter queue (MAX_ATTEMPTS is the redrive's maxReceiveCount): a
+    // forged count can at most make this the last attempt, not record more.
+    let attempt = delivery.receive_count.min(state.max_attempts.max(1));
 
     // A duplicate delivery of a finished message: answer 200 so sqsd deletes
     // it, and do not run the job again.

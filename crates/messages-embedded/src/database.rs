@@ -245,6 +245,12 @@ impl Database {
         let path = data_dir.join(FILE_NAME);
         crate::private::create_file(&path)
             .map_err(|error| failed(format!("cannot create {}: {error}", path.display())))?;
+        for companion in ["-wal", "-shm"] {
+            let mut name = path.clone().into_os_string();
+            name.push(companion);
+            crate::private::tighten(Path::new(&name))
+                .map_err(|error| failed(format!("cannot look at {}: {error}", path.display())))?;
+        }
         let mut connection = Connection::open(&path)
             .map_err(|error| failed(format!("cannot open {}: {error}", path.display())))?;
         // Another process (the web or the worker) may hold the write lock for a

@@ -33,29 +33,37 @@ pub fn create_dir(path: &Path) -> io::Result<()> {
 }
 
 /// Makes the file at `path` `0600` if it is not there, and takes away what
-/// others may do with it if it is (a file made by an earlier version). A
-/// file that cannot be changed (a read-only mount) is left as it is, with a
-/// warning: it still serves reads.
+/// others may do with it if it is (a file made by an earlier version).
 pub fn create_file(path: &Path) -> io::Result<()> {
-    match std::fs::metadata(path) {
-        Ok(metadata) => {
-            let mode = metadata.permissions().mode();
-            if mode & 0o077 != 0
-                && let Err(error) =
-                    std::fs::set_permissions(path, Permissions::from_mode(mode & 0o700))
-            {
-                tracing::warn!(path = %path.display(), %error, "other users can read the embedded database, and its mode cannot be changed: chmod 600 it");
-            }
-            Ok(())
-        }
-        Err(error) if error.kind() == io::ErrorKind::NotFound => OpenOptions::new()
-            .create(true)
-            .append(true)
-            .mode(FILE_MODE)
-            .open(path)
-            .map(drop),
-        Err(error) => Err(error),
+    if tighten(path)? {
+        return Ok(());
     }
+    OpenOptions::new()
+        .create(true)
+        .append(true)
+        .mode(FILE_MODE)
+        .open(path)
+        .map(drop)
+}
+
+/// Takes away what others may do with the file at `path`, if it is there:
+/// `true` when it is. SQLite keeps the mode of a `-wal` or `-shm` file it
+/// finds, so an earlier version's must be tightened too. A file whose mode
+/// cannot be changed (a read-only mount) is left as it is, with a warning:
+/// it still serves reads.
+pub fn tighten(path: &Path) -> io::Result<bool> {
+    let metadata = match std::fs::metadata(path) {
+        Ok(metadata) => metadata,
+        Err(error) if error.kind() == io::ErrorKind::NotFound => return Ok(false),
+        Err(error) => return Err(error),
+    };
+    let mode = metadata.permissions().mode();
+    if mode & 0o077 != 0
+        && let Err(error) = std::fs::set_permissions(path, Permissions::from_mode(mode & 0o700))
+    {
+        tracing::warn!(path = %path.display(), %error, "other users can read the embedded database, and its mode cannot be changed: chmod 600 it");
+    }
+    Ok(true)
 }
 
 #[cfg(test)]
@@ -83,5 +91,11 @@ mod tests {
         std::fs::set_permissions(&file, Permissions::from_mode(0o644)).expect("chmod");
         create_file(&file).expect("opened");
         assert_eq!(mode(&file), FILE_MODE);
+        let wal = data.join("f-wal");
+        std::fs::write(&wal, b"").expect("write");
+        std::fs::set_permissions(&wal, Permissions::from_mode(0o644)).expect("chmod");
+        assert!(tighten(&wal).expect("tightened"));
+        assert_eq!(mode(&wal), FILE_MODE);
+        assert!(!tighten(&data.join("absent")).expect("nothing to do"));
     }
 }

@@ -210,7 +210,9 @@ async fn a_duplicate_delivery_of_a_finished_message_answers_200_and_changes_noth
 
 #[tokio::test]
 async fn a_late_failing_delivery_cannot_flip_a_complete_message() {
-    let stack = stack(1).await;
+    // Two deliveries at most (the redrive's maxReceiveCount): SQS never
+    // hands out a receive count past it, and the worker holds a count to it.
+    let stack = stack(2).await;
     let id = stack.send("settled", "flaky").await["id"]
         .as_str()
         .expect("id")
@@ -221,8 +223,8 @@ async fn a_late_failing_delivery_cannot_flip_a_complete_message() {
         simulate: Simulate::Flaky,
     }
     .to_json();
-    // Delivery 2 succeeds first; then the slow delivery 1 (which would give up
-    // as fail on this max of 1) arrives: it must find the message final.
+    // Delivery 2 succeeds first; then the slow delivery 1 (whose flaky job
+    // would fail) arrives: it must find the message final.
     let (status, _) = sqsd::post(&stack.worker, &sqsd::delivery(2), &job).await;
     assert_eq!(status, StatusCode::OK);
     let (status, late) = sqsd::post(&stack.worker, &sqsd::delivery(1), &job).await;

@@ -52,6 +52,10 @@ pub struct AppState {
     /// Each client's budget of messages (`SEND_RATE_PER_MINUTE`), shared by
     /// the API and the form; none when it is off.
     pub sends: Option<ClientRate>,
+    /// Each client's budget of reads (`READ_RATE_PER_MINUTE`): every `GET`,
+    /// and every page drawn again after a refused form (it reads the list);
+    /// none when it is off.
+    pub reads: Option<ClientRate>,
 }
 
 impl AppState {
@@ -59,6 +63,15 @@ impl AppState {
     /// of N costs N, whichever route sends it.
     pub fn charge_sends(&self, client: &Client, messages: u32) -> Result<(), HttpError> {
         throttle::charge_sends(self.sends.as_ref(), client, messages)
+    }
+
+    /// Charges one read to `client`: a form refused and drawn again reads
+    /// the backend like a `GET`, so it costs like one.
+    pub fn charge_read(&self, client: &Client) -> Result<(), HttpError> {
+        match &self.reads {
+            Some(rate) => throttle::charge_read(rate, client),
+            None => Ok(()),
+        }
     }
 }
 
@@ -75,7 +88,7 @@ pub fn router(state: AppState, limits: &Limits) -> Router {
     let mut operator_routes = failures::router()
         .merge(actions_api::router())
         .merge(activity::router());
-    if let Some(rate) = throttle::read_rate(limits) {
+    if let Some(rate) = state.reads.clone() {
         // One budget for all three: a client's page, API and operator reads count together.
         api = api.layer(axum::middleware::from_fn_with_state(
             rate.clone(),

@@ -320,7 +320,10 @@ async fn send_form(
                 group: form.group.unwrap_or_default(),
                 body: form.body,
             };
-            let mut page = page(&state, first_page(), typed).await;
+            let mut page = match page_again(&state, &client, typed).await {
+                Ok(page) => page,
+                Err(refused) => return refused,
+            };
             page.error = Some(error.public().to_owned());
             // Sending again is the same send only while its outcome is open.
             if let Some(key) = form.idempotency_key.filter(|_| retry_keeps_key(&error)) {
@@ -329,6 +332,18 @@ async fn send_form(
             render_refusal(&page, error)
         }
     }
+}
+
+/// The page drawn again after a refused form, with the first page of the
+/// list, charged as a read (it reads the backend like a `GET`): over the
+/// client's read rate, the refusal alone, with no backend read.
+async fn page_again(
+    state: &AppState,
+    client: &Client,
+    typed: Typed,
+) -> Result<IndexPage, Response> {
+    state.charge_read(client).map_err(error_page)?;
+    Ok(page(state, first_page(), typed).await)
 }
 
 /// The message a page's path names, or why there is none to show.
@@ -449,7 +464,8 @@ async fn process_batch(
     client: Client,
     form: Result<Form<ProcessForm>, FormRejection>,
 ) -> Response {
-    // A click costs one send: it makes the worker do work, like a send.
+    // A click costs one send, and each batch after the first one more: it
+    // makes the worker do work, like a send.
     if let Err(error) = state.charge_sends(&client, 1) {
         return error_page(error);
     }
@@ -473,7 +489,9 @@ async fn process_batch(
                 if !until_empty || report.received == 0 {
                     break Ok(false);
                 }
-                if started.elapsed() >= UNTIL_EMPTY_FOR {
+                // Each further batch costs a send too; out of budget, stop
+                // here and say there may be more, as when time runs out.
+                if started.elapsed() >= UNTIL_EMPTY_FOR || state.charge_sends(&client, 1).is_err() {
                     break Ok(true);
                 }
             }
@@ -487,7 +505,10 @@ async fn process_batch(
         ))
         .into_response(),
         Err(error) => {
-            let mut page = page(&state, first_page(), Typed::default()).await;
+            let mut page = match page_again(&state, &client, Typed::default()).await {
+                Ok(page) => page,
+                Err(refused) => return refused,
+            };
             let error = HttpError::bad_gateway(format!(
                 "Processing stopped after {received} message(s): {error}"
             ));
@@ -531,18 +552,17 @@ async fn demo_groups(State(state): State<AppState>, client: Client) -> Response 
     let charged = u32::try_from(planned.len())
         .map_err(|_| HttpError::internal("the demonstration plans too many messages"))
         .and_then(|count| state.charge_sends(&client, count));
-    if let Err(error) = charged {
-        let mut page = page(&state, first_page(), Typed::default()).await;
-        page.error = Some(error.public().to_owned());
-        return render_refusal(&page, error);
-    }
-    match send_planned(&state.backends, planned).await {
-        Ok(sent) => Redirect::to(&format!("/?sent={}", sent.len())).into_response(),
-        Err(error) => {
-            let error = HttpError::from(error);
-            let mut page = page(&state, first_page(), Typed::default()).await;
-            page.error = Some(error.public().to_owned());
-            render_refusal(&page, error)
-        }
-    }
+    let error = match charged {
+        Err(error) => error,
+        Ok(()) => match send_planned(&state.backends, planned).await {
+            Ok(sent) => return Redirect::to(&format!("/?sent={}", sent.len())).into_response(),
+            Err(error) => HttpError::from(error),
+        },
+    };
+    let mut page = match page_again(&state, &client, Typed::default()).await {
+        Ok(page) => page,
+        Err(refused) => return refused,
+    };
+    page.error = Some(error.public().to_owned());
+    render_refusal(&page, error)
 }

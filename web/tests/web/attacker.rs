@@ -191,10 +191,8 @@ async fn two_sign_ins_differ_and_an_old_cookie_fails_after_sign_out() {
     );
     assert_ne!(one, two, "each sign-in is a session of its own");
     assert!(!one.contains(TOKEN));
-    assert_ne!(
-        web.act("203.0.113.5", cookie(&one), true).await,
-        StatusCode::UNAUTHORIZED
-    );
+    let acted = web.act("203.0.113.5", cookie(&one), true).await;
+    assert!(acted.is_success(), "a signed-in redrive: {acted}");
 
     let out = web
         .from(
@@ -213,11 +211,8 @@ async fn two_sign_ins_differ_and_an_old_cookie_fails_after_sign_out() {
         StatusCode::UNAUTHORIZED,
         "a copy of the cookie kept after sign-out"
     );
-    assert_ne!(
-        web.act("203.0.113.5", cookie(&two), true).await,
-        StatusCode::UNAUTHORIZED,
-        "the other session is still on"
-    );
+    let acted = web.act("203.0.113.5", cookie(&two), true).await;
+    assert!(acted.is_success(), "the other session is still on: {acted}");
 }
 
 #[tokio::test]

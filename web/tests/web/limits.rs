@@ -458,3 +458,35 @@ async fn each_batch_asked_for_by_hand_costs_a_send() {
         StatusCode::TOO_MANY_REQUESTS
     );
 }
+
+/// A refused form is drawn again with the list, which reads the backend:
+/// it is charged as a read, so a client cannot post bad forms to read
+/// without limit (an empty message is refused before any send is charged).
+#[tokio::test]
+async fn a_refused_form_drawn_again_costs_a_read() {
+    let backend = Kind::Embedded.make(10).await;
+    let limits = Limits {
+        reads_per_minute: 5,
+        ..Limits::off()
+    };
+    let app = web::app_with_limits(backend.backends.clone(), None, &limits).layer(MockConnectInfo(
+        SocketAddr::from(([203, 0, 113, 50], 40000)),
+    ));
+    let empty = || {
+        app.clone().oneshot(
+            Request::post("/messages")
+                .header("content-type", "application/x-www-form-urlencoded")
+                .header("sec-fetch-site", "same-origin")
+                .body(Body::from("body=&simulate=ok"))
+                .expect("request"),
+        )
+    };
+    let first = empty().await.expect("infallible");
+    assert_eq!(first.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let second = empty().await.expect("infallible");
+    assert_eq!(
+        second.status(),
+        StatusCode::TOO_MANY_REQUESTS,
+        "a read budget of one at once is spent by the first page"
+    );
+}
