@@ -134,6 +134,13 @@ impl Access {
         self.operator.enabled()
     }
 
+    /// Whether `client`, on plain HTTP under `REQUIRE_HTTPS`, must be sent
+    /// to HTTPS before it is shown a sign-in form: a token typed there would
+    /// cross the network in clear before the refusal.
+    pub fn https_first(&self, client: &Client) -> bool {
+        self.operator.require_https() && !client.https()
+    }
+
     /// `Err` when a credential must not be read: it came over plain HTTP
     /// under `REQUIRE_HTTPS` (`security::guard_credentials` refuses it first;
     /// this keeps the rule with the credential), or `client` is out of budget.

@@ -65,6 +65,8 @@ struct FailuresPage {
     asset_version: &'static str,
     strip: Strip,
     operator_enabled: bool,
+    /// No sign-in form over plain HTTP under `REQUIRE_HTTPS`: a link to HTTPS.
+    https_first: bool,
     signed_in: bool,
     can_act: bool,
     back: String,
@@ -88,6 +90,8 @@ struct FailuresPage {
 struct SignInPage {
     asset_version: &'static str,
     operator_enabled: bool,
+    /// No sign-in form over plain HTTP under `REQUIRE_HTTPS`: a link to HTTPS.
+    https_first: bool,
     signed_in: bool,
     back: String,
     error: Option<String>,
@@ -165,6 +169,7 @@ async fn page(state: &AppState, signed_in: bool) -> FailuresPage {
         asset_version: asset_version(),
         strip: Strip::from(&pipeline),
         operator_enabled: state.operator.enabled(),
+        https_first: false,
         signed_in,
         can_act: signed_in,
         back: "/dead-letters".to_owned(),
@@ -247,6 +252,7 @@ async fn failures(
     // "Signed in" only while it is true: the link outlives the session.
     done.signed_in = done.signed_in.filter(|_| viewer.signed_in);
     let mut page = page(&state, viewer.signed_in).await;
+    page.https_first = state.operator.https_first(&client);
     page.notice = notice(&done);
     viewer.answer(render(&page, StatusCode::OK))
 }
@@ -298,6 +304,7 @@ async fn sign_in(
             let page = SignInPage {
                 asset_version: asset_version(),
                 operator_enabled: true,
+                https_first: state.operator.https_first(&client),
                 signed_in: false,
                 back,
                 error: Some(refusal.public().to_owned()),

@@ -94,6 +94,8 @@ struct DetailPage {
     asset_version: &'static str,
     message: Message,
     operator_enabled: bool,
+    /// No sign-in form over plain HTTP under `REQUIRE_HTTPS`: a link to HTTPS.
+    https_first: bool,
     signed_in: bool,
     /// Where the operator's sign-in form comes back to.
     back: String,
@@ -436,6 +438,7 @@ async fn detail(
                 max_history: messages::MAX_HISTORY,
                 message,
                 operator_enabled: state.operator.enabled(),
+                https_first: state.operator.https_first(&client),
                 signed_in: viewer.signed_in,
                 notice,
             },

@@ -237,6 +237,23 @@ async fn under_require_https_the_credential_over_plain_http_is_refused_and_https
     assert!(over_http.is_client_error(), "{over_http}");
     assert_ne!(over_http, StatusCode::NOT_FOUND);
 
+    // The form itself is not offered over plain HTTP: a token typed there
+    // would cross the network in clear before any refusal.
+    let web = &web;
+    let page_over = |https| async move {
+        web.from(reqwest::Method::GET, "/dead-letters", "203.0.113.7", https)
+            .send()
+            .await
+            .expect("an answer")
+            .text()
+            .await
+            .expect("text")
+    };
+    let plain_page = page_over(false).await;
+    assert!(!plain_page.contains("type=\"password\""), "{plain_page}");
+    assert!(plain_page.contains("https://"), "{plain_page}");
+    assert!(page_over(true).await.contains("type=\"password\""));
+
     let secure = web.sign_in("203.0.113.6", TOKEN, true).await;
     let hsts = secure
         .headers()
