@@ -26,8 +26,8 @@ use std::str::FromStr;
 
 use axum::extract::connect_info::MockConnectInfo;
 use axum::extract::{ConnectInfo, FromRequestParts, Request, State};
-use axum::http::HeaderMap;
 use axum::http::request::Parts;
+use axum::http::{Extensions, HeaderMap};
 use axum::middleware::Next;
 use axum::response::Response;
 use ipnet::IpNet;
@@ -253,17 +253,22 @@ pub async fn identify(
     next.run(request).await
 }
 
+impl Client {
+    /// The client `identify` put in a request's `extensions`; without it (a
+    /// router built without the app's layers) one unknown client.
+    pub fn in_extensions(extensions: &Extensions) -> Self {
+        extensions
+            .get::<Client>()
+            .copied()
+            .unwrap_or(Client::at(IpAddr::V4(Ipv4Addr::UNSPECIFIED)))
+    }
+}
+
 impl<S: Send + Sync> FromRequestParts<S> for Client {
     type Rejection = Infallible;
 
     async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Infallible> {
-        // `identify` runs on every route; without it (a router built without
-        // the app's layers) the request is one unknown client.
-        Ok(parts
-            .extensions
-            .get::<Client>()
-            .copied()
-            .unwrap_or(Client::at(IpAddr::V4(Ipv4Addr::UNSPECIFIED))))
+        Ok(Client::in_extensions(&parts.extensions))
     }
 }
 

@@ -23,6 +23,7 @@ use governor::state::keyed::DefaultKeyedStateStore;
 use governor::{Quota, RateLimiter};
 
 use crate::client::Client;
+use crate::throttle::whole_seconds;
 
 type Limiter =
     RateLimiter<IpAddr, DefaultKeyedStateStore<IpAddr>, DefaultClock, StateInformationMiddleware>;
@@ -50,12 +51,6 @@ impl std::fmt::Debug for Guesses {
     }
 }
 
-/// Whole seconds to wait for `wait`, at least one: a client told 0 would
-/// not wait at all.
-fn seconds(wait: Duration) -> u32 {
-    u32::try_from(wait.as_secs().saturating_add(1)).unwrap_or(u32::MAX)
-}
-
 impl Guesses {
     /// `per_minute` wrong credentials a minute per client, as many at once;
     /// none when `per_minute` is 0 (no limit).
@@ -77,7 +72,7 @@ impl Guesses {
         let now = Instant::now();
         let mut blocked = self.blocked();
         match blocked.get(&client.ip()) {
-            Some(until) if *until > now => Some(seconds(*until - now)),
+            Some(until) if *until > now => Some(whole_seconds(*until - now)),
             Some(_) => {
                 blocked.remove(&client.ip());
                 None
@@ -102,7 +97,7 @@ impl Guesses {
             Err(not_until) => {
                 let wait = not_until.wait_time_from(DefaultClock::default().now());
                 self.blocked().insert(key, Instant::now() + wait);
-                Some(seconds(wait))
+                Some(whole_seconds(wait))
             }
         }
     }

@@ -154,13 +154,17 @@ impl ClientRate {
             Ok(Ok(())) => Ok(()),
             Ok(Err(not_until)) => {
                 let wait = not_until.wait_time_from(DefaultClock::default().now());
-                // Under a second rounds up: a client told 0 would not wait at all.
-                let seconds = u32::try_from(wait.as_secs().saturating_add(1)).unwrap_or(u32::MAX);
-                Err(OverRate::Wait(seconds))
+                Err(OverRate::Wait(whole_seconds(wait)))
             }
             Err(_) => Err(OverRate::LargerThanBurst(self.burst.get())),
         }
     }
+}
+
+/// Whole seconds to wait for `wait` (a `Retry-After`), at least one: a
+/// client told 0 would not wait at all.
+pub fn whole_seconds(wait: Duration) -> u32 {
+    u32::try_from(wait.as_secs().saturating_add(1)).unwrap_or(u32::MAX)
 }
 
 /// Forgets, every minute, the clients back at a full budget; ends with the limiter.

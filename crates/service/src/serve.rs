@@ -10,7 +10,6 @@
 //! [`HEADER_READ_TIMEOUT`] is closed.
 
 use std::future::Future;
-use std::net::SocketAddr;
 use std::time::Duration;
 
 use axum::Router;
@@ -92,13 +91,11 @@ async fn serve_with(
     Ok(())
 }
 
-/// The peer address type [`serve`] puts on each request.
-pub type Peer = ConnectInfo<SocketAddr>;
-
 #[cfg(test)]
 mod tests {
     use super::*;
     use axum::routing::get;
+    use std::net::SocketAddr;
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
     use tokio::net::TcpStream;
 
@@ -111,7 +108,7 @@ mod tests {
         let address = listener.local_addr().expect("address");
         let router = Router::new().route(
             "/peer",
-            get(|ConnectInfo(peer): Peer| async move { peer.ip().to_string() }),
+            get(|ConnectInfo(peer): ConnectInfo<SocketAddr>| async move { peer.ip().to_string() }),
         );
         let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
         let shutdown = async move {

@@ -122,8 +122,7 @@ pub fn router(state: AppState, limits: &Limits) -> Router {
 /// `Retry-After`, as JSON under `/api/` and as a page elsewhere.
 async fn limit_reads(State(rate): State<ClientRate>, request: Request, next: Next) -> Response {
     if matches!(*request.method(), Method::GET | Method::HEAD) {
-        let client = request.extensions().get::<Client>().copied();
-        let client = client.unwrap_or(Client::at(std::net::Ipv4Addr::UNSPECIFIED.into()));
+        let client = Client::in_extensions(request.extensions());
         if let Err(refusal) = throttle::charge_read(&rate, &client) {
             return error_for(request.uri().path(), refusal);
         }

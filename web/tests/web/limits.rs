@@ -27,6 +27,14 @@ fn limited(backend: &TestBackend, limits: Limits, peer: &str) -> Router {
     web::app_with_limits(backend.backends.clone(), None, &limits).layer(MockConnectInfo(peer))
 }
 
+/// `request` as the server hands it over from `peer`: the way one web (one
+/// set of limiters) is asked by several clients in a test.
+fn from_peer<B>(mut request: Request<B>, peer: &str) -> Request<B> {
+    let peer: SocketAddr = peer.parse().expect("an address");
+    request.extensions_mut().insert(ConnectInfo(peer));
+    request
+}
+
 fn rate(burst: u32) -> Limits {
     Limits {
         sends_per_minute: 1,
@@ -284,15 +292,14 @@ async fn four_hundred_rapid_reads_meet_429_and_another_client_still_reads() {
         reads_per_minute: 600,
         ..Limits::off()
     };
-    let app = web::app_with_limits(backend.backends.clone(), None, &limits).layer(MockConnectInfo(
-        SocketAddr::from(([203, 0, 113, 14], 40000)),
-    ));
+    let app = web::app_with_limits(backend.backends.clone(), None, &limits);
     let mut refused = 0;
     let mut retry_after = None;
     for _ in 0..400 {
         let request = Request::get("/api/messages/updates")
             .body(Body::empty())
             .expect("request");
+        let request = from_peer(request, "203.0.113.14:40000");
         let answer = helpers::answer(app.clone().oneshot(request).await.expect("infallible")).await;
         if answer.status == StatusCode::TOO_MANY_REQUESTS {
             refused += 1;
@@ -303,18 +310,15 @@ async fn four_hundred_rapid_reads_meet_429_and_another_client_still_reads() {
     // second refill while the loop runs.
     assert!(refused >= 200, "only {refused} of 400 refused");
     assert!(retry_after.is_some(), "a 429 says when to come back");
-    let other = web::app_with_limits(backend.backends.clone(), None, &limits).layer(
-        MockConnectInfo(SocketAddr::from(([203, 0, 113, 15], 40000))),
-    );
-    let read = other
-        .oneshot(
-            Request::get("/api/messages")
-                .body(Body::empty())
-                .expect("request"),
-        )
+    // Another client of the same web, and so of the same limiter.
+    let request = Request::get("/api/messages")
+        .body(Body::empty())
+        .expect("request");
+    let read = app
+        .oneshot(from_peer(request, "203.0.113.15:40000"))
         .await
         .expect("infallible");
-    assert_eq!(read.status(), StatusCode::OK);
+    assert_eq!(read.status(), StatusCode::OK, "another client still reads");
 }
 
 #[tokio::test]
@@ -323,12 +327,11 @@ async fn an_ipv6_client_cannot_walk_its_64_for_new_budgets() {
     // One web; each request comes from the peer the server would give it.
     let app = web::app_with_limits(backend.backends.clone(), None, &rate(1));
     let from = |peer: &str| {
-        let mut request = Request::post("/api/messages")
+        let request = Request::post("/api/messages")
             .header("content-type", "application/json")
             .body(Body::from(r#"{"body": "hi"}"#))
             .expect("request");
-        let peer: SocketAddr = peer.parse().expect("an address");
-        request.extensions_mut().insert(ConnectInfo(peer));
+        let request = from_peer(request, peer);
         let app = app.clone();
         async move { app.oneshot(request).await.expect("infallible").status() }
     };
@@ -354,14 +357,14 @@ async fn on_the_docker_bridge_and_behind_a_load_balancer_each_client_keeps_its_o
         (
             "the Docker platform: nginx reaches the container from the bridge",
             "172.17.0.0/16",
-            [172, 17, 0, 1],
+            "172.17.0.1:40000",
             ("203.0.113.20", "9.9.9.9, 203.0.113.20"),
             "203.0.113.21",
         ),
         (
             "a load balancer in the VPC, then nginx on the instance",
             "127.0.0.1/32,::1/128,172.31.0.0/16",
-            [127, 0, 0, 1],
+            "127.0.0.1:40000",
             (
                 "203.0.113.30, 172.31.9.9",
                 "1.2.3.4, 203.0.113.30, 172.31.9.9",
@@ -374,8 +377,7 @@ async fn on_the_docker_bridge_and_behind_a_load_balancer_each_client_keeps_its_o
             trusted_proxies: proxies(trusted),
             ..rate(1)
         };
-        let app = web::app_with_limits(backend.backends.clone(), None, &limits)
-            .layer(MockConnectInfo(SocketAddr::from((peer, 40000))));
+        let app = limited(&backend, limits, peer);
         assert_eq!(
             send(&app, Some(client)).await.0,
             StatusCode::ACCEPTED,
@@ -469,9 +471,7 @@ async fn a_refused_form_drawn_again_costs_a_read() {
         reads_per_minute: 5,
         ..Limits::off()
     };
-    let app = web::app_with_limits(backend.backends.clone(), None, &limits).layer(MockConnectInfo(
-        SocketAddr::from(([203, 0, 113, 50], 40000)),
-    ));
+    let app = limited(&backend, limits, "203.0.113.50:40000");
     let empty = || {
         app.clone().oneshot(
             Request::post("/messages")
