@@ -203,6 +203,9 @@ function setPipeline(pipeline) {
   const unseen = new Map();
   // Bounds that keep an open page's work flat however long it stays open.
   const MAX_ROWS = 500;
+  // What "Load more" appended stays: the cap rises to what the person asked
+  // to see, so only live inserts push rows out, never the next poll.
+  let rowCap = MAX_ROWS;
   const MAX_UNSEEN = 2000;
   const WATCH_PER_POLL = 100;
   let watchFrom = 0;
@@ -417,6 +420,7 @@ function setPipeline(pipeline) {
     }
     loadMoreError("");
     for (const message of page.items) if (!rowFor(message.id)) tbody.appendChild(row(message));
+    rowCap = Math.max(rowCap, tbody.rows.length);
     if (page.next_cursor) loadMore.dataset.cursor = page.next_cursor;
     else {
       loadMore.parentNode.remove();
@@ -426,11 +430,11 @@ function setPipeline(pipeline) {
   }
   if (loadMore) loadMore.addEventListener("click", loadNext);
 
-  // The table keeps at most MAX_ROWS rows: live inserts push the oldest out,
+  // The table keeps at most rowCap rows: live inserts push the oldest out,
   // and "Load more" then starts after the last row kept.
   function trimRows() {
-    if (tbody.rows.length <= MAX_ROWS) return;
-    while (tbody.rows.length > MAX_ROWS) tbody.deleteRow(-1);
+    if (tbody.rows.length <= rowCap) return;
+    while (tbody.rows.length > rowCap) tbody.deleteRow(-1);
     const last = tbody.rows[tbody.rows.length - 1].dataset.id;
     if (!loadMore) {
       const p = document.createElement("p");

@@ -355,7 +355,8 @@ async fn every_message_of_a_300_burst_reaches_the_complete_view() {
 }
 
 /// However many messages arrive while a page is open, its table keeps at
-/// most 500 rows, and "Load more" goes on from the last one kept.
+/// most 500 rows, and "Load more" goes on from the last one kept; the rows
+/// it adds are not trimmed away by the next poll.
 #[tokio::test]
 async fn the_live_table_keeps_at_most_500_rows_and_load_more_goes_on_after_them() {
     let app = app().await;
@@ -386,6 +387,13 @@ async fn the_live_table_keeps_at_most_500_rows_and_load_more_goes_on_after_them(
         .wait_for_count(rows, 525, Duration::from_secs(10))
         .await;
     assert_eq!(browser.count(rows).await, 525, "the next 25 older ones");
+    // The live poll goes on (every 1.5 s): what the person loaded stays.
+    tokio::time::sleep(Duration::from_secs(4)).await;
+    assert_eq!(
+        browser.count(rows).await,
+        525,
+        "the polls after Load more keep the rows it added"
+    );
     assert_accessible(
         &browser,
         "at the end of: the live table keeps at most 500 rows and load more goes on after them",
