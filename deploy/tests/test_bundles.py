@@ -27,6 +27,7 @@ from ebspec import (
     DOCUMENTED_OPTIONS,
     GENERATED_CONFIG,
     LOG_RETENTION_DAYS,
+    REPO,
     SQSD_RANGES,
     STACK_OPTIONS,
     bundle_zip,
@@ -181,10 +182,51 @@ def test_sqsd_posts_to_process_with_documented_values(worker):
         assert low <= value <= high, f"sqsd {name} = {value}, documented range {low}..{high}"
     assert int(worker.option(SQSD, "InactivityTimeout")) == 299
     assert int(worker.option(SQSD, "VisibilityTimeout")) == 300
-    assert int(worker.option(SQSD, "ErrorVisibilityTimeout")) == 2
     assert int(worker.option(SQSD, "RetentionPeriod")) == 345600
     # A job must answer (or time out) before it becomes visible to another instance.
     assert int(worker.option(SQSD, "InactivityTimeout")) < int(worker.option(SQSD, "VisibilityTimeout"))
+
+
+def test_a_minute_of_backend_outage_uses_at_most_half_of_a_jobs_receives(worker):
+    """sqsd makes a message visible again ErrorVisibilityTimeout seconds after
+    any answer but 200, with no backoff of its own, and SQS dead-letters it
+    after the queue's maxReceiveCount receives (Elastic Beanstalk, "Worker
+    environments"; the aws:elasticbeanstalk:sqsd namespace). While the store
+    is down every delivery answers 503: a job must survive a minute of that
+    with receives to spare, or an outage dead-letters the work in flight."""
+    spacing = int(worker.option(SQSD, "ErrorVisibilityTimeout"))
+    receive_count = int(stackkit.template()["Resources"]["JobQueue"]["Properties"]["RedrivePolicy"]["maxReceiveCount"])
+    # The first delivery, then one every `spacing` seconds (at least; sqsd's
+    # receive and the answer add to it).
+    used_in_a_minute = 1 + 60 // max(spacing, 1)
+    assert used_in_a_minute <= receive_count // 2, (
+        f"ErrorVisibilityTimeout {spacing} s spends {used_in_a_minute} of the {receive_count} receives "
+        "in a minute of outage: raise it (02-worker.config) so a minute uses at most half"
+    )
+
+
+def test_health_ignores_the_4xx_the_worker_answers_an_expected_retry_with(web, worker):
+    """Enhanced health counts every application 4xx unless a rule says not to,
+    and ignoring 4xx is the one rule that can be changed ("Configuring
+    enhanced health rules for an environment": ConfigDocument, Version 1,
+    Rules.Environment.Application.ApplicationRequests4xx and, behind a load
+    balancer, Rules.Environment.ELB.ELBRequests4xx). The worker answers a job
+    that asked to be retried with RETRY_ANSWER: it must be a 4xx, and both
+    bundles must ignore application 4xx, or every `flaky` job turns the
+    environment red."""
+    source = (REPO / "worker" / "src" / "process.rs").read_text(encoding="utf-8")
+    retry_answer = int(re.search(r"pub const RETRY_ANSWER: u16 = (\d+);", source).group(1))
+    assert 400 <= retry_answer < 500, f"RETRY_ANSWER {retry_answer} is not a 4xx: health would count it"
+    health = "aws:elasticbeanstalk:healthreporting:system"
+    for bundle in (web, worker):
+        assert bundle.option(health, "SystemType") == "enhanced", bundle.name
+        document = json.loads(bundle.option(health, "ConfigDocument"))
+        assert document["Version"] == 1, bundle.name
+        rules = document["Rules"]["Environment"]
+        assert set(rules) <= {"Application", "ELB"}, f"{bundle.name}: undocumented rules {sorted(rules)}"
+        assert rules["Application"] == {"ApplicationRequests4xx": {"Enabled": False}}, bundle.name
+        if "ELB" in rules:
+            assert rules["ELB"] == {"ELBRequests4xx": {"Enabled": False}}, bundle.name
 
 
 def test_max_retries_max_attempts_and_max_receive_count_are_one_number(web, worker):

@@ -79,6 +79,16 @@ pub enum ProcessError {
     Backend(#[from] BackendError),
 }
 
+/// What sqsd is told when a job asks to be retried (`routes/process.rs`
+/// answers it, and the timeline records it): `429`, a 4xx, because an
+/// expected retry is no fault of the instance. Elastic Beanstalk's enhanced
+/// health counts every 5xx against the instance and can be set to ignore
+/// application 4xx, which both bundles do; sqsd retries any answer but
+/// `200` alike. So a `flaky` job leaves health green, while a store that is
+/// down (`503`) or a job that hangs past sqsd's timeout still turns it red.
+/// (ARCHITECTURE.md, "Retries and the worker's health".)
+pub const RETRY_ANSWER: u16 = 429;
+
 fn processed(message: &messages::Message, duplicate: bool) -> Processed {
     Processed {
         id: message.id,
@@ -141,7 +151,7 @@ pub async fn process_delivery(
             Some(format!("gave up after {attempt} attempts: {reason}")),
         ),
         Err(JobError::Retryable(reason)) => {
-            let event = Event::delivered(attempt, started_at, 500, Some(&reason));
+            let event = Event::delivered(attempt, started_at, RETRY_ANSWER, Some(&reason));
             return match state
                 .store
                 .record_attempt(job.id, attempts, &reason, messages::now(), &event)

@@ -43,8 +43,11 @@ const FIFO_BUSY_PAUSE: Duration = Duration::from_secs(1);
 /// The `User-Agent` the poller sends, in sqsd's form.
 pub const USER_AGENT: &str = "aws-sqsd/local-poller";
 
-/// How the poller behaves; the defaults are sqsd's own, as documented for the
-/// `aws:elasticbeanstalk:sqsd` namespace.
+/// How the poller behaves. The defaults are the worker bundle's sqsd settings
+/// (`deploy/worker/.ebextensions/02-worker.config`), so a local run retries
+/// as the deployed worker does: sqsd's documented defaults for the
+/// `aws:elasticbeanstalk:sqsd` namespace, except `ErrorVisibilityTimeout`,
+/// 30 s instead of 2 s (see [`PollerConfig::error_visibility_timeout`]).
 #[derive(Debug, Clone)]
 pub struct PollerConfig {
     /// Messages asked for per receive (SQS allows at most 10).
@@ -53,7 +56,11 @@ pub struct PollerConfig {
     pub wait: Duration,
     /// How long a received message stays hidden while its job runs (sqsd: 300 s).
     pub visibility_timeout: Duration,
-    /// How soon a failed message is retried (sqsd: 2 s).
+    /// How soon a failed message is retried. 30 s, the bundle's value
+    /// (sqsd's own default is 2 s): with the queue's 10 receives, a job then
+    /// rides out about 4.5 minutes of a backend outage before it is
+    /// dead-lettered, where 2 s gave up after about 20 s (ARCHITECTURE.md,
+    /// "Retries and the worker's health").
     pub error_visibility_timeout: Duration,
     /// Messages in flight at once (sqsd's `HttpConnections`: 50).
     pub concurrency: usize,
@@ -69,7 +76,7 @@ impl Default for PollerConfig {
             batch_size: 10,
             wait: Duration::from_secs(20),
             visibility_timeout: Duration::from_secs(300),
-            error_visibility_timeout: Duration::from_secs(2),
+            error_visibility_timeout: Duration::from_secs(30),
             concurrency: 50,
             inactivity_timeout: Duration::from_secs(299),
             shutdown_grace: Duration::from_secs(10),
@@ -336,5 +343,47 @@ impl Poller {
             }
             Dispatched::Retried
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The worker bundle's value of one `aws:elasticbeanstalk:sqsd` option.
+    fn bundle_option(name: &str) -> u64 {
+        let config = include_str!("../../../deploy/worker/.ebextensions/02-worker.config");
+        let line = config
+            .lines()
+            .map(str::trim)
+            .find_map(|line| line.strip_prefix(name)?.strip_prefix(':'))
+            .unwrap_or_else(|| panic!("02-worker.config sets {name}"));
+        line.trim()
+            .trim_matches('"')
+            .parse()
+            .unwrap_or_else(|_| panic!("{name} is a number: {line}"))
+    }
+
+    /// A local run retries, times out and holds messages as the deployed
+    /// worker's sqsd does: each default is the bundle's setting.
+    #[test]
+    fn the_defaults_are_the_worker_bundles_sqsd_settings() {
+        let defaults = PollerConfig::default();
+        assert_eq!(
+            defaults.error_visibility_timeout.as_secs(),
+            bundle_option("ErrorVisibilityTimeout")
+        );
+        assert_eq!(
+            defaults.visibility_timeout.as_secs(),
+            bundle_option("VisibilityTimeout")
+        );
+        assert_eq!(
+            defaults.inactivity_timeout.as_secs(),
+            bundle_option("InactivityTimeout")
+        );
+        assert_eq!(
+            defaults.concurrency as u64,
+            bundle_option("HttpConnections")
+        );
     }
 }

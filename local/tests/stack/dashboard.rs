@@ -168,7 +168,7 @@ async fn dark_mode_follows_the_system_and_keeps_aa_contrast() {
 }
 
 /// A message's page shows its timeline, and follows it live: a `flaky` job
-/// fails its first delivery (answered 500, so sqsd retries it) and completes
+/// fails its first delivery (answered 429, so sqsd retries it) and completes
 /// on the second (answered 200).
 #[tokio::test]
 async fn a_messages_timeline_shows_each_delivery_live() {
@@ -203,7 +203,7 @@ async fn a_messages_timeline_shows_each_delivery_live() {
         .collect();
     assert!(lines[0].contains("Sent"), "{lines:?}");
     assert!(
-        lines[1].contains("Delivery 1: failed, to be retried") && lines[1].contains("answered 500"),
+        lines[1].contains("Delivery 1: failed, to be retried") && lines[1].contains("answered 429"),
         "{lines:?}"
     );
     assert!(

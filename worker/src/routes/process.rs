@@ -6,11 +6,11 @@
 use axum::Json;
 use axum::body::Bytes;
 use axum::extract::State;
-use axum::http::HeaderMap;
+use axum::http::{HeaderMap, StatusCode};
 use service::http::{HttpError, Severity};
 use sqsd::SqsdRequest;
 
-use crate::process::{ProcessError, Processed, WorkerState, process_delivery};
+use crate::process::{ProcessError, Processed, RETRY_ANSWER, WorkerState, process_delivery};
 
 /// `200` with the final state, or an error that makes sqsd retry.
 #[tracing::instrument(name = "process", skip_all, fields(msgid, receive_count))]
@@ -48,8 +48,12 @@ fn into_http(error: ProcessError) -> HttpError {
         ProcessError::UnknownMessage(_) | ProcessError::NoJob(_) => {
             HttpError::not_found(public).logged_as(Severity::Warn)
         }
-        // Expected: the job asked to be retried, and sqsd will.
-        ProcessError::Retry { .. } => HttpError::internal(public).logged_as(Severity::Info),
+        // Expected: the job asked to be retried, and sqsd will. A 4xx, so
+        // enhanced health does not count it as a fault (RETRY_ANSWER).
+        ProcessError::Retry { .. } => HttpError::with_status(
+            StatusCode::from_u16(RETRY_ANSWER).unwrap_or(StatusCode::TOO_MANY_REQUESTS),
+            public,
+        ),
         ProcessError::Backend(source) => HttpError::service_unavailable(public, source),
     }
 }
