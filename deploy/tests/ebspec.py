@@ -25,6 +25,11 @@ DEPLOY = REPO / "deploy"
 # Any option name is accepted in this namespace: it holds environment properties.
 ANY_NAME = None
 
+# The options of aws:elbv2:listener:default and aws:elbv2:listener:<port>.
+ELBV2_LISTENER_OPTIONS = frozenset(
+    {"DefaultProcess", "ListenerEnabled", "Protocol", "Rules", "SSLCertificateArns", "SSLPolicy"}
+)
+
 # Namespace -> documented option names.
 DOCUMENTED_OPTIONS: dict[str, frozenset[str] | None] = {
     "aws:elasticbeanstalk:application:environment": ANY_NAME,
@@ -114,6 +119,30 @@ DOCUMENTED_OPTIONS: dict[str, frozenset[str] | None] = {
             "UpperThreshold",
         }
     ),
+    # Deployment policy ("General options for all environments",
+    # aws:elasticbeanstalk:command; "Deployment policies and settings").
+    "aws:elasticbeanstalk:command": frozenset(
+        {"DeploymentPolicy", "Timeout", "BatchSizeType", "BatchSize", "IgnoreHealthCheck"}
+    ),
+    # Managed platform updates ("General options for all environments",
+    # aws:elasticbeanstalk:managedactions and its :platformupdate; "Managed
+    # platform updates").
+    "aws:elasticbeanstalk:managedactions": frozenset(
+        {"ManagedActionsEnabled", "PreferredStartTime", "ServiceRoleForManagedUpdates"}
+    ),
+    "aws:elasticbeanstalk:managedactions:platformupdate": frozenset({"UpdateLevel", "InstanceRefreshEnabled"}),
+    # Notifications ("General options for all environments",
+    # aws:elasticbeanstalk:sns:topics; "Elastic Beanstalk environment
+    # notifications with Amazon SNS").
+    "aws:elasticbeanstalk:sns:topics": frozenset(
+        {"Notification Endpoint", "Notification Protocol", "Notification Topic ARN", "Notification Topic Name"}
+    ),
+    # An Application Load Balancer's listeners ("General options for all
+    # environments", aws:elbv2:listener:default and
+    # aws:elbv2:listener:listener_port, here port 443; "Configuring HTTPS for
+    # your Elastic Beanstalk environment").
+    "aws:elbv2:listener:default": ELBV2_LISTENER_OPTIONS,
+    "aws:elbv2:listener:443": ELBV2_LISTENER_OPTIONS,
     "aws:ec2:instances": frozenset(
         {
             "EnableSpot",
@@ -125,6 +154,42 @@ DOCUMENTED_OPTIONS: dict[str, frozenset[str] | None] = {
         }
     ),
 }
+
+# Documented values of the options that take one of a list, or a format
+# ("General options for all environments"): (namespace, name) -> the values,
+# or a pattern the value must match.
+DOCUMENTED_VALUES: dict[tuple[str, str], frozenset[str] | re.Pattern] = {
+    ("aws:elasticbeanstalk:command", "DeploymentPolicy"): frozenset(
+        {"AllAtOnce", "Rolling", "RollingWithAdditionalBatch", "Immutable", "TrafficSplitting"}
+    ),
+    ("aws:elasticbeanstalk:healthreporting:system", "SystemType"): frozenset({"basic", "enhanced"}),
+    ("aws:elasticbeanstalk:managedactions", "ManagedActionsEnabled"): frozenset({"true", "false"}),
+    # day:hour:minute, in UTC, e.g. "Tue:09:00".
+    ("aws:elasticbeanstalk:managedactions", "PreferredStartTime"): re.compile(
+        r"(Mon|Tue|Wed|Thu|Fri|Sat|Sun):([01][0-9]|2[0-3]):[0-5][0-9]"
+    ),
+    ("aws:elasticbeanstalk:managedactions:platformupdate", "UpdateLevel"): frozenset({"patch", "minor"}),
+    ("aws:elasticbeanstalk:managedactions:platformupdate", "InstanceRefreshEnabled"): frozenset({"true", "false"}),
+    ("aws:elasticbeanstalk:sns:topics", "Notification Protocol"): frozenset(
+        {"http", "https", "email", "email-json", "sqs"}
+    ),
+    # With an Application Load Balancer: HTTP or HTTPS.
+    ("aws:elbv2:listener:443", "Protocol"): frozenset({"HTTP", "HTTPS"}),
+    ("aws:elbv2:listener:default", "Protocol"): frozenset({"HTTP", "HTTPS"}),
+}
+
+
+def documented_value(namespace: str, name: str, value) -> bool:
+    """Whether `value` is one the documentation lists for the option (YAML's
+    true and false count as the strings Elastic Beanstalk reads)."""
+    allowed = DOCUMENTED_VALUES.get((namespace, name))
+    if allowed is None:
+        return True
+    text = str(value).lower() if isinstance(value, bool) else str(value)
+    if isinstance(allowed, re.Pattern):
+        return allowed.fullmatch(text) is not None
+    return text in allowed
+
 
 # Documented ranges of the numeric sqsd options (inclusive).
 SQSD_RANGES = {
@@ -175,6 +240,15 @@ STACK_OPTIONS = {
     ("aws:elasticbeanstalk:application:environment", "TABLE_NAME"),
     ("aws:elasticbeanstalk:application:environment", "QUEUE_NAME"),
     ("aws:elasticbeanstalk:sqsd", "WorkerQueueURL"),
+}
+# And what else only it sets, from the settings scripts/bundle is given: the
+# web's HTTPS listener (CERTIFICATE_ARN) and the health notifications' topic
+# (NOTIFICATION_TOPIC_ARN).
+GENERATED_OPTIONS = STACK_OPTIONS | {
+    ("aws:elbv2:listener:443", "Protocol"),
+    ("aws:elbv2:listener:443", "SSLCertificateArns"),
+    ("aws:elbv2:listener:443", "SSLPolicy"),
+    ("aws:elasticbeanstalk:sns:topics", "Notification Topic ARN"),
 }
 
 # What each bundle holds besides its binary.
@@ -372,8 +446,8 @@ def bundle_zip(name: str) -> Path:
     path = dist_dir() / f"{name}.zip"
     if not path.is_file():
         pytest.fail(
-            f"{path} does not exist: build the bundles first with `scripts/bundle` "
-            "(or `SKIP_BUILD=1 TARGET_DIR=<folder with web and worker> scripts/bundle`), "
+            f"{path} does not exist: build the bundles first with `ALLOW_NO_STACK=1 scripts/bundle` "
+            "(or `SKIP_BUILD=1 ALLOW_NO_STACK=1 TARGET_DIR=<folder with web and worker> scripts/bundle`), "
             "or set DIST_DIR to the folder that holds web.zip and worker.zip",
             pytrace=False,
         )

@@ -30,6 +30,27 @@ def _stand_ins(min_size: str, max_size: str) -> dict:
                 "LaunchTemplateData": {"ImageId": {"Ref": "PlatformImageId"}, "InstanceType": "t3.micro"}
             },
         },
+        # An Application Load Balancer's resources ("Modifying the resources
+        # that Elastic Beanstalk creates for your environment": load-balanced
+        # environments), as Elastic Beanstalk makes them: the default
+        # listener on port 80 forwards to the default process's target group.
+        "AWSEBV2LoadBalancer": {
+            "Type": "AWS::ElasticLoadBalancingV2::LoadBalancer",
+            "Properties": {"Type": "application", "Subnets": {"Ref": "Subnets"}},
+        },
+        "AWSEBV2LoadBalancerTargetGroup": {
+            "Type": "AWS::ElasticLoadBalancingV2::TargetGroup",
+            "Properties": {"Port": 80, "Protocol": "HTTP", "VpcId": {"Ref": "VpcId"}, "HealthCheckPath": "/health"},
+        },
+        "AWSEBV2LoadBalancerListener": {
+            "Type": "AWS::ElasticLoadBalancingV2::Listener",
+            "Properties": {
+                "LoadBalancerArn": {"Ref": "AWSEBV2LoadBalancer"},
+                "Port": 80,
+                "Protocol": "HTTP",
+                "DefaultActions": [{"Type": "forward", "TargetGroupArn": {"Ref": "AWSEBV2LoadBalancerTargetGroup"}}],
+            },
+        },
         "AWSEBAutoScalingGroup": {
             "Type": ASG,
             "Properties": {
@@ -43,6 +64,13 @@ def _stand_ins(min_size: str, max_size: str) -> dict:
             },
         },
     }
+
+
+# The stand-ins each stand-in refers to.
+NEEDS = {
+    "AWSEBAutoScalingGroup": ("AWSEBEC2LaunchTemplate",),
+    "AWSEBV2LoadBalancerListener": ("AWSEBV2LoadBalancer", "AWSEBV2LoadBalancerTargetGroup"),
+}
 
 
 def option_settings_of(bundle: Bundle) -> dict[tuple[str, str], object]:
@@ -94,8 +122,9 @@ def eb_template(bundle: Bundle) -> dict:
         str(options.get(("aws:autoscaling:asg", "MaxSize"), 4)),
     )
     referenced = set(re.findall(r'"(AWSEB[A-Za-z0-9]+)"', json.dumps([resources, outputs])))
-    if "AWSEBAutoScalingGroup" in referenced:
-        referenced.add("AWSEBEC2LaunchTemplate")
+    for name, needs in NEEDS.items():
+        if name in referenced:
+            referenced.update(needs)
     for name in sorted(referenced & set(stand_ins)):
         merged = copy.deepcopy(stand_ins[name])
         if name in resources:
@@ -108,6 +137,10 @@ def eb_template(bundle: Bundle) -> dict:
         resources[name] = merged
     if "AWSEBEC2LaunchTemplate" in resources:
         parameters["PlatformImageId"] = {"Type": "AWS::EC2::Image::Id", "Description": "the platform's AMI"}
+    if "AWSEBV2LoadBalancer" in resources:
+        parameters["Subnets"] = {"Type": "List<AWS::EC2::Subnet::Id>", "Description": "the environment's subnets"}
+    if "AWSEBV2LoadBalancerTargetGroup" in resources:
+        parameters["VpcId"] = {"Type": "AWS::EC2::VPC::Id", "Description": "the environment's VPC"}
     for name in sorted(referenced - set(resources)):
         parameters[name] = {"Type": "String", "Description": "provided by Elastic Beanstalk"}
 

@@ -23,7 +23,15 @@ ACCOUNT = "123456789012"
 REGION = "us-east-1"
 
 # What the guide and scripts/bundle read from the stack.
-OUTPUTS = ("QueueURL", "QueueName", "DeadLetterQueueURL", "DeadLetterQueueArn", "TableName", "DeadLetterAlarmName")
+OUTPUTS = (
+    "QueueURL",
+    "QueueName",
+    "DeadLetterQueueURL",
+    "DeadLetterQueueArn",
+    "TableName",
+    "DeadLetterAlarmName",
+    "NotificationTopicArn",
+)
 
 
 def template() -> dict:
@@ -117,17 +125,6 @@ def outputs_file(outputs: dict[str, str], path: Path) -> Path:
     listed = [{"OutputKey": key, "OutputValue": value, "Description": key} for key, value in outputs.items()]
     path.write_text(json.dumps(listed, indent=2), encoding="utf-8")
     return path
-
-
-def fake_binaries(folder: Path) -> Path:
-    """Stand-ins for the two binaries, for checks of the zips alone: an ELF
-    header is all scripts/bundle reads of them."""
-    folder.mkdir(parents=True, exist_ok=True)
-    for name in BUNDLES:
-        binary = folder / BUNDLES[name]["binary"]
-        binary.write_bytes(b"\x7fELF" + b"\0" * 60)
-        binary.chmod(0o755)
-    return folder
 
 
 def real_binaries(bundles: dict[str, Bundle], folder: Path) -> Path:

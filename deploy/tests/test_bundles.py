@@ -28,9 +28,10 @@ from ebspec import (
     GENERATED_CONFIG,
     LOG_RETENTION_DAYS,
     REPO,
+    GENERATED_OPTIONS,
     SQSD_RANGES,
-    STACK_OPTIONS,
     bundle_zip,
+    documented_value,
     function_value,
     is_executable_file,
     load_yaml,
@@ -121,6 +122,9 @@ def test_every_option_is_a_documented_namespace_and_name(bundles, name):
         assert option.value is not None and not isinstance(option.value, (dict, list)), (
             f"{where}: {option.namespace} {option.name} must be a single value, not {option.value!r}"
         )
+        assert documented_value(option.namespace, option.name, option.value), (
+            f"{where}: {option.namespace} {option.name} = {option.value!r} is not one of its documented values"
+        )
 
 
 @pytest.mark.parametrize("name", sorted(BUNDLES))
@@ -143,8 +147,9 @@ def test_only_the_generated_config_names_the_queue_and_the_table(bundles, name):
     # The queue and the table belong to the application stack: scripts/bundle
     # writes their literal names into the generated 00-stack.config, and no
     # configuration file of deploy/ may set them (a later file would win).
+    # The same for what is given when bundling: the certificate, the topic.
     for option in bundles[name].options:
-        if (option.namespace, option.name) in STACK_OPTIONS:
+        if (option.namespace, option.name) in GENERATED_OPTIONS:
             assert option.file == GENERATED_CONFIG, (
                 f"{name}/.ebextensions/{option.file} sets {option.namespace} {option.name}: "
                 f"leave it to the {GENERATED_CONFIG} that scripts/bundle generates from the stack's outputs"
@@ -247,6 +252,46 @@ def test_max_retries_max_attempts_and_max_receive_count_are_one_number(web, work
     assert int(queue["MessageRetentionPeriod"]) == int(worker.option(SQSD, "RetentionPeriod")), (
         "the queue's MessageRetentionPeriod (deploy/stack/messages.yaml) and sqsd's RetentionPeriod must agree"
     )
+
+
+# --- deployments and platform updates ------------------------------------------
+
+
+@pytest.mark.parametrize("name", sorted(BUNDLES))
+def test_each_version_is_deployed_on_new_instances(bundles, name):
+    # Immutable ("Deployment policies and settings"): the old instances serve
+    # until a full set of new ones pass their health checks, and a failed
+    # deployment only terminates the new ones; also supported in a
+    # single-instance environment, unlike the rolling policies.
+    assert bundles[name].option("aws:elasticbeanstalk:command", "DeploymentPolicy") == "Immutable"
+
+
+@pytest.mark.parametrize("name", sorted(BUNDLES))
+def test_managed_platform_updates_are_on_with_the_enhanced_health_they_need(bundles, name):
+    # "Managed platform updates": ManagedActionsEnabled needs a
+    # PreferredStartTime and an UpdateLevel, and enhanced health, which an
+    # environment made through the API or CloudFormation does not get by default.
+    bundle = bundles[name]
+    assert str(bundle.option("aws:elasticbeanstalk:managedactions", "ManagedActionsEnabled")).lower() == "true"
+    assert bundle.option("aws:elasticbeanstalk:managedactions", "PreferredStartTime")
+    assert bundle.option("aws:elasticbeanstalk:managedactions:platformupdate", "UpdateLevel") in {"patch", "minor"}
+    assert bundle.option("aws:elasticbeanstalk:healthreporting:system", "SystemType") == "enhanced", (
+        f"{name}: managed updates and immutable deployments need enhanced health"
+    )
+
+
+def test_the_two_environments_are_not_updated_in_the_same_window(web, worker):
+    # A maintenance window is two hours long ("Managed platform updates"):
+    # the two start at least that far apart, so the web and the worker are
+    # not replaced at once.
+    days = ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"]
+
+    def minute_of_week(bundle) -> int:
+        day, hour, minute = str(bundle.option("aws:elasticbeanstalk:managedactions", "PreferredStartTime")).split(":")
+        return days.index(day) * 1440 + int(hour) * 60 + int(minute)
+
+    apart = abs(minute_of_week(web) - minute_of_week(worker))
+    assert min(apart, 7 * 1440 - apart) >= 120, f"the windows start {apart} minutes apart, less than a window's two hours"
 
 
 def test_the_worker_waits_for_sqsd(worker):

@@ -153,3 +153,24 @@ def test_the_guide_quotes_the_sentence_the_web_refuses_plain_http_with():
         f"the guide quotes {quoted[0]!r}, which is not a sentence of the web's (web/src): quote the refusal "
         "the web gives a credential over plain HTTP under REQUIRE_HTTPS"
     )
+
+
+def test_the_guide_attaches_no_account_wide_managed_policy_to_an_instance_role():
+    """An AWS managed policy is written for every account, not for this
+    application's resources: AWSElasticBeanstalkWorkerTier lets an instance
+    receive and delete the messages of every queue in the account,
+    AWSElasticBeanstalkWebTier read every elasticbeanstalk-* bucket,
+    AmazonSSMManagedInstanceCore read every parameter. The instance roles get
+    the scoped inline policies of deploy/iam instead (README, step 3), so no
+    command of the guide attaches an AWS managed policy to a role, and step 3
+    puts the platform's and sqsd's own policies."""
+    from guidekit import commands, section
+
+    attaches = [c for c in commands(guide()) if "attach-role-policy" in c]
+    managed = [c for c in attaches if "arn:aws:iam::aws:policy/" in c]
+    assert not managed, f"the guide attaches AWS managed policies to a role: {managed}"
+    puts = [c for c in commands(section("3. Give each environment its instance role")) if "put-role-policy" in c]
+    for document in ("$role-policy.json", "platform-policy.json", "sqsd-policy.json"):
+        assert any(f"deploy/iam/{document}" in c for c in puts), (
+            f"step 3 does not put deploy/iam/{document} on the instance roles: {puts}"
+        )

@@ -1,10 +1,14 @@
-"""The worker environment's scaling (.ebextensions/03-scaling.config): a target
-tracking policy on the queue's backlog per instance, as the Amazon EC2 Auto
-Scaling User Guide builds it with metric math, and nothing else scaling the group."""
+"""Each environment's scaling (.ebextensions/03-scaling.config). The worker's:
+a target tracking policy on the queue's backlog per instance, as the Amazon
+EC2 Auto Scaling User Guide builds it with metric math. The web's: a target
+tracking policy on its instances' average CPU. In both, nothing else scales
+the group."""
 
 from __future__ import annotations
 
-from ebspec import TRIGGER_THRESHOLD_RANGE
+import pytest
+
+from ebspec import BUNDLES, TRIGGER_THRESHOLD_RANGE
 
 ASG = "aws:autoscaling:asg"
 TRIGGER = "aws:autoscaling:trigger"
@@ -16,9 +20,9 @@ ACCEPTABLE_LATENCY_SECONDS = 60
 AVERAGE_JOB_SECONDS = 0.5
 
 
-def policy(worker) -> dict:
-    policies = [r for r in worker.section("Resources").values() if r.get("Type") == "AWS::AutoScaling::ScalingPolicy"]
-    assert len(policies) == 1, f"the worker's .ebextensions declare {len(policies)} scaling policies, not one"
+def policy(bundle) -> dict:
+    policies = [r for r in bundle.section("Resources").values() if r.get("Type") == "AWS::AutoScaling::ScalingPolicy"]
+    assert len(policies) == 1, f"the {bundle.name}'s .ebextensions declare {len(policies)} scaling policies, not one"
     return policies[0]["Properties"]
 
 
@@ -101,11 +105,39 @@ def test_the_group_has_room_to_scale(worker):
     assert 1 <= minimum < maximum, f"MinSize {minimum} and MaxSize {maximum}: at least one instance, and room to grow"
 
 
-def test_elastic_beanstalks_own_trigger_can_never_fire(worker):
+@pytest.mark.parametrize("name", sorted(BUNDLES))
+def test_elastic_beanstalks_own_trigger_can_never_fire(bundles, name):
+    # Elastic Beanstalk attaches two simple scaling policies on its trigger to
+    # every environment's group (by default on NetworkOut); with thresholds
+    # average CPU cannot cross they never act against the target tracking.
+    bundle = bundles[name]
     low, high = TRIGGER_THRESHOLD_RANGE
-    assert worker.option(TRIGGER, "MeasureName") == "CPUUtilization", "the trigger must measure CPUUtilization"
-    assert worker.option(TRIGGER, "Unit") == "Percent", "CPUUtilization is in Percent"
-    assert worker.option(TRIGGER, "Statistic") == "Average", "the trigger's statistic must be Average (at most 100 %)"
-    upper, lower = int(worker.option(TRIGGER, "UpperThreshold")), int(worker.option(TRIGGER, "LowerThreshold"))
+    assert bundle.option(TRIGGER, "MeasureName") == "CPUUtilization", "the trigger must measure CPUUtilization"
+    assert bundle.option(TRIGGER, "Unit") == "Percent", "CPUUtilization is in Percent"
+    assert bundle.option(TRIGGER, "Statistic") == "Average", "the trigger's statistic must be Average (at most 100 %)"
+    upper, lower = int(bundle.option(TRIGGER, "UpperThreshold")), int(bundle.option(TRIGGER, "LowerThreshold"))
     assert 100 <= upper <= high, f"UpperThreshold {upper}: CPU must never be above it (>= 100, <= {high})"
     assert low <= lower <= 0, f"LowerThreshold {lower}: CPU must never be below it (<= 0, >= {low})"
+
+
+# --- the web ------------------------------------------------------------------------
+
+
+def test_the_web_tracks_its_average_cpu_on_its_own_group(web):
+    # Target tracking on the predefined metric ASGAverageCPUUtilization
+    # ("Target tracking scaling policies"), attached to the group Elastic
+    # Beanstalk creates: it needs no load balancer, so the one web bundle
+    # scales behind one and runs without (`--single`).
+    properties = policy(web)
+    assert properties["AutoScalingGroupName"] == {"Ref": "AWSEBAutoScalingGroup"}, properties["AutoScalingGroupName"]
+    assert properties["PolicyType"] == "TargetTrackingScaling", f"PolicyType is {properties['PolicyType']!r}"
+    tracking = properties["TargetTrackingConfiguration"]
+    assert tracking["PredefinedMetricSpecification"] == {"PredefinedMetricType": "ASGAverageCPUUtilization"}, tracking
+    assert 0 < float(tracking["TargetValue"]) < 100, f"a CPU target of {tracking['TargetValue']} % can never be tracked"
+    assert "AWSEBV2LoadBalancer" not in str(properties), "the web's policy must not need the load balancer"
+
+
+def test_the_web_keeps_elastic_beanstalks_default_group_size(web):
+    # aws:autoscaling:asg MinSize 1 and MaxSize 4 by default: room to scale,
+    # and nothing set that a single-instance environment would contradict.
+    assert not [o for o in web.options if o.namespace == ASG], "the web sets its group's size: leave the defaults 1..4"

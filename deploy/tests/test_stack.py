@@ -58,6 +58,7 @@ def test_every_name_derives_from_the_stack_name():
         ("DeadLetterQueue", "QueueName"),
         ("MessagesTable", "TableName"),
         ("DeadLetterAlarm", "AlarmName"),
+        ("AlarmTopic", "TopicName"),
     ):
         name = resources()[logical]["Properties"][name_property]
         assert isinstance(name, dict) and "${AWS::StackName}" in json.dumps(name), (
@@ -105,17 +106,24 @@ def test_the_alarm_fires_on_the_first_message_in_the_dead_letter_queue():
     )
 
 
-def test_the_alarm_notifies_a_topic_only_when_one_is_given():
+def test_the_alarm_and_the_health_notifications_go_to_the_stacks_topic_or_the_one_given():
+    """The stack makes `<stack>-alarms` unless AlarmTopicArn names an existing
+    topic; the dead-letter alarm notifies that topic, and the
+    NotificationTopicArn output (which scripts/bundle writes into both
+    environments' `aws:elasticbeanstalk:sns:topics`) names the same one."""
     template = stackkit.template()
     parameter = template["Parameters"]["AlarmTopicArn"]
     assert parameter.get("Default") == "", "AlarmTopicArn must be optional (Default: empty)"
-    assert template["Conditions"]["NotifyTopic"] == {"Fn::Not": [{"Fn::Equals": [{"Ref": "AlarmTopicArn"}, ""]}]}, (
-        "NotifyTopic must hold when AlarmTopicArn is not empty"
+    assert template["Conditions"]["OwnTopic"] == {"Fn::Equals": [{"Ref": "AlarmTopicArn"}, ""]}, (
+        "OwnTopic must hold exactly when no AlarmTopicArn is given"
     )
+    topic = resources()["AlarmTopic"]
+    assert topic["Type"] == "AWS::SNS::Topic" and topic.get("Condition") == "OwnTopic", topic
+    assert topic["Properties"]["TopicName"] == {"Fn::Sub": "${AWS::StackName}-alarms"}, topic
+    the_topic = {"Fn::If": ["OwnTopic", {"Ref": "AlarmTopic"}, {"Ref": "AlarmTopicArn"}]}
     actions = resources()["DeadLetterAlarm"]["Properties"]["AlarmActions"]
-    assert actions == {"Fn::If": ["NotifyTopic", [{"Ref": "AlarmTopicArn"}], {"Ref": "AWS::NoValue"}]}, (
-        f"DeadLetterAlarm's AlarmActions are {actions!r}: the topic when given, no action otherwise"
-    )
+    assert actions == [the_topic], f"DeadLetterAlarm's AlarmActions are {actions!r}: the topic, made or given"
+    assert template["Outputs"]["NotificationTopicArn"]["Value"] == the_topic
 
 
 def test_the_queues_are_standard_unless_queue_type_is_fifo():

@@ -143,7 +143,8 @@ pub fn plan(
 
 /// Records and enqueues `messages` (made by [`plan`]): one with a conditional
 /// create and a single send, several with the backends' batch calls
-/// (DynamoDB BatchWriteItem, SQS SendMessageBatch).
+/// (DynamoDB TransactWriteItems of 25 messages with their counters, SQS
+/// SendMessageBatch).
 pub async fn send_planned(
     backends: &Backends,
     messages: Vec<Message>,
