@@ -120,25 +120,58 @@ pub fn burst(body: &str, count: u32) -> Result<Vec<MessageBody>, HttpError> {
         .collect()
 }
 
-/// Reads the live page's `watch=<id>:<attempts>,...`: the pending messages on
-/// screen and the attempts shown for each (a bare id means none shown). At
-/// most a page of them; an id listed twice counts once.
-pub fn parse_watch(text: &str) -> Result<Vec<(MessageId, u32)>, HttpError> {
-    let malformed =
-        || HttpError::bad_request("watch must list <id>:<attempts> pairs separated by commas");
-    let mut watched: Vec<(MessageId, u32)> = Vec::new();
+/// One message the live page shows and asks about: its id, the attempts it
+/// shows, and the status it shows when that is not `pending` (a final row is
+/// asked about now and then, so that one deleted or retried elsewhere does
+/// not stay on screen as it was).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Watched {
+    pub id: MessageId,
+    pub attempts: u32,
+    pub status: Option<Status>,
+}
+
+impl Watched {
+    /// Whether `message` differs from what the page shows. Without a status,
+    /// the page shows it pending.
+    pub fn differs_from(&self, message: &messages::Message) -> bool {
+        message.status != self.status.unwrap_or(Status::Pending)
+            || message.attempts != self.attempts
+    }
+}
+
+/// Reads the live page's `watch=<id>:<attempts>[:<status>],...`: the
+/// messages on screen, the attempts shown for each (a bare id means none
+/// shown) and, for a row that is not pending, the status shown. At most a
+/// page of them; an id listed twice counts once.
+pub fn parse_watch(text: &str) -> Result<Vec<Watched>, HttpError> {
+    let malformed = || {
+        HttpError::bad_request(
+            "watch must list <id>:<attempts> or <id>:<attempts>:<status> items separated by commas",
+        )
+    };
+    let mut watched: Vec<Watched> = Vec::new();
     for item in text
         .split(',')
         .filter(|item| !item.is_empty())
         .take(MAX_PAGE as usize)
     {
-        let (id, attempts) = match item.split_once(':') {
-            Some((id, attempts)) => (id, attempts.parse::<u32>().map_err(|_| malformed())?),
-            None => (item, 0),
+        let mut parts = item.splitn(3, ':');
+        let id = MessageId::parse(parts.next().unwrap_or_default()).map_err(|_| malformed())?;
+        let attempts = match parts.next() {
+            Some(attempts) => attempts.parse::<u32>().map_err(|_| malformed())?,
+            None => 0,
         };
-        let id = MessageId::parse(id).map_err(|_| malformed())?;
-        if !watched.iter().any(|(seen, _)| *seen == id) {
-            watched.push((id, attempts));
+        let status = match parts.next() {
+            Some(status) => Some(status.parse::<Status>().map_err(|_| malformed())?),
+            None => None,
+        };
+        if !watched.iter().any(|seen| seen.id == id) {
+            watched.push(Watched {
+                id,
+                attempts,
+                status,
+            });
         }
     }
     Ok(watched)
@@ -214,9 +247,19 @@ mod tests {
     fn watched_ids_are_read_once_each_and_bad_pairs_refused() {
         let id = MessageId::new();
         let watched = parse_watch(&format!("{id}:2,{id}:3,")).expect("valid");
-        assert_eq!(watched, [(id, 2)]);
-        assert_eq!(parse_watch(&id.to_string()).ok(), Some(vec![(id, 0)]));
+        let seen = |attempts, status| Watched {
+            id,
+            attempts,
+            status,
+        };
+        assert_eq!(watched, [seen(2, None)]);
+        assert_eq!(parse_watch(&id.to_string()).ok(), Some(vec![seen(0, None)]));
+        assert_eq!(
+            parse_watch(&format!("{id}:4:fail")).ok(),
+            Some(vec![seen(4, Some(Status::Fail))])
+        );
         assert!(parse_watch(&format!("{id}:two")).is_err());
+        assert!(parse_watch(&format!("{id}:1:lost")).is_err());
         assert!(parse_watch("nope:1").is_err());
     }
 

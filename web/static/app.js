@@ -78,7 +78,7 @@ function setPipeline(pipeline) {
   if (!activity) return;
   async function refresh() {
     const interval = document.getElementById("live-interval");
-    if (!interval || interval.value !== "0") {
+    if (!document.hidden && (!interval || interval.value !== "0")) {
       try {
         const response = await fetch("/activity/charts", { headers: { Accept: "text/html" } });
         if (response.ok) activity.innerHTML = await response.text();
@@ -98,6 +98,11 @@ function setPipeline(pipeline) {
   if (!document.getElementById("pipeline") || document.getElementById("messages")) return;
   const status = document.getElementById("redrive-status");
   async function refresh() {
+    // A hidden tab asks nothing; it catches up when shown.
+    if (document.hidden) {
+      document.addEventListener("visibilitychange", refresh, { once: true });
+      return;
+    }
     try {
       const response = await fetch("/api/pipeline", { headers: { Accept: "application/json" } });
       if (response.ok) {
@@ -124,6 +129,10 @@ function setPipeline(pipeline) {
   const live = document.getElementById("detail-live");
   const id = detail.dataset.id;
   async function follow() {
+    if (document.hidden) {
+      document.addEventListener("visibilitychange", follow, { once: true });
+      return;
+    }
     let message;
     try {
       const response = await fetch("/api/messages/" + encodeURIComponent(id), { headers: { Accept: "application/json" } });
@@ -208,7 +217,22 @@ function setPipeline(pipeline) {
   let rowCap = MAX_ROWS;
   const MAX_UNSEEN = 2000;
   const WATCH_PER_POLL = 100;
+  // Rows that are final are asked about too, a few a poll, round and round,
+  // so one deleted or retried elsewhere does not stay on screen as it was.
+  const STALE_PER_POLL = 10;
+  // A server that does not answer is asked less and less often, up to this.
+  const MAX_BACKOFF_MS = 60000;
+  let failures = 0;
+  let lastGood = new Date();
   let watchFrom = 0;
+  let staleFrom = 0;
+  // New rows wait here, newest first, while rows are in view: inserted at
+  // the top they would push what the reader is looking at down the page.
+  // "Show" puts them in; the reader's own sends go in at once.
+  const held = [];
+  let heldCount = 0;
+  const own = new Set();
+  const showNew = document.getElementById("show-new");
   let polls = 0;
   let timer = null;
   // One poll loop at a time: `polling` while a request is out; a wish to
@@ -271,6 +295,21 @@ function setPipeline(pipeline) {
     return tr;
   }
 
+  // Changes a row in place, cell by cell, so that a link in it keeps the
+  // focus and nothing around it is laid out again.
+  function patch(tr, message) {
+    tr.dataset.status = message.status;
+    tr.dataset.attempts = message.attempts;
+    const badge = tr.cells[0].querySelector(".badge");
+    badge.className = "badge status-" + message.status;
+    badge.textContent = message.status;
+    tr.cells[4].textContent = String(message.attempts);
+    tr.cells[6].textContent = message.error == null ? "" : String(message.error);
+    tr.classList.remove("fresh");
+    void tr.offsetWidth; // restarts the highlight
+    tr.classList.add("fresh");
+  }
+
   function ageText(iso) {
     const seconds = Math.max(0, Math.round((Date.now() - Date.parse(iso)) / 1000));
     if (seconds < 60) return seconds + " s ago";
@@ -288,8 +327,61 @@ function setPipeline(pipeline) {
 
   function rowFor(id) {
     for (const tr of tbody.rows) if (tr.dataset.id === id) return tr;
-    return null;
+    return held.find((tr) => tr.dataset.id === id) || null;
   }
+
+  // Whether any row of the list is on screen.
+  function rowsInView() {
+    const rows = tbody.rows;
+    if (!rows.length) return false;
+    const top = rows[0].getBoundingClientRect().top;
+    const bottom = rows[rows.length - 1].getBoundingClientRect().bottom;
+    return bottom > 0 && top < window.innerHeight;
+  }
+
+  // A new row for the top of the list: in at once when nothing on screen
+  // would move (`hold` false, decided once per update, so that the rows of
+  // one update into an empty list go in together) or the reader sent it;
+  // otherwise held behind "Show".
+  function arrive(tr, hold) {
+    tr.classList.add("fresh");
+    const mine = own.delete(tr.dataset.id);
+    if (mine) showHeld();
+    if (!mine && (held.length || hold)) {
+      held.unshift(tr);
+      heldCount += 1;
+      // Bounded like the table: the oldest held are left to "Load more".
+      if (held.length > MAX_ROWS) held.pop();
+      sayHeld();
+      return;
+    }
+    tbody.insertBefore(tr, tbody.firstChild);
+  }
+
+  // Takes a row off the list, or out of the held ones.
+  function drop(tr) {
+    const index = held.indexOf(tr);
+    if (index >= 0) {
+      held.splice(index, 1);
+      sayHeld();
+    } else tr.remove();
+  }
+
+  function sayHeld() {
+    if (!showNew) return;
+    if (!held.length) heldCount = 0;
+    showNew.textContent = heldCount === 1 ? "Show 1 new message" : "Show " + heldCount + " new messages";
+    showNew.classList.toggle("waiting", held.length > 0);
+  }
+
+  // The held rows, oldest first, each at the top: the newest ends first.
+  function showHeld() {
+    while (held.length) tbody.insertBefore(held.pop(), tbody.firstChild);
+    sayHeld();
+    trimRows();
+    document.getElementById("empty").hidden = tbody.rows.length > 0;
+  }
+  if (showNew) showNew.addEventListener("click", showHeld);
 
   function setCounts(counts) {
     for (const status of Object.keys(counts)) {
@@ -311,6 +403,7 @@ function setPipeline(pipeline) {
     // At most 100 watched per poll (the server's limit): when there are
     // more, each poll takes the next 100, round and round.
     const candidates = Array.from(tbody.rows)
+      .concat(held)
       .filter((tr) => tr.dataset.status === "pending")
       .map((tr) => tr.dataset.id + ":" + tr.dataset.attempts)
       .concat(Array.from(unseen, ([id, attempts]) => id + ":" + attempts));
@@ -321,14 +414,26 @@ function setPipeline(pipeline) {
       if (watched.length < WATCH_PER_POLL) watched = watched.concat(candidates.slice(0, WATCH_PER_POLL - watched.length));
       watchFrom = from + WATCH_PER_POLL;
     }
+    const room = Math.min(STALE_PER_POLL, WATCH_PER_POLL - watched.length);
+    const finals = Array.from(tbody.rows).filter((tr) => tr.dataset.status !== "pending");
+    if (room > 0 && finals.length) {
+      const from = staleFrom % finals.length;
+      const slice = finals.slice(from, from + room);
+      staleFrom = from + room;
+      watched = watched.concat(slice.map((tr) => tr.dataset.id + ":" + tr.dataset.attempts + ":" + tr.dataset.status));
+    }
     if (watched.length) params.set("watch", watched.join(","));
-    if (polls % 4 === 1) params.set("counts", "1");
+    // The counts with every update: they come from the figures the server
+    // shares among its pages (read at most every few seconds), at no cost
+    // per page.
+    params.set("counts", "1");
     let more = false;
     try {
       const response = await fetch("/api/messages/updates?" + params.toString(), { headers: { Accept: "application/json" } });
       if (!response.ok) throw new Error("HTTP " + response.status);
       const update = await response.json();
       let changed = 0;
+      const hold = rowsInView();
       for (const message of update.new) {
         newest = message.id;
         if (group && message.group !== group) continue;
@@ -337,9 +442,7 @@ function setPipeline(pipeline) {
           continue;
         }
         if (rowFor(message.id)) continue;
-        const tr = row(message);
-        tr.classList.add("fresh");
-        tbody.insertBefore(tr, tbody.firstChild);
+        arrive(row(message), hold);
         changed += 1;
       }
       for (const message of update.changed) {
@@ -352,38 +455,72 @@ function setPipeline(pipeline) {
           }
           unseen.delete(message.id);
           if (message.status !== filter) continue;
-          const tr = row(message);
-          tr.classList.add("fresh");
-          tbody.insertBefore(tr, tbody.firstChild);
+          arrive(row(message), hold);
           changed += 1;
           continue;
         }
         changed += 1;
         // In a filtered view, a message that left the status leaves the list.
         if (filter && message.status !== filter) {
-          old.remove();
+          drop(old);
           continue;
         }
-        const tr = row(message);
-        tr.classList.add("fresh");
-        old.replaceWith(tr);
+        patch(old, message);
+      }
+      // Deleted by an operator: gone from the list too.
+      for (const id of update.gone || []) {
+        unseen.delete(id);
+        const old = rowFor(id);
+        if (old) {
+          drop(old);
+          changed += 1;
+        }
       }
       trimRows();
       if (update.counts) setCounts(update.counts);
       if (update.pipeline) setPipeline(update.pipeline);
       else if (changed) polls = 0; // ask for fresh counts on the next poll
       document.getElementById("empty").hidden = tbody.rows.length > 0;
-      live.textContent = changed ? changed + " update(s) at " + new Date().toLocaleTimeString() : "";
+      if (changed) live.textContent = (changed === 1 ? "1 update" : changed + " updates") + " at " + new Date().toLocaleTimeString();
       more = update.more;
+      if (failures) live.textContent = "Live again at " + new Date().toLocaleTimeString() + ".";
+      failures = 0;
+      lastGood = new Date();
+      stale(false);
       refreshAges();
     } catch (error) {
-      live.textContent = "Live updates paused (" + error.message + "); retrying.";
+      failures += 1;
+      stale(true);
+      const wait = Math.min(POLL_MS * 2 ** failures, MAX_BACKOFF_MS);
+      live.textContent = "No answer from the server (" + error.message + "); the figures are as of " + lastGood.toLocaleTimeString() + ". Trying again in " + Math.round(wait / 1000) + " s.";
     }
     polling = false;
     const now = more || pollSoon;
     pollSoon = false;
-    if (now) timer = setTimeout(poll, 0);
-    else if (POLL_MS > 0) timer = setTimeout(poll, POLL_MS);
+    schedule(now ? 0 : failures ? Math.min(POLL_MS * 2 ** failures, MAX_BACKOFF_MS) : POLL_MS);
+  }
+
+  // The next look, unless the reader paused, or the tab is hidden: a hidden
+  // tab asks nothing, and looks at once when it is shown again.
+  function schedule(delay) {
+    clearTimeout(timer);
+    if (POLL_MS <= 0 || document.hidden) return;
+    timer = setTimeout(poll, delay);
+  }
+  document.addEventListener("visibilitychange", () => {
+    if (!document.hidden && POLL_MS > 0) pollNow();
+  });
+
+  // The strip and the counts greyed while the server does not answer, with
+  // the time of their figures.
+  function stale(yes) {
+    for (const id of ["pipeline", "counts"]) {
+      const element = document.getElementById(id);
+      if (!element) continue;
+      element.classList.toggle("stale", yes);
+      if (yes) element.title = "As of " + lastGood.toLocaleTimeString() + ": the server is not answering";
+      else element.removeAttribute("title");
+    }
   }
 
   // "Load more" appends the next page in place instead of navigating, and
@@ -513,6 +650,7 @@ function setPipeline(pipeline) {
         const open = response.status === 409 || String(answer.error || "").includes("same Idempotency-Key is safe");
         if (!open) key.value = newKey();
         if (response.ok) {
+          for (const item of answer.items || []) own.add(item.id);
           const sent = answer.items ? answer.items.length : 1;
           say("notice", sent === 1 ? "Message sent: watch it below." : sent + " messages sent: watch them below.");
           form.elements.body.value = "";
@@ -531,6 +669,6 @@ function setPipeline(pipeline) {
   }
 
   refreshAges();
-  if (POLL_MS > 0) timer = setTimeout(poll, POLL_MS);
+  if (POLL_MS > 0) schedule(POLL_MS);
   else live.textContent = "Live updates paused: choose an interval to resume.";
 })();

@@ -316,3 +316,35 @@ async fn a_filtered_view_shows_a_new_message_once_it_reaches_that_status() {
     .await;
     browser.close().await;
 }
+
+/// The rows of the live list plus the new ones waiting behind "Show" (the
+/// list holds still while rows are on screen: live_list.rs).
+pub async fn rows_and_waiting(browser: &Browser) -> u64 {
+    browser
+        .script("const show = document.getElementById('show-new'); const waiting = show && show.classList.contains('waiting') ? Number((show.textContent.match(/\\d+/) || ['0'])[0]) : 0; return document.querySelectorAll('#messages tbody tr').length + waiting;")
+        .await
+        .as_u64()
+        .unwrap_or(0)
+}
+
+/// Waits (up to `limit`) until the list shows or holds `wanted` rows, then
+/// shows the held ones, as a reader presses "Show".
+pub async fn show_all(browser: &Browser, wanted: u64, limit: Duration) {
+    let deadline = tokio::time::Instant::now() + limit;
+    while rows_and_waiting(browser).await < wanted && tokio::time::Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    if browser.count("#show-new.waiting").await == 1 {
+        browser.click("#show-new").await;
+    }
+}
+
+/// Posts `body` as JSON to `path` of the web, as another client would.
+pub async fn post_api(app: &App, path: &str, body: serde_json::Value) -> reqwest::Response {
+    reqwest::Client::new()
+        .post(format!("{}{path}", app.web))
+        .json(&body)
+        .send()
+        .await
+        .expect("answer")
+}

@@ -105,6 +105,10 @@ async fn live_updates_pause_and_resume_at_the_chosen_interval_which_is_kept() {
         .click()
         .await
         .expect("resume");
+    // A row is on screen, so the new one waits behind "Show" rather than
+    // pushing it down (the list holds still: live_list.rs).
+    browser.wait_for_count("#show-new.waiting", 1, WAIT).await;
+    browser.click("#show-new").await;
     assert_eq!(
         browser.wait_for_count("#messages tbody tr", 2, WAIT).await,
         2,

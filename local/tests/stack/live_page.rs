@@ -14,20 +14,12 @@ use fantoccini::key::Key;
 use serde_json::{Value, json};
 use testkit::accessibility::assert_accessible;
 
-use crate::browser::{App, app, send};
+use crate::browser::{App, app, post_api, send, show_all};
 
 const WAIT: Duration = Duration::from_secs(15);
 
 async fn post(app: &App, path: &str, body: Value) -> Value {
-    reqwest::Client::new()
-        .post(format!("{}{path}", app.web))
-        .json(&body)
-        .send()
-        .await
-        .expect("answer")
-        .json()
-        .await
-        .expect("json")
+    post_api(app, path, body).await.json().await.expect("json")
 }
 
 /// Seeds `count` pending records with no job (they stay pending).
@@ -342,8 +334,11 @@ async fn every_message_of_a_300_burst_reaches_the_complete_view() {
         .await;
     }
     let rows = "#messages tbody tr";
+    // The first to complete go in; the others wait behind "Show" while rows
+    // are on screen.
+    show_all(&browser, 300, Duration::from_secs(60)).await;
     browser
-        .wait_for_count(rows, 300, Duration::from_secs(60))
+        .wait_for_count(rows, 300, Duration::from_secs(10))
         .await;
     assert_eq!(browser.count(rows).await, 300, "all 300, with no reload");
     assert_accessible(
@@ -370,8 +365,10 @@ async fn the_live_table_keeps_at_most_500_rows_and_load_more_goes_on_after_them(
         .await;
     }
     let rows = "#messages tbody tr";
+    // All 600 in or waiting behind "Show", then shown.
+    show_all(&browser, 600, Duration::from_secs(30)).await;
     browser
-        .wait_for_count(rows, 500, Duration::from_secs(30))
+        .wait_for_count(rows, 500, Duration::from_secs(10))
         .await;
     tokio::time::sleep(Duration::from_secs(3)).await;
     assert_eq!(browser.count(rows).await, 500, "at most 500 rows");

@@ -6,6 +6,8 @@
 //! - `browser`: the page in a real headless Chromium.
 //! - `dashboard`: find by id, pause or choose the live interval, dark mode.
 //! - `live_page`: the live page's defects, each shown fixed in Chromium.
+//! - `live_list`: the live list as an operator reads it: it holds still,
+//!   keeps the focus, re-reads stale rows, rests in a hidden tab and backs off.
 //! - `layout`: the page on a phone, and manual mode at 1440 × 900.
 //! - `operator_page`: the failures page, the operator's actions and the
 //!   pipeline strip, in Chromium, checked with axe-core.
@@ -18,6 +20,7 @@ mod fifo;
 mod helpers;
 mod launcher;
 mod layout;
+mod live_list;
 mod live_page;
 mod operator_page;
 mod pipeline;

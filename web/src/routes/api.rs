@@ -8,7 +8,7 @@ use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::routing::{get, post};
 use axum::{Json, Router};
-use messages::{MAX_PAGE, Message, MessageId, Page, Status};
+use messages::{MAX_PAGE, Message, MessageId, Page};
 use serde::{Deserialize, Serialize};
 use service::http::HttpError;
 
@@ -140,7 +140,7 @@ async fn create_batch(
     Ok((StatusCode::ACCEPTED, Json(Created { items })))
 }
 
-/// `GET /api/messages/updates?after=<id>&watch=<id>:<attempts>,...&counts=1`:
+/// `GET /api/messages/updates?after=<id>&watch=<id>:<attempts>[:<status>],...&counts=1`:
 /// what changed since the page last looked, for the live page. The new
 /// messages and the counts come from what the web instance read for every
 /// open page (`recent.rs`, `snapshot.rs`); a page's own read is the batch
@@ -156,8 +156,11 @@ struct UpdatesParams {
 struct Updates {
     /// Messages created after `after`, oldest first.
     new: Vec<Message>,
-    /// Watched messages whose status or attempts changed.
+    /// Watched messages whose status or attempts differ from what the page
+    /// shows.
     changed: Vec<Message>,
+    /// Watched messages that no longer exist (an operator deleted them).
+    gone: Vec<MessageId>,
     /// Per status, when asked (capped, see the page).
     counts: Option<BTreeMap<&'static str, u64>>,
     /// The pipeline strip's figures, with the counts.
@@ -193,18 +196,20 @@ async fn updates(
         }
     };
     let watched = parse_watch(params.watch.as_deref().unwrap_or_default())?;
-    let ids: Vec<MessageId> = watched.iter().map(|(id, _)| *id).collect();
-    let changed = store
-        .get_many(&ids)
-        .await
-        .map_err(unavailable)?
+    let ids: Vec<MessageId> = watched.iter().map(|seen| seen.id).collect();
+    let found = store.get_many(&ids).await.map_err(unavailable)?;
+    let gone = ids
+        .iter()
+        .filter(|id| !found.iter().any(|message| message.id == **id))
+        .copied()
+        .collect();
+    let changed = found
         .into_iter()
         .filter(|message| {
-            let seen = watched
+            watched
                 .iter()
-                .find(|(id, _)| *id == message.id)
-                .map_or(0, |(_, attempts)| *attempts);
-            message.status != Status::Pending || message.attempts != seen
+                .find(|seen| seen.id == message.id)
+                .is_some_and(|seen| seen.differs_from(message))
         })
         .collect();
     // Shared by every open page, and at most a few seconds old (`snapshot.rs`).
@@ -224,6 +229,7 @@ async fn updates(
     Ok(Json(Updates {
         new,
         changed,
+        gone,
         counts,
         pipeline,
         more,
