@@ -29,8 +29,22 @@ fn line(at: DateTime<Utc>, kind: &'static str, what: String, error: Option<Strin
     }
 }
 
-/// The lines of `message`'s timeline, oldest first.
+/// A run time as people read it: milliseconds under a second, then seconds
+/// with a tenth, then minutes and seconds.
+pub fn duration(ms: u64) -> String {
+    match ms {
+        0..1_000 => format!("{ms} ms"),
+        1_000..60_000 => format!("{:.1} s", ms as f64 / 1_000.0),
+        _ => format!("{} min {} s", ms / 60_000, ms % 60_000 / 1_000),
+    }
+}
+
+/// The lines of `message`'s timeline, oldest first. Deliveries are numbered
+/// in order on the message; sqsd's receive count, which starts again at 1
+/// for the job of an operator's retry or a sweeper's re-enqueue, is said
+/// beside it when it differs.
 pub fn lines(message: &Message) -> Vec<Line> {
+    let mut delivery = 0;
     let mut lines = vec![line(
         message.created_at,
         "sent",
@@ -46,17 +60,26 @@ pub fn lines(message: &Message) -> Vec<Line> {
                 answer,
                 error,
             } => {
+                delivery += 1;
+                let ran = duration(*took_ms);
                 let outcome = match (*answer, error.is_some()) {
-                    (200, false) => "complete",
-                    (200, true) => "failed for good",
-                    _ => "failed, to be retried",
+                    (200, false) => format!("complete after {ran}"),
+                    (200, true) => format!("failed for good after {ran}"),
+                    _ => format!("failed after {ran}, to be retried"),
+                };
+                let receive = if *receive_count == delivery {
+                    String::new()
+                } else {
+                    format!(" (receive {receive_count} of its job)")
                 };
                 line(
                     *started_at,
-                    if *answer == 200 && error.is_none() { "delivered" } else { "failed" },
-                    format!(
-                        "Delivery {receive_count}: {outcome} in {took_ms} ms, answered {answer} to sqsd"
-                    ),
+                    if *answer == 200 && error.is_none() {
+                        "delivered"
+                    } else {
+                        "failed"
+                    },
+                    format!("Delivery {delivery}{receive}: {outcome}; answered {answer} to sqsd"),
                     error.clone(),
                 )
             }
@@ -96,13 +119,45 @@ mod tests {
         let kinds: Vec<&str> = lines.iter().map(|line| line.kind).collect();
         assert_eq!(kinds, ["sent", "failed", "delivered", "retried"]);
         assert!(
-            lines[1]
-                .what
-                .starts_with("Delivery 1: failed, to be retried"),
+            lines[1].what.starts_with("Delivery 1: failed after ")
+                && lines[1].what.contains(", to be retried"),
             "{}",
             lines[1].what
         );
         assert_eq!(lines[1].error.as_deref(), Some("flaky"));
         assert!(lines[2].what.contains("answered 200 to sqsd"));
+    }
+
+    #[test]
+    fn a_retried_messages_deliveries_keep_counting_and_say_their_receive() {
+        let mut message = Message::new(MessageBody::parse("x").expect("valid"), Simulate::Fail);
+        message.history = vec![
+            Event::delivered(1, messages::now(), 200, Some("no")),
+            Event::Retried {
+                at: messages::now(),
+            },
+            Event::delivered(1, messages::now(), 200, None),
+        ];
+        let lines = lines(&message);
+        assert!(
+            lines[1].what.starts_with("Delivery 1: failed for good"),
+            "{}",
+            lines[1].what
+        );
+        assert!(
+            lines[3]
+                .what
+                .starts_with("Delivery 2 (receive 1 of its job): complete"),
+            "{}",
+            lines[3].what
+        );
+    }
+
+    #[test]
+    fn durations_read_as_people_say_them() {
+        assert_eq!(duration(0), "0 ms");
+        assert_eq!(duration(999), "999 ms");
+        assert_eq!(duration(12_703), "12.7 s");
+        assert_eq!(duration(61_000), "1 min 1 s");
     }
 }

@@ -65,6 +65,18 @@ impl MessageId {
     }
 }
 
+impl MessageId {
+    /// Parses an id as a person may type or paste it: upper-case, without
+    /// hyphens, in braces or as a `urn:uuid:`. For finding a message only;
+    /// whatever the spelling, the id found is the canonical one (`parse`
+    /// stays strict for everything that names a stored record).
+    pub fn parse_typed(text: &str) -> Result<Self, InvalidMessageId> {
+        Uuid::try_parse(text.trim())
+            .map(Self)
+            .map_err(|_| InvalidMessageId(text.chars().take(64).collect()))
+    }
+}
+
 impl Default for MessageId {
     fn default() -> Self {
         Self::new()
@@ -93,6 +105,26 @@ impl From<MessageId> for String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_typed_id_may_be_spelled_any_way_a_uuid_is_and_finds_the_canonical_one() {
+        let id = MessageId::new();
+        let canonical = id.to_string();
+        for typed in [
+            canonical.to_uppercase(),
+            canonical.replace('-', ""),
+            format!("{{{canonical}}}"),
+            format!("urn:uuid:{canonical}"),
+            format!("  {canonical} "),
+        ] {
+            assert_eq!(MessageId::parse_typed(&typed).ok(), Some(id), "{typed}");
+            assert!(
+                MessageId::parse(&typed).is_err() || typed == canonical,
+                "{typed}"
+            );
+        }
+        assert!(MessageId::parse_typed("not an id").is_err());
+    }
 
     #[test]
     fn ids_made_later_sort_later() {

@@ -161,7 +161,7 @@ async fn with_polling_off_the_page_offers_the_button_and_it_processes_a_batch() 
         .to_owned();
     assert_eq!(location, "/?processed=1&finished=1&retried=0");
     let page = get_text(&client, &format!("{web}{location}")).await;
-    assert!(page.contains("Processed 1 message(s): 1 finished, 0 will be retried."));
+    assert!(page.contains("Processed 1 message: 1 finished, 0 will be retried."));
     assert_eq!(status_of(&client, &web, &id).await, "complete");
 
     // With polling off, the worker's own endpoint serves batches too.

@@ -258,7 +258,8 @@ async fn index(
         (None, Some(0)) => Some("The queue was empty: nothing to process.".to_owned()),
         // A count the link leaves out is a count of none.
         (None, Some(received)) => Some(format!(
-            "Processed {received} message(s): {} finished, {} will be retried.{}",
+            "Processed {}: {} finished, {} will be retried.{}",
+            messages_word(received),
             params.finished.unwrap_or_default(),
             params.retried.unwrap_or_default(),
             if params.more.is_some() {
@@ -387,7 +388,8 @@ struct FindParams {
 async fn find(params: Result<Query<FindParams>, QueryRejection>) -> Response {
     let typed = params.map(|Query(params)| params.id).unwrap_or_default();
     let typed = typed.trim();
-    match MessageId::parse(typed) {
+    // As people type ids: any case, with or without hyphens.
+    match MessageId::parse_typed(typed) {
         Ok(id) => Redirect::to(&format!("/messages/{id}")).into_response(),
         Err(_) if typed.is_empty() => error_page(HttpError::bad_request(
             "type a message id to find, like 01936b2e-8a8f-7cc3-9f0e-2b1b6d3c4a5e",
@@ -513,7 +515,8 @@ async fn process_batch(
                 Err(refused) => return refused,
             };
             let error = HttpError::bad_gateway(format!(
-                "Processing stopped after {received} message(s): {error}"
+                "Processing stopped after {}: {error}",
+                messages_word(received)
             ));
             page.error = Some(error.public().to_owned());
             render_refusal(&page, error)
@@ -568,4 +571,12 @@ async fn demo_groups(State(state): State<AppState>, client: Client) -> Response 
     };
     page.error = Some(error.public().to_owned());
     render_refusal(&page, error)
+}
+
+/// "1 message", "3 messages".
+fn messages_word(count: impl Into<u64>) -> String {
+    match count.into() {
+        1 => "1 message".to_owned(),
+        count => format!("{count} messages"),
+    }
 }
