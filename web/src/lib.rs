@@ -26,7 +26,9 @@
 //!   per-client budget of wrong credentials; `access`: whether a request may
 //!   act, checked before anything else, and signing in and out, with the
 //!   sessions in the backend; `operate`: the actions on
-//!   failed messages (retry, delete); [`redrive`]: moving the dead-letter
+//!   failed messages (retry, delete); `error_groups`: their errors by text,
+//!   for the failures page; `all_failed`: one of them on every
+//!   failed message, in the background; [`redrive`]: moving the dead-letter
 //!   queue back, in the background.
 //! - [`deadline`]: every request answers in time, with a sentence that says
 //!   what a late send may still do.
@@ -38,16 +40,18 @@
 //! - [`throttle`]: the per-client rates on sends and reads and the cap on requests in flight.
 //! - [`provision`]: the `web provision` command.
 //! - [`worker_link`]: asking the worker (at `WORKER_URL`) to process a batch by hand.
+//! - `plural`: counts in words ("1 message", "3 messages").
 //! - [`startup`]: [`Application`], which binds the listener and serves.
 //!
-//! Modules only import downwards: (`startup`, `provision`) > (`routes`, `security`, `deadline`) >
+//! Modules only import downwards: (`startup`, `provision`) > (`routes`, `security`, `deadline`) > `all_failed` >
 //! (`idempotent`, `operate`, `access`, `strip`, `charts`, `timeline`) > (`html`, `error`, `input`) > (`send`, `snapshot`,
-//! `recent`, `activity`, `redrive`, `credential`, `guesses`, `assets`, `worker_link`, `config`) > `session` >
+//! `recent`, `activity`, `redrive`, `error_groups`, `plural`, `credential`, `guesses`, `assets`, `worker_link`, `config`) > `session` >
 //! (`operator`, `throttle`, `limits`) > `client`. ARCHITECTURE.md, "Code map"; `scripts/check-architecture`
 //! fails on a cycle.
 
 mod access;
 pub mod activity;
+mod all_failed;
 mod assets;
 mod charts;
 pub mod client;
@@ -55,6 +59,7 @@ pub mod config;
 mod credential;
 pub mod deadline;
 mod error;
+mod error_groups;
 mod guesses;
 mod html;
 mod idempotent;
@@ -62,6 +67,7 @@ mod input;
 mod limits;
 mod operate;
 pub mod operator;
+mod plural;
 pub mod provision;
 pub mod recent;
 pub mod redrive;

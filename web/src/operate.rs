@@ -10,6 +10,7 @@ use std::sync::Arc;
 
 use messages::{Backends, DeadLetterQueue, FinalStatus, Message, MessageId, Outcome, Status};
 use service::http::HttpError;
+use tracing::Instrument;
 
 use crate::error::store_unavailable;
 
@@ -61,7 +62,8 @@ async fn refusal(backends: &Backends, id: MessageId, verb: &str) -> HttpError {
 /// with no job.
 pub async fn retry(backends: &Backends, id: MessageId) -> Result<Message, HttpError> {
     let backends = backends.clone();
-    tokio::spawn(async move { retry_to_the_end(&backends, id).await })
+    // In the caller's span, so a background run's retries are logged as its own.
+    tokio::spawn(async move { retry_to_the_end(&backends, id).await }.in_current_span())
         .await
         .unwrap_or_else(|error| {
             Err(HttpError::internal(format!(

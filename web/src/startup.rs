@@ -15,6 +15,7 @@ use tower_http::trace::TraceLayer;
 
 use crate::access::Access;
 use crate::activity::ActivitySnapshot;
+use crate::all_failed::AllFailed;
 use crate::deadline;
 use crate::limits::{REQUEST_BODY_LIMIT, REQUEST_TIMEOUT};
 use crate::operator::Operator;
@@ -144,6 +145,7 @@ pub fn app_with(
             activity,
             operator,
             redrive: Redrive::default(),
+            all_failed: AllFailed::default(),
             sends: throttle::send_rate(limits),
             reads: throttle::read_rate(limits),
         },

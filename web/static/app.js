@@ -121,6 +121,22 @@ function setPipeline(pipeline) {
   setTimeout(refresh, 3000);
 })();
 
+// A message's page leads back to the list as the reader left it (its
+// filter and group), when they came from it.
+(function () {
+  "use strict";
+  const back = document.getElementById("back-to-list");
+  if (!back || !document.referrer) return;
+  let from;
+  try { from = new URL(document.referrer); } catch (error) { return; }
+  if (from.origin !== location.origin || from.pathname !== "/" || !from.search) return;
+  const params = new URLSearchParams(from.search);
+  for (const name of [...params.keys()]) if (name !== "status" && name !== "group") params.delete(name);
+  if (!params.toString()) return;
+  back.href = "/?" + params.toString();
+  back.textContent = "\u2190 Back to the list" + (params.get("status") ? " of " + params.get("status") + " messages" : "") + (params.get("group") ? " in group " + params.get("group") : "");
+})();
+
 // The detail page of a pending message follows it until it is final.
 (function () {
   "use strict";

@@ -20,13 +20,41 @@ pub async fn sent(backends: &Backends, body: &str, simulate: Simulate) -> Messag
 /// Records a message with `body` that failed after `attempts` attempts, with
 /// no job left on the queue: what an operator may retry or delete.
 pub async fn failed(backends: &Backends, body: &str, attempts: u32) -> Message {
+    let error = format!("gave up after {attempts} attempts");
+    finished(
+        backends,
+        body,
+        Simulate::Fail,
+        FinalStatus::Fail,
+        attempts,
+        Some(error),
+    )
+    .await
+}
+
+/// Records a message with `body` that completed on its first attempt, with
+/// no job left on the queue.
+pub async fn completed(backends: &Backends, body: &str) -> Message {
+    finished(backends, body, Simulate::Ok, FinalStatus::Complete, 1, None).await
+}
+
+/// Records a message that ended `status` after `attempts` attempts, and reads
+/// it back as the store has it.
+async fn finished(
+    backends: &Backends,
+    body: &str,
+    simulate: Simulate,
+    status: FinalStatus,
+    attempts: u32,
+    error: Option<String>,
+) -> Message {
     let body = MessageBody::parse(body).expect("a test body is valid");
-    let message = Message::new(body, Simulate::Fail);
+    let message = Message::new(body, simulate);
     backends.store.create(&message).await.expect("record");
     let outcome = Outcome {
-        status: FinalStatus::Fail,
+        status,
         attempts,
-        error: Some(format!("gave up after {attempts} attempts")),
+        error,
         at: messages::now(),
         event: None,
     };

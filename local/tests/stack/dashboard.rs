@@ -225,3 +225,53 @@ async fn a_messages_timeline_shows_each_delivery_live() {
     assert_accessible(&browser, "on a message's page with its timeline").await;
     browser.close().await;
 }
+
+/// The header marks the page you are on, and a message's page leads back to
+/// the list as you left it (its filter), not to the whole list.
+#[tokio::test]
+async fn the_header_marks_the_page_and_a_messages_page_leads_back_to_the_filtered_list() {
+    let app = app().await;
+    let failed = testkit::seed::sent(&app.backends, "goes wrong", Simulate::Fail).await;
+    let browser = app.open("/?status=fail").await;
+    browser
+        .wait_for_count(
+            &format!(
+                "#messages tbody tr[data-id='{}'][data-status=fail]",
+                failed.id
+            ),
+            1,
+            WAIT,
+        )
+        .await;
+    assert_eq!(
+        browser.text(".pages a[aria-current=page]").await,
+        "Messages",
+        "the header marks the list"
+    );
+    browser
+        .click(&format!(
+            "#messages tbody tr[data-id='{}'] td.body a",
+            failed.id
+        ))
+        .await;
+    browser
+        .wait_for_text("#detail-heading", WAIT, |text| {
+            text.contains(&failed.id.to_string())
+        })
+        .await;
+    let back = browser
+        .script("const link = document.getElementById('back-to-list'); return [link.getAttribute('href'), link.textContent];")
+        .await;
+    assert_eq!(back[0], json!("/?status=fail"), "{back}");
+    assert!(
+        back[1]
+            .as_str()
+            .is_some_and(|text| text.contains("fail messages")),
+        "{back}"
+    );
+    browser.click("#back-to-list").await;
+    let url = browser.client.current_url().await.expect("url");
+    assert_eq!(url.query(), Some("status=fail"));
+    assert_accessible(&browser, "back on the filtered list").await;
+    browser.close().await;
+}

@@ -56,3 +56,17 @@ pub async fn spawn_stack_with(
         .operator(operator);
     run(stack)
 }
+
+/// A worker that waits for "Process" (`WORKER_POLL=manual`), so a job stays
+/// on the queue, and a retried message `pending`, until the test asks.
+pub fn manual_worker() -> WorkerSettings {
+    WorkerSettings {
+        intake: worker::Intake::Manual,
+        poller: sqsd::PollerConfig {
+            wait: std::time::Duration::from_secs(1),
+            error_visibility_timeout: std::time::Duration::ZERO,
+            ..sqsd::PollerConfig::default()
+        },
+        ..WorkerSettings::default()
+    }
+}

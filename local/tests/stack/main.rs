@@ -11,11 +11,14 @@
 //! - `layout`: the page on a phone, and manual mode at 1440 × 900.
 //! - `operator_page`: the failures page, the operator's actions and the
 //!   pipeline strip, in Chromium, checked with axe-core.
+//! - `failures_page`: the failures page for an operator: choosing many, every
+//!   failed message at once, errors grouped, paging, cards on a phone.
 //! - `fifo`: FIFO queues, watched in the browser: one group in order, the
 //!   others in parallel.
 
 mod browser;
 mod dashboard;
+mod failures_page;
 mod fifo;
 mod helpers;
 mod launcher;

@@ -14,31 +14,15 @@ use std::time::Duration;
 
 use fantoccini::Locator;
 use messages::{Backends, Message, MessageBody, Simulate, Status};
-use sqsd::PollerConfig;
 use testkit::accessibility::{assert_accessible, violations};
 use testkit::backends::Kind;
 use testkit::browser::Browser;
 use web::operator::Operator;
-use worker::{Intake, WorkerSettings};
 
-use crate::helpers::{spawn_stack, spawn_stack_with};
+use crate::helpers::{manual_worker, spawn_stack, spawn_stack_with};
 
 const TOKEN: &str = "a-long-operator-token-for-the-browser-tests";
 const WAIT: Duration = Duration::from_secs(20);
-
-/// The worker waits for "Process messages" (`WORKER_POLL=false`), so a job
-/// stays on the queue until the test asks.
-fn manual_worker() -> WorkerSettings {
-    WorkerSettings {
-        intake: Intake::Manual,
-        poller: PollerConfig {
-            wait: Duration::from_secs(1),
-            error_visibility_timeout: Duration::ZERO,
-            ..PollerConfig::default()
-        },
-        ..WorkerSettings::default()
-    }
-}
 
 async fn record(backends: &Backends, body: &str, simulate: Simulate) -> Message {
     let message = Message::new(MessageBody::parse(body).expect("valid"), simulate);

@@ -1,4 +1,4 @@
-//! `GET /static/app.css`, `/static/app.js` and `/static/favicon.svg`, cached for a year: their
+//! `GET /static/app.css`, `/static/app.js`, `/static/failures.js` and `/static/favicon.svg`, cached for a year: their
 //! URLs change whenever their content does (`assets.rs`).
 
 use axum::Router;
@@ -7,7 +7,7 @@ use axum::routing::get;
 use tower_http::set_header::SetResponseHeaderLayer;
 
 use super::AppState;
-use crate::assets::{APP_CSS, APP_JS, FAVICON_SVG};
+use crate::assets::{APP_CSS, APP_JS, FAILURES_JS, FAVICON_SVG};
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -25,6 +25,15 @@ pub fn router() -> Router<AppState> {
                 (
                     [(header::CONTENT_TYPE, "text/javascript; charset=utf-8")],
                     APP_JS,
+                )
+            }),
+        )
+        .route(
+            "/static/failures.js",
+            get(|| async {
+                (
+                    [(header::CONTENT_TYPE, "text/javascript; charset=utf-8")],
+                    FAILURES_JS,
                 )
             }),
         )

@@ -3,7 +3,19 @@
 //! and the actions on them (retry, delete, redrive), each behind the operator
 //! credential (`access.rs`), checked before anything else is read, and, when
 //! it destroys or touches many, a confirmation page; and signing in and out.
-//! No answer here is stored by a cache. Everything works without JavaScript.
+//! No answer here is stored by a cache. Everything works without JavaScript;
+//! `static/failures.js`, loaded by this page only, adds choosing every
+//! message or a range, the count of those chosen, and the background run's
+//! progress, live.
+//!
+//! The failed messages come in pages of [`SHOWN_MAX`], newest first, each
+//! page at `/dead-letters?cursor=<the last id of the one before>`, with the
+//! actions on every page. "Retry all failed" and "Delete all failed" run in
+//! the background (`all_failed.rs`). The errors of the page's messages are
+//! grouped by their text above the list (`error_groups.rs`).
+//!
+//! Times on this page are in one format, UTC to the second
+//! ([`TIME_FORMAT`]): an operator matches them against logs, which are in UTC.
 
 use askama::Template;
 use axum::Router;
@@ -13,17 +25,21 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use axum_extra::extract::cookie::CookieJar;
+use chrono::{DateTime, SecondsFormat, Utc};
 use messages::{JobPayload, ListQuery, Message, MessageId, Status};
 use serde::Deserialize;
 use service::http::HttpError;
 use tower_http::set_header::SetResponseHeaderLayer;
 
 use super::AppState;
+use crate::all_failed::{ALL_FAILED_PER_SECOND, AllFailedProgress, action_name, busy};
 use crate::assets::asset_version;
 use crate::client::Client;
-use crate::error::form_rejection;
+use crate::error::{form_rejection, store_unavailable};
+use crate::error_groups::{ErrorGroup, group_errors};
 use crate::html::{error_page, render, render_refusal};
 use crate::operate::{self, Action, BulkReport};
+use crate::plural;
 use crate::redrive::{REDRIVE_PER_SECOND, RedriveProgress};
 use crate::strip::Strip;
 
@@ -33,10 +49,15 @@ const SHOWN_MAX: u32 = crate::snapshot::DEAD_LETTERS_SHOWN;
 /// How much of a body the dead-letter table shows.
 const TEXT_CHARS: usize = 200;
 
+/// The one format of times on this page: UTC, to the second.
+const TIME_FORMAT: &str = "%Y-%m-%d %H:%M:%S UTC";
+
 pub fn router() -> Router<AppState> {
     Router::new()
         .route("/dead-letters", get(failures))
         .route("/dead-letters/redrive", post(redrive))
+        .route("/dead-letters/all", post(all_failed))
+        .route("/dead-letters/progress", get(progress))
         .route("/messages/act", post(act))
         .route("/operator/sign-in", post(sign_in))
         .route("/operator/sign-out", post(sign_out))
@@ -59,6 +80,27 @@ struct DeadRow {
     text: String,
 }
 
+/// One failed message as the list shows it.
+struct FailedRow {
+    message: Message,
+    /// When it became `fail`: its record's last change (a failed message
+    /// changes no more), in [`TIME_FORMAT`].
+    failed_at: String,
+    /// The same, for `<time datetime>`.
+    failed_at_iso: String,
+}
+
+impl FailedRow {
+    fn new(message: Message) -> Self {
+        let at: DateTime<Utc> = message.updated_at;
+        Self {
+            failed_at: at.format(TIME_FORMAT).to_string(),
+            failed_at_iso: at.to_rfc3339_opts(SecondsFormat::Millis, true),
+            message,
+        }
+    }
+}
+
 #[derive(Template)]
 #[template(path = "dead_letters.html")]
 struct FailuresPage {
@@ -75,12 +117,25 @@ struct FailuresPage {
     has_dead_letters: bool,
     dead_letters: Vec<DeadRow>,
     dead_letters_error: Option<String>,
+    /// The dead-letter queue's depth from the strip's snapshot when the
+    /// table's own look saw none of them, so the page does not say "empty"
+    /// beside a strip that counts some.
+    dead_letters_unseen: Option<u64>,
     redrive: Option<RedriveProgress>,
     redrive_rate: u32,
     shown_max: u32,
-    failed: Vec<Message>,
+    failed: Vec<FailedRow>,
+    /// Where this page of failed messages starts; none on the first.
+    failed_cursor: Option<MessageId>,
     failed_next: Option<MessageId>,
     failed_error: Option<String>,
+    /// Failed messages in all, from the strip's snapshot (a few seconds old).
+    failed_total: Option<u64>,
+    /// The errors of the messages on this page, by text.
+    error_groups: Vec<ErrorGroup>,
+    /// This instance's last run of "retry all" or "delete all".
+    all_failed: Option<AllFailedProgress>,
+    all_failed_rate: u32,
 }
 
 /// Where a refused sign-in lands: the form again, with why, and nothing read
@@ -107,6 +162,8 @@ struct ConfirmPage {
     action: &'static str,
     fields: Vec<(&'static str, String)>,
     confirm_label: &'static str,
+    /// Whether confirming destroys something (a red button).
+    danger: bool,
     cancel: String,
 }
 
@@ -161,9 +218,18 @@ async fn dead_rows(state: &AppState) -> Result<(bool, Vec<DeadRow>), String> {
     Ok((true, rows))
 }
 
+/// The failures page's own address, on the page of failed messages that
+/// starts after `cursor`.
+fn failures_url(cursor: Option<MessageId>) -> String {
+    match cursor {
+        Some(cursor) => format!("/dead-letters?cursor={cursor}"),
+        None => "/dead-letters".to_owned(),
+    }
+}
+
 /// The page, for a viewer who is `signed_in` or not (its credential checked
-/// already: this reads the backends).
-async fn page(state: &AppState, signed_in: bool) -> FailuresPage {
+/// already: this reads the backends), its failed messages from after `cursor`.
+async fn page(state: &AppState, signed_in: bool, cursor: Option<MessageId>) -> FailuresPage {
     let pipeline = state.pipeline.pipeline().await;
     let mut page = FailuresPage {
         asset_version: asset_version(),
@@ -172,22 +238,34 @@ async fn page(state: &AppState, signed_in: bool) -> FailuresPage {
         https_first: false,
         signed_in,
         can_act: signed_in,
-        back: "/dead-letters".to_owned(),
+        back: failures_url(cursor),
         notice: None,
         error: None,
         has_dead_letters: true,
         dead_letters: Vec::new(),
         dead_letters_error: None,
+        dead_letters_unseen: None,
         redrive: state.redrive.progress(),
         redrive_rate: REDRIVE_PER_SECOND,
         shown_max: SHOWN_MAX,
         failed: Vec::new(),
+        failed_cursor: cursor,
         failed_next: None,
         failed_error: None,
+        failed_total: pipeline
+            .counts
+            .as_ref()
+            .and_then(|counts| counts.get("fail").copied()),
+        error_groups: Vec::new(),
+        all_failed: state.all_failed.progress(),
+        all_failed_rate: ALL_FAILED_PER_SECOND,
     };
     match dead_rows(state).await {
         Ok((has, rows)) => {
             page.has_dead_letters = has;
+            if rows.is_empty() {
+                page.dead_letters_unseen = pipeline.dead_letters.filter(|depth| *depth > 0);
+            }
             page.dead_letters = rows;
         }
         Err(error) => page.dead_letters_error = Some(error),
@@ -196,11 +274,12 @@ async fn page(state: &AppState, signed_in: bool) -> FailuresPage {
         status: Some(Status::Fail),
         group: None,
         limit: SHOWN_MAX,
-        cursor: None,
+        cursor,
     };
     match state.backends.store.list(failed).await {
         Ok(listed) => {
-            page.failed = listed.items;
+            page.error_groups = group_errors(&listed.items);
+            page.failed = listed.items.into_iter().map(FailedRow::new).collect();
             page.failed_next = listed.next_cursor;
         }
         Err(error) => {
@@ -223,19 +302,55 @@ struct Done {
 
 fn notice(done: &Done) -> Option<String> {
     if let Some(count) = done.retried {
-        Some(format!(
-            "Retried {count}: each is pending again, with a new job on the queue."
-        ))
+        Some(if count == 1 {
+            "Retried 1: it is pending again, with a new job on the queue.".to_owned()
+        } else {
+            format!("Retried {count}: each is pending again, with a new job on the queue.")
+        })
     } else if let Some(count) = done.deleted {
         Some(format!("Deleted {count}."))
-    } else if let Some(target) = done.redrive {
+    } else if let Some(depth) = done.redrive {
+        // "About": the depth the confirmation showed (SQS's is approximate).
         Some(format!(
-            "Redrive started: up to {target} messages go back to the queue, at most {REDRIVE_PER_SECOND} a second."
+            "Redrive started: about {depth} {} back to the queue, at most {REDRIVE_PER_SECOND} a second.",
+            if depth == 1 {
+                "message goes"
+            } else {
+                "messages go"
+            }
         ))
     } else {
-        done.signed_in
-            .map(|_| "Signed in as the operator.".to_owned())
+        // The operator box below says who is signed in; this says what it lasts.
+        done.signed_in.map(|_| {
+            "Signed in: until you sign out, after 30 minutes unused, or after 12 hours.".to_owned()
+        })
     }
+}
+
+/// Which page of failed messages: after `cursor`, or the first.
+#[derive(Debug, Default, Deserialize)]
+struct Paging {
+    cursor: Option<String>,
+}
+
+/// The cursor of a page of failed messages, read; a wrong one says where
+/// good ones come from.
+fn paging_cursor(
+    paging: Result<Query<Paging>, QueryRejection>,
+) -> Result<Option<MessageId>, HttpError> {
+    let Query(paging) =
+        paging.map_err(|rejection| HttpError::bad_request(rejection.body_text()))?;
+    paging
+        .cursor
+        .filter(|text| !text.is_empty())
+        .map(|text| {
+            MessageId::parse(text.trim()).map_err(|_| {
+                HttpError::bad_request(format!(
+                    "{text:?} is not a message id: a page of failed messages starts after one; follow the page's \"Older failed messages\" link"
+                ))
+            })
+        })
+        .transpose()
 }
 
 async fn failures(
@@ -243,27 +358,44 @@ async fn failures(
     headers: HeaderMap,
     client: Client,
     done: Result<Query<Done>, QueryRejection>,
+    paging: Result<Query<Paging>, QueryRejection>,
 ) -> Response {
     let viewer = match state.operator.viewer(&headers, &client).await {
         Ok(viewer) => viewer,
         Err(refusal) => return error_page(refusal),
     };
+    let cursor = match paging_cursor(paging) {
+        Ok(cursor) => cursor,
+        Err(error) => return viewer.answer(error_page(error)),
+    };
     let mut done = done.map(|Query(done)| done).unwrap_or_default();
     // "Signed in" only while it is true: the link outlives the session.
     done.signed_in = done.signed_in.filter(|_| viewer.signed_in);
-    let mut page = page(&state, viewer.signed_in).await;
+    let mut page = page(&state, viewer.signed_in, cursor).await;
     page.https_first = state.operator.https_first(&client);
     page.notice = notice(&done);
     viewer.answer(render(&page, StatusCode::OK))
 }
 
-/// Where a form may send the browser back to: the failures page or one
-/// message's page, nowhere else (no open redirect).
+/// Where a form may send the browser back to: a page of the failures page
+/// or one message's page, nowhere else (no open redirect).
 fn back_to(text: Option<&str>) -> String {
-    match text.and_then(|text| text.strip_prefix("/messages/")) {
-        Some(id) if MessageId::parse(id).is_ok() => format!("/messages/{id}"),
-        _ => "/dead-letters".to_owned(),
+    let text = text.unwrap_or_default();
+    if let Some(id) = text.strip_prefix("/messages/")
+        && let Ok(id) = MessageId::parse(id)
+    {
+        return format!("/messages/{id}");
     }
+    let cursor = text
+        .strip_prefix("/dead-letters?cursor=")
+        .and_then(|id| MessageId::parse(id).ok());
+    failures_url(cursor)
+}
+
+/// The page of failed messages `back` (from [`back_to`]) is on, if it is one.
+fn cursor_of(back: &str) -> Option<MessageId> {
+    back.strip_prefix("/dead-letters?cursor=")
+        .and_then(|id| MessageId::parse(id).ok())
 }
 
 #[derive(Debug, Deserialize)]
@@ -365,6 +497,13 @@ async fn act(
         Ok(fields) => fields,
         Err(refusal) => return error_page(refusal),
     };
+    let back = back_to(field(&fields, "back"));
+    let chosen = fields
+        .iter()
+        .any(|(key, value)| key == "id" && !value.trim().is_empty());
+    if !chosen && let Some(Ok(action)) = field(&fields, "action").map(str::parse::<Action>) {
+        return nothing_chosen(&state, action, &back).await;
+    }
     let parsed = field(&fields, "action")
         .ok_or_else(|| HttpError::bad_request("no action was chosen: use Retry or Delete"))
         .and_then(str::parse::<Action>)
@@ -379,11 +518,13 @@ async fn act(
         Ok(parsed) => parsed,
         Err(error) => return error_page(error),
     };
-    let back = back_to(field(&fields, "back"));
     if (action == Action::Delete || ids.len() > 1) && !confirmed(&fields) {
         let (question, explanation, label) = match action {
             Action::Delete => (
-                format!("Delete {} failed message(s)?", ids.len()),
+                format!(
+                    "Delete {}?",
+                    plural::count(ids.len() as u64, "failed message", "failed messages")
+                ),
                 "Their records are removed for good: they leave the list and the counts, and their pages are gone.",
                 "Delete them",
             ),
@@ -410,6 +551,7 @@ async fn act(
                 action: "/messages/act",
                 fields: carried,
                 confirm_label: label,
+                danger: action == Action::Delete,
                 cancel: back,
             },
             StatusCode::OK,
@@ -443,7 +585,7 @@ async fn after_bulk(state: &AppState, action: Action, back: &str, report: BulkRe
     match report.refused.first() {
         None => {
             // A deleted message has no page to go back to.
-            let back = if action == Action::Delete {
+            let back = if action == Action::Delete && back.starts_with("/messages/") {
                 "/dead-letters"
             } else {
                 back
@@ -452,7 +594,7 @@ async fn after_bulk(state: &AppState, action: Action, back: &str, report: BulkRe
             Redirect::to(&format!("{back}{separator}{word}={}", report.done)).into_response()
         }
         Some(first) => {
-            let mut page = page(state, true).await;
+            let mut page = page(state, true, cursor_of(back)).await;
             page.notice =
                 (report.done > 0).then(|| format!("{} {}.", capitalised(word), report.done));
             page.error = Some(format!(
@@ -492,7 +634,10 @@ async fn redrive(
         return render(
             &ConfirmPage {
                 asset_version: asset_version(),
-                question: format!("Redrive about {depth} message(s) to the queue?"),
+                question: format!(
+                    "Redrive about {} to the queue?",
+                    plural::count(depth, "message", "messages")
+                ),
                 explanation: format!(
                     "Each goes back to the work queue, at most {REDRIVE_PER_SECOND} a second, and is delivered to the worker again. A job whose message is already final is acknowledged and dropped; a pending one runs again."
                 ),
@@ -500,15 +645,139 @@ async fn redrive(
                 action: "/dead-letters/redrive",
                 fields: Vec::new(),
                 confirm_label: "Redrive them",
+                // Nothing is destroyed: each goes back to the queue.
+                danger: false,
                 cancel: "/dead-letters".to_owned(),
             },
             StatusCode::OK,
         );
     }
     match state.redrive.start(dead_letters, depth) {
-        Ok(progress) => {
-            Redirect::to(&format!("/dead-letters?redrive={}", progress.target)).into_response()
-        }
+        // The depth, as the confirmation said it: the notice says "about" it.
+        Ok(_) => Redirect::to(&format!("/dead-letters?redrive={depth}")).into_response(),
         Err(busy) => error_page(HttpError::conflict(busy)),
     }
+}
+
+/// "Retry chosen" or "Delete chosen" with nothing ticked: the page again,
+/// with what to do, and nothing changed.
+async fn nothing_chosen(state: &AppState, action: Action, back: &str) -> Response {
+    let (verb, button) = match action {
+        Action::Retry => ("retry", "Retry chosen"),
+        Action::Delete => ("delete", "Delete chosen"),
+    };
+    let sentence = format!(
+        "No message was chosen, so nothing was changed: tick the messages to {verb}, then press {button}."
+    );
+    let mut page = page(state, true, cursor_of(back)).await;
+    page.error = Some(sentence.clone());
+    render_refusal(&page, HttpError::bad_request(sentence))
+}
+
+/// The page again, with why a run over every failed message did not start.
+async fn all_failed_refused(state: &AppState, refusal: HttpError) -> Response {
+    let mut page = page(state, true, None).await;
+    page.error = Some(refusal.public().to_owned());
+    render_refusal(&page, refusal)
+}
+
+/// `POST /dead-letters/all`: `action` (retry or delete) on every message
+/// failed now, after confirmation, in the background (`all_failed.rs`).
+async fn all_failed(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    client: Client,
+    form: Result<Form<Fields>, FormRejection>,
+) -> Response {
+    let fields = match operator_form(&state, &headers, &client, form).await {
+        Ok(fields) => fields,
+        Err(refusal) => return error_page(refusal),
+    };
+    let action = match field(&fields, "action")
+        .ok_or_else(|| {
+            HttpError::bad_request(
+                "no action was chosen: use Retry all failed or Delete all failed; nothing was changed",
+            )
+        })
+        .and_then(str::parse::<Action>)
+    {
+        Ok(action) => action,
+        Err(error) => return error_page(error),
+    };
+    if let Some(running) = state.all_failed.progress().filter(|run| run.running) {
+        return all_failed_refused(&state, busy(&running)).await;
+    }
+    let count = match state.backends.store.count(Status::Fail).await {
+        Ok(count) => count,
+        Err(source) => {
+            return error_page(store_unavailable(
+                "the failed messages cannot be counted, so nothing was started",
+                source,
+            ));
+        }
+    };
+    if count == 0 {
+        let mut page = page(&state, true, None).await;
+        page.notice = Some("There are no failed messages: nothing was changed.".to_owned());
+        return render(&page, StatusCode::OK);
+    }
+    let them = if count == 1 {
+        "the 1 failed message".to_owned()
+    } else {
+        format!("all {count} failed messages")
+    };
+    if !confirmed(&fields) {
+        let pace = format!(
+            "at most {ALL_FAILED_PER_SECOND} a second, in the background; this page shows the progress"
+        );
+        let (question, explanation, label) = match action {
+            Action::Retry => (
+                format!("Retry {them}?"),
+                format!(
+                    "Each goes back to pending with a new job on the queue, {pace}. Only the messages failed now are retried, each only if it is still failed when reached; one that fails again meanwhile is not retried twice."
+                ),
+                "Retry them all",
+            ),
+            Action::Delete => (
+                format!("Delete {them}?"),
+                format!(
+                    "Their records are removed for good, {pace}. Only the messages failed now are deleted, each only if it is still failed when reached; one that fails after this starts is kept."
+                ),
+                "Delete them all",
+            ),
+        };
+        return render(
+            &ConfirmPage {
+                asset_version: asset_version(),
+                question,
+                explanation,
+                items: Vec::new(),
+                action: "/dead-letters/all",
+                fields: vec![("action", action_name(action).to_owned())],
+                confirm_label: label,
+                danger: action == Action::Delete,
+                cancel: "/dead-letters".to_owned(),
+            },
+            StatusCode::OK,
+        );
+    }
+    match state.all_failed.start(&state.backends, action, count) {
+        // The page shows the run's progress in place of a notice.
+        Ok(_) => Redirect::to("/dead-letters").into_response(),
+        Err(busy) => all_failed_refused(&state, busy).await,
+    }
+}
+
+/// Where this instance's run over every failed message is, for the page's
+/// script: `{"all_failed": null}` before the first.
+#[derive(Debug, serde::Serialize)]
+struct ProgressBody {
+    all_failed: Option<AllFailedProgress>,
+}
+
+/// `GET /dead-letters/progress`.
+async fn progress(State(state): State<AppState>) -> axum::Json<ProgressBody> {
+    axum::Json(ProgressBody {
+        all_failed: state.all_failed.progress(),
+    })
 }

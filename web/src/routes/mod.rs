@@ -24,6 +24,7 @@ use tower::limit::GlobalConcurrencyLimitLayer;
 
 use crate::access::Access;
 use crate::activity::ActivitySnapshot;
+use crate::all_failed::AllFailed;
 use crate::client::Client;
 use crate::html::error_for;
 use crate::recent::RecentMessages;
@@ -49,6 +50,8 @@ pub struct AppState {
     pub operator: Access,
     /// This instance's redrive of the dead-letter queue.
     pub redrive: Redrive,
+    /// This instance's run of "retry all failed" or "delete all failed".
+    pub all_failed: AllFailed,
     /// Each client's budget of messages (`SEND_RATE_PER_MINUTE`), shared by
     /// the API and the form; none when it is off.
     pub sends: Option<ClientRate>,

@@ -25,6 +25,7 @@ use crate::idempotent::{SendRequest, retry_keeps_key, send_once};
 use crate::input::{
     ListParams, burst, parse_count, parse_group, parse_idempotency_key, parse_simulate,
 };
+use crate::plural;
 use crate::send::send_planned;
 use crate::strip::Strip;
 use crate::timeline;
@@ -259,7 +260,7 @@ async fn index(
         // A count the link leaves out is a count of none.
         (None, Some(received)) => Some(format!(
             "Processed {}: {} finished, {} will be retried.{}",
-            messages_word(received),
+            plural::count(received, "message", "messages"),
             params.finished.unwrap_or_default(),
             params.retried.unwrap_or_default(),
             if params.more.is_some() {
@@ -516,7 +517,7 @@ async fn process_batch(
             };
             let error = HttpError::bad_gateway(format!(
                 "Processing stopped after {}: {error}",
-                messages_word(received)
+                plural::count(received, "message", "messages")
             ));
             page.error = Some(error.public().to_owned());
             render_refusal(&page, error)
@@ -571,12 +572,4 @@ async fn demo_groups(State(state): State<AppState>, client: Client) -> Response 
     };
     page.error = Some(error.public().to_owned());
     render_refusal(&page, error)
-}
-
-/// "1 message", "3 messages".
-fn messages_word(count: impl Into<u64>) -> String {
-    match count.into() {
-        1 => "1 message".to_owned(),
-        count => format!("{count} messages"),
-    }
 }

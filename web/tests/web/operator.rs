@@ -249,7 +249,7 @@ async fn a_browser_signs_in_and_a_delete_asks_for_confirmation_first(kind: Kind)
     let (response, body) = call(app.clone(), act_form(&delete, Some(&session))).await;
     assert_eq!(response.status(), StatusCode::OK);
     assert!(
-        body.contains("Delete 1 failed message(s)?") && body.contains("Cancel"),
+        body.contains("Delete 1 failed message?") && body.contains("Cancel"),
         "{body}"
     );
     assert!(
