@@ -121,33 +121,55 @@ pub fn burst(body: &str, count: u32) -> Result<Vec<MessageBody>, HttpError> {
 }
 
 /// One message the live page shows and asks about: its id, the attempts it
-/// shows, and the status it shows when that is not `pending` (a final row is
-/// asked about now and then, so that one deleted or retried elsewhere does
-/// not stay on screen as it was).
+/// shows, and what it shows of its state: a final status, or where a
+/// pending one is (a final row is asked about now and then, so that one
+/// deleted or retried elsewhere does not stay on screen as it was).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Watched {
     pub id: MessageId,
     pub attempts: u32,
-    pub status: Option<Status>,
+    /// A [`shown`] name.
+    pub shown: &'static str,
 }
 
-impl Watched {
-    /// Whether `message` differs from what the page shows. Without a status,
-    /// the page shows it pending.
-    pub fn differs_from(&self, message: &messages::Message) -> bool {
-        message.status != self.status.unwrap_or(Status::Pending)
-            || message.attempts != self.attempts
+/// What the page shows of `message`'s state: `complete` or `fail`, or for
+/// a pending one its [`messages::Progress`] (`waiting`, `running`, `retrying`).
+pub fn shown(message: &messages::Message) -> &'static str {
+    match message.progress() {
+        messages::Progress::Finished => message.status.as_str(),
+        progress => progress.name(),
     }
 }
 
-/// Reads the live page's `watch=<id>:<attempts>[:<status>],...`: the
+/// The names [`shown`] gives, and `pending` (what a page of an earlier
+/// version sends), read as `waiting`.
+fn shown_name(text: &str) -> Option<&'static str> {
+    match text {
+        "pending" | "waiting" => Some("waiting"),
+        "running" => Some("running"),
+        "retrying" => Some("retrying"),
+        "complete" => Some("complete"),
+        "fail" => Some("fail"),
+        _ => None,
+    }
+}
+
+impl Watched {
+    /// Whether `message` differs from what the page shows.
+    pub fn differs_from(&self, message: &messages::Message) -> bool {
+        shown(message) != self.shown || message.attempts != self.attempts
+    }
+}
+
+/// Reads the live page's `watch=<id>:<attempts>[:<shown>],...`: the
 /// messages on screen, the attempts shown for each (a bare id means none
-/// shown) and, for a row that is not pending, the status shown. At most a
-/// page of them; an id listed twice counts once.
+/// shown) and what is shown of its state (see [`shown`]; none means a
+/// pending message waiting). At most a page of them; an id listed twice
+/// counts once.
 pub fn parse_watch(text: &str) -> Result<Vec<Watched>, HttpError> {
     let malformed = || {
         HttpError::bad_request(
-            "watch must list <id>:<attempts> or <id>:<attempts>:<status> items separated by commas",
+            "watch must list <id>:<attempts> or <id>:<attempts>:<state> items separated by commas, where a state is waiting, running, retrying, complete or fail",
         )
     };
     let mut watched: Vec<Watched> = Vec::new();
@@ -162,15 +184,15 @@ pub fn parse_watch(text: &str) -> Result<Vec<Watched>, HttpError> {
             Some(attempts) => attempts.parse::<u32>().map_err(|_| malformed())?,
             None => 0,
         };
-        let status = match parts.next() {
-            Some(status) => Some(status.parse::<Status>().map_err(|_| malformed())?),
-            None => None,
+        let shown = match parts.next() {
+            Some(shown) => shown_name(shown).ok_or_else(malformed)?,
+            None => "waiting",
         };
         if !watched.iter().any(|seen| seen.id == id) {
             watched.push(Watched {
                 id,
                 attempts,
-                status,
+                shown,
             });
         }
     }
@@ -247,16 +269,31 @@ mod tests {
     fn watched_ids_are_read_once_each_and_bad_pairs_refused() {
         let id = MessageId::new();
         let watched = parse_watch(&format!("{id}:2,{id}:3,")).expect("valid");
-        let seen = |attempts, status| Watched {
+        let seen = |attempts, shown| Watched {
             id,
             attempts,
-            status,
+            shown,
         };
-        assert_eq!(watched, [seen(2, None)]);
-        assert_eq!(parse_watch(&id.to_string()).ok(), Some(vec![seen(0, None)]));
+        assert_eq!(watched, [seen(2, "waiting")]);
+        assert_eq!(
+            parse_watch(&id.to_string()).ok(),
+            Some(vec![seen(0, "waiting")])
+        );
         assert_eq!(
             parse_watch(&format!("{id}:4:fail")).ok(),
-            Some(vec![seen(4, Some(Status::Fail))])
+            Some(vec![seen(4, "fail")])
+        );
+        let other = MessageId::new();
+        assert_eq!(
+            parse_watch(&format!("{id}:1:running,{other}:0:pending")).ok(),
+            Some(vec![
+                seen(1, "running"),
+                Watched {
+                    id: other,
+                    attempts: 0,
+                    shown: "waiting"
+                }
+            ])
         );
         assert!(parse_watch(&format!("{id}:two")).is_err());
         assert!(parse_watch(&format!("{id}:1:lost")).is_err());

@@ -17,6 +17,8 @@ pub struct Line {
     pub what: String,
     /// Why a delivery failed, if it did.
     pub error: Option<String>,
+    /// How long after the line before it, as people read it ("+2.1 s").
+    pub after: Option<String>,
 }
 
 fn line(at: DateTime<Utc>, kind: &'static str, what: String, error: Option<String>) -> Line {
@@ -26,7 +28,13 @@ fn line(at: DateTime<Utc>, kind: &'static str, what: String, error: Option<Strin
         kind,
         what,
         error,
+        after: None,
     }
+}
+
+/// A time of day as the timeline says it: UTC, to the second.
+fn clock(at: DateTime<Utc>) -> String {
+    at.format("%H:%M:%S").to_string()
 }
 
 /// A run time as people read it: milliseconds under a second, then seconds
@@ -51,20 +59,26 @@ pub fn lines(message: &Message) -> Vec<Line> {
         "Sent: recorded pending and enqueued".to_owned(),
         None,
     )];
-    for event in &message.history {
-        lines.push(match event {
+    let mut previous = message.created_at;
+    let last = message.history.len().checked_sub(1);
+    for (index, event) in message.history.iter().enumerate() {
+        let mut next = match event {
             Event::Delivered {
                 receive_count,
                 started_at,
                 took_ms,
                 answer,
                 error,
+                retry_at,
             } => {
                 delivery += 1;
                 let ran = duration(*took_ms);
-                let outcome = match (*answer, error.is_some()) {
-                    (200, false) => format!("complete after {ran}"),
-                    (200, true) => format!("failed for good after {ran}"),
+                let outcome = match (*answer, error.is_some(), retry_at) {
+                    (200, false, _) => format!("complete after {ran}"),
+                    (200, true, _) => format!("failed for good after {ran}"),
+                    (_, _, Some(retry_at)) => {
+                        format!("failed after {ran}, to be retried at {}", clock(*retry_at))
+                    }
                     _ => format!("failed after {ran}, to be retried"),
                 };
                 let receive = if *receive_count == delivery {
@@ -95,9 +109,39 @@ pub fn lines(message: &Message) -> Vec<Line> {
                 "An operator retried it: pending again, with a new job".to_owned(),
                 None,
             ),
-        });
+            // A delivery's start is noted only for a job still running after
+            // a second; once it answers, its outcome says it all.
+            Event::Started {
+                receive_count: _,
+                at,
+                deadline,
+            } if Some(index) == last => line(
+                *at,
+                "running",
+                format!(
+                    "Delivery {}: running; sqsd waits for its answer until {}",
+                    delivery + 1,
+                    clock(*deadline)
+                ),
+                None,
+            ),
+            Event::Started { .. } => continue,
+        };
+        let at = match event {
+            Event::Delivered { started_at, .. } => *started_at,
+            Event::Started { at, .. } | Event::Requeued { at } | Event::Retried { at } => *at,
+        };
+        next.after = Some(after(at, previous));
+        previous = at;
+        lines.push(next);
     }
     lines
+}
+
+/// How long after `previous` `at` came, as people read it.
+fn after(at: DateTime<Utc>, previous: DateTime<Utc>) -> String {
+    let ms = (at - previous).num_milliseconds();
+    format!("+{}", duration(u64::try_from(ms).unwrap_or_default()))
 }
 
 #[cfg(test)]

@@ -32,6 +32,72 @@ function setPipeline(pipeline) {
   }
 }
 
+// A message's state as a status cell shows it: its status, or for a pending
+// one where it is (`progress` in the API): "running for 2.1 s", "retrying
+// in 28 s" (web/src/row_state.rs draws the same without JavaScript). The
+// figure is kept current by tickStates from the time it carries.
+function shownState(message) {
+  "use strict";
+  const progress = message.progress || {};
+  if (message.status !== "pending") return { name: message.status };
+  if (progress.state === "running") return { name: "running", since: progress.since, deadline: progress.deadline };
+  if (progress.state === "retrying") return { name: "retrying", until: progress.at };
+  return { name: "pending" };
+}
+
+function elapsedText(span) {
+  "use strict";
+  const now = Date.now();
+  if (span.dataset.since) {
+    const ms = Math.max(0, now - Date.parse(span.dataset.since));
+    const deadline = span.dataset.deadline ? Date.parse(span.dataset.deadline) : Infinity;
+    const ran = ms < 1000 ? ms + " ms" : ms < 60000 ? (ms / 1000).toFixed(1) + " s" : Math.floor(ms / 60000) + " min " + Math.floor(ms % 60000 / 1000) + " s";
+    return (now > deadline ? "no answer for " : "for ") + ran;
+  }
+  const left = Math.ceil((Date.parse(span.dataset.until) - now) / 1000);
+  if (left <= 0) return "due now";
+  return "in " + (left < 60 ? left + " s" : Math.floor(left / 60) + " min " + (left % 60) + " s");
+}
+
+// Fills `td` (a status cell) for `message`, in place.
+function setStateCell(td, message) {
+  "use strict";
+  const state = shownState(message);
+  let badge = td.querySelector(".badge");
+  if (!badge) {
+    badge = document.createElement("span");
+    td.appendChild(badge);
+  }
+  badge.className = "badge status-" + state.name;
+  badge.textContent = state.name;
+  let note = td.querySelector(".elapsed");
+  if (!state.since && !state.until) {
+    if (note) note.remove();
+    return state.name;
+  }
+  if (!note) {
+    note = document.createElement("span");
+    note.className = "elapsed";
+    td.append(" ", note);
+  }
+  note.removeAttribute("data-since");
+  note.removeAttribute("data-until");
+  note.removeAttribute("data-deadline");
+  if (state.since) {
+    note.dataset.since = state.since;
+    note.dataset.deadline = state.deadline;
+  } else note.dataset.until = state.until;
+  note.textContent = elapsedText(note);
+  return state.name;
+}
+
+// Once a second, the running and retrying figures on the page.
+setInterval(() => {
+  "use strict";
+  if (document.hidden) return;
+  for (const span of document.querySelectorAll(".elapsed[data-since], .elapsed[data-until]")) span.textContent = elapsedText(span);
+}, 1000);
+
 // "Process" and "Process until empty" (the worker waits for them): batches
 // through the API, with progress, and no reload. Until empty stops when a
 // batch finds nothing, or after 200 batches.
@@ -159,10 +225,7 @@ function setPipeline(pipeline) {
       setTimeout(follow, 3000);
       return;
     }
-    const badge = document.createElement("span");
-    badge.className = "badge status-" + message.status;
-    badge.textContent = message.status;
-    document.getElementById("detail-status").replaceChildren(badge);
+    const shown = setStateCell(document.getElementById("detail-status"), message);
     document.getElementById("detail-attempts").textContent = String(message.attempts);
     const time = document.createElement("time");
     time.dateTime = message.updated_at;
@@ -174,14 +237,16 @@ function setPipeline(pipeline) {
     detail.dataset.status = message.status;
     live.textContent = message.status === "pending" ? "" : "Now " + message.status + ".";
     // The timeline, drawn by the server, swapped in when the message changed
-    // (every event changes `updated_at`; a full timeline keeps its length).
+    // (every event but a job's start changes `updated_at`, and a start
+    // changes what the status shows; a full timeline keeps its length).
     const timeline = document.getElementById("timeline-wrap");
-    if (timeline && timeline.dataset.updated !== message.updated_at) {
+    const version = message.updated_at + "|" + shown;
+    if (timeline && timeline.dataset.updated !== version) {
       try {
         const response = await fetch("/messages/" + encodeURIComponent(id) + "/timeline", { headers: { Accept: "text/html" } });
         if (response.ok) {
           timeline.innerHTML = await response.text();
-          timeline.dataset.updated = message.updated_at;
+          timeline.dataset.updated = version;
         }
       } catch (error) {
         // The next look tries again.
@@ -264,6 +329,16 @@ function setPipeline(pipeline) {
     timer = setTimeout(poll, 0);
   }
 
+  // A pending message not on screen, as the updates API is told of it.
+  function seenAs(message) {
+    return message.attempts + ":" + watchedState(shownState(message).name);
+  }
+
+  // What a pending row shows, as the updates API names it.
+  function watchedState(shown) {
+    return shown === "running" || shown === "retrying" ? shown : "waiting";
+  }
+
   function cell(text, className) {
     const td = document.createElement("td");
     if (className) td.className = className;
@@ -279,10 +354,8 @@ function setPipeline(pipeline) {
     tr.dataset.status = message.status;
     tr.dataset.attempts = message.attempts;
     const status = document.createElement("td");
-    const badge = document.createElement("span");
-    badge.className = "badge status-" + message.status;
-    badge.textContent = message.status;
-    status.appendChild(badge);
+    status.className = "state";
+    tr.dataset.shown = setStateCell(status, message);
     tr.appendChild(status);
     const body = document.createElement("td");
     body.className = "body";
@@ -316,9 +389,7 @@ function setPipeline(pipeline) {
   function patch(tr, message) {
     tr.dataset.status = message.status;
     tr.dataset.attempts = message.attempts;
-    const badge = tr.cells[0].querySelector(".badge");
-    badge.className = "badge status-" + message.status;
-    badge.textContent = message.status;
+    tr.dataset.shown = setStateCell(tr.cells[0], message);
     tr.cells[4].textContent = String(message.attempts);
     tr.cells[6].textContent = message.error == null ? "" : String(message.error);
     tr.classList.remove("fresh");
@@ -421,8 +492,8 @@ function setPipeline(pipeline) {
     const candidates = Array.from(tbody.rows)
       .concat(held)
       .filter((tr) => tr.dataset.status === "pending")
-      .map((tr) => tr.dataset.id + ":" + tr.dataset.attempts)
-      .concat(Array.from(unseen, ([id, attempts]) => id + ":" + attempts));
+      .map((tr) => tr.dataset.id + ":" + tr.dataset.attempts + ":" + watchedState(tr.dataset.shown))
+      .concat(Array.from(unseen, ([id, seen]) => id + ":" + seen));
     let watched = candidates;
     if (candidates.length > WATCH_PER_POLL) {
       const from = watchFrom % candidates.length;
@@ -454,7 +525,7 @@ function setPipeline(pipeline) {
         newest = message.id;
         if (group && message.group !== group) continue;
         if (filter && message.status !== filter) {
-          if (message.status === "pending" && unseen.size < MAX_UNSEEN) unseen.set(message.id, message.attempts);
+          if (message.status === "pending" && unseen.size < MAX_UNSEEN) unseen.set(message.id, seenAs(message));
           continue;
         }
         if (rowFor(message.id)) continue;
@@ -466,7 +537,7 @@ function setPipeline(pipeline) {
         if (!old) {
           if (!unseen.has(message.id)) continue;
           if (message.status === "pending") {
-            unseen.set(message.id, message.attempts);
+            unseen.set(message.id, seenAs(message));
             continue;
           }
           unseen.delete(message.id);

@@ -9,6 +9,7 @@
 //! concurrent deliveries of one message end in one final state, written once.
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use messages::{
     BackendError, Event, FinalStatus, JobPayload, MessageId, Outcome, Simulate, Status,
@@ -28,7 +29,35 @@ pub struct WorkerState {
     pub max_attempts: u32,
     /// The job for each kind.
     pub jobs: Jobs,
+    /// When the queue hands out again a job answered with a retry (sqsd's
+    /// `ErrorVisibilityTimeout`), and how long it waits for an answer
+    /// (`InactivityTimeout`): the timeline says both to the pages.
+    pub queue_timing: QueueTiming,
 }
+
+/// What the queue does with a delivery's time, as sqsd (or the poller) is set.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct QueueTiming {
+    /// sqsd's `ErrorVisibilityTimeout`.
+    pub retry_delay: Duration,
+    /// sqsd's `InactivityTimeout`.
+    pub job_timeout: Duration,
+}
+
+impl From<&sqsd::PollerConfig> for QueueTiming {
+    /// The poller's settings, whose defaults are the worker bundle's sqsd settings.
+    fn from(poller: &sqsd::PollerConfig) -> Self {
+        Self {
+            retry_delay: poller.error_visibility_timeout,
+            job_timeout: poller.inactivity_timeout,
+        }
+    }
+}
+
+/// How long a job runs before the worker notes on its timeline that it is
+/// running ([`messages::Event::Started`]). A job done sooner writes nothing
+/// more than its outcome, so the note costs only slow jobs a write.
+pub const NOTE_RUNNING_AFTER: Duration = Duration::from_secs(1);
 
 /// The answer to a delivery that reached (or found) a final state: `200`, so
 /// sqsd deletes the queue message.
@@ -141,7 +170,8 @@ pub async fn process_delivery(
         .ok_or(ProcessError::NoJob(job.simulate))?;
     // The timeline's record of this delivery, written with its outcome.
     let started_at = messages::now();
-    let (status, error) = match runner.run(&job, attempt).await {
+    let outcome = run_noting_start(state, &job, attempt, started_at, runner.run(&job, attempt));
+    let (status, error) = match outcome.await {
         Ok(()) => (FinalStatus::Complete, None),
         Err(JobError::Permanent(reason)) => (FinalStatus::Fail, Some(reason)),
         // The last delivery sqsd will make: record the failure as final now,
@@ -151,7 +181,8 @@ pub async fn process_delivery(
             Some(format!("gave up after {attempt} attempts: {reason}")),
         ),
         Err(JobError::Retryable(reason)) => {
-            let event = Event::delivered(attempt, started_at, RETRY_ANSWER, Some(&reason));
+            let event = Event::delivered(attempt, started_at, RETRY_ANSWER, Some(&reason))
+                .to_be_retried_at(messages::now() + state.queue_timing.retry_delay);
             return match state
                 .store
                 .record_attempt(job.id, attempts, &reason, messages::now(), &event)
@@ -182,5 +213,39 @@ pub async fn process_delivery(
         }
         Transition::AlreadyFinal(message) => Ok(processed(&message, true)),
         Transition::NotFound => Err(ProcessError::UnknownMessage(job.id)),
+    }
+}
+
+/// Runs `job`; if it has not answered after [`NOTE_RUNNING_AFTER`], notes
+/// its start on the timeline while it goes on running. A failed note is
+/// logged and changes nothing: the job's outcome is what counts.
+async fn run_noting_start<F>(
+    state: &WorkerState,
+    job: &JobPayload,
+    attempt: u32,
+    started_at: chrono::DateTime<chrono::Utc>,
+    run: F,
+) -> F::Output
+where
+    F: std::future::Future,
+{
+    tokio::pin!(run);
+    tokio::select! {
+        output = &mut run => output,
+        () = tokio::time::sleep(NOTE_RUNNING_AFTER) => {
+            let started = Event::Started {
+                receive_count: attempt,
+                at: started_at,
+                deadline: started_at + state.queue_timing.job_timeout,
+            };
+            let note = async {
+                if let Err(error) = state.store.note_started(job.id, &started).await {
+                    tracing::warn!(id = %job.id, error = %error.chain(), "cannot note that a job is running");
+                }
+            };
+            // The job goes on while the note is written.
+            let (output, ()) = tokio::join!(run, note);
+            output
+        }
     }
 }

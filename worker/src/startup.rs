@@ -52,6 +52,7 @@ impl Application {
             store: backends.store.clone(),
             max_attempts: settings.max_attempts,
             jobs: Jobs::standard(settings.jobs),
+            queue_timing: (&settings.poller).into(),
         };
         let tasks = routes::TaskState {
             backends: backends.clone(),

@@ -802,6 +802,62 @@ async fn the_timeline_records_each_change_once_in_order(kind: Kind) {
     );
 }
 
+/// A slow job's start: noted on a pending message's timeline and nothing
+/// else (no status, attempts, `updated_at` or count changes, so the sweeper
+/// and the live page's counts see what they saw); refused, changing nothing,
+/// on a final or unknown message. Its delivery's answer comes after it.
+async fn a_running_job_is_noted_on_a_pending_message_only(kind: Kind) {
+    let backend = kind.make(10).await;
+    let store = &backend.backends.store;
+    let message = message("slow");
+    store.create(&message).await.expect("create");
+    let at = messages::now();
+    let started = messages::Event::Started {
+        receive_count: 1,
+        at,
+        deadline: at + chrono::Duration::seconds(299),
+    };
+    assert!(
+        store
+            .note_started(message.id, &started)
+            .await
+            .expect("note")
+    );
+    let noted = stored(store, message.id).await;
+    assert_eq!(
+        noted,
+        Message {
+            history: vec![started.clone()],
+            ..message.clone()
+        },
+        "only the timeline changed"
+    );
+    assert!(matches!(noted.progress(), messages::Progress::Running { since, .. } if since == at));
+    assert_eq!(store.count(Status::Pending).await.expect("count"), 1);
+    let done = messages::Event::delivered(1, at, 200, None);
+    let finish = Outcome {
+        event: Some(done.clone()),
+        ..outcome(FinalStatus::Complete, 1, None)
+    };
+    store.finish(message.id, &finish).await.expect("finish");
+    // A late note of the same delivery, after its answer: refused.
+    assert!(
+        !store
+            .note_started(message.id, &started)
+            .await
+            .expect("note")
+    );
+    let finished = stored(store, message.id).await;
+    assert_eq!(finished.history, vec![started.clone(), done]);
+    assert_eq!(finished.progress(), messages::Progress::Finished);
+    assert!(
+        !store
+            .note_started(MessageId::new(), &started)
+            .await
+            .expect("note")
+    );
+}
+
 /// A timeline keeps its last [`messages::MAX_HISTORY`] events.
 async fn a_timeline_keeps_its_last_events(kind: Kind) {
     let backend = kind.make(10).await;
@@ -1688,6 +1744,7 @@ async fn a_page_of_large_messages_is_full(kind: Kind) {
 
 on_both_backends!(
     the_timeline_records_each_change_once_in_order,
+    a_running_job_is_noted_on_a_pending_message_only,
     a_timeline_keeps_its_last_events,
     an_operator_retry_or_delete_acts_on_a_failed_message_only,
     a_periodic_run_is_claimed_once_and_never_an_earlier_one,

@@ -248,6 +248,25 @@ impl StatusStore for EmbeddedStore {
             .await
     }
 
+    async fn note_started(&self, id: MessageId, event: &Event) -> Result<bool, BackendError> {
+        let event = event.to_json();
+        self.database
+            .write(
+                "noting a running job in the embedded store",
+                move |connection| {
+                    let changed = connection.execute(
+                        &format!(
+                            "UPDATE messages SET {} WHERE id = ?1 AND status = 'pending'",
+                            history_with(2)
+                        ),
+                        params![id.to_string(), event],
+                    )?;
+                    Ok(changed == 1)
+                },
+            )
+            .await
+    }
+
     async fn list(&self, query: ListQuery) -> Result<Page, BackendError> {
         let limit = query.limit.clamp(1, messages::MAX_PAGE);
         self.database

@@ -1,6 +1,11 @@
 //! A message's timeline: each delivery to the worker, each re-enqueue by the
 //! sweeper and each retry by an operator, kept on the record itself.
 //!
+//! A delivery whose job runs longer than a second is also noted when it has
+//! run that second ([`Event::Started`], `StatusStore::note_started`), so the
+//! pages can say a message is running and for how long: the one write this
+//! costs is paid by slow jobs only (ARCHITECTURE.md, "Running").
+//!
 //! Every event is written by the same conditional write as the change it
 //! records (`StatusStore::finish`, `record_attempt`, `claim_requeue`,
 //! `retry`), so a duplicate or late delivery, whose write is refused, adds
@@ -34,6 +39,20 @@ pub enum Event {
         answer: u16,
         /// Why it failed, if it did.
         error: Option<String>,
+        /// For a delivery to be retried: when the queue hands the job out
+        /// again (sqsd's `ErrorVisibilityTimeout` after the answer).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        retry_at: Option<DateTime<Utc>>,
+    },
+    /// A delivery's job has been running for a while and has not answered yet.
+    Started {
+        /// sqsd's `X-Aws-Sqsd-Receive-Count` for it.
+        receive_count: u32,
+        /// When the worker began the job.
+        at: DateTime<Utc>,
+        /// When the queue stops waiting for its answer and counts it as
+        /// failed (sqsd's `InactivityTimeout` after the start).
+        deadline: DateTime<Utc>,
     },
     /// The sweeper found it stuck and enqueued its job again.
     Requeued {
@@ -71,7 +90,18 @@ impl Event {
                     None => error.to_owned(),
                 },
             ),
+            retry_at: None,
         }
+    }
+
+    /// The same delivery, to be handed out again at `at` (other events are
+    /// returned unchanged).
+    #[must_use]
+    pub fn to_be_retried_at(mut self, at: DateTime<Utc>) -> Self {
+        if let Self::Delivered { retry_at, .. } = &mut self {
+            *retry_at = Some(at);
+        }
+        self
     }
 
     /// The event as the stores keep it: one JSON object.

@@ -8,7 +8,7 @@
 //!
 //! # Layout
 //! - Domain: [`MessageId`] (UUIDv7), [`Status`], [`Simulate`], [`MessageBody`]
-//!   (validated text), [`Message`] (the record) and its [`Event`]s (its timeline), [`JobPayload`] (what the queue
+//!   (validated text), [`Message`] (the record), its [`Event`]s (its timeline) and its [`Progress`], [`JobPayload`] (what the queue
 //!   carries), [`MessageGroup`] (FIFO order), [`IdempotencyKey`] and its [`KeyClaim`] (idempotent sends).
 //! - Ports: [`Queue`] (and its [`DeadLetterQueue`]), [`StatusStore`] and
 //!   [`SessionStore`] (the operator's sign-ins, known by a [`SessionKey`]),
@@ -25,6 +25,7 @@ mod history;
 mod id;
 mod idempotency;
 mod message;
+mod progress;
 mod queue;
 mod sessions;
 mod simulate;
@@ -42,6 +43,7 @@ pub use idempotency::{
     Claimed, IdempotencyKey, InvalidIdempotencyKey, KEY_WINDOW, KeyClaim, KeyOutcome, MAX_KEY_BYTES,
 };
 pub use message::{JobPayload, Message, now};
+pub use progress::Progress;
 pub use queue::{Outgoing, Queue, QueueDepth, QueueKind, Received};
 pub use sessions::{InvalidSessionKey, NewSession, SESSION_KEY_CHARS, SessionKey, SessionStore};
 pub use simulate::{Simulate, UnknownSimulate};

@@ -183,6 +183,13 @@ pub trait StatusStore: Send + Sync + 'static {
         event: &Event,
     ) -> Result<Transition, BackendError>;
 
+    /// Adds [`Event::Started`] to the timeline of a message that is still
+    /// `pending`, changing nothing else (not its status, attempts, counts or
+    /// `updated_at`). The worker calls it once for a job that has run a
+    /// second without answering, so only slow jobs pay for the write.
+    /// Returns whether it was added (not when the message is final or gone).
+    async fn note_started(&self, id: MessageId, event: &Event) -> Result<bool, BackendError>;
+
     /// An operator's retry: moves a `fail` message back to `pending`, keeps
     /// its attempts, adds one to `retries`, clears its error, sets
     /// `updated_at` to `at` and adds [`Event::Retried`] to the timeline, only if it is still `fail` (so of two retries,

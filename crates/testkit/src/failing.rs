@@ -90,6 +90,9 @@ impl StatusStore for Down {
     ) -> Result<Transition, BackendError> {
         self.down("record attempt")
     }
+    async fn note_started(&self, _id: MessageId, _event: &Event) -> Result<bool, BackendError> {
+        self.down("note a start")
+    }
     async fn retry(
         &self,
         _id: MessageId,

@@ -210,6 +210,9 @@ impl StatusStore for FaultyStore {
             .record_attempt(id, attempts, error, at, event)
             .await
     }
+    async fn note_started(&self, id: MessageId, event: &Event) -> Result<bool, BackendError> {
+        self.inner.note_started(id, event).await
+    }
     async fn retry(
         &self,
         id: MessageId,

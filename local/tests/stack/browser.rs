@@ -28,16 +28,21 @@ pub struct App {
 /// The web and a polling worker on a fresh embedded backend; `slow` jobs take 2 s
 /// so that `pending` is on screen long enough to be seen.
 pub async fn app() -> App {
+    app_with(Duration::from_secs(2), Duration::ZERO).await
+}
+
+/// The web and a polling worker on a fresh embedded backend, whose `slow`
+/// jobs take `slow_job` and whose failed deliveries come back after
+/// `retry_delay` (sqsd's `ErrorVisibilityTimeout`).
+pub async fn app_with(slow_job: Duration, retry_delay: Duration) -> App {
     let dir = tempfile::tempdir().expect("a temporary folder");
     let backends = messages_embedded::backends(dir.path(), 10).expect("open");
     let settings = WorkerSettings {
         intake: Intake::Polling,
-        jobs: JobSettings {
-            slow_job: Duration::from_secs(2),
-        },
+        jobs: JobSettings { slow_job },
         poller: PollerConfig {
             wait: Duration::from_secs(1),
-            error_visibility_timeout: Duration::ZERO,
+            error_visibility_timeout: retry_delay,
             ..PollerConfig::default()
         },
         ..WorkerSettings::default()

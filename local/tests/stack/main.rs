@@ -8,6 +8,8 @@
 //! - `live_page`: the live page's defects, each shown fixed in Chromium.
 //! - `live_list`: the live list as an operator reads it: it holds still,
 //!   keeps the focus, re-reads stale rows, rests in a hidden tab and backs off.
+//! - `running`: a slow job shows running and for how long, a failed one
+//!   when it is retried, on its row and its page.
 //! - `layout`: the page on a phone, and manual mode at 1440 × 900.
 //! - `operator_page`: the failures page, the operator's actions and the
 //!   pipeline strip, in Chromium, checked with axe-core.
@@ -27,3 +29,4 @@ mod live_list;
 mod live_page;
 mod operator_page;
 mod pipeline;
+mod running;

@@ -8,7 +8,7 @@ use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::routing::{get, post};
 use axum::{Json, Router};
-use messages::{MAX_PAGE, Message, MessageId, Page};
+use messages::{MAX_PAGE, MessageId, Page};
 use serde::{Deserialize, Serialize};
 use service::http::HttpError;
 
@@ -20,6 +20,7 @@ use crate::input::{
     BurstSize, ListParams, burst, idempotency_key, parse_body, parse_group, parse_simulate,
     parse_watch,
 };
+use crate::message_json::{self, MessageJson};
 use crate::snapshot::Pipeline;
 
 pub fn router() -> Router<AppState> {
@@ -44,7 +45,7 @@ async fn create(
     client: Client,
     headers: HeaderMap,
     ApiJson(request): ApiJson<OneRequest>,
-) -> Result<(StatusCode, Json<Message>), HttpError> {
+) -> Result<(StatusCode, Json<MessageJson>), HttpError> {
     let key = idempotency_key(&headers)?;
     let request = SendRequest {
         bodies: vec![parse_body(request.body)?],
@@ -56,20 +57,20 @@ async fn create(
     let message = sent.into_iter().next().ok_or_else(|| {
         HttpError::internal("the message was sent but its record was not returned")
     })?;
-    Ok((StatusCode::ACCEPTED, Json(message)))
+    Ok((StatusCode::ACCEPTED, Json(message.into())))
 }
 
 /// One page of messages, newest first.
 #[derive(Debug, Serialize)]
 pub struct PageBody {
-    items: Vec<Message>,
+    items: Vec<MessageJson>,
     next_cursor: Option<MessageId>,
 }
 
 impl From<Page> for PageBody {
     fn from(page: Page) -> Self {
         Self {
-            items: page.items,
+            items: message_json::all(page.items),
             next_cursor: page.next_cursor,
         }
     }
@@ -92,7 +93,7 @@ async fn list(
 async fn read(
     State(state): State<AppState>,
     Path(id): Path<String>,
-) -> Result<Json<Message>, HttpError> {
+) -> Result<Json<MessageJson>, HttpError> {
     let id = MessageId::parse(&id).map_err(|error| HttpError::not_found(error.to_string()))?;
     let message = state
         .backends
@@ -101,7 +102,7 @@ async fn read(
         .await
         .map_err(|source| store_unavailable("the message cannot be read", source))?;
     message
-        .map(Json)
+        .map(|message| Json(message.into()))
         .ok_or_else(|| HttpError::not_found(format!("no message has id {id}")))
 }
 
@@ -119,7 +120,7 @@ struct BatchRequest {
 /// The messages a burst created.
 #[derive(Debug, Serialize)]
 struct Created {
-    items: Vec<Message>,
+    items: Vec<MessageJson>,
 }
 
 async fn create_batch(
@@ -137,7 +138,12 @@ async fn create_batch(
     };
     state.charge_sends(&client, count)?;
     let items = send_once(&state.backends, client.own_key(key), request).await?;
-    Ok((StatusCode::ACCEPTED, Json(Created { items })))
+    Ok((
+        StatusCode::ACCEPTED,
+        Json(Created {
+            items: message_json::all(items),
+        }),
+    ))
 }
 
 /// `GET /api/messages/updates?after=<id>&watch=<id>:<attempts>[:<status>],...&counts=1`:
@@ -155,10 +161,10 @@ struct UpdatesParams {
 #[derive(Debug, Serialize)]
 struct Updates {
     /// Messages created after `after`, oldest first.
-    new: Vec<Message>,
-    /// Watched messages whose status or attempts differ from what the page
-    /// shows.
-    changed: Vec<Message>,
+    new: Vec<MessageJson>,
+    /// Watched messages whose status, attempts or progress differ from what
+    /// the page shows.
+    changed: Vec<MessageJson>,
     /// Watched messages that no longer exist (an operator deleted them).
     gone: Vec<MessageId>,
     /// Per status, when asked (capped, see the page).
@@ -227,8 +233,8 @@ async fn updates(
     };
     let more = new.len() >= MAX_PAGE as usize;
     Ok(Json(Updates {
-        new,
-        changed,
+        new: message_json::all(new),
+        changed: message_json::all(changed),
         gone,
         counts,
         pipeline,

@@ -16,6 +16,7 @@ pub fn process_router(backends: &Backends, max_attempts: u32, slow_job: Duration
         store: Arc::clone(&backends.store),
         max_attempts,
         jobs: Jobs::standard(JobSettings { slow_job }),
+        queue_timing: (&sqsd::PollerConfig::default()).into(),
     })
 }
 

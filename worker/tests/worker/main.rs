@@ -6,6 +6,7 @@
 //! - `sweep`: the pending sweeper, on both backends.
 //! - `periodic`: `cron.yaml`'s tasks through the queue, as sqsd runs them.
 //! - `router`: `/process` on a store that is down.
+//! - `running`: what a delivery notes for the pages: a slow job running, a retry's time.
 //! - `fuzz`: property-based tests of `/process`'s parsers of outside input.
 //! - `two_processes`: the real `worker` binary beside this test process, on
 //!   one embedded `DATA_DIR`.
@@ -17,6 +18,7 @@ mod helpers;
 mod periodic;
 mod poller;
 mod router;
+mod running;
 mod sigterm;
 mod sweep;
 mod two_processes;

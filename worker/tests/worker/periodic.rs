@@ -66,6 +66,7 @@ fn sqsd_routes(backends: &Backends, sweep: SweepConfig) -> Router {
             store: Arc::clone(&backends.store),
             max_attempts: 10,
             jobs: worker::jobs::Jobs::standard(worker::jobs::JobSettings::default()),
+            queue_timing: (&PollerConfig::default()).into(),
         },
         worker::TaskState {
             backends: backends.clone(),

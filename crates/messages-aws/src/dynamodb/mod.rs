@@ -416,6 +416,30 @@ impl StatusStore for DynamoStore {
         self.transition_after(id, result).await
     }
 
+    async fn note_started(&self, id: MessageId, event: &Event) -> Result<bool, BackendError> {
+        let request = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .key("id", s(id))
+            .update_expression(format!("SET {APPEND_HISTORY}"))
+            .condition_expression("#status = :pending")
+            .expression_attribute_names("#status", "status")
+            .expression_attribute_values(":pending", s(Status::Pending.as_str()))
+            .return_values(ReturnValue::AllNew);
+        match with_event(request, event).send().await {
+            Ok(output) => {
+                if let Some(item) = output.attributes {
+                    self.keep_history_bounded(&mut from_item(&item)?).await;
+                }
+                Ok(true)
+            }
+            // Final or gone: the delivery's answer is what counts now.
+            Err(error) if condition_failed(&error) => Ok(false),
+            Err(error) => Err(BackendError::new("DynamoDB UpdateItem", error)),
+        }
+    }
+
     async fn list(&self, query: ListQuery) -> Result<Page, BackendError> {
         let limit = to_usize(query.limit.clamp(1, messages::MAX_PAGE));
         let range = query.cursor.map(|cursor| ("<", cursor));
