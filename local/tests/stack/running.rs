@@ -1,6 +1,6 @@
 //! "Pending" no longer hides "running", in Chromium: a slow job the worker
 //! holds says "running for 2.1 s" on its row and its page, counting up, then
-//! turns complete; a job answered with a retry says "retrying in 5 s",
+//! turns complete; a job answered with a retry says "retrying in 9 s",
 //! counting down, as sqsd waits its `ErrorVisibilityTimeout` before it hands
 //! the job out again; without JavaScript the page says the same as drawn.
 
@@ -13,12 +13,12 @@ use testkit::browser::Browser;
 
 use crate::browser::{App, app_with, post_api};
 
-const WAIT: Duration = Duration::from_secs(20);
+const WAIT: Duration = Duration::from_secs(25);
 
-/// A polling worker whose `slow` jobs take 5 s and whose failed deliveries
-/// come back after 6 s (sqsd's `ErrorVisibilityTimeout`, shortened).
+/// A polling worker whose `slow` jobs take 8 s and whose failed deliveries
+/// come back after 10 s (sqsd's `ErrorVisibilityTimeout`, shortened).
 async fn app_with_slow_jobs() -> App {
-    app_with(Duration::from_secs(5), Duration::from_secs(6)).await
+    app_with(Duration::from_secs(8), Duration::from_secs(10)).await
 }
 
 /// The seconds in a figure such as "for 2.1 s" or "in 5 s".
@@ -73,7 +73,7 @@ async fn a_slow_job_shows_running_and_for_how_long_then_complete() {
     assert_eq!(done, "complete");
     let timeline = page.text("#timeline").await;
     assert!(
-        timeline.contains("Delivery 1: complete after 5."),
+        timeline.contains("Delivery 1: complete after 8."),
         "{timeline}"
     );
     assert!(
@@ -101,7 +101,7 @@ async fn a_job_to_be_retried_counts_down_to_its_next_delivery() {
         .await;
     let first = browser.text(&format!("{row} .elapsed")).await;
     assert!(first.starts_with("in "), "{first:?}");
-    assert!(seconds(&first) <= 6.0, "sqsd's wait, at most: {first:?}");
+    assert!(seconds(&first) <= 10.0, "sqsd's wait, at most: {first:?}");
     assert_accessible(&browser, "with a row to be retried").await;
     tokio::time::sleep(Duration::from_millis(1_300)).await;
     let later = browser.text(&format!("{row} .elapsed")).await;
