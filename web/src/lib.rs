@@ -78,6 +78,7 @@ pub mod security;
 pub mod send;
 mod session;
 pub mod snapshot;
+mod stall;
 pub mod startup;
 mod strip;
 pub mod throttle;

@@ -27,6 +27,7 @@ use serde::Serialize;
 use tokio::sync::Mutex;
 use tokio::time::Instant;
 
+use crate::stall::StallWatch;
 use crate::worker_link::{WorkerLink, WorkerMode};
 
 /// How old the shared snapshot may be when served.
@@ -66,6 +67,16 @@ pub struct Pipeline {
     pub has_dead_letters: bool,
     /// How jobs reach the worker.
     pub worker: WorkerMode,
+    /// The queue's service (`Amazon SQS`, `Embedded queue`).
+    pub queue_service: &'static str,
+    /// The store's service (`Amazon DynamoDB`, `SQLite`).
+    pub store_service: &'static str,
+    /// Since when this web instance has seen messages waiting on the queue
+    /// and none in flight (`stall.rs`); none while the pipeline moves.
+    pub stalled_since: Option<chrono::DateTime<chrono::Utc>>,
+    /// The warning when they have waited so for [`crate::stall::STUCK_AFTER`]:
+    /// no worker is taking jobs.
+    pub stuck: Option<String>,
 }
 
 /// The shared pipeline snapshot of one web instance.
@@ -77,6 +88,8 @@ pub struct PipelineSnapshot {
     last: Mutex<Option<(Instant, Pipeline)>>,
     /// The last look at the dead-letter queue: none inside when the queue has none.
     dead_look: Mutex<Option<(Instant, Option<Vec<DeadLetter>>)>>,
+    /// Since when messages have waited with none taken.
+    stall: StallWatch,
 }
 
 impl PipelineSnapshot {
@@ -88,6 +101,7 @@ impl PipelineSnapshot {
             max_age: COUNTS_MAX_AGE,
             last: Mutex::new(None),
             dead_look: Mutex::new(None),
+            stall: StallWatch::default(),
         }
     }
 
@@ -146,12 +160,20 @@ impl PipelineSnapshot {
                 (true, None)
             }
         };
+        let now = chrono::Utc::now();
+        let stalled_since = self
+            .stall
+            .observe(queue.map(|queue| (queue.waiting, queue.in_flight)), now);
         let pipeline = Pipeline {
             counts,
             queue,
             dead_letters,
             has_dead_letters,
             worker,
+            queue_service: self.backends.queue.service(),
+            store_service: self.backends.store.service(),
+            stalled_since,
+            stuck: crate::stall::warning(stalled_since, now, worker),
         };
         *last = pipeline
             .counts

@@ -1,5 +1,8 @@
-//! The pipeline strip as a page shows it: each stage's figures as text, with
-//! "?" for what could not be read.
+//! The pipeline strip as a page shows it: each stage named for the service
+//! that does it (Amazon SQS or the embedded queue, sqsd or the poller,
+//! DynamoDB or SQLite), the dead-letter queue off the queue, each stage's
+//! figures as text ("?" for what could not be read), and a warning when
+//! messages wait and no worker takes them.
 
 use crate::snapshot::Pipeline;
 use crate::worker_link::WorkerMode;
@@ -27,12 +30,15 @@ pub struct Strip {
     pub manual: bool,
     /// Pending, complete, fail.
     pub store: Vec<Figure>,
-    /// The dead-letter queue's depth as shown.
+    /// The dead-letter queue's depth as shown ("none configured" without one).
     pub dead_letters: String,
-    /// Whether the queue has a dead-letter queue at all.
-    pub has_dead_letters: bool,
+    /// The queue stage's name: its service.
+    pub queue_name: &'static str,
+    /// The store stage's name: its service.
+    pub store_name: &'static str,
+    /// The warning, when messages have waited too long with none taken.
+    pub stuck: Option<String>,
 }
-
 /// A figure as shown: "?" when it could not be read.
 fn shown(count: Option<u64>) -> String {
     count.map_or_else(|| "?".to_owned(), |count| count.to_string())
@@ -87,7 +93,9 @@ impl From<&Pipeline> for Strip {
                 (false, _) => "none configured".to_owned(),
                 (true, depth) => shown(depth),
             },
-            has_dead_letters: pipeline.has_dead_letters,
+            queue_name: pipeline.queue_service,
+            store_name: pipeline.store_service,
+            stuck: pipeline.stuck.clone(),
         }
     }
 }

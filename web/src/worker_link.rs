@@ -44,7 +44,7 @@ impl WorkerMode {
     pub fn describe(self) -> &'static str {
         match self {
             Self::Sqsd => "fed by sqsd",
-            Self::Polling => "polling the queue",
+            Self::Polling => "polling the queue, as sqsd would",
             Self::Manual => "manual: waits for Process",
             Self::Unreachable => "not answering",
         }

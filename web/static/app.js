@@ -25,10 +25,16 @@ function setPipeline(pipeline) {
   for (const status of ["pending", "complete", "fail"]) set("pipe-" + status, counts[status]);
   if (pipeline.has_dead_letters) set("pipe-dead-letters", pipeline.dead_letters);
   const worker = document.getElementById("pipe-worker");
-  const phrases = { sqsd: "fed by sqsd", polling: "polling the queue", manual: "manual: waits for Process", unreachable: "not answering" };
+  const phrases = { sqsd: "fed by sqsd", polling: "polling the queue, as sqsd would", manual: "manual: waits for Process", unreachable: "not answering" };
   if (worker && phrases[pipeline.worker]) {
     worker.textContent = phrases[pipeline.worker];
     worker.dataset.mode = pipeline.worker;
+  }
+  // Messages waiting and none taken for a while: the warning, or none.
+  const stuck = document.getElementById("pipe-stuck");
+  if (stuck) {
+    stuck.hidden = !pipeline.stuck;
+    stuck.textContent = pipeline.stuck || "";
   }
 }
 

@@ -335,4 +335,8 @@ impl Queue for SqsQueue {
     fn describe(&self) -> String {
         format!("SQS queue {}", self.queue_url)
     }
+
+    fn service(&self) -> &'static str {
+        "Amazon SQS"
+    }
 }

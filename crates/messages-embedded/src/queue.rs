@@ -321,6 +321,10 @@ impl Queue for EmbeddedQueue {
         };
         format!("embedded {kind}queue in {}", self.database.path().display())
     }
+
+    fn service(&self) -> &'static str {
+        "Embedded queue"
+    }
 }
 
 /// Message attributes as the `attributes` column keeps them: a JSON object,

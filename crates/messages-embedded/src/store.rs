@@ -484,4 +484,8 @@ impl StatusStore for EmbeddedStore {
     fn describe(&self) -> String {
         format!("embedded store in {}", self.database.path().display())
     }
+
+    fn service(&self) -> &'static str {
+        "SQLite"
+    }
 }

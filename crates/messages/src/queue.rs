@@ -219,4 +219,8 @@ pub trait Queue: Send + Sync + 'static {
 
     /// A short description for logs and the start-up banner.
     fn describe(&self) -> String;
+
+    /// The service behind it, as the pipeline strip names the stage:
+    /// `Amazon SQS`, or `Embedded queue` (SQLite) in a local run.
+    fn service(&self) -> &'static str;
 }

@@ -268,4 +268,8 @@ pub trait StatusStore: Send + Sync + 'static {
 
     /// A short description for logs and the start-up banner.
     fn describe(&self) -> String;
+
+    /// The service behind it, as the pipeline strip names the stage:
+    /// `Amazon DynamoDB`, or `SQLite` in a local run.
+    fn service(&self) -> &'static str;
 }

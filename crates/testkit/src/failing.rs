@@ -67,6 +67,9 @@ impl Queue for Down {
     fn describe(&self) -> String {
         "a queue that is down".to_owned()
     }
+    fn service(&self) -> &'static str {
+        "a queue that is down"
+    }
 }
 
 #[async_trait]
@@ -159,6 +162,9 @@ impl StatusStore for Down {
     }
     fn describe(&self) -> String {
         "a store that is down".to_owned()
+    }
+    fn service(&self) -> &'static str {
+        "a store that is down"
     }
 }
 

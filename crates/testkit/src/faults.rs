@@ -160,6 +160,9 @@ impl Queue for FaultyQueue {
     fn describe(&self) -> String {
         format!("{} (with test faults)", self.inner.describe())
     }
+    fn service(&self) -> &'static str {
+        self.inner.service()
+    }
 }
 
 struct FaultyStore {
@@ -269,5 +272,8 @@ impl StatusStore for FaultyStore {
     }
     fn describe(&self) -> String {
         format!("{} (with test faults)", self.inner.describe())
+    }
+    fn service(&self) -> &'static str {
+        self.inner.service()
     }
 }

@@ -344,6 +344,18 @@ pub async fn show_all(browser: &Browser, wanted: u64, limit: Duration) {
     }
 }
 
+/// A fresh browser, with scripts, of `width` × `height` pixels, at `web`.
+pub async fn open_at(web: &str, width: u32, height: u32) -> Browser {
+    let browser = Browser::start(true).await;
+    browser
+        .client
+        .set_window_size(width, height)
+        .await
+        .expect("resize the window");
+    browser.client.goto(web).await.expect("open the page");
+    browser
+}
+
 /// Posts `body` as JSON to `path` of the web, as another client would.
 pub async fn post_api(app: &App, path: &str, body: serde_json::Value) -> reqwest::Response {
     reqwest::Client::new()

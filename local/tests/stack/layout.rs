@@ -11,9 +11,9 @@ use serde_json::{Value, json};
 use sqsd::PollerConfig;
 use testkit::accessibility::assert_accessible;
 use testkit::backends::Kind;
-use testkit::browser::Browser;
 use worker::{Intake, WorkerSettings};
 
+use crate::browser::open_at;
 use crate::helpers::spawn_stack;
 
 const WAIT: Duration = Duration::from_secs(30);
@@ -34,17 +34,6 @@ async fn queued(backends: &Backends, count: usize, simulate: Simulate) {
     for n in 0..count {
         testkit::seed::sent(backends, &format!("message number {n}"), simulate).await;
     }
-}
-
-async fn open_at(web: &str, width: u32, height: u32) -> Browser {
-    let browser = Browser::start(true).await;
-    browser
-        .client
-        .set_window_size(width, height)
-        .await
-        .expect("resize the window");
-    browser.client.goto(web).await.expect("open the page");
-    browser
 }
 
 /// Words of the error cells that the browser drew on more than one line.

@@ -8,6 +8,9 @@
 //! - `live_page`: the live page's defects, each shown fixed in Chromium.
 //! - `live_list`: the live list as an operator reads it: it holds still,
 //!   keeps the focus, re-reads stale rows, rests in a hidden tab and backs off.
+//! - `strip`: the pipeline strip names each stage's service, hangs the
+//!   dead-letter queue off the queue, fits 1440 px and a phone, and warns
+//!   when messages wait and no worker takes them.
 //! - `running`: a slow job shows running and for how long, a failed one
 //!   when it is retried, on its row and its page.
 //! - `layout`: the page on a phone, and manual mode at 1440 × 900.
@@ -30,3 +33,4 @@ mod live_page;
 mod operator_page;
 mod pipeline;
 mod running;
+mod strip;

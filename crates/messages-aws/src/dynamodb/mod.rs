@@ -792,6 +792,10 @@ impl StatusStore for DynamoStore {
     fn describe(&self) -> String {
         format!("DynamoDB table {}", self.table)
     }
+
+    fn service(&self) -> &'static str {
+        "Amazon DynamoDB"
+    }
 }
 
 /// Index pages one sweeper query reads at most per shard (each up to 1 MB of

@@ -1,0 +1,155 @@
+//! The pipeline strip teaches Elastic Beanstalk's pattern, in Chromium: each
+//! stage is named for the service that does it (Amazon SQS and DynamoDB, or
+//! the embedded queue and SQLite in a local run), the worker says how it is
+//! fed (sqsd, or the poller in its place), and the dead-letter queue hangs
+//! off the queue; in one row at 1440 px, with nothing to scroll sideways on
+//! a phone. With the worker stopped, messages that wait with none taken
+//! raise a warning that says where to look, and a worker taking them clears it.
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use messages::{Backends, Simulate};
+use sqsd::PollerConfig;
+use testkit::accessibility::assert_accessible;
+use testkit::backends::Kind;
+use testkit::browser::Browser;
+use testkit::on_both_backends;
+use worker::{Intake, WorkerSettings};
+
+use crate::browser::open_at;
+use crate::helpers::{manual_worker, spawn_stack};
+
+const WAIT: Duration = Duration::from_secs(20);
+
+fn polling_worker() -> WorkerSettings {
+    WorkerSettings {
+        intake: Intake::Polling,
+        poller: PollerConfig {
+            wait: Duration::from_secs(1),
+            ..PollerConfig::default()
+        },
+        ..WorkerSettings::default()
+    }
+}
+
+/// The tops of the strip's stages that are shown, in pixels.
+async fn stage_tops(browser: &Browser) -> Vec<i64> {
+    let tops = browser
+        .script("return Array.from(document.querySelectorAll('#pipeline .stage')).filter((li) => li.offsetParent).map((li) => Math.round(li.getBoundingClientRect().top));")
+        .await;
+    tops.as_array()
+        .expect("a list")
+        .iter()
+        .filter_map(serde_json::Value::as_i64)
+        .collect()
+}
+
+async fn the_strip_names_each_stage_for_its_service(kind: Kind) {
+    let backend = kind.make(10).await;
+    let (queue, store) = match kind {
+        Kind::Embedded | Kind::EmbeddedFifo => ("Embedded queue", "SQLite"),
+        Kind::Moto | Kind::MotoFifo => ("Amazon SQS", "Amazon DynamoDB"),
+    };
+    for (settings, worker) in [
+        (polling_worker(), "polling the queue, as sqsd would"),
+        (manual_worker(), "manual: waits for Process"),
+    ] {
+        let web = spawn_stack(backend.backends.clone(), &settings).await.web;
+        let browser = open_at(&web, 1440, 900).await;
+        assert_eq!(browser.text("#pipe-queue-name").await, queue);
+        assert_eq!(browser.text("#pipe-store-name").await, store);
+        assert_eq!(browser.text("#pipe-worker").await, worker);
+        let branch = browser
+            .script("return document.getElementById('pipe-dead-letters').closest('li').id || document.getElementById('pipe-dead-letters').closest('li').className;")
+            .await;
+        assert_eq!(
+            branch.as_str(),
+            Some("stage stage-split stage-queue"),
+            "the dead-letter queue hangs off the queue"
+        );
+        let tops = stage_tops(&browser).await;
+        assert_eq!(tops.len(), 4, "{tops:?}");
+        assert!(
+            tops.iter().all(|top| *top == tops[0]),
+            "{worker}: one row at 1440 px: {tops:?}"
+        );
+        assert_accessible(&browser, &format!("with the strip, {worker}")).await;
+        browser.close().await;
+
+        let phone = open_at(&web, 390, 844).await;
+        let overflow = phone
+            .script("const strip = document.querySelector('#pipeline ol'); return [document.documentElement.scrollWidth - window.innerWidth, strip.scrollWidth - strip.clientWidth];")
+            .await;
+        let sideways: Vec<i64> = overflow
+            .as_array()
+            .expect("two figures")
+            .iter()
+            .filter_map(serde_json::Value::as_i64)
+            .collect();
+        assert!(
+            sideways.len() == 2 && sideways.iter().all(|pixels| *pixels <= 0),
+            "{worker}: nothing to scroll sideways on a phone: {sideways:?}"
+        );
+        phone.close().await;
+    }
+}
+
+on_both_backends!(the_strip_names_each_stage_for_its_service);
+
+/// The web alone, as on Elastic Beanstalk with sqsd stopped: nothing takes
+/// the jobs it enqueues.
+async fn web_without_a_worker(backends: &Backends) -> String {
+    let web = web::Application::with_backends(
+        backends.clone(),
+        None,
+        SocketAddr::from(([127, 0, 0, 1], 0)),
+    )
+    .await
+    .expect("the web binds a free port");
+    let url = format!("http://127.0.0.1:{}", web.port());
+    tokio::spawn(web.run_until(std::future::pending()));
+    url
+}
+
+#[tokio::test]
+async fn messages_waiting_with_no_worker_raise_a_warning_that_a_worker_clears() {
+    let backend = Kind::Embedded.make(10).await;
+    let backends = &backend.backends;
+    let web = web_without_a_worker(backends).await;
+    for n in 0..3 {
+        testkit::seed::sent(backends, &format!("waiting {n}"), Simulate::Ok).await;
+    }
+    let browser = open_at(&web, 1440, 900).await;
+    assert_eq!(
+        browser.count("#pipe-stuck:not([hidden])").await,
+        0,
+        "not yet"
+    );
+    // STUCK_AFTER (30 s) of none taken, seen by the web's snapshots.
+    let warning = browser
+        .wait_for_text("#pipe-stuck", Duration::from_secs(50), |text| {
+            text.contains("no worker has taken one")
+        })
+        .await;
+    assert!(
+        warning.starts_with("Messages have waited ") && warning.contains("sqsd's log"),
+        "{warning}"
+    );
+    assert_eq!(browser.count("#pipe-stuck:not([hidden])").await, 1);
+    assert_accessible(&browser, "with the stuck-pipeline warning").await;
+    browser.save_screenshot("pipeline-stuck").await;
+
+    // A worker starts and takes them: the warning goes.
+    let worker = worker::Application::with_backends(
+        &polling_worker(),
+        backends.clone(),
+        SocketAddr::from(([127, 0, 0, 1], 0)),
+    )
+    .await
+    .expect("the worker binds a free port");
+    tokio::spawn(worker.run_until(std::future::pending()));
+    let hidden = browser.wait_for_count("#pipe-stuck[hidden]", 1, WAIT).await;
+    assert_eq!(hidden, 1, "the warning is gone once jobs are taken");
+    browser.close().await;
+}
