@@ -65,6 +65,13 @@ function elapsedText(span) {
   return "in " + (left < 60 ? left + " s" : Math.floor(left / 60) + " min " + (left % 60) + " s");
 }
 
+// A time of day as every page says it: UTC, 24-hour ("13:05:03 UTC"),
+// like the message's page and its timeline.
+function utcClock(date) {
+  "use strict";
+  return date.toISOString().slice(11, 19) + " UTC";
+}
+
 // Fills `td` (a status cell) for `message`, in place.
 function setStateCell(td, message) {
   "use strict";
@@ -574,9 +581,9 @@ setInterval(() => {
       if (update.pipeline) setPipeline(update.pipeline);
       else if (changed) polls = 0; // ask for fresh counts on the next poll
       document.getElementById("empty").hidden = tbody.rows.length > 0;
-      if (changed) live.textContent = (changed === 1 ? "1 update" : changed + " updates") + " at " + new Date().toLocaleTimeString();
+      if (changed) live.textContent = (changed === 1 ? "1 update" : changed + " updates") + " at " + utcClock(new Date());
       more = update.more;
-      if (failures) live.textContent = "Live again at " + new Date().toLocaleTimeString() + ".";
+      if (failures) live.textContent = "Live again at " + utcClock(new Date()) + ".";
       failures = 0;
       lastGood = new Date();
       stale(false);
@@ -585,7 +592,7 @@ setInterval(() => {
       failures += 1;
       stale(true);
       const wait = Math.min(POLL_MS * 2 ** failures, MAX_BACKOFF_MS);
-      live.textContent = "No answer from the server (" + error.message + "); the figures are as of " + lastGood.toLocaleTimeString() + ". Trying again in " + Math.round(wait / 1000) + " s.";
+      live.textContent = "No answer from the server (" + error.message + "); the figures are as of " + utcClock(lastGood) + ". Trying again in " + Math.round(wait / 1000) + " s.";
     }
     polling = false;
     const now = more || pollSoon;
@@ -611,7 +618,7 @@ setInterval(() => {
       const element = document.getElementById(id);
       if (!element) continue;
       element.classList.toggle("stale", yes);
-      if (yes) element.title = "As of " + lastGood.toLocaleTimeString() + ": the server is not answering";
+      if (yes) element.title = "As of " + utcClock(lastGood) + ": the server is not answering";
       else element.removeAttribute("title");
     }
   }

@@ -52,6 +52,12 @@ async fn a_slow_job_shows_running_and_for_how_long_then_complete() {
     assert_eq!(badge, "running", "the row says the worker holds it");
     let first = browser.text(&format!("{row} .elapsed")).await;
     assert!(first.starts_with("for "), "{first:?}");
+    // Times of day in one format on every page: UTC, 24-hour.
+    let said = browser.text("#live-status").await;
+    assert!(
+        said.ends_with(" UTC") && !said.contains("AM") && !said.contains("PM"),
+        "{said:?}"
+    );
     assert_accessible(&browser, "with a running row").await;
     tokio::time::sleep(Duration::from_millis(1_300)).await;
     let later = browser.text(&format!("{row} .elapsed")).await;

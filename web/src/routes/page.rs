@@ -423,33 +423,45 @@ async fn detail(
         Err(refusal) => return error_page(refusal),
     };
     let params = params.map(|Query(params)| params).unwrap_or_default();
-    let notice = if params.retried.is_some() {
-        Some("Retried: it is pending again, with a new job on the queue.".to_owned())
-    } else {
-        // Only when it is so: a link with `?signed_in=1` cannot say it.
-        params
-            .signed_in
-            .filter(|_| viewer.signed_in)
-            .map(|_| "Signed in as the operator.".to_owned())
-    };
     let answer = match message_at(&state, &id).await {
-        Ok(message) => render(
-            &DetailPage {
-                asset_version: asset_version(),
-                back: format!("/messages/{}", message.id),
-                timeline: timeline::lines(&message),
-                max_history: messages::MAX_HISTORY,
-                message,
-                operator_enabled: state.operator.enabled(),
-                https_first: state.operator.https_first(&client),
-                signed_in: viewer.signed_in,
-                notice,
-            },
-            StatusCode::OK,
-        ),
+        Ok(message) => {
+            let notice = detail_notice(&params, viewer.signed_in, message.status);
+            render(
+                &DetailPage {
+                    asset_version: asset_version(),
+                    back: format!("/messages/{}", message.id),
+                    timeline: timeline::lines(&message),
+                    max_history: messages::MAX_HISTORY,
+                    message,
+                    operator_enabled: state.operator.enabled(),
+                    https_first: state.operator.https_first(&client),
+                    signed_in: viewer.signed_in,
+                    notice,
+                },
+                StatusCode::OK,
+            )
+        }
         Err(error) => error_page(error),
     };
     viewer.answer(answer)
+}
+
+/// The notice a message's page shows after a redirect, true whatever the
+/// message has become since: a retried message may already have run again
+/// (its status is on the page), and a failed one's actions already say
+/// that the operator is signed in.
+fn detail_notice(params: &DetailParams, signed_in: bool, status: Status) -> Option<String> {
+    if params.retried.is_some() {
+        return Some(
+            "Retried, with a new job on the queue: its status and timeline follow below."
+                .to_owned(),
+        );
+    }
+    // Only when it is so: a link with `?signed_in=1` cannot say it.
+    params
+        .signed_in
+        .filter(|_| signed_in && status != Status::Fail)
+        .map(|_| "Signed in as the operator.".to_owned())
 }
 
 /// How long "Process until empty" goes on at most in one request: well
@@ -572,4 +584,31 @@ async fn demo_groups(State(state): State<AppState>, client: Client) -> Response 
     };
     page.error = Some(error.public().to_owned());
     render_refusal(&page, error)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A notice never contradicts the page beside it: a retried message may
+    /// have failed again by the time its page is drawn, and a failed one's
+    /// actions already say who is signed in.
+    #[test]
+    fn a_notice_says_nothing_the_page_may_contradict() {
+        let retried = DetailParams {
+            retried: Some(1),
+            signed_in: None,
+        };
+        for status in Status::ALL {
+            let notice = detail_notice(&retried, true, status).expect("a notice");
+            assert!(!notice.contains("pending again"), "{notice}");
+        }
+        let signed_in = DetailParams {
+            retried: None,
+            signed_in: Some(1),
+        };
+        assert_eq!(detail_notice(&signed_in, true, Status::Fail), None);
+        assert!(detail_notice(&signed_in, true, Status::Complete).is_some());
+        assert_eq!(detail_notice(&signed_in, false, Status::Complete), None);
+    }
 }
