@@ -211,8 +211,13 @@ async fn two_sign_ins_differ_and_an_old_cookie_fails_after_sign_out() {
         StatusCode::UNAUTHORIZED,
         "a copy of the cookie kept after sign-out"
     );
+    // The first redrive may still be running (one at a time per instance:
+    // `409`), which only a signed-in operator hears: the session is on.
     let acted = web.act("203.0.113.5", cookie(&two), true).await;
-    assert!(acted.is_success(), "the other session is still on: {acted}");
+    assert!(
+        acted.is_success() || acted == StatusCode::CONFLICT,
+        "the other session is still on: {acted}"
+    );
 }
 
 #[tokio::test]
