@@ -8,6 +8,9 @@
 //! - `counts`: one snapshot of the counts per web instance, shared by every page.
 //! - `router`: the router with `oneshot`, on backends that are down.
 //! - `fuzz`: property-based tests of every parser of outside input.
+//! - `sign_in_fuzz`: property-based tests of the sign-in form and the
+//!   forwarded headers read with it: any bytes change nothing, and only a
+//!   trusted proxy's `https` is HTTPS under `REQUIRE_HTTPS`.
 //! - `idempotent`: sends under an `Idempotency-Key`, on both backends.
 //! - `limits`: the rate limit per client and the cap on requests in flight.
 //! - `operator`: retry, delete and redrive, and that nothing changes without the credential.
@@ -31,5 +34,6 @@ mod operator;
 mod read_only;
 mod router;
 mod sessions;
+mod sign_in_fuzz;
 mod sigterm;
 mod truthful;
