@@ -3,6 +3,10 @@
 //! - `attacker`: the real `web` binary with its public limits on, tried as an
 //!   attacker would: bursts, reads, made-up addresses, guesses, stolen cookies,
 //!   plain HTTP, slow headers.
+//! - `deployed`: the real `web` binary started as a deployment runs it, and
+//!   requests to it as nginx and the load balancer forward them.
+//! - `failure_log`: the real `web` binary logs a wrong operator credential at
+//!   `WARN` with the client's address, never the credential's value.
 //! - `activity`: the last hour's throughput and latency, and their charts.
 //! - `api`: the JSON API and the page over HTTP, on SQS and DynamoDB (moto).
 //! - `counts`: one snapshot of the counts per web instance, shared by every page.
@@ -25,7 +29,9 @@ mod activity;
 mod api;
 mod attacker;
 mod counts;
+mod deployed;
 mod disk;
+mod failure_log;
 mod fuzz;
 mod helpers;
 mod idempotent;
