@@ -7,6 +7,8 @@
 //!   requests to it as nginx and the load balancer forward them.
 //! - `failure_log`: the real `web` binary logs a wrong operator credential at
 //!   `WARN` with the client's address, never the credential's value.
+//! - `two_webs`: two real `web` processes on one backend share the operator's
+//!   sessions: begun on one, used and ended on the other.
 //! - `activity`: the last hour's throughput and latency, and their charts.
 //! - `api`: the JSON API and the page over HTTP, on SQS and DynamoDB (moto).
 //! - `counts`: one snapshot of the counts per web instance, shared by every page.
@@ -43,3 +45,4 @@ mod sessions;
 mod sign_in_fuzz;
 mod sigterm;
 mod truthful;
+mod two_webs;
