@@ -9,6 +9,8 @@
 //!   `WARN` with the client's address, never the credential's value.
 //! - `two_webs`: two real `web` processes on one backend share the operator's
 //!   sessions: begun on one, used and ended on the other.
+//! - `short_token`: the real `web` binary refuses to start with an
+//!   `OPERATOR_TOKEN` shorter than 32 characters.
 //! - `activity`: the last hour's throughput and latency, and their charts.
 //! - `api`: the JSON API and the page over HTTP, on SQS and DynamoDB (moto).
 //! - `counts`: one snapshot of the counts per web instance, shared by every page.
@@ -42,6 +44,7 @@ mod operator;
 mod read_only;
 mod router;
 mod sessions;
+mod short_token;
 mod sign_in_fuzz;
 mod sigterm;
 mod truthful;
