@@ -217,16 +217,17 @@ fn parse_forwarded_address(entry: &str) -> Option<IpAddr> {
 }
 
 /// The scheme the client used, as the nearest trusted proxy passed it on:
-/// the rightmost value of `X-Forwarded-Proto`.
+/// the rightmost entry of the last `X-Forwarded-Proto`. A last header that
+/// is not text is plain HTTP: skipping it would read an earlier header,
+/// another hop's or the client's own.
 fn forwarded_proto_is_https(headers: &HeaderMap) -> bool {
     headers
         .get_all("x-forwarded-proto")
         .iter()
-        .filter_map(|value| value.to_str().ok())
-        .flat_map(|value| value.split(','))
-        .map(str::trim)
         .next_back()
-        .is_some_and(|proto| proto.eq_ignore_ascii_case("https"))
+        .and_then(|value| value.to_str().ok())
+        .and_then(|value| value.rsplit(',').next())
+        .is_some_and(|proto| proto.trim().eq_ignore_ascii_case("https"))
 }
 
 /// Puts the request's [`Client`] in its extensions, for every layer and
@@ -303,6 +304,27 @@ mod tests {
         let client = Client::of(ip("203.0.113.7"), &headers, &TrustedProxies::loopback());
         assert_eq!(client.address(), ip("203.0.113.7"));
         assert!(!client.https());
+    }
+
+    #[test]
+    fn only_the_nearest_proxys_last_entry_says_https() {
+        let trusted = TrustedProxies::loopback();
+        let https = |values: &[&[u8]]| {
+            let mut headers = HeaderMap::new();
+            for value in values {
+                let value = HeaderValue::from_bytes(value).expect("a header");
+                headers.append("x-forwarded-proto", value);
+            }
+            Client::of(ip("127.0.0.1"), &headers, &trusted).https()
+        };
+        assert!(https(&[b"https"]));
+        assert!(https(&[b"http", b"http, https"]));
+        assert!(!https(&[b"https, http"]));
+        assert!(!https(&[b"https", b"http"]));
+        assert!(!https(&[b"https", b""]));
+        // A last header that is not text is not skipped for an earlier one.
+        assert!(!https(&[b"http,https", &[0x80]]));
+        assert!(!https(&[b"https", "h\u{e9}, https".as_bytes()]));
     }
 
     #[test]

@@ -2,65 +2,18 @@
 //! deployed web has them), tried as an attacker would: bursts and reads past
 //! a client's budget, addresses made up in `X-Forwarded-For`, guesses at the
 //! operator's token, a stolen cookie after sign-out, the credential over
-//! plain HTTP, and headers sent too slowly. Nginx on the same host is the
-//! trusted proxy (`TRUSTED_PROXIES=127.0.0.1/32`), so each test speaks for
-//! a client by the entry nginx would append, and for HTTPS by
-//! `X-Forwarded-Proto`, as the load balancer would.
+//! plain HTTP, and headers sent too slowly. It runs as `deployed` starts it,
+//! behind nginx on the same host, so each test speaks for a client by the
+//! entry nginx would append, and for HTTPS by `X-Forwarded-Proto`.
 
 use std::time::Duration;
 
 use reqwest::StatusCode;
 use reqwest::header::HeaderMap;
 
-const TOKEN: &str = "an-operator-token-long-enough-to-be-accepted-0123";
-
-struct Web {
-    url: String,
-    client: reqwest::Client,
-    _dir: tempfile::TempDir,
-    _child: tokio::process::Child,
-}
-
-/// The web binary with every limit at its default, the operator's token set
-/// and HTTPS required.
-async fn start() -> Web {
-    let dir = tempfile::tempdir().expect("a temporary folder");
-    let mut command = tokio::process::Command::new(env!("CARGO_BIN_EXE_web"));
-    command
-        .env_remove("SEND_RATE_PER_MINUTE")
-        .env_remove("READ_RATE_PER_MINUTE")
-        .env("HOST", "127.0.0.1")
-        .env("TRUSTED_PROXIES", "127.0.0.1/32")
-        .env("OPERATOR_TOKEN", TOKEN)
-        .env("REQUIRE_HTTPS", "true");
-    let (child, url) = crate::helpers::start_limited_web_binary(command, dir.path()).await;
-    let client = reqwest::Client::builder()
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .expect("a client");
-    Web {
-        url,
-        client,
-        _dir: dir,
-        _child: child,
-    }
-}
+use crate::deployed::{TOKEN, Web, cookie, session_cookie, start};
 
 impl Web {
-    /// A request from `client` (the address nginx appends), over HTTPS or not.
-    fn from(
-        &self,
-        method: reqwest::Method,
-        path: &str,
-        client: &str,
-        https: bool,
-    ) -> reqwest::RequestBuilder {
-        self.client
-            .request(method, format!("{}{path}", self.url))
-            .header("x-forwarded-for", client)
-            .header("x-forwarded-proto", if https { "https" } else { "http" })
-    }
-
     async fn send_burst(&self, client: &str, count: u32) -> StatusCode {
         self.from(reqwest::Method::POST, "/api/messages/batch", client, false)
             .json(&serde_json::json!({ "body": "burst", "count": count }))
@@ -69,46 +22,6 @@ impl Web {
             .expect("an answer")
             .status()
     }
-
-    async fn sign_in(&self, client: &str, token: &str, https: bool) -> reqwest::Response {
-        self.from(reqwest::Method::POST, "/operator/sign-in", client, https)
-            .form(&[("token", token)])
-            .send()
-            .await
-            .expect("an answer")
-    }
-
-    /// What the operator's redrive answers for `headers` (a cookie or a bearer).
-    async fn act(&self, client: &str, headers: HeaderMap, https: bool) -> StatusCode {
-        self.from(
-            reqwest::Method::POST,
-            "/api/dead-letters/redrive",
-            client,
-            https,
-        )
-        .headers(headers)
-        .send()
-        .await
-        .expect("an answer")
-        .status()
-    }
-}
-
-fn session_cookie(response: &reqwest::Response) -> Option<String> {
-    response
-        .headers()
-        .get_all("set-cookie")
-        .iter()
-        .filter_map(|value| value.to_str().ok())
-        .find(|value| value.starts_with("__Host-"))
-        .and_then(|value| value.split(';').next())
-        .map(str::to_owned)
-}
-
-fn cookie(pair: &str) -> HeaderMap {
-    let mut headers = HeaderMap::new();
-    headers.insert("cookie", pair.parse().expect("a header"));
-    headers
 }
 
 #[tokio::test]
@@ -194,17 +107,7 @@ async fn two_sign_ins_differ_and_an_old_cookie_fails_after_sign_out() {
     let acted = web.act("203.0.113.5", cookie(&one), true).await;
     assert!(acted.is_success(), "a signed-in redrive: {acted}");
 
-    let out = web
-        .from(
-            reqwest::Method::POST,
-            "/operator/sign-out",
-            "203.0.113.5",
-            true,
-        )
-        .headers(cookie(&one))
-        .send()
-        .await
-        .expect("an answer");
+    let out = web.sign_out("203.0.113.5", &one).await;
     assert!(out.status().is_redirection(), "{}", out.status());
     assert_eq!(
         web.act("203.0.113.5", cookie(&one), true).await,

@@ -122,6 +122,18 @@ pub async fn start_limited_web_binary(
     mut command: tokio::process::Command,
     data_dir: &std::path::Path,
 ) -> (tokio::process::Child, String) {
+    command
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null());
+    start_web_binary_with_output(command, data_dir).await
+}
+
+/// As [`start_limited_web_binary`], with the standard streams `command`
+/// sets (piped, to read what the web logs).
+pub async fn start_web_binary_with_output(
+    mut command: tokio::process::Command,
+    data_dir: &std::path::Path,
+) -> (tokio::process::Child, String) {
     let port = std::net::TcpListener::bind("127.0.0.1:0")
         .and_then(|listener| listener.local_addr())
         .expect("a free port")
@@ -131,8 +143,6 @@ pub async fn start_limited_web_binary(
         .env_remove("TABLE_NAME")
         .env("DATA_DIR", data_dir)
         .env("PORT", port.to_string())
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
         .kill_on_drop(true)
         .spawn()
         .expect("start the web binary");
