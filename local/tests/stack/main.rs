@@ -5,6 +5,8 @@
 //!   the worker called exactly as Elastic Beanstalk's sqsd calls it.
 //! - `browser`: the page in a real headless Chromium.
 //! - `dashboard`: find by id, pause or choose the live interval, dark mode.
+//! - `charts`: the last hour's charts read at a glance, at 1440 × 900 and
+//!   on a phone, light and dark.
 //! - `live_page`: the live page's defects, each shown fixed in Chromium.
 //! - `live_list`: the live list as an operator reads it: it holds still,
 //!   keeps the focus, re-reads stale rows, rests in a hidden tab and backs off.
@@ -22,6 +24,7 @@
 //!   others in parallel.
 
 mod browser;
+mod charts;
 mod dashboard;
 mod failures_page;
 mod fifo;
