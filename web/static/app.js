@@ -483,13 +483,16 @@ setInterval(() => {
   }
   if (showNew) showNew.addEventListener("click", showHeld);
 
+  // Each tab's count, and "All" their sum.
   function setCounts(counts) {
+    let all = 0;
     for (const status of Object.keys(counts)) {
+      all += counts[status];
       const element = document.getElementById("count-" + status);
-      if (!element) continue;
-      const count = counts[status];
-      element.textContent = String(count);
+      if (element) element.textContent = String(counts[status]);
     }
+    const every = document.getElementById("count-all");
+    if (every) every.textContent = String(all);
   }
 
   // A batch processed by hand: look now, with the counts.

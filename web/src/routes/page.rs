@@ -51,10 +51,37 @@ struct Choice {
     selected: bool,
 }
 
-/// One status count at the top of the list.
-struct Count {
-    status: Status,
+/// One tab over the list: a filter with its count. "All" has no status.
+/// One tab per status, so a status added to `Status::ALL` gets its own.
+struct Tab {
+    status: Option<Status>,
+    /// What the tab says, and the last part of its count's element id.
+    label: String,
+    key: &'static str,
+    /// The count, or "?" when the store could not count.
     shown: String,
+}
+
+/// The tabs for `counts`: every message, then one per status.
+fn tabs(counts: Option<&crate::snapshot::Counts>) -> Vec<Tab> {
+    let shown = |count: Option<u64>| count.map_or_else(|| "?".to_owned(), |count| count.to_string());
+    let all = counts.map(|counts| counts.values().sum());
+    std::iter::once(Tab {
+        status: None,
+        label: "All".to_owned(),
+        key: "all",
+        shown: shown(all),
+    })
+    .chain(Status::ALL.into_iter().map(|status| {
+        let name = status.as_str();
+        Tab {
+            status: Some(status),
+            label: name[..1].to_uppercase() + &name[1..],
+            key: name,
+            shown: shown(counts.and_then(|counts| counts.get(name).copied())),
+        }
+    }))
+    .collect()
 }
 
 #[derive(Template)]
@@ -71,8 +98,8 @@ struct IndexPage {
     group: Option<MessageGroup>,
     /// Whether the queue is FIFO: groups then order their messages.
     fifo: bool,
-    statuses: [Status; 3],
-    counts: Vec<Count>,
+    /// The filters over the list, each with its count.
+    tabs: Vec<Tab>,
     choices: Vec<Choice>,
     typed: String,
     typed_group: String,
@@ -145,8 +172,7 @@ async fn page(state: &AppState, query: ListQuery, typed: Typed) -> IndexPage {
         filter: query.status,
         group: query.group.clone(),
         fifo: state.backends.queue.is_fifo(),
-        statuses: Status::ALL,
-        counts: Vec::new(),
+        tabs: tabs(pipeline.counts.as_ref()),
         choices: Simulate::ALL
             .into_iter()
             .map(|choice| Choice {
@@ -183,13 +209,6 @@ async fn page(state: &AppState, query: ListQuery, typed: Typed) -> IndexPage {
         Err(error) => {
             tracing::warn!(error = %error.chain(), "cannot read the last hour for the page")
         }
-    }
-    for status in Status::ALL {
-        let shown = match &pipeline.counts {
-            Some(counts) => counts[status.as_str()].to_string(),
-            None => "?".to_owned(),
-        };
-        page.counts.push(Count { status, shown });
     }
     page
 }

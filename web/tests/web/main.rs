@@ -21,6 +21,7 @@
 //!   trusted proxy's `https` is HTTPS under `REQUIRE_HTTPS`.
 //! - `idempotent`: sends under an `Idempotency-Key`, on both backends.
 //! - `limits`: the rate limit per client and the cap on requests in flight.
+//! - `page`: the messages page's status tabs and every page's failures badge.
 //! - `operator`: retry, delete and redrive, and that nothing changes without the credential.
 //! - `sessions`: each sign-in a session of its own in the backend, on two
 //!   instances; expiry and sign-out; `REQUIRE_HTTPS`; guessing slow, cheap and no oracle.
@@ -41,6 +42,7 @@ mod helpers;
 mod idempotent;
 mod limits;
 mod operator;
+mod page;
 mod read_only;
 mod router;
 mod sessions;

@@ -1,0 +1,79 @@
+//! The messages page and the header of every page, over HTTP: the status
+//! tabs with their counts, and the failures badge from the shared snapshot.
+
+use axum::body::{Body, to_bytes};
+use axum::http::{Request, StatusCode};
+use messages::Simulate;
+use testkit::backends::Kind;
+use tower::ServiceExt;
+
+/// `GET uri`: the status and the HTML.
+pub async fn page(app: &axum::Router, uri: &str) -> (StatusCode, String) {
+    let request = Request::get(uri).body(Body::empty()).expect("request");
+    let response = app.clone().oneshot(request).await.expect("infallible");
+    let status = response.status();
+    let bytes = to_bytes(response.into_body(), usize::MAX)
+        .await
+        .expect("body");
+    (status, String::from_utf8_lossy(&bytes).into_owned())
+}
+
+/// The tab whose count has `id`: its link, from `<a` to `</a>`.
+fn tab<'a>(html: &'a str, id: &str) -> &'a str {
+    let at = html
+        .find(&format!("id=\"{id}\""))
+        .unwrap_or_else(|| panic!("no #{id} in {html}"));
+    let start = html[..at].rfind("<a ").expect("the tab's link");
+    let end = at + html[at..].find("</a>").expect("the link's end");
+    &html[start..end]
+}
+
+/// The text of a tab, tags left out and spaces collapsed: what it reads as.
+fn words(fragment: &str) -> String {
+    let mut text = String::new();
+    let mut in_tag = false;
+    for c in fragment.chars() {
+        match c {
+            '<' => in_tag = true,
+            '>' => in_tag = false,
+            c if !in_tag => text.push(c),
+            _ => {}
+        }
+    }
+    text.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+#[tokio::test]
+async fn the_status_tabs_carry_their_counts_and_mark_the_current_one_without_javascript() {
+    let backend = Kind::Embedded.make(10).await;
+    let backends = &backend.backends;
+    testkit::seed::sent(backends, "waiting", Simulate::Ok).await;
+    for n in 0..2 {
+        testkit::seed::completed(backends, &format!("done {n}")).await;
+    }
+    for n in 0..3 {
+        testkit::seed::failed(backends, &format!("broken {n}"), 2).await;
+    }
+    let app = web::app(backends.clone(), None);
+
+    let (status, html) = page(&app, "/?status=fail&group=g-1").await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(words(tab(&html, "count-all")), "All 6");
+    assert_eq!(words(tab(&html, "count-pending")), "Pending 1");
+    assert_eq!(words(tab(&html, "count-complete")), "Complete 2");
+    assert_eq!(words(tab(&html, "count-fail")), "Fail 3");
+    // One nav of tabs: the old "Show:" links and separate counts are gone.
+    assert!(!html.contains("Show:"), "{html}");
+    assert_eq!(html.matches("aria-current=\"page\"").count(), 2, "the header's and the tab's");
+    assert!(tab(&html, "count-fail").contains("aria-current=\"page\""));
+    assert!(!tab(&html, "count-all").contains("aria-current"));
+    // The group view stays a group view on every tab, and says what its counts are of.
+    assert!(tab(&html, "count-all").contains("href=\"/?group=g-1\""));
+    assert!(tab(&html, "count-pending").contains("href=\"/?status=pending&amp;group=g-1\""));
+    assert!(html.contains("The counts are of every group"), "{html}");
+
+    let (_, every) = page(&app, "/").await;
+    assert!(tab(&every, "count-all").contains("aria-current=\"page\""));
+    assert!(tab(&every, "count-all").contains("href=\"/\""));
+    assert!(!every.contains("The counts are of every group"));
+}
