@@ -64,7 +64,8 @@ struct Tab {
 
 /// The tabs for `counts`: every message, then one per status.
 fn tabs(counts: Option<&crate::snapshot::Counts>) -> Vec<Tab> {
-    let shown = |count: Option<u64>| count.map_or_else(|| "?".to_owned(), |count| count.to_string());
+    let shown =
+        |count: Option<u64>| count.map_or_else(|| "?".to_owned(), |count| count.to_string());
     let all = counts.map(|counts| counts.values().sum());
     std::iter::once(Tab {
         status: None,

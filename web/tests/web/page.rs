@@ -64,7 +64,11 @@ async fn the_status_tabs_carry_their_counts_and_mark_the_current_one_without_jav
     assert_eq!(words(tab(&html, "count-fail")), "Fail 3");
     // One nav of tabs: the old "Show:" links and separate counts are gone.
     assert!(!html.contains("Show:"), "{html}");
-    assert_eq!(html.matches("aria-current=\"page\"").count(), 2, "the header's and the tab's");
+    assert_eq!(
+        html.matches("aria-current=\"page\"").count(),
+        2,
+        "the header's and the tab's"
+    );
     assert!(tab(&html, "count-fail").contains("aria-current=\"page\""));
     assert!(!tab(&html, "count-all").contains("aria-current"));
     // The group view stays a group view on every tab, and says what its counts are of.
