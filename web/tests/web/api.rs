@@ -653,7 +653,7 @@ async fn a_group_is_recorded_listed_and_a_bad_one_refused_changing_nothing() {
         .await
         .expect("text");
     assert!(
-        page.contains("in group <strong>customer-42</strong>"),
+        page.contains("In group <strong>customer-42</strong>"),
         "the page names the group"
     );
 }
