@@ -36,6 +36,11 @@ pub struct LocalConfig {
     pub worker: WorkerSettings,
     /// `OPERATOR_TOKEN`: who may retry, delete and redrive on the page.
     pub operator: web::operator::Operator,
+    /// The web's limits (`SEND_RATE_PER_MINUTE`, `SEND_BURST`,
+    /// `READ_RATE_PER_MINUTE`, `TRUSTED_PROXIES`, `MAX_IN_FLIGHT`), as the
+    /// `web` binary reads them; each unset one is off, since the browser is
+    /// on this machine.
+    pub limits: web::throttle::Limits,
 }
 
 impl LocalConfig {
@@ -56,6 +61,7 @@ impl LocalConfig {
                 Some(BUNDLED_CRON_YAML),
             )?,
             operator: web::operator::Operator::from_env()?,
+            limits: web::throttle::Limits::from_env_over(web::throttle::Limits::off())?,
         })
     }
 }
@@ -78,7 +84,14 @@ impl Stack {
             (config.web_port, config.worker_port),
         )
         .await?
-        .operator(config.operator.clone());
+        .operator(config.operator.clone())
+        .limits(config.limits.clone());
+        // Said at start, so a setting is never silently ignored.
+        tracing::info!(
+            sends = %config.limits.sends_in_words(),
+            reads_per_minute = config.limits.reads_per_minute,
+            "the web's limits (SEND_RATE_PER_MINUTE, SEND_BURST, READ_RATE_PER_MINUTE; 0 or unset is off here)"
+        );
         if let BackendConfig::Embedded { data_dir, .. } = &config.backend {
             tracing::info!(data_dir = %data_dir.display(), "embedded backend (no AWS configured)");
         }

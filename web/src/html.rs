@@ -8,6 +8,7 @@ use axum::response::{Html, IntoResponse, Response};
 use service::http::HttpError;
 
 use crate::assets::asset_version;
+use crate::badge::Badge;
 
 /// The page shown for any error on a browser route.
 #[derive(Template)]
@@ -16,6 +17,7 @@ struct ErrorPage {
     asset_version: &'static str,
     title: &'static str,
     reason: String,
+    badge: Badge,
 }
 
 /// Renders `template` and answers it with `answer`; a template that fails to
@@ -56,6 +58,7 @@ pub fn error_page(error: HttpError) -> Response {
         asset_version: asset_version(),
         title,
         reason: sentence(error.public()),
+        badge: Badge::last(),
     };
     render_refusal(&page, error)
 }

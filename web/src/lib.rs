@@ -10,6 +10,7 @@
 //! - `input`: reading what a form or a client sent, shared by the page and the API.
 //! - `error`: where use-case errors and bad input become a
 //!   [`service::http::HttpError`], and the JSON extractor that answers in it.
+//! - `badge`: the failures badge in every page's header, from the shared snapshot.
 //! - `html`: rendering pages, and answering the browser's errors as a page.
 //! - `assets`: the stylesheet and script, compiled in, and their content hash.
 //! - `limits`: request size and time limits, and the burst and count caps.
@@ -53,6 +54,7 @@ mod access;
 pub mod activity;
 mod all_failed;
 mod assets;
+mod badge;
 mod charts;
 pub mod client;
 pub mod config;

@@ -15,6 +15,9 @@
 //! A snapshot whose counts failed is not kept: the next request tries again.
 //! A queue or dead-letter depth that cannot be read shows as unknown.
 //!
+//! The header's failures badge on every page reads the last snapshot taken
+//! ([`PipelineSnapshot::last_failures`]) without reading anything itself.
+//!
 //! The failures page's look at the dead-letter queue is shared the same way
 //! ([`PipelineSnapshot::dead_letters`]): on SQS a look is up to five
 //! receives, so a page anyone can load must not make one per view.
@@ -79,6 +82,29 @@ pub struct Pipeline {
     pub stuck: Option<String>,
 }
 
+/// What the header's failures badge counts: failed messages and dead
+/// letters, each none when it could not be read.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Failures {
+    /// Messages whose status is `fail`.
+    pub failed: Option<u64>,
+    /// Jobs in the dead-letter queue; none too when the queue has none.
+    pub dead_letters: Option<u64>,
+}
+
+impl Pipeline {
+    /// Its figures of what failed.
+    pub fn failures(&self) -> Failures {
+        Failures {
+            failed: self
+                .counts
+                .as_ref()
+                .and_then(|counts| counts.get(Status::Fail.as_str()).copied()),
+            dead_letters: self.dead_letters,
+        }
+    }
+}
+
 /// The shared pipeline snapshot of one web instance.
 pub struct PipelineSnapshot {
     backends: Backends,
@@ -90,6 +116,9 @@ pub struct PipelineSnapshot {
     dead_look: Mutex<Option<(Instant, Option<Vec<DeadLetter>>)>>,
     /// Since when messages have waited with none taken.
     stall: StallWatch,
+    /// The failures of the last snapshot kept, for pages that read nothing
+    /// themselves (held only to copy, never across a read).
+    failures: std::sync::Mutex<Option<Failures>>,
 }
 
 impl PipelineSnapshot {
@@ -102,6 +131,7 @@ impl PipelineSnapshot {
             last: Mutex::new(None),
             dead_look: Mutex::new(None),
             stall: StallWatch::default(),
+            failures: std::sync::Mutex::new(None),
         }
     }
 
@@ -179,7 +209,22 @@ impl PipelineSnapshot {
             .counts
             .is_some()
             .then(|| (Instant::now(), pipeline.clone()));
+        if pipeline.counts.is_some() {
+            *self
+                .failures
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner) = Some(pipeline.failures());
+        }
         pipeline
+    }
+
+    /// The failures of the last snapshot kept, however old, reading nothing;
+    /// none before the first.
+    pub fn last_failures(&self) -> Option<Failures> {
+        *self
+            .failures
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
     /// The counts alone; an error when the store could not count.

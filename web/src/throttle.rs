@@ -54,12 +54,17 @@ impl Limits {
     /// Reads the limits, or says which setting is wrong; each unset one is
     /// its [`Limits::default`].
     pub fn from_env() -> anyhow::Result<Self> {
+        Self::from_env_over(Self::default())
+    }
+
+    /// As [`Limits::from_env`], each unset setting taken from `defaults`
+    /// (the launcher's are [`Limits::off`]).
+    pub fn from_env_over(defaults: Self) -> anyhow::Result<Self> {
         if env::var("TRUSTED_PROXY_HOPS")?.is_some() {
             anyhow::bail!(
                 "TRUSTED_PROXY_HOPS is no longer read: set TRUSTED_PROXIES to the address ranges of the proxies in front of the web instead (README, \"Who the client is\")"
             );
         }
-        let defaults = Self::default();
         Ok(Self {
             sends_per_minute: env::number_in(
                 "SEND_RATE_PER_MINUTE",
@@ -74,7 +79,7 @@ impl Limits {
                 0,
                 600_000,
             )?,
-            trusted_proxies: trusted_proxies_from_env()?,
+            trusted_proxies: trusted_proxies_from_env(defaults.trusted_proxies)?,
             max_in_flight: env::number_in("MAX_IN_FLIGHT", defaults.max_in_flight, 0, 100_000)?,
         })
     }
@@ -95,15 +100,29 @@ impl Default for Limits {
     }
 }
 
-/// `TRUSTED_PROXIES`, default nginx on this host.
-fn trusted_proxies_from_env() -> Result<TrustedProxies, env::EnvError> {
+/// `TRUSTED_PROXIES`, or `default` when unset.
+fn trusted_proxies_from_env(default: TrustedProxies) -> Result<TrustedProxies, env::EnvError> {
     match env::var("TRUSTED_PROXIES")? {
-        None => Ok(TrustedProxies::loopback()),
+        None => Ok(default),
         Some(value) => value.parse().map_err(|why| env::EnvError {
             name: "TRUSTED_PROXIES".to_owned(),
             expected: format!("{why}; it must be {TRUSTED_PROXIES_FORMAT}"),
             value,
         }),
+    }
+}
+
+impl Limits {
+    /// The send limit in words, for the log at start.
+    pub fn sends_in_words(&self) -> String {
+        if self.sends_per_minute == 0 {
+            "off".to_owned()
+        } else {
+            format!(
+                "{} messages a minute per client, {} at once",
+                self.sends_per_minute, self.send_burst
+            )
+        }
     }
 }
 

@@ -11,8 +11,7 @@
 // read.
 function setPipeline(pipeline) {
   "use strict";
-  const strip = document.getElementById("pipeline");
-  if (!strip || !pipeline) return;
+  if (!pipeline) return;
   const set = (id, count) => {
     const element = document.getElementById(id);
     if (element) element.textContent = count == null ? "?" : String(count);
@@ -24,6 +23,15 @@ function setPipeline(pipeline) {
   const counts = pipeline.counts || {};
   for (const status of ["pending", "complete", "fail"]) set("pipe-" + status, counts[status]);
   if (pipeline.has_dead_letters) set("pipe-dead-letters", pipeline.dead_letters);
+  // The header's badge: each figure hidden at zero, kept when not known.
+  const badge = (id, count) => {
+    const element = document.getElementById(id);
+    if (!element || count == null) return;
+    document.getElementById(id + "-count").textContent = String(count);
+    element.hidden = count === 0;
+  };
+  badge("badge-failed", counts.fail);
+  badge("badge-dead", pipeline.dead_letters);
   const worker = document.getElementById("pipe-worker");
   const phrases = { sqsd: "fed by sqsd", polling: "polling the queue, as sqsd would", manual: "manual: waits for Process", unreachable: "not answering" };
   if (worker && phrases[pipeline.worker]) {
@@ -711,6 +719,41 @@ setInterval(() => {
     if (kind === "error") body.setAttribute("aria-invalid", "true");
     else body.removeAttribute("aria-invalid");
   }
+  // Refused for the rate: "Wait 18 s" counting down each second, then "You
+  // can send again now." The region is polite and is spoken twice only: the
+  // ticking figure is hidden from screen readers, which hear the first
+  // sentence whole, then the last.
+  const waitNote = document.getElementById("send-wait");
+  let waitTimer = null;
+  function countDown(seconds) {
+    clearInterval(waitTimer);
+    let left = seconds;
+    const sentence = (n) => "Too many messages from your address: nothing was sent. Wait " + n + " s, then send again.";
+    const spoken = document.createElement("span");
+    spoken.className = "visually-hidden";
+    spoken.textContent = sentence(seconds);
+    const figure = document.createElement("span");
+    figure.id = "send-wait-seconds";
+    figure.textContent = String(left);
+    const shown = document.createElement("span");
+    shown.setAttribute("aria-hidden", "true");
+    shown.append("Too many messages from your address: nothing was sent. Wait ", figure, " s, then send again.");
+    waitNote.className = "wait error";
+    waitNote.replaceChildren(spoken, shown);
+    waitTimer = setInterval(() => {
+      left -= 1;
+      figure.textContent = String(Math.max(left, 0));
+      if (left > 0) return;
+      clearInterval(waitTimer);
+      waitNote.className = "wait notice";
+      waitNote.textContent = "You can send again now.";
+    }, 1000);
+  }
+  function stopWaiting() {
+    clearInterval(waitTimer);
+    if (waitNote) waitNote.replaceChildren();
+  }
+
   // A new idempotency key: 128 random bits as hex. getRandomValues works
   // on a page served over plain HTTP too, where randomUUID does not.
   function newKey() {
@@ -752,12 +795,22 @@ setInterval(() => {
         // its outcome unknown. Anything else was answered for good.
         const open = response.status === 409 || String(answer.error || "").includes("same Idempotency-Key is safe");
         if (!open) key.value = newKey();
+        const wait = response.status === 429 ? Number(response.headers.get("Retry-After")) : 0;
         if (response.ok) {
+          stopWaiting();
           for (const item of answer.items || []) own.add(item.id);
           const sent = answer.items ? answer.items.length : 1;
           say("notice", sent === 1 ? "Message sent: watch it below." : sent + " messages sent: watch them below.");
           form.elements.body.value = "";
           pollNow();
+        } else if (wait > 0 && waitNote) {
+          // The message is fine: only the time is wrong, said in one place.
+          for (const id of ["send-error", "send-notice"]) {
+            const old = document.getElementById(id);
+            if (old) old.remove();
+          }
+          document.getElementById("body").removeAttribute("aria-invalid");
+          countDown(wait);
         } else {
           say("error", answer.error || "The message was not sent (HTTP " + response.status + ").");
           form.elements.body.focus();

@@ -35,6 +35,7 @@ fn config(data_dir: &std::path::Path, intake: Intake) -> LocalConfig {
             ..WorkerSettings::default()
         },
         operator: web::operator::Operator::off(),
+        limits: web::throttle::Limits::off(),
     }
 }
 
@@ -200,4 +201,47 @@ async fn a_polling_worker_has_no_batch_by_hand_and_says_why() {
         !page.contains("Process messages"),
         "no button while the worker polls"
     );
+}
+
+/// `SEND_RATE_PER_MINUTE` and `SEND_BURST` given to the launcher reach the
+/// web it starts: they were read by the `web` binary alone, and `cargo run`
+/// ignored them without a word.
+#[tokio::test]
+async fn the_launcher_reads_the_send_rate_and_holds_its_web_to_it() {
+    // `set_var` is unsafe in edition 2024 because another thread may read
+    // the environment at once; each test here runs in a process of its own.
+    #[allow(unsafe_code)]
+    unsafe {
+        std::env::set_var("SEND_RATE_PER_MINUTE", "1");
+        std::env::set_var("SEND_BURST", "2");
+    }
+    let read = LocalConfig::from_env().expect("the settings read");
+    assert_eq!(read.limits.sends_per_minute, 1);
+    assert_eq!(read.limits.send_burst, 2);
+    assert_eq!(read.limits.reads_per_minute, 0, "unset: off, as before");
+
+    let dir = tempfile::tempdir().expect("a temporary folder");
+    let config = LocalConfig {
+        limits: read.limits,
+        ..config(dir.path(), Intake::Polling)
+    };
+    let stack = Stack::start(&config).await.expect("the stack starts");
+    let web = stack.web_url();
+    tokio::spawn(stack.run_until(std::future::pending()));
+    let client = reqwest::Client::new();
+    let post = || {
+        client
+            .post(format!("{web}/api/messages"))
+            .json(&json!({ "body": "counted" }))
+            .send()
+    };
+    for _ in 0..2 {
+        assert_eq!(
+            post().await.expect("an answer").status(),
+            reqwest::StatusCode::ACCEPTED
+        );
+    }
+    let refused = post().await.expect("an answer");
+    assert_eq!(refused.status(), reqwest::StatusCode::TOO_MANY_REQUESTS);
+    assert!(refused.headers().contains_key("retry-after"));
 }

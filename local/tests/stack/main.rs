@@ -20,6 +20,8 @@
 //!   pipeline strip, in Chromium, checked with axe-core.
 //! - `failures_page`: the failures page for an operator: choosing many, every
 //!   failed message at once, errors grouped, paging, cards on a phone.
+//! - `tabs`: the list's status tabs, the header's failures badge, and the
+//!   send form refused for the rate, with and without JavaScript.
 //! - `fifo`: FIFO queues, watched in the browser: one group in order, the
 //!   others in parallel.
 
@@ -37,3 +39,4 @@ mod operator_page;
 mod pipeline;
 mod running;
 mod strip;
+mod tabs;

@@ -34,6 +34,7 @@ use tower_http::set_header::SetResponseHeaderLayer;
 use super::AppState;
 use crate::all_failed::{ALL_FAILED_PER_SECOND, AllFailedProgress, action_name, busy};
 use crate::assets::asset_version;
+use crate::badge::Badge;
 use crate::client::Client;
 use crate::error::{form_rejection, store_unavailable};
 use crate::error_groups::{ErrorGroup, group_errors};
@@ -136,6 +137,7 @@ struct FailuresPage {
     /// This instance's last run of "retry all" or "delete all".
     all_failed: Option<AllFailedProgress>,
     all_failed_rate: u32,
+    badge: Badge,
 }
 
 /// Where a refused sign-in lands: the form again, with why, and nothing read
@@ -150,6 +152,7 @@ struct SignInPage {
     signed_in: bool,
     back: String,
     error: Option<String>,
+    badge: Badge,
 }
 
 #[derive(Template)]
@@ -165,6 +168,7 @@ struct ConfirmPage {
     /// Whether confirming destroys something (a red button).
     danger: bool,
     cancel: String,
+    badge: Badge,
 }
 
 fn shorten(text: &str) -> String {
@@ -259,6 +263,7 @@ async fn page(state: &AppState, signed_in: bool, cursor: Option<MessageId>) -> F
         error_groups: Vec::new(),
         all_failed: state.all_failed.progress(),
         all_failed_rate: ALL_FAILED_PER_SECOND,
+        badge: Badge::from(&pipeline),
     };
     match dead_rows(state).await {
         Ok((has, rows)) => {
@@ -440,6 +445,7 @@ async fn sign_in(
                 signed_in: false,
                 back,
                 error: Some(refusal.public().to_owned()),
+                badge: Badge::last(),
             };
             render_refusal(&page, refusal)
         }
@@ -553,6 +559,7 @@ async fn act(
                 confirm_label: label,
                 danger: action == Action::Delete,
                 cancel: back,
+                badge: Badge::last(),
             },
             StatusCode::OK,
         );
@@ -648,6 +655,7 @@ async fn redrive(
                 // Nothing is destroyed: each goes back to the queue.
                 danger: false,
                 cancel: "/dead-letters".to_owned(),
+                badge: Badge::last(),
             },
             StatusCode::OK,
         );
@@ -757,6 +765,7 @@ async fn all_failed(
                 confirm_label: label,
                 danger: action == Action::Delete,
                 cancel: "/dead-letters".to_owned(),
+                badge: Badge::last(),
             },
             StatusCode::OK,
         );

@@ -25,6 +25,7 @@ use tower::limit::GlobalConcurrencyLimitLayer;
 use crate::access::Access;
 use crate::activity::ActivitySnapshot;
 use crate::all_failed::AllFailed;
+use crate::badge;
 use crate::client::Client;
 use crate::html::error_for;
 use crate::recent::RecentMessages;
@@ -118,6 +119,12 @@ pub fn router(state: AppState, limits: &Limits) -> Router {
                 .layer(GlobalConcurrencyLimitLayer::new(limits.max_in_flight)),
         );
     }
+    // Outermost, so that every page drawn, refusals included, reaches the
+    // snapshot for the header's badge.
+    let served = served.layer(axum::middleware::from_fn_with_state(
+        state.pipeline.clone(),
+        badge::scope,
+    ));
     served.merge(health::router()).with_state(state)
 }
 

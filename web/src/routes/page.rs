@@ -17,6 +17,7 @@ use service::http::HttpError;
 
 use super::AppState;
 use crate::assets::asset_version;
+use crate::badge::Badge;
 use crate::charts::Charts;
 use crate::client::Client;
 use crate::error::form_rejection;
@@ -115,6 +116,7 @@ struct IndexPage {
     strip: Strip,
     /// The last hour's charts; none when they cannot be read.
     chart: Option<Charts>,
+    badge: Badge,
 }
 
 #[derive(Template)]
@@ -132,6 +134,7 @@ struct DetailPage {
     /// Its timeline, oldest first.
     timeline: Vec<timeline::Line>,
     max_history: usize,
+    badge: Badge,
 }
 
 /// A message's timeline alone: what its page swaps in while it follows it.
@@ -160,7 +163,9 @@ impl Default for Typed {
     }
 }
 
-async fn page(state: &AppState, query: ListQuery, typed: Typed) -> IndexPage {
+/// The page, its list read with `query`; with none, drawn without its list
+/// (which then says why), reading nothing of its own.
+async fn page(state: &AppState, query: Result<ListQuery, String>, typed: Typed) -> IndexPage {
     let newest = MessageId::floor(messages::now());
     // The snapshot every open page shares (`snapshot.rs`). Without counts the
     // page still serves; they show as unknown, and why is logged.
@@ -170,8 +175,8 @@ async fn page(state: &AppState, query: ListQuery, typed: Typed) -> IndexPage {
         messages: Vec::new(),
         next_cursor: None,
         newest,
-        filter: query.status,
-        group: query.group.clone(),
+        filter: query.as_ref().ok().and_then(|query| query.status),
+        group: query.as_ref().ok().and_then(|query| query.group.clone()),
         fifo: state.backends.queue.is_fifo(),
         tabs: tabs(pipeline.counts.as_ref()),
         choices: Simulate::ALL
@@ -191,8 +196,19 @@ async fn page(state: &AppState, query: ListQuery, typed: Typed) -> IndexPage {
         idempotency_key: MessageId::new().to_string(),
         strip: Strip::from(&pipeline),
         chart: None,
+        badge: Badge::from(&pipeline),
     };
-    match state.backends.store.list(query).await {
+    let listed = match query {
+        Ok(query) => state.backends.store.list(query).await,
+        Err(why) => {
+            page.list_error = Some(why);
+            Ok(messages::Page {
+                items: Vec::new(),
+                next_cursor: None,
+            })
+        }
+    };
+    match listed {
         Ok(listed) => {
             page.messages = listed.items;
             page.next_cursor = listed.next_cursor;
@@ -265,7 +281,7 @@ async fn index(
             None,
         ),
     };
-    let mut page = page(&state, query, Typed::default()).await;
+    let mut page = page(&state, Ok(query), Typed::default()).await;
     page.list_error = list_problem.or(page.list_error);
     // The notice only decorates the page after a redirect: a link that
     // garbles it shows none, rather than a wrong count or an error.
@@ -344,10 +360,7 @@ async fn send_form(
                 group: form.group.unwrap_or_default(),
                 body: form.body,
             };
-            let mut page = match page_again(&state, &client, typed).await {
-                Ok(page) => page,
-                Err(refused) => return refused,
-            };
+            let mut page = page_again(&state, &client, typed).await;
             page.error = Some(error.public().to_owned());
             // Sending again is the same send only while its outcome is open.
             if let Some(key) = form.idempotency_key.filter(|_| retry_keeps_key(&error)) {
@@ -358,16 +371,19 @@ async fn send_form(
     }
 }
 
-/// The page drawn again after a refused form, with the first page of the
-/// list, charged as a read (it reads the backend like a `GET`): over the
-/// client's read rate, the refusal alone, with no backend read.
-async fn page_again(
-    state: &AppState,
-    client: &Client,
-    typed: Typed,
-) -> Result<IndexPage, Response> {
-    state.charge_read(client).map_err(error_page)?;
-    Ok(page(state, first_page(), typed).await)
+/// The page drawn again after a refused form: the form as it was typed, for
+/// the caller to put its refusal beside, and the first page of the list,
+/// charged as a read (it reads the backend like a `GET`). Over the client's
+/// read rate, the form without the list, which says why: the refusal the
+/// person must act on stays the form's own (an empty message is told it is
+/// empty, not that there were too many), what they typed is kept, and no
+/// backend is read.
+async fn page_again(state: &AppState, client: &Client, typed: Typed) -> IndexPage {
+    let query = state
+        .charge_read(client)
+        .map(|()| first_page())
+        .map_err(|refusal| format!("The list is not shown: {}.", refusal.public()));
+    page(state, query, typed).await
 }
 
 /// The message a page's path names, or why there is none to show.
@@ -443,6 +459,8 @@ async fn detail(
         Err(refusal) => return error_page(refusal),
     };
     let params = params.map(|Query(params)| params).unwrap_or_default();
+    // The shared snapshot, for the header's badge: no read of its own.
+    let badge = Badge::from(&state.pipeline.pipeline().await);
     let answer = match message_at(&state, &id).await {
         Ok(message) => {
             let notice = detail_notice(&params, viewer.signed_in, message.status);
@@ -457,6 +475,7 @@ async fn detail(
                     https_first: state.operator.https_first(&client),
                     signed_in: viewer.signed_in,
                     notice,
+                    badge,
                 },
                 StatusCode::OK,
             )
@@ -543,10 +562,7 @@ async fn process_batch(
         ))
         .into_response(),
         Err(error) => {
-            let mut page = match page_again(&state, &client, Typed::default()).await {
-                Ok(page) => page,
-                Err(refused) => return refused,
-            };
+            let mut page = page_again(&state, &client, Typed::default()).await;
             let error = HttpError::bad_gateway(format!(
                 "Processing stopped after {}: {error}",
                 plural::count(received, "message", "messages")
@@ -598,10 +614,7 @@ async fn demo_groups(State(state): State<AppState>, client: Client) -> Response 
             Err(error) => HttpError::from(error),
         },
     };
-    let mut page = match page_again(&state, &client, Typed::default()).await {
-        Ok(page) => page,
-        Err(refused) => return refused,
-    };
+    let mut page = page_again(&state, &client, Typed::default()).await;
     page.error = Some(error.public().to_owned());
     render_refusal(&page, error)
 }

@@ -497,7 +497,9 @@ async fn each_batch_asked_for_by_hand_costs_a_send() {
 
 /// A refused form is drawn again with the list, which reads the backend:
 /// it is charged as a read, so a client cannot post bad forms to read
-/// without limit (an empty message is refused before any send is charged).
+/// without limit. Over the read rate the form is drawn without the list, so
+/// the refusal is still the form's own (an empty message is refused before
+/// any send is charged).
 #[tokio::test]
 async fn a_refused_form_drawn_again_costs_a_read() {
     let backend = Kind::Embedded.make(10).await;
@@ -520,7 +522,155 @@ async fn a_refused_form_drawn_again_costs_a_read() {
     let second = empty().await.expect("infallible");
     assert_eq!(
         second.status(),
-        StatusCode::TOO_MANY_REQUESTS,
-        "a read budget of one at once is spent by the first page"
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "the form's own refusal, not the read rate's"
     );
+    let html = body_text(second).await;
+    assert!(
+        html.contains("the message body is empty")
+            && html.contains("The list is not shown: too many requests from your address"),
+        "a read budget of one at once is spent by the first page: {html}"
+    );
+}
+
+async fn body_text(response: axum::response::Response) -> String {
+    let bytes = to_bytes(response.into_body(), usize::MAX)
+        .await
+        .expect("body");
+    String::from_utf8_lossy(&bytes).into_owned()
+}
+
+/// A form post as a browser without JavaScript sends it.
+fn form(fields: &str, peer: &str) -> Request<Body> {
+    from_peer(
+        Request::post("/messages")
+            .header("content-type", "application/x-www-form-urlencoded")
+            .header("sec-fetch-site", "same-origin")
+            .body(Body::from(fields.to_owned()))
+            .expect("request"),
+        peer,
+    )
+}
+
+/// An empty or invalid message is told what is wrong with it, whatever is
+/// left of the client's budgets, and costs nothing from its sends.
+#[tokio::test]
+async fn an_invalid_message_gets_its_own_error_before_any_rate_and_costs_no_send() {
+    let backend = Kind::Embedded.make(10).await;
+    let limits = Limits {
+        sends_per_minute: 1,
+        send_burst: 2,
+        reads_per_minute: 5,
+        ..Limits::off()
+    };
+    let app = web::app_with_limits(backend.backends.clone(), None, &limits);
+    let ask = |request: Request<Body>| app.clone().oneshot(request);
+
+    // A burst spends the sends; the page drawn once spends the reads.
+    let burst = "203.0.113.60:40000";
+    for _ in 0..2 {
+        let sent = ask(form("body=hi&simulate=ok", burst))
+            .await
+            .expect("infallible");
+        assert_eq!(sent.status(), StatusCode::SEE_OTHER);
+    }
+    let refused = ask(form("body=more&simulate=slow&group=g-1", burst))
+        .await
+        .expect("infallible");
+    assert_eq!(refused.status(), StatusCode::TOO_MANY_REQUESTS);
+    for (fields, sentence) in [
+        ("body=&simulate=ok", "the message body is empty"),
+        (
+            "body=%20%20&simulate=ok&count=3",
+            "the message body is empty",
+        ),
+        ("body=hi&simulate=explode", "simulate must be one of"),
+        (
+            "body=hi&simulate=ok&count=0",
+            "how many to send must be a whole number",
+        ),
+        ("body=hi&simulate=ok&group=a%20b", "group"),
+    ] {
+        let answer = ask(form(fields, burst)).await.expect("infallible");
+        assert_eq!(
+            answer.status(),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "{fields}"
+        );
+        let html = body_text(answer).await;
+        assert!(html.contains(sentence), "{fields}: {html}");
+        assert!(!html.contains("too many messages"), "{fields}: {html}");
+    }
+    let api = ask(from_peer(
+        Request::post("/api/messages/batch")
+            .header("content-type", "application/json")
+            .body(Body::from(r#"{"body": "", "count": 5}"#))
+            .expect("request"),
+        burst,
+    ))
+    .await
+    .expect("infallible");
+    let api = helpers::answer(api).await;
+    assert_eq!(api.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", api.body);
+
+    // Invalid ones cost nothing: after ten, a fresh client still sends its two.
+    let fresh = "203.0.113.61:40000";
+    for _ in 0..10 {
+        let answer = ask(form("body=&simulate=ok&count=2", fresh))
+            .await
+            .expect("infallible");
+        assert_eq!(answer.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    }
+    for _ in 0..2 {
+        let sent = ask(form("body=hi&simulate=ok", fresh))
+            .await
+            .expect("infallible");
+        assert_eq!(sent.status(), StatusCode::SEE_OTHER, "the budget is whole");
+    }
+    assert_eq!(helpers::every_record(&backend.backends).await.len(), 4);
+}
+
+/// Refused for the rate without JavaScript, the form is drawn again with
+/// what was typed in it, even when the reads are spent too.
+#[tokio::test]
+async fn a_form_refused_for_the_rate_keeps_what_was_typed_even_past_the_read_rate() {
+    let backend = Kind::Embedded.make(10).await;
+    let limits = Limits {
+        sends_per_minute: 1,
+        send_burst: 3,
+        reads_per_minute: 5,
+        ..Limits::off()
+    };
+    let app = web::app_with_limits(backend.backends.clone(), None, &limits);
+    let peer = "203.0.113.62:40000";
+    let sent = app
+        .clone()
+        .oneshot(form("body=hi&simulate=ok&count=3", peer))
+        .await
+        .expect("infallible");
+    assert_eq!(sent.status(), StatusCode::SEE_OTHER);
+    for _ in 0..2 {
+        let refused = app
+            .clone()
+            .oneshot(form(
+                "body=keep+%3Cme%3E&simulate=slow&group=g-7&count=3",
+                peer,
+            ))
+            .await
+            .expect("infallible");
+        assert_eq!(refused.status(), StatusCode::TOO_MANY_REQUESTS);
+        let html = body_text(refused).await;
+        assert!(
+            html.contains(">keep &#60;me&#62;</textarea>")
+                || html.contains(">keep &lt;me&gt;</textarea>"),
+            "{html}"
+        );
+        assert!(html.contains(r#"value="slow" checked"#), "{html}");
+        assert!(html.contains(r#"value="g-7""#), "{html}");
+        assert!(html.contains(r#"value="3""#), "{html}");
+        assert!(
+            html.contains("too many messages from your address"),
+            "{html}"
+        );
+    }
 }

@@ -81,3 +81,63 @@ async fn the_status_tabs_carry_their_counts_and_mark_the_current_one_without_jav
     assert!(tab(&every, "count-all").contains("href=\"/\""));
     assert!(!every.contains("The counts are of every group"));
 }
+
+/// The header's "Failures" link as it reads (its accessible name: the
+/// hidden figures left out).
+fn failures_link(html: &str) -> String {
+    let start = html.find("id=\"nav-failures\"").expect("the Failures link");
+    let start = html[..start].rfind("<a ").expect("its start");
+    let end = start + html[start..].find("</a>").expect("its end");
+    let mut link = html[start..end].to_owned();
+    // A figure of zero is hidden: it is not part of the name.
+    while let Some(at) = link.find(" hidden>") {
+        let open = link[..at].rfind("<span").expect("a hidden figure");
+        let close =
+            at + link[at..].find("</span></span>").expect("its end") + "</span></span>".len();
+        link.replace_range(open..close, "");
+    }
+    words(&link)
+}
+
+#[tokio::test]
+async fn every_page_shows_the_failures_badge_and_a_hundred_views_cost_one_count() {
+    let backend = Kind::Embedded.make(10).await;
+    for n in 0..2 {
+        testkit::seed::failed(&backend.backends, &format!("broken {n}"), 3).await;
+    }
+    let done = testkit::seed::completed(&backend.backends, "fine").await;
+    let (backends, reads) =
+        testkit::faults::backends_counting(&backend.backends, testkit::faults::Faults::default());
+    let app = web::app(backends, None);
+    let pages = [
+        "/".to_owned(),
+        format!("/messages/{}", done.id),
+        "/dead-letters".to_owned(),
+        "/no-such-page".to_owned(),
+        "/messages/not-an-id".to_owned(),
+    ];
+    for n in 0..100 {
+        let uri = &pages[n % pages.len()];
+        let (_, html) = page(&app, uri).await;
+        assert_eq!(
+            failures_link(&html),
+            "Failures, 2 failed",
+            "on {uri}: {html}"
+        );
+    }
+    assert_eq!(
+        reads.now().0,
+        3,
+        "one count of each of the 3 statuses for the 100 views"
+    );
+}
+
+#[tokio::test]
+async fn with_nothing_failed_the_badge_is_hidden() {
+    let backend = Kind::Embedded.make(10).await;
+    testkit::seed::completed(&backend.backends, "fine").await;
+    let app = web::app(backend.backends.clone(), None);
+    let (_, html) = page(&app, "/").await;
+    assert_eq!(failures_link(&html), "Failures");
+    assert!(html.contains("id=\"badge-failed\" hidden"), "{html}");
+}
