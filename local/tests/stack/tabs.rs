@@ -91,9 +91,9 @@ async fn refused_for_the_rate_without_javascript_the_form_keeps_what_was_typed()
     let limits = Limits {
         sends_per_minute: 1,
         send_burst: 1,
-        // Two reads at once, then one every 6 s: the page drawn again is
-        // past it, and still keeps the form.
-        reads_per_minute: 10,
+        // Two reads at once (a tenth), then one every 3 s: the page drawn
+        // again is past it, and still keeps the form.
+        reads_per_minute: 20,
         ..Limits::off()
     };
     let web = spawn_limited_stack(backends, &manual_worker(), limits)
