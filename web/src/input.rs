@@ -5,12 +5,13 @@
 
 use axum::http::HeaderMap;
 use messages::{
-    IdempotencyKey, ListQuery, MAX_PAGE, MessageBody, MessageGroup, MessageId, Simulate, Status,
+    IdempotencyKey, ListQuery, MAX_PAGE, MessageBody, MessageGroup, MessageId, Simulate,
 };
 use serde::Deserialize;
 use service::http::HttpError;
 
 use crate::limits::MAX_BURST;
+use crate::listing::{ListFilter, ListRequest};
 
 /// The default page size of `GET /api/messages`.
 pub const DEFAULT_LIMIT: u32 = 20;
@@ -211,13 +212,10 @@ pub struct ListParams {
 
 impl ListParams {
     /// Checks every parameter, naming the one that is wrong.
-    pub fn parse(&self) -> Result<ListQuery, HttpError> {
-        let status = match self.status.as_deref().filter(|text| !text.is_empty()) {
+    pub fn parse(&self) -> Result<ListRequest, HttpError> {
+        let filter = match self.status.as_deref().filter(|text| !text.is_empty()) {
             None => None,
-            Some(text) => Some(
-                text.parse::<Status>()
-                    .map_err(|error| HttpError::bad_request(error.to_string()))?,
-            ),
+            Some(text) => Some(ListFilter::parse(text).map_err(HttpError::bad_request)?),
         };
         let limit = match self.limit.as_deref().filter(|text| !text.is_empty()) {
             None => DEFAULT_LIMIT,
@@ -233,12 +231,15 @@ impl ListParams {
         };
         let group = parse_group(self.group.as_deref())
             .map_err(|error| HttpError::bad_request(error.public().to_owned()))?;
-        Ok(ListQuery {
-            status,
-            group,
-            limit,
-            cursor,
-        })
+        Ok(ListRequest::new(
+            ListQuery {
+                status: None,
+                group,
+                limit,
+                cursor,
+            },
+            filter,
+        ))
     }
 }
 

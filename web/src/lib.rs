@@ -67,6 +67,7 @@ mod html;
 mod idempotent;
 mod input;
 mod limits;
+mod listing;
 mod message_json;
 mod operate;
 pub mod operator;

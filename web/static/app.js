@@ -19,6 +19,7 @@ function setPipeline(pipeline) {
   const queue = pipeline.queue || {};
   set("pipe-waiting", queue.waiting);
   set("pipe-in-flight", queue.in_flight);
+  set("count-in_flight", queue.in_flight);
   set("pipe-delayed", queue.delayed);
   const counts = pipeline.counts || {};
   for (const status of ["pending", "complete", "fail"]) set("pipe-" + status, counts[status]);
@@ -305,12 +306,20 @@ setInterval(() => {
   if (!table) return;
   const tbody = table.tBodies[0];
   const filter = table.dataset.filter || "";
+  // Whether a message belongs in this view: every message, one status's, or
+  // in flight (pending, and a worker has it: running or waiting to retry).
+  const shows = (message) => {
+    if (!filter) return true;
+    if (filter !== "in_flight") return message.status === filter;
+    const state = (message.progress || {}).state;
+    return message.status === "pending" && (state === "running" || state === "retrying");
+  };
   // In a group's view, only that group's messages are shown.
   const group = table.dataset.group || "";
   const live = document.getElementById("live-status");
   let newest = table.dataset.newest || "";
-  // In a filtered view, new messages of another status are not shown but
-  // watched: when one reaches the filtered status, it appears.
+  // In a filtered view, new pending messages it does not show are watched:
+  // when one reaches the view (its status, or in flight), it appears.
   const unseen = new Map();
   // Bounds that keep an open page's work flat however long it stays open.
   const MAX_ROWS = 500;
@@ -466,6 +475,28 @@ setInterval(() => {
     tbody.insertBefore(tr, tbody.firstChild);
   }
 
+  // The in-flight view reads its first page again every few polls: a job
+  // already waiting when the page opened is not watched (only new ones
+  // are), so this is how it appears once a worker takes it. Each row it
+  // lacks goes in its place (ids sort by time); one newer than every row
+  // arrives as a new one does, held while the list is read.
+  async function refreshInFlight(hold) {
+    const params = new URLSearchParams({ status: filter, limit: "25" });
+    if (group) params.set("group", group);
+    const response = await fetch("/api/messages?" + params.toString(), { headers: { Accept: "application/json" } });
+    if (!response.ok) return 0;
+    const page = await response.json();
+    let added = 0;
+    for (const message of page.items) {
+      if (rowFor(message.id)) continue;
+      const before = Array.from(tbody.rows).find((other) => other.dataset.id < message.id);
+      if (before === tbody.rows[0]) arrive(row(message), hold);
+      else tbody.insertBefore(row(message), before || null);
+      added += 1;
+    }
+    return added;
+  }
+
   // Takes a row off the list, or out of the held ones.
   function drop(tr) {
     const index = held.indexOf(tr);
@@ -548,7 +579,7 @@ setInterval(() => {
       for (const message of update.new) {
         newest = message.id;
         if (group && message.group !== group) continue;
-        if (filter && message.status !== filter) {
+        if (!shows(message)) {
           if (message.status === "pending" && unseen.size < MAX_UNSEEN) unseen.set(message.id, seenAs(message));
           continue;
         }
@@ -560,19 +591,19 @@ setInterval(() => {
         const old = rowFor(message.id);
         if (!old) {
           if (!unseen.has(message.id)) continue;
-          if (message.status === "pending") {
+          if (!shows(message) && message.status === "pending") {
             unseen.set(message.id, seenAs(message));
             continue;
           }
           unseen.delete(message.id);
-          if (message.status !== filter) continue;
+          if (!shows(message)) continue;
           arrive(row(message), hold);
           changed += 1;
           continue;
         }
         changed += 1;
-        // In a filtered view, a message that left the status leaves the list.
-        if (filter && message.status !== filter) {
+        // In a filtered view, a message that left the view leaves the list.
+        if (!shows(message)) {
           drop(old);
           continue;
         }
@@ -587,6 +618,7 @@ setInterval(() => {
           changed += 1;
         }
       }
+      if (filter === "in_flight" && polls % 4 === 1) changed += await refreshInFlight(hold);
       trimRows();
       if (update.counts) setCounts(update.counts);
       if (update.pipeline) setPipeline(update.pipeline);

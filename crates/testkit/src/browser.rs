@@ -126,6 +126,19 @@ impl Browser {
         }
     }
 
+    /// Waits up to `limit` until no element matches `css`; returns how many
+    /// match then.
+    pub async fn wait_for_none(&self, css: &str, limit: Duration) -> usize {
+        let deadline = tokio::time::Instant::now() + limit;
+        loop {
+            let count = self.count(css).await;
+            if count == 0 || tokio::time::Instant::now() >= deadline {
+                return count;
+            }
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+    }
+
     /// Waits up to `limit` for `condition` on the page's text at `css`.
     pub async fn wait_for_text(
         &self,

@@ -35,9 +35,7 @@ pub async fn app() -> App {
 /// jobs take `slow_job` and whose failed deliveries come back after
 /// `retry_delay` (sqsd's `ErrorVisibilityTimeout`).
 pub async fn app_with(slow_job: Duration, retry_delay: Duration) -> App {
-    let dir = tempfile::tempdir().expect("a temporary folder");
-    let backends = messages_embedded::backends(dir.path(), 10).expect("open");
-    let settings = WorkerSettings {
+    app_of(WorkerSettings {
         intake: Intake::Polling,
         jobs: JobSettings { slow_job },
         poller: PollerConfig {
@@ -46,7 +44,14 @@ pub async fn app_with(slow_job: Duration, retry_delay: Duration) -> App {
             ..PollerConfig::default()
         },
         ..WorkerSettings::default()
-    };
+    })
+    .await
+}
+
+/// The web and a worker of `settings` on a fresh embedded backend.
+pub async fn app_of(settings: WorkerSettings) -> App {
+    let dir = tempfile::tempdir().expect("a temporary folder");
+    let backends = messages_embedded::backends(dir.path(), 10).expect("open");
     let web = spawn_stack(backends.clone(), &settings).await.web;
     App {
         web,

@@ -3,6 +3,7 @@
 //! turns complete; a job answered with a retry says "retrying in 9 s",
 //! counting down, as sqsd waits its `ErrorVisibilityTimeout` before it hands
 //! the job out again; without JavaScript the page says the same as drawn.
+//! The "In flight" tab lists the jobs a worker holds while it holds them.
 
 use std::time::Duration;
 
@@ -11,14 +12,18 @@ use serde_json::json;
 use testkit::accessibility::assert_accessible;
 use testkit::browser::Browser;
 
+use sqsd::PollerConfig;
+use worker::jobs::JobSettings;
+use worker::{Intake, WorkerSettings};
+
 use crate::browser::{App, app_with, post_api};
 
 const WAIT: Duration = Duration::from_secs(25);
 
-/// A polling worker whose `slow` jobs take 8 s and whose failed deliveries
+/// A polling worker whose `slow` jobs take 12 s and whose failed deliveries
 /// come back after 10 s (sqsd's `ErrorVisibilityTimeout`, shortened).
 async fn app_with_slow_jobs() -> App {
-    app_with(Duration::from_secs(8), Duration::from_secs(10)).await
+    app_with(Duration::from_secs(12), Duration::from_secs(10)).await
 }
 
 /// The seconds in a figure such as "for 2.1 s" or "in 5 s".
@@ -79,7 +84,7 @@ async fn a_slow_job_shows_running_and_for_how_long_then_complete() {
     assert_eq!(done, "complete");
     let timeline = page.text("#timeline").await;
     assert!(
-        timeline.contains("Delivery 1: complete after 8."),
+        timeline.contains("Delivery 1: complete after 12."),
         "{timeline}"
     );
     assert!(
@@ -134,4 +139,127 @@ async fn a_job_to_be_retried_counts_down_to_its_next_delivery() {
         .expect("get")
         .expect("kept");
     assert_eq!(message.simulate, Simulate::Flaky);
+}
+
+/// The "In flight" tab: the pending jobs a worker holds, beside "Pending",
+/// counted by the queue itself (SQS's `ApproximateNumberOfMessagesNotVisible`:
+/// a message received and not yet deleted). A quick job never shows there; a
+/// slow one appears live while it runs, then leaves when it completes.
+#[tokio::test]
+async fn the_in_flight_tab_lists_the_jobs_a_worker_holds_while_it_holds_them() {
+    let app = app_with_slow_jobs().await;
+    let browser = app.open("/?status=in_flight").await;
+    let tab = browser.text("#counts [aria-current=page] .label").await;
+    assert_eq!(tab, "In flight", "the tab is marked as the one shown");
+    let quick = sent(&app, "ok").await;
+    let slow = sent(&app, "slow").await;
+    let row = format!("tr[data-id='{slow}']");
+    browser
+        .wait_for_text(&format!("{row} .badge"), WAIT, |text| text == "running")
+        .await;
+    let count = browser
+        .wait_for_text("#count-in_flight", WAIT, |text| text == "1")
+        .await;
+    assert_eq!(count, "1", "the queue holds the slow job alone");
+    assert_eq!(
+        browser.count(&format!("tr[data-id='{quick}']")).await,
+        0,
+        "a job done at once is never in flight on the page"
+    );
+    assert_accessible(&browser, "on the in-flight tab").await;
+
+    // As drawn by the server, and through the API, the same.
+    let plain = Browser::start(false).await;
+    plain
+        .client
+        .goto(&format!("{}/?status=in_flight", app.web))
+        .await
+        .expect("open");
+    assert_eq!(plain.count("#messages tbody tr").await, 1);
+    assert_eq!(plain.count(&row).await, 1);
+    plain.close().await;
+    let listed: serde_json::Value =
+        reqwest::get(format!("{}/api/messages?status=in_flight", app.web))
+            .await
+            .expect("answer")
+            .json()
+            .await
+            .expect("a page");
+    let ids: Vec<&str> = listed["items"]
+        .as_array()
+        .expect("items")
+        .iter()
+        .filter_map(|item| item["id"].as_str())
+        .collect();
+    assert_eq!(ids, [slow.as_str()]);
+    let refused = reqwest::get(format!("{}/api/messages?status=running", app.web))
+        .await
+        .expect("answer");
+    assert_eq!(refused.status(), 400);
+    let said: serde_json::Value = refused.json().await.expect("an error");
+    assert!(
+        said["error"]
+            .as_str()
+            .is_some_and(|error| error.contains("use pending, in_flight, complete or fail")),
+        "{said}"
+    );
+
+    // Done, it leaves the tab.
+    let left = browser.wait_for_none(&row, Duration::from_secs(30)).await;
+    assert_eq!(left, 0, "a complete job is in flight no more");
+    browser.close().await;
+}
+
+/// A job already waiting when the in-flight tab opened is not among the new
+/// messages the page watches: the tab reads its first page again every few
+/// polls, so the job appears once a worker takes it. One job at a time here
+/// (`concurrency` 1, a receive of one), as an sqsd with one HTTP connection.
+#[tokio::test]
+async fn the_in_flight_tab_shows_a_job_that_waited_when_it_opened_once_a_worker_takes_it() {
+    let app = crate::browser::app_of(WorkerSettings {
+        intake: Intake::Polling,
+        jobs: JobSettings {
+            slow_job: Duration::from_secs(6),
+        },
+        poller: PollerConfig {
+            wait: Duration::from_secs(1),
+            batch_size: 1,
+            concurrency: 1,
+            ..PollerConfig::default()
+        },
+        ..WorkerSettings::default()
+    })
+    .await;
+    let first = sent(&app, "slow").await;
+    let second = sent(&app, "slow").await;
+    let first_id = messages::MessageId::parse(&first).expect("an id");
+    let deadline = tokio::time::Instant::now() + WAIT;
+    while !matches!(
+        app.backends
+            .store
+            .get(first_id)
+            .await
+            .expect("get")
+            .map(|m| m.progress()),
+        Some(messages::Progress::Running { .. })
+    ) {
+        assert!(tokio::time::Instant::now() < deadline, "the first job runs");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let browser = app.open("/?status=in_flight").await;
+    assert_eq!(browser.count(&format!("tr[data-id='{first}']")).await, 1);
+    assert_eq!(
+        browser.count(&format!("tr[data-id='{second}']")).await,
+        0,
+        "the second waits behind the first"
+    );
+    let shown = browser
+        .wait_for_count(&format!("tr[data-id='{second}']"), 1, WAIT)
+        .await;
+    assert_eq!(shown, 1, "the second appears once the worker takes it");
+    let left = browser
+        .wait_for_none(&format!("tr[data-id='{first}']"), WAIT)
+        .await;
+    assert_eq!(left, 0, "the first, complete, has left");
+    browser.close().await;
 }

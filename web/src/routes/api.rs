@@ -81,10 +81,9 @@ async fn list(
     params: Result<Query<ListParams>, QueryRejection>,
 ) -> Result<Json<PageBody>, HttpError> {
     let Query(params) = params.map_err(query_rejection)?;
-    let page = state
-        .backends
-        .store
-        .list(params.parse()?)
+    let page = params
+        .parse()?
+        .read(state.backends.store.as_ref())
         .await
         .map_err(|source| store_unavailable("messages cannot be listed", source))?;
     Ok(Json(page.into()))

@@ -26,6 +26,7 @@ use crate::idempotent::{SendRequest, retry_keeps_key, send_once};
 use crate::input::{
     ListParams, burst, parse_count, parse_group, parse_idempotency_key, parse_simulate,
 };
+use crate::listing::{ListFilter, ListRequest};
 use crate::plural;
 use crate::send::send_planned;
 use crate::strip::Strip;
@@ -52,38 +53,57 @@ struct Choice {
     selected: bool,
 }
 
-/// One tab over the list: a filter with its count. "All" has no status.
-/// One tab per status, so a status added to `Status::ALL` gets its own.
+/// One tab over the list: a filter with its count. "All" has no filter.
+/// One tab per status, so a status added to `Status::ALL` gets its own, and
+/// "In flight" beside "Pending", of which it is a part.
 struct Tab {
-    status: Option<Status>,
-    /// What the tab says, and the last part of its count's element id.
+    filter: Option<ListFilter>,
+    /// What the tab says.
     label: String,
+    /// The last part of its count's element id, and its `?status=`.
     key: &'static str,
-    /// The count, or "?" when the store could not count.
+    /// The count, or "?" when it could not be read.
     shown: String,
+    /// What the count is, when the label alone does not say.
+    title: Option<&'static str>,
 }
 
-/// The tabs for `counts`: every message, then one per status.
-fn tabs(counts: Option<&crate::snapshot::Counts>) -> Vec<Tab> {
+/// The tabs for `pipeline`: every message, then one per status, with the
+/// jobs in flight after the pending ones.
+fn tabs(pipeline: &crate::snapshot::Pipeline) -> Vec<Tab> {
     let shown =
         |count: Option<u64>| count.map_or_else(|| "?".to_owned(), |count| count.to_string());
-    let all = counts.map(|counts| counts.values().sum());
-    std::iter::once(Tab {
-        status: None,
+    let counts = pipeline.counts.as_ref();
+    let mut tabs = vec![Tab {
+        filter: None,
         label: "All".to_owned(),
         key: "all",
-        shown: shown(all),
-    })
-    .chain(Status::ALL.into_iter().map(|status| {
+        shown: shown(counts.map(|counts| counts.values().sum())),
+        title: None,
+    }];
+    for status in Status::ALL {
         let name = status.as_str();
-        Tab {
-            status: Some(status),
+        tabs.push(Tab {
+            filter: Some(ListFilter::Status(status)),
             label: name[..1].to_uppercase() + &name[1..],
             key: name,
             shown: shown(counts.and_then(|counts| counts.get(name).copied())),
+            title: None,
+        });
+        if status == Status::Pending {
+            tabs.push(Tab {
+                filter: Some(ListFilter::InFlight),
+                label: "In flight".to_owned(),
+                key: ListFilter::IN_FLIGHT,
+                shown: shown(pipeline.queue.map(|queue| queue.in_flight)),
+                title: Some(
+                    "Pending jobs a worker has been handed: running, or failed and waiting \
+                     out the retry delay. The count is the queue's own.",
+                ),
+            });
         }
-    }))
-    .collect()
+    }
+    tabs
 }
 
 #[derive(Template)]
@@ -95,7 +115,7 @@ struct IndexPage {
     /// Live updates ask for messages after this id: rendered before the list
     /// is read, so nothing created meanwhile is missed.
     newest: MessageId,
-    filter: Option<Status>,
+    filter: Option<ListFilter>,
     /// The group the list is narrowed to, if any.
     group: Option<MessageGroup>,
     /// Whether the queue is FIFO: groups then order their messages.
@@ -165,7 +185,7 @@ impl Default for Typed {
 
 /// The page, its list read with `query`; with none, drawn without its list
 /// (which then says why), reading nothing of its own.
-async fn page(state: &AppState, query: Result<ListQuery, String>, typed: Typed) -> IndexPage {
+async fn page(state: &AppState, query: Result<ListRequest, String>, typed: Typed) -> IndexPage {
     let newest = MessageId::floor(messages::now());
     // The snapshot every open page shares (`snapshot.rs`). Without counts the
     // page still serves; they show as unknown, and why is logged.
@@ -175,10 +195,13 @@ async fn page(state: &AppState, query: Result<ListQuery, String>, typed: Typed) 
         messages: Vec::new(),
         next_cursor: None,
         newest,
-        filter: query.as_ref().ok().and_then(|query| query.status),
-        group: query.as_ref().ok().and_then(|query| query.group.clone()),
+        filter: query.as_ref().ok().and_then(ListRequest::filter),
+        group: query
+            .as_ref()
+            .ok()
+            .and_then(|query| query.query().group.clone()),
         fifo: state.backends.queue.is_fifo(),
-        tabs: tabs(pipeline.counts.as_ref()),
+        tabs: tabs(&pipeline),
         choices: Simulate::ALL
             .into_iter()
             .map(|choice| Choice {
@@ -199,7 +222,7 @@ async fn page(state: &AppState, query: Result<ListQuery, String>, typed: Typed) 
         badge: Badge::from(&pipeline),
     };
     let listed = match query {
-        Ok(query) => state.backends.store.list(query).await,
+        Ok(query) => query.read(state.backends.store.as_ref()).await,
         Err(why) => {
             page.list_error = Some(why);
             Ok(messages::Page {
@@ -245,13 +268,16 @@ struct IndexParams {
     more: Option<u8>,
 }
 
-fn first_page() -> ListQuery {
-    ListQuery {
-        status: None,
-        group: None,
-        limit: PAGE_SIZE,
-        cursor: None,
-    }
+fn first_page() -> ListRequest {
+    ListRequest::new(
+        ListQuery {
+            status: None,
+            group: None,
+            limit: PAGE_SIZE,
+            cursor: None,
+        },
+        None,
+    )
 }
 
 async fn index(
@@ -273,13 +299,7 @@ async fn index(
     let (query, list_problem) = match (unreadable, params.list.parse()) {
         (Some(problem), _) => (first_page(), Some(problem)),
         (None, Err(error)) => (first_page(), Some(error.public().to_owned())),
-        (None, Ok(query)) => (
-            ListQuery {
-                limit: PAGE_SIZE,
-                ..query
-            },
-            None,
-        ),
+        (None, Ok(query)) => (query.with_limit(PAGE_SIZE), None),
     };
     let mut page = page(&state, Ok(query), Typed::default()).await;
     page.list_error = list_problem.or(page.list_error);

@@ -233,7 +233,7 @@ async fn a_status_filter_lists_only_that_status() {
 async fn bad_list_parameters_name_what_to_fix() {
     let web = web().await;
     for (query, hint) in [
-        ("status=done", "pending, complete or fail"),
+        ("status=done", "pending, in_flight, complete or fail"),
         ("limit=0", "from 1 to 100"),
         ("limit=101", "from 1 to 100"),
         ("limit=ten", "from 1 to 100"),
