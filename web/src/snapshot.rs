@@ -25,7 +25,7 @@
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-use messages::{BackendError, Backends, DeadLetter, Status};
+use messages::{BackendError, Backends, DeadLetter, MessageId, Status};
 use serde::Serialize;
 use tokio::sync::Mutex;
 use tokio::time::Instant;
@@ -74,6 +74,9 @@ pub struct Pipeline {
     pub queue_service: &'static str,
     /// The store's service (`Amazon DynamoDB`, `SQLite`).
     pub store_service: &'static str,
+    /// When the oldest `pending` message was created (its id says it); none
+    /// when none is pending or the store could not say.
+    pub oldest_pending_at: Option<chrono::DateTime<chrono::Utc>>,
     /// Since when this web instance has seen messages waiting on the queue
     /// and none in flight (`stall.rs`); none while the pipeline moves.
     pub stalled_since: Option<chrono::DateTime<chrono::Utc>>,
@@ -162,12 +165,20 @@ impl PipelineSnapshot {
         {
             return pipeline.clone();
         }
-        let (counts, queue, dead_letters, worker) = tokio::join!(
+        let (counts, queue, dead_letters, worker, oldest) = tokio::join!(
             self.count(),
             self.backends.queue.depth(),
             self.dead_letter_depth(),
             self.worker_mode(),
+            self.backends.store.oldest_pending(),
         );
+        let oldest_pending_at = oldest
+            .inspect_err(|error| {
+                tracing::warn!(error = %error.chain(), "cannot find the oldest pending message")
+            })
+            .ok()
+            .flatten()
+            .map(MessageId::time);
         let counts = counts
             .inspect_err(
                 |error| tracing::warn!(error = %error.chain(), "cannot count messages for the page"),
@@ -202,6 +213,7 @@ impl PipelineSnapshot {
             worker,
             queue_service: self.backends.queue.service(),
             store_service: self.backends.store.service(),
+            oldest_pending_at,
             stalled_since,
             stuck: crate::stall::warning(stalled_since, now, worker),
         };

@@ -1,11 +1,55 @@
 //! The pipeline strip as a page shows it: each stage named for the service
 //! that does it (Amazon SQS or the embedded queue, sqsd or the poller,
 //! DynamoDB or SQLite), the dead-letter queue off the queue, each stage's
-//! figures as text ("?" for what could not be read), and a warning when
-//! messages wait and no worker takes them.
+//! figures as text ("?" for what could not be read), how long the oldest
+//! unfinished message has waited (red past [`OLDEST_LATE_AFTER`]), and a
+//! warning when messages wait and no worker takes them.
+
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
 
 use crate::snapshot::Pipeline;
 use crate::worker_link::WorkerMode;
+
+/// Past this, the oldest pending message is shown in red: longer than sqsd's
+/// default visibility timeout (300 s), so a delivery of it has gone
+/// unanswered, or the backlog is longer than the workers drain in that time.
+/// The page's script keeps the same figure (`OLDEST_LATE_MS` in `app.js`).
+pub const OLDEST_LATE_AFTER: Duration = Duration::from_secs(300);
+
+/// How long the oldest pending message has waited, as the strip says it.
+pub struct Oldest {
+    /// "4 min 2 s".
+    pub shown: String,
+    /// Past [`OLDEST_LATE_AFTER`].
+    pub late: bool,
+    /// When it was created, for the script to count on.
+    pub since: String,
+}
+
+/// A wait as the strip says it, to the second: "42 s", "4 min 2 s",
+/// "2 h 3 min" (the page's script says it alike: `waitedText`).
+fn waited_text(waited: Duration) -> String {
+    let seconds = waited.as_secs().max(1);
+    match seconds {
+        0..60 => format!("{seconds} s"),
+        60..3_600 => format!("{} min {} s", seconds / 60, seconds % 60),
+        _ => format!("{} h {} min", seconds / 3_600, seconds % 3_600 / 60),
+    }
+}
+
+impl Oldest {
+    /// The oldest pending message created at `since`, seen at `now`.
+    pub fn at(since: DateTime<Utc>, now: DateTime<Utc>) -> Self {
+        let waited = (now - since).to_std().unwrap_or_default();
+        Self {
+            shown: waited_text(waited),
+            late: waited >= OLDEST_LATE_AFTER,
+            since: since.to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
+        }
+    }
+}
 
 /// One figure of the strip.
 pub struct Figure {
@@ -36,6 +80,9 @@ pub struct Strip {
     pub queue_name: &'static str,
     /// The store stage's name: its service.
     pub store_name: &'static str,
+    /// How long the oldest pending message has waited; none when none is
+    /// pending (or the store could not say).
+    pub oldest: Option<Oldest>,
     /// The warning, when messages have waited too long with none taken.
     pub stuck: Option<String>,
 }
@@ -95,7 +142,27 @@ impl From<&Pipeline> for Strip {
             },
             queue_name: pipeline.queue_service,
             store_name: pipeline.store_service,
+            oldest: pipeline
+                .oldest_pending_at
+                .map(|since| Oldest::at(since, Utc::now())),
             stuck: pipeline.stuck.clone(),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_oldest_wait_reads_in_seconds_minutes_or_hours_and_is_late_past_five_minutes() {
+        let now = Utc::now();
+        let at = |seconds: i64| Oldest::at(now - chrono::Duration::seconds(seconds), now);
+        assert_eq!(at(0).shown, "1 s");
+        assert_eq!(at(42).shown, "42 s");
+        assert_eq!(at(242).shown, "4 min 2 s");
+        assert_eq!(at(7_380).shown, "2 h 3 min");
+        assert!(!at(299).late);
+        assert!(at(300).late);
     }
 }

@@ -33,6 +33,13 @@ function setPipeline(pipeline) {
   };
   badge("badge-failed", counts.fail);
   badge("badge-dead", pipeline.dead_letters);
+  // The oldest pending message: when it was created; the tick counts it.
+  const oldest = document.getElementById("pipe-oldest-line");
+  if (oldest && "oldest_pending_at" in pipeline) {
+    if (pipeline.oldest_pending_at) oldest.dataset.since = pipeline.oldest_pending_at;
+    else oldest.removeAttribute("data-since");
+    showOldest(oldest);
+  }
   const worker = document.getElementById("pipe-worker");
   const phrases = { sqsd: "fed by sqsd", polling: "polling the queue, as sqsd would", manual: "manual: waits for Process", unreachable: "not answering" };
   if (worker && phrases[pipeline.worker]) {
@@ -113,11 +120,35 @@ function setStateCell(td, message) {
   return state.name;
 }
 
-// Once a second, the running and retrying figures on the page.
+// How long the oldest pending message has waited, as the server says it
+// (strip.rs: `waited`), red past OLDEST_LATE_AFTER (5 min); hidden when
+// none is pending.
+const OLDEST_LATE_MS = 300000;
+function waitedText(ms) {
+  "use strict";
+  const seconds = Math.max(1, Math.floor(ms / 1000));
+  if (seconds < 60) return seconds + " s";
+  if (seconds < 3600) return Math.floor(seconds / 60) + " min " + (seconds % 60) + " s";
+  return Math.floor(seconds / 3600) + " h " + Math.floor((seconds % 3600) / 60) + " min";
+}
+function showOldest(line) {
+  "use strict";
+  const since = line.dataset.since;
+  line.hidden = !since;
+  if (!since) return;
+  const ms = Date.now() - Date.parse(since);
+  line.querySelector("strong").textContent = waitedText(ms);
+  line.classList.toggle("late", ms >= OLDEST_LATE_MS);
+}
+
+// Once a second, the running and retrying figures on the page, and the
+// oldest pending message's wait.
 setInterval(() => {
   "use strict";
   if (document.hidden) return;
   for (const span of document.querySelectorAll(".elapsed[data-since], .elapsed[data-until]")) span.textContent = elapsedText(span);
+  const oldest = document.getElementById("pipe-oldest-line");
+  if (oldest) showOldest(oldest);
 }, 1000);
 
 // "Process" and "Process until empty" (the worker waits for them): batches

@@ -1722,6 +1722,39 @@ async fn counts_stay_exact_through_duplicates_races_retries_and_deletes(kind: Ki
     assert_eq!(counts().await, [60, 4, 0]);
 }
 
+/// The pipeline strip's age of the oldest unfinished message: the first
+/// pending id, whatever finished before or after it and on whichever shard.
+async fn the_oldest_pending_message_is_found_and_its_id_says_when(kind: Kind) {
+    let backend = kind.make(10).await;
+    let store = &backend.backends.store;
+    assert_eq!(store.oldest_pending().await.expect("oldest"), None);
+    let start = messages::now() - chrono::Duration::minutes(30);
+    // 40 ids a minute apart from half an hour ago: spread over the shards.
+    let messages: Vec<Message> = (0..40)
+        .map(|n| Message {
+            id: MessageId::created_at(start + chrono::Duration::seconds(45 * n)),
+            ..message(&format!("{n}"))
+        })
+        .collect();
+    store.create_batch(&messages).await.expect("create batch");
+    for finished in &messages[..5] {
+        store
+            .finish(finished.id, &outcome(FinalStatus::Complete, 1, None))
+            .await
+            .expect("finish");
+    }
+    let oldest = store.oldest_pending().await.expect("oldest");
+    assert_eq!(oldest, Some(messages[5].id));
+    let waited = messages::now() - oldest.expect("one").time();
+    assert!(
+        (waited - chrono::Duration::seconds(30 * 60 - 5 * 45))
+            .num_seconds()
+            .abs()
+            < 60,
+        "{waited}"
+    );
+}
+
 async fn a_page_of_large_messages_is_full(kind: Kind) {
     let backend = kind.make(10).await;
     let store = &backend.backends.store;
@@ -1744,6 +1777,7 @@ async fn a_page_of_large_messages_is_full(kind: Kind) {
 
 on_both_backends!(
     the_timeline_records_each_change_once_in_order,
+    the_oldest_pending_message_is_found_and_its_id_says_when,
     a_running_job_is_noted_on_a_pending_message_only,
     a_timeline_keeps_its_last_events,
     an_operator_retry_or_delete_acts_on_a_failed_message_only,

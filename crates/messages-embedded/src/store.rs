@@ -381,6 +381,28 @@ impl StatusStore for EmbeddedStore {
             .map(|count| u64::try_from(count.unwrap_or(0)).unwrap_or(0))
     }
 
+    /// The first entry of `messages_by_status` for `pending`.
+    async fn oldest_pending(&self) -> Result<Option<MessageId>, BackendError> {
+        let id = self
+            .database
+            .read("finding the oldest pending message", |connection| {
+                connection
+                    .query_row(
+                        "SELECT id FROM messages WHERE status = 'pending' ORDER BY id LIMIT 1",
+                        [],
+                        |row| row.get::<_, String>(0),
+                    )
+                    .optional()
+            })
+            .await?;
+        id.map(|id| {
+            MessageId::parse(&id).map_err(|error| {
+                BackendError::new("reading the oldest pending message's id", error)
+            })
+        })
+        .transpose()
+    }
+
     async fn stale_pending(&self, query: StaleQuery) -> Result<Vec<Message>, BackendError> {
         let (comparison, bound) = match query.requeues {
             Requeues::Fewer(bound) => ("<", bound),

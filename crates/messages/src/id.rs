@@ -34,6 +34,17 @@ impl MessageId {
         )))
     }
 
+    /// When the message was created, to the millisecond (the id's UUIDv7
+    /// time); 1970 for an id with no time.
+    pub fn time(self) -> DateTime<Utc> {
+        let millis = self.0.get_timestamp().map_or(0, |stamp| {
+            let (seconds, nanos) = stamp.to_unix();
+            seconds.saturating_mul(1000) + u64::from(nanos / 1_000_000)
+        });
+        DateTime::from_timestamp_millis(i64::try_from(millis).unwrap_or(i64::MAX))
+            .unwrap_or_default()
+    }
+
     /// The smallest id a message created at or after `at` can have: ids below
     /// it belong to messages created before `at`. Lets a store find "created
     /// before" with a key condition on `id`, which it is sorted by. A time
@@ -105,6 +116,15 @@ impl From<MessageId> for String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_id_says_when_its_message_was_created_to_the_millisecond() {
+        let at = DateTime::from_timestamp_millis(1_780_000_000_123).expect("a time");
+        assert_eq!(MessageId::created_at(at).time(), at);
+        assert_eq!(MessageId::floor(at).time(), at);
+        let now = crate::now();
+        assert!((MessageId::new().time() - now).num_milliseconds().abs() < 1000);
+    }
 
     #[test]
     fn a_typed_id_may_be_spelled_any_way_a_uuid_is_and_finds_the_canonical_one() {

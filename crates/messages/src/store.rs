@@ -168,6 +168,12 @@ pub trait StatusStore: Send + Sync + 'static {
     /// deliveries, and a crash between two writes, leave it exact.
     async fn count(&self, status: Status) -> Result<u64, BackendError>;
 
+    /// The oldest `pending` message's id, which holds when it was created
+    /// ([`MessageId::time`]): how long the oldest unfinished message has
+    /// waited, for the pipeline strip. Cheap at any backlog: the first key
+    /// of the pending index (on DynamoDB, of each of its shards).
+    async fn oldest_pending(&self) -> Result<Option<MessageId>, BackendError>;
+
     /// Moves a `pending` message to a final state; see [`Transition`].
     async fn finish(&self, id: MessageId, outcome: &Outcome) -> Result<Transition, BackendError>;
 

@@ -119,6 +119,9 @@ impl StatusStore for Down {
     async fn count(&self, _status: Status) -> Result<u64, BackendError> {
         self.down("count")
     }
+    async fn oldest_pending(&self) -> Result<Option<MessageId>, BackendError> {
+        self.down("oldest pending")
+    }
     async fn stale_pending(&self, _query: StaleQuery) -> Result<Vec<Message>, BackendError> {
         self.down("stale pending")
     }

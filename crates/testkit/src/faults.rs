@@ -198,6 +198,14 @@ impl StatusStore for FaultyStore {
         self.reads.count.fetch_add(1, Ordering::Relaxed);
         self.inner.count(status).await
     }
+    async fn oldest_pending(&self) -> Result<Option<MessageId>, BackendError> {
+        faulty(
+            "oldest pending",
+            self.faults.read,
+            self.inner.oldest_pending(),
+        )
+        .await
+    }
     async fn finish(&self, id: MessageId, outcome: &Outcome) -> Result<Transition, BackendError> {
         faulty("finish", self.faults.finish, self.inner.finish(id, outcome)).await
     }

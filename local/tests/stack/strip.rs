@@ -153,3 +153,77 @@ async fn messages_waiting_with_no_worker_raise_a_warning_that_a_worker_clears() 
     assert_eq!(hidden, 1, "the warning is gone once jobs are taken");
     browser.close().await;
 }
+
+/// How long the oldest unfinished message has waited, under the store's
+/// stage: counted each second, red past five minutes (sqsd's default
+/// visibility timeout: a delivery of it went unanswered, or the backlog is
+/// longer than the workers drain in that time), following the oldest as
+/// older ones finish, and gone when none is pending. The page as the server
+/// draws it says the same.
+#[tokio::test]
+async fn the_oldest_pending_message_says_how_long_it_waited_and_is_red_past_five_minutes() {
+    let backend = Kind::Embedded.make(10).await;
+    let backends = &backend.backends;
+    let web = web_without_a_worker(backends).await;
+    let body = messages::MessageBody::parse("old").expect("valid");
+    let old = messages::Message {
+        id: messages::MessageId::created_at(messages::now() - chrono::Duration::minutes(7)),
+        ..messages::Message::new(body, Simulate::Ok)
+    };
+    backends.store.create(&old).await.expect("record");
+    let fresh = testkit::seed::sent(backends, "fresh", Simulate::Ok).await;
+
+    let plain = Browser::start(false).await;
+    plain.client.goto(&web).await.expect("open");
+    let drawn = plain.text("#pipe-oldest-line").await;
+    assert!(drawn.starts_with("Oldest pending: 7 min "), "{drawn:?}");
+    assert_eq!(plain.count("#pipe-oldest-line.late").await, 1);
+    plain.close().await;
+
+    let browser = open_at(&web, 1440, 900).await;
+    assert_eq!(
+        browser.count("#pipe-oldest-line.late:not([hidden])").await,
+        1
+    );
+    let first = browser.text("#pipe-oldest").await;
+    let later = browser
+        .wait_for_text("#pipe-oldest", Duration::from_secs(5), |text| text != first)
+        .await;
+    assert!(
+        later.starts_with("7 min "),
+        "it counts on: {first:?} then {later:?}"
+    );
+    assert_accessible(&browser, "with the oldest pending message late").await;
+    assert_eq!(stage_tops(&browser).await.len(), 4);
+    let tops = stage_tops(&browser).await;
+    assert!(
+        tops.windows(2).all(|pair| pair[0] == pair[1]),
+        "one row: {tops:?}"
+    );
+
+    // The old one finishes: the fresh one is the oldest now, not late.
+    let done = messages::Outcome {
+        status: messages::FinalStatus::Complete,
+        attempts: 1,
+        error: None,
+        at: messages::now(),
+        event: None,
+    };
+    backends.store.finish(old.id, &done).await.expect("finish");
+    let seconds = browser
+        .wait_for_text("#pipe-oldest", WAIT, |text| !text.contains("min"))
+        .await;
+    assert!(seconds.ends_with(" s"), "{seconds:?}");
+    assert_eq!(browser.count("#pipe-oldest-line.late").await, 0);
+    // None pending: nothing to say.
+    backends
+        .store
+        .finish(fresh.id, &done)
+        .await
+        .expect("finish");
+    let hidden = browser
+        .wait_for_count("#pipe-oldest-line[hidden]", 1, WAIT)
+        .await;
+    assert_eq!(hidden, 1, "no pending message, no figure");
+    browser.close().await;
+}

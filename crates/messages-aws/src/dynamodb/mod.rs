@@ -144,6 +144,16 @@ impl DynamoStore {
 
     /// A Query on `index` whose partition key `attribute` equals `value`,
     /// with `range` (a condition on `id`, or none) added to the key condition.
+    /// A Query of one shard of the pending messages, oldest or newest first.
+    fn pending_shard(&self, shard: u8, range: Option<(&str, MessageId)>) -> QueryFluentBuilder {
+        self.query_index(
+            INDEX_BY_STATUS,
+            STATUS_SHARD,
+            status_key(Status::Pending, shard),
+            range,
+        )
+    }
+
     fn query_index(
         &self,
         index: &str,
@@ -603,6 +613,19 @@ impl StatusStore for DynamoStore {
         counters::read(&self.client, &self.table, status).await
     }
 
+    async fn oldest_pending(&self) -> Result<Option<MessageId>, BackendError> {
+        // The first key of each pending shard: one item per shard read
+        // (`Limit` 1), whatever the backlog.
+        let ids = ids_of_every_shard(
+            |shard| self.pending_shard(shard, None),
+            Order::OldestFirst,
+            1,
+            ReadOn::UntilFull,
+        )
+        .await?;
+        Ok(ids.into_iter().next())
+    }
+
     async fn stale_pending(&self, query: StaleQuery) -> Result<Vec<Message>, BackendError> {
         // A message that never was re-enqueued may have no `requeues` yet. The
         // index copies both attributes the filter reads (`layout.rs`).
@@ -617,15 +640,10 @@ impl StatusStore for DynamoStore {
         let wanted = to_usize(query.limit.clamp(1, 1000));
         let ids = ids_of_every_shard(
             |shard| {
-                self.query_index(
-                    INDEX_BY_STATUS,
-                    STATUS_SHARD,
-                    status_key(Status::Pending, shard),
-                    Some(("<", before)),
-                )
-                .filter_expression(filter)
-                .expression_attribute_values(":idle", time(query.idle_since))
-                .expression_attribute_values(":requeues", AttributeValue::N(bound.to_string()))
+                self.pending_shard(shard, Some(("<", before)))
+                    .filter_expression(filter)
+                    .expression_attribute_values(":idle", time(query.idle_since))
+                    .expression_attribute_values(":requeues", AttributeValue::N(bound.to_string()))
             },
             // Oldest first: the messages most likely to be stuck.
             Order::OldestFirst,
