@@ -113,6 +113,35 @@ const ADDED_COLUMNS: [(&str, &str, &str); 7] = [
     ("messages", "history", "TEXT"),
 ];
 
+/// Puts the file in WAL mode and its schema in place, all of it or none.
+fn prepare(connection: &mut Connection, path: &Path) -> rusqlite::Result<()> {
+    // WAL lets readers run beside the writer, across processes. NORMAL
+    // syncing survives a crash of either process; only a power cut may lose
+    // the last moments, which is fine for a local development backend.
+    connection
+        .pragma_update_and_check(None, "journal_mode", "WAL", |row| row.get::<_, String>(0))
+            .map(|mode| {
+                // Some filesystems (network ones) cannot do WAL; SQLite then
+                // stays in its rollback journal, where readers block writers.
+                if !mode.eq_ignore_ascii_case("wal") {
+                    tracing::warn!(%mode, path = %path.display(), "the embedded database is not in WAL mode: the web and the worker will wait on each other more");
+                }
+            })
+            .and_then(|()| connection.pragma_update(None, "synchronous", "NORMAL"))
+            // All of the schema or none of it: a failure rolls back as the
+            // connection is dropped.
+            .and_then(|()| connection.execute_batch(&format!("BEGIN IMMEDIATE;{SCHEMA}COMMIT;")))
+            .and_then(|()| add_missing_columns(connection))
+}
+
+/// Whether SQLite refused for another connection's lock.
+fn is_busy(error: &rusqlite::Error) -> bool {
+    matches!(
+        error.sqlite_error_code(),
+        Some(rusqlite::ErrorCode::DatabaseBusy | rusqlite::ErrorCode::DatabaseLocked)
+    )
+}
+
 /// Adds each of [`ADDED_COLUMNS`] that the file does not have yet, under the
 /// write lock, so two processes opening an old file at once do not both add one.
 fn add_missing_columns(connection: &mut Connection) -> rusqlite::Result<()> {
@@ -265,24 +294,25 @@ impl Database {
                 path.display()
             )));
         }
-        // WAL lets readers run beside the writer, across processes. NORMAL
-        // syncing survives a crash of either process; only a power cut may lose
-        // the last moments, which is fine for a local development backend.
-        connection
-            .pragma_update_and_check(None, "journal_mode", "WAL", |row| row.get::<_, String>(0))
-            .map(|mode| {
-                // Some filesystems (network ones) cannot do WAL; SQLite then
-                // stays in its rollback journal, where readers block writers.
-                if !mode.eq_ignore_ascii_case("wal") {
-                    tracing::warn!(%mode, path = %path.display(), "the embedded database is not in WAL mode: the web and the worker will wait on each other more");
+        // Two processes opening an old file at once: the one converting it
+        // to WAL holds a lock that SQLite's busy handler does not wait on
+        // (a journal-mode change answers "locked" at once), so the other
+        // tries again for up to the same 10 s.
+        let mut tries = 0;
+        loop {
+            match prepare(&mut connection, &path) {
+                Err(error) if is_busy(&error) && tries < 100 => {
+                    tries += 1;
+                    // A schema batch cut short leaves its transaction open.
+                    if !connection.is_autocommit() {
+                        let _ = connection.execute_batch("ROLLBACK");
+                    }
+                    std::thread::sleep(Duration::from_millis(100));
                 }
-            })
-            .and_then(|()| connection.pragma_update(None, "synchronous", "NORMAL"))
-            // All of the schema or none of it: a failure rolls back as the
-            // connection is dropped.
-            .and_then(|()| connection.execute_batch(&format!("BEGIN IMMEDIATE;{SCHEMA}COMMIT;")))
-            .and_then(|()| add_missing_columns(&mut connection))
-            .map_err(|error| failed(format!("cannot prepare {}: {error}", path.display())))?;
+                prepared => break prepared,
+            }
+        }
+        .map_err(|error| failed(format!("cannot prepare {}: {error}", path.display())))?;
         let queue_kind = settle_queue_kind(&mut connection, kind)
             .map_err(|problem| failed(format!("cannot use {}: {problem}", path.display())))?;
         // A read-only file (a read-only mount, say) still serves reads; every
