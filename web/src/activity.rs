@@ -136,9 +136,11 @@ impl Activity {
     /// One sentence of the figures: the charts' text alternative.
     pub fn summary(&self) -> String {
         let latency = match (self.p50_ms, self.p95_ms) {
-            (Some(p50), Some(p95)) => {
-                format!("send to final: median {p50} ms, 95th percentile {p95} ms")
-            }
+            (Some(p50), Some(p95)) => format!(
+                "send to final: median {}, 95th percentile {}",
+                crate::timeline::duration(u64::try_from(p50).unwrap_or(0)),
+                crate::timeline::duration(u64::try_from(p95).unwrap_or(0))
+            ),
             _ => "no send-to-final time yet".to_owned(),
         };
         format!(

@@ -321,13 +321,14 @@ pub fn latency(activity: &Activity) -> String {
     let spans = activity.latency.len().max(1) as f64;
     let x = |index: usize| frame.left + (index as f64 + 0.5) * frame.plot_width() / spans;
     let y = |ms: i64| frame.bottom - ms as f64 * frame.plot_height() / scale.top();
-    let describe =
-        |ms: Option<i64>| ms.map_or_else(|| "none yet".to_owned(), |ms| format!("{ms} ms"));
+    let humane = |ms: i64| crate::timeline::duration(u64::try_from(ms).unwrap_or(0));
+    let describe = |ms: Option<i64>| ms.map_or_else(|| "none yet".to_owned(), humane);
     let label = match most {
         Some(most) => format!(
-            "Send to final over the last hour: median {}, 95th percentile {}; the highest ten-minute 95th percentile {most} ms",
+            "Send to final over the last hour: median {}, 95th percentile {}; the highest ten-minute 95th percentile {}",
             describe(activity.p50_ms),
-            describe(activity.p95_ms)
+            describe(activity.p95_ms),
+            humane(most)
         ),
         None => "Send to final over the last hour: no message finished yet".to_owned(),
     };

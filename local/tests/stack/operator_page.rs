@@ -127,10 +127,14 @@ async fn the_failures_page_redrives_retries_and_deletes_for_the_operator(kind: K
     }
 
     // Redrive all, after a confirmation; the worker then finishes the job.
+    // Redrive destroys nothing: neither its button nor its confirmation is
+    // drawn as a destructive one.
+    assert_eq!(browser.count("#redrive.danger").await, 0);
     browser.click("#redrive").await;
     browser.wait_for_count("#confirm-heading", 1, WAIT).await;
     let question = browser.text("#confirm-heading").await;
     assert!(question.starts_with("Redrive about 1"), "{question:?}");
+    assert_eq!(browser.count("#confirm.danger").await, 0);
     assert_accessible(&browser, "on the redrive confirmation").await;
     browser.click("#confirm").await;
     let moved = browser

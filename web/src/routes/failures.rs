@@ -308,9 +308,9 @@ struct Done {
 fn notice(done: &Done) -> Option<String> {
     if let Some(count) = done.retried {
         Some(if count == 1 {
-            "Retried 1: it is pending again, with a new job on the queue.".to_owned()
+            "Retried 1, with a new job on the queue.".to_owned()
         } else {
-            format!("Retried {count}: each is pending again, with a new job on the queue.")
+            format!("Retried {count}, each with a new job on the queue.")
         })
     } else if let Some(count) = done.deleted {
         Some(format!("Deleted {count}."))
@@ -789,4 +789,26 @@ async fn progress(State(state): State<AppState>) -> axum::Json<ProgressBody> {
     axum::Json(ProgressBody {
         all_failed: state.all_failed.progress(),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A retried message may have run again, and failed again, by the time
+    /// the page is drawn: the notice says what was done, never its state.
+    #[test]
+    fn a_retry_notice_says_what_was_done_and_not_what_the_list_may_contradict() {
+        for count in [1, 5] {
+            let done = Done {
+                retried: Some(count),
+                deleted: None,
+                redrive: None,
+                signed_in: None,
+            };
+            let notice = notice(&done).expect("a notice");
+            assert!(notice.starts_with(&format!("Retried {count}")), "{notice}");
+            assert!(!notice.contains("pending"), "{notice}");
+        }
+    }
 }

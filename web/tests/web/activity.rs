@@ -103,7 +103,7 @@ async fn the_last_hour_counts_finished_messages_retries_and_send_to_final_times(
         "{charts}"
     );
     assert!(
-        charts.contains("median 200 ms, 95th percentile 4000 ms"),
+        charts.contains("median 200 ms, 95th percentile 4.0 s"),
         "{charts}"
     );
     assert!(charts.contains("bar-complete") && charts.contains("bar-fail"));

@@ -76,6 +76,23 @@ async fn the_status_tabs_carry_their_counts_and_mark_the_current_one_without_jav
     assert!(tab(&html, "count-pending").contains("href=\"/?status=pending&amp;group=g-1\""));
     assert!(html.contains("The counts are of every group"), "{html}");
 
+    // In flight beside Pending, counted by the queue: the one pending job
+    // waits, none is handed out.
+    assert_eq!(words(tab(&html, "count-in_flight")), "In flight 0");
+    let (_, in_flight) = page(&app, "/?status=in_flight").await;
+    assert!(tab(&in_flight, "count-in_flight").contains("aria-current=\"page\""));
+    // An empty filtered view says what it is empty of.
+    assert!(
+        in_flight.contains("No messages in flight right now."),
+        "{in_flight}"
+    );
+    let (_, none) = page(&app, "/?status=complete&group=g-1").await;
+    assert!(
+        none.contains("No messages with status complete in this group right now."),
+        "{none}"
+    );
+    assert!(!none.contains("No messages yet"));
+
     let (_, every) = page(&app, "/").await;
     assert!(tab(&every, "count-all").contains("aria-current=\"page\""));
     assert!(tab(&every, "count-all").contains("href=\"/\""));
