@@ -75,11 +75,7 @@ pub fn error_for(path: &str, error: HttpError) -> Response {
 
 /// The error's words as a sentence: capitalised, with a full stop.
 fn sentence(text: &str) -> String {
-    let mut chars = text.chars();
-    let mut sentence: String = chars
-        .next()
-        .map(|first| first.to_uppercase().chain(chars).collect())
-        .unwrap_or_default(); // no words: an empty sentence
+    let mut sentence = service::http::capitalised(text);
     if !sentence.ends_with(['.', '!', '?']) {
         sentence.push('.');
     }

@@ -181,10 +181,20 @@ impl std::fmt::Display for HttpError {
 impl IntoResponse for HttpError {
     fn into_response(self) -> Response {
         let body = Json(ErrorBody {
-            error: self.public.clone(),
+            error: capitalised(&self.public),
         });
         self.respond_with(body)
     }
+}
+
+/// `text` with its first letter a capital: every sentence a client reads
+/// starts as a sentence does, however it was written where it was made.
+pub fn capitalised(text: &str) -> String {
+    let mut chars = text.chars();
+    chars
+        .next()
+        .map(|first| first.to_uppercase().chain(chars).collect())
+        .unwrap_or_default()
 }
 
 /// `error` and each of its causes on one line, `outer: inner: innermost`,
@@ -255,5 +265,16 @@ mod tests {
         let response = HttpError::not_found("no message has id x").into_response();
         assert_eq!(response.status(), StatusCode::NOT_FOUND);
         assert!(response.extensions().get::<ErrorReport>().is_some());
+    }
+
+    #[tokio::test]
+    async fn the_sentence_a_client_reads_starts_with_a_capital() {
+        let response = HttpError::not_found("no message has id x").into_response();
+        let bytes = axum::body::to_bytes(response.into_body(), 1024)
+            .await
+            .expect("the body");
+        assert_eq!(&bytes[..], br#"{"error":"No message has id x"}"#);
+        assert_eq!(capitalised("élan"), "Élan");
+        assert_eq!(capitalised(""), "");
     }
 }

@@ -117,7 +117,7 @@ async fn refused_for_the_rate_without_javascript_the_form_keeps_what_was_typed()
         .wait_for_text("#send-error", WAIT, |text| !text.is_empty())
         .await;
     assert!(
-        error.contains("too many messages from your address"),
+        error.contains("Too many messages from your address"),
         "{error}"
     );
     let kept = browser
@@ -160,7 +160,7 @@ async fn refused_for_the_rate_without_javascript_the_form_keeps_what_was_typed()
             .wait_for_text("#send-error", WAIT, |text| !text.is_empty())
             .await;
         assert!(
-            error.contains("too many messages from your address"),
+            error.contains("Too many messages from your address"),
             "{error}"
         );
         let mode = if dark {

@@ -298,7 +298,10 @@ async fn index(
     };
     let (query, list_problem) = match (unreadable, params.list.parse()) {
         (Some(problem), _) => (first_page(), Some(problem)),
-        (None, Err(error)) => (first_page(), Some(error.public().to_owned())),
+        (None, Err(error)) => (
+            first_page(),
+            Some(service::http::capitalised(error.public())),
+        ),
         (None, Ok(query)) => (query.with_limit(PAGE_SIZE), None),
     };
     let mut page = page(&state, Ok(query), Typed::default()).await;
@@ -381,7 +384,7 @@ async fn send_form(
                 body: form.body,
             };
             let mut page = page_again(&state, &client, typed).await;
-            page.error = Some(error.public().to_owned());
+            page.error = Some(service::http::capitalised(error.public()));
             // Sending again is the same send only while its outcome is open.
             if let Some(key) = form.idempotency_key.filter(|_| retry_keeps_key(&error)) {
                 page.idempotency_key = key;
@@ -587,7 +590,7 @@ async fn process_batch(
                 "Processing stopped after {}: {error}",
                 plural::count(received, "message", "messages")
             ));
-            page.error = Some(error.public().to_owned());
+            page.error = Some(service::http::capitalised(error.public()));
             render_refusal(&page, error)
         }
     }
@@ -635,7 +638,7 @@ async fn demo_groups(State(state): State<AppState>, client: Client) -> Response 
         },
     };
     let mut page = page_again(&state, &client, Typed::default()).await;
-    page.error = Some(error.public().to_owned());
+    page.error = Some(service::http::capitalised(error.public()));
     render_refusal(&page, error)
 }
 

@@ -159,7 +159,7 @@ async fn an_unknown_or_malformed_id_is_a_404_with_a_reason() {
         answer["error"]
             .as_str()
             .unwrap_or_default()
-            .contains("no message has id")
+            .contains("No message has id")
     );
     let (status, answer) = web.get("/api/messages/not-an-id").await;
     assert_eq!(status, StatusCode::NOT_FOUND);
@@ -302,7 +302,7 @@ async fn the_form_sends_and_redirects_back_or_shows_the_error_keeping_the_text()
     assert_eq!(refused.status(), StatusCode::UNPROCESSABLE_ENTITY);
     let html = refused.text().await.expect("html");
     assert!(
-        html.contains("the message body is empty"),
+        html.contains("The message body is empty"),
         "the error is shown"
     );
     assert!(
@@ -638,7 +638,7 @@ async fn a_group_is_recorded_listed_and_a_bad_one_refused_changing_nothing() {
             .await;
         assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{bad}");
         let error = answer["error"].as_str().unwrap_or_default();
-        assert!(error.contains("a group must be 1 to 128"), "{error}");
+        assert!(error.contains("A group must be 1 to 128"), "{error}");
     }
     let (status, answer) = web.get("/api/messages?group=two%20words").await;
     assert_eq!(status, StatusCode::BAD_REQUEST, "{answer}");

@@ -171,7 +171,7 @@ async fn the_form_over_its_rate_gets_a_page_saying_when_to_send_again() {
     // The form again, the refusal beside it: nothing typed is lost.
     assert!(
         html.contains("<html")
-            && html.contains("too many messages from your address")
+            && html.contains("Too many messages from your address")
             && html.contains("id=\"send-error\""),
         "{html}"
     );
@@ -527,7 +527,7 @@ async fn a_refused_form_drawn_again_costs_a_read() {
     );
     let html = body_text(second).await;
     assert!(
-        html.contains("the message body is empty")
+        html.contains("The message body is empty")
             && html.contains("The list is not shown: too many requests from your address"),
         "a read budget of one at once is spent by the first page: {html}"
     );
@@ -579,15 +579,15 @@ async fn an_invalid_message_gets_its_own_error_before_any_rate_and_costs_no_send
         .expect("infallible");
     assert_eq!(refused.status(), StatusCode::TOO_MANY_REQUESTS);
     for (fields, sentence) in [
-        ("body=&simulate=ok", "the message body is empty"),
+        ("body=&simulate=ok", "The message body is empty"),
         (
             "body=%20%20&simulate=ok&count=3",
-            "the message body is empty",
+            "The message body is empty",
         ),
-        ("body=hi&simulate=explode", "simulate must be one of"),
+        ("body=hi&simulate=explode", "Simulate must be one of"),
         (
             "body=hi&simulate=ok&count=0",
-            "how many to send must be a whole number",
+            "How many to send must be a whole number",
         ),
         ("body=hi&simulate=ok&group=a%20b", "group"),
     ] {
@@ -669,7 +669,7 @@ async fn a_form_refused_for_the_rate_keeps_what_was_typed_even_past_the_read_rat
         assert!(html.contains(r#"value="g-7""#), "{html}");
         assert!(html.contains(r#"value="3""#), "{html}");
         assert!(
-            html.contains("too many messages from your address"),
+            html.contains("Too many messages from your address"),
             "{html}"
         );
     }
