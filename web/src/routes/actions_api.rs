@@ -8,7 +8,7 @@
 
 use axum::extract::rejection::PathRejection;
 use axum::extract::{Path, State};
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::StatusCode;
 use axum::routing::{delete, get, post};
 use axum::{Json, Router};
 use messages::{Message, MessageId};
@@ -16,6 +16,7 @@ use serde::Serialize;
 use service::http::HttpError;
 
 use super::AppState;
+use super::acting::Acting;
 use crate::client::Client;
 use crate::operate;
 use crate::redrive::RedriveProgress;
@@ -73,32 +74,26 @@ fn message_id(path: Result<Path<String>, PathRejection>) -> Result<MessageId, Ht
 
 async fn retry(
     State(state): State<AppState>,
-    headers: HeaderMap,
-    client: Client,
+    _: Acting,
     id: Result<Path<String>, PathRejection>,
 ) -> Result<(StatusCode, Json<Message>), HttpError> {
-    state.operator.check(&headers, &client).await?;
     let message = operate::retry(&state.backends, message_id(id)?).await?;
     Ok((StatusCode::ACCEPTED, Json(message)))
 }
 
 async fn remove(
     State(state): State<AppState>,
-    headers: HeaderMap,
-    client: Client,
+    _: Acting,
     id: Result<Path<String>, PathRejection>,
 ) -> Result<StatusCode, HttpError> {
-    state.operator.check(&headers, &client).await?;
     operate::delete(&state.backends, message_id(id)?).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
 async fn redrive(
     State(state): State<AppState>,
-    headers: HeaderMap,
-    client: Client,
+    _: Acting,
 ) -> Result<(StatusCode, Json<RedriveProgress>), HttpError> {
-    state.operator.check(&headers, &client).await?;
     let (dead_letters, depth) = operate::dead_letters_to_redrive(&state.backends).await?;
     let progress = state
         .redrive

@@ -28,10 +28,11 @@ use axum_extra::extract::cookie::CookieJar;
 use chrono::{DateTime, SecondsFormat, Utc};
 use messages::{JobPayload, ListQuery, Message, MessageId, Status};
 use serde::Deserialize;
-use service::http::HttpError;
+use service::http::{HttpError, capitalised};
 use tower_http::set_header::SetResponseHeaderLayer;
 
 use super::AppState;
+use super::acting::Acting;
 use crate::all_failed::{ALL_FAILED_PER_SECOND, AllFailedProgress, action_name, busy};
 use crate::assets::asset_version;
 use crate::badge::Badge;
@@ -476,13 +477,11 @@ fn field<'a>(fields: &'a Fields, name: &str) -> Option<&'a str> {
 /// A form of an action from someone who may act, read; otherwise why not
 /// (and nothing is done). The credential first: whatever the form holds, a
 /// wrong one gets the same answer.
-async fn operator_form(
-    state: &AppState,
-    headers: &HeaderMap,
-    client: &Client,
+fn operator_form(
+    acting: Result<Acting, HttpError>,
     form: Result<Form<Fields>, FormRejection>,
 ) -> Result<Fields, HttpError> {
-    state.operator.check(headers, client).await?;
+    acting?;
     let Form(fields) = form.map_err(form_rejection)?;
     Ok(fields)
 }
@@ -495,11 +494,10 @@ fn confirmed(fields: &Fields) -> bool {
 /// `back`. A delete, or an action on several, asks for confirmation first.
 async fn act(
     State(state): State<AppState>,
-    headers: HeaderMap,
-    client: Client,
+    acting: Result<Acting, HttpError>,
     form: Result<Form<Fields>, FormRejection>,
 ) -> Response {
-    let fields = match operator_form(&state, &headers, &client, form).await {
+    let fields = match operator_form(acting, form) {
         Ok(fields) => fields,
         Err(refusal) => return error_page(refusal),
     };
@@ -613,23 +611,14 @@ async fn after_bulk(state: &AppState, action: Action, back: &str, report: BulkRe
     }
 }
 
-fn capitalised(word: &str) -> String {
-    let mut chars = word.chars();
-    chars
-        .next()
-        .map(|first| first.to_uppercase().chain(chars).collect())
-        .unwrap_or_default()
-}
-
 /// `POST /dead-letters/redrive`: after confirmation, starts moving the
 /// dead-letter queue back to the work queue in the background.
 async fn redrive(
     State(state): State<AppState>,
-    headers: HeaderMap,
-    client: Client,
+    acting: Result<Acting, HttpError>,
     form: Result<Form<Fields>, FormRejection>,
 ) -> Response {
-    let fields = match operator_form(&state, &headers, &client, form).await {
+    let fields = match operator_form(acting, form) {
         Ok(fields) => fields,
         Err(refusal) => return error_page(refusal),
     };
@@ -685,7 +674,7 @@ async fn nothing_chosen(state: &AppState, action: Action, back: &str) -> Respons
 /// The page again, with why a run over every failed message did not start.
 async fn all_failed_refused(state: &AppState, refusal: HttpError) -> Response {
     let mut page = page(state, true, None).await;
-    page.error = Some(refusal.public().to_owned());
+    page.error = Some(capitalised(refusal.public()));
     render_refusal(&page, refusal)
 }
 
@@ -693,11 +682,10 @@ async fn all_failed_refused(state: &AppState, refusal: HttpError) -> Response {
 /// failed now, after confirmation, in the background (`all_failed.rs`).
 async fn all_failed(
     State(state): State<AppState>,
-    headers: HeaderMap,
-    client: Client,
+    acting: Result<Acting, HttpError>,
     form: Result<Form<Fields>, FormRejection>,
 ) -> Response {
-    let fields = match operator_form(&state, &headers, &client, form).await {
+    let fields = match operator_form(acting, form) {
         Ok(fields) => fields,
         Err(refusal) => return error_page(refusal),
     };

@@ -1,6 +1,7 @@
 //! The web's HTTP surface; each module owns its routes, and none imports
 //! another (what they share is in `input.rs`, `html.rs` and `error.rs`).
 
+mod acting;
 mod actions_api;
 mod activity;
 mod api;
