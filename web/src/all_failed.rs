@@ -253,16 +253,12 @@ async fn run(
             }
             tokio::time::sleep_until(began + slot(reached, per_second)).await;
             reached += 1;
-            let acted = match action {
-                Action::Retry => operate::retry(backends, message.id).await.map(|_| ()),
-                Action::Delete => operate::delete(backends, message.id).await,
-            };
-            match acted {
+            match operate::act(backends, action, message.id).await {
                 Ok(()) => done += 1,
                 // Gone, or no longer failed: another operator or instance
                 // got there first. Not this run's to do.
-                Err(refused) if refused.status().is_client_error() => skipped += 1,
-                Err(error) => return Err(error.public().trim_end_matches('.').to_owned()),
+                Err(refused) if refused.is_refusal() => skipped += 1,
+                Err(error) => return Err(error.to_string().trim_end_matches('.').to_owned()),
             }
             progress.update(|progress| {
                 progress.done = done;

@@ -40,7 +40,7 @@ pub async fn answer_within(
             };
             crate::html::error_for(
                 &path,
-                HttpError::service_unavailable(sentence, Late(deadline)),
+                HttpError::service_unavailable(sentence, Late(deadline)).with_code("late"),
             )
         }
     }

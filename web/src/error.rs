@@ -1,24 +1,89 @@
-//! Where the web's errors become HTTP answers.
+//! Where the web's errors become HTTP answers, once for every route.
 //!
-//! The send use case returns [`SendError`] (`send.rs`), in the product's
-//! terms; bad input is refused by `input.rs`; here both become a
+//! The use cases return errors in the product's terms: [`SendError`]
+//! (`send.rs`), [`SendOnceError`] (`idempotent.rs`), [`ActionError`]
+//! (`operate.rs`); bad input is refused by `input.rs`. Here each becomes a
 //! [`HttpError`], the one error answer of the web (JSON for the API, an HTML
-//! page for the browser's routes, `html.rs`). Backend failures answer an
-//! opaque `503`: the cause chain goes to the log, never to a browser.
+//! page for the browser's routes, `html.rs`), with its status and its `code`:
+//! the word a program reads (`app.js` keeps its `Idempotency-Key` on
+//! `in_progress` and `retry_with_same_key`), which stays when a sentence is
+//! reworded. Backend failures answer an opaque `503`: the cause chain goes to
+//! the log, never to a browser.
 
 use axum::extract::rejection::{FormRejection, JsonRejection, QueryRejection};
 use axum::extract::{FromRequest, Request};
 use axum::http::StatusCode;
 use service::http::HttpError;
 
+use crate::idempotent::SendOnceError;
 use crate::limits::REQUEST_BODY_LIMIT;
+use crate::operate::{ActionError, UnknownAction};
 use crate::send::SendError;
 
 impl From<SendError> for HttpError {
     fn from(error: SendError) -> Self {
         // Every way a send stops short is a backend failing: 503, try again.
         // The sentence says what was and was not done; the cause is logged.
-        HttpError::service_unavailable(error.to_string(), error)
+        let code = match &error {
+            SendError::NotRecorded(_) => "not_recorded",
+            // All or some: those not queued are marked `fail`, as a retry
+            // under the key is told again (`RefusedBefore`).
+            SendError::NotQueued { .. } | SendError::PartlyQueued { .. } => "not_queued",
+            SendError::OutcomeUnknown { .. } => "outcome_unknown",
+            SendError::Interrupted => "interrupted",
+        };
+        HttpError::service_unavailable(error.to_string(), error).with_code(code)
+    }
+}
+
+impl From<SendOnceError> for HttpError {
+    fn from(error: SendOnceError) -> Self {
+        let sentence = error.to_string();
+        match error {
+            SendOnceError::Send(error) => error.into(),
+            SendOnceError::Open(_) => {
+                HttpError::service_unavailable(sentence, error).with_code("retry_with_same_key")
+            }
+            SendOnceError::KeyReused => HttpError::unprocessable(sentence).with_code("key_reused"),
+            SendOnceError::InProgress => HttpError::conflict(sentence)
+                .with_code("in_progress")
+                .retry_after(2),
+            // The first answer, given again: its queue refused the jobs.
+            SendOnceError::RefusedBefore(_) => {
+                HttpError::with_status(StatusCode::SERVICE_UNAVAILABLE, sentence)
+                    .with_code("not_queued")
+            }
+            SendOnceError::RecordsGone => HttpError::internal(sentence).with_code("records_gone"),
+            SendOnceError::StoreUnavailable { .. } => {
+                HttpError::service_unavailable(sentence, error)
+            }
+        }
+    }
+}
+
+impl From<ActionError> for HttpError {
+    fn from(error: ActionError) -> Self {
+        let sentence = error.to_string();
+        match error {
+            ActionError::NotFound(_) => HttpError::not_found(sentence),
+            ActionError::NotFailed { .. } => HttpError::conflict(sentence).with_code("not_failed"),
+            ActionError::Changed { .. } => HttpError::conflict(sentence).with_code("changed"),
+            ActionError::NoDeadLetterQueue => {
+                HttpError::conflict(sentence).with_code("no_dead_letter_queue")
+            }
+            ActionError::Stopped { .. } => HttpError::internal(sentence).caused_by(error),
+            ActionError::StoreUnavailable { .. }
+            | ActionError::NotQueued { .. }
+            | ActionError::DeadLettersUnavailable { .. } => {
+                HttpError::service_unavailable(sentence, error)
+            }
+        }
+    }
+}
+
+impl From<UnknownAction> for HttpError {
+    fn from(error: UnknownAction) -> Self {
+        HttpError::bad_request(error.to_string())
     }
 }
 

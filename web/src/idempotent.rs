@@ -16,15 +16,12 @@
 
 use std::time::Duration;
 
-use axum::http::StatusCode;
 use messages::{
-    Backends, Claimed, IdempotencyKey, KeyClaim, KeyOutcome, Message, MessageBody, MessageGroup,
-    MessageId, Simulate,
+    BackendError, Backends, Claimed, IdempotencyKey, KeyClaim, KeyOutcome, Message, MessageBody,
+    MessageGroup, MessageId, Simulate,
 };
-use service::http::HttpError;
 use sha2::{Digest, Sha256};
 
-use crate::error::store_unavailable;
 use crate::limits::REQUEST_TIMEOUT;
 use crate::send::{SendError, plan, send_planned};
 
@@ -32,15 +29,61 @@ use crate::send::{SendError, plan, send_planned};
 /// no request runs longer than [`REQUEST_TIMEOUT`].
 const STOPPED_AFTER: Duration = REQUEST_TIMEOUT.saturating_add(Duration::from_secs(5));
 
-/// The sentence an answer ends with when sending again under its key is safe
-/// and is how to learn the outcome.
-const SAFE_RETRY: &str = "Sending it again with the same Idempotency-Key is safe";
+/// Why a send did not answer with its messages, in the product's terms;
+/// `error.rs` gives each its HTTP answer and its code.
+#[derive(Debug, thiserror::Error)]
+pub enum SendOnceError {
+    /// A send without a key stopped short.
+    #[error(transparent)]
+    Send(#[from] SendError),
+    /// A send under a key whose outcome is open (a write's answer lost, or
+    /// the task stopped): sending again with the same key settles it.
+    #[error(
+        "{}. Sending it again with the same Idempotency-Key is safe: it answers what became of it and creates nothing twice",
+        .0.to_string().trim_end_matches('.')
+    )]
+    Open(#[source] SendError),
+    /// The key was first used for another request.
+    #[error(
+        "this Idempotency-Key was first used for a different request: make a new key for each new message, and send the same request with the same key only to retry it"
+    )]
+    KeyReused,
+    /// The send that holds the key is still running.
+    #[error(
+        "a request with this Idempotency-Key is still being answered: try again in a few seconds"
+    )]
+    InProgress,
+    /// The first send under the key was refused, with this sentence.
+    #[error("{0}")]
+    RefusedBefore(String),
+    /// The key's messages went through once, but some records are gone now
+    /// (an operator deleted them).
+    #[error(
+        "this Idempotency-Key's messages are no longer all recorded: send a new request with a new key"
+    )]
+    RecordsGone,
+    /// The status store did not answer.
+    #[error("{what}: the status store is unavailable. Try again in a moment")]
+    StoreUnavailable {
+        /// What could not be done.
+        what: &'static str,
+        /// Why.
+        #[source]
+        source: BackendError,
+    },
+}
 
-/// Whether a form refused with `error` should keep its key: the same send,
-/// still open (in progress, or its outcome unknown). After any other answer a
-/// new submit is a new message, with a new key.
-pub fn retry_keeps_key(error: &HttpError) -> bool {
-    error.status() == StatusCode::CONFLICT || error.public().contains(SAFE_RETRY)
+impl SendOnceError {
+    /// Whether a form refused with this should keep its key: the same send,
+    /// still open (in progress, or its outcome unknown). After any other
+    /// answer a new submit is a new message, with a new key.
+    pub fn keeps_key(&self) -> bool {
+        matches!(self, Self::InProgress | Self::Open(_))
+    }
+}
+
+fn store_unavailable(what: &'static str) -> impl FnOnce(BackendError) -> SendOnceError {
+    move |source| SendOnceError::StoreUnavailable { what, source }
 }
 
 /// What a client asked to send.
@@ -85,24 +128,22 @@ pub async fn send_once(
     backends: &Backends,
     key: Option<IdempotencyKey>,
     request: SendRequest,
-) -> Result<Vec<Message>, HttpError> {
+) -> Result<Vec<Message>, SendOnceError> {
     let Some(key) = key else {
         let planned = plan(request.bodies, request.simulate, request.group.as_ref());
-        return send_planned(backends, planned)
-            .await
-            .map_err(HttpError::from);
+        return Ok(send_planned(backends, planned).await?);
     };
     let backends = backends.clone();
     tokio::spawn(async move { send_under_key(&backends, &key, request).await })
         .await
-        .unwrap_or_else(|_| Err(HttpError::from(SendError::Interrupted)))
+        .unwrap_or_else(|_| Err(SendOnceError::Open(SendError::Interrupted)))
 }
 
 async fn send_under_key(
     backends: &Backends,
     key: &IdempotencyKey,
     request: SendRequest,
-) -> Result<Vec<Message>, HttpError> {
+) -> Result<Vec<Message>, SendOnceError> {
     let fingerprint = request.fingerprint();
     let planned = plan(
         request.bodies.clone(),
@@ -119,24 +160,18 @@ async fn send_under_key(
         .store
         .claim_key(key, &claim)
         .await
-        .map_err(|source| store_unavailable("the Idempotency-Key cannot be checked", source))?;
+        .map_err(store_unavailable("the Idempotency-Key cannot be checked"))?;
     let held = match claimed {
         Claimed::New => return send_and_settle(backends, key, &claim, planned).await,
         Claimed::Taken(held) => held,
     };
     if held.fingerprint != fingerprint {
-        return Err(HttpError::unprocessable(
-            "this Idempotency-Key was first used for a different request: make a new key for each new message, and send the same request with the same key only to retry it",
-        ));
+        return Err(SendOnceError::KeyReused);
     }
     match &held.outcome {
-        KeyOutcome::Answered { status, error } => {
-            answer_again(backends, &held, *status, error).await
-        }
-        KeyOutcome::InProgress if !stopped(&held) => Err(HttpError::conflict(
-            "a request with this Idempotency-Key is still being answered: try again in a few seconds",
-        )
-        .retry_after(2)),
+        KeyOutcome::Sent => answer_again(backends, &held).await,
+        KeyOutcome::Refused { why } => Err(SendOnceError::RefusedBefore(why.clone())),
+        KeyOutcome::InProgress if !stopped(&held) => Err(SendOnceError::InProgress),
         KeyOutcome::InProgress | KeyOutcome::Unknown => {
             settle_from_records(backends, key, &held, request).await
         }
@@ -155,19 +190,15 @@ async fn send_and_settle(
     key: &IdempotencyKey,
     claim: &KeyClaim,
     planned: Vec<Message>,
-) -> Result<Vec<Message>, HttpError> {
+) -> Result<Vec<Message>, SendOnceError> {
     let result = send_planned(backends, planned).await;
     let outcome = match &result {
-        Ok(_) => Some(KeyOutcome::Answered {
-            status: StatusCode::ACCEPTED.as_u16(),
-            error: None,
-        }),
+        Ok(_) => Some(KeyOutcome::Sent),
         // Nothing was recorded: a retry may send it anew.
         Err(SendError::NotRecorded(_)) => None,
         Err(error @ (SendError::NotQueued { .. } | SendError::PartlyQueued { .. })) => {
-            Some(KeyOutcome::Answered {
-                status: StatusCode::SERVICE_UNAVAILABLE.as_u16(),
-                error: Some(error.to_string()),
+            Some(KeyOutcome::Refused {
+                why: error.to_string(),
             })
         }
         Err(SendError::OutcomeUnknown { .. } | SendError::Interrupted) => Some(KeyOutcome::Unknown),
@@ -185,37 +216,19 @@ async fn send_and_settle(
         tracing::warn!(%key, error = %error.chain(), "the answer to an idempotent send could not be recorded");
     }
     result.map_err(|error| match error {
-        // An open outcome: the same key settles it. The sentence says so; the
-        // cause stays with the answer for the log.
-        SendError::OutcomeUnknown { .. } | SendError::Interrupted => {
-            let sentence = format!(
-                "{}. {SAFE_RETRY}: it answers what became of it and creates nothing twice",
-                error.to_string().trim_end_matches('.')
-            );
-            HttpError::service_unavailable(sentence, error)
-        }
-        error => HttpError::from(error),
+        // An open outcome: the same key settles it.
+        SendError::OutcomeUnknown { .. } | SendError::Interrupted => SendOnceError::Open(error),
+        error => SendOnceError::Send(error),
     })
 }
 
-/// The answer recorded under the key, given again.
-async fn answer_again(
-    backends: &Backends,
-    held: &KeyClaim,
-    status: u16,
-    error: &Option<String>,
-) -> Result<Vec<Message>, HttpError> {
-    if let Some(error) = error {
-        let status = StatusCode::from_u16(status).unwrap_or(StatusCode::SERVICE_UNAVAILABLE);
-        return Err(HttpError::with_status(status, error.clone()));
-    }
+/// A send that went through, answered again from its records as they are now.
+async fn answer_again(backends: &Backends, held: &KeyClaim) -> Result<Vec<Message>, SendOnceError> {
     let found = records(backends, &held.ids).await?;
     if found.len() == held.ids.len() {
         Ok(found)
     } else {
-        Err(HttpError::internal(
-            "this Idempotency-Key's messages are no longer all recorded: send a new request with a new key",
-        ))
+        Err(SendOnceError::RecordsGone)
     }
 }
 
@@ -225,18 +238,14 @@ async fn settle_from_records(
     key: &IdempotencyKey,
     held: &KeyClaim,
     request: SendRequest,
-) -> Result<Vec<Message>, HttpError> {
+) -> Result<Vec<Message>, SendOnceError> {
     let found = records(backends, &held.ids).await?;
     if found.len() == held.ids.len() {
         // Every record is there: the send went through (a record whose job
         // was lost is enqueued again by the sweeper).
-        let answered = KeyOutcome::Answered {
-            status: StatusCode::ACCEPTED.as_u16(),
-            error: None,
-        };
         if let Err(error) = backends
             .store
-            .settle_key(key, held.claimed_at, &answered)
+            .settle_key(key, held.claimed_at, &KeyOutcome::Sent)
             .await
         {
             tracing::warn!(%key, error = %error.chain(), "the answer to an idempotent send could not be recorded");
@@ -255,7 +264,8 @@ async fn settle_from_records(
             .collect();
         return send_and_settle(backends, key, held, planned).await;
     }
-    Err(HttpError::from(SendError::OutcomeUnknown {
+    // Some records and not others: sending again cannot settle it either.
+    Err(SendOnceError::Send(SendError::OutcomeUnknown {
         ids: held.ids.clone(),
         why: "only some of its records are there",
         source: messages::BackendError::new(
@@ -266,12 +276,18 @@ async fn settle_from_records(
 }
 
 /// The records of `ids` that exist, in that order.
-async fn records(backends: &Backends, ids: &[MessageId]) -> Result<Vec<Message>, HttpError> {
+async fn records(backends: &Backends, ids: &[MessageId]) -> Result<Vec<Message>, SendOnceError> {
     let mut found = Vec::with_capacity(ids.len());
     for chunk in ids.chunks(messages::MAX_PAGE as usize) {
-        found.extend(backends.store.get_many(chunk).await.map_err(|source| {
-            store_unavailable("the Idempotency-Key's messages cannot be read", source)
-        })?);
+        found.extend(
+            backends
+                .store
+                .get_many(chunk)
+                .await
+                .map_err(store_unavailable(
+                    "the Idempotency-Key's messages cannot be read",
+                ))?,
+        );
     }
     found.sort_by_key(|message| ids.iter().position(|id| *id == message.id));
     Ok(found)

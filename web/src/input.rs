@@ -10,7 +10,7 @@ use messages::{
 use serde::Deserialize;
 use service::http::HttpError;
 
-use crate::limits::MAX_BURST;
+use crate::limits::{MAX_BULK, MAX_BURST};
 use crate::listing::{ListFilter, ListRequest};
 
 /// The default page size of `GET /api/messages`.
@@ -240,6 +240,30 @@ impl ListParams {
             },
             filter,
         ))
+    }
+}
+
+/// Reads the ids of a bulk action: 1 to [`MAX_BULK`] message ids.
+pub fn parse_ids<'a>(
+    texts: impl IntoIterator<Item = &'a str>,
+) -> Result<Vec<MessageId>, HttpError> {
+    let mut ids = Vec::new();
+    for text in texts {
+        let id = MessageId::parse(text.trim()).map_err(|_| {
+            HttpError::bad_request(format!("{text:?} is not a message id; nothing was changed"))
+        })?;
+        if !ids.contains(&id) {
+            ids.push(id);
+        }
+    }
+    match ids.len() {
+        0 => Err(HttpError::bad_request(
+            "no message was chosen: tick the messages to act on",
+        )),
+        count if count > MAX_BULK => Err(HttpError::bad_request(format!(
+            "{count} messages were chosen: act on at most {MAX_BULK} at a time; nothing was changed"
+        ))),
+        _ => Ok(ids),
     }
 }
 

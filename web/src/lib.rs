@@ -8,8 +8,9 @@
 //!   it knows nothing of HTTP.
 //! - `idempotent`: sends under an `Idempotency-Key`, answered once.
 //! - `input`: reading what a form or a client sent, shared by the page and the API.
-//! - `error`: where use-case errors and bad input become a
-//!   [`service::http::HttpError`], and the JSON extractor that answers in it.
+//! - `error`: where the use cases' errors (`SendError`, `SendOnceError`,
+//!   `ActionError`) become a [`service::http::HttpError`] with its status
+//!   and `code`, once for every route, and the JSON extractor that answers in it.
 //! - `badge`: the failures badge in every page's header, from the shared snapshot.
 //! - `html`: rendering pages, and answering the browser's errors as a page.
 //! - `assets`: the stylesheet and script, compiled in, and their content hash.
@@ -45,7 +46,7 @@
 //! - [`startup`]: [`Application`], which binds the listener and serves.
 //!
 //! Modules only import downwards: (`startup`, `provision`) > (`routes`, `security`, `deadline`) > `all_failed` >
-//! (`idempotent`, `operate`, `access`, `strip`, `charts`, `timeline`) > (`html`, `error`, `input`) > (`send`, `snapshot`,
+//! `error` > (`idempotent`, `operate`, `access`, `strip`, `charts`, `timeline`) > (`html`, `input`) > (`send`, `snapshot`,
 //! `recent`, `activity`, `redrive`, `error_groups`, `plural`, `credential`, `guesses`, `assets`, `worker_link`, `config`) > `session` >
 //! (`operator`, `throttle`, `limits`) > `client`. ARCHITECTURE.md, "Code map"; `scripts/check-architecture`
 //! fails on a cycle.

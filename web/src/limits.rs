@@ -12,3 +12,6 @@ pub const REQUEST_BODY_LIMIT: usize = 256 * 1024;
 
 /// The most messages one send may make.
 pub const MAX_BURST: u32 = 100;
+
+/// The most messages one bulk action of an operator takes.
+pub const MAX_BULK: usize = 100;

@@ -854,9 +854,10 @@ setInterval(() => {
           body: JSON.stringify(request),
         });
         const answer = await response.json().catch(() => ({}));
-        // Keep the key only while the send is still open: in progress, or
-        // its outcome unknown. Anything else was answered for good.
-        const open = response.status === 409 || String(answer.error || "").includes("same Idempotency-Key is safe");
+        // Keep the key only while the send is still open: in progress, its
+        // outcome unknown, or its answer late. Anything else was answered for
+        // good. The error's code says which (error.rs); its sentence is for people.
+        const open = ["in_progress", "retry_with_same_key", "late"].includes(answer.code);
         if (!open) key.value = newKey();
         const wait = response.status === 429 ? Number(response.headers.get("Retry-After")) : 0;
         if (response.ok) {

@@ -920,14 +920,10 @@ async fn an_idempotency_key_is_claimed_once_and_its_first_answer_stands(kind: Ki
             .await
             .expect("settle")
     );
-    let answered = KeyOutcome::Answered {
-        status: 202,
-        error: None,
-    };
+    let answered = KeyOutcome::Sent;
     assert!(store.settle_key(&key, at, &answered).await.expect("settle"));
-    let late = KeyOutcome::Answered {
-        status: 503,
-        error: Some("late".to_owned()),
+    let late = KeyOutcome::Refused {
+        why: "late".to_owned(),
     };
     assert!(
         !store.settle_key(&key, at, &late).await.expect("settle"),
@@ -949,6 +945,31 @@ async fn an_idempotency_key_is_claimed_once_and_its_first_answer_stands(kind: Ki
             ..first
         }),
         "an answered claim is not released"
+    );
+
+    // A refusal is kept with its sentence, for a retry to be given again.
+    let refused_key = IdempotencyKey::parse("retry-me-4").expect("key");
+    let refused = key_claim("one:ok:hello", messages::now());
+    store
+        .claim_key(&refused_key, &refused)
+        .await
+        .expect("claim");
+    let why = KeyOutcome::Refused {
+        why: "the queue refused".to_owned(),
+    };
+    assert!(
+        store
+            .settle_key(&refused_key, refused.claimed_at, &why)
+            .await
+            .expect("settle")
+    );
+    assert_eq!(
+        store.claim_key(&refused_key, &later).await.expect("claim"),
+        Claimed::Taken(KeyClaim {
+            outcome: why,
+            ..refused
+        }),
+        "a refused claim is given again with its sentence"
     );
 }
 
@@ -979,14 +1000,7 @@ async fn a_released_or_expired_key_can_be_claimed_again(kind: Kind) {
         Claimed::New
     );
     store
-        .settle_key(
-            &old_key,
-            long_ago,
-            &KeyOutcome::Answered {
-                status: 202,
-                error: None,
-            },
-        )
+        .settle_key(&old_key, long_ago, &KeyOutcome::Sent)
         .await
         .expect("settle");
     let fresh = key_claim("one:ok:other", messages::now());

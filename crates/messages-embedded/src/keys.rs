@@ -17,6 +17,11 @@ const PURGE_PER_CLAIM: i64 = 16;
 const IN_PROGRESS: &str = "in_progress";
 const UNKNOWN: &str = "unknown";
 const ANSWERED: &str = "answered";
+/// What `answer_status` holds for an answered claim. It was the HTTP status
+/// of the first answer; it is still written (202 sent, 503 refused) because
+/// an older build on the same `DATA_DIR` reads it.
+const SENT_STATUS: u16 = 202;
+const REFUSED_STATUS: u16 = 503;
 
 fn ids_text(ids: &[MessageId]) -> String {
     ids.iter()
@@ -64,23 +69,22 @@ pub(crate) async fn claim(
                     return Ok(Claimed::New);
                 }
                 let held = connection
-                .query_row(
-                    "SELECT fingerprint, ids, claimed_at_ms, outcome, answer_status, answer_error
+                    .query_row(
+                        "SELECT fingerprint, ids, claimed_at_ms, outcome, answer_error
                      FROM idempotency_keys WHERE key = ?1",
-                    params![key],
-                    |row| {
-                        Ok((
-                            row.get::<_, String>(0)?,
-                            row.get::<_, String>(1)?,
-                            row.get::<_, i64>(2)?,
-                            row.get::<_, String>(3)?,
-                            row.get::<_, Option<u16>>(4)?,
-                            row.get::<_, Option<String>>(5)?,
-                        ))
-                    },
-                )
-                .optional()?;
-                let Some((fingerprint, ids, claimed_at_ms, outcome, status, error)) = held else {
+                        params![key],
+                        |row| {
+                            Ok((
+                                row.get::<_, String>(0)?,
+                                row.get::<_, String>(1)?,
+                                row.get::<_, i64>(2)?,
+                                row.get::<_, String>(3)?,
+                                row.get::<_, Option<String>>(4)?,
+                            ))
+                        },
+                    )
+                    .optional()?;
+                let Some((fingerprint, ids, claimed_at_ms, outcome, error)) = held else {
                     // Not inserted, yet absent: only a broken file does this.
                     return Err(rusqlite::Error::QueryReturnedNoRows);
                 };
@@ -92,8 +96,9 @@ pub(crate) async fn claim(
                     .map_err(conversion)?;
                 let claimed_at = DateTime::<Utc>::from_timestamp_millis(claimed_at_ms)
                     .ok_or(rusqlite::Error::IntegralValueOutOfRange(2, claimed_at_ms))?;
-                let outcome = match (outcome.as_str(), status) {
-                    (ANSWERED, Some(status)) => KeyOutcome::Answered { status, error },
+                let outcome = match (outcome.as_str(), error) {
+                    (ANSWERED, Some(why)) => KeyOutcome::Refused { why },
+                    (ANSWERED, None) => KeyOutcome::Sent,
                     (UNKNOWN, _) => KeyOutcome::Unknown,
                     _ => KeyOutcome::InProgress,
                 };
@@ -120,7 +125,8 @@ pub(crate) async fn settle(
     let (state, status, error) = match outcome {
         KeyOutcome::InProgress => (IN_PROGRESS, None, None),
         KeyOutcome::Unknown => (UNKNOWN, None, None),
-        KeyOutcome::Answered { status, error } => (ANSWERED, Some(*status), error.clone()),
+        KeyOutcome::Sent => (ANSWERED, Some(SENT_STATUS), None),
+        KeyOutcome::Refused { why } => (ANSWERED, Some(REFUSED_STATUS), Some(why.clone())),
     };
     database
         .write(

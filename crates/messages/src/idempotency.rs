@@ -62,13 +62,14 @@ pub enum KeyOutcome {
     /// It ended without knowing whether its messages went through: a retry
     /// settles it from the ids.
     Unknown,
-    /// It answered: this status, and for an error, its sentence. A success is
-    /// answered again from the records, as they are now.
-    Answered {
-        /// The HTTP status of the first answer.
-        status: u16,
-        /// The error's sentence, for an error answer.
-        error: Option<String>,
+    /// Its messages went through: a retry is answered from the records, as
+    /// they are now.
+    Sent,
+    /// It was refused after its records were made (the queue refused their
+    /// jobs, and they were marked `fail`): a retry gets the same refusal.
+    Refused {
+        /// What the first answer said.
+        why: String,
     },
 }
 

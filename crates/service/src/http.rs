@@ -9,8 +9,8 @@
 //!   those and bad input become an [`HttpError`] through one of the named
 //!   constructors below. No use case chooses a status code.
 //!
-//! An [`HttpError`] answers `{"error": "<what is wrong and how to fix it>"}`
-//! ([`ErrorBody`]), or any other body a route renders (the web's HTML pages)
+//! An [`HttpError`] answers `{"error": "<what is wrong and how to fix it>",
+//! "code": "<what kind of error, for a program>"}` ([`ErrorBody`]), or any other body a route renders (the web's HTML pages)
 //! through [`HttpError::respond_with`]. It never logs: it leaves an
 //! [`ErrorReport`] in the response's extensions, and the [`log_errors`]
 //! middleware logs it once, with the cause chain that the client never sees.
@@ -29,6 +29,11 @@ use serde::{Deserialize, Serialize};
 pub struct ErrorBody {
     /// What is wrong and how to fix it, for a person.
     pub error: String,
+    /// What kind of error it is, for a program: a short `snake_case` word
+    /// that stays the same when the sentence is reworded (see
+    /// [`HttpError::code`]). Empty from a peer that sent none.
+    #[serde(default)]
+    pub code: String,
 }
 
 /// How loudly an error is logged.
@@ -48,16 +53,37 @@ pub enum Severity {
 #[derive(Debug)]
 pub struct HttpError {
     status: StatusCode,
+    code: &'static str,
     public: String,
     severity: Severity,
     cause: Option<Box<dyn StdError + Send + Sync>>,
     retry_after: Option<u32>,
 }
 
+/// The code of an error whose constructor chose none: its status, in words.
+fn code_of(status: StatusCode) -> &'static str {
+    match status {
+        StatusCode::BAD_REQUEST => "bad_request",
+        StatusCode::UNAUTHORIZED => "unauthorized",
+        StatusCode::FORBIDDEN => "forbidden",
+        StatusCode::NOT_FOUND => "not_found",
+        StatusCode::CONFLICT => "conflict",
+        StatusCode::PAYLOAD_TOO_LARGE => "too_large",
+        StatusCode::UNPROCESSABLE_ENTITY => "unprocessable",
+        StatusCode::TOO_MANY_REQUESTS => "too_many_requests",
+        StatusCode::BAD_GATEWAY => "bad_gateway",
+        StatusCode::SERVICE_UNAVAILABLE => "unavailable",
+        StatusCode::GATEWAY_TIMEOUT => "timeout",
+        status if status.is_client_error() => "refused",
+        _ => "internal",
+    }
+}
+
 impl HttpError {
     fn new(status: StatusCode, public: impl Into<String>, severity: Severity) -> Self {
         Self {
             status,
+            code: code_of(status),
             public: public.into(),
             severity,
             cause: None,
@@ -119,6 +145,14 @@ impl HttpError {
         Self::new(StatusCode::SERVICE_UNAVAILABLE, public, Severity::Error).caused_by(cause)
     }
 
+    /// Names the kind of error for a program, more precisely than its
+    /// status: a client acts on the code (`in_progress`, `outcome_unknown`),
+    /// never on the sentence, which may be reworded.
+    pub fn with_code(mut self, code: &'static str) -> Self {
+        self.code = code;
+        self
+    }
+
     /// Keeps `cause` for the log.
     pub fn caused_by(mut self, cause: impl Into<Box<dyn StdError + Send + Sync>>) -> Self {
         self.cause = Some(cause.into());
@@ -142,6 +176,11 @@ impl HttpError {
         self.status
     }
 
+    /// What kind of error it is, for a program (see [`ErrorBody::code`]).
+    pub fn code(&self) -> &'static str {
+        self.code
+    }
+
     /// The sentence the client sees.
     pub fn public(&self) -> &str {
         &self.public
@@ -151,6 +190,7 @@ impl HttpError {
     fn report(&self) -> ErrorReport {
         ErrorReport {
             status: self.status,
+            code: self.code,
             public: self.public.clone(),
             severity: self.severity,
             cause: self.cause.as_deref().map(|cause| chain(cause)),
@@ -182,6 +222,7 @@ impl IntoResponse for HttpError {
     fn into_response(self) -> Response {
         let body = Json(ErrorBody {
             error: capitalised(&self.public),
+            code: self.code.to_owned(),
         });
         self.respond_with(body)
     }
@@ -214,6 +255,7 @@ pub fn chain(error: &(dyn StdError + 'static)) -> String {
 #[derive(Debug, Clone)]
 pub struct ErrorReport {
     status: StatusCode,
+    code: &'static str,
     public: String,
     severity: Severity,
     cause: Option<String>,
@@ -226,15 +268,22 @@ pub async fn log_errors(request: Request, next: Next) -> Response {
     if let Some(report) = response.extensions_mut().remove::<ErrorReport>() {
         let ErrorReport {
             status,
+            code,
             public,
             severity,
             cause,
         } = report;
         let status = status.as_u16();
         match severity {
-            Severity::Info => tracing::info!(status, error = %public, cause, "request refused"),
-            Severity::Warn => tracing::warn!(status, error = %public, cause, "request refused"),
-            Severity::Error => tracing::error!(status, error = %public, cause, "request failed"),
+            Severity::Info => {
+                tracing::info!(status, code, error = %public, cause, "request refused")
+            }
+            Severity::Warn => {
+                tracing::warn!(status, code, error = %public, cause, "request refused")
+            }
+            Severity::Error => {
+                tracing::error!(status, code, error = %public, cause, "request failed")
+            }
         }
     }
     response
@@ -268,13 +317,19 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn the_sentence_a_client_reads_starts_with_a_capital() {
+    async fn the_sentence_a_client_reads_starts_with_a_capital_beside_its_code() {
         let response = HttpError::not_found("no message has id x").into_response();
         let bytes = axum::body::to_bytes(response.into_body(), 1024)
             .await
             .expect("the body");
-        assert_eq!(&bytes[..], br#"{"error":"No message has id x"}"#);
+        assert_eq!(
+            &bytes[..],
+            br#"{"error":"No message has id x","code":"not_found"}"#
+        );
         assert_eq!(capitalised("élan"), "Élan");
+        let named = HttpError::conflict("still running").with_code("in_progress");
+        assert_eq!(named.code(), "in_progress");
+        assert_eq!(HttpError::bad_request("x").code(), "bad_request");
         assert_eq!(capitalised(""), "");
     }
 }

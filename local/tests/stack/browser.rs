@@ -1,8 +1,9 @@
 //! The page in a real headless Chromium: send through the form and watch the
 //! message turn from `pending` to `complete` with no reload; a `fail` shows its
 //! error; what a person typed is shown as text and runs nothing; an empty
-//! message is refused beside the form; and without JavaScript the form still
-//! works.
+//! message is refused beside the form; the form keeps its `Idempotency-Key`
+//! only while the server's error code says the send is still open; and
+//! without JavaScript the form still works.
 
 use std::time::Duration;
 
@@ -247,6 +248,119 @@ async fn an_empty_message_shows_the_error_beside_the_form_and_changes_nothing() 
         "at the end of: an empty message shows the error beside the form and changes nothing",
     )
     .await;
+    browser.close().await;
+}
+
+/// The form's key, as the page holds it now.
+async fn form_key(browser: &Browser) -> String {
+    browser
+        .script("return document.getElementById('send-form').elements.idempotency_key.value;")
+        .await
+        .as_str()
+        .expect("the form's key")
+        .to_owned()
+}
+
+/// Sets the form's key, as if an earlier submit had used it.
+async fn set_form_key(browser: &Browser, key: &str) {
+    browser
+        .script(&format!(
+            "document.getElementById('send-form').elements.idempotency_key.value = {};",
+            json!(key)
+        ))
+        .await;
+}
+
+/// Claims `key` in the store for the request `{"body": text}` as still in
+/// progress, as a first send that has not answered yet holds it; the
+/// request's fingerprint is read from a claim the API made for it.
+async fn claim_in_progress(app: &App, key: &str, text: &str) {
+    let answer = reqwest::Client::new()
+        .post(format!("{}/api/messages/batch", app.web))
+        .header("Idempotency-Key", "fingerprint-source")
+        .json(&json!({"body": text, "simulate": "ok", "count": "1"}))
+        .send()
+        .await
+        .expect("answer");
+    assert_eq!(answer.status(), reqwest::StatusCode::ACCEPTED);
+    let probe = messages::KeyClaim {
+        fingerprint: String::new(),
+        ids: Vec::new(),
+        claimed_at: messages::now(),
+        outcome: messages::KeyOutcome::InProgress,
+    };
+    // The store holds each key as its client's own (`Client::own_key`).
+    let browser_client = web::client::Client::at(std::net::Ipv4Addr::LOCALHOST.into());
+    let own = |key: &str| {
+        let key = messages::IdempotencyKey::parse(key).expect("key");
+        browser_client.own_key(Some(key)).expect("a key")
+    };
+    let source = own("fingerprint-source");
+    let messages::Claimed::Taken(held) = app
+        .backends
+        .store
+        .claim_key(&source, &probe)
+        .await
+        .expect("claim")
+    else {
+        panic!("the API's send claimed its key");
+    };
+    let key = own(key);
+    let running = messages::KeyClaim {
+        ids: vec![messages::MessageId::new()],
+        claimed_at: messages::now(),
+        ..held
+    };
+    let claimed = app
+        .backends
+        .store
+        .claim_key(&key, &running)
+        .await
+        .expect("claim");
+    assert_eq!(claimed, messages::Claimed::New);
+}
+
+/// app.js keeps the form's key after an answer whose `code` says the send is
+/// still open (`in_progress`), so pressing Send again is the same send; after
+/// one that ended it (`key_reused`), the next submit gets a new key. It reads
+/// the code, not the sentence.
+#[tokio::test]
+async fn the_form_keeps_its_key_only_while_the_error_code_says_the_send_is_open() {
+    let app = app().await;
+    let browser = app.open("/").await;
+    claim_in_progress(&app, "held-by-a-running-send", "still going").await;
+    let before = app.recorded().await;
+
+    set_form_key(&browser, "held-by-a-running-send").await;
+    send(&browser, "still going", "ok").await;
+    let error = browser
+        .wait_for_text("#send-error", WAIT, |text| !text.is_empty())
+        .await;
+    assert!(error.contains("still being answered"), "{error:?}");
+    assert_eq!(
+        form_key(&browser).await,
+        "held-by-a-running-send",
+        "an open send keeps its key"
+    );
+
+    set_form_key(&browser, "fingerprint-source").await;
+    send(&browser, "another request", "ok").await;
+    let error = browser
+        .wait_for_text("#send-error", WAIT, |text| {
+            text.contains("different request")
+        })
+        .await;
+    assert!(error.contains("new key"), "{error:?}");
+    let key = form_key(&browser).await;
+    assert!(
+        key != "fingerprint-source" && !key.is_empty(),
+        "a send answered for good leaves a new key for the next: {key:?}"
+    );
+    assert_eq!(
+        app.recorded().await,
+        before,
+        "neither refusal recorded anything"
+    );
     browser.close().await;
 }
 

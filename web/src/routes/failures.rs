@@ -40,6 +40,7 @@ use crate::client::Client;
 use crate::error::{form_rejection, store_unavailable};
 use crate::error_groups::{ErrorGroup, group_errors};
 use crate::html::{error_page, render, render_refusal};
+use crate::input::parse_ids;
 use crate::operate::{self, Action, BulkReport};
 use crate::plural;
 use crate::redrive::{REDRIVE_PER_SECOND, RedriveProgress};
@@ -510,13 +511,13 @@ async fn act(
     }
     let parsed = field(&fields, "action")
         .ok_or_else(|| HttpError::bad_request("no action was chosen: use Retry or Delete"))
-        .and_then(str::parse::<Action>)
+        .and_then(|text| Ok(text.parse::<Action>()?))
         .and_then(|action| {
             let ids = fields
                 .iter()
                 .filter(|(key, _)| key == "id")
                 .map(|(_, value)| value.as_str());
-            operate::parse_ids(ids).map(|ids| (action, ids))
+            parse_ids(ids).map(|ids| (action, ids))
         });
     let (action, ids) = match parsed {
         Ok(parsed) => parsed,
@@ -564,12 +565,8 @@ async fn act(
     }
     if let [id] = ids[..] {
         // One message: a refusal answers with its own status and sentence.
-        let done = match action {
-            Action::Retry => operate::retry(&state.backends, id).await.map(|_| ()),
-            Action::Delete => operate::delete(&state.backends, id).await,
-        };
-        if let Err(error) = done {
-            return error_page(error);
+        if let Err(error) = operate::act(&state.backends, action, id).await {
+            return error_page(error.into());
         }
         let report = BulkReport {
             done: 1,
@@ -624,7 +621,7 @@ async fn redrive(
     };
     let (dead_letters, depth) = match operate::dead_letters_to_redrive(&state.backends).await {
         Ok(found) => found,
-        Err(error) => return error_page(error),
+        Err(error) => return error_page(error.into()),
     };
     if !confirmed(&fields) {
         return render(
@@ -695,7 +692,7 @@ async fn all_failed(
                 "no action was chosen: use Retry all failed or Delete all failed; nothing was changed",
             )
         })
-        .and_then(str::parse::<Action>)
+        .and_then(|text| Ok(text.parse::<Action>()?))
     {
         Ok(action) => action,
         Err(error) => return error_page(error),

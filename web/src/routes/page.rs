@@ -22,7 +22,7 @@ use crate::charts::Charts;
 use crate::client::Client;
 use crate::error::form_rejection;
 use crate::html::{error_page, render, render_refusal};
-use crate::idempotent::{SendRequest, retry_keeps_key, send_once};
+use crate::idempotent::{SendRequest, send_once};
 use crate::input::{
     ListParams, burst, parse_count, parse_group, parse_idempotency_key, parse_simulate,
 };
@@ -352,6 +352,8 @@ async fn send_form(
         Ok(Form(form)) => form,
         Err(rejection) => return error_page(form_rejection(rejection)),
     };
+    // Sending again is the same send only while its outcome is open.
+    let mut keeps_key = false;
     let result = async {
         let key = parse_idempotency_key(form.idempotency_key.as_deref())?;
         let count = parse_count(form.count.as_deref())?;
@@ -361,7 +363,12 @@ async fn send_form(
             bodies: burst(&form.body, count)?,
         };
         state.charge_sends(&client, count)?;
-        send_once(&state.backends, client.own_key(key), request).await
+        send_once(&state.backends, client.own_key(key), request)
+            .await
+            .map_err(|error| {
+                keeps_key = error.keeps_key();
+                HttpError::from(error)
+            })
     }
     .await;
     match result {
@@ -385,8 +392,7 @@ async fn send_form(
             };
             let mut page = page_again(&state, &client, typed).await;
             page.error = Some(service::http::capitalised(error.public()));
-            // Sending again is the same send only while its outcome is open.
-            if let Some(key) = form.idempotency_key.filter(|_| retry_keeps_key(&error)) {
+            if let Some(key) = form.idempotency_key.filter(|_| keeps_key) {
                 page.idempotency_key = key;
             }
             render_refusal(&page, error)

@@ -60,6 +60,7 @@ async fn a_retry_with_the_same_key_answers_the_first_id_and_creates_nothing(kind
     )
     .await;
     assert_eq!(other.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(other.body["code"], "key_reused");
     assert!(
         other.body["error"]
             .as_str()
@@ -126,6 +127,10 @@ async fn a_send_whose_outcome_was_unknown_is_settled_by_its_retry(kind: Kind) {
     assert!(
         error.contains("not known") && error.contains("same Idempotency-Key is safe"),
         "{error}"
+    );
+    assert_eq!(
+        first.body["code"], "retry_with_same_key",
+        "a program reads what to do from the code, not the sentence"
     );
     let retry = post(backend.backends.clone(), "/api/messages", "open-1", send).await;
     assert_eq!(retry.status, StatusCode::ACCEPTED, "{}", retry.body);
@@ -225,11 +230,14 @@ async fn concurrent_retries_with_one_key_make_one_message() {
             StatusCode::ACCEPTED => {
                 ids.insert(answer.body["id"].to_string());
             }
-            StatusCode::CONFLICT => assert_eq!(
-                answer.retry_after.as_deref(),
-                Some("2"),
-                "an answer in progress says when to try again"
-            ),
+            StatusCode::CONFLICT => {
+                assert_eq!(
+                    answer.retry_after.as_deref(),
+                    Some("2"),
+                    "an answer in progress says when to try again"
+                );
+                assert_eq!(answer.body["code"], "in_progress");
+            }
             other => panic!("unexpected answer {other}: {}", answer.body),
         }
     }

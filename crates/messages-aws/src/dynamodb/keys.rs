@@ -22,6 +22,12 @@ pub const EXPIRES_AT: &str = "expires_at";
 const IN_PROGRESS: &str = "in_progress";
 const UNKNOWN: &str = "unknown";
 const ANSWERED: &str = "answered";
+/// What an answered claim records besides its sentence. It was the HTTP
+/// status of the first answer; it is still written (202 sent, 503 refused)
+/// because a rolling deploy runs the versions that read it beside this one.
+const ANSWER_STATUS: &str = "answer_status";
+const SENT_STATUS: u16 = 202;
+const REFUSED_STATUS: u16 = 503;
 
 fn item_id(key: &IdempotencyKey) -> AttributeValue {
     s(format!("{KEY_PREFIX}{key}"))
@@ -61,10 +67,11 @@ fn claim_from(item: &Item) -> Result<KeyClaim, BackendError> {
     let claimed_at = DateTime::<Utc>::from_timestamp_millis(claimed_ms)
         .ok_or_else(|| invalid(format!("claimed_ms {claimed_ms} is not a time")))?;
     let outcome = match text("outcome")? {
-        ANSWERED => KeyOutcome::Answered {
-            status: u16::try_from(number("answer_status")?)
-                .map_err(|_| invalid("answer_status is not an HTTP status"))?,
-            error: text("answer_error").ok().map(str::to_owned),
+        ANSWERED => match text("answer_error") {
+            Ok(why) => KeyOutcome::Refused {
+                why: why.to_owned(),
+            },
+            Err(_) => KeyOutcome::Sent,
         },
         UNKNOWN => KeyOutcome::Unknown,
         _ => KeyOutcome::InProgress,
@@ -164,21 +171,17 @@ pub async fn settle(
                     IN_PROGRESS
                 }),
             ),
-        KeyOutcome::Answered { status, error } => {
-            let request = request
-                .expression_attribute_values(":outcome", s(ANSWERED))
-                .expression_attribute_values(":status", n(status));
-            match error {
-                Some(error) => request
-                    .update_expression(
-                        "SET outcome = :outcome, answer_status = :status, answer_error = :error",
-                    )
-                    .expression_attribute_values(":error", s(error)),
-                None => {
-                    request.update_expression("SET outcome = :outcome, answer_status = :status")
-                }
-            }
-        }
+        KeyOutcome::Sent => request
+            .update_expression(format!("SET outcome = :outcome, {ANSWER_STATUS} = :status"))
+            .expression_attribute_values(":outcome", s(ANSWERED))
+            .expression_attribute_values(":status", n(SENT_STATUS)),
+        KeyOutcome::Refused { why } => request
+            .update_expression(format!(
+                "SET outcome = :outcome, {ANSWER_STATUS} = :status, answer_error = :error"
+            ))
+            .expression_attribute_values(":outcome", s(ANSWERED))
+            .expression_attribute_values(":status", n(REFUSED_STATUS))
+            .expression_attribute_values(":error", s(why)),
     };
     match request.send().await {
         Ok(_) => Ok(true),
