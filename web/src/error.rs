@@ -122,10 +122,19 @@ pub fn query_rejection(rejection: QueryRejection) -> HttpError {
 
 /// A form that cannot be read.
 pub fn form_rejection(rejection: FormRejection) -> HttpError {
-    if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
+    refused_form(rejection.status(), rejection.body_text())
+}
+
+/// A form with repeated fields (`axum_extra`'s `Form`) that cannot be read.
+pub fn repeated_form_rejection(rejection: axum_extra::extract::FormRejection) -> HttpError {
+    refused_form(rejection.status(), rejection.body_text())
+}
+
+fn refused_form(status: StatusCode, why: String) -> HttpError {
+    if status == StatusCode::PAYLOAD_TOO_LARGE {
         return too_large();
     }
-    HttpError::bad_request(rejection.body_text())
+    HttpError::bad_request(why)
 }
 
 /// `axum::Json`, but a request it cannot read gets an [`HttpError`] in the

@@ -6,17 +6,17 @@
 //! ask. The local launcher has no limits, so "Process until empty" there
 //! asks for batch after batch freely.
 
-use axum::extract::rejection::PathRejection;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::routing::{delete, get, post};
 use axum::{Json, Router};
-use messages::{Message, MessageId};
+use messages::Message;
 use serde::Serialize;
 use service::http::HttpError;
 
 use super::AppState;
 use super::acting::Acting;
+use super::id_in_path::IdInPath;
 use crate::client::Client;
 use crate::operate;
 use crate::redrive::RedriveProgress;
@@ -67,26 +67,21 @@ async fn pipeline(State(state): State<AppState>) -> Json<PipelineBody> {
 
 /// The id in the path, read only after the credential is checked, so that a
 /// wrong credential gets one answer whatever the id.
-fn message_id(path: Result<Path<String>, PathRejection>) -> Result<MessageId, HttpError> {
-    let Path(text) = path.map_err(|rejection| HttpError::not_found(rejection.body_text()))?;
-    MessageId::parse(&text).map_err(|error| HttpError::not_found(error.to_string()))
-}
-
 async fn retry(
     State(state): State<AppState>,
     _: Acting,
-    id: Result<Path<String>, PathRejection>,
+    IdInPath(id): IdInPath,
 ) -> Result<(StatusCode, Json<Message>), HttpError> {
-    let message = operate::retry(&state.backends, message_id(id)?).await?;
+    let message = operate::retry(&state.backends, id).await?;
     Ok((StatusCode::ACCEPTED, Json(message)))
 }
 
 async fn remove(
     State(state): State<AppState>,
     _: Acting,
-    id: Result<Path<String>, PathRejection>,
+    IdInPath(id): IdInPath,
 ) -> Result<StatusCode, HttpError> {
-    operate::delete(&state.backends, message_id(id)?).await?;
+    operate::delete(&state.backends, id).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 

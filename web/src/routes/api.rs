@@ -4,7 +4,7 @@
 use std::collections::BTreeMap;
 
 use axum::extract::rejection::QueryRejection;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::routing::{get, post};
 use axum::{Json, Router};
@@ -13,6 +13,7 @@ use serde::{Deserialize, Serialize};
 use service::http::HttpError;
 
 use super::AppState;
+use super::id_in_path::IdInPath;
 use crate::client::Client;
 use crate::error::{ApiJson, query_rejection, store_unavailable};
 use crate::idempotent::{SendRequest, send_once};
@@ -91,9 +92,8 @@ async fn list(
 
 async fn read(
     State(state): State<AppState>,
-    Path(id): Path<String>,
+    IdInPath(id): IdInPath,
 ) -> Result<Json<MessageJson>, HttpError> {
-    let id = MessageId::parse(&id).map_err(|error| HttpError::not_found(error.to_string()))?;
     let message = state
         .backends
         .store

@@ -37,7 +37,7 @@ use crate::all_failed::{ALL_FAILED_PER_SECOND, AllFailedProgress, action_name, b
 use crate::assets::asset_version;
 use crate::badge::Badge;
 use crate::client::Client;
-use crate::error::{form_rejection, store_unavailable};
+use crate::error::{form_rejection, repeated_form_rejection, store_unavailable};
 use crate::error_groups::{ErrorGroup, group_errors};
 use crate::html::{error_page, render, render_refusal};
 use crate::input::parse_ids;
@@ -465,30 +465,34 @@ async fn sign_out(State(state): State<AppState>, headers: HeaderMap, client: Cli
     }
 }
 
-/// A form's fields in order, repeated names kept (several `id`s).
-type Fields = Vec<(String, String)>;
-
-fn field<'a>(fields: &'a Fields, name: &str) -> Option<&'a str> {
-    fields
-        .iter()
-        .find(|(key, _)| key == name)
-        .map(|(_, value)| value.as_str())
+/// What an operator's action form may carry: `id` repeated, one per message
+/// ticked (read by `axum_extra`'s `Form`, which keeps repeated fields).
+#[derive(Debug, Default, Deserialize)]
+struct Fields {
+    action: Option<String>,
+    #[serde(default)]
+    id: Vec<String>,
+    back: Option<String>,
+    confirmed: Option<String>,
 }
+
+impl Fields {
+    /// Whether the confirmation page's button sent it.
+    fn confirmed(&self) -> bool {
+        self.confirmed.as_deref() == Some("yes")
+    }
+}
+
+/// The form of an action, repeated fields kept.
+type ActionForm = Result<axum_extra::extract::Form<Fields>, axum_extra::extract::FormRejection>;
 
 /// A form of an action from someone who may act, read; otherwise why not
 /// (and nothing is done). The credential first: whatever the form holds, a
 /// wrong one gets the same answer.
-fn operator_form(
-    acting: Result<Acting, HttpError>,
-    form: Result<Form<Fields>, FormRejection>,
-) -> Result<Fields, HttpError> {
+fn operator_form(acting: Result<Acting, HttpError>, form: ActionForm) -> Result<Fields, HttpError> {
     acting?;
-    let Form(fields) = form.map_err(form_rejection)?;
+    let axum_extra::extract::Form(fields) = form.map_err(repeated_form_rejection)?;
     Ok(fields)
-}
-
-fn confirmed(fields: &Fields) -> bool {
-    field(fields, "confirmed") == Some("yes")
 }
 
 /// `POST /messages/act`: `action` (retry or delete), one or more `id`, and
@@ -496,34 +500,30 @@ fn confirmed(fields: &Fields) -> bool {
 async fn act(
     State(state): State<AppState>,
     acting: Result<Acting, HttpError>,
-    form: Result<Form<Fields>, FormRejection>,
+    form: ActionForm,
 ) -> Response {
     let fields = match operator_form(acting, form) {
         Ok(fields) => fields,
         Err(refusal) => return error_page(refusal),
     };
-    let back = back_to(field(&fields, "back"));
-    let chosen = fields
-        .iter()
-        .any(|(key, value)| key == "id" && !value.trim().is_empty());
-    if !chosen && let Some(Ok(action)) = field(&fields, "action").map(str::parse::<Action>) {
+    let back = back_to(fields.back.as_deref());
+    let chosen = fields.id.iter().any(|id| !id.trim().is_empty());
+    if !chosen && let Some(Ok(action)) = fields.action.as_deref().map(str::parse::<Action>) {
         return nothing_chosen(&state, action, &back).await;
     }
-    let parsed = field(&fields, "action")
+    let parsed = fields
+        .action
+        .as_deref()
         .ok_or_else(|| HttpError::bad_request("no action was chosen: use Retry or Delete"))
         .and_then(|text| Ok(text.parse::<Action>()?))
         .and_then(|action| {
-            let ids = fields
-                .iter()
-                .filter(|(key, _)| key == "id")
-                .map(|(_, value)| value.as_str());
-            parse_ids(ids).map(|ids| (action, ids))
+            parse_ids(fields.id.iter().map(String::as_str)).map(|ids| (action, ids))
         });
     let (action, ids) = match parsed {
         Ok(parsed) => parsed,
         Err(error) => return error_page(error),
     };
-    if (action == Action::Delete || ids.len() > 1) && !confirmed(&fields) {
+    if (action == Action::Delete || ids.len() > 1) && !fields.confirmed() {
         let (question, explanation, label) = match action {
             Action::Delete => (
                 format!(
@@ -540,10 +540,7 @@ async fn act(
             ),
         };
         let mut carried: Vec<(&'static str, String)> = vec![
-            (
-                "action",
-                field(&fields, "action").unwrap_or_default().to_owned(),
-            ),
+            ("action", fields.action.clone().unwrap_or_default()),
             ("back", back.clone()),
         ];
         carried.extend(ids.iter().map(|id| ("id", id.to_string())));
@@ -613,7 +610,7 @@ async fn after_bulk(state: &AppState, action: Action, back: &str, report: BulkRe
 async fn redrive(
     State(state): State<AppState>,
     acting: Result<Acting, HttpError>,
-    form: Result<Form<Fields>, FormRejection>,
+    form: ActionForm,
 ) -> Response {
     let fields = match operator_form(acting, form) {
         Ok(fields) => fields,
@@ -623,7 +620,7 @@ async fn redrive(
         Ok(found) => found,
         Err(error) => return error_page(error.into()),
     };
-    if !confirmed(&fields) {
+    if !fields.confirmed() {
         return render(
             &ConfirmPage {
                 asset_version: asset_version(),
@@ -680,13 +677,15 @@ async fn all_failed_refused(state: &AppState, refusal: HttpError) -> Response {
 async fn all_failed(
     State(state): State<AppState>,
     acting: Result<Acting, HttpError>,
-    form: Result<Form<Fields>, FormRejection>,
+    form: ActionForm,
 ) -> Response {
     let fields = match operator_form(acting, form) {
         Ok(fields) => fields,
         Err(refusal) => return error_page(refusal),
     };
-    let action = match field(&fields, "action")
+    let action = match fields
+        .action
+        .as_deref()
         .ok_or_else(|| {
             HttpError::bad_request(
                 "no action was chosen: use Retry all failed or Delete all failed; nothing was changed",
@@ -719,7 +718,7 @@ async fn all_failed(
     } else {
         format!("all {count} failed messages")
     };
-    if !confirmed(&fields) {
+    if !fields.confirmed() {
         let pace = format!(
             "at most {ALL_FAILED_PER_SECOND} a second, in the background; this page shows the progress"
         );

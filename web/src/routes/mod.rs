@@ -8,6 +8,7 @@ mod api;
 mod assets;
 mod failures;
 mod health;
+mod id_in_path;
 mod page;
 
 use std::sync::Arc;

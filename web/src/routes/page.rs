@@ -7,7 +7,7 @@
 use askama::Template;
 use axum::Router;
 use axum::extract::rejection::{FormRejection, QueryRejection};
-use axum::extract::{Form, Path, Query, State};
+use axum::extract::{Form, Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
@@ -16,6 +16,7 @@ use serde::Deserialize;
 use service::http::HttpError;
 
 use super::AppState;
+use super::id_in_path::IdInPath;
 use crate::assets::asset_version;
 use crate::badge::Badge;
 use crate::charts::Charts;
@@ -416,10 +417,11 @@ async fn page_again(state: &AppState, client: &Client, typed: Typed) -> IndexPag
 }
 
 /// The message a page's path names, or why there is none to show.
-async fn message_at(state: &AppState, id: &str) -> Result<Message, HttpError> {
-    let Ok(id) = MessageId::parse(id) else {
-        return Err(HttpError::not_found("that is not a message id"));
-    };
+async fn message_at(
+    state: &AppState,
+    id: Result<IdInPath, HttpError>,
+) -> Result<Message, HttpError> {
+    let IdInPath(id) = id?;
     match state.backends.store.get(id).await {
         Ok(Some(message)) => Ok(message),
         Ok(None) => Err(HttpError::not_found(format!("no message has id {id}"))),
@@ -430,8 +432,11 @@ async fn message_at(state: &AppState, id: &str) -> Result<Message, HttpError> {
     }
 }
 
-async fn timeline_fragment(State(state): State<AppState>, Path(id): Path<String>) -> Response {
-    match message_at(&state, &id).await {
+async fn timeline_fragment(
+    State(state): State<AppState>,
+    id: Result<IdInPath, HttpError>,
+) -> Response {
+    match message_at(&state, id).await {
         Ok(message) => render(
             &TimelineFragment {
                 timeline: timeline::lines(&message),
@@ -478,7 +483,7 @@ async fn detail(
     State(state): State<AppState>,
     headers: HeaderMap,
     client: Client,
-    Path(id): Path<String>,
+    id: Result<IdInPath, HttpError>,
     params: Result<Query<DetailParams>, QueryRejection>,
 ) -> Response {
     // The credential before the message: a wrong one is answered alike
@@ -490,7 +495,7 @@ async fn detail(
     let params = params.map(|Query(params)| params).unwrap_or_default();
     // The shared snapshot, for the header's badge: no read of its own.
     let badge = Badge::from(&state.pipeline.pipeline().await);
-    let answer = match message_at(&state, &id).await {
+    let answer = match message_at(&state, id).await {
         Ok(message) => {
             let notice = detail_notice(&params, viewer.signed_in, message.status);
             render(
