@@ -13,7 +13,7 @@
 //!   still pending at the start.
 //!
 //! Each message is acted on by the operator's own conditional action
-//! (`operate::retry`, `operate::delete`): only a `fail` message is retried or
+//! (`actions::retry`, `actions::delete`): only a `fail` message is retried or
 //! deleted, so a run is safe to repeat, and to race with another operator or
 //! with a run on another instance: of two, one wins each message and the
 //! other counts it as skipped. A backend that fails stops the run with the
@@ -29,7 +29,7 @@ use service::http::HttpError;
 use tokio::time::Instant;
 use tracing::Instrument;
 
-use crate::operate::{self, Action};
+use crate::actions::{self, Action};
 
 /// The most messages a run acts on per second: each retry is a write and an
 /// enqueue, and a thousand jobs at once must not swamp the worker or the store.
@@ -253,7 +253,7 @@ async fn run(
             }
             tokio::time::sleep_until(began + slot(reached, per_second)).await;
             reached += 1;
-            match operate::act(backends, action, message.id).await {
+            match actions::act(backends, action, message.id).await {
                 Ok(()) => done += 1,
                 // Gone, or no longer failed: another operator or instance
                 // got there first. Not this run's to do.

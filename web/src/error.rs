@@ -2,7 +2,7 @@
 //!
 //! The use cases return errors in the product's terms: [`SendError`]
 //! (`send.rs`), [`SendOnceError`] (`idempotent.rs`), [`ActionError`]
-//! (`operate.rs`); bad input is refused by `input.rs`. Here each becomes a
+//! (`actions.rs`); bad input is refused by `input.rs`. Here each becomes a
 //! [`HttpError`], the one error answer of the web (JSON for the API, an HTML
 //! page for the browser's routes, `html.rs`), with its status and its `code`:
 //! the word a program reads (`app.js` keeps its `Idempotency-Key` on
@@ -15,9 +15,9 @@ use axum::extract::{FromRequest, Request};
 use axum::http::StatusCode;
 use service::http::HttpError;
 
+use crate::actions::{ActionError, UnknownAction};
 use crate::idempotent::SendOnceError;
 use crate::limits::REQUEST_BODY_LIMIT;
-use crate::operate::{ActionError, UnknownAction};
 use crate::send::SendError;
 
 impl From<SendError> for HttpError {

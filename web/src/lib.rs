@@ -27,7 +27,7 @@
 //!   presents; `session`: the session cookie, sealed; `guesses`: the
 //!   per-client budget of wrong credentials; `access`: whether a request may
 //!   act, checked before anything else, and signing in and out, with the
-//!   sessions in the backend; `operate`: the actions on
+//!   sessions in the backend; `actions`: the actions on
 //!   failed messages (retry, delete); `error_groups`: their errors by text,
 //!   for the failures page; `all_failed`: one of them on every
 //!   failed message, in the background; [`redrive`]: moving the dead-letter
@@ -46,12 +46,13 @@
 //! - [`startup`]: [`Application`], which binds the listener and serves.
 //!
 //! Modules only import downwards: (`startup`, `provision`) > (`routes`, `security`, `deadline`) > `all_failed` >
-//! `error` > (`idempotent`, `operate`, `access`, `strip`, `charts`, `timeline`) > (`html`, `input`) > (`send`, `snapshot`,
+//! `error` > (`idempotent`, `actions`, `access`, `strip`, `charts`, `timeline`) > (`html`, `input`) > (`send`, `snapshot`,
 //! `recent`, `activity`, `redrive`, `error_groups`, `plural`, `credential`, `guesses`, `assets`, `worker_link`, `config`) > `session` >
 //! (`operator`, `throttle`, `limits`) > `client`. ARCHITECTURE.md, "Code map"; `scripts/check-architecture`
 //! fails on a cycle.
 
 mod access;
+mod actions;
 pub mod activity;
 mod all_failed;
 mod assets;
@@ -70,7 +71,6 @@ mod input;
 mod limits;
 mod listing;
 mod message_json;
-mod operate;
 pub mod operator;
 mod plural;
 pub mod provision;

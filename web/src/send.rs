@@ -15,7 +15,7 @@
 //! sweeper enqueues it again if not).
 //!
 //! On a FIFO queue each job goes in its message's group, deduplicated by the
-//! message's id (`Message::enqueue`): a send repeated under an
+//! message's id (`Message::outgoing`): a send repeated under an
 //! `Idempotency-Key` after a lost answer reuses the ids, so the queue drops
 //! the second job. A burst is enqueued in its order, which a group keeps.
 //!
@@ -162,7 +162,7 @@ pub async fn send_planned(
 async fn send_one(backends: &Backends, message: Message) -> Result<Message, SendError> {
     let simulate = message.simulate;
     record(backends, std::slice::from_ref(&message)).await?;
-    if let Err(source) = backends.queue.send_message(&message.enqueue()).await {
+    if let Err(source) = backends.queue.send_message(&message.outgoing()).await {
         let ids = vec![message.id];
         return match mark_unqueued(backends, &message).await {
             Unqueued::MarkedFail => Err(SendError::NotQueued { ids, source }),
@@ -216,7 +216,7 @@ async fn send_burst(
     };
     record(backends, &messages).await?;
     // In the order planned: on a FIFO queue, the order of the group.
-    let jobs: Vec<Outgoing> = messages.iter().map(Message::enqueue).collect();
+    let jobs: Vec<Outgoing> = messages.iter().map(Message::outgoing).collect();
     let (sent, source) = match backends.queue.send_batch(&jobs).await {
         Ok(sent) => (
             sent,

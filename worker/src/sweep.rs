@@ -181,7 +181,7 @@ async fn requeue(
     // of the web's first send within five minutes.
     backends
         .queue
-        .send_message(&message.enqueue_again(message.requeues + 1))
+        .send_message(&message.outgoing_requeued(message.requeues + 1))
         .await?;
     Ok(true)
 }

@@ -7,7 +7,7 @@ use rusqlite::{Connection, OptionalExtension};
 
 use messages::{BackendError, QueueKind};
 
-use crate::writer::{Access, Writer};
+use crate::connection_thread::{Access, ConnectionThread};
 
 /// The file's name under `DATA_DIR`.
 pub const FILE_NAME: &str = "messages.sqlite3";
@@ -248,8 +248,8 @@ fn settle_queue_kind(
 pub struct Database {
     // One connection per process, owned by one thread: SQLite serialises
     // writers anyway, and a thread of its own lets concurrent writes share a
-    // commit (`writer.rs`). Other processes open their own.
-    writer: Writer,
+    // commit (`connection_thread.rs`). Other processes open their own.
+    thread: ConnectionThread,
     path: PathBuf,
     queue_kind: QueueKind,
 }
@@ -320,10 +320,10 @@ impl Database {
         if connection.is_readonly(rusqlite::MAIN_DB).unwrap_or(false) {
             tracing::warn!(path = %path.display(), "the embedded database is read-only: messages can be read, but every send will be refused until it is writable and the program restarted");
         }
-        let writer = Writer::start(connection)
+        let thread = ConnectionThread::start(connection)
             .map_err(|error| failed(format!("cannot start the database thread: {error}")))?;
         Ok(Self {
-            writer,
+            thread,
             path,
             queue_kind,
         })
@@ -351,7 +351,7 @@ impl Database {
         T: Send + 'static,
         F: FnOnce(&mut Connection) -> rusqlite::Result<T> + Send + 'static,
     {
-        self.writer.call(operation, Access::Write, work).await
+        self.thread.call(operation, Access::Write, work).await
     }
 
     /// Runs `work`, which only reads, on the database's thread, outside any
@@ -365,7 +365,7 @@ impl Database {
         T: Send + 'static,
         F: FnOnce(&mut Connection) -> rusqlite::Result<T> + Send + 'static,
     {
-        self.writer.call(operation, Access::Read, work).await
+        self.thread.call(operation, Access::Read, work).await
     }
 }
 

@@ -22,9 +22,11 @@
 //! - `store`: [`EmbeddedStore`], the status store; `keys`: its idempotency keys.
 //! - `sessions`: [`EmbeddedSessions`], the operator's sessions.
 //! - `wake`: waking a receive in another process the moment a message is sent.
-//! - `writer`: the thread that owns the connection, with group commit.
+//! - `connection_thread`: the thread that owns the connection and runs every
+//!   read and write on it, with group commit for the writes.
 //! - `private`: the folder and the file for this user alone (`0700`, `0600`).
 
+mod connection_thread;
 mod database;
 mod dead_letters;
 mod keys;
@@ -33,7 +35,6 @@ mod queue;
 mod sessions;
 mod store;
 mod wake;
-mod writer;
 
 use std::path::Path;
 use std::sync::Arc;

@@ -135,7 +135,7 @@ fn after_update(
     Ok(if changed == 1 {
         current.map_or(Transition::NotFound, Transition::Applied)
     } else {
-        Transition::refused(current)
+        Transition::from_current(current)
     })
 }
 

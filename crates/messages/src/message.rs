@@ -88,7 +88,7 @@ impl Message {
     /// The job as the web enqueues it: in the message's group, deduplicated
     /// by the message's id, so that on a FIFO queue a send repeated after a
     /// lost answer is enqueued once.
-    pub fn enqueue(&self) -> Outgoing {
+    pub fn outgoing(&self) -> Outgoing {
         Outgoing {
             body: self.job().to_json(),
             group: self.group.clone(),
@@ -100,19 +100,19 @@ impl Message {
     /// The job as the sweeper enqueues it again, for the `requeue`-th time:
     /// under a deduplication id of its own, so that a FIFO queue does not
     /// drop it as a repeat of the first send.
-    pub fn enqueue_again(&self, requeue: u32) -> Outgoing {
+    pub fn outgoing_requeued(&self, requeue: u32) -> Outgoing {
         Outgoing {
             deduplication_id: Some(format!("{}.requeue-{requeue}", self.id)),
-            ..self.enqueue()
+            ..self.outgoing()
         }
     }
 
     /// The job as enqueued after an operator's `retry`-th retry: a new
     /// message to a FIFO queue, like the sweeper's.
-    pub fn enqueue_retry(&self, retry: u32) -> Outgoing {
+    pub fn outgoing_retried(&self, retry: u32) -> Outgoing {
         Outgoing {
             deduplication_id: Some(format!("{}.retry-{retry}", self.id)),
-            ..self.enqueue()
+            ..self.outgoing()
         }
     }
 }
@@ -190,7 +190,7 @@ mod tests {
     fn a_job_is_enqueued_in_its_group_deduplicated_by_its_id_and_a_requeue_is_not_a_repeat() {
         let group = MessageGroup::parse("orders").ok();
         let message = message().in_group(group.clone());
-        let first = message.enqueue();
+        let first = message.outgoing();
         assert_eq!(first.group, group);
         assert_eq!(first.deduplication_id, Some(message.id.to_string()));
         assert_eq!(
@@ -199,8 +199,8 @@ mod tests {
         );
         // The same send again (a retry) is the same message to a FIFO queue;
         // each of the sweeper's re-enqueues is a new one, in the same group.
-        assert_eq!(message.enqueue(), first);
-        let again = [message.enqueue_again(1), message.enqueue_again(2)];
+        assert_eq!(message.outgoing(), first);
+        let again = [message.outgoing_requeued(1), message.outgoing_requeued(2)];
         assert_ne!(again[0].deduplication_id, first.deduplication_id);
         assert_ne!(again[0].deduplication_id, again[1].deduplication_id);
         assert!(

@@ -1,7 +1,8 @@
-//! The three states of a message. `pending` is the only state that changes:
-//! every transition is `pending` -> `complete` or `pending` -> `fail`, made
+//! The three states of a message, and the ways between them:
+//! `pending` -> `complete` or `pending` -> `fail` when a job finishes, and
+//! `fail` -> `pending` when an operator retries it. Each is made
 //! conditionally by the store, so a duplicate or late delivery cannot flip a
-//! final state.
+//! final state, and a retry moves only a message that is `fail`.
 
 use std::fmt;
 use std::str::FromStr;
@@ -16,7 +17,8 @@ pub enum Status {
     Pending,
     /// The job succeeded. Final.
     Complete,
-    /// The job failed for good, or gave up after the last attempt. Final.
+    /// The job failed for good, or gave up after the last attempt. Final for
+    /// the worker; an operator may retry it, back to `pending`.
     Fail,
 }
 

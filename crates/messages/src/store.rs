@@ -1,9 +1,12 @@
 //! The status-store port: the record of every message and its state.
 //!
-//! Every write that changes a state is conditional on the message still being
-//! `pending`, so it is safe to repeat and to race: of two workers finishing one
-//! message, one gets [`Transition::Applied`] and the other
-//! [`Transition::AlreadyFinal`], and the final state never flips.
+//! Every write that changes a state is conditional, so it is safe to repeat
+//! and to race. A worker's writes (an attempt, a final outcome) apply only
+//! while the message is `pending`: of two workers finishing one message, one
+//! gets [`Transition::Applied`] and the other [`Transition::AlreadyFinal`], and
+//! a final state is never overwritten by a delivery. The one way back is an
+//! operator's [`StatusStore::retry`], which moves `fail`, and only `fail`,
+//! to `pending` again.
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
@@ -28,9 +31,11 @@ pub enum Transition {
 }
 
 impl Transition {
-    /// Why a conditional write changed nothing, from the record as it is now:
-    /// gone, or already final. Both backends explain a refused write this way.
-    pub fn refused(current: Option<Message>) -> Self {
+    /// What a conditional write whose condition failed amounts to, from the
+    /// record as it is now: gone, already final, or (still `pending`) the
+    /// state the caller asked for, which a later attempt already wrote. Both
+    /// backends explain a refused write this way.
+    pub fn from_current(current: Option<Message>) -> Self {
         match current {
             None => Self::NotFound,
             Some(message) if message.status.is_final() => Self::AlreadyFinal(message),

@@ -196,7 +196,7 @@ async fn a_messages_timeline_shows_each_delivery_live() {
     );
     app.backends
         .queue
-        .send_message(&message.enqueue())
+        .send_message(&message.outgoing())
         .await
         .expect("enqueue");
     assert_eq!(browser.wait_for_count("#timeline li", 3, WAIT).await, 3);

@@ -104,7 +104,7 @@ async fn a_pending_messages_page_follows_it_and_no_error_is_shown_as_one() {
     assert!(browser.text("#detail-status").await.contains("pending"));
     app.backends
         .queue
-        .send_message(&message.enqueue())
+        .send_message(&message.outgoing())
         .await
         .expect("enqueue");
     let red = browser

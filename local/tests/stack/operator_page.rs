@@ -39,7 +39,7 @@ async fn dead_lettered(backends: &Backends) -> Message {
     let message = record(backends, "stuck behind a broken store", Simulate::Ok).await;
     backends
         .queue
-        .send_message(&message.enqueue())
+        .send_message(&message.outgoing())
         .await
         .expect("send");
     for _ in 0..2 {
@@ -314,7 +314,7 @@ async fn the_pipeline_strip_follows_the_queue_the_worker_and_the_store() {
         let message = record(backends, &format!("job {n}"), Simulate::Ok).await;
         backends
             .queue
-            .send_message(&message.enqueue())
+            .send_message(&message.outgoing())
             .await
             .expect("send");
     }

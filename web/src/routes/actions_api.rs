@@ -17,8 +17,8 @@ use service::http::HttpError;
 use super::AppState;
 use super::acting::Acting;
 use super::id_in_path::IdInPath;
+use crate::actions;
 use crate::client::Client;
-use crate::operate;
 use crate::redrive::RedriveProgress;
 use crate::snapshot::Pipeline;
 use crate::worker_link::BatchReport;
@@ -72,7 +72,7 @@ async fn retry(
     _: Acting,
     IdInPath(id): IdInPath,
 ) -> Result<(StatusCode, Json<Message>), HttpError> {
-    let message = operate::retry(&state.backends, id).await?;
+    let message = actions::retry(&state.backends, id).await?;
     Ok((StatusCode::ACCEPTED, Json(message)))
 }
 
@@ -81,7 +81,7 @@ async fn remove(
     _: Acting,
     IdInPath(id): IdInPath,
 ) -> Result<StatusCode, HttpError> {
-    operate::delete(&state.backends, id).await?;
+    actions::delete(&state.backends, id).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -89,7 +89,7 @@ async fn redrive(
     State(state): State<AppState>,
     _: Acting,
 ) -> Result<(StatusCode, Json<RedriveProgress>), HttpError> {
-    let (dead_letters, depth) = operate::dead_letters_to_redrive(&state.backends).await?;
+    let (dead_letters, depth) = actions::dead_letters_to_redrive(&state.backends).await?;
     let progress = state
         .redrive
         .start(dead_letters, depth)

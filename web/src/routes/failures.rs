@@ -33,6 +33,7 @@ use tower_http::set_header::SetResponseHeaderLayer;
 
 use super::AppState;
 use super::acting::Acting;
+use crate::actions::{self, Action, BulkReport};
 use crate::all_failed::{ALL_FAILED_PER_SECOND, AllFailedProgress, action_name, busy};
 use crate::assets::asset_version;
 use crate::badge::Badge;
@@ -41,7 +42,6 @@ use crate::error::{form_rejection, repeated_form_rejection, store_unavailable};
 use crate::error_groups::{ErrorGroup, group_errors};
 use crate::html::{error_page, render, render_refusal};
 use crate::input::parse_ids;
-use crate::operate::{self, Action, BulkReport};
 use crate::plural;
 use crate::redrive::{REDRIVE_PER_SECOND, RedriveProgress};
 use crate::strip::Strip;
@@ -562,7 +562,7 @@ async fn act(
     }
     if let [id] = ids[..] {
         // One message: a refusal answers with its own status and sentence.
-        if let Err(error) = operate::act(&state.backends, action, id).await {
+        if let Err(error) = actions::act(&state.backends, action, id).await {
             return error_page(error.into());
         }
         let report = BulkReport {
@@ -571,7 +571,7 @@ async fn act(
         };
         return after_bulk(&state, action, &back, report).await;
     }
-    let report = operate::bulk(&state.backends, action, &ids).await;
+    let report = actions::bulk(&state.backends, action, &ids).await;
     after_bulk(&state, action, &back, report).await
 }
 
@@ -616,7 +616,7 @@ async fn redrive(
         Ok(fields) => fields,
         Err(refusal) => return error_page(refusal),
     };
-    let (dead_letters, depth) = match operate::dead_letters_to_redrive(&state.backends).await {
+    let (dead_letters, depth) = match actions::dead_letters_to_redrive(&state.backends).await {
         Ok(found) => found,
         Err(error) => return error_page(error.into()),
     };

@@ -89,30 +89,23 @@ impl AppState {
 /// overload as a dead instance). The client is what `client::identify`, a
 /// layer outside this router, found.
 pub fn router(state: AppState, limits: &Limits) -> Router {
-    let mut api = api::router();
-    let mut page = page::router();
-    let mut operator_routes = failures::router()
-        .merge(actions_api::router())
-        .merge(activity::router());
-    if let Some(rate) = state.reads.clone() {
-        // One budget for all three: a client's page, API and operator reads count together.
-        api = api.layer(axum::middleware::from_fn_with_state(
-            rate.clone(),
-            limit_reads,
-        ));
-        page = page.layer(axum::middleware::from_fn_with_state(
-            rate.clone(),
-            limit_reads,
-        ));
-        operator_routes =
-            operator_routes.layer(axum::middleware::from_fn_with_state(rate, limit_reads));
+    // The page, the API, the operator's side (the failures page and its
+    // API) and the dashboard's charts.
+    let sides = [
+        page::router(),
+        api::router(),
+        failures::router().merge(actions_api::router()),
+        activity::router(),
+    ];
+    let mut served = Router::new();
+    for side in sides {
+        // One budget for all: a client's page, API, operator and chart reads count together.
+        served = served.merge(match state.reads.clone() {
+            Some(rate) => side.layer(axum::middleware::from_fn_with_state(rate, limit_reads)),
+            None => side,
+        });
     }
-    let mut served = Router::new()
-        .merge(page)
-        .merge(api)
-        .merge(operator_routes)
-        .merge(assets::router())
-        .fallback(no_such_address);
+    let mut served = served.merge(assets::router()).fallback(no_such_address);
     if limits.max_in_flight > 0 {
         served = served.layer(
             ServiceBuilder::new()

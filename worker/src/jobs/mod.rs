@@ -14,8 +14,8 @@
 
 mod fail;
 mod flaky;
-mod ok;
 mod slow;
+mod succeed;
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -26,8 +26,8 @@ use messages::{JobPayload, Simulate};
 
 pub use fail::Fail;
 pub use flaky::Flaky;
-pub use ok::Succeed;
 pub use slow::Slow;
+pub use succeed::Succeed;
 
 /// Why a job did not succeed.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

@@ -308,7 +308,7 @@ async fn on_a_fifo_queue_a_lost_job_is_rescued_within_the_deduplication_interval
     let stuck = orphan(&backend, chrono::Duration::minutes(20), 0).await;
     let queue = &backend.backends.queue;
     queue
-        .send_message(&stuck.enqueue())
+        .send_message(&stuck.outgoing())
         .await
         .expect("the web's send");
     let lost = queue

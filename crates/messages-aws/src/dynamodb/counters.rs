@@ -2,8 +2,8 @@
 //! status and shard (`status-count#pending#07`), changed in the same
 //! `TransactWriteItems` as the message whose status changes. A transaction
 //! is all or nothing, so a refused duplicate, a race or a crash between two
-//! writes cannot leave a counter off by one. A count reads the status's 32
-//! counter items in one `BatchGetItem`, whatever the number of messages.
+//! writes cannot leave a counter off by one. A count reads the status's
+//! [`COUNTER_SHARDS`] counter items in one `BatchGetItem`, whatever the number of messages.
 //!
 //! Why per shard: one item takes at most 1,000 write units a second, a
 //! transaction charges two per item, and every message changes its pending

@@ -317,7 +317,7 @@ impl DynamoStore {
 
     /// After a conditional write lost, says why: gone, or already final.
     async fn explain_condition_failure(&self, id: MessageId) -> Result<Transition, BackendError> {
-        Ok(Transition::refused(self.get(id).await?))
+        Ok(Transition::from_current(self.get(id).await?))
     }
 }
 

@@ -46,11 +46,11 @@ struct Job {
 /// The way to the connection's thread. Cheap to clone; the thread ends, and
 /// the connection closes, when the last clone is dropped.
 #[derive(Debug, Clone)]
-pub struct Writer {
+pub struct ConnectionThread {
     jobs: Sender<Job>,
 }
 
-impl Writer {
+impl ConnectionThread {
     /// Starts the thread that owns `connection`.
     pub fn start(connection: Connection) -> std::io::Result<Self> {
         let (jobs, queue) = channel();
@@ -225,15 +225,15 @@ fn serve(mut connection: Connection, queue: &Receiver<Job>) {
 mod tests {
     use super::*;
 
-    fn writer() -> Writer {
+    fn writer() -> ConnectionThread {
         let connection = Connection::open_in_memory().expect("a database in memory");
         connection
             .execute_batch("CREATE TABLE t (n INTEGER PRIMARY KEY)")
             .expect("a table");
-        Writer::start(connection).expect("the thread")
+        ConnectionThread::start(connection).expect("the thread")
     }
 
-    async fn insert(writer: &Writer, n: i64) -> Result<usize, BackendError> {
+    async fn insert(writer: &ConnectionThread, n: i64) -> Result<usize, BackendError> {
         writer
             .call("inserting", Access::Write, move |connection| {
                 connection.execute("INSERT INTO t (n) VALUES (?1)", [n])
@@ -243,7 +243,7 @@ mod tests {
 
     /// Keeps the thread busy for a moment, so that the calls sent meanwhile
     /// are all waiting when it is free, and run as one group.
-    async fn hold_the_thread(writer: &Writer) -> tokio::task::JoinHandle<()> {
+    async fn hold_the_thread(writer: &ConnectionThread) -> tokio::task::JoinHandle<()> {
         let writer = writer.clone();
         let held = tokio::spawn(async move {
             writer
@@ -258,7 +258,7 @@ mod tests {
         held
     }
 
-    async fn count(writer: &Writer) -> i64 {
+    async fn count(writer: &ConnectionThread) -> i64 {
         writer
             .call("counting", Access::Read, |connection| {
                 connection.query_row("SELECT COUNT(*) FROM t", [], |row| row.get(0))

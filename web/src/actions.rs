@@ -173,7 +173,7 @@ async fn retry_to_the_end(backends: &Backends, id: MessageId) -> Result<Message,
     };
     if let Err(source) = backends
         .queue
-        .send_message(&message.enqueue_retry(message.retries))
+        .send_message(&message.outgoing_retried(message.retries))
         .await
     {
         let outcome = Outcome {
