@@ -14,12 +14,11 @@
 
 use std::time::Duration;
 
+use crate::shared_read::SharedRead;
 use chrono::{DateTime, Utc};
 use messages::{BackendError, ListQuery, MAX_PAGE, Message, Status, StatusStore};
 use serde::Serialize;
 use std::sync::Arc;
-use tokio::sync::Mutex;
-use tokio::time::Instant;
 
 /// How old the shared figures may be when served.
 pub const ACTIVITY_MAX_AGE: Duration = Duration::from_secs(30);
@@ -160,7 +159,7 @@ impl Activity {
 /// The shared activity of one web instance.
 pub struct ActivitySnapshot {
     store: Arc<dyn StatusStore>,
-    last: Mutex<Option<(Instant, Activity)>>,
+    last: SharedRead<Activity>,
 }
 
 impl std::fmt::Debug for ActivitySnapshot {
@@ -176,18 +175,17 @@ impl ActivitySnapshot {
     pub fn new(store: Arc<dyn StatusStore>) -> Self {
         Self {
             store,
-            last: Mutex::new(None),
+            last: SharedRead::new(ACTIVITY_MAX_AGE),
         }
     }
 
     /// The last hour, from the snapshot if it is young enough.
     pub async fn activity(&self) -> Result<Activity, BackendError> {
-        let mut last = self.last.lock().await;
-        if let Some((taken, activity)) = last.as_ref()
-            && taken.elapsed() < ACTIVITY_MAX_AGE
-        {
-            return Ok(activity.clone());
-        }
+        self.last.try_get(|| self.read_activity()).await
+    }
+
+    /// The last hour, read now.
+    async fn read_activity(&self) -> Result<Activity, BackendError> {
         let until = messages::now();
         let from = until - chrono::Duration::minutes(MINUTES as i64);
         let mut finished = Vec::new();
@@ -218,9 +216,7 @@ impl ActivitySnapshot {
                 }
             }
         }
-        let activity = Activity::of(&finished, until, sampled);
-        *last = Some((Instant::now(), activity.clone()));
-        Ok(activity)
+        Ok(Activity::of(&finished, until, sampled))
     }
 }
 

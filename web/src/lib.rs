@@ -43,11 +43,14 @@
 //! - [`provision`]: the `web provision` command.
 //! - [`worker_link`]: asking the worker (at `WORKER_URL`) to process a batch by hand.
 //! - `plural`: counts in words ("1 message", "3 messages").
+//! - `shared_read`: a value read at most every so often and shared by every
+//!   request, one read at a time: the snapshot, the dead-letter look and the
+//!   activity each keep theirs in one.
 //! - [`startup`]: [`Application`], which binds the listener and serves.
 //!
 //! Modules only import downwards: (`startup`, `provision`) > (`routes`, `security`, `deadline`) > `all_failed` >
 //! `error` > (`idempotent`, `actions`, `access`, `strip`, `charts`, `timeline`) > (`html`, `input`) > (`send`, `snapshot`,
-//! `recent`, `activity`, `redrive`, `error_groups`, `plural`, `credential`, `guesses`, `assets`, `worker_link`, `config`) > `session` >
+//! `recent`, `activity`, `redrive`, `error_groups`, `plural`, `shared_read`, `credential`, `guesses`, `assets`, `worker_link`, `config`) > `session` >
 //! (`operator`, `throttle`, `limits`) > `client`. ARCHITECTURE.md, "Code map"; `scripts/check-architecture`
 //! fails on a cycle.
 
@@ -81,6 +84,7 @@ mod row_state;
 pub mod security;
 pub mod send;
 mod session;
+mod shared_read;
 pub mod snapshot;
 mod stall;
 pub mod startup;

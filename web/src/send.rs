@@ -111,7 +111,7 @@ fn unknown(ids: &[MessageId], why: &str) -> String {
 }
 
 /// Runs `sequence` to the end even if the caller stops waiting for it. A
-/// failure is logged where the caller answers it (`service::http`); one that
+/// failure is logged where the caller answers it (`service::http::log_errors`); one that
 /// nobody waits for any more (the client left, the request timed out) is
 /// logged here instead, so it is logged once either way.
 async fn uncancellable<T: Send + 'static>(
@@ -120,7 +120,7 @@ async fn uncancellable<T: Send + 'static>(
     let (answer, answered) = tokio::sync::oneshot::channel();
     tokio::spawn(async move {
         if let Err(Err(error)) = answer.send(sequence.await) {
-            let error = service::http::chain(&error);
+            let error = service::telemetry::chain(&error);
             tracing::error!(error, "a send failed after its request had gone");
         }
     });

@@ -25,10 +25,9 @@
 use std::collections::BTreeMap;
 use std::time::Duration;
 
+use crate::shared_read::SharedRead;
 use messages::{BackendError, Backends, DeadLetter, MessageId, Status};
 use serde::Serialize;
-use tokio::sync::Mutex;
-use tokio::time::Instant;
 
 use crate::stall::StallWatch;
 use crate::worker_link::{WorkerLink, WorkerMode};
@@ -112,11 +111,10 @@ impl Pipeline {
 pub struct PipelineSnapshot {
     backends: Backends,
     worker: Option<WorkerLink>,
-    max_age: Duration,
-    // Held while reading: concurrent requests wait for one read.
-    last: Mutex<Option<(Instant, Pipeline)>>,
+    /// The pipeline, kept for [`COUNTS_MAX_AGE`] when its counts were read.
+    last: SharedRead<Pipeline>,
     /// The last look at the dead-letter queue: none inside when the queue has none.
-    dead_look: Mutex<Option<(Instant, Option<Vec<DeadLetter>>)>>,
+    dead_look: SharedRead<Option<Vec<DeadLetter>>>,
     /// Since when messages have waited with none taken.
     stall: StallWatch,
     /// The failures of the last snapshot kept, for pages that read nothing
@@ -130,9 +128,8 @@ impl PipelineSnapshot {
         Self {
             backends,
             worker,
-            max_age: COUNTS_MAX_AGE,
-            last: Mutex::new(None),
-            dead_look: Mutex::new(None),
+            last: SharedRead::new(COUNTS_MAX_AGE),
+            dead_look: SharedRead::new(DEAD_LETTERS_MAX_AGE),
             stall: StallWatch::default(),
             failures: std::sync::Mutex::new(None),
         }
@@ -143,28 +140,28 @@ impl PipelineSnapshot {
     /// shared look if it is at most [`DEAD_LETTERS_MAX_AGE`] old. A failed
     /// look is not kept.
     pub async fn dead_letters(&self) -> Result<Option<Vec<DeadLetter>>, BackendError> {
-        let mut last = self.dead_look.lock().await;
-        if let Some((taken, look)) = last.as_ref()
-            && taken.elapsed() < DEAD_LETTERS_MAX_AGE
-        {
-            return Ok(look.clone());
-        }
-        let look = match self.backends.queue.dead_letter_queue().await? {
-            Some(dead_letters) => Some(dead_letters.peek(DEAD_LETTERS_SHOWN).await?),
-            None => None,
-        };
-        *last = Some((Instant::now(), look.clone()));
-        Ok(look)
+        self.dead_look
+            .try_get(|| async {
+                Ok(match self.backends.queue.dead_letter_queue().await? {
+                    Some(dead_letters) => Some(dead_letters.peek(DEAD_LETTERS_SHOWN).await?),
+                    None => None,
+                })
+            })
+            .await
     }
 
     /// The pipeline, from the snapshot if it is young enough, else read now.
     pub async fn pipeline(&self) -> Pipeline {
-        let mut last = self.last.lock().await;
-        if let Some((taken, pipeline)) = last.as_ref()
-            && taken.elapsed() < self.max_age
-        {
-            return pipeline.clone();
-        }
+        self.last
+            .get(
+                || self.read_pipeline(),
+                |pipeline| pipeline.counts.is_some(),
+            )
+            .await
+    }
+
+    /// The pipeline read now; the failures kept for [`Self::last_failures`].
+    async fn read_pipeline(&self) -> Pipeline {
         let (counts, queue, dead_letters, worker, oldest) = tokio::join!(
             self.count(),
             self.backends.queue.depth(),
@@ -217,10 +214,6 @@ impl PipelineSnapshot {
             stalled_since,
             stuck: crate::stall::warning(stalled_since, now, worker),
         };
-        *last = pipeline
-            .counts
-            .is_some()
-            .then(|| (Instant::now(), pipeline.clone()));
         if pipeline.counts.is_some() {
             *self
                 .failures
@@ -276,7 +269,7 @@ impl std::fmt::Debug for PipelineSnapshot {
     fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         formatter
             .debug_struct("PipelineSnapshot")
-            .field("max_age", &self.max_age)
+            .field("last", &self.last)
             .finish_non_exhaustive()
     }
 }

@@ -3,6 +3,7 @@
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+use backon::BlockingRetryable;
 use rusqlite::{Connection, OptionalExtension};
 
 use messages::{BackendError, QueueKind};
@@ -298,21 +299,24 @@ impl Database {
         // to WAL holds a lock that SQLite's busy handler does not wait on
         // (a journal-mode change answers "locked" at once), so the other
         // tries again for up to the same 10 s.
-        let mut tries = 0;
-        loop {
-            match prepare(&mut connection, &path) {
-                Err(error) if is_busy(&error) && tries < 100 => {
-                    tries += 1;
-                    // A schema batch cut short leaves its transaction open.
-                    if !connection.is_autocommit() {
-                        let _ = connection.execute_batch("ROLLBACK");
-                    }
-                    std::thread::sleep(Duration::from_millis(100));
-                }
-                prepared => break prepared,
+        let prepare_once = || {
+            let prepared = prepare(&mut connection, &path);
+            // A schema batch cut short leaves its transaction open.
+            if prepared.as_ref().is_err_and(is_busy) && !connection.is_autocommit() {
+                let _ = connection.execute_batch("ROLLBACK");
             }
-        }
-        .map_err(|error| failed(format!("cannot prepare {}: {error}", path.display())))?;
+            prepared
+        };
+        prepare_once
+            .retry(
+                backon::ConstantBuilder::default()
+                    .with_delay(Duration::from_millis(100))
+                    .with_max_times(100),
+            )
+            .sleep(std::thread::sleep)
+            .when(is_busy)
+            .call()
+            .map_err(|error| failed(format!("cannot prepare {}: {error}", path.display())))?;
         let queue_kind = settle_queue_kind(&mut connection, kind)
             .map_err(|problem| failed(format!("cannot use {}: {problem}", path.display())))?;
         // A read-only file (a read-only mount, say) still serves reads; every

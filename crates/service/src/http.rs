@@ -17,6 +17,8 @@
 
 use std::error::Error as StdError;
 
+use crate::telemetry::chain;
+
 use axum::Json;
 use axum::extract::Request;
 use axum::http::StatusCode;
@@ -236,19 +238,6 @@ pub fn capitalised(text: &str) -> String {
         .next()
         .map(|first| first.to_uppercase().chain(chars).collect())
         .unwrap_or_default()
-}
-
-/// `error` and each of its causes on one line, `outer: inner: innermost`,
-/// for a log.
-pub fn chain(error: &(dyn StdError + 'static)) -> String {
-    let mut text = error.to_string();
-    let mut cause = error.source();
-    while let Some(error) = cause {
-        text.push_str(": ");
-        text.push_str(&error.to_string());
-        cause = error.source();
-    }
-    text
 }
 
 /// What [`log_errors`] logs; travels in the response's extensions.

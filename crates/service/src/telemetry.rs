@@ -35,3 +35,16 @@ pub fn init() -> Result<(), EnvError> {
     drop(result);
     Ok(())
 }
+
+/// `error` and each of its causes on one line, `outer: inner: innermost`,
+/// for a log.
+pub fn chain(error: &(dyn std::error::Error + 'static)) -> String {
+    let mut text = error.to_string();
+    let mut cause = error.source();
+    while let Some(error) = cause {
+        text.push_str(": ");
+        text.push_str(&error.to_string());
+        cause = error.source();
+    }
+    text
+}

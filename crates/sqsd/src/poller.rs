@@ -164,7 +164,7 @@ impl Poller {
         let slots = Arc::new(Semaphore::new(self.config.concurrency.max(1)));
         let (cancel_sender, cancel) = watch::channel(false);
         let mut tasks = JoinSet::new();
-        let mut backoff = Duration::from_millis(250);
+        let mut backoff = receive_backoff();
         let fifo = self.queue.is_fifo();
         // Told whenever a job is done (FIFO: its group may be free now).
         let done = Arc::new(Notify::new());
@@ -213,17 +213,17 @@ impl Poller {
             }
             let messages = match received {
                 Ok(messages) => {
-                    backoff = Duration::from_millis(250);
+                    backoff = receive_backoff();
                     messages
                 }
                 Err(error) => {
-                    tracing::warn!(error = %error.chain(), retry_in = ?backoff, "cannot receive from the queue");
+                    let delay = backoff.next().unwrap_or(RECEIVE_BACKOFF_MAX);
+                    tracing::warn!(error = %error.chain(), retry_in = ?delay, "cannot receive from the queue");
                     drop(first);
                     tokio::select! {
                         () = &mut shutdown => break,
-                        () = tokio::time::sleep(backoff) => {}
+                        () = tokio::time::sleep(delay) => {}
                     }
-                    backoff = (backoff * 2).min(Duration::from_secs(30));
                     continue;
                 }
             };
@@ -344,6 +344,21 @@ impl Poller {
             Dispatched::Retried
         }
     }
+}
+
+/// The longest wait between two failed receives.
+const RECEIVE_BACKOFF_MAX: Duration = Duration::from_secs(30);
+
+/// The waits after failed receives, one after another: from 250 ms,
+/// doubling, at most [`RECEIVE_BACKOFF_MAX`], for as long as receiving
+/// fails. A receive that works starts it again.
+fn receive_backoff() -> backon::ExponentialBackoff {
+    use backon::BackoffBuilder;
+    backon::ExponentialBuilder::default()
+        .with_min_delay(Duration::from_millis(250))
+        .with_max_delay(RECEIVE_BACKOFF_MAX)
+        .without_max_times()
+        .build()
 }
 
 #[cfg(test)]

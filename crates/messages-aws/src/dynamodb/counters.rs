@@ -27,7 +27,8 @@ use std::time::Duration;
 
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
-use aws_sdk_dynamodb::types::{AttributeValue, KeysAndAttributes, TransactWriteItem, Update};
+use aws_sdk_dynamodb::types::{AttributeValue, TransactWriteItem, Update};
+use backon::Retryable;
 use messages::{BackendError, Status};
 
 use super::item::{Item, s};
@@ -78,54 +79,74 @@ pub enum Transacted {
     Refused,
 }
 
+/// Why one try of a transaction did not apply.
+enum TryFailed {
+    /// Cancelled by a conflict with another transaction, nothing applied:
+    /// worth trying again.
+    Conflict(BackendError),
+    /// Anything else: the answer.
+    Final(BackendError),
+}
+
 /// Runs `items` as one transaction, trying again while it is cancelled by a
-/// conflict with another transaction.
+/// conflict with another transaction: up to [`CONFLICT_RETRIES`] times more,
+/// after a growing, jittered wait, so that two that conflicted do not meet
+/// again.
 pub async fn transact(
     client: &Client,
     items: Vec<TransactWriteItem>,
 ) -> Result<Transacted, BackendError> {
-    let mut attempt = 0;
-    loop {
-        let result = client
-            .transact_write_items()
-            .set_transact_items(Some(items.clone()))
-            .send()
-            .await;
-        let error = match result {
-            Ok(_) => return Ok(Transacted::Applied),
-            Err(error) => error,
-        };
-        let Some(TransactWriteItemsError::TransactionCanceledException(cancelled)) =
-            error.as_service_error()
-        else {
-            return Err(BackendError::new("DynamoDB TransactWriteItems", error));
-        };
-        let codes: Vec<&str> = cancelled
-            .cancellation_reasons()
-            .iter()
-            .filter_map(|reason| reason.code())
-            .collect();
-        let refused = codes.contains(&"ConditionalCheckFailed");
-        let conflict = codes.contains(&"TransactionConflict");
-        if !refused && conflict {
-            // Cancelled by another transaction, nothing applied: again.
-        } else if codes
-            .iter()
-            .all(|code| *code == "ConditionalCheckFailed" || *code == "None")
-        {
-            // A condition failed (with no reasons given, only a condition
-            // can have cancelled it): the write's answer, not an error.
-            return Ok(Transacted::Refused);
-        } else {
-            return Err(BackendError::new("DynamoDB TransactWriteItems", error));
-        }
-        attempt += 1;
-        if attempt > CONFLICT_RETRIES {
-            return Err(BackendError::new("DynamoDB TransactWriteItems", error));
-        }
-        // Jittered, growing: two that conflicted should not meet again.
-        let jitter = u64::from(messages::MessageId::new().last_byte());
-        tokio::time::sleep(Duration::from_millis((10 << attempt.min(6)) + jitter % 20)).await;
+    let backoff = backon::ExponentialBuilder::default()
+        .with_min_delay(Duration::from_millis(10))
+        .with_max_delay(Duration::from_millis(640))
+        .with_max_times(CONFLICT_RETRIES as usize)
+        .with_jitter();
+    let once = || transact_once(client, items.clone());
+    once.retry(backoff)
+        .when(|failed| matches!(failed, TryFailed::Conflict(_)))
+        .await
+        .map_err(|(TryFailed::Conflict(error) | TryFailed::Final(error))| error)
+}
+
+/// One try of the transaction of `items`.
+async fn transact_once(
+    client: &Client,
+    items: Vec<TransactWriteItem>,
+) -> Result<Transacted, TryFailed> {
+    let error = match client
+        .transact_write_items()
+        .set_transact_items(Some(items))
+        .send()
+        .await
+    {
+        Ok(_) => return Ok(Transacted::Applied),
+        Err(error) => error,
+    };
+    let failed = |error| BackendError::new("DynamoDB TransactWriteItems", error);
+    let Some(TransactWriteItemsError::TransactionCanceledException(cancelled)) =
+        error.as_service_error()
+    else {
+        return Err(TryFailed::Final(failed(error)));
+    };
+    let codes: Vec<&str> = cancelled
+        .cancellation_reasons()
+        .iter()
+        .filter_map(|reason| reason.code())
+        .collect();
+    let refused = codes.contains(&"ConditionalCheckFailed");
+    let conflict = codes.contains(&"TransactionConflict");
+    if !refused && conflict {
+        // Cancelled by another transaction, nothing applied: again.
+        Err(TryFailed::Conflict(failed(error)))
+    } else if codes
+        .iter()
+        .all(|code| *code == "ConditionalCheckFailed" || *code == "None")
+    {
+        // A condition failed (with no reasons given, only a condition
+        // can have cancelled it): the write's answer, not an error.
+        Ok(Transacted::Refused)
+    } else {
+        Err(TryFailed::Final(failed(error)))
     }
 }
 
@@ -200,47 +221,11 @@ pub async fn read(client: &Client, table: &str, status: Status) -> Result<u64, B
 }
 
 /// The counter items of `status` that exist, read consistently in one
-/// `BatchGetItem` (keys left unprocessed under load are asked again).
+/// `BatchGetItem`.
 async fn counter_items(
     client: &Client,
     table: &str,
     status: Status,
 ) -> Result<Vec<Item>, BackendError> {
-    let mut wanted = Some(
-        KeysAndAttributes::builder()
-            .set_keys(Some(keys_of(status)))
-            .consistent_read(true)
-            .build()
-            .map_err(|error| BackendError::new("building a counter read", error))?,
-    );
-    let mut items = Vec::new();
-    for attempt in 0..6 {
-        let Some(request) = wanted.take() else { break };
-        if attempt > 0 {
-            tokio::time::sleep(Duration::from_millis(50 << attempt)).await;
-        }
-        let output = client
-            .batch_get_item()
-            .request_items(table, request)
-            .send()
-            .await
-            .map_err(|error| BackendError::new("DynamoDB BatchGetItem", error))?;
-        items.extend(
-            output
-                .responses
-                .unwrap_or_default()
-                .remove(table)
-                .unwrap_or_default(),
-        );
-        wanted = output
-            .unprocessed_keys
-            .and_then(|mut unprocessed| unprocessed.remove(table));
-    }
-    if wanted.is_some() {
-        return Err(BackendError::new(
-            "DynamoDB BatchGetItem",
-            "part of the counters stayed unread after retries",
-        ));
-    }
-    Ok(items)
+    super::batch_get::consistent(client, table, keys_of(status)).await
 }

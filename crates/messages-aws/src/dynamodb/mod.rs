@@ -2,13 +2,14 @@
 //!
 //! The table design (keys, shards, projections, and what each costs) is in
 //! `layout.rs`; items are written and read in `item.rs`; lists that span the
-//! shards are read in `fan_out.rs`. The same table holds idempotency keys
+//! shards are read in `fan_out.rs`, and many items at once in `batch_get.rs`. The same table holds idempotency keys
 //! (`keys.rs`) and the operator's sessions (`sessions.rs`, [`DynamoSessions`]).
 //!
 //! Pages are cut with a key condition `id < :cursor` rather than
 //! `ExclusiveStartKey`, which stays right when the cursor's message has since
 //! changed status and left the index partition.
 
+mod batch_get;
 mod counters;
 mod fan_out;
 mod item;
@@ -26,7 +27,7 @@ use aws_sdk_dynamodb::operation::query::builders::QueryFluentBuilder;
 use aws_sdk_dynamodb::operation::update_item::builders::UpdateItemFluentBuilder;
 use aws_sdk_dynamodb::operation::update_item::{UpdateItemError, UpdateItemOutput};
 use aws_sdk_dynamodb::types::{
-    AttributeValue, Delete, KeysAndAttributes, Put, ReturnValue, Select, TransactWriteItem, Update,
+    AttributeValue, Delete, Put, ReturnValue, Select, TransactWriteItem, Update,
 };
 use chrono::{DateTime, Utc};
 
@@ -550,50 +551,11 @@ impl StatusStore for DynamoStore {
             .take(messages::MAX_PAGE as usize)
             .map(|id| Item::from([("id".to_owned(), s(*id))]))
             .collect();
-        if keys.is_empty() {
-            return Ok(Vec::new());
-        }
-        let mut pending = Some(
-            KeysAndAttributes::builder()
-                .set_keys(Some(keys))
-                .consistent_read(true)
-                .build()
-                .map_err(|error| BackendError::new("building a DynamoDB batch", error))?,
-        );
-        let mut found = Vec::new();
-        for attempt in 0..6 {
-            let Some(request) = pending.take() else { break };
-            if attempt > 0 {
-                tokio::time::sleep(std::time::Duration::from_millis(50 << attempt)).await;
-            }
-            let mut output = self
-                .client
-                .batch_get_item()
-                .request_items(&self.table, request)
-                .send()
-                .await
-                .map_err(|error| BackendError::new("DynamoDB BatchGetItem", error))?;
-            for item in output
-                .responses
-                .as_mut()
-                .and_then(|responses| responses.remove(&self.table))
-                .unwrap_or_default()
-            {
-                found.push(from_item(&item)?);
-            }
-            pending = output
-                .unprocessed_keys
-                .and_then(|mut unprocessed| unprocessed.remove(&self.table))
-                .filter(|keys| !keys.keys.is_empty());
-        }
-        // A message left out would silently vanish from a page: say so instead.
-        if pending.is_some() {
-            return Err(BackendError::new(
-                "DynamoDB BatchGetItem",
-                "part of the batch stayed unprocessed after retries",
-            ));
-        }
-        Ok(found)
+        batch_get::consistent(&self.client, &self.table, keys)
+            .await?
+            .iter()
+            .map(from_item)
+            .collect()
     }
 
     async fn newer_than(&self, after: MessageId, limit: u32) -> Result<Vec<Message>, BackendError> {
