@@ -64,7 +64,11 @@ impl Application {
             settings.poller.clone(),
         );
         // Refused at start, as Elastic Beanstalk refuses it: periodic tasks on a FIFO queue.
-        let scheduler = Scheduler::new(settings.cron.clone(), backends.clone())?;
+        let scheduler = Scheduler::new(
+            settings.cron.clone(),
+            backends.queue.clone(),
+            backends.store.clone(),
+        )?;
         let router = routes::router(state, poller.clone(), settings.intake, tasks).layer((
             TraceLayer::new_for_http(),
             // sqsd stops waiting after its InactivityTimeout (`INACTIVITY_TIMEOUT`

@@ -9,6 +9,7 @@
 //! sends it again. A job delivered twice is safe (the worker's writes are
 //! conditional); a job lost is not, so the order is never the other way.
 
+use messages::QueueTraffic;
 use std::time::Duration;
 
 use async_trait::async_trait;

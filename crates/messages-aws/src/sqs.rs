@@ -1,5 +1,6 @@
 //! The queue on Amazon SQS.
 
+use messages::QueueTraffic;
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 use std::time::Duration;
@@ -149,7 +150,7 @@ fn fifo_fields(message: &Outgoing, fifo: bool) -> (Option<String>, Option<String
 }
 
 #[async_trait]
-impl Queue for SqsQueue {
+impl QueueTraffic for SqsQueue {
     async fn send_message(&self, message: &Outgoing) -> Result<(), BackendError> {
         let (group, deduplication_id) = fifo_fields(message, self.is_fifo());
         self.client
@@ -276,7 +277,10 @@ impl Queue for SqsQueue {
             .map_err(|error| BackendError::new("SQS ChangeMessageVisibility", error))?;
         Ok(())
     }
+}
 
+#[async_trait]
+impl Queue for SqsQueue {
     async fn depth(&self) -> Result<QueueDepth, BackendError> {
         let counts = [
             QueueAttributeName::ApproximateNumberOfMessages,

@@ -14,6 +14,7 @@
 //!   accepted and dropped (the deduplication interval);
 //! - other groups proceed in parallel.
 
+use messages::QueueTraffic;
 use std::collections::BTreeMap;
 use std::time::Duration;
 
@@ -166,7 +167,7 @@ impl EmbeddedQueue {
 }
 
 #[async_trait]
-impl Queue for EmbeddedQueue {
+impl QueueTraffic for EmbeddedQueue {
     async fn send_message(&self, message: &Outgoing) -> Result<(), BackendError> {
         let body = message.body.clone();
         let attributes = attributes_to_column(&message.attributes);
@@ -272,7 +273,10 @@ impl Queue for EmbeddedQueue {
         }
         Ok(())
     }
+}
 
+#[async_trait]
+impl Queue for EmbeddedQueue {
     /// `delayed` is always 0 here: nothing is sent with a delay, and a
     /// message made invisible again has been received, so it is in flight. A
     /// message due for redrive counts as waiting until the next receive moves

@@ -10,7 +10,10 @@
 //! - Domain: [`MessageId`] (UUIDv7), [`Status`], [`Simulate`], [`MessageBody`]
 //!   (validated text), [`Message`] (the record), its [`Event`]s (its timeline) and its [`Progress`], [`JobPayload`] (what the queue
 //!   carries), [`MessageGroup`] (FIFO order), [`IdempotencyKey`] and its [`KeyClaim`] (idempotent sends).
-//! - Ports: [`Queue`] (and its [`DeadLetterQueue`]), [`StatusStore`] and
+//! - Ports: [`Queue`] (its traffic: [`QueueTraffic`]; and its
+//!   [`DeadLetterQueue`]), [`StatusStore`] (its roles: [`MessageLifecycle`],
+//!   [`IdempotencyKeys`], [`RunClaims`], [`SweeperQueries`],
+//!   [`OperatorActions`], [`DashboardReads`]) and
 //!   [`SessionStore`] (the operator's sign-ins, known by a [`SessionKey`]),
 //!   returning [`BackendError`] and never an SDK type; [`Backends`] holds a
 //!   queue, a store and the sessions. The backends live in their
@@ -44,10 +47,11 @@ pub use idempotency::{
 };
 pub use message::{JobPayload, Message, now};
 pub use progress::Progress;
-pub use queue::{Outgoing, Queue, QueueDepth, QueueKind, Received};
+pub use queue::{Outgoing, Queue, QueueDepth, QueueKind, QueueTraffic, Received};
 pub use sessions::{InvalidSessionKey, NewSession, SESSION_KEY_CHARS, SessionKey, SessionStore};
 pub use simulate::{Simulate, UnknownSimulate};
 pub use status::{FinalStatus, Status, UnknownStatus};
 pub use store::{
-    ListQuery, MAX_PAGE, Outcome, Page, Requeues, StaleQuery, StatusStore, Transition,
+    DashboardReads, IdempotencyKeys, ListQuery, MAX_PAGE, MessageLifecycle, OperatorActions,
+    Outcome, Page, Requeues, RunClaims, StaleQuery, StatusStore, SweeperQueries, Transition,
 };

@@ -144,12 +144,10 @@ impl Outgoing {
     }
 }
 
-/// A work queue with at-least-once delivery and visibility timeouts: a
-/// standard queue, or a FIFO queue, which also delivers the messages of one
-/// group one at a time, in order, and drops a send whose deduplication id it
-/// has seen in the last five minutes (SQS's deduplication interval).
+/// A queue's traffic: messages sent, received, deleted, made visible again.
+/// See [`Queue`].
 #[async_trait]
-pub trait Queue: Send + Sync + 'static {
+pub trait QueueTraffic: Send + Sync + 'static {
     /// Enqueues one body.
     async fn send(&self, body: &str) -> Result<(), BackendError> {
         self.send_message(&Outgoing::new(body)).await
@@ -187,7 +185,15 @@ pub trait Queue: Send + Sync + 'static {
         receipt_handle: &str,
         timeout: Duration,
     ) -> Result<(), BackendError>;
+}
 
+/// A work queue with at-least-once delivery and visibility timeouts: a
+/// standard queue, or a FIFO queue, which also delivers the messages of one
+/// group one at a time, in order, and drops a send whose deduplication id it
+/// has seen in the last five minutes (SQS's deduplication interval). Its
+/// traffic is [`QueueTraffic`]; here is what it is and what it holds.
+#[async_trait]
+pub trait Queue: QueueTraffic {
     /// How many messages are waiting, in flight and delayed. (On SQS the
     /// counts are approximate and lag by up to a minute, which is fine for the
     /// sweeper, its only user.)

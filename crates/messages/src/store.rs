@@ -137,9 +137,10 @@ impl Requeues {
     }
 }
 
-/// Where messages and their states are kept.
+/// A message's life, as the web and the worker write and read it: created
+/// `pending`, read, its attempts noted, finished once.
 #[async_trait]
-pub trait StatusStore: Send + Sync + 'static {
+pub trait MessageLifecycle: Send + Sync + 'static {
     /// Records a new message. Refuses to overwrite an existing id.
     async fn create(&self, message: &Message) -> Result<(), BackendError>;
 
@@ -163,22 +164,6 @@ pub trait StatusStore: Send + Sync + 'static {
         Ok(found)
     }
 
-    /// Messages created after `after`, oldest first, at most `limit`: what a
-    /// live page has not seen yet.
-    async fn newer_than(&self, after: MessageId, limit: u32) -> Result<Vec<Message>, BackendError>;
-
-    /// How many messages have `status`, exactly, at a cost that does not
-    /// grow with the number of messages: a counter that every change of
-    /// status updates in the same atomic write, so duplicate and concurrent
-    /// deliveries, and a crash between two writes, leave it exact.
-    async fn count(&self, status: Status) -> Result<u64, BackendError>;
-
-    /// The oldest `pending` message's id, which holds when it was created
-    /// ([`MessageId::time`]): how long the oldest unfinished message has
-    /// waited, for the pipeline strip. Cheap at any backlog: the first key
-    /// of the pending index (on DynamoDB, of each of its shards).
-    async fn oldest_pending(&self) -> Result<Option<MessageId>, BackendError>;
-
     /// Moves a `pending` message to a final state; see [`Transition`].
     async fn finish(&self, id: MessageId, outcome: &Outcome) -> Result<Transition, BackendError>;
 
@@ -200,54 +185,12 @@ pub trait StatusStore: Send + Sync + 'static {
     /// second without answering, so only slow jobs pay for the write.
     /// Returns whether it was added (not when the message is final or gone).
     async fn note_started(&self, id: MessageId, event: &Event) -> Result<bool, BackendError>;
+}
 
-    /// An operator's retry: moves a `fail` message back to `pending`, keeps
-    /// its attempts, adds one to `retries`, clears its error, sets
-    /// `updated_at` to `at` and adds [`Event::Retried`] to the timeline, only if it is still `fail` (so of two retries,
-    /// one wins). Returns the message as written, or `None` when this call
-    /// changed nothing (gone, or not `fail`).
-    async fn retry(
-        &self,
-        id: MessageId,
-        at: DateTime<Utc>,
-    ) -> Result<Option<Message>, BackendError>;
-
-    /// An operator's delete: removes a message's record, only if it is
-    /// `fail`. Returns whether this call removed it.
-    async fn delete_failed(&self, id: MessageId) -> Result<bool, BackendError>;
-
-    /// Lists messages newest first, reading only about one page from the backend.
-    async fn list(&self, query: ListQuery) -> Result<Page, BackendError>;
-
-    /// The oldest `pending` messages that match `query` (at most its
-    /// `limit`, oldest first): what the sweeper examines.
-    async fn stale_pending(&self, query: StaleQuery) -> Result<Vec<Message>, BackendError>;
-
-    /// Claims a stuck `pending` message for the sweeper to enqueue again: sets
-    /// `updated_at` to `at`, `error` to `note`, adds one to `requeues` and
-    /// [`Event::Requeued`] to the timeline, only
-    /// if `updated_at` still equals `seen` (so of two sweepers, one wins).
-    /// Returns whether this call won.
-    async fn claim_requeue(
-        &self,
-        id: MessageId,
-        seen: DateTime<Utc>,
-        at: DateTime<Utc>,
-        note: &str,
-    ) -> Result<bool, BackendError>;
-
-    /// Claims the run of periodic task `task` scheduled at `scheduled_at`:
-    /// records it only if no run at or after that time is recorded yet, so of
-    /// several pollers that reach the same run, exactly one enqueues it. (sqsd
-    /// elects the instance that enqueues periodic tasks through a DynamoDB
-    /// table; this conditional write is the same election, per run.)
-    /// Returns whether this call won.
-    async fn claim_scheduled_run(
-        &self,
-        task: &str,
-        scheduled_at: DateTime<Utc>,
-    ) -> Result<bool, BackendError>;
-
+/// Sends made once per `Idempotency-Key`: the web's claims on keys and
+/// what became of them.
+#[async_trait]
+pub trait IdempotencyKeys: Send + Sync + 'static {
     /// Claims `key` for a send by recording `claim` (whose outcome is
     /// [`KeyOutcome::InProgress`]), if the key has no claim younger than
     /// [`crate::KEY_WINDOW`] at `claim.claimed_at`; otherwise returns that
@@ -276,7 +219,96 @@ pub trait StatusStore: Send + Sync + 'static {
         key: &IdempotencyKey,
         claimed_at: DateTime<Utc>,
     ) -> Result<(), BackendError>;
+}
 
+/// Periodic runs enqueued once, whoever reaches them: the scheduler's claims.
+#[async_trait]
+pub trait RunClaims: Send + Sync + 'static {
+    /// Claims the run of periodic task `task` scheduled at `scheduled_at`:
+    /// records it only if no run at or after that time is recorded yet, so of
+    /// several pollers that reach the same run, exactly one enqueues it. (sqsd
+    /// elects the instance that enqueues periodic tasks through a DynamoDB
+    /// table; this conditional write is the same election, per run.)
+    /// Returns whether this call won.
+    async fn claim_scheduled_run(
+        &self,
+        task: &str,
+        scheduled_at: DateTime<Utc>,
+    ) -> Result<bool, BackendError>;
+}
+
+/// What the sweeper finds stuck in `pending`, and claims to enqueue again.
+#[async_trait]
+pub trait SweeperQueries: Send + Sync + 'static {
+    /// The oldest `pending` messages that match `query` (at most its
+    /// `limit`, oldest first): what the sweeper examines.
+    async fn stale_pending(&self, query: StaleQuery) -> Result<Vec<Message>, BackendError>;
+
+    /// Claims a stuck `pending` message for the sweeper to enqueue again: sets
+    /// `updated_at` to `at`, `error` to `note`, adds one to `requeues` and
+    /// [`Event::Requeued`] to the timeline, only
+    /// if `updated_at` still equals `seen` (so of two sweepers, one wins).
+    /// Returns whether this call won.
+    async fn claim_requeue(
+        &self,
+        id: MessageId,
+        seen: DateTime<Utc>,
+        at: DateTime<Utc>,
+        note: &str,
+    ) -> Result<bool, BackendError>;
+}
+
+/// An operator's actions on failed messages.
+#[async_trait]
+pub trait OperatorActions: Send + Sync + 'static {
+    /// An operator's retry: moves a `fail` message back to `pending`, keeps
+    /// its attempts, adds one to `retries`, clears its error, sets
+    /// `updated_at` to `at` and adds [`Event::Retried`] to the timeline, only if it is still `fail` (so of two retries,
+    /// one wins). Returns the message as written, or `None` when this call
+    /// changed nothing (gone, or not `fail`).
+    async fn retry(
+        &self,
+        id: MessageId,
+        at: DateTime<Utc>,
+    ) -> Result<Option<Message>, BackendError>;
+
+    /// An operator's delete: removes a message's record, only if it is
+    /// `fail`. Returns whether this call removed it.
+    async fn delete_failed(&self, id: MessageId) -> Result<bool, BackendError>;
+}
+
+/// What the pages and the dashboard read: lists, counts, the newest and
+/// the oldest waiting message.
+#[async_trait]
+pub trait DashboardReads: Send + Sync + 'static {
+    /// Lists messages newest first, reading only about one page from the backend.
+    async fn list(&self, query: ListQuery) -> Result<Page, BackendError>;
+
+    /// Messages created after `after`, oldest first, at most `limit`: what a
+    /// live page has not seen yet.
+    async fn newer_than(&self, after: MessageId, limit: u32) -> Result<Vec<Message>, BackendError>;
+
+    /// How many messages have `status`, exactly, at a cost that does not
+    /// grow with the number of messages: a counter that every change of
+    /// status updates in the same atomic write, so duplicate and concurrent
+    /// deliveries, and a crash between two writes, leave it exact.
+    async fn count(&self, status: Status) -> Result<u64, BackendError>;
+
+    /// The oldest `pending` message's id, which holds when it was created
+    /// ([`MessageId::time`]): how long the oldest unfinished message has
+    /// waited, for the pipeline strip. Cheap at any backlog: the first key
+    /// of the pending index (on DynamoDB, of each of its shards).
+    async fn oldest_pending(&self) -> Result<Option<MessageId>, BackendError>;
+}
+
+/// Where messages and their states are kept: every role above, in one
+/// value ([`crate::Backends`] holds one). A part of the app that needs one
+/// role takes that trait (`Arc<dyn RunClaims>`, say), so what it may do to
+/// the store is in its signature; `scripts/check-architecture` keeps each
+/// role under ten methods.
+pub trait StatusStore:
+    MessageLifecycle + IdempotencyKeys + RunClaims + SweeperQueries + OperatorActions + DashboardReads
+{
     /// A short description for logs and the start-up banner.
     fn describe(&self) -> String;
 

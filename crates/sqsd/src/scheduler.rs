@@ -10,7 +10,10 @@ use std::future::Future;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
-use messages::{BackendError, Backends, Outgoing};
+use std::sync::Arc;
+
+use backon::Retryable;
+use messages::{BackendError, Outgoing, Queue, RunClaims};
 
 use crate::PeriodicTask;
 use crate::cron::{CronTable, CronTask};
@@ -32,20 +35,30 @@ pub struct FifoRefusesTasks {
 #[derive(Clone)]
 pub struct Scheduler {
     table: CronTable,
-    backends: Backends,
+    queue: Arc<dyn Queue>,
+    /// The store's one role the scheduler needs: claiming a run.
+    claims: Arc<dyn RunClaims>,
 }
 
 impl Scheduler {
-    /// Runs `table`'s tasks on `backends`' queue, or refuses a FIFO queue as
-    /// Elastic Beanstalk does.
-    pub fn new(table: CronTable, backends: Backends) -> Result<Self, FifoRefusesTasks> {
-        if !table.is_empty() && backends.queue.is_fifo() {
+    /// Runs `table`'s tasks on `queue`, each run claimed once in `claims`
+    /// (the status store), or refuses a FIFO queue as Elastic Beanstalk does.
+    pub fn new(
+        table: CronTable,
+        queue: Arc<dyn Queue>,
+        claims: Arc<dyn RunClaims>,
+    ) -> Result<Self, FifoRefusesTasks> {
+        if !table.is_empty() && queue.is_fifo() {
             return Err(FifoRefusesTasks {
                 tasks: table.tasks.len(),
-                queue: backends.queue.name(),
+                queue: queue.name(),
             });
         }
-        Ok(Self { table, backends })
+        Ok(Self {
+            table,
+            queue,
+            claims,
+        })
     }
 
     /// Enqueues the run of `task` scheduled at `at`, if this caller wins it.
@@ -59,30 +72,22 @@ impl Scheduler {
         task: &CronTask,
         at: DateTime<Utc>,
     ) -> Result<bool, BackendError> {
-        if !self
-            .backends
-            .store
-            .claim_scheduled_run(&task.name, at)
-            .await?
-        {
+        if !self.claims.claim_scheduled_run(&task.name, at).await? {
             return Ok(false);
         }
         let message = Outgoing::new(TASK_BODY)
             .with_attributes(PeriodicTask::run(&task.name, &task.url, at).message_attributes());
-        let mut pause = Duration::from_millis(500);
-        let mut tries = 1;
-        loop {
-            match self.backends.queue.send_message(&message).await {
-                Ok(()) => return Ok(true),
-                Err(error) if tries == SEND_TRIES => return Err(error),
-                Err(error) => {
-                    tracing::warn!(task = %task.name, error = %error.chain(), retry_in = ?pause, "cannot enqueue a periodic task yet");
-                    tokio::time::sleep(pause).await;
-                    pause *= 2;
-                    tries += 1;
-                }
-            }
-        }
+        let send = || self.queue.send_message(&message);
+        send.retry(
+            backon::ExponentialBuilder::default()
+                .with_min_delay(Duration::from_millis(500))
+                .with_max_times(SEND_TRIES - 1),
+        )
+        .notify(|error, pause| {
+            tracing::warn!(task = %task.name, error = %error.chain(), retry_in = ?pause, "cannot enqueue a periodic task yet");
+        })
+        .await?;
+        Ok(true)
     }
 
     /// Enqueues every run as its time comes, until `shutdown` completes. A run
@@ -139,7 +144,7 @@ impl Scheduler {
 pub const LATE: Duration = Duration::from_secs(30);
 
 /// Sends of one run's message before the run counts as missed.
-const SEND_TRIES: u32 = 3;
+const SEND_TRIES: usize = 3;
 
 /// Whether the run scheduled at `at`, reached at `now`, is too late to enqueue.
 fn is_late(at: DateTime<Utc>, now: DateTime<Utc>) -> bool {

@@ -3,6 +3,7 @@
 //! them standard and FIFO. Contract tests run the same
 //! assertions on both; a behaviour that differs is a bug in the embedded one.
 
+use messages::QueueTraffic;
 use std::sync::Arc;
 use std::time::Duration;
 

@@ -3,6 +3,10 @@
 //! They count the calls they refused, so a test can also show that a request
 //! made none at all.
 
+use messages::QueueTraffic;
+use messages::{
+    DashboardReads, IdempotencyKeys, MessageLifecycle, OperatorActions, RunClaims, SweeperQueries,
+};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
@@ -33,10 +37,11 @@ impl Down {
 }
 
 #[async_trait]
-impl Queue for Down {
+impl QueueTraffic for Down {
     async fn send_message(&self, _message: &Outgoing) -> Result<(), BackendError> {
         self.down("send")
     }
+
     async fn receive(
         &self,
         _max: u32,
@@ -45,9 +50,11 @@ impl Queue for Down {
     ) -> Result<Vec<Received>, BackendError> {
         self.down("receive")
     }
+
     async fn delete(&self, _receipt_handle: &str) -> Result<(), BackendError> {
         self.down("delete")
     }
+
     async fn change_visibility(
         &self,
         _receipt_handle: &str,
@@ -55,34 +62,45 @@ impl Queue for Down {
     ) -> Result<(), BackendError> {
         self.down("change visibility")
     }
+}
+
+#[async_trait]
+impl Queue for Down {
     async fn depth(&self) -> Result<QueueDepth, BackendError> {
         self.down("depth")
     }
+
     async fn dead_letter_queue(&self) -> Result<Option<Arc<dyn DeadLetterQueue>>, BackendError> {
         self.down("find the dead-letter queue")
     }
+
     fn name(&self) -> String {
         "down".to_owned()
     }
+
     fn describe(&self) -> String {
         "a queue that is down".to_owned()
     }
+
     fn service(&self) -> &'static str {
         "a queue that is down"
     }
 }
 
 #[async_trait]
-impl StatusStore for Down {
+impl MessageLifecycle for Down {
     async fn create(&self, _message: &Message) -> Result<(), BackendError> {
         self.down("create")
     }
+
     async fn get(&self, _id: MessageId) -> Result<Option<Message>, BackendError> {
         self.down("get")
     }
+
     async fn finish(&self, _id: MessageId, _outcome: &Outcome) -> Result<Transition, BackendError> {
         self.down("finish")
     }
+
     async fn record_attempt(
         &self,
         _id: MessageId,
@@ -93,38 +111,57 @@ impl StatusStore for Down {
     ) -> Result<Transition, BackendError> {
         self.down("record attempt")
     }
+
     async fn note_started(&self, _id: MessageId, _event: &Event) -> Result<bool, BackendError> {
         self.down("note a start")
     }
-    async fn retry(
+}
+
+#[async_trait]
+impl IdempotencyKeys for Down {
+    async fn claim_key(
         &self,
-        _id: MessageId,
-        _at: DateTime<Utc>,
-    ) -> Result<Option<Message>, BackendError> {
-        self.down("retry")
+        _key: &IdempotencyKey,
+        _claim: &KeyClaim,
+    ) -> Result<Claimed, BackendError> {
+        self.down("claim_key")
     }
-    async fn delete_failed(&self, _id: MessageId) -> Result<bool, BackendError> {
-        self.down("delete")
-    }
-    async fn list(&self, _query: ListQuery) -> Result<Page, BackendError> {
-        self.down("list")
-    }
-    async fn newer_than(
+
+    async fn settle_key(
         &self,
-        _after: MessageId,
-        _limit: u32,
-    ) -> Result<Vec<Message>, BackendError> {
-        self.down("newer than")
+        _key: &IdempotencyKey,
+        _claimed_at: DateTime<Utc>,
+        _outcome: &KeyOutcome,
+    ) -> Result<bool, BackendError> {
+        self.down("settle_key")
     }
-    async fn count(&self, _status: Status) -> Result<u64, BackendError> {
-        self.down("count")
+
+    async fn release_key(
+        &self,
+        _key: &IdempotencyKey,
+        _claimed_at: DateTime<Utc>,
+    ) -> Result<(), BackendError> {
+        self.down("release_key")
     }
-    async fn oldest_pending(&self) -> Result<Option<MessageId>, BackendError> {
-        self.down("oldest pending")
+}
+
+#[async_trait]
+impl RunClaims for Down {
+    async fn claim_scheduled_run(
+        &self,
+        _task: &str,
+        _scheduled_at: DateTime<Utc>,
+    ) -> Result<bool, BackendError> {
+        self.down("claim scheduled run")
     }
+}
+
+#[async_trait]
+impl SweeperQueries for Down {
     async fn stale_pending(&self, _query: StaleQuery) -> Result<Vec<Message>, BackendError> {
         self.down("stale pending")
     }
+
     async fn claim_requeue(
         &self,
         _id: MessageId,
@@ -134,38 +171,51 @@ impl StatusStore for Down {
     ) -> Result<bool, BackendError> {
         self.down("claim requeue")
     }
-    async fn claim_scheduled_run(
+}
+
+#[async_trait]
+impl OperatorActions for Down {
+    async fn retry(
         &self,
-        _task: &str,
-        _scheduled_at: DateTime<Utc>,
-    ) -> Result<bool, BackendError> {
-        self.down("claim scheduled run")
+        _id: MessageId,
+        _at: DateTime<Utc>,
+    ) -> Result<Option<Message>, BackendError> {
+        self.down("retry")
     }
-    async fn claim_key(
+
+    async fn delete_failed(&self, _id: MessageId) -> Result<bool, BackendError> {
+        self.down("delete")
+    }
+}
+
+#[async_trait]
+impl DashboardReads for Down {
+    async fn list(&self, _query: ListQuery) -> Result<Page, BackendError> {
+        self.down("list")
+    }
+
+    async fn newer_than(
         &self,
-        _key: &IdempotencyKey,
-        _claim: &KeyClaim,
-    ) -> Result<Claimed, BackendError> {
-        self.down("claim_key")
+        _after: MessageId,
+        _limit: u32,
+    ) -> Result<Vec<Message>, BackendError> {
+        self.down("newer than")
     }
-    async fn settle_key(
-        &self,
-        _key: &IdempotencyKey,
-        _claimed_at: DateTime<Utc>,
-        _outcome: &KeyOutcome,
-    ) -> Result<bool, BackendError> {
-        self.down("settle_key")
+
+    async fn count(&self, _status: Status) -> Result<u64, BackendError> {
+        self.down("count")
     }
-    async fn release_key(
-        &self,
-        _key: &IdempotencyKey,
-        _claimed_at: DateTime<Utc>,
-    ) -> Result<(), BackendError> {
-        self.down("release_key")
+
+    async fn oldest_pending(&self) -> Result<Option<MessageId>, BackendError> {
+        self.down("oldest pending")
     }
+}
+
+impl StatusStore for Down {
     fn describe(&self) -> String {
         "a store that is down".to_owned()
     }
+
     fn service(&self) -> &'static str {
         "a store that is down"
     }

@@ -5,6 +5,10 @@
 //! where what the caller is told must match what really happened; every other
 //! call goes through to the real backend unchanged.
 
+use messages::QueueTraffic;
+use messages::{
+    DashboardReads, IdempotencyKeys, MessageLifecycle, OperatorActions, RunClaims, SweeperQueries,
+};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
@@ -118,13 +122,15 @@ struct FaultyQueue {
 }
 
 #[async_trait]
-impl Queue for FaultyQueue {
+impl QueueTraffic for FaultyQueue {
     async fn send_message(&self, message: &Outgoing) -> Result<(), BackendError> {
         faulty("send", self.send, self.inner.send_message(message)).await
     }
+
     async fn send_batch(&self, messages: &[Outgoing]) -> Result<Vec<bool>, BackendError> {
         faulty("send batch", self.send, self.inner.send_batch(messages)).await
     }
+
     async fn receive(
         &self,
         max: u32,
@@ -133,9 +139,11 @@ impl Queue for FaultyQueue {
     ) -> Result<Vec<Received>, BackendError> {
         self.inner.receive(max, wait, visibility).await
     }
+
     async fn delete(&self, receipt_handle: &str) -> Result<(), BackendError> {
         self.inner.delete(receipt_handle).await
     }
+
     async fn change_visibility(
         &self,
         receipt_handle: &str,
@@ -145,21 +153,30 @@ impl Queue for FaultyQueue {
             .change_visibility(receipt_handle, visibility)
             .await
     }
+}
+
+#[async_trait]
+impl Queue for FaultyQueue {
     async fn depth(&self) -> Result<QueueDepth, BackendError> {
         self.inner.depth().await
     }
+
     async fn dead_letter_queue(&self) -> Result<Option<Arc<dyn DeadLetterQueue>>, BackendError> {
         self.inner.dead_letter_queue().await
     }
+
     fn is_fifo(&self) -> bool {
         self.inner.is_fifo()
     }
+
     fn name(&self) -> String {
         self.inner.name()
     }
+
     fn describe(&self) -> String {
         format!("{} (with test faults)", self.inner.describe())
     }
+
     fn service(&self) -> &'static str {
         self.inner.service()
     }
@@ -172,10 +189,11 @@ struct FaultyStore {
 }
 
 #[async_trait]
-impl StatusStore for FaultyStore {
+impl MessageLifecycle for FaultyStore {
     async fn create(&self, message: &Message) -> Result<(), BackendError> {
         faulty("create", self.faults.create, self.inner.create(message)).await
     }
+
     async fn create_batch(&self, messages: &[Message]) -> Result<(), BackendError> {
         faulty(
             "create batch",
@@ -184,31 +202,19 @@ impl StatusStore for FaultyStore {
         )
         .await
     }
+
     async fn get(&self, id: MessageId) -> Result<Option<Message>, BackendError> {
         faulty("get", self.faults.read, self.inner.get(id)).await
     }
+
     async fn get_many(&self, ids: &[MessageId]) -> Result<Vec<Message>, BackendError> {
         faulty("get many", self.faults.read, self.inner.get_many(ids)).await
     }
-    async fn newer_than(&self, after: MessageId, limit: u32) -> Result<Vec<Message>, BackendError> {
-        self.reads.newer_than.fetch_add(1, Ordering::Relaxed);
-        self.inner.newer_than(after, limit).await
-    }
-    async fn count(&self, status: Status) -> Result<u64, BackendError> {
-        self.reads.count.fetch_add(1, Ordering::Relaxed);
-        self.inner.count(status).await
-    }
-    async fn oldest_pending(&self) -> Result<Option<MessageId>, BackendError> {
-        faulty(
-            "oldest pending",
-            self.faults.read,
-            self.inner.oldest_pending(),
-        )
-        .await
-    }
+
     async fn finish(&self, id: MessageId, outcome: &Outcome) -> Result<Transition, BackendError> {
         faulty("finish", self.faults.finish, self.inner.finish(id, outcome)).await
     }
+
     async fn record_attempt(
         &self,
         id: MessageId,
@@ -221,25 +227,57 @@ impl StatusStore for FaultyStore {
             .record_attempt(id, attempts, error, at, event)
             .await
     }
+
     async fn note_started(&self, id: MessageId, event: &Event) -> Result<bool, BackendError> {
         self.inner.note_started(id, event).await
     }
-    async fn retry(
+}
+
+#[async_trait]
+impl IdempotencyKeys for FaultyStore {
+    async fn claim_key(
         &self,
-        id: MessageId,
-        at: DateTime<Utc>,
-    ) -> Result<Option<Message>, BackendError> {
-        self.inner.retry(id, at).await
+        key: &IdempotencyKey,
+        claim: &KeyClaim,
+    ) -> Result<Claimed, BackendError> {
+        self.inner.claim_key(key, claim).await
     }
-    async fn delete_failed(&self, id: MessageId) -> Result<bool, BackendError> {
-        self.inner.delete_failed(id).await
+
+    async fn settle_key(
+        &self,
+        key: &IdempotencyKey,
+        claimed_at: DateTime<Utc>,
+        outcome: &KeyOutcome,
+    ) -> Result<bool, BackendError> {
+        self.inner.settle_key(key, claimed_at, outcome).await
     }
-    async fn list(&self, query: ListQuery) -> Result<Page, BackendError> {
-        self.inner.list(query).await
+
+    async fn release_key(
+        &self,
+        key: &IdempotencyKey,
+        claimed_at: DateTime<Utc>,
+    ) -> Result<(), BackendError> {
+        self.inner.release_key(key, claimed_at).await
     }
+}
+
+#[async_trait]
+impl RunClaims for FaultyStore {
+    async fn claim_scheduled_run(
+        &self,
+        task: &str,
+        scheduled_at: DateTime<Utc>,
+    ) -> Result<bool, BackendError> {
+        self.inner.claim_scheduled_run(task, scheduled_at).await
+    }
+}
+
+#[async_trait]
+impl SweeperQueries for FaultyStore {
     async fn stale_pending(&self, query: StaleQuery) -> Result<Vec<Message>, BackendError> {
         self.inner.stale_pending(query).await
     }
+
     async fn claim_requeue(
         &self,
         id: MessageId,
@@ -249,38 +287,54 @@ impl StatusStore for FaultyStore {
     ) -> Result<bool, BackendError> {
         self.inner.claim_requeue(id, seen, at, note).await
     }
-    async fn claim_scheduled_run(
+}
+
+#[async_trait]
+impl OperatorActions for FaultyStore {
+    async fn retry(
         &self,
-        task: &str,
-        scheduled_at: DateTime<Utc>,
-    ) -> Result<bool, BackendError> {
-        self.inner.claim_scheduled_run(task, scheduled_at).await
+        id: MessageId,
+        at: DateTime<Utc>,
+    ) -> Result<Option<Message>, BackendError> {
+        self.inner.retry(id, at).await
     }
-    async fn claim_key(
-        &self,
-        key: &IdempotencyKey,
-        claim: &KeyClaim,
-    ) -> Result<Claimed, BackendError> {
-        self.inner.claim_key(key, claim).await
+
+    async fn delete_failed(&self, id: MessageId) -> Result<bool, BackendError> {
+        self.inner.delete_failed(id).await
     }
-    async fn settle_key(
-        &self,
-        key: &IdempotencyKey,
-        claimed_at: DateTime<Utc>,
-        outcome: &KeyOutcome,
-    ) -> Result<bool, BackendError> {
-        self.inner.settle_key(key, claimed_at, outcome).await
+}
+
+#[async_trait]
+impl DashboardReads for FaultyStore {
+    async fn newer_than(&self, after: MessageId, limit: u32) -> Result<Vec<Message>, BackendError> {
+        self.reads.newer_than.fetch_add(1, Ordering::Relaxed);
+        self.inner.newer_than(after, limit).await
     }
-    async fn release_key(
-        &self,
-        key: &IdempotencyKey,
-        claimed_at: DateTime<Utc>,
-    ) -> Result<(), BackendError> {
-        self.inner.release_key(key, claimed_at).await
+
+    async fn count(&self, status: Status) -> Result<u64, BackendError> {
+        self.reads.count.fetch_add(1, Ordering::Relaxed);
+        self.inner.count(status).await
     }
+
+    async fn oldest_pending(&self) -> Result<Option<MessageId>, BackendError> {
+        faulty(
+            "oldest pending",
+            self.faults.read,
+            self.inner.oldest_pending(),
+        )
+        .await
+    }
+
+    async fn list(&self, query: ListQuery) -> Result<Page, BackendError> {
+        self.inner.list(query).await
+    }
+}
+
+impl StatusStore for FaultyStore {
     fn describe(&self) -> String {
         format!("{} (with test faults)", self.inner.describe())
     }
+
     fn service(&self) -> &'static str {
         self.inner.service()
     }

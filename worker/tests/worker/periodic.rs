@@ -48,7 +48,12 @@ fn at(text: &str) -> DateTime<Utc> {
 }
 
 fn scheduler(backends: &Backends) -> Scheduler {
-    Scheduler::new(bundled_cron(), backends.clone()).expect("a standard queue takes periodic tasks")
+    Scheduler::new(
+        bundled_cron(),
+        backends.queue.clone(),
+        backends.store.clone(),
+    )
+    .expect("a standard queue takes periodic tasks")
 }
 
 fn fast_poller() -> PollerConfig {

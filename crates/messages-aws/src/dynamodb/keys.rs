@@ -5,13 +5,16 @@
 //! until then a claim counts as expired by its `claimed_ms` alone, so the
 //! answer never depends on when DynamoDB gets round to deleting.
 
+use async_trait::async_trait;
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::types::AttributeValue;
 use chrono::{DateTime, Utc};
 
+use super::DynamoStore;
 use super::item::{Item, s};
 use messages::{
-    BackendError, Claimed, IdempotencyKey, KEY_WINDOW, KeyClaim, KeyOutcome, MessageId,
+    BackendError, Claimed, IdempotencyKey, IdempotencyKeys, KEY_WINDOW, KeyClaim, KeyOutcome,
+    MessageId,
 };
 
 /// The key prefix of the items that record idempotency keys.
@@ -223,5 +226,33 @@ pub async fn release(
             Ok(())
         }
         Err(error) => Err(BackendError::new("DynamoDB DeleteItem", error)),
+    }
+}
+
+#[async_trait]
+impl IdempotencyKeys for DynamoStore {
+    async fn claim_key(
+        &self,
+        key: &IdempotencyKey,
+        claim: &KeyClaim,
+    ) -> Result<Claimed, BackendError> {
+        self::claim(&self.client, &self.table, key, claim).await
+    }
+
+    async fn settle_key(
+        &self,
+        key: &IdempotencyKey,
+        claimed_at: DateTime<Utc>,
+        outcome: &KeyOutcome,
+    ) -> Result<bool, BackendError> {
+        settle(&self.client, &self.table, key, claimed_at, outcome).await
+    }
+
+    async fn release_key(
+        &self,
+        key: &IdempotencyKey,
+        claimed_at: DateTime<Utc>,
+    ) -> Result<(), BackendError> {
+        release(&self.client, &self.table, key, claimed_at).await
     }
 }

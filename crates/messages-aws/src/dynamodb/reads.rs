@@ -1,0 +1,97 @@
+//! The status store on DynamoDB: the `DashboardReads` role. What the pages
+//! and the dashboard read: lists, counts, the newest and the oldest
+//! waiting.
+
+use super::*;
+
+#[async_trait]
+impl DashboardReads for DynamoStore {
+    async fn list(&self, query: ListQuery) -> Result<Page, BackendError> {
+        let limit = to_usize(query.limit.clamp(1, messages::MAX_PAGE));
+        let range = query.cursor.map(|cursor| ("<", cursor));
+        // One id more than the page tells whether there is a next page.
+        let mut ids = match (&query.group, query.status) {
+            (Some(group), _) => {
+                ids_of_every_shard(
+                    |shard| {
+                        self.query_index(
+                            INDEX_BY_GROUP,
+                            GROUP_SHARD,
+                            group_key(group, shard),
+                            range,
+                        )
+                    },
+                    Order::NewestFirst,
+                    limit + 1,
+                    ReadOn::UntilFull,
+                )
+                .await?
+            }
+            (None, Some(status)) => {
+                ids_of_every_shard(
+                    |shard| {
+                        self.query_index(
+                            INDEX_BY_STATUS,
+                            STATUS_SHARD,
+                            status_key(status, shard),
+                            range,
+                        )
+                    },
+                    Order::NewestFirst,
+                    limit + 1,
+                    ReadOn::UntilFull,
+                )
+                .await?
+            }
+            (None, None) => {
+                ids_of_every_shard(
+                    |shard| self.query_index(INDEX_NEWEST, SHARD, shard_key(shard), range),
+                    Order::NewestFirst,
+                    limit + 1,
+                    ReadOn::UntilFull,
+                )
+                .await?
+            }
+        };
+        // The cursor is the page's last id in the index, whether or not that
+        // message is still in the listed status.
+        let next_cursor = (ids.len() > limit).then(|| ids[limit - 1]);
+        ids.truncate(limit);
+        let items = self
+            .messages_in_order(&ids, |message| {
+                query.status.is_none_or(|status| message.status == status)
+            })
+            .await?;
+        Ok(Page { items, next_cursor })
+    }
+
+    async fn newer_than(&self, after: MessageId, limit: u32) -> Result<Vec<Message>, BackendError> {
+        let wanted = to_usize(limit.clamp(1, messages::MAX_PAGE));
+        let ids = ids_of_every_shard(
+            |shard| self.query_index(INDEX_NEWEST, SHARD, shard_key(shard), Some((">", after))),
+            Order::OldestFirst,
+            wanted,
+            ReadOn::UntilFull,
+        )
+        .await?;
+        self.messages_in_order(&ids, |_| true).await
+    }
+
+    async fn count(&self, status: Status) -> Result<u64, BackendError> {
+        // The status's counters (`counters.rs`): one BatchGetItem.
+        counters::read(&self.client, &self.table, status).await
+    }
+
+    async fn oldest_pending(&self) -> Result<Option<MessageId>, BackendError> {
+        // The first key of each pending shard: one item per shard read
+        // (`Limit` 1), whatever the backlog.
+        let ids = ids_of_every_shard(
+            |shard| self.pending_shard(shard, None),
+            Order::OldestFirst,
+            1,
+            ReadOn::UntilFull,
+        )
+        .await?;
+        Ok(ids.into_iter().next())
+    }
+}
