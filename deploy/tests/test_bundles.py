@@ -355,7 +355,7 @@ def test_the_web_trusts_its_proxies_and_nothing_on_the_internet(web):
 
 
 def client_of(peer: str, forwarded_for: list[str], ranges) -> str:
-    """Who the web takes for the client (web/src/client.rs): from the peer,
+    """Who the web takes for the client (web/src/edge/client.rs): from the peer,
     walk X-Forwarded-For from the right while the hop is a trusted proxy."""
 
     def trusted(address: str) -> bool:

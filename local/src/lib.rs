@@ -40,7 +40,7 @@ pub struct LocalConfig {
     /// `READ_RATE_PER_MINUTE`, `TRUSTED_PROXIES`, `MAX_IN_FLIGHT`), as the
     /// `web` binary reads them; each unset one is off, since the browser is
     /// on this machine.
-    pub limits: web::throttle::Limits,
+    pub limits: web::edge::throttle::Limits,
 }
 
 impl LocalConfig {
@@ -61,7 +61,7 @@ impl LocalConfig {
                 Some(BUNDLED_CRON_YAML),
             )?,
             operator: web::operator::Operator::from_env()?,
-            limits: web::throttle::Limits::from_env_over(web::throttle::Limits::off())?,
+            limits: web::edge::throttle::Limits::from_env_over(web::edge::throttle::Limits::off())?,
         })
     }
 }
@@ -115,7 +115,7 @@ impl Stack {
         let worker_url = url(host, worker.port());
         let web = web::Application::with_backends(
             backends,
-            Some(web::worker_link::WorkerLink::new(worker_url)?),
+            Some(web::dashboard::worker_link::WorkerLink::new(worker_url)?),
             SocketAddr::new(host, web_port),
         )
         .await?;
@@ -132,7 +132,7 @@ impl Stack {
 
     /// The same stack, its web held to `limits` (the launcher's has none:
     /// its browser is on this machine).
-    pub fn limits(self, limits: web::throttle::Limits) -> Self {
+    pub fn limits(self, limits: web::edge::throttle::Limits) -> Self {
         Self {
             web: self.web.limits(limits),
             ..self

@@ -3,8 +3,8 @@
 use backend_config::BackendConfig;
 use service::env;
 
-use crate::operator::Operator;
-use crate::throttle::Limits;
+use crate::edge::throttle::Limits;
+use crate::operator::settings::Operator;
 
 /// Everything the web needs to start.
 #[derive(Debug, Clone)]

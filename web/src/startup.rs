@@ -13,19 +13,21 @@ use service::listener::Bound;
 use tower_http::compression::CompressionLayer;
 use tower_http::trace::TraceLayer;
 
-use crate::access::Access;
-use crate::activity::ActivitySnapshot;
-use crate::all_failed::AllFailed;
-use crate::deadline;
-use crate::limits::{REQUEST_BODY_LIMIT, REQUEST_TIMEOUT};
-use crate::operator::Operator;
-use crate::recent::RecentMessages;
-use crate::redrive::Redrive;
+use crate::WebConfig;
+use crate::dashboard::activity::ActivitySnapshot;
+use crate::dashboard::snapshot::PipelineSnapshot;
+use crate::dashboard::worker_link::WorkerLink;
+use crate::edge::client;
+use crate::edge::limits::{REQUEST_BODY_LIMIT, REQUEST_TIMEOUT};
+use crate::edge::throttle::{self, Limits};
+use crate::operator::access::Access;
+use crate::operator::all_failed::AllFailed;
+use crate::operator::redrive::Redrive;
+use crate::operator::settings::Operator;
+use crate::routes::deadline;
+use crate::routes::security;
 use crate::routes::{self, AppState};
-use crate::snapshot::PipelineSnapshot;
-use crate::throttle::{self, Limits};
-use crate::worker_link::WorkerLink;
-use crate::{WebConfig, client, security};
+use crate::views::recent::RecentMessages;
 
 /// The web, bound and ready to serve.
 pub struct Application {

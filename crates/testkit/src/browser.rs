@@ -116,23 +116,28 @@ impl Browser {
     /// Waits up to `limit` until at least `wanted` elements match `css`;
     /// returns how many match then.
     pub async fn wait_for_count(&self, css: &str, wanted: usize, limit: Duration) -> usize {
-        let deadline = tokio::time::Instant::now() + limit;
-        loop {
-            let count = self.count(css).await;
-            if count >= wanted || tokio::time::Instant::now() >= deadline {
-                return count;
-            }
-            tokio::time::sleep(Duration::from_millis(200)).await;
-        }
+        self.wait_for_matches(css, limit, |count| count >= wanted)
+            .await
     }
 
     /// Waits up to `limit` until no element matches `css`; returns how many
     /// match then.
     pub async fn wait_for_none(&self, css: &str, limit: Duration) -> usize {
+        self.wait_for_matches(css, limit, |count| count == 0).await
+    }
+
+    /// Waits up to `limit` until how many elements match `css` meets
+    /// `condition`; returns how many match then.
+    async fn wait_for_matches(
+        &self,
+        css: &str,
+        limit: Duration,
+        condition: impl Fn(usize) -> bool,
+    ) -> usize {
         let deadline = tokio::time::Instant::now() + limit;
         loop {
             let count = self.count(css).await;
-            if count == 0 || tokio::time::Instant::now() >= deadline {
+            if condition(count) || tokio::time::Instant::now() >= deadline {
                 return count;
             }
             tokio::time::sleep(Duration::from_millis(200)).await;

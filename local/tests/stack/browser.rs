@@ -290,7 +290,7 @@ async fn claim_in_progress(app: &App, key: &str, text: &str) {
         outcome: messages::KeyOutcome::InProgress,
     };
     // The store holds each key as its client's own (`Client::own_key`).
-    let browser_client = web::client::Client::at(std::net::Ipv4Addr::LOCALHOST.into());
+    let browser_client = web::edge::client::Client::at(std::net::Ipv4Addr::LOCALHOST.into());
     let own = |key: &str| {
         let key = messages::IdempotencyKey::parse(key).expect("key");
         browser_client.own_key(Some(key)).expect("a key")

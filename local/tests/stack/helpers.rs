@@ -25,7 +25,7 @@ pub async fn spawn_stack(backends: Backends, settings: &WorkerSettings) -> Runni
 pub async fn spawn_limited_stack(
     backends: Backends,
     settings: &WorkerSettings,
-    limits: web::throttle::Limits,
+    limits: web::edge::throttle::Limits,
 ) -> Running {
     let stack = Stack::with_backends(backends, settings, IpAddr::V4(Ipv4Addr::LOCALHOST), (0, 0))
         .await

@@ -35,7 +35,7 @@ fn config(data_dir: &std::path::Path, intake: Intake) -> LocalConfig {
             ..WorkerSettings::default()
         },
         operator: web::operator::Operator::off(),
-        limits: web::throttle::Limits::off(),
+        limits: web::edge::throttle::Limits::off(),
     }
 }
 

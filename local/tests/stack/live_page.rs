@@ -416,7 +416,7 @@ async fn with_the_public_limits_on_the_live_page_works_and_reads_far_under_the_r
         },
         ..worker::WorkerSettings::default()
     };
-    let limits = web::throttle::Limits::default();
+    let limits = web::edge::throttle::Limits::default();
     let reads_per_minute = f64::from(limits.reads_per_minute);
     let web = crate::helpers::spawn_limited_stack(backends, &settings, limits)
         .await

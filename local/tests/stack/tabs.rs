@@ -11,7 +11,7 @@ use messages_embedded::backends as open_backends;
 use serde_json::json;
 use testkit::accessibility::assert_accessible;
 use testkit::browser::Browser;
-use web::throttle::Limits;
+use web::edge::throttle::Limits;
 
 use crate::browser::{app, send};
 use crate::helpers::{manual_worker, spawn_limited_stack};

@@ -9,7 +9,7 @@ use axum::http::request::Parts;
 use service::http::HttpError;
 
 use super::AppState;
-use crate::client::Client;
+use crate::edge::client::Client;
 
 /// Proof that the request's credential may act.
 pub struct Acting;

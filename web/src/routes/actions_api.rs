@@ -17,11 +17,11 @@ use service::http::HttpError;
 use super::AppState;
 use super::acting::Acting;
 use super::id_in_path::IdInPath;
-use crate::actions;
-use crate::client::Client;
-use crate::redrive::RedriveProgress;
-use crate::snapshot::Pipeline;
-use crate::worker_link::BatchReport;
+use crate::dashboard::snapshot::Pipeline;
+use crate::dashboard::worker_link::BatchReport;
+use crate::edge::client::Client;
+use crate::operator::actions;
+use crate::operator::redrive::RedriveProgress;
 
 pub fn router() -> Router<AppState> {
     Router::new()

@@ -10,10 +10,10 @@ use axum::{Json, Router};
 use service::http::HttpError;
 
 use super::AppState;
-use crate::activity::Activity;
-use crate::charts::Charts;
-use crate::error::store_unavailable;
-use crate::html::render;
+use crate::dashboard::activity::Activity;
+use crate::dashboard::charts::Charts;
+use crate::routes::error::store_unavailable;
+use crate::routes::html::render;
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -44,8 +44,9 @@ async fn fragment(State(state): State<AppState>) -> Response {
             },
             StatusCode::OK,
         ),
-        Err(source) => {
-            crate::html::error_page(store_unavailable("the last hour cannot be read", source))
-        }
+        Err(source) => crate::routes::html::error_page(store_unavailable(
+            "the last hour cannot be read",
+            source,
+        )),
     }
 }

@@ -14,15 +14,15 @@ use service::http::HttpError;
 
 use super::AppState;
 use super::id_in_path::IdInPath;
-use crate::client::Client;
-use crate::error::{ApiJson, query_rejection, store_unavailable};
-use crate::idempotent::{SendRequest, send_once};
-use crate::input::{
+use crate::dashboard::snapshot::Pipeline;
+use crate::edge::client::Client;
+use crate::routes::error::{ApiJson, query_rejection, store_unavailable};
+use crate::routes::input::{
     BurstSize, ListParams, burst, idempotency_key, parse_body, parse_group, parse_simulate,
     parse_watch,
 };
-use crate::message_json::{self, MessageJson};
-use crate::snapshot::Pipeline;
+use crate::sending::idempotent::{SendRequest, send_once};
+use crate::views::message_json::{self, MessageJson};
 
 pub fn router() -> Router<AppState> {
     Router::new()

@@ -7,7 +7,7 @@ use axum::routing::get;
 use tower_http::set_header::SetResponseHeaderLayer;
 
 use super::AppState;
-use crate::assets::{APP_CSS, APP_JS, FAILURES_JS, FAVICON_SVG};
+use crate::edge::assets::{APP_CSS, APP_JS, FAILURES_JS, FAVICON_SVG};
 
 pub fn router() -> Router<AppState> {
     Router::new()

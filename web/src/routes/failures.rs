@@ -33,21 +33,21 @@ use tower_http::set_header::SetResponseHeaderLayer;
 
 use super::AppState;
 use super::acting::Acting;
-use crate::actions::{self, Action, BulkReport};
-use crate::all_failed::{ALL_FAILED_PER_SECOND, AllFailedProgress, action_name, busy};
-use crate::assets::asset_version;
-use crate::badge::Badge;
-use crate::client::Client;
-use crate::error::{form_rejection, repeated_form_rejection, store_unavailable};
-use crate::error_groups::{ErrorGroup, group_errors};
-use crate::html::{error_page, render, render_refusal};
-use crate::input::parse_ids;
-use crate::plural;
-use crate::redrive::{REDRIVE_PER_SECOND, RedriveProgress};
-use crate::strip::Strip;
+use crate::dashboard::badge::Badge;
+use crate::dashboard::strip::Strip;
+use crate::edge::assets::asset_version;
+use crate::edge::client::Client;
+use crate::operator::actions::{self, Action, BulkReport};
+use crate::operator::all_failed::{ALL_FAILED_PER_SECOND, AllFailedProgress, action_name, busy};
+use crate::operator::error_groups::{ErrorGroup, group_errors};
+use crate::operator::redrive::{REDRIVE_PER_SECOND, RedriveProgress};
+use crate::routes::error::{form_rejection, repeated_form_rejection, store_unavailable};
+use crate::routes::html::{error_page, render, render_refusal};
+use crate::routes::input::parse_ids;
+use crate::views::plural;
 
 /// How many dead letters and failed messages the page shows.
-const SHOWN_MAX: u32 = crate::snapshot::DEAD_LETTERS_SHOWN;
+const SHOWN_MAX: u32 = crate::dashboard::snapshot::DEAD_LETTERS_SHOWN;
 
 /// How much of a body the dead-letter table shows.
 const TEXT_CHARS: usize = 200;
@@ -458,7 +458,7 @@ async fn sign_in(
 /// `POST /operator/sign-out`: ends this browser's session on the server, so
 /// a copy of its cookie signs nobody in afterwards, and forgets the cookie.
 async fn sign_out(State(state): State<AppState>, headers: HeaderMap, client: Client) -> Response {
-    let forget = CookieJar::new().add(crate::session::sign_out_cookie());
+    let forget = CookieJar::new().add(crate::operator::session::sign_out_cookie());
     match state.operator.sign_out(&headers, &client).await {
         Ok(()) => (forget, Redirect::to("/dead-letters")).into_response(),
         Err(error) => (forget, error_page(error)).into_response(),

@@ -1,15 +1,24 @@
-//! The web's HTTP surface; each module owns its routes, and none imports
-//! another (what they share is in `input.rs`, `html.rs` and `error.rs`).
+//! The web's HTTP surface, over every room: each router module owns its
+//! routes and none imports another; what they share is here too: reading
+//! input (`input.rs`), the use cases' errors as answers (`error.rs`), pages
+//! rendered (`html.rs`), security headers and the same-origin check
+//! (`security.rs`), and the deadline every request answers within
+//! (`deadline.rs`).
 
 mod acting;
 mod actions_api;
 mod activity;
 mod api;
 mod assets;
+pub mod deadline;
+pub(crate) mod error;
 mod failures;
 mod health;
+pub(crate) mod html;
 mod id_in_path;
+pub(crate) mod input;
 mod page;
+pub mod security;
 
 use std::sync::Arc;
 
@@ -24,17 +33,17 @@ use service::http::HttpError;
 use tower::ServiceBuilder;
 use tower::limit::GlobalConcurrencyLimitLayer;
 
-use crate::access::Access;
-use crate::activity::ActivitySnapshot;
-use crate::all_failed::AllFailed;
-use crate::badge;
-use crate::client::Client;
-use crate::html::error_for;
-use crate::recent::RecentMessages;
-use crate::redrive::Redrive;
-use crate::snapshot::PipelineSnapshot;
-use crate::throttle::{self, ClientRate, Limits};
-use crate::worker_link::WorkerLink;
+use crate::dashboard::activity::ActivitySnapshot;
+use crate::dashboard::badge;
+use crate::dashboard::snapshot::PipelineSnapshot;
+use crate::dashboard::worker_link::WorkerLink;
+use crate::edge::client::Client;
+use crate::edge::throttle::{self, ClientRate, Limits};
+use crate::operator::access::Access;
+use crate::operator::all_failed::AllFailed;
+use crate::operator::redrive::Redrive;
+use crate::routes::html::error_for;
+use crate::views::recent::RecentMessages;
 
 /// What every handler needs; cheap to clone.
 #[derive(Clone)]

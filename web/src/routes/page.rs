@@ -17,21 +17,21 @@ use service::http::HttpError;
 
 use super::AppState;
 use super::id_in_path::IdInPath;
-use crate::assets::asset_version;
-use crate::badge::Badge;
-use crate::charts::Charts;
-use crate::client::Client;
-use crate::error::form_rejection;
-use crate::html::{error_page, render, render_refusal};
-use crate::idempotent::{SendRequest, send_once};
-use crate::input::{
+use crate::dashboard::badge::Badge;
+use crate::dashboard::charts::Charts;
+use crate::dashboard::strip::Strip;
+use crate::edge::assets::asset_version;
+use crate::edge::client::Client;
+use crate::routes::error::form_rejection;
+use crate::routes::html::{error_page, render, render_refusal};
+use crate::routes::input::{
     ListParams, burst, parse_count, parse_group, parse_idempotency_key, parse_simulate,
 };
-use crate::listing::{ListFilter, ListRequest};
-use crate::plural;
-use crate::send::send_planned;
-use crate::strip::Strip;
-use crate::timeline;
+use crate::sending::idempotent::{SendRequest, send_once};
+use crate::sending::send::send_planned;
+use crate::views::listing::{ListFilter, ListRequest};
+use crate::views::plural;
+use crate::views::timeline;
 
 /// How many messages a page shows.
 const PAGE_SIZE: u32 = 25;
@@ -71,7 +71,7 @@ struct Tab {
 
 /// The tabs for `pipeline`: every message, then one per status, with the
 /// jobs in flight after the pending ones.
-fn tabs(pipeline: &crate::snapshot::Pipeline) -> Vec<Tab> {
+fn tabs(pipeline: &crate::dashboard::snapshot::Pipeline) -> Vec<Tab> {
     let shown =
         |count: Option<u64>| count.map_or_else(|| "?".to_owned(), |count| count.to_string());
     let counts = pipeline.counts.as_ref();

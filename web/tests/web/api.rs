@@ -422,7 +422,7 @@ async fn updates_carry_only_what_changed() {
     let (_, second) = web.post_json(r#"{"body": "second"}"#).await;
     finish_next(&web.fresh.backends).await;
     // What is new is read for every page at most this often (`recent.rs`).
-    tokio::time::sleep(web::recent::REFRESH_EVERY).await;
+    tokio::time::sleep(web::views::recent::REFRESH_EVERY).await;
     let (_, update) = web
         .get(&format!(
             "/api/messages/updates?after={first_id}&watch={first_id}:0&counts=1"

@@ -1,6 +1,6 @@
 //! What open pages cost: the counts and the new messages are read once per
-//! web instance for every open page (`web/src/snapshot.rs`,
-//! `web/src/recent.rs`), so many pages asking at once cost one read of each. On the embedded
+//! web instance for every open page (`web/src/dashboard/snapshot.rs`,
+//! `web/src/views/recent.rs`), so many pages asking at once cost one read of each. On the embedded
 //! backend, with the store's `count` calls counted on the way.
 
 use axum::body::Body;
@@ -10,8 +10,8 @@ use testkit::backends::Kind;
 use testkit::faults::Faults;
 use tokio::task::JoinSet;
 use tower::ServiceExt;
-use web::recent::REFRESH_EVERY;
-use web::snapshot::COUNTS_MAX_AGE;
+use web::dashboard::snapshot::COUNTS_MAX_AGE;
+use web::views::recent::REFRESH_EVERY;
 
 use crate::helpers;
 

@@ -1,4 +1,4 @@
-//! The web's limits through its router (`web::throttle`), each tried as an
+//! The web's limits through its router (`web::edge::throttle`), each tried as an
 //! attacker would: a rate per client on sends, charged per message; a rate
 //! per client on reads; the client read from `X-Forwarded-For` only through
 //! the proxies `TRUSTED_PROXIES` names (nginx alone, a load balancer then
@@ -17,8 +17,8 @@ use serde_json::Value;
 use testkit::backends::{Kind, TestBackend};
 use testkit::faults::{Fault, Faults};
 use tower::ServiceExt;
-use web::client::TrustedProxies;
-use web::throttle::Limits;
+use web::edge::client::TrustedProxies;
+use web::edge::throttle::Limits;
 
 use crate::helpers;
 

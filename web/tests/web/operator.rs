@@ -14,8 +14,8 @@ use testkit::backends::Kind;
 use testkit::faults::{Fault, Faults};
 use testkit::on_both_backends;
 use tower::ServiceExt;
+use web::edge::throttle::Limits;
 use web::operator::Operator;
-use web::throttle::Limits;
 
 const TOKEN: &str = "test-operator-token-0123456789abcdef";
 
@@ -419,7 +419,7 @@ async fn views_of_the_failures_page_share_one_look_at_the_dead_letter_queue() {
         !view().await.contains("second dead letter"),
         "the second view made a look of its own"
     );
-    tokio::time::sleep(web::snapshot::DEAD_LETTERS_MAX_AGE).await;
+    tokio::time::sleep(web::dashboard::snapshot::DEAD_LETTERS_MAX_AGE).await;
     assert!(
         view().await.contains("second dead letter"),
         "the look is renewed"

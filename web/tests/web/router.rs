@@ -171,7 +171,7 @@ fn slow(delay: std::time::Duration) -> axum::Router {
         .with_state(delay)
         .layer(axum::middleware::from_fn_with_state(
             std::time::Duration::from_millis(50),
-            web::deadline::answer_within,
+            web::routes::deadline::answer_within,
         ))
 }
 

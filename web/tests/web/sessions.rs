@@ -19,8 +19,8 @@ use proptest::prelude::*;
 use testkit::backends::Kind;
 use testkit::on_both_backends;
 use tower::ServiceExt;
+use web::edge::throttle::Limits;
 use web::operator::Operator;
-use web::throttle::Limits;
 
 const TOKEN: &str = "sessions-test-token-0123456789abcdef";
 

@@ -15,8 +15,8 @@ use axum::extract::ConnectInfo;
 use axum::http::{HeaderValue, Request, StatusCode, header};
 use proptest::prelude::*;
 use tower::ServiceExt;
+use web::edge::throttle::Limits;
 use web::operator::Operator;
-use web::throttle::Limits;
 
 const TOKEN: &str = "sign-in-fuzz-token-0123456789abcdef";
 

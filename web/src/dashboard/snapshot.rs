@@ -25,12 +25,12 @@
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-use crate::shared_read::SharedRead;
+use crate::dashboard::shared_read::SharedRead;
 use messages::{BackendError, Backends, DeadLetter, MessageId, Status};
 use serde::Serialize;
 
-use crate::stall::StallWatch;
-use crate::worker_link::{WorkerLink, WorkerMode};
+use crate::dashboard::stall::StallWatch;
+use crate::dashboard::worker_link::{WorkerLink, WorkerMode};
 
 /// How old the shared snapshot may be when served.
 pub const COUNTS_MAX_AGE: Duration = Duration::from_secs(3);
@@ -79,7 +79,7 @@ pub struct Pipeline {
     /// Since when this web instance has seen messages waiting on the queue
     /// and none in flight (`stall.rs`); none while the pipeline moves.
     pub stalled_since: Option<chrono::DateTime<chrono::Utc>>,
-    /// The warning when they have waited so for [`crate::stall::STUCK_AFTER`]:
+    /// The warning when they have waited so for [`crate::dashboard::stall::STUCK_AFTER`]:
     /// no worker is taking jobs.
     pub stuck: Option<String>,
 }
@@ -212,7 +212,7 @@ impl PipelineSnapshot {
             store_service: self.backends.store.service(),
             oldest_pending_at,
             stalled_since,
-            stuck: crate::stall::warning(stalled_since, now, worker),
+            stuck: crate::dashboard::stall::warning(stalled_since, now, worker),
         };
         if pipeline.counts.is_some() {
             *self

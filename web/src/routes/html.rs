@@ -7,8 +7,8 @@ use axum::http::StatusCode;
 use axum::response::{Html, IntoResponse, Response};
 use service::http::HttpError;
 
-use crate::assets::asset_version;
-use crate::badge::Badge;
+use crate::dashboard::badge::Badge;
+use crate::edge::assets::asset_version;
 
 /// The page shown for any error on a browser route.
 #[derive(Template)]

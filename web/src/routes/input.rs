@@ -10,8 +10,8 @@ use messages::{
 use serde::Deserialize;
 use service::http::HttpError;
 
-use crate::limits::{MAX_BULK, MAX_BURST};
-use crate::listing::{ListFilter, ListRequest};
+use crate::edge::limits::{MAX_BULK, MAX_BURST};
+use crate::views::listing::{ListFilter, ListRequest};
 
 /// The default page size of `GET /api/messages`.
 pub const DEFAULT_LIMIT: u32 = 20;

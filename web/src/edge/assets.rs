@@ -8,14 +8,14 @@ use std::hash::{DefaultHasher, Hash, Hasher};
 use std::sync::LazyLock;
 
 /// The stylesheet.
-pub const APP_CSS: &str = include_str!("../static/app.css");
+pub const APP_CSS: &str = include_str!("../../static/app.css");
 /// The script that makes the page live.
-pub const APP_JS: &str = include_str!("../static/app.js");
+pub const APP_JS: &str = include_str!("../../static/app.js");
 /// The failures page's own script (choosing messages, the background run's
 /// progress), loaded by that page only.
-pub const FAILURES_JS: &str = include_str!("../static/failures.js");
+pub const FAILURES_JS: &str = include_str!("../../static/failures.js");
 /// The tab's icon: a message going from the web to the worker.
-pub const FAVICON_SVG: &str = include_str!("../static/favicon.svg");
+pub const FAVICON_SVG: &str = include_str!("../../static/favicon.svg");
 
 static VERSION: LazyLock<String> = LazyLock::new(|| {
     let mut hasher = DefaultHasher::new();

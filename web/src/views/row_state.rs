@@ -6,7 +6,7 @@
 use chrono::{DateTime, Utc};
 use messages::{Message, Progress};
 
-use crate::timeline::duration;
+use crate::views::timeline::duration;
 
 /// What a status cell shows.
 pub struct RowState {

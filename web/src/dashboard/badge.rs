@@ -14,7 +14,7 @@ use axum::extract::{Request, State};
 use axum::middleware::Next;
 use axum::response::Response;
 
-use crate::snapshot::{Failures, Pipeline, PipelineSnapshot};
+use crate::dashboard::snapshot::{Failures, Pipeline, PipelineSnapshot};
 
 tokio::task_local! {
     /// The snapshot of the web instance answering this request.

@@ -12,7 +12,7 @@
 
 use std::fmt::Write;
 
-use crate::activity::{Activity, LatencySpan, MINUTES};
+use crate::dashboard::activity::{Activity, LatencySpan, MINUTES};
 
 /// The drawing area of a chart, in its `viewBox` units.
 struct Frame {
@@ -321,7 +321,7 @@ pub fn latency(activity: &Activity) -> String {
     let spans = activity.latency.len().max(1) as f64;
     let x = |index: usize| frame.left + (index as f64 + 0.5) * frame.plot_width() / spans;
     let y = |ms: i64| frame.bottom - ms as f64 * frame.plot_height() / scale.top();
-    let humane = |ms: i64| crate::timeline::duration(u64::try_from(ms).unwrap_or(0));
+    let humane = |ms: i64| crate::views::timeline::duration(u64::try_from(ms).unwrap_or(0));
     let describe = |ms: Option<i64>| ms.map_or_else(|| "none yet".to_owned(), humane);
     let label = match most {
         Some(most) => format!(
@@ -440,7 +440,7 @@ impl From<&Activity> for Charts {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::activity::Minute;
+    use crate::dashboard::activity::Minute;
 
     fn empty_hour() -> Activity {
         Activity::of(&[], messages::now(), false)

@@ -9,8 +9,8 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 
-use crate::snapshot::Pipeline;
-use crate::worker_link::WorkerMode;
+use crate::dashboard::snapshot::Pipeline;
+use crate::dashboard::worker_link::WorkerMode;
 
 /// Past this, the oldest pending message is shown in red: longer than sqsd's
 /// default visibility timeout (300 s), so a delivery of it has gone

@@ -9,7 +9,7 @@ use axum_extra::extract::cookie::CookieJar;
 use axum_extra::headers::authorization::Bearer;
 use axum_extra::headers::{Authorization, HeaderMapExt};
 
-use crate::session::COOKIE;
+use crate::operator::session::COOKIE;
 
 /// A request's operator credential, as sent.
 #[derive(Clone, PartialEq, Eq)]

@@ -29,7 +29,7 @@ use service::http::HttpError;
 use tokio::time::Instant;
 use tracing::Instrument;
 
-use crate::actions::{self, Action};
+use crate::operator::actions::{self, Action};
 
 /// The most messages a run acts on per second: each retry is a write and an
 /// enqueue, and a thousand jobs at once must not swamp the worker or the store.

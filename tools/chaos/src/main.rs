@@ -11,7 +11,7 @@
 //!
 //! Usage: `chaos --backend embedded|moto [--seconds S] [--seed N] [--bin-dir target/release]`,
 //! with `MOTO_ENDPOINT` set for moto. Exits 1 when a check fails. The test
-//! command runs it through `chaos/tests/suite.rs`, 30 s of faults per backend.
+//! command runs it through `tools/chaos/tests/suite.rs`, 30 s of faults per backend.
 
 mod fleet;
 mod ledger;

@@ -9,10 +9,10 @@ use axum::response::Response;
 use service::http::HttpError;
 use tower_http::set_header::SetResponseHeaderLayer;
 
-use crate::client::Client;
-use crate::credential::Presented;
-use crate::html::error_for;
-use crate::operator::USE_HTTPS;
+use crate::edge::client::Client;
+use crate::operator::credential::Presented;
+use crate::operator::settings::USE_HTTPS;
+use crate::routes::html::error_for;
 
 /// What an answer over HTTPS tells the browser under `REQUIRE_HTTPS`: this
 /// site, and its subdomains, only over HTTPS for a year.

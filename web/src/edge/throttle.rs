@@ -16,7 +16,7 @@ use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
 use service::env;
 use service::http::HttpError;
 
-use crate::client::{Client, TRUSTED_PROXIES_FORMAT, TrustedProxies};
+use crate::edge::client::{Client, TRUSTED_PROXIES_FORMAT, TrustedProxies};
 
 /// The limits, from the environment (README, "Configuration").
 #[derive(Debug, Clone, PartialEq, Eq)]

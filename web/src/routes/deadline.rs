@@ -38,7 +38,7 @@ pub async fn answer_within(
                     "no answer within {seconds:.0} s: the backends are slow. Try again in a moment"
                 )
             };
-            crate::html::error_for(
+            crate::routes::html::error_for(
                 &path,
                 HttpError::service_unavailable(sentence, Late(deadline)).with_code("late"),
             )

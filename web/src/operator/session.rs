@@ -26,7 +26,7 @@ use messages::SessionKey;
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 
-use crate::operator::hex;
+use crate::operator::settings::hex;
 
 /// The cookie's name.
 pub const COOKIE: &str = "__Host-operator";

@@ -22,8 +22,8 @@ use messages::{
 };
 use sha2::{Digest, Sha256};
 
-use crate::limits::REQUEST_TIMEOUT;
-use crate::send::{SendError, plan, send_planned};
+use crate::edge::limits::REQUEST_TIMEOUT;
+use crate::sending::send::{SendError, plan, send_planned};
 
 /// A claim with no answer older than this belongs to a send that stopped:
 /// no request runs longer than [`REQUEST_TIMEOUT`].

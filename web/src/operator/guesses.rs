@@ -22,8 +22,8 @@ use governor::middleware::StateInformationMiddleware;
 use governor::state::keyed::DefaultKeyedStateStore;
 use governor::{Quota, RateLimiter};
 
-use crate::client::Client;
-use crate::throttle::whole_seconds;
+use crate::edge::client::Client;
+use crate::edge::throttle::whole_seconds;
 
 type Limiter =
     RateLimiter<IpAddr, DefaultKeyedStateStore<IpAddr>, DefaultClock, StateInformationMiddleware>;
@@ -115,7 +115,7 @@ impl Guesses {
 /// Forgets, every minute, the clients back at a full budget; ends with the
 /// budget.
 fn forget_quiet_clients(inner: Weak<Inner>) {
-    crate::throttle::every_minute(inner, |inner| {
+    crate::edge::throttle::every_minute(inner, |inner| {
         inner.failures.retain_recent();
         inner.failures.shrink_to_fit();
         let now = Instant::now();

@@ -11,7 +11,7 @@ use std::sync::Mutex;
 
 use chrono::{DateTime, Duration, Utc};
 
-use crate::worker_link::WorkerMode;
+use crate::dashboard::worker_link::WorkerMode;
 
 /// How long messages may wait with none taken before the strip warns.
 pub const STUCK_AFTER: Duration = Duration::seconds(30);

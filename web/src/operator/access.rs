@@ -25,11 +25,11 @@ use chrono::{DateTime, TimeDelta, Utc};
 use messages::{NewSession, SessionKey, SessionStore};
 use service::http::HttpError;
 
-use crate::client::Client;
-use crate::credential::Presented;
-use crate::guesses::Guesses;
-use crate::operator::{HOW_TO_ENABLE, Operator, USE_HTTPS};
-use crate::session;
+use crate::edge::client::Client;
+use crate::operator::credential::Presented;
+use crate::operator::guesses::Guesses;
+use crate::operator::session;
+use crate::operator::settings::{HOW_TO_ENABLE, Operator, USE_HTTPS};
 
 /// The one refusal of a missing or wrong credential on an action.
 pub const NEEDS_THE_CREDENTIAL: &str = "this action needs the operator credential: sign in on the dead-letter page, or send Authorization: Bearer <OPERATOR_TOKEN>; nothing was changed";

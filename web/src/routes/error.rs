@@ -15,10 +15,10 @@ use axum::extract::{FromRequest, Request};
 use axum::http::StatusCode;
 use service::http::HttpError;
 
-use crate::actions::{ActionError, UnknownAction};
-use crate::idempotent::SendOnceError;
-use crate::limits::REQUEST_BODY_LIMIT;
-use crate::send::SendError;
+use crate::edge::limits::REQUEST_BODY_LIMIT;
+use crate::operator::actions::{ActionError, UnknownAction};
+use crate::sending::idempotent::SendOnceError;
+use crate::sending::send::SendError;
 
 impl From<SendError> for HttpError {
     fn from(error: SendError) -> Self {

@@ -14,7 +14,7 @@
 
 use std::time::Duration;
 
-use crate::shared_read::SharedRead;
+use crate::dashboard::shared_read::SharedRead;
 use chrono::{DateTime, Utc};
 use messages::{BackendError, ListQuery, MAX_PAGE, Message, Status, StatusStore};
 use serde::Serialize;
@@ -137,8 +137,8 @@ impl Activity {
         let latency = match (self.p50_ms, self.p95_ms) {
             (Some(p50), Some(p95)) => format!(
                 "send to final: median {}, 95th percentile {}",
-                crate::timeline::duration(u64::try_from(p50).unwrap_or(0)),
-                crate::timeline::duration(u64::try_from(p95).unwrap_or(0))
+                crate::views::timeline::duration(u64::try_from(p50).unwrap_or(0)),
+                crate::views::timeline::duration(u64::try_from(p95).unwrap_or(0))
             ),
             _ => "no send-to-final time yet".to_owned(),
         };

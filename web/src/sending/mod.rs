@@ -1,0 +1,6 @@
+//! Sending: the send use case (record `pending`, then enqueue) and sends
+//! made once per `Idempotency-Key`. The heart of the Elastic Beanstalk
+//! pattern on the web's side.
+
+pub(crate) mod idempotent;
+pub mod send;
