@@ -21,7 +21,8 @@ use crate::routes::input::{
     BurstSize, ListParams, burst, idempotency_key, parse_body, parse_group, parse_simulate,
     parse_watch,
 };
-use crate::sending::idempotent::{SendRequest, send_once};
+use crate::sending::idempotent::send_once;
+use crate::sending::plan::SendPlan;
 use crate::views::message_json::{self, MessageJson};
 
 pub fn router() -> Router<AppState> {
@@ -48,13 +49,14 @@ async fn create(
     ApiJson(request): ApiJson<OneRequest>,
 ) -> Result<(StatusCode, Json<MessageJson>), HttpError> {
     let key = idempotency_key(&headers)?;
-    let request = SendRequest {
-        bodies: vec![parse_body(request.body)?],
-        simulate: parse_simulate(request.simulate.as_deref())?,
-        group: parse_group(request.group.as_deref())?,
-    };
+    let plan = SendPlan::new(
+        vec![parse_body(request.body)?],
+        parse_simulate(request.simulate.as_deref())?,
+        parse_group(request.group.as_deref())?,
+        client.own_key(key),
+    )?;
     state.charge_sends(&client, 1)?;
-    let sent = send_once(&state.backends, client.own_key(key), request).await?;
+    let sent = send_once(&state.backends, plan).await?;
     let message = sent.into_iter().next().ok_or_else(|| {
         HttpError::internal("the message was sent but its record was not returned")
     })?;
@@ -130,13 +132,16 @@ async fn create_batch(
 ) -> Result<(StatusCode, Json<Created>), HttpError> {
     let key = idempotency_key(&headers)?;
     let count = BurstSize::parse(request.count.as_ref())?;
-    let request = SendRequest {
-        simulate: parse_simulate(request.simulate.as_deref())?,
-        group: parse_group(request.group.as_deref())?,
-        bodies: burst(&request.body, count)?,
-    };
+    let simulate = parse_simulate(request.simulate.as_deref())?;
+    let group = parse_group(request.group.as_deref())?;
+    let plan = SendPlan::new(
+        burst(&request.body, count)?,
+        simulate,
+        group,
+        client.own_key(key),
+    )?;
     state.charge_sends(&client, count)?;
-    let items = send_once(&state.backends, client.own_key(key), request).await?;
+    let items = send_once(&state.backends, plan).await?;
     Ok((
         StatusCode::ACCEPTED,
         Json(Created {

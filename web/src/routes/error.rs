@@ -18,6 +18,7 @@ use service::http::HttpError;
 use crate::edge::limits::REQUEST_BODY_LIMIT;
 use crate::operator::actions::{ActionError, UnknownAction};
 use crate::sending::idempotent::SendOnceError;
+use crate::sending::plan::NothingToSend;
 use crate::sending::send::SendError;
 
 impl From<SendError> for HttpError {
@@ -58,6 +59,12 @@ impl From<SendOnceError> for HttpError {
                 HttpError::service_unavailable(sentence, error)
             }
         }
+    }
+}
+
+impl From<NothingToSend> for HttpError {
+    fn from(error: NothingToSend) -> Self {
+        HttpError::unprocessable(error.to_string())
     }
 }
 

@@ -27,8 +27,8 @@ use crate::routes::html::{error_page, render, render_refusal};
 use crate::routes::input::{
     ListParams, burst, parse_count, parse_group, parse_idempotency_key, parse_simulate,
 };
-use crate::sending::idempotent::{SendRequest, send_once};
-use crate::sending::send::send_planned;
+use crate::sending::idempotent::send_once;
+use crate::sending::plan::SendPlan;
 use crate::views::listing::{ListFilter, ListRequest};
 use crate::views::plural;
 use crate::views::timeline;
@@ -358,18 +358,19 @@ async fn send_form(
     let result = async {
         let key = parse_idempotency_key(form.idempotency_key.as_deref())?;
         let count = parse_count(form.count.as_deref())?;
-        let request = SendRequest {
-            simulate: parse_simulate(form.simulate.as_deref())?,
-            group: parse_group(form.group.as_deref())?,
-            bodies: burst(&form.body, count)?,
-        };
+        let simulate = parse_simulate(form.simulate.as_deref())?;
+        let group = parse_group(form.group.as_deref())?;
+        let plan = SendPlan::new(
+            burst(&form.body, count)?,
+            simulate,
+            group,
+            client.own_key(key),
+        )?;
         state.charge_sends(&client, count)?;
-        send_once(&state.backends, client.own_key(key), request)
-            .await
-            .map_err(|error| {
-                keeps_key = error.keeps_key();
-                HttpError::from(error)
-            })
+        send_once(&state.backends, plan).await.map_err(|error| {
+            keeps_key = error.keeps_key();
+            HttpError::from(error)
+        })
     }
     .await;
     match result {
@@ -643,9 +644,14 @@ async fn demo_groups(State(state): State<AppState>, client: Client) -> Response 
         .and_then(|count| state.charge_sends(&client, count));
     let error = match charged {
         Err(error) => error,
-        Ok(()) => match send_planned(&state.backends, planned).await {
-            Ok(sent) => return Redirect::to(&format!("/?sent={}", sent.len())).into_response(),
-            Err(error) => HttpError::from(error),
+        Ok(()) => match SendPlan::of(planned) {
+            Ok(plan) => match send_once(&state.backends, plan).await {
+                Ok(sent) => {
+                    return Redirect::to(&format!("/?sent={}", sent.len())).into_response();
+                }
+                Err(error) => HttpError::from(error),
+            },
+            Err(nothing) => HttpError::from(nothing),
         },
     };
     let mut page = page_again(&state, &client, Typed::default()).await;

@@ -17,13 +17,12 @@
 use std::time::Duration;
 
 use messages::{
-    BackendError, Backends, Claimed, IdempotencyKey, KeyClaim, KeyOutcome, Message, MessageBody,
-    MessageGroup, MessageId, Simulate,
+    BackendError, Backends, Claimed, IdempotencyKey, KeyClaim, KeyOutcome, Message, MessageId,
 };
-use sha2::{Digest, Sha256};
 
+use super::plan::{Keyed, SendPlan};
+use super::send::{SendError, send_planned, uncancellable};
 use crate::edge::limits::REQUEST_TIMEOUT;
-use crate::sending::send::{SendError, plan, send_planned};
 
 /// A claim with no answer older than this belongs to a send that stopped:
 /// no request runs longer than [`REQUEST_TIMEOUT`].
@@ -86,70 +85,36 @@ fn store_unavailable(what: &'static str) -> impl FnOnce(BackendError) -> SendOnc
     move |source| SendOnceError::StoreUnavailable { what, source }
 }
 
-/// What a client asked to send.
-#[derive(Debug, Clone)]
-pub struct SendRequest {
-    /// The bodies, one per message.
-    pub bodies: Vec<MessageBody>,
-    /// What each job does.
-    pub simulate: Simulate,
-    /// The group every message goes in, if any.
-    pub group: Option<MessageGroup>,
-}
-
-impl SendRequest {
-    /// What a retry must ask again, as a digest: the bodies, the job kind
-    /// and the group.
-    fn fingerprint(&self) -> String {
-        let mut digest = Sha256::new();
-        digest.update(self.simulate.as_str());
-        // A group's absence and each group read apart: `|` is no job kind's.
-        if let Some(group) = &self.group {
-            digest.update("|group:");
-            digest.update(group.as_str());
-            digest.update("|");
-        }
-        for body in &self.bodies {
-            let body = body.as_str();
-            // Each body's length first, so no two lists of bodies read alike.
-            digest.update(body.len().to_be_bytes());
-            digest.update(body);
-        }
-        digest
-            .finalize()
-            .iter()
-            .map(|byte| format!("{byte:02x}"))
-            .collect()
-    }
-}
-
-/// Sends `request`, once per `key` when there is one.
-pub async fn send_once(
-    backends: &Backends,
-    key: Option<IdempotencyKey>,
-    request: SendRequest,
-) -> Result<Vec<Message>, SendOnceError> {
-    let Some(key) = key else {
-        let planned = plan(request.bodies, request.simulate, request.group.as_ref());
-        return Ok(send_planned(backends, planned).await?);
-    };
+/// Sends `plan`, once per its key when it has one, in one task of its own
+/// that finishes even if the request is cut short (`send.rs`).
+pub async fn send_once(backends: &Backends, plan: SendPlan) -> Result<Vec<Message>, SendOnceError> {
     let backends = backends.clone();
-    tokio::spawn(async move { send_under_key(&backends, &key, request).await })
-        .await
-        .unwrap_or_else(|_| Err(SendOnceError::Open(SendError::Interrupted)))
+    match plan.key {
+        None => {
+            let sent = uncancellable(
+                async move { send_planned(&backends, plan.messages).await },
+                SendError::Interrupted,
+            );
+            Ok(sent.await?)
+        }
+        Some(keyed) => {
+            let messages = plan.messages;
+            let sent = uncancellable(
+                async move { send_under_key(&backends, keyed, messages).await },
+                SendOnceError::Open(SendError::Interrupted),
+            );
+            sent.await
+        }
+    }
 }
 
 async fn send_under_key(
     backends: &Backends,
-    key: &IdempotencyKey,
-    request: SendRequest,
+    keyed: Keyed,
+    planned: Vec<Message>,
 ) -> Result<Vec<Message>, SendOnceError> {
-    let fingerprint = request.fingerprint();
-    let planned = plan(
-        request.bodies.clone(),
-        request.simulate,
-        request.group.as_ref(),
-    );
+    let Keyed { key, fingerprint } = keyed;
+    let key = &key;
     let claim = KeyClaim {
         fingerprint: fingerprint.clone(),
         ids: planned.iter().map(|message| message.id).collect(),
@@ -173,7 +138,7 @@ async fn send_under_key(
         KeyOutcome::Refused { why } => Err(SendOnceError::RefusedBefore(why.clone())),
         KeyOutcome::InProgress if !stopped(&held) => Err(SendOnceError::InProgress),
         KeyOutcome::InProgress | KeyOutcome::Unknown => {
-            settle_from_records(backends, key, &held, request).await
+            settle_from_records(backends, key, &held, planned).await
         }
     }
 }
@@ -237,7 +202,7 @@ async fn settle_from_records(
     backends: &Backends,
     key: &IdempotencyKey,
     held: &KeyClaim,
-    request: SendRequest,
+    planned: Vec<Message>,
 ) -> Result<Vec<Message>, SendOnceError> {
     let found = records(backends, &held.ids).await?;
     if found.len() == held.ids.len() {
@@ -253,14 +218,14 @@ async fn settle_from_records(
         return Ok(found);
     }
     if found.is_empty() {
-        // Nothing was recorded: send now, with the ids the claim holds.
+        // Nothing was recorded: send now, with the ids the claim holds (the
+        // same request, so the same bodies, kind and group, as the
+        // fingerprint proved).
         let planned: Vec<Message> = held
             .ids
             .iter()
-            .zip(request.bodies)
-            .map(|(id, body)| {
-                Message::with_id(*id, body, request.simulate).in_group(request.group.clone())
-            })
+            .zip(planned)
+            .map(|(id, message)| Message { id: *id, ..message })
             .collect();
         return send_and_settle(backends, key, held, planned).await;
     }

@@ -3,4 +3,5 @@
 //! pattern on the web's side.
 
 pub(crate) mod idempotent;
+pub(crate) mod plan;
 pub mod send;

@@ -19,15 +19,16 @@
 //! `Idempotency-Key` after a lost answer reuses the ids, so the queue drops
 //! the second job. A burst is enqueued in its order, which a group keeps.
 //!
-//! Each sequence runs in a task of its own: if the request is cut short (the
-//! client leaves, the request timeout fires), the writes still finish together,
-//! so a record is never left half handled by a cancelled future.
+//! Each send runs in one task of its own ([`uncancellable`], started once by
+//! `idempotent::send_once`, around the key's claim and settle too): if the
+//! request is cut short (the client leaves, the request timeout fires), the
+//! writes still finish together, so a record is never left half handled by a
+//! cancelled future.
 
 use std::future::Future;
 
 use messages::{
-    BackendError, Backends, FinalStatus, Message, MessageBody, MessageGroup, MessageId, Outcome,
-    Outgoing, Simulate, Transition,
+    BackendError, Backends, FinalStatus, Message, MessageId, Outcome, Outgoing, Transition,
 };
 
 /// Why a send did not go through whole. Each says what was done and what
@@ -114,9 +115,14 @@ fn unknown(ids: &[MessageId], why: &str) -> String {
 /// failure is logged where the caller answers it (`service::http::log_errors`); one that
 /// nobody waits for any more (the client left, the request timed out) is
 /// logged here instead, so it is logged once either way.
-async fn uncancellable<T: Send + 'static>(
-    sequence: impl Future<Output = Result<T, SendError>> + Send + 'static,
-) -> Result<T, SendError> {
+pub async fn uncancellable<T, E>(
+    sequence: impl Future<Output = Result<T, E>> + Send + 'static,
+    interrupted: E,
+) -> Result<T, E>
+where
+    T: Send + 'static,
+    E: std::error::Error + Send + 'static,
+{
     let (answer, answered) = tokio::sync::oneshot::channel();
     tokio::spawn(async move {
         if let Err(Err(error)) = answer.send(sequence.await) {
@@ -125,43 +131,28 @@ async fn uncancellable<T: Send + 'static>(
         }
     });
     // The sender is dropped without an answer only if the task panicked.
-    answered.await.unwrap_or(Err(SendError::Interrupted))
+    answered.await.unwrap_or(Err(interrupted))
 }
 
-/// The messages a send of `bodies` in `group` will create, with their ids:
-/// an idempotent send claims the ids before it creates anything.
-pub fn plan(
-    bodies: Vec<MessageBody>,
-    simulate: Simulate,
-    group: Option<&MessageGroup>,
-) -> Vec<Message> {
-    bodies
-        .into_iter()
-        .map(|body| Message::new(body, simulate).in_group(group.cloned()))
-        .collect()
-}
-
-/// Records and enqueues `messages` (made by [`plan`]): one with a conditional
-/// create and a single send, several with the backends' batch calls
-/// (DynamoDB TransactWriteItems of 25 messages with their counters, SQS
-/// SendMessageBatch).
+/// Records and enqueues `messages` (a [`super::plan::SendPlan`]'s): one with
+/// a conditional create and a single send, several with the backends' batch
+/// calls (DynamoDB TransactWriteItems of 25 messages with their counters, SQS
+/// SendMessageBatch). The one place that tells one from several. It runs in
+/// the task its caller started ([`uncancellable`]), never in one of its own.
 pub async fn send_planned(
     backends: &Backends,
     messages: Vec<Message>,
 ) -> Result<Vec<Message>, SendError> {
-    let backends = backends.clone();
-    uncancellable(async move {
-        match <[Message; 1]>::try_from(messages) {
-            Ok([message]) => Ok(vec![send_one(&backends, message).await?]),
-            Err(messages) => send_burst(&backends, messages).await,
-        }
-    })
-    .await
+    match <[Message; 1]>::try_from(messages) {
+        Ok([message]) => Ok(vec![send_one(backends, message).await?]),
+        Err(messages) => send_burst(backends, messages).await,
+    }
 }
 
 async fn send_one(backends: &Backends, message: Message) -> Result<Message, SendError> {
     let simulate = message.simulate;
-    record(backends, std::slice::from_ref(&message)).await?;
+    let created = backends.store.create(&message).await;
+    confirm_recorded(backends, &[message.id], created).await?;
     if let Err(source) = backends.queue.send_message(&message.outgoing()).await {
         let ids = vec![message.id];
         return match mark_unqueued(backends, &message).await {
@@ -179,19 +170,18 @@ async fn send_one(backends: &Backends, message: Message) -> Result<Message, Send
     Ok(message)
 }
 
-/// Records `messages` as `pending`. A failed write is read back first: its
-/// answer may have been lost after it was applied (a reset connection), and
-/// then the messages are recorded after all.
-async fn record(backends: &Backends, messages: &[Message]) -> Result<(), SendError> {
-    let written = match messages {
-        [message] => backends.store.create(message).await,
-        _ => backends.store.create_batch(messages).await,
-    };
+/// What the create of `ids` as `pending` (`written`) did. A failed write is
+/// read back first: its answer may have been lost after it was applied (a
+/// reset connection), and then the messages are recorded after all.
+async fn confirm_recorded(
+    backends: &Backends,
+    ids: &[MessageId],
+    written: Result<(), BackendError>,
+) -> Result<(), SendError> {
     let Err(source) = written else {
         return Ok(());
     };
-    let ids: Vec<MessageId> = messages.iter().map(|message| message.id).collect();
-    match backends.store.get_many(&ids).await {
+    match backends.store.get_many(ids).await {
         Ok(found) if found.len() == ids.len() => {
             tracing::info!(count = ids.len(), error = %source.chain(), "a create failed but its records are there: going on");
             Ok(())
@@ -200,7 +190,7 @@ async fn record(backends: &Backends, messages: &[Message]) -> Result<(), SendErr
         // Some recorded, or no way to tell: a record without its job is
         // enqueued again by the sweeper, so each one still ends final.
         _ => Err(SendError::OutcomeUnknown {
-            ids,
+            ids: ids.to_vec(),
             why: STORE_SILENT,
             source,
         }),
@@ -214,7 +204,9 @@ async fn send_burst(
     let Some(simulate) = messages.first().map(|message| message.simulate) else {
         return Ok(messages);
     };
-    record(backends, &messages).await?;
+    let ids: Vec<MessageId> = messages.iter().map(|message| message.id).collect();
+    let created = backends.store.create_batch(&messages).await;
+    confirm_recorded(backends, &ids, created).await?;
     // In the order planned: on a FIFO queue, the order of the group.
     let jobs: Vec<Outgoing> = messages.iter().map(Message::outgoing).collect();
     let (sent, source) = match backends.queue.send_batch(&jobs).await {
