@@ -12,8 +12,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use messages::{
-    BackendError, Event, FinalStatus, JobPayload, MessageId, Outcome, Simulate, Status,
-    StatusStore, Transition,
+    BackendError, Event, FinalStatus, JobKind, JobPayload, MessageId, Outcome, Status, StatusStore,
+    Transition,
 };
 use serde::Serialize;
 use sqsd::Delivery;
@@ -92,7 +92,7 @@ pub enum ProcessError {
     #[error(
         "this worker has no job of kind {0:?}: add one to Jobs::standard (worker/src/jobs/mod.rs)"
     )]
-    NoJob(Simulate),
+    NoJob(JobKind),
     /// The job failed and will be retried.
     #[error("attempt {attempt} of {max_attempts} failed: {reason}; it will be retried")]
     Retry {

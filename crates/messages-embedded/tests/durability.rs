@@ -5,7 +5,7 @@
 
 use std::time::Duration;
 
-use messages::{Message, MessageBody, Outgoing, QueueKind, Simulate, Status};
+use messages::{JobKind, Message, MessageBody, Outgoing, QueueKind, Status};
 use messages_embedded::{backends, backends_as};
 
 #[tokio::test]
@@ -13,7 +13,7 @@ async fn messages_and_queue_survive_a_restart() {
     let dir = tempfile::tempdir().expect("a temporary folder");
     let id = {
         let backends = backends(dir.path(), 10).expect("open");
-        let message = Message::new(MessageBody::parse("kept").expect("valid"), Simulate::Ok);
+        let message = Message::new(MessageBody::parse("kept").expect("valid"), JobKind::Ok);
         backends.store.create(&message).await.expect("record");
         let job = message.job().to_json();
         backends.queue.send(&job).await.expect("enqueue");

@@ -7,7 +7,7 @@
 //! or HTTP: see `ARCHITECTURE.md` for what may depend on what.
 //!
 //! # Layout
-//! - Domain: [`MessageId`] (UUIDv7), [`Status`], [`Simulate`], [`MessageBody`]
+//! - Domain: [`MessageId`] (UUIDv7), [`Status`], [`JobKind`], [`MessageBody`]
 //!   (validated text), [`Message`] (the record), its [`Event`]s (its timeline) and its [`Progress`], [`JobPayload`] (what the queue
 //!   carries), [`MessageGroup`] (FIFO order), [`IdempotencyKey`] and its [`KeyClaim`] (idempotent sends).
 //! - Ports: [`Queue`] (its traffic: [`QueueTraffic`]; and its
@@ -27,11 +27,11 @@ mod group;
 mod history;
 mod id;
 mod idempotency;
+mod job_kind;
 mod message;
 mod progress;
 mod queue;
 mod sessions;
-mod simulate;
 mod status;
 mod store;
 
@@ -45,11 +45,11 @@ pub use id::{InvalidMessageId, MessageId};
 pub use idempotency::{
     Claimed, IdempotencyKey, InvalidIdempotencyKey, KEY_WINDOW, KeyClaim, KeyOutcome, MAX_KEY_BYTES,
 };
+pub use job_kind::{JobKind, UnknownJobKind};
 pub use message::{JobPayload, Message, now};
 pub use progress::Progress;
 pub use queue::{Outgoing, Queue, QueueDepth, QueueKind, QueueTraffic, Received};
 pub use sessions::{InvalidSessionKey, NewSession, SESSION_KEY_CHARS, SessionKey, SessionStore};
-pub use simulate::{Simulate, UnknownSimulate};
 pub use status::{FinalStatus, Status, UnknownStatus};
 pub use store::{
     DashboardReads, IdempotencyKeys, ListQuery, MAX_PAGE, MessageLifecycle, OperatorActions,

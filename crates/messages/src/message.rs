@@ -4,7 +4,7 @@
 use chrono::{DateTime, SubsecRound, Utc};
 use serde::{Deserialize, Serialize};
 
-use crate::{Event, MessageBody, MessageGroup, MessageId, Outgoing, Simulate, Status};
+use crate::{Event, JobKind, MessageBody, MessageGroup, MessageId, Outgoing, Status};
 
 /// The current time at the precision the product stores (milliseconds), so
 /// that a record read back equals the record written.
@@ -20,7 +20,7 @@ pub struct Message {
     /// The text that was sent.
     pub body: String,
     /// What the job does with it.
-    pub simulate: Simulate,
+    pub simulate: JobKind,
     /// `pending` until the worker finishes it.
     pub status: Status,
     /// Deliveries the worker has seen so far (sqsd's receive count).
@@ -47,13 +47,13 @@ pub struct Message {
 
 impl Message {
     /// A new `pending` message, not yet stored.
-    pub fn new(body: MessageBody, simulate: Simulate) -> Self {
+    pub fn new(body: MessageBody, simulate: JobKind) -> Self {
         Self::with_id(MessageId::new(), body, simulate)
     }
 
     /// A new `pending` message with an id chosen before (an idempotent send
     /// claims its ids before it creates the messages).
-    pub fn with_id(id: MessageId, body: MessageBody, simulate: Simulate) -> Self {
+    pub fn with_id(id: MessageId, body: MessageBody, simulate: JobKind) -> Self {
         let at = now();
         Self {
             id,
@@ -136,7 +136,7 @@ pub struct JobPayload {
     pub body: String,
     /// What the job does.
     #[serde(default)]
-    pub simulate: Simulate,
+    pub simulate: JobKind,
 }
 
 impl JobPayload {
@@ -164,7 +164,7 @@ impl JobPayload {
             #[serde(default, rename = "body")]
             _body: Option<String>,
             #[serde(default, rename = "simulate")]
-            _simulate: Option<Simulate>,
+            _simulate: Option<JobKind>,
         }
         serde_json::from_slice::<Named>(bytes).map(|named| named.id)
     }
@@ -175,7 +175,7 @@ mod tests {
     use super::*;
 
     fn message() -> Message {
-        Message::new(MessageBody::parse("hello").expect("valid"), Simulate::Flaky)
+        Message::new(MessageBody::parse("hello").expect("valid"), JobKind::Flaky)
     }
 
     #[test]
@@ -224,7 +224,7 @@ mod tests {
         let id = MessageId::new();
         let json = format!(r#"{{"id":"{id}","body":"x"}}"#);
         let job = JobPayload::from_json(json.as_bytes()).expect("valid");
-        assert_eq!(job.simulate, Simulate::Ok);
+        assert_eq!(job.simulate, JobKind::Ok);
     }
 
     #[test]

@@ -70,12 +70,12 @@ impl Message {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::{MessageBody, Simulate, Status};
+    use crate::{JobKind, MessageBody, Status};
 
     fn message(history: Vec<Event>) -> Message {
         Message {
             history,
-            ..Message::new(MessageBody::parse("x").expect("valid"), Simulate::Slow)
+            ..Message::new(MessageBody::parse("x").expect("valid"), JobKind::Slow)
         }
     }
 

@@ -2,10 +2,10 @@
 //! their job enqueued. For tests of what comes after the web (the poller, the
 //! worker) that should not depend on the web app itself.
 
-use messages::{Backends, FinalStatus, Message, MessageBody, Outcome, Simulate};
+use messages::{Backends, FinalStatus, JobKind, Message, MessageBody, Outcome};
 
 /// Records a `pending` message with `body` and enqueues its job.
-pub async fn sent(backends: &Backends, body: &str, simulate: Simulate) -> Message {
+pub async fn sent(backends: &Backends, body: &str, simulate: JobKind) -> Message {
     let body = MessageBody::parse(body).expect("a test body is valid");
     let message = Message::new(body, simulate);
     backends.store.create(&message).await.expect("record");
@@ -24,7 +24,7 @@ pub async fn failed(backends: &Backends, body: &str, attempts: u32) -> Message {
     finished(
         backends,
         body,
-        Simulate::Fail,
+        JobKind::Fail,
         FinalStatus::Fail,
         attempts,
         Some(error),
@@ -35,7 +35,7 @@ pub async fn failed(backends: &Backends, body: &str, attempts: u32) -> Message {
 /// Records a message with `body` that completed on its first attempt, with
 /// no job left on the queue.
 pub async fn completed(backends: &Backends, body: &str) -> Message {
-    finished(backends, body, Simulate::Ok, FinalStatus::Complete, 1, None).await
+    finished(backends, body, JobKind::Ok, FinalStatus::Complete, 1, None).await
 }
 
 /// Records a message that ended `status` after `attempts` attempts, and reads
@@ -43,7 +43,7 @@ pub async fn completed(backends: &Backends, body: &str) -> Message {
 async fn finished(
     backends: &Backends,
     body: &str,
-    simulate: Simulate,
+    simulate: JobKind,
     status: FinalStatus,
     attempts: u32,
     error: Option<String>,

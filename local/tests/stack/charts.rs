@@ -9,7 +9,7 @@
 
 use std::time::Duration;
 
-use messages::Simulate;
+use messages::JobKind;
 use serde_json::Value;
 use testkit::accessibility::assert_accessible;
 use testkit::browser::Browser;
@@ -65,9 +65,9 @@ fn overlap(a: &Value, b: &Value) -> bool {
 async fn a_burst_finished() -> App {
     let app = app().await;
     for n in 0..20 {
-        testkit::seed::sent(&app.backends, &format!("burst {n}"), Simulate::Ok).await;
+        testkit::seed::sent(&app.backends, &format!("burst {n}"), JobKind::Ok).await;
     }
-    for simulate in [Simulate::Flaky, Simulate::Fail, Simulate::Slow] {
+    for simulate in [JobKind::Flaky, JobKind::Fail, JobKind::Slow] {
         testkit::seed::sent(&app.backends, &format!("a {simulate} job"), simulate).await;
     }
     for _ in 0..300 {

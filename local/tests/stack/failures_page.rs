@@ -11,7 +11,7 @@ use fantoccini::actions::{
     Actions, InputSource, KeyAction, KeyActions, MOUSE_BUTTON_LEFT, MouseActions, PointerAction,
 };
 use fantoccini::key::Key;
-use messages::{Backends, Message, Simulate, Status};
+use messages::{Backends, JobKind, Message, Status};
 use serde_json::Value;
 use testkit::accessibility::assert_accessible;
 use testkit::backends::Kind;
@@ -311,7 +311,7 @@ async fn retry_all_moves_every_failed_message_to_pending_in_the_background(kind:
     let web = stack(backends).await;
     let to_retry = failed(backends, 40, 2).await;
     let done = complete(backends).await;
-    let waiting = testkit::seed::sent(backends, "waiting its turn", Simulate::Ok).await;
+    let waiting = testkit::seed::sent(backends, "waiting its turn", JobKind::Ok).await;
     let browser = signed_in(&web, 1200, 900).await;
     click_centred(&browser, "#retry-all").await;
     browser.wait_for_count("#confirm-heading", 1, WAIT).await;

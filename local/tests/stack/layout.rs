@@ -6,7 +6,7 @@
 
 use std::time::Duration;
 
-use messages::{Backends, Simulate};
+use messages::{Backends, JobKind};
 use serde_json::{Value, json};
 use sqsd::PollerConfig;
 use testkit::accessibility::assert_accessible;
@@ -30,7 +30,7 @@ fn manual_worker() -> WorkerSettings {
 }
 
 /// `count` messages recorded and enqueued as the web does it.
-async fn queued(backends: &Backends, count: usize, simulate: Simulate) {
+async fn queued(backends: &Backends, count: usize, simulate: JobKind) {
     for n in 0..count {
         testkit::seed::sent(backends, &format!("message number {n}"), simulate).await;
     }
@@ -59,7 +59,7 @@ async fn on_a_phone_nothing_overflows_no_error_breaks_mid_word_and_the_list_is_i
     let backend = Kind::Embedded.make(10).await;
     let backends = &backend.backends;
     let web = spawn_stack(backends.clone(), &manual_worker()).await.web;
-    queued(backends, 3, Simulate::Fail).await;
+    queued(backends, 3, JobKind::Fail).await;
     // The worker records each `fail` with its reason.
     reqwest::Client::new()
         .post(format!("{web}/process-batch"))
@@ -94,7 +94,7 @@ async fn manual_mode_shows_the_buttons_in_view_and_processes_until_empty_with_pr
     let backend = Kind::Embedded.make(10).await;
     let backends = &backend.backends;
     let web = spawn_stack(backends.clone(), &manual_worker()).await.web;
-    queued(backends, 25, Simulate::Ok).await;
+    queued(backends, 25, JobKind::Ok).await;
     let browser = open_at(&web, 1440, 900).await;
     assert_eq!(browser.text("#pipe-waiting").await, "25", "how many wait");
     let bottom = browser.script("return Math.round(document.getElementById('process-until-empty').getBoundingClientRect().bottom);").await;

@@ -13,7 +13,7 @@
 use std::time::Duration;
 
 use fantoccini::Locator;
-use messages::{Backends, Message, MessageBody, Simulate, Status};
+use messages::{Backends, JobKind, Message, MessageBody, Status};
 use testkit::accessibility::{assert_accessible, violations};
 use testkit::backends::Kind;
 use testkit::browser::Browser;
@@ -24,7 +24,7 @@ use crate::helpers::{manual_worker, spawn_stack, spawn_stack_with};
 const TOKEN: &str = "a-long-operator-token-for-the-browser-tests";
 const WAIT: Duration = Duration::from_secs(20);
 
-async fn record(backends: &Backends, body: &str, simulate: Simulate) -> Message {
+async fn record(backends: &Backends, body: &str, simulate: JobKind) -> Message {
     let message = Message::new(MessageBody::parse(body).expect("valid"), simulate);
     backends.store.create(&message).await.expect("create");
     message
@@ -36,7 +36,7 @@ async fn failed(backends: &Backends, body: &str) -> Message {
 
 /// A pending message whose job the queue (receive limit 2) dead-lettered.
 async fn dead_lettered(backends: &Backends) -> Message {
-    let message = record(backends, "stuck behind a broken store", Simulate::Ok).await;
+    let message = record(backends, "stuck behind a broken store", JobKind::Ok).await;
     backends
         .queue
         .send_message(&message.outgoing())
@@ -311,7 +311,7 @@ async fn the_pipeline_strip_follows_the_queue_the_worker_and_the_store() {
     let backends = &backend.backends;
     let web = spawn_stack(backends.clone(), &manual_worker()).await.web;
     for n in 0..3 {
-        let message = record(backends, &format!("job {n}"), Simulate::Ok).await;
+        let message = record(backends, &format!("job {n}"), JobKind::Ok).await;
         backends
             .queue
             .send_message(&message.outgoing())

@@ -6,7 +6,7 @@ use std::collections::HashSet;
 
 use std::time::Duration;
 
-use messages::{JobPayload, MessageId, Simulate};
+use messages::{JobKind, JobPayload, MessageId};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 use testkit::{moto, sqsd};
@@ -223,7 +223,7 @@ async fn a_late_failing_delivery_cannot_flip_a_complete_message() {
     let job = JobPayload {
         id: MessageId::parse(&id).expect("id"),
         body: "settled".to_owned(),
-        simulate: Simulate::Flaky,
+        simulate: JobKind::Flaky,
     }
     .to_json();
     // Delivery 2 succeeds first; then the slow delivery 1 (whose flaky job
@@ -406,7 +406,7 @@ async fn provisioning_a_table_without_the_group_index_adds_it() {
     let fresh = moto::fresh(MAX_ATTEMPTS).await;
     let kept = messages::Message::new(
         messages::MessageBody::parse("from before").expect("valid"),
-        messages::Simulate::Ok,
+        messages::JobKind::Ok,
     );
     fresh.backends.store.create(&kept).await.expect("create");
     moto::drop_index(&fresh, messages_aws::INDEX_BY_GROUP).await;
@@ -448,7 +448,7 @@ async fn provisioning_a_table_from_before_the_counters_counts_its_messages() {
         .map(|n| {
             messages::Message::new(
                 messages::MessageBody::parse(format!("from before {n}")).expect("valid"),
-                messages::Simulate::Ok,
+                messages::JobKind::Ok,
             )
         })
         .collect();

@@ -7,7 +7,7 @@
 
 use std::time::Duration;
 
-use messages::Simulate;
+use messages::JobKind;
 use serde_json::json;
 use testkit::accessibility::assert_accessible;
 use testkit::browser::Browser;
@@ -138,7 +138,7 @@ async fn a_job_to_be_retried_counts_down_to_its_next_delivery() {
         .await
         .expect("get")
         .expect("kept");
-    assert_eq!(message.simulate, Simulate::Flaky);
+    assert_eq!(message.simulate, JobKind::Flaky);
 }
 
 /// The "In flight" tab: the pending jobs a worker holds, beside "Pending",

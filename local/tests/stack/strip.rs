@@ -9,7 +9,7 @@
 use std::net::SocketAddr;
 use std::time::Duration;
 
-use messages::{Backends, Simulate};
+use messages::{Backends, JobKind};
 use sqsd::PollerConfig;
 use testkit::accessibility::assert_accessible;
 use testkit::backends::Kind;
@@ -118,7 +118,7 @@ async fn messages_waiting_with_no_worker_raise_a_warning_that_a_worker_clears() 
     let backends = &backend.backends;
     let web = web_without_a_worker(backends).await;
     for n in 0..3 {
-        testkit::seed::sent(backends, &format!("waiting {n}"), Simulate::Ok).await;
+        testkit::seed::sent(backends, &format!("waiting {n}"), JobKind::Ok).await;
     }
     let browser = open_at(&web, 1440, 900).await;
     assert_eq!(
@@ -168,10 +168,10 @@ async fn the_oldest_pending_message_says_how_long_it_waited_and_is_red_past_five
     let body = messages::MessageBody::parse("old").expect("valid");
     let old = messages::Message {
         id: messages::MessageId::created_at(messages::now() - chrono::Duration::minutes(7)),
-        ..messages::Message::new(body, Simulate::Ok)
+        ..messages::Message::new(body, JobKind::Ok)
     };
     backends.store.create(&old).await.expect("record");
-    let fresh = testkit::seed::sent(backends, "fresh", Simulate::Ok).await;
+    let fresh = testkit::seed::sent(backends, "fresh", JobKind::Ok).await;
 
     let plain = Browser::start(false).await;
     plain.client.goto(&web).await.expect("open");

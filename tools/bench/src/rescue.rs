@@ -15,7 +15,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
-use messages::{Message, MessageBody, Simulate, Status};
+use messages::{JobKind, Message, MessageBody, Status};
 use serde_json::json;
 
 use crate::run::{Backend, start};
@@ -94,7 +94,7 @@ pub async fn run(bin_dir: &std::path::Path) -> anyhow::Result<RescueResults> {
     let planted_at = Instant::now();
     let mut lost = Vec::with_capacity(LOST);
     for n in 0..LOST {
-        let message = Message::new(MessageBody::parse(format!("lost {n}"))?, Simulate::Ok);
+        let message = Message::new(MessageBody::parse(format!("lost {n}"))?, JobKind::Ok);
         backends.store.create(&message).await?;
         lost.push(message.id);
     }

@@ -6,7 +6,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write;
 
-use messages::{Message, MessageId, Simulate, Status};
+use messages::{JobKind, Message, MessageId, Status};
 
 use crate::senders::{Ended, Send, ids_in};
 
@@ -46,12 +46,12 @@ pub struct Figures {
 }
 
 /// The state a message must end in.
-fn expected(simulate: Simulate, shown: Status) -> Status {
+fn expected(simulate: JobKind, shown: Status) -> Status {
     if shown.is_final() {
         return shown;
     }
     match simulate {
-        Simulate::Fail => Status::Fail,
+        JobKind::Fail => Status::Fail,
         _ => Status::Complete,
     }
 }

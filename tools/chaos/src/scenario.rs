@@ -7,7 +7,7 @@ use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use messages::{Backends, JobPayload, MessageId, Simulate, Status};
+use messages::{Backends, JobKind, JobPayload, MessageId, Status};
 
 use crate::fleet::{Fleet, Setup};
 use crate::ledger::{self, Chaos, Figures};
@@ -144,7 +144,7 @@ pub async fn run(plan: &Plan) -> anyhow::Result<(String, bool)> {
     );
 
     let known = Arc::new(Mutex::new(Vec::new()));
-    let sent: Arc<Mutex<Vec<(MessageId, String, Simulate)>>> = Arc::new(Mutex::new(Vec::new()));
+    let sent: Arc<Mutex<Vec<(MessageId, String, JobKind)>>> = Arc::new(Mutex::new(Vec::new()));
     let stop_watching = Arc::new(tokio::sync::Notify::new());
     let watcher = tokio::spawn(watch_for_flips(
         backend.own.clone(),
@@ -162,10 +162,10 @@ pub async fn run(plan: &Plan) -> anyhow::Result<(String, bool)> {
                 let mut n = 0;
                 while Instant::now() < chaos_ends {
                     let simulate = match dice.below(10) {
-                        0 | 1 => Simulate::Fail,
-                        2 => Simulate::Flaky,
-                        3 => Simulate::Slow,
-                        _ => Simulate::Ok,
+                        0 | 1 => JobKind::Fail,
+                        2 => JobKind::Flaky,
+                        3 => JobKind::Slow,
+                        _ => JobKind::Ok,
                     };
                     let body = format!("chaos {sender}-{n}");
                     let key = MessageId::new().to_string();
@@ -205,7 +205,7 @@ pub async fn run(plan: &Plan) -> anyhow::Result<(String, bool)> {
             2 => {
                 // A few accepted jobs delivered again, maybe while the first
                 // delivery runs: at-least-once, by hand.
-                let picks: Vec<(MessageId, String, Simulate)> = sent
+                let picks: Vec<(MessageId, String, JobKind)> = sent
                     .lock()
                     .map(|sent| {
                         (0..3)

@@ -4,7 +4,7 @@
 
 use std::time::{Duration, Instant};
 
-use messages::{MessageId, Simulate, Status};
+use messages::{JobKind, MessageId, Status};
 use serde_json::Value;
 
 /// One answer a client got.
@@ -20,7 +20,7 @@ pub struct Seen {
 #[derive(Debug, Clone)]
 pub struct Send {
     /// What the job does.
-    pub simulate: Simulate,
+    pub simulate: JobKind,
     /// Every answer, in order.
     pub answers: Vec<Seen>,
     /// How it ended.
@@ -75,7 +75,7 @@ pub async fn send_once(
     web: &str,
     key: &str,
     body: &str,
-    simulate: Simulate,
+    simulate: JobKind,
     patience: Duration,
 ) -> Send {
     let mut answers = Vec::new();

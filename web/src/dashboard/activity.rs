@@ -223,7 +223,7 @@ impl ActivitySnapshot {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use messages::{MessageBody, MessageId, Simulate};
+    use messages::{JobKind, MessageBody, MessageId};
 
     fn finished(
         status: Status,
@@ -236,7 +236,7 @@ mod tests {
         let mut message = Message::with_id(
             MessageId::created_at(created),
             MessageBody::parse("x").expect("valid"),
-            Simulate::Ok,
+            JobKind::Ok,
         );
         message.created_at = created;
         message.updated_at = created + chrono::Duration::milliseconds(took_ms);

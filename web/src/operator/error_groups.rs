@@ -43,12 +43,12 @@ pub fn group_errors(messages: &[Message]) -> Vec<ErrorGroup> {
 
 #[cfg(test)]
 mod tests {
-    use messages::{MessageBody, Simulate};
+    use messages::{JobKind, MessageBody};
 
     use super::*;
 
     fn failed_with(error: Option<&str>) -> Message {
-        let mut message = Message::new(MessageBody::parse("x").expect("valid"), Simulate::Fail);
+        let mut message = Message::new(MessageBody::parse("x").expect("valid"), JobKind::Fail);
         message.error = error.map(str::to_owned);
         message
     }

@@ -5,7 +5,7 @@
 
 use axum::http::HeaderMap;
 use messages::{
-    IdempotencyKey, ListQuery, MAX_PAGE, MessageBody, MessageGroup, MessageId, Simulate,
+    IdempotencyKey, JobKind, ListQuery, MAX_PAGE, MessageBody, MessageGroup, MessageId,
 };
 use serde::Deserialize;
 use service::http::HttpError;
@@ -17,12 +17,12 @@ use crate::views::listing::{ListFilter, ListRequest};
 pub const DEFAULT_LIMIT: u32 = 20;
 
 /// Reads the `simulate` choice; absent means `ok`.
-pub fn parse_simulate(text: Option<&str>) -> Result<Simulate, HttpError> {
+pub fn parse_simulate(text: Option<&str>) -> Result<JobKind, HttpError> {
     match text {
-        None => Ok(Simulate::Ok),
-        Some(text) => text.parse().map_err(|error: messages::UnknownSimulate| {
-            HttpError::unprocessable(error.to_string())
-        }),
+        None => Ok(JobKind::Ok),
+        Some(text) => text
+            .parse()
+            .map_err(|error: messages::UnknownJobKind| HttpError::unprocessable(error.to_string())),
     }
 }
 

@@ -11,7 +11,7 @@ use axum::extract::{Form, Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
-use messages::{ListQuery, Message, MessageBody, MessageGroup, MessageId, Simulate, Status};
+use messages::{JobKind, ListQuery, Message, MessageBody, MessageGroup, MessageId, Status};
 use serde::Deserialize;
 use service::http::HttpError;
 
@@ -168,7 +168,7 @@ struct TimelineFragment {
 /// What the form had, to show it again.
 struct Typed {
     body: String,
-    simulate: Simulate,
+    simulate: JobKind,
     count: u32,
     group: String,
 }
@@ -177,7 +177,7 @@ impl Default for Typed {
     fn default() -> Self {
         Self {
             body: String::new(),
-            simulate: Simulate::Ok,
+            simulate: JobKind::Ok,
             count: 1,
             group: String::new(),
         }
@@ -203,7 +203,7 @@ async fn page(state: &AppState, query: Result<ListRequest, String>, typed: Typed
             .and_then(|query| query.query().group.clone()),
         fifo: state.backends.queue.is_fifo(),
         tabs: tabs(&pipeline),
-        choices: Simulate::ALL
+        choices: JobKind::ALL
             .into_iter()
             .map(|choice| Choice {
                 value: choice.as_str(),
@@ -621,7 +621,7 @@ async fn demo_groups(State(state): State<AppState>, client: Client) -> Response 
     let job = |text: String, group: String| {
         let body = MessageBody::parse(text).expect("a short ASCII sentence is a valid body");
         let group = MessageGroup::parse(&group).expect("demo- and hex digits make a valid group");
-        Message::new(body, Simulate::Slow).in_group(Some(group))
+        Message::new(body, JobKind::Slow).in_group(Some(group))
     };
     // Ordered first: a burst is enqueued in the order planned.
     let planned: Vec<Message> = (1..=DEMO_JOBS)

@@ -3,7 +3,7 @@
 //! which a retry with the same key must match. The send path takes the plan
 //! as it is and clones nothing of it.
 
-use messages::{IdempotencyKey, Message, MessageBody, MessageGroup, Simulate};
+use messages::{IdempotencyKey, JobKind, Message, MessageBody, MessageGroup};
 use sha2::{Digest, Sha256};
 
 /// A send, planned: what `idempotent::send_once` carries out.
@@ -32,7 +32,7 @@ impl SendPlan {
     /// there is one.
     pub fn new(
         bodies: Vec<MessageBody>,
-        simulate: Simulate,
+        simulate: JobKind,
         group: Option<MessageGroup>,
         key: Option<IdempotencyKey>,
     ) -> Result<Self, NothingToSend> {
@@ -64,7 +64,7 @@ impl SendPlan {
 
 /// What a retry must ask again, as a digest: the bodies, the job kind and
 /// the group.
-fn fingerprint(bodies: &[MessageBody], simulate: Simulate, group: Option<&MessageGroup>) -> String {
+fn fingerprint(bodies: &[MessageBody], simulate: JobKind, group: Option<&MessageGroup>) -> String {
     let mut digest = Sha256::new();
     digest.update(simulate.as_str());
     // A group's absence and each group read apart: `|` is no job kind's.

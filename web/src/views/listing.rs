@@ -148,12 +148,12 @@ impl ListRequest {
 mod tests {
     use super::*;
     use chrono::Utc;
-    use messages::{Event, MessageBody, Simulate};
+    use messages::{Event, JobKind, MessageBody};
 
     fn pending(history: Vec<Event>) -> Message {
         Message {
             history,
-            ..Message::new(MessageBody::parse("x").expect("valid"), Simulate::Slow)
+            ..Message::new(MessageBody::parse("x").expect("valid"), JobKind::Slow)
         }
     }
 

@@ -84,11 +84,11 @@ pub fn now(message: &Message) -> RowState {
 mod tests {
     use super::*;
     use chrono::Duration;
-    use messages::{Event, MessageBody, Simulate};
+    use messages::{Event, JobKind, MessageBody};
 
     #[test]
     fn a_pending_message_says_how_long_it_has_run_or_when_it_is_retried() {
-        let mut message = Message::new(MessageBody::parse("x").expect("valid"), Simulate::Slow);
+        let mut message = Message::new(MessageBody::parse("x").expect("valid"), JobKind::Slow);
         let start = messages::now();
         assert_eq!(of(&message, start).name, "pending");
         message.history.push(Event::Started {

@@ -147,11 +147,11 @@ fn after(at: DateTime<Utc>, previous: DateTime<Utc>) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use messages::{MessageBody, Simulate};
+    use messages::{JobKind, MessageBody};
 
     #[test]
     fn each_event_reads_as_a_line_after_the_send() {
-        let mut message = Message::new(MessageBody::parse("x").expect("valid"), Simulate::Flaky);
+        let mut message = Message::new(MessageBody::parse("x").expect("valid"), JobKind::Flaky);
         message.history = vec![
             Event::delivered(1, messages::now(), 500, Some("flaky")),
             Event::delivered(2, messages::now(), 200, None),
@@ -174,7 +174,7 @@ mod tests {
 
     #[test]
     fn a_retried_messages_deliveries_keep_counting_and_say_their_receive() {
-        let mut message = Message::new(MessageBody::parse("x").expect("valid"), Simulate::Fail);
+        let mut message = Message::new(MessageBody::parse("x").expect("valid"), JobKind::Fail);
         message.history = vec![
             Event::delivered(1, messages::now(), 200, Some("no")),
             Event::Retried {

@@ -4,7 +4,7 @@
 
 use axum::body::{Body, to_bytes};
 use axum::http::{Request, StatusCode};
-use messages::{Backends, FinalStatus, Message, MessageBody, MessageId, Outcome, Simulate};
+use messages::{Backends, FinalStatus, JobKind, Message, MessageBody, MessageId, Outcome};
 use testkit::backends::Kind;
 use testkit::on_both_backends;
 use tower::ServiceExt;
@@ -22,7 +22,7 @@ async fn finished(
     let mut message = Message::with_id(
         MessageId::created_at(sent),
         MessageBody::parse("measured").expect("valid"),
-        Simulate::Ok,
+        JobKind::Ok,
     );
     message.created_at = sent;
     message.updated_at = sent;
@@ -63,7 +63,7 @@ async fn the_last_hour_counts_finished_messages_retries_and_send_to_final_times(
     // Sent two hours ago: not in the last hour.
     finished(backends, FinalStatus::Complete, 7_200, 100, 1).await;
     // Still pending: not finished.
-    let pending = Message::new(MessageBody::parse("waiting").expect("valid"), Simulate::Ok);
+    let pending = Message::new(MessageBody::parse("waiting").expect("valid"), JobKind::Ok);
     backends.store.create(&pending).await.expect("create");
 
     let app = web::app(backends.clone(), None);

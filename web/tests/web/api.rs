@@ -87,7 +87,7 @@ async fn bad_input_gets_a_clear_error_and_changes_nothing() {
     let web = web().await;
     let too_long = json!({ "body": "x".repeat(MAX_BODY_BYTES + 1) }).to_string();
     // "ok, fail, flaky or slow": the error lists every kind there is.
-    let kinds = messages::Simulate::names();
+    let kinds = messages::JobKind::names();
     let cases = [
         (
             r#"{"body": ""}"#.to_owned(),

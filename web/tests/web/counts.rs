@@ -50,7 +50,7 @@ async fn a_hundred_pages_asking_at_once_cost_one_read_of_each_kind() {
     );
 
     // What is sent next shows once the feed and the counts are read again.
-    let sent = testkit::seed::sent(&backends, "seen later", messages::Simulate::Ok).await;
+    let sent = testkit::seed::sent(&backends, "seen later", messages::JobKind::Ok).await;
     tokio::time::sleep(COUNTS_MAX_AGE.max(REFRESH_EVERY)).await;
     let (_, later) = get(
         &app,

@@ -4,7 +4,7 @@
 use std::net::SocketAddr;
 use std::time::Duration;
 
-use messages::{Backends, FinalStatus, JobPayload, Message, Outcome, Simulate};
+use messages::{Backends, FinalStatus, JobKind, JobPayload, Message, Outcome};
 
 /// Starts the web on `backends` on a free port of 127.0.0.1, served until the
 /// test ends, and returns its URL.
@@ -31,7 +31,7 @@ pub async fn finish_next(backends: &Backends) {
         .expect("a job is queued");
     let job = JobPayload::from_json(received.body.as_bytes()).expect("a job");
     let status = match job.simulate {
-        Simulate::Fail => FinalStatus::Fail,
+        JobKind::Fail => FinalStatus::Fail,
         _ => FinalStatus::Complete,
     };
     let outcome = Outcome {

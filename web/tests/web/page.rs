@@ -3,7 +3,7 @@
 
 use axum::body::{Body, to_bytes};
 use axum::http::{Request, StatusCode};
-use messages::Simulate;
+use messages::JobKind;
 use testkit::backends::Kind;
 use tower::ServiceExt;
 
@@ -47,7 +47,7 @@ fn words(fragment: &str) -> String {
 async fn the_status_tabs_carry_their_counts_and_mark_the_current_one_without_javascript() {
     let backend = Kind::Embedded.make(10).await;
     let backends = &backend.backends;
-    testkit::seed::sent(backends, "waiting", Simulate::Ok).await;
+    testkit::seed::sent(backends, "waiting", JobKind::Ok).await;
     for n in 0..2 {
         testkit::seed::completed(backends, &format!("done {n}")).await;
     }

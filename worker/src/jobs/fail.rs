@@ -2,7 +2,7 @@
 //! its first delivery, with the reason.
 
 use async_trait::async_trait;
-use messages::{JobPayload, Simulate};
+use messages::{JobKind, JobPayload};
 
 use super::{Job, JobError};
 
@@ -12,8 +12,8 @@ pub struct Fail;
 
 #[async_trait]
 impl Job for Fail {
-    fn kind(&self) -> Simulate {
-        Simulate::Fail
+    fn kind(&self) -> JobKind {
+        JobKind::Fail
     }
 
     async fn run(&self, _payload: &JobPayload, _attempt: u32) -> Result<(), JobError> {
@@ -29,7 +29,7 @@ mod tests {
 
     #[tokio::test]
     async fn a_fail_job_fails_for_good_on_every_delivery() {
-        let payload = super::super::payload(Simulate::Fail);
+        let payload = super::super::payload(JobKind::Fail);
         for attempt in [1, 2, 10] {
             let result = Fail.run(&payload, attempt).await;
             assert!(matches!(result, Err(JobError::Permanent(_))), "{attempt}");

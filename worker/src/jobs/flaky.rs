@@ -2,7 +2,7 @@
 //! later one succeeds, so a retry by sqsd (or the poller) can be watched.
 
 use async_trait::async_trait;
-use messages::{JobPayload, Simulate};
+use messages::{JobKind, JobPayload};
 
 use super::{Job, JobError};
 
@@ -12,8 +12,8 @@ pub struct Flaky;
 
 #[async_trait]
 impl Job for Flaky {
-    fn kind(&self) -> Simulate {
-        Simulate::Flaky
+    fn kind(&self) -> JobKind {
+        JobKind::Flaky
     }
 
     async fn run(&self, _payload: &JobPayload, attempt: u32) -> Result<(), JobError> {
@@ -33,7 +33,7 @@ mod tests {
 
     #[tokio::test]
     async fn a_flaky_job_fails_first_then_succeeds() {
-        let payload = super::super::payload(Simulate::Flaky);
+        let payload = super::super::payload(JobKind::Flaky);
         assert!(matches!(
             Flaky.run(&payload, 1).await,
             Err(JobError::Retryable(_))

@@ -22,7 +22,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
-use messages::{JobPayload, Simulate};
+use messages::{JobKind, JobPayload};
 
 pub use fail::Fail;
 pub use flaky::Flaky;
@@ -44,7 +44,7 @@ pub enum JobError {
 #[async_trait]
 pub trait Job: Send + Sync + 'static {
     /// The kind this job does: the message's `simulate` choice.
-    fn kind(&self) -> Simulate;
+    fn kind(&self) -> JobKind;
 
     /// Does the job for one delivery of `payload`. `attempt` is 1 on the
     /// first delivery (sqsd's receive count).
@@ -69,7 +69,7 @@ impl Default for JobSettings {
 /// The jobs this worker runs, by kind; cheap to clone.
 #[derive(Clone)]
 pub struct Jobs {
-    by_kind: HashMap<Simulate, Arc<dyn Job>>,
+    by_kind: HashMap<JobKind, Arc<dyn Job>>,
 }
 
 impl Jobs {
@@ -91,14 +91,14 @@ impl Jobs {
     }
 
     /// The job for `kind`, if this worker has one.
-    pub fn get(&self, kind: Simulate) -> Option<&dyn Job> {
+    pub fn get(&self, kind: JobKind) -> Option<&dyn Job> {
         self.by_kind.get(&kind).map(|job| &**job)
     }
 }
 
 /// Test support for the job files: a payload of one kind.
 #[cfg(test)]
-fn payload(simulate: Simulate) -> JobPayload {
+fn payload(simulate: JobKind) -> JobPayload {
     JobPayload {
         id: messages::MessageId::new(),
         body: "x".to_owned(),
@@ -113,7 +113,7 @@ mod tests {
     #[test]
     fn every_kind_a_sender_can_choose_has_a_job() {
         let jobs = Jobs::standard(JobSettings::default());
-        for kind in Simulate::ALL {
+        for kind in JobKind::ALL {
             assert_eq!(jobs.get(kind).map(Job::kind), Some(kind), "{kind}");
         }
     }
@@ -121,6 +121,6 @@ mod tests {
     #[test]
     fn a_kind_without_a_job_is_not_found() {
         let jobs = Jobs::new([Arc::new(Succeed) as Arc<dyn Job>]);
-        assert!(jobs.get(Simulate::Slow).is_none());
+        assert!(jobs.get(JobKind::Slow).is_none());
     }
 }

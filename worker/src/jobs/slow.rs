@@ -5,7 +5,7 @@
 use std::time::Duration;
 
 use async_trait::async_trait;
-use messages::{JobPayload, Simulate};
+use messages::{JobKind, JobPayload};
 
 use super::{Job, JobError};
 
@@ -24,8 +24,8 @@ impl Slow {
 
 #[async_trait]
 impl Job for Slow {
-    fn kind(&self) -> Simulate {
-        Simulate::Slow
+    fn kind(&self) -> JobKind {
+        JobKind::Slow
     }
 
     async fn run(&self, _payload: &JobPayload, _attempt: u32) -> Result<(), JobError> {
@@ -40,7 +40,7 @@ mod tests {
 
     #[tokio::test]
     async fn a_slow_job_takes_the_configured_time() {
-        let payload = super::super::payload(Simulate::Slow);
+        let payload = super::super::payload(JobKind::Slow);
         let started = tokio::time::Instant::now();
         let job = Slow::new(Duration::from_millis(30));
         assert_eq!(job.run(&payload, 1).await, Ok(()));

@@ -2,7 +2,7 @@
 //! model for one of your own.
 
 use async_trait::async_trait;
-use messages::{JobPayload, Simulate};
+use messages::{JobKind, JobPayload};
 
 use super::{Job, JobError};
 
@@ -12,8 +12,8 @@ pub struct Succeed;
 
 #[async_trait]
 impl Job for Succeed {
-    fn kind(&self) -> Simulate {
-        Simulate::Ok
+    fn kind(&self) -> JobKind {
+        JobKind::Ok
     }
 
     async fn run(&self, _payload: &JobPayload, _attempt: u32) -> Result<(), JobError> {
@@ -27,7 +27,7 @@ mod tests {
 
     #[tokio::test]
     async fn an_ok_job_succeeds() {
-        let payload = super::super::payload(Simulate::Ok);
+        let payload = super::super::payload(JobKind::Ok);
         assert_eq!(Succeed.run(&payload, 1).await, Ok(()));
     }
 }

@@ -8,7 +8,7 @@ use std::os::unix::fs::PermissionsExt;
 use std::process::Stdio;
 use std::time::Duration;
 
-use messages::{Backends, Simulate, Status};
+use messages::{Backends, JobKind, Status};
 use reqwest::StatusCode;
 
 /// A worker binary fed by sqsd on `data_dir`, listening on 127.0.0.1.
@@ -67,8 +67,8 @@ async fn a_forged_delivery_cannot_choose_what_runs_or_what_is_recorded() {
     let dir = tempfile::tempdir().expect("a temporary folder");
     let web = messages_embedded::backends(dir.path(), 10).expect("open");
     let worker = start(dir.path()).await;
-    let failing = testkit::seed::sent(&web, "really fails", Simulate::Fail).await;
-    let succeeding = testkit::seed::sent(&web, "really succeeds", Simulate::Ok).await;
+    let failing = testkit::seed::sent(&web, "really fails", JobKind::Fail).await;
+    let succeeding = testkit::seed::sent(&web, "really succeeds", JobKind::Ok).await;
 
     for (message, forged_kind) in [(&failing, "ok"), (&succeeding, "fail")] {
         let forged = serde_json::json!({
@@ -105,8 +105,8 @@ async fn jobs_in_the_old_and_the_new_shape_both_process_by_the_record() {
     let dir = tempfile::tempdir().expect("a temporary folder");
     let web = messages_embedded::backends(dir.path(), 10).expect("open");
     let worker = start(dir.path()).await;
-    let old = testkit::seed::sent(&web, "old shape", Simulate::Ok).await;
-    let new = testkit::seed::sent(&web, "id only", Simulate::Fail).await;
+    let old = testkit::seed::sent(&web, "old shape", JobKind::Ok).await;
+    let new = testkit::seed::sent(&web, "id only", JobKind::Fail).await;
     let bodies = [
         (old.id, old.job().to_json()),
         (new.id, serde_json::json!({ "id": new.id }).to_string()),

@@ -11,7 +11,7 @@ use axum::Router;
 use axum::extract::{Request, State};
 use axum::response::Response;
 use axum::routing::post;
-use messages::{Backends, Message, MessageId, Simulate, Status};
+use messages::{Backends, JobKind, Message, MessageId, Status};
 use sqsd::{Dispatched, Poller, PollerConfig};
 use testkit::backends::Kind;
 use testkit::on_both_backends;
@@ -61,7 +61,7 @@ impl Deliveries {
     }
 }
 
-async fn send(backends: &Backends, simulate: Simulate) -> MessageId {
+async fn send(backends: &Backends, simulate: JobKind) -> MessageId {
     testkit::seed::sent(backends, &format!("{simulate} job"), simulate)
         .await
         .id
@@ -105,7 +105,7 @@ async fn a_message_is_processed_once_and_deleted(kind: Kind) {
         fast_config(),
     ));
 
-    let id = send(backends, Simulate::Ok).await;
+    let id = send(backends, JobKind::Ok).await;
     let done = until_final(backends, &[id]).await;
     assert_eq!((done[0].status, done[0].attempts), (Status::Complete, 1));
     let _ = stop.send(());
@@ -135,7 +135,7 @@ async fn a_failing_message_reappears_and_is_retried(kind: Kind) {
         process_router(backends, 10, Duration::ZERO),
         fast_config(),
     ));
-    let id = send(backends, Simulate::Flaky).await;
+    let id = send(backends, JobKind::Flaky).await;
     let done = until_final(backends, &[id]).await;
     assert_eq!((done[0].status, done[0].attempts), (Status::Complete, 2));
     let _ = stop.send(());
@@ -152,7 +152,7 @@ async fn the_last_attempt_ends_in_fail_and_poison_ends_in_the_dead_letters(kind:
     ));
 
     // Flaky fails once, then succeeds on its second and last allowed attempt.
-    let flaky = send(backends, Simulate::Flaky).await;
+    let flaky = send(backends, JobKind::Flaky).await;
     let done = until_final(backends, &[flaky]).await;
     assert_eq!((done[0].status, done[0].attempts), (Status::Complete, 2));
 
@@ -181,7 +181,7 @@ async fn the_last_attempt_ends_in_fail_and_poison_ends_in_the_dead_letters(kind:
         process_router(&single.backends, 1, Duration::ZERO),
         fast_config(),
     ));
-    let id = send(&single.backends, Simulate::Flaky).await;
+    let id = send(&single.backends, JobKind::Flaky).await;
     let done = until_final(&single.backends, &[id]).await;
     assert_eq!(done[0].status, Status::Fail);
     assert!(
@@ -199,9 +199,9 @@ async fn shutdown_mid_batch_loses_nothing(kind: Kind) {
     let backend = kind.make(10).await;
     let backends = &backend.backends;
     let ids = vec![
-        send(backends, Simulate::Slow).await,
-        send(backends, Simulate::Slow).await,
-        send(backends, Simulate::Slow).await,
+        send(backends, JobKind::Slow).await,
+        send(backends, JobKind::Slow).await,
+        send(backends, JobKind::Slow).await,
     ];
     // Jobs take 5 s; the grace period is 100 ms: shutdown cuts them off.
     let first = Poller::new(
@@ -262,9 +262,9 @@ async fn two_pollers_never_deliver_one_message_twice(kind: Kind) {
     let mut ids = Vec::new();
     for n in 0..30 {
         let simulate = if n % 3 == 0 {
-            Simulate::Fail
+            JobKind::Fail
         } else {
-            Simulate::Ok
+            JobKind::Ok
         };
         ids.push(send(&backend.backends, simulate).await);
     }
@@ -309,8 +309,8 @@ async fn process_once_handles_one_batch_and_reports_it(kind: Kind) {
             .is_empty(),
         "nothing waiting"
     );
-    let ok = send(backends, Simulate::Ok).await;
-    let flaky = send(backends, Simulate::Flaky).await;
+    let ok = send(backends, JobKind::Ok).await;
+    let flaky = send(backends, JobKind::Flaky).await;
     let mut outcomes = Vec::new();
     for _ in 0..3 {
         outcomes.extend(

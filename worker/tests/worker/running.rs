@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use axum::body::Body;
 use axum::http::{Request, StatusCode};
-use messages::{Event, Message, MessageBody, Progress, Simulate, StatusStore};
+use messages::{Event, JobKind, Message, MessageBody, Progress, StatusStore};
 use testkit::backends::Kind;
 use testkit::on_both_backends;
 use tower::ServiceExt;
@@ -30,7 +30,7 @@ async fn deliver(router: &axum::Router, message: &Message, count: u32) -> Status
         .status()
 }
 
-async fn sent(store: &std::sync::Arc<dyn StatusStore>, simulate: Simulate) -> Message {
+async fn sent(store: &std::sync::Arc<dyn StatusStore>, simulate: JobKind) -> Message {
     let message = Message::new(MessageBody::parse("job").expect("valid"), simulate);
     store.create(&message).await.expect("create");
     message
@@ -50,7 +50,7 @@ async fn only_a_job_past_a_second_is_noted_running(kind: Kind) {
     let store = &backend.backends.store;
     let router = process_router(&backend.backends, 10, Duration::from_millis(1_600));
 
-    let quick = sent(store, Simulate::Ok).await;
+    let quick = sent(store, JobKind::Ok).await;
     assert_eq!(deliver(&router, &quick, 1).await, StatusCode::OK);
     let kinds: Vec<bool> = timeline(store, &quick)
         .await
@@ -59,7 +59,7 @@ async fn only_a_job_past_a_second_is_noted_running(kind: Kind) {
         .collect();
     assert_eq!(kinds, [false], "a quick job writes its outcome alone");
 
-    let slow = sent(store, Simulate::Slow).await;
+    let slow = sent(store, JobKind::Slow).await;
     let delivery = tokio::spawn({
         let router = router.clone();
         let slow = slow.clone();
@@ -102,7 +102,7 @@ async fn a_delivery_to_be_retried_says_when(kind: Kind) {
     let backend = kind.make(10).await;
     let store = &backend.backends.store;
     let router = process_router(&backend.backends, 10, Duration::ZERO);
-    let flaky = sent(store, Simulate::Flaky).await;
+    let flaky = sent(store, JobKind::Flaky).await;
     let before = messages::now();
     assert_eq!(
         deliver(&router, &flaky, 1).await,

@@ -6,7 +6,7 @@
 use std::process::Stdio;
 use std::time::{Duration, Instant};
 
-use messages::{Backends, Simulate, Status};
+use messages::{Backends, JobKind, Status};
 
 const MESSAGES: usize = 30;
 
@@ -53,7 +53,7 @@ async fn sigterm_mid_backlog_finishes_or_releases_every_job_and_loses_none() {
     let mut ids = Vec::new();
     for n in 0..MESSAGES {
         ids.push(
-            testkit::seed::sent(&web, &format!("slow {n}"), Simulate::Slow)
+            testkit::seed::sent(&web, &format!("slow {n}"), JobKind::Slow)
                 .await
                 .id,
         );

@@ -8,7 +8,7 @@
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
-use messages::{Message, MessageId, Simulate, Status};
+use messages::{JobKind, Message, MessageId, Status};
 use testkit::backends::{Kind, TestBackend};
 use testkit::on_both_backends;
 use worker::WorkerSettings;
@@ -30,7 +30,7 @@ pub async fn orphan(backend: &TestBackend, age: chrono::Duration, requeues: u32)
     let message = Message {
         id: MessageId::created_at(at),
         body: "orphan".to_owned(),
-        simulate: Simulate::Ok,
+        simulate: JobKind::Ok,
         status: Status::Pending,
         attempts: 0,
         created_at: at,

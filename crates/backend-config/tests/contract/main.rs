@@ -11,9 +11,9 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use messages::{
-    Claimed, FinalStatus, IdempotencyKey, KeyClaim, KeyOutcome, ListQuery, Message, MessageBody,
-    MessageGroup, MessageId, NewSession, Outcome, Outgoing, Queue, QueueDepth, Requeues,
-    SessionKey, Simulate, StaleQuery, Status, Transition,
+    Claimed, FinalStatus, IdempotencyKey, JobKind, KeyClaim, KeyOutcome, ListQuery, Message,
+    MessageBody, MessageGroup, MessageId, NewSession, Outcome, Outgoing, Queue, QueueDepth,
+    Requeues, SessionKey, StaleQuery, Status, Transition,
 };
 
 use testkit::backends::Kind;
@@ -23,7 +23,7 @@ const HIDE: Duration = Duration::from_secs(30);
 const BRIEF: Duration = Duration::from_millis(500);
 
 fn message(text: &str) -> Message {
-    Message::new(MessageBody::parse(text).expect("valid"), Simulate::Ok)
+    Message::new(MessageBody::parse(text).expect("valid"), JobKind::Ok)
 }
 
 fn outcome(status: FinalStatus, attempts: u32, error: Option<&str>) -> Outcome {

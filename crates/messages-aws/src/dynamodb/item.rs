@@ -104,7 +104,7 @@ pub fn from_item(item: &Item) -> Result<Message, BackendError> {
         body: text("body")?.to_owned(),
         simulate: text("simulate")?
             .parse()
-            .map_err(|error: messages::UnknownSimulate| invalid("simulate", error.to_string()))?,
+            .map_err(|error: messages::UnknownJobKind| invalid("simulate", error.to_string()))?,
         status: text("status")?
             .parse()
             .map_err(|error: messages::UnknownStatus| invalid("status", error.to_string()))?,
@@ -143,12 +143,11 @@ pub fn from_item(item: &Item) -> Result<Message, BackendError> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use messages::{MessageBody, Simulate};
+    use messages::{JobKind, MessageBody};
 
     #[test]
     fn an_item_reads_back_as_the_message_written() {
-        let mut message =
-            Message::new(MessageBody::parse("hi <b>").expect("valid"), Simulate::Slow);
+        let mut message = Message::new(MessageBody::parse("hi <b>").expect("valid"), JobKind::Slow);
         message.error = Some("boom".to_owned());
         message.attempts = 3;
         assert_eq!(from_item(&to_item(&message)).ok(), Some(message.clone()));
@@ -162,7 +161,7 @@ mod tests {
 
     #[test]
     fn an_item_carries_the_index_keys_of_its_shard_and_status() {
-        let message = Message::new(MessageBody::parse("x").expect("valid"), Simulate::Ok);
+        let message = Message::new(MessageBody::parse("x").expect("valid"), JobKind::Ok);
         let item = to_item(&message);
         let shard = format!("{:02}", message.id.last_byte() % 32);
         assert_eq!(item.get("shard"), Some(&s(&shard)));
@@ -174,7 +173,7 @@ mod tests {
 
     #[test]
     fn an_item_with_an_unknown_status_is_an_error_not_a_guess() {
-        let message = Message::new(MessageBody::parse("x").expect("valid"), Simulate::Ok);
+        let message = Message::new(MessageBody::parse("x").expect("valid"), JobKind::Ok);
         let mut item = to_item(&message);
         item.insert("status".to_owned(), s("done"));
         assert!(from_item(&item).is_err());
