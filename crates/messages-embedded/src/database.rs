@@ -121,18 +121,18 @@ fn prepare(connection: &mut Connection, path: &Path) -> rusqlite::Result<()> {
     // the last moments, which is fine for a local development backend.
     connection
         .pragma_update_and_check(None, "journal_mode", "WAL", |row| row.get::<_, String>(0))
-            .map(|mode| {
-                // Some filesystems (network ones) cannot do WAL; SQLite then
-                // stays in its rollback journal, where readers block writers.
-                if !mode.eq_ignore_ascii_case("wal") {
-                    tracing::warn!(%mode, path = %path.display(), "the embedded database is not in WAL mode: the web and the worker will wait on each other more");
-                }
-            })
-            .and_then(|()| connection.pragma_update(None, "synchronous", "NORMAL"))
-            // All of the schema or none of it: a failure rolls back as the
-            // connection is dropped.
-            .and_then(|()| connection.execute_batch(&format!("BEGIN IMMEDIATE;{SCHEMA}COMMIT;")))
-            .and_then(|()| add_missing_columns(connection))
+        .map(|mode| {
+            // Some filesystems (network ones) cannot do WAL; SQLite then
+            // stays in its rollback journal, where readers block writers.
+            if !mode.eq_ignore_ascii_case("wal") {
+                tracing::warn!(%mode, path = %path.display(), "the embedded database is not in WAL mode: the web and the worker will wait on each other more");
+            }
+        })
+        .and_then(|()| connection.pragma_update(None, "synchronous", "NORMAL"))
+        // All of the schema or none of it: a failure rolls back as the
+        // connection is dropped.
+        .and_then(|()| connection.execute_batch(&format!("BEGIN IMMEDIATE;{SCHEMA}COMMIT;")))
+        .and_then(|()| add_missing_columns(connection))
 }
 
 /// Whether SQLite refused for another connection's lock.

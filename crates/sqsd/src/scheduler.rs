@@ -7,12 +7,11 @@
 //! DynamoDB table for the same purpose).
 
 use std::future::Future;
+use std::sync::Arc;
 use std::time::Duration;
 
-use chrono::{DateTime, Utc};
-use std::sync::Arc;
-
 use backon::Retryable;
+use chrono::{DateTime, Utc};
 use messages::{BackendError, Outgoing, Queue, RunClaims};
 
 use crate::PeriodicTask;

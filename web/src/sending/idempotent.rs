@@ -16,6 +16,7 @@
 
 use std::time::Duration;
 
+use chrono::{DateTime, Utc};
 use messages::{
     BackendError, Backends, Claimed, IdempotencyKey, KeyClaim, KeyOutcome, Message, MessageId,
 };
@@ -114,23 +115,22 @@ async fn send_under_key(
     planned: Vec<Message>,
 ) -> Result<Vec<Message>, SendOnceError> {
     let Keyed { key, fingerprint } = keyed;
-    let key = &key;
     let claim = KeyClaim {
-        fingerprint: fingerprint.clone(),
+        fingerprint,
         ids: planned.iter().map(|message| message.id).collect(),
         claimed_at: messages::now(),
         outcome: KeyOutcome::InProgress,
     };
     let claimed = backends
         .store
-        .claim_key(key, &claim)
+        .claim_key(&key, &claim)
         .await
         .map_err(store_unavailable("the Idempotency-Key cannot be checked"))?;
     let held = match claimed {
-        Claimed::New => return send_and_settle(backends, key, &claim, planned).await,
+        Claimed::New => return send_and_settle(backends, &key, &claim, planned).await,
         Claimed::Taken(held) => held,
     };
-    if held.fingerprint != fingerprint {
+    if held.fingerprint != claim.fingerprint {
         return Err(SendOnceError::KeyReused);
     }
     match &held.outcome {
@@ -138,7 +138,7 @@ async fn send_under_key(
         KeyOutcome::Refused { why } => Err(SendOnceError::RefusedBefore(why.clone())),
         KeyOutcome::InProgress if !stopped(&held) => Err(SendOnceError::InProgress),
         KeyOutcome::InProgress | KeyOutcome::Unknown => {
-            settle_from_records(backends, key, &held, planned).await
+            settle_from_records(backends, &key, &held, planned).await
         }
     }
 }
@@ -168,23 +168,35 @@ async fn send_and_settle(
         }
         Err(SendError::OutcomeUnknown { .. } | SendError::Interrupted) => Some(KeyOutcome::Unknown),
     };
-    let recorded = match &outcome {
-        Some(outcome) => backends
-            .store
-            .settle_key(key, claim.claimed_at, outcome)
-            .await
-            .map(|_| ()),
-        None => backends.store.release_key(key, claim.claimed_at).await,
-    };
-    // A claim left without its answer is settled by a retry, from the ids.
-    if let Err(error) = recorded {
-        tracing::warn!(%key, error = %error.chain(), "the answer to an idempotent send could not be recorded");
-    }
+    record_answer(backends, key, claim.claimed_at, outcome.as_ref()).await;
     result.map_err(|error| match error {
         // An open outcome: the same key settles it.
         SendError::OutcomeUnknown { .. } | SendError::Interrupted => SendOnceError::Open(error),
         error => SendOnceError::Send(error),
     })
+}
+
+/// Records what became of the claim of `key` made at `claimed_at`, or, with
+/// no outcome (nothing was recorded), forgets it so a retry sends anew. A
+/// failure is only logged: a claim left without its answer is settled by a
+/// retry, from the ids.
+async fn record_answer(
+    backends: &Backends,
+    key: &IdempotencyKey,
+    claimed_at: DateTime<Utc>,
+    outcome: Option<&KeyOutcome>,
+) {
+    let recorded = match outcome {
+        Some(outcome) => backends
+            .store
+            .settle_key(key, claimed_at, outcome)
+            .await
+            .map(|_| ()),
+        None => backends.store.release_key(key, claimed_at).await,
+    };
+    if let Err(error) = recorded {
+        tracing::warn!(%key, error = %error.chain(), "the answer to an idempotent send could not be recorded");
+    }
 }
 
 /// A send that went through, answered again from its records as they are now.
@@ -208,13 +220,7 @@ async fn settle_from_records(
     if found.len() == held.ids.len() {
         // Every record is there: the send went through (a record whose job
         // was lost is enqueued again by the sweeper).
-        if let Err(error) = backends
-            .store
-            .settle_key(key, held.claimed_at, &KeyOutcome::Sent)
-            .await
-        {
-            tracing::warn!(%key, error = %error.chain(), "the answer to an idempotent send could not be recorded");
-        }
+        record_answer(backends, key, held.claimed_at, Some(&KeyOutcome::Sent)).await;
         return Ok(found);
     }
     if found.is_empty() {

@@ -7,7 +7,7 @@ use messages::{IdempotencyKey, JobKind, Message, MessageBody, MessageGroup};
 use sha2::{Digest, Sha256};
 
 /// A send, planned: what `idempotent::send_once` carries out.
-#[derive(Debug, Clone)]
+#[derive(Debug)]
 pub struct SendPlan {
     /// The messages, in the order they are enqueued; never empty.
     pub(super) messages: Vec<Message>,
@@ -16,7 +16,7 @@ pub struct SendPlan {
 }
 
 /// A key, and what a retry under it must ask again.
-#[derive(Debug, Clone)]
+#[derive(Debug)]
 pub(super) struct Keyed {
     pub(super) key: IdempotencyKey,
     pub(super) fingerprint: String,
