@@ -3,7 +3,7 @@
 //! and with no AWS configured, the embedded backend under `DATA_DIR`. This is
 //! what `cargo run --release` starts.
 //!
-//! Web and worker share one [`Backends`] value, so the embedded queue wakes the
+//! Web and worker share one [`messages::Backends`] value, so the embedded queue wakes the
 //! poller the moment the web sends. They could as well run as two processes
 //! (`web` and `worker` binaries) on the same `DATA_DIR`.
 
@@ -11,7 +11,6 @@ use std::future::Future;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 
 use backend_config::BackendConfig;
-use messages::Backends;
 use service::env;
 use service::shutdown::Shutdown;
 use worker::{Intake, WorkerSettings};
@@ -77,15 +76,16 @@ impl Stack {
     /// Connects the backend once and binds both listeners.
     pub async fn start(config: &LocalConfig) -> anyhow::Result<Self> {
         let backends = config.backend.connect(config.worker.max_attempts).await?;
-        let stack = Self::with_backends(
-            backends,
+        let web = web::Web::new(backends)
+            .operator(config.operator.clone())
+            .limits(config.limits.clone());
+        let stack = Self::bind(
+            web,
             &config.worker,
             config.host,
             (config.web_port, config.worker_port),
         )
-        .await?
-        .operator(config.operator.clone())
-        .limits(config.limits.clone());
+        .await?;
         // Said at start, so a setting is never silently ignored.
         tracing::info!(
             sends = %config.limits.sends_in_words(),
@@ -98,45 +98,28 @@ impl Stack {
         Ok(stack)
     }
 
-    /// Binds both listeners on `host`, at `(web, worker)` ports, over
-    /// `backends` (tests: fresh resources, port 0).
-    pub async fn with_backends(
-        backends: Backends,
+    /// Binds both listeners on `host`, at `(web, worker)` ports (tests:
+    /// port 0): `web` as built (its backends, limits and operator; the
+    /// launcher's has no limit, its browser being on this machine), linked
+    /// to a worker with `worker`'s settings on the same backends.
+    pub async fn bind(
+        web: web::Web,
         worker: &WorkerSettings,
         host: IpAddr,
         (web_port, worker_port): (u16, u16),
     ) -> anyhow::Result<Self> {
         let worker = worker::Application::with_backends(
             worker,
-            backends.clone(),
+            web.backends().clone(),
             SocketAddr::new(host, worker_port),
         )
         .await?;
-        let worker_url = url(host, worker.port());
-        let web = web::Application::with_backends(
-            backends,
-            Some(web::dashboard::worker_link::WorkerLink::new(worker_url)?),
-            SocketAddr::new(host, web_port),
-        )
-        .await?;
+        let link = web::dashboard::worker_link::WorkerLink::new(url(host, worker.port()))?;
+        let web = web
+            .worker(Some(link))
+            .bind(SocketAddr::new(host, web_port))
+            .await?;
         Ok(Self { web, worker, host })
-    }
-
-    /// The same stack, letting `operator` act on the page.
-    pub fn operator(self, operator: web::operator::Operator) -> Self {
-        Self {
-            web: self.web.operator(operator),
-            ..self
-        }
-    }
-
-    /// The same stack, its web held to `limits` (the launcher's has none:
-    /// its browser is on this machine).
-    pub fn limits(self, limits: web::edge::throttle::Limits) -> Self {
-        Self {
-            web: self.web.limits(limits),
-            ..self
-        }
     }
 
     /// The web's URL, for a browser.

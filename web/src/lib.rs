@@ -31,7 +31,7 @@
 //!   cases' errors as answers (`routes::error`, once for every route), pages
 //!   rendered, security headers ([`routes::security`]) and the deadline
 //!   ([`routes::deadline`]).
-//! - [`config`], [`startup`] ([`Application`], which binds and serves) and
+//! - [`config`], [`startup`] ([`Web`], the one builder, and [`Application`], which binds and serves) and
 //!   [`provision`] (the `web provision` command).
 //!
 //! Rooms, like modules, only import downwards: (`startup`, `provision`) >
@@ -51,4 +51,4 @@ pub mod startup;
 pub mod views;
 
 pub use config::WebConfig;
-pub use startup::{Application, app, app_with, app_with_limits};
+pub use startup::{Application, Web};

@@ -11,8 +11,8 @@ use backend_config::BackendConfig;
 use service::env;
 use sqsd::{CronTable, PollerConfig};
 
-use crate::jobs::JobSettings;
 use crate::sweep::SweepConfig;
+use jobs::JobSettings;
 
 /// How jobs reach this worker.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -5,8 +5,6 @@
 //! # Layout
 //! - [`config`]: settings from the environment: where to listen and connect
 //!   ([`WorkerConfig`]), and how to behave ([`WorkerSettings`]).
-//! - [`jobs`]: the [`jobs::Job`] trait and one file per kind of job; the
-//!   place to add your own.
 //! - [`process`]: one delivery, from sqsd's request to a recorded state: the
 //!   only processing path, used by `/process` and by the local poller alike.
 //! - [`sweep`]: the periodic task that rescues messages stuck in `pending`.
@@ -15,12 +13,12 @@
 //! - [`startup`]: [`Application`], which binds the listener and serves.
 
 pub mod config;
-pub mod jobs;
 pub mod process;
 mod routes;
 pub mod startup;
 pub mod sweep;
 
 pub use config::{Intake, WorkerConfig, WorkerSettings};
+pub use jobs::JobSettings;
 pub use routes::{TaskState, process_router, sqsd_router};
 pub use startup::Application;

@@ -12,13 +12,13 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use messages::{
-    BackendError, Event, FinalStatus, JobKind, JobPayload, MessageId, Outcome, Status, StatusStore,
+    BackendError, Event, FinalStatus, JobPayload, MessageId, Outcome, Status, StatusStore,
     Transition,
 };
 use serde::Serialize;
 use sqsd::Delivery;
 
-use crate::jobs::{JobError, Jobs};
+use jobs::{Context, JobError, JobSettings};
 
 /// What processing needs; cheap to clone.
 #[derive(Clone)]
@@ -27,8 +27,8 @@ pub struct WorkerState {
     pub store: Arc<dyn StatusStore>,
     /// The delivery at which a retryable failure becomes `fail` (sqsd's `MaxRetries`).
     pub max_attempts: u32,
-    /// The job for each kind.
-    pub jobs: Jobs,
+    /// What the jobs are tuned with.
+    pub jobs: JobSettings,
     /// When the queue hands out again a job answered with a retry (sqsd's
     /// `ErrorVisibilityTimeout`), and how long it waits for an answer
     /// (`InactivityTimeout`): the timeline says both to the pages.
@@ -88,11 +88,6 @@ pub enum ProcessError {
         "no message has id {0}: the web records every message before enqueuing it, so this job did not come from it"
     )]
     UnknownMessage(MessageId),
-    /// This worker has no job of the payload's kind.
-    #[error(
-        "this worker has no job of kind {0:?}: add one to Jobs::standard (worker/src/jobs/mod.rs)"
-    )]
-    NoJob(JobKind),
     /// The job failed and will be retried.
     #[error("attempt {attempt} of {max_attempts} failed: {reason}; it will be retried")]
     Retry {
@@ -164,13 +159,14 @@ pub async fn process_delivery(
     // sweeper enqueues a job anew, so never record fewer than were seen.
     let attempts = attempt.max(message.attempts.saturating_add(1));
 
-    let runner = state
-        .jobs
-        .get(job.simulate)
-        .ok_or(ProcessError::NoJob(job.simulate))?;
     // The timeline's record of this delivery, written with its outcome.
     let started_at = messages::now();
-    let outcome = run_noting_start(state, &job, attempt, started_at, runner.run(&job, attempt));
+    let context = Context {
+        attempt,
+        settings: &state.jobs,
+    };
+    let run = job.simulate.run(&job.body, &context);
+    let outcome = run_noting_start(state, &job, attempt, started_at, run);
     let (status, error) = match outcome.await {
         Ok(()) => (FinalStatus::Complete, None),
         Err(JobError::Permanent(reason)) => (FinalStatus::Fail, Some(reason)),

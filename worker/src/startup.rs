@@ -14,7 +14,6 @@ use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::TraceLayer;
 
 use crate::config::{Intake, WorkerConfig, WorkerSettings};
-use crate::jobs::Jobs;
 use crate::process::WorkerState;
 use crate::routes;
 
@@ -51,7 +50,7 @@ impl Application {
         let state = WorkerState {
             store: backends.store.clone(),
             max_attempts: settings.max_attempts,
-            jobs: Jobs::standard(settings.jobs),
+            jobs: settings.jobs,
             queue_timing: (&settings.poller).into(),
         };
         let tasks = routes::TaskState {

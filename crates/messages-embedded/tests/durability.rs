@@ -13,7 +13,7 @@ async fn messages_and_queue_survive_a_restart() {
     let dir = tempfile::tempdir().expect("a temporary folder");
     let id = {
         let backends = backends(dir.path(), 10).expect("open");
-        let message = Message::new(MessageBody::parse("kept").expect("valid"), JobKind::Ok);
+        let message = Message::new(MessageBody::parse("kept").expect("valid"), JobKind::Succeed);
         backends.store.create(&message).await.expect("record");
         let job = message.job().to_json();
         backends.queue.send(&job).await.expect("enqueue");

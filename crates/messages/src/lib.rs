@@ -7,7 +7,8 @@
 //! or HTTP: see `ARCHITECTURE.md` for what may depend on what.
 //!
 //! # Layout
-//! - Domain: [`MessageId`] (UUIDv7), [`Status`], [`JobKind`], [`MessageBody`]
+//! - Domain: [`MessageId`] (UUIDv7), [`Status`], [`JobKind`] (from the `jobs`
+//!   crate, where each job is registered), [`MessageBody`]
 //!   (validated text), [`Message`] (the record), its [`Event`]s (its timeline) and its [`Progress`], [`JobPayload`] (what the queue
 //!   carries), [`MessageGroup`] (FIFO order), [`IdempotencyKey`] and its [`KeyClaim`] (idempotent sends).
 //! - Ports: [`Queue`] (its traffic: [`QueueTraffic`]; and its
@@ -27,7 +28,6 @@ mod group;
 mod history;
 mod id;
 mod idempotency;
-mod job_kind;
 mod message;
 mod progress;
 mod queue;
@@ -45,7 +45,7 @@ pub use id::{InvalidMessageId, MessageId};
 pub use idempotency::{
     Claimed, IdempotencyKey, InvalidIdempotencyKey, KEY_WINDOW, KeyClaim, KeyOutcome, MAX_KEY_BYTES,
 };
-pub use job_kind::{JobKind, UnknownJobKind};
+pub use jobs::{JobKind, UnknownJobKind};
 pub use message::{JobPayload, Message, now};
 pub use progress::Progress;
 pub use queue::{Outgoing, Queue, QueueDepth, QueueKind, QueueTraffic, Received};

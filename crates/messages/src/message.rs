@@ -224,7 +224,7 @@ mod tests {
         let id = MessageId::new();
         let json = format!(r#"{{"id":"{id}","body":"x"}}"#);
         let job = JobPayload::from_json(json.as_bytes()).expect("valid");
-        assert_eq!(job.simulate, JobKind::Ok);
+        assert_eq!(job.simulate, JobKind::Succeed);
     }
 
     #[test]

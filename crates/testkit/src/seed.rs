@@ -35,7 +35,15 @@ pub async fn failed(backends: &Backends, body: &str, attempts: u32) -> Message {
 /// Records a message with `body` that completed on its first attempt, with
 /// no job left on the queue.
 pub async fn completed(backends: &Backends, body: &str) -> Message {
-    finished(backends, body, JobKind::Ok, FinalStatus::Complete, 1, None).await
+    finished(
+        backends,
+        body,
+        JobKind::Succeed,
+        FinalStatus::Complete,
+        1,
+        None,
+    )
+    .await
 }
 
 /// Records a message that ended `status` after `attempts` attempts, and reads

@@ -13,7 +13,7 @@ use serde_json::json;
 use sqsd::PollerConfig;
 use testkit::accessibility::assert_accessible;
 use testkit::browser::Browser;
-use worker::jobs::JobSettings;
+use worker::JobSettings;
 use worker::{Intake, WorkerSettings};
 
 use crate::helpers::spawn_stack;

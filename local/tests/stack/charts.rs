@@ -65,7 +65,7 @@ fn overlap(a: &Value, b: &Value) -> bool {
 async fn a_burst_finished() -> App {
     let app = app().await;
     for n in 0..20 {
-        testkit::seed::sent(&app.backends, &format!("burst {n}"), JobKind::Ok).await;
+        testkit::seed::sent(&app.backends, &format!("burst {n}"), JobKind::Succeed).await;
     }
     for simulate in [JobKind::Flaky, JobKind::Fail, JobKind::Slow] {
         testkit::seed::sent(&app.backends, &format!("a {simulate} job"), simulate).await;

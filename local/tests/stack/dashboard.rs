@@ -30,7 +30,7 @@ async fn find(browser: &Browser, typed: &str) {
 #[tokio::test]
 async fn a_message_is_found_by_its_id_and_anything_else_is_refused_with_what_an_id_looks_like() {
     let app = app().await;
-    let message = testkit::seed::sent(&app.backends, "find me", JobKind::Ok).await;
+    let message = testkit::seed::sent(&app.backends, "find me", JobKind::Succeed).await;
     for javascript in [true, false] {
         let browser = Browser::start(javascript).await;
         browser
@@ -85,7 +85,7 @@ async fn live_updates_pause_and_resume_at_the_chosen_interval_which_is_kept() {
         .wait_for_text("#live-status", WAIT, |text| text.contains("paused"))
         .await;
     assert!(said.contains("Live updates paused"), "{said:?}");
-    testkit::seed::sent(&app.backends, "sent while paused", JobKind::Ok).await;
+    testkit::seed::sent(&app.backends, "sent while paused", JobKind::Succeed).await;
     tokio::time::sleep(Duration::from_secs(4)).await;
     assert_eq!(
         browser.count("#messages tbody tr").await,
@@ -100,7 +100,7 @@ async fn live_updates_pause_and_resume_at_the_chosen_interval_which_is_kept() {
         .await;
     assert_eq!(kept, json!("0"));
     // A fresh page shows what is there; a new message waits for the resume.
-    testkit::seed::sent(&app.backends, "sent after the reload", JobKind::Ok).await;
+    testkit::seed::sent(&app.backends, "sent after the reload", JobKind::Succeed).await;
     tokio::time::sleep(Duration::from_secs(3)).await;
     assert_eq!(browser.count("#messages tbody tr").await, 1);
     browser
@@ -127,7 +127,7 @@ async fn live_updates_pause_and_resume_at_the_chosen_interval_which_is_kept() {
 #[tokio::test]
 async fn dark_mode_follows_the_system_and_keeps_aa_contrast() {
     let app = app().await;
-    for simulate in [JobKind::Ok, JobKind::Fail, JobKind::Slow] {
+    for simulate in [JobKind::Succeed, JobKind::Fail, JobKind::Slow] {
         testkit::seed::sent(&app.backends, &format!("a {simulate} job"), simulate).await;
     }
     let failed = testkit::seed::failed(&app.backends, "failed for the failures page", 2).await;

@@ -311,7 +311,7 @@ async fn retry_all_moves_every_failed_message_to_pending_in_the_background(kind:
     let web = stack(backends).await;
     let to_retry = failed(backends, 40, 2).await;
     let done = complete(backends).await;
-    let waiting = testkit::seed::sent(backends, "waiting its turn", JobKind::Ok).await;
+    let waiting = testkit::seed::sent(backends, "waiting its turn", JobKind::Succeed).await;
     let browser = signed_in(&web, 1200, 900).await;
     click_centred(&browser, "#retry-all").await;
     browser.wait_for_count("#confirm-heading", 1, WAIT).await;

@@ -14,7 +14,7 @@ use sqsd::PollerConfig;
 use testkit::accessibility::assert_accessible;
 use testkit::backends::Kind;
 use testkit::browser::Browser;
-use worker::jobs::JobSettings;
+use worker::JobSettings;
 use worker::{Intake, WorkerSettings};
 
 use crate::helpers::spawn_stack;

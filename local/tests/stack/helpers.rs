@@ -27,10 +27,10 @@ pub async fn spawn_limited_stack(
     settings: &WorkerSettings,
     limits: web::edge::throttle::Limits,
 ) -> Running {
-    let stack = Stack::with_backends(backends, settings, IpAddr::V4(Ipv4Addr::LOCALHOST), (0, 0))
+    let web = web::Web::new(backends).limits(limits);
+    let stack = Stack::bind(web, settings, IpAddr::V4(Ipv4Addr::LOCALHOST), (0, 0))
         .await
-        .expect("the stack binds free ports")
-        .limits(limits);
+        .expect("the stack binds free ports");
     run(stack)
 }
 
@@ -50,10 +50,10 @@ pub async fn spawn_stack_with(
     settings: &WorkerSettings,
     operator: Operator,
 ) -> Running {
-    let stack = Stack::with_backends(backends, settings, IpAddr::V4(Ipv4Addr::LOCALHOST), (0, 0))
+    let web = web::Web::new(backends).operator(operator);
+    let stack = Stack::bind(web, settings, IpAddr::V4(Ipv4Addr::LOCALHOST), (0, 0))
         .await
-        .expect("the stack binds free ports")
-        .operator(operator);
+        .expect("the stack binds free ports");
     run(stack)
 }
 

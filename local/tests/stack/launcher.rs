@@ -10,7 +10,7 @@ use local::{LocalConfig, Stack};
 use serde_json::{Value, json};
 use sqsd::PollerConfig;
 use tokio::sync::oneshot;
-use worker::jobs::JobSettings;
+use worker::JobSettings;
 use worker::{Intake, WorkerSettings};
 
 fn config(data_dir: &std::path::Path, intake: Intake) -> LocalConfig {

@@ -94,7 +94,7 @@ async fn manual_mode_shows_the_buttons_in_view_and_processes_until_empty_with_pr
     let backend = Kind::Embedded.make(10).await;
     let backends = &backend.backends;
     let web = spawn_stack(backends.clone(), &manual_worker()).await.web;
-    queued(backends, 25, JobKind::Ok).await;
+    queued(backends, 25, JobKind::Succeed).await;
     let browser = open_at(&web, 1440, 900).await;
     assert_eq!(browser.text("#pipe-waiting").await, "25", "how many wait");
     let bottom = browser.script("return Math.round(document.getElementById('process-until-empty').getBoundingClientRect().bottom);").await;

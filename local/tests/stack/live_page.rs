@@ -28,7 +28,7 @@ async fn seed_pending(app: &App, count: usize) {
         .map(|n| {
             messages::Message::new(
                 messages::MessageBody::parse(format!("seeded {n}")).expect("valid"),
-                messages::JobKind::Ok,
+                messages::JobKind::Succeed,
             )
         })
         .collect();
@@ -97,7 +97,7 @@ async fn a_pending_messages_page_follows_it_and_no_error_is_shown_as_one() {
     // sees it pending however slowly the browser starts.
     let message = messages::Message::new(
         messages::MessageBody::parse("follow me").expect("valid"),
-        messages::JobKind::Ok,
+        messages::JobKind::Succeed,
     );
     app.backends.store.create(&message).await.expect("record");
     let browser = app.open(&format!("/messages/{}", message.id)).await;

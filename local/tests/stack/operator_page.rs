@@ -36,7 +36,7 @@ async fn failed(backends: &Backends, body: &str) -> Message {
 
 /// A pending message whose job the queue (receive limit 2) dead-lettered.
 async fn dead_lettered(backends: &Backends) -> Message {
-    let message = record(backends, "stuck behind a broken store", JobKind::Ok).await;
+    let message = record(backends, "stuck behind a broken store", JobKind::Succeed).await;
     backends
         .queue
         .send_message(&message.outgoing())
@@ -311,7 +311,7 @@ async fn the_pipeline_strip_follows_the_queue_the_worker_and_the_store() {
     let backends = &backend.backends;
     let web = spawn_stack(backends.clone(), &manual_worker()).await.web;
     for n in 0..3 {
-        let message = record(backends, &format!("job {n}"), JobKind::Ok).await;
+        let message = record(backends, &format!("job {n}"), JobKind::Succeed).await;
         backends
             .queue
             .send_message(&message.outgoing())

@@ -10,8 +10,8 @@ use messages::{JobKind, JobPayload, MessageId};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 use testkit::{moto, sqsd};
+use worker::JobSettings;
 use worker::WorkerSettings;
-use worker::jobs::JobSettings;
 
 use crate::helpers::spawn_stack;
 
@@ -406,7 +406,7 @@ async fn provisioning_a_table_without_the_group_index_adds_it() {
     let fresh = moto::fresh(MAX_ATTEMPTS).await;
     let kept = messages::Message::new(
         messages::MessageBody::parse("from before").expect("valid"),
-        messages::JobKind::Ok,
+        messages::JobKind::Succeed,
     );
     fresh.backends.store.create(&kept).await.expect("create");
     moto::drop_index(&fresh, messages_aws::INDEX_BY_GROUP).await;
@@ -448,7 +448,7 @@ async fn provisioning_a_table_from_before_the_counters_counts_its_messages() {
         .map(|n| {
             messages::Message::new(
                 messages::MessageBody::parse(format!("from before {n}")).expect("valid"),
-                messages::JobKind::Ok,
+                messages::JobKind::Succeed,
             )
         })
         .collect();

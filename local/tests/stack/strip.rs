@@ -100,13 +100,10 @@ on_both_backends!(the_strip_names_each_stage_for_its_service);
 /// The web alone, as on Elastic Beanstalk with sqsd stopped: nothing takes
 /// the jobs it enqueues.
 async fn web_without_a_worker(backends: &Backends) -> String {
-    let web = web::Application::with_backends(
-        backends.clone(),
-        None,
-        SocketAddr::from(([127, 0, 0, 1], 0)),
-    )
-    .await
-    .expect("the web binds a free port");
+    let web = web::Web::new(backends.clone())
+        .bind(SocketAddr::from(([127, 0, 0, 1], 0)))
+        .await
+        .expect("the web binds a free port");
     let url = format!("http://127.0.0.1:{}", web.port());
     tokio::spawn(web.run_until(std::future::pending()));
     url
@@ -118,7 +115,7 @@ async fn messages_waiting_with_no_worker_raise_a_warning_that_a_worker_clears() 
     let backends = &backend.backends;
     let web = web_without_a_worker(backends).await;
     for n in 0..3 {
-        testkit::seed::sent(backends, &format!("waiting {n}"), JobKind::Ok).await;
+        testkit::seed::sent(backends, &format!("waiting {n}"), JobKind::Succeed).await;
     }
     let browser = open_at(&web, 1440, 900).await;
     assert_eq!(
@@ -168,10 +165,10 @@ async fn the_oldest_pending_message_says_how_long_it_waited_and_is_red_past_five
     let body = messages::MessageBody::parse("old").expect("valid");
     let old = messages::Message {
         id: messages::MessageId::created_at(messages::now() - chrono::Duration::minutes(7)),
-        ..messages::Message::new(body, JobKind::Ok)
+        ..messages::Message::new(body, JobKind::Succeed)
     };
     backends.store.create(&old).await.expect("record");
-    let fresh = testkit::seed::sent(backends, "fresh", JobKind::Ok).await;
+    let fresh = testkit::seed::sent(backends, "fresh", JobKind::Succeed).await;
 
     let plain = Browser::start(false).await;
     plain.client.goto(&web).await.expect("open");

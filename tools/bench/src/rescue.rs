@@ -94,7 +94,7 @@ pub async fn run(bin_dir: &std::path::Path) -> anyhow::Result<RescueResults> {
     let planted_at = Instant::now();
     let mut lost = Vec::with_capacity(LOST);
     for n in 0..LOST {
-        let message = Message::new(MessageBody::parse(format!("lost {n}"))?, JobKind::Ok);
+        let message = Message::new(MessageBody::parse(format!("lost {n}"))?, JobKind::Succeed);
         backends.store.create(&message).await?;
         lost.push(message.id);
     }

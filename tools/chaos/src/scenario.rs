@@ -165,7 +165,7 @@ pub async fn run(plan: &Plan) -> anyhow::Result<(String, bool)> {
                         0 | 1 => JobKind::Fail,
                         2 => JobKind::Flaky,
                         3 => JobKind::Slow,
-                        _ => JobKind::Ok,
+                        _ => JobKind::Succeed,
                     };
                     let body = format!("chaos {sender}-{n}");
                     let key = MessageId::new().to_string();

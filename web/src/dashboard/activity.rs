@@ -236,7 +236,7 @@ mod tests {
         let mut message = Message::with_id(
             MessageId::created_at(created),
             MessageBody::parse("x").expect("valid"),
-            JobKind::Ok,
+            JobKind::Succeed,
         );
         message.created_at = created;
         message.updated_at = created + chrono::Duration::milliseconds(took_ms);

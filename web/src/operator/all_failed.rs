@@ -348,7 +348,7 @@ mod tests {
         for n in 0..5 {
             failed.push(testkit::seed::failed(backends, &format!("failed {n}"), 2).await);
         }
-        let waiting = testkit::seed::sent(backends, "still pending", JobKind::Ok).await;
+        let waiting = testkit::seed::sent(backends, "still pending", JobKind::Succeed).await;
         let run = AllFailed::default();
         // A target of 3 of the 5: the newest 3 are retried, the other 2 stay.
         run.start_at(backends, Action::Retry, 3, 1000)

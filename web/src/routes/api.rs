@@ -57,10 +57,7 @@ async fn create(
     )?;
     state.charge_sends(&client, 1)?;
     let sent = send_once(&state.backends, plan).await?;
-    let message = sent.into_iter().next().ok_or_else(|| {
-        HttpError::internal("the message was sent but its record was not returned")
-    })?;
-    Ok((StatusCode::ACCEPTED, Json(message.into())))
+    Ok((StatusCode::ACCEPTED, Json(sent.one().into())))
 }
 
 /// One page of messages, newest first.
@@ -145,7 +142,7 @@ async fn create_batch(
     Ok((
         StatusCode::ACCEPTED,
         Json(Created {
-            items: message_json::all(items),
+            items: message_json::all(items.all()),
         }),
     ))
 }

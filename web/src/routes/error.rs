@@ -18,7 +18,7 @@ use service::http::HttpError;
 use crate::edge::limits::REQUEST_BODY_LIMIT;
 use crate::operator::actions::{ActionError, UnknownAction};
 use crate::sending::idempotent::SendOnceError;
-use crate::sending::plan::NothingToSend;
+use crate::sending::plan::PlanError;
 use crate::sending::send::SendError;
 
 impl From<SendError> for HttpError {
@@ -62,9 +62,13 @@ impl From<SendOnceError> for HttpError {
     }
 }
 
-impl From<NothingToSend> for HttpError {
-    fn from(error: NothingToSend) -> Self {
-        HttpError::unprocessable(error.to_string())
+impl From<PlanError> for HttpError {
+    fn from(error: PlanError) -> Self {
+        let sentence = error.to_string();
+        match error {
+            PlanError::NothingToSend => HttpError::unprocessable(sentence),
+            PlanError::BadInput(_) => HttpError::unprocessable(sentence).with_code("bad_input"),
+        }
     }
 }
 

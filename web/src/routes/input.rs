@@ -19,7 +19,7 @@ pub const DEFAULT_LIMIT: u32 = 20;
 /// Reads the `simulate` choice; absent means `ok`.
 pub fn parse_simulate(text: Option<&str>) -> Result<JobKind, HttpError> {
     match text {
-        None => Ok(JobKind::Ok),
+        None => Ok(JobKind::Succeed),
         Some(text) => text
             .parse()
             .map_err(|error: messages::UnknownJobKind| HttpError::unprocessable(error.to_string())),

@@ -177,7 +177,7 @@ impl Default for Typed {
     fn default() -> Self {
         Self {
             body: String::new(),
-            simulate: JobKind::Ok,
+            simulate: JobKind::Succeed,
             count: 1,
             group: String::new(),
         }
@@ -204,8 +204,8 @@ async fn page(state: &AppState, query: Result<ListRequest, String>, typed: Typed
         fifo: state.backends.queue.is_fifo(),
         tabs: tabs(&pipeline),
         choices: JobKind::ALL
-            .into_iter()
-            .map(|choice| Choice {
+            .iter()
+            .map(|&choice| Choice {
                 value: choice.as_str(),
                 explanation: choice.explanation(),
                 selected: choice == typed.simulate,
@@ -374,7 +374,7 @@ async fn send_form(
     }
     .await;
     match result {
-        Ok(sent) => Redirect::to(&format!("/?sent={}", sent.len())).into_response(),
+        Ok(sent) => Redirect::to(&format!("/?sent={}", sent.count())).into_response(),
         Err(error) => {
             // Show the form again as it was typed; a choice that cannot be
             // read is shown as the default, and its error says why.
@@ -647,7 +647,7 @@ async fn demo_groups(State(state): State<AppState>, client: Client) -> Response 
         Ok(()) => match SendPlan::of(planned) {
             Ok(plan) => match send_once(&state.backends, plan).await {
                 Ok(sent) => {
-                    return Redirect::to(&format!("/?sent={}", sent.len())).into_response();
+                    return Redirect::to(&format!("/?sent={}", sent.count())).into_response();
                 }
                 Err(error) => HttpError::from(error),
             },

@@ -23,6 +23,7 @@ use messages::{
 
 use super::plan::{Keyed, SendPlan};
 use super::send::{SendError, send_planned, uncancellable};
+use super::sent::Sent;
 use crate::edge::limits::REQUEST_TIMEOUT;
 
 /// A claim with no answer older than this belongs to a send that stopped:
@@ -88,7 +89,17 @@ fn store_unavailable(what: &'static str) -> impl FnOnce(BackendError) -> SendOnc
 
 /// Sends `plan`, once per its key when it has one, in one task of its own
 /// that finishes even if the request is cut short (`send.rs`).
-pub async fn send_once(backends: &Backends, plan: SendPlan) -> Result<Vec<Message>, SendOnceError> {
+pub async fn send_once(backends: &Backends, plan: SendPlan) -> Result<Sent, SendOnceError> {
+    let sent = send_in_own_task(backends, plan).await?;
+    // A plan is never empty, and neither is what a key's claim holds; were
+    // the records read back none, they are gone.
+    Sent::new(sent).ok_or(SendOnceError::RecordsGone)
+}
+
+async fn send_in_own_task(
+    backends: &Backends,
+    plan: SendPlan,
+) -> Result<Vec<Message>, SendOnceError> {
     let backends = backends.clone();
     match plan.key {
         None => {

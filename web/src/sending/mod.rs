@@ -5,3 +5,4 @@
 pub(crate) mod idempotent;
 pub(crate) mod plan;
 pub mod send;
+pub(crate) mod sent;

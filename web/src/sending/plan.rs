@@ -1,8 +1,10 @@
 //! What a client asked to send, planned once at the edge: the messages, each
 //! with its id, and (under an `Idempotency-Key`) the request's fingerprint,
-//! which a retry with the same key must match. The send path takes the plan
-//! as it is and clones nothing of it.
+//! which a retry with the same key must match. A body its job cannot take
+//! (`jobs::Input`) is refused here, before anything is recorded or charged.
+//! The send path takes the plan as it is and clones nothing of it.
 
+use jobs::BadInput;
 use messages::{IdempotencyKey, JobKind, Message, MessageBody, MessageGroup};
 use sha2::{Digest, Sha256};
 
@@ -22,10 +24,16 @@ pub(super) struct Keyed {
     pub(super) fingerprint: String,
 }
 
-/// A plan with no message in it: nothing to send.
+/// Why a request cannot be planned as a send.
 #[derive(Debug, thiserror::Error)]
-#[error("there is nothing to send: give a body")]
-pub struct NothingToSend;
+pub enum PlanError {
+    /// No message in it.
+    #[error("there is nothing to send: give a body")]
+    NothingToSend,
+    /// A body that is not what its job takes.
+    #[error(transparent)]
+    BadInput(#[from] BadInput),
+}
 
 impl SendPlan {
     /// `bodies` as messages of `simulate`, in `group`, sent under `key` if
@@ -35,9 +43,12 @@ impl SendPlan {
         simulate: JobKind,
         group: Option<MessageGroup>,
         key: Option<IdempotencyKey>,
-    ) -> Result<Self, NothingToSend> {
+    ) -> Result<Self, PlanError> {
         if bodies.is_empty() {
-            return Err(NothingToSend);
+            return Err(PlanError::NothingToSend);
+        }
+        for body in &bodies {
+            simulate.check(body.as_str())?;
         }
         let key = key.map(|key| Keyed {
             fingerprint: fingerprint(&bodies, simulate, group.as_ref()),
@@ -51,9 +62,12 @@ impl SendPlan {
     }
 
     /// `messages` as they are (of several groups, say), under no key.
-    pub fn of(messages: Vec<Message>) -> Result<Self, NothingToSend> {
+    pub fn of(messages: Vec<Message>) -> Result<Self, PlanError> {
         if messages.is_empty() {
-            return Err(NothingToSend);
+            return Err(PlanError::NothingToSend);
+        }
+        for message in &messages {
+            message.simulate.check(&message.body)?;
         }
         Ok(Self {
             messages,

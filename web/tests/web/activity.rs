@@ -22,7 +22,7 @@ async fn finished(
     let mut message = Message::with_id(
         MessageId::created_at(sent),
         MessageBody::parse("measured").expect("valid"),
-        JobKind::Ok,
+        JobKind::Succeed,
     );
     message.created_at = sent;
     message.updated_at = sent;
@@ -63,10 +63,13 @@ async fn the_last_hour_counts_finished_messages_retries_and_send_to_final_times(
     // Sent two hours ago: not in the last hour.
     finished(backends, FinalStatus::Complete, 7_200, 100, 1).await;
     // Still pending: not finished.
-    let pending = Message::new(MessageBody::parse("waiting").expect("valid"), JobKind::Ok);
+    let pending = Message::new(
+        MessageBody::parse("waiting").expect("valid"),
+        JobKind::Succeed,
+    );
     backends.store.create(&pending).await.expect("create");
 
-    let app = web::app(backends.clone(), None);
+    let app = web::Web::new(backends.clone()).router();
     let (status, body) = get(app.clone(), "/api/activity").await;
     assert_eq!(status, StatusCode::OK, "{body}");
     let activity: serde_json::Value = serde_json::from_str(&body).expect("json");

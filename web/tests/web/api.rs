@@ -82,6 +82,37 @@ async fn a_message_without_simulate_is_accepted_as_ok() {
     }
 }
 
+/// A job declares its input (`jobs::Input`); the web parses each body as its
+/// job's input before it records or charges anything, so a body the job
+/// cannot take is refused with what to write instead.
+#[tokio::test]
+async fn a_body_its_job_cannot_take_is_refused_before_anything_is_recorded() {
+    let web = web().await;
+    let not_json = [
+        ("/api/messages", r#"{"body": "Ada", "simulate": "greet"}"#),
+        (
+            "/api/messages/batch",
+            r#"{"body": "Ada", "simulate": "greet", "count": 2}"#,
+        ),
+    ];
+    for (path, body) in not_json {
+        let (status, answer) = web.post_json_to(path, body).await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{path}: {answer}");
+        assert_eq!(answer["code"], "bad_input", "{path}: {answer}");
+        let error = answer["error"].as_str().unwrap_or_default();
+        assert!(error.contains("must be JSON"), "{path}: {error}");
+        assert!(error.contains(r#"{"name": "Ada"}"#), "{path}: {error}");
+    }
+    assert_eq!(web.count().await, 0, "nothing was recorded");
+
+    let (status, message) = web
+        .post_json(r#"{"body": "{\"name\": \"Ada\"}", "simulate": "greet"}"#)
+        .await;
+    assert_eq!(status, StatusCode::ACCEPTED, "{message}");
+    assert_eq!(message["simulate"], "greet");
+    assert_eq!(web.count().await, 1);
+}
+
 #[tokio::test]
 async fn bad_input_gets_a_clear_error_and_changes_nothing() {
     let web = web().await;

@@ -26,7 +26,7 @@ async fn a_hundred_pages_asking_at_once_cost_one_read_of_each_kind() {
     let backend = Kind::Embedded.make(10).await;
     let (backends, reads) =
         testkit::faults::backends_counting(&backend.backends, Faults::default());
-    let app = web::app(backends.clone(), None);
+    let app = web::Web::new(backends.clone()).router();
     let opened = messages::MessageId::floor(messages::now());
     let mut pages = JoinSet::new();
     for n in 0..100 {
@@ -50,7 +50,7 @@ async fn a_hundred_pages_asking_at_once_cost_one_read_of_each_kind() {
     );
 
     // What is sent next shows once the feed and the counts are read again.
-    let sent = testkit::seed::sent(&backends, "seen later", messages::JobKind::Ok).await;
+    let sent = testkit::seed::sent(&backends, "seen later", messages::JobKind::Succeed).await;
     tokio::time::sleep(COUNTS_MAX_AGE.max(REFRESH_EVERY)).await;
     let (_, later) = get(
         &app,

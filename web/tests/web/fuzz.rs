@@ -16,7 +16,7 @@ fn answer(request: Request<Body>) -> (StatusCode, String) {
         .build()
         .expect("a runtime");
     runtime.block_on(async {
-        let app = web::app(testkit::failing::backends(), None);
+        let app = web::Web::new(testkit::failing::backends()).router();
         let response = app.oneshot(request).await.expect("infallible");
         let status = response.status();
         let bytes = to_bytes(response.into_body(), usize::MAX)

@@ -9,10 +9,10 @@ use messages::{Backends, FinalStatus, JobKind, JobPayload, Message, Outcome};
 /// Starts the web on `backends` on a free port of 127.0.0.1, served until the
 /// test ends, and returns its URL.
 pub async fn spawn_web(backends: Backends) -> String {
-    let app =
-        web::Application::with_backends(backends, None, SocketAddr::from(([127, 0, 0, 1], 0)))
-            .await
-            .expect("the web binds a free port");
+    let app = web::Web::new(backends)
+        .bind(SocketAddr::from(([127, 0, 0, 1], 0)))
+        .await
+        .expect("the web binds a free port");
     let url = format!("http://127.0.0.1:{}", app.port());
     tokio::spawn(app.run_until(std::future::pending()));
     url

@@ -22,7 +22,8 @@ async fn post(backends: Backends, uri: &str, key: &str, json: &str) -> Answer {
         .header("idempotency-key", key)
         .body(Body::from(json.to_owned()))
         .expect("request");
-    let response = web::app(backends, None)
+    let response = web::Web::new(backends)
+        .router()
         .oneshot(request)
         .await
         .expect("infallible");
@@ -255,7 +256,8 @@ async fn concurrent_retries_with_one_key_make_one_message() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_forms_double_submit_sends_one_message() {
     let backend = Kind::Embedded.make(10).await;
-    let page = web::app(backend.backends.clone(), None)
+    let page = web::Web::new(backend.backends.clone())
+        .router()
         .oneshot(Request::get("/").body(Body::empty()).expect("request"))
         .await
         .expect("infallible");
@@ -276,7 +278,8 @@ async fn the_forms_double_submit_sends_one_message() {
                 "body=twice&simulate=ok&count=1&idempotency_key={key}"
             )))
             .expect("request");
-        let answer = web::app(backend.backends.clone(), None)
+        let answer = web::Web::new(backend.backends.clone())
+            .router()
             .oneshot(submit)
             .await
             .expect("infallible");
@@ -297,7 +300,8 @@ async fn another_client_cannot_squat_or_read_a_key() {
     use axum::extract::connect_info::MockConnectInfo;
     let backend = Kind::Embedded.make(10).await;
     let from = |peer: [u8; 4], json: &'static str| {
-        let app = web::app(backend.backends.clone(), None)
+        let app = web::Web::new(backend.backends.clone())
+            .router()
             .layer(MockConnectInfo(std::net::SocketAddr::from((peer, 40000))));
         let request = Request::post("/api/messages")
             .header("content-type", "application/json")

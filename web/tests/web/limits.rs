@@ -24,7 +24,10 @@ use crate::helpers;
 
 fn limited(backend: &TestBackend, limits: Limits, peer: &str) -> Router {
     let peer: SocketAddr = peer.parse().expect("an address");
-    web::app_with_limits(backend.backends.clone(), None, &limits).layer(MockConnectInfo(peer))
+    web::Web::new(backend.backends.clone())
+        .limits(limits.clone())
+        .router()
+        .layer(MockConnectInfo(peer))
 }
 
 /// `request` as the server hands it over from `peer`: the way one web (one
@@ -192,9 +195,13 @@ async fn past_the_cap_on_requests_in_flight_a_request_is_refused_at_once() {
             ..Faults::default()
         },
     );
-    let app = web::app_with_limits(hanging, None, &limits).layer(MockConnectInfo(
-        SocketAddr::from(([203, 0, 113, 10], 40000)),
-    ));
+    let app = web::Web::new(hanging)
+        .limits(limits.clone())
+        .router()
+        .layer(MockConnectInfo(SocketAddr::from((
+            [203, 0, 113, 10],
+            40000,
+        ))));
     let stuck = Request::get(format!("/api/messages/{}", messages::MessageId::new()))
         .body(Body::empty())
         .expect("request");
@@ -292,7 +299,9 @@ async fn four_hundred_rapid_reads_meet_429_and_another_client_still_reads() {
         reads_per_minute: 600,
         ..Limits::off()
     };
-    let app = web::app_with_limits(backend.backends.clone(), None, &limits);
+    let app = web::Web::new(backend.backends.clone())
+        .limits(limits.clone())
+        .router();
     let mut refused = 0;
     let mut retry_after = None;
     for _ in 0..400 {
@@ -327,7 +336,9 @@ async fn four_hundred_rapid_reads_meet_429_and_another_client_still_reads() {
 #[tokio::test]
 async fn a_hundred_watch_reads_of_a_hundred_ids_at_once_meet_429() {
     let backend = Kind::Embedded.make(10).await;
-    let app = web::app_with_limits(backend.backends.clone(), None, &Limits::default());
+    let app = web::Web::new(backend.backends.clone())
+        .limits(Limits::default())
+        .router();
     let watch: Vec<String> = (0..100)
         .map(|_| format!("{}:0", messages::MessageId::new()))
         .collect();
@@ -359,7 +370,9 @@ async fn a_hundred_watch_reads_of_a_hundred_ids_at_once_meet_429() {
 async fn an_ipv6_client_cannot_walk_its_64_for_new_budgets() {
     let backend = Kind::Embedded.make(10).await;
     // One web; each request comes from the peer the server would give it.
-    let app = web::app_with_limits(backend.backends.clone(), None, &rate(1));
+    let app = web::Web::new(backend.backends.clone())
+        .limits(rate(1))
+        .router();
     let from = |peer: &str| {
         let request = Request::post("/api/messages")
             .header("content-type", "application/json")
@@ -444,7 +457,7 @@ async fn a_late_answer_carries_the_security_headers() {
             ..Faults::default()
         },
     );
-    let app = web::app_with_limits(hanging, None, &Limits::off());
+    let app = web::Web::new(hanging).limits(Limits::off()).router();
     let late = app
         .oneshot(
             Request::get(format!("/messages/{}", messages::MessageId::new()))
@@ -563,7 +576,9 @@ async fn an_invalid_message_gets_its_own_error_before_any_rate_and_costs_no_send
         reads_per_minute: 5,
         ..Limits::off()
     };
-    let app = web::app_with_limits(backend.backends.clone(), None, &limits);
+    let app = web::Web::new(backend.backends.clone())
+        .limits(limits.clone())
+        .router();
     let ask = |request: Request<Body>| app.clone().oneshot(request);
 
     // A burst spends the sends; the page drawn once spends the reads.
@@ -641,7 +656,9 @@ async fn a_form_refused_for_the_rate_keeps_what_was_typed_even_past_the_read_rat
         reads_per_minute: 5,
         ..Limits::off()
     };
-    let app = web::app_with_limits(backend.backends.clone(), None, &limits);
+    let app = web::Web::new(backend.backends.clone())
+        .limits(limits.clone())
+        .router();
     let peer = "203.0.113.62:40000";
     let sent = app
         .clone()

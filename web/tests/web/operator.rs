@@ -20,7 +20,10 @@ use web::operator::Operator;
 const TOKEN: &str = "test-operator-token-0123456789abcdef";
 
 fn web(backends: &Backends, operator: Operator) -> axum::Router {
-    web::app_with(backends.clone(), None, &Limits::off(), operator)
+    web::Web::new(backends.clone())
+        .limits(Limits::off())
+        .operator(operator)
+        .router()
 }
 
 fn with_token() -> Operator {

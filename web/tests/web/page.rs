@@ -47,14 +47,14 @@ fn words(fragment: &str) -> String {
 async fn the_status_tabs_carry_their_counts_and_mark_the_current_one_without_javascript() {
     let backend = Kind::Embedded.make(10).await;
     let backends = &backend.backends;
-    testkit::seed::sent(backends, "waiting", JobKind::Ok).await;
+    testkit::seed::sent(backends, "waiting", JobKind::Succeed).await;
     for n in 0..2 {
         testkit::seed::completed(backends, &format!("done {n}")).await;
     }
     for n in 0..3 {
         testkit::seed::failed(backends, &format!("broken {n}"), 2).await;
     }
-    let app = web::app(backends.clone(), None);
+    let app = web::Web::new(backends.clone()).router();
 
     let (status, html) = page(&app, "/?status=fail&group=g-1").await;
     assert_eq!(status, StatusCode::OK);
@@ -125,7 +125,7 @@ async fn every_page_shows_the_failures_badge_and_a_hundred_views_cost_one_count(
     let done = testkit::seed::completed(&backend.backends, "fine").await;
     let (backends, reads) =
         testkit::faults::backends_counting(&backend.backends, testkit::faults::Faults::default());
-    let app = web::app(backends, None);
+    let app = web::Web::new(backends).router();
     let pages = [
         "/".to_owned(),
         format!("/messages/{}", done.id),
@@ -153,7 +153,7 @@ async fn every_page_shows_the_failures_badge_and_a_hundred_views_cost_one_count(
 async fn with_nothing_failed_the_badge_is_hidden() {
     let backend = Kind::Embedded.make(10).await;
     testkit::seed::completed(&backend.backends, "fine").await;
-    let app = web::app(backend.backends.clone(), None);
+    let app = web::Web::new(backend.backends.clone()).router();
     let (_, html) = page(&app, "/").await;
     assert_eq!(failures_link(&html), "Failures");
     assert!(html.contains("id=\"badge-failed\" hidden"), "{html}");

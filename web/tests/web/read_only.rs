@@ -50,7 +50,7 @@ async fn a_read_only_database_refuses_sends_with_a_sentence_and_keeps_what_it_ha
     // SQLite's shared-memory file stays, which a reader of a WAL database
     // on a read-only mount needs.
     let earlier = messages_embedded::backends(source.path(), 10).expect("open");
-    let accepted = testkit::seed::sent(&earlier, "accepted before", messages::JobKind::Ok)
+    let accepted = testkit::seed::sent(&earlier, "accepted before", messages::JobKind::Succeed)
         .await
         .id;
     let view_dir = tempfile::tempdir().expect("a temporary folder");

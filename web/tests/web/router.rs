@@ -20,7 +20,7 @@ async fn call(app: axum::Router, request: Request<Body>) -> (StatusCode, Value) 
 }
 
 fn web() -> axum::Router {
-    web::app(testkit::failing::backends(), None)
+    web::Web::new(testkit::failing::backends()).router()
 }
 
 #[tokio::test]

@@ -37,7 +37,10 @@ fn web(backends: &Backends, operator: Operator) -> axum::Router {
         trusted_proxies: PROXY.parse().expect("an address"),
         ..Limits::off()
     };
-    web::app_with(backends.clone(), None, &limits, operator)
+    web::Web::new(backends.clone())
+        .limits(limits.clone())
+        .operator(operator)
+        .router()
 }
 
 /// How a request reaches the web.

@@ -84,7 +84,10 @@ fn answer(sign_in: &SignIn<'_>) -> Answer {
         .expect("a runtime");
     runtime.block_on(async {
         let (backends, calls) = testkit::failing::backends_counting();
-        let app = web::app_with(backends, None, &limits, operator);
+        let app = web::Web::new(backends)
+            .limits(limits.clone())
+            .operator(operator)
+            .router();
         let response = app.oneshot(request).await.expect("infallible");
         let status = response.status();
         let sets_cookie = response.headers().contains_key(header::SET_COOKIE);

@@ -15,7 +15,7 @@ use tower::ServiceExt;
 use crate::helpers;
 
 async fn post(backend: &TestBackend, faults: Faults, uri: &str, json: &str) -> (StatusCode, Value) {
-    let app = web::app(testkit::faults::backends(&backend.backends, faults), None);
+    let app = web::Web::new(testkit::faults::backends(&backend.backends, faults)).router();
     let request = Request::post(uri)
         .header("content-type", "application/json")
         .body(Body::from(json.to_owned()))

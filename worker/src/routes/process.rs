@@ -45,9 +45,7 @@ fn into_http(error: ProcessError) -> HttpError {
     let public = error.to_string();
     match error {
         ProcessError::BadBody(_) => HttpError::bad_request(public).logged_as(Severity::Warn),
-        ProcessError::UnknownMessage(_) | ProcessError::NoJob(_) => {
-            HttpError::not_found(public).logged_as(Severity::Warn)
-        }
+        ProcessError::UnknownMessage(_) => HttpError::not_found(public).logged_as(Severity::Warn),
         // Expected: the job asked to be retried, and sqsd will. A 4xx, so
         // enhanced health does not count it as a fault (RETRY_ANSWER).
         ProcessError::Retry { .. } => HttpError::with_status(

@@ -68,7 +68,7 @@ async fn a_forged_delivery_cannot_choose_what_runs_or_what_is_recorded() {
     let web = messages_embedded::backends(dir.path(), 10).expect("open");
     let worker = start(dir.path()).await;
     let failing = testkit::seed::sent(&web, "really fails", JobKind::Fail).await;
-    let succeeding = testkit::seed::sent(&web, "really succeeds", JobKind::Ok).await;
+    let succeeding = testkit::seed::sent(&web, "really succeeds", JobKind::Succeed).await;
 
     for (message, forged_kind) in [(&failing, "ok"), (&succeeding, "fail")] {
         let forged = serde_json::json!({
@@ -105,7 +105,7 @@ async fn jobs_in_the_old_and_the_new_shape_both_process_by_the_record() {
     let dir = tempfile::tempdir().expect("a temporary folder");
     let web = messages_embedded::backends(dir.path(), 10).expect("open");
     let worker = start(dir.path()).await;
-    let old = testkit::seed::sent(&web, "old shape", JobKind::Ok).await;
+    let old = testkit::seed::sent(&web, "old shape", JobKind::Succeed).await;
     let new = testkit::seed::sent(&web, "id only", JobKind::Fail).await;
     let bodies = [
         (old.id, old.job().to_json()),

@@ -5,9 +5,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use axum::Router;
+use jobs::JobSettings;
 use messages::Backends;
 use worker::WorkerSettings;
-use worker::jobs::{JobSettings, Jobs};
 use worker::process::WorkerState;
 
 /// `POST /process` alone on `backends`' store, as the poller calls it.
@@ -15,7 +15,7 @@ pub fn process_router(backends: &Backends, max_attempts: u32, slow_job: Duration
     worker::process_router(WorkerState {
         store: Arc::clone(&backends.store),
         max_attempts,
-        jobs: Jobs::standard(JobSettings { slow_job }),
+        jobs: JobSettings { slow_job },
         queue_timing: (&sqsd::PollerConfig::default()).into(),
     })
 }

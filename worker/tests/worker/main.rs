@@ -6,6 +6,7 @@
 //! - `sweep`: the pending sweeper, on both backends.
 //! - `periodic`: `cron.yaml`'s tasks through the queue, as sqsd runs them.
 //! - `router`: `/process` on a store that is down.
+//! - `job_input`: a job's own input, parsed from the stored body.
 //! - `running`: what a delivery notes for the pages: a slow job running, a retry's time.
 //! - `fuzz`: property-based tests of `/process`'s parsers of outside input.
 //! - `two_processes`: the real `worker` binary beside this test process, on
@@ -15,6 +16,7 @@
 mod attacker;
 mod fuzz;
 mod helpers;
+mod job_input;
 mod periodic;
 mod poller;
 mod router;

@@ -70,7 +70,7 @@ fn sqsd_routes(backends: &Backends, sweep: SweepConfig) -> Router {
         worker::process::WorkerState {
             store: Arc::clone(&backends.store),
             max_attempts: 10,
-            jobs: worker::jobs::Jobs::standard(worker::jobs::JobSettings::default()),
+            jobs: jobs::JobSettings::default(),
             queue_timing: (&PollerConfig::default()).into(),
         },
         worker::TaskState {

@@ -105,7 +105,7 @@ async fn a_message_is_processed_once_and_deleted(kind: Kind) {
         fast_config(),
     ));
 
-    let id = send(backends, JobKind::Ok).await;
+    let id = send(backends, JobKind::Succeed).await;
     let done = until_final(backends, &[id]).await;
     assert_eq!((done[0].status, done[0].attempts), (Status::Complete, 1));
     let _ = stop.send(());
@@ -264,7 +264,7 @@ async fn two_pollers_never_deliver_one_message_twice(kind: Kind) {
         let simulate = if n % 3 == 0 {
             JobKind::Fail
         } else {
-            JobKind::Ok
+            JobKind::Succeed
         };
         ids.push(send(&backend.backends, simulate).await);
     }
@@ -309,7 +309,7 @@ async fn process_once_handles_one_batch_and_reports_it(kind: Kind) {
             .is_empty(),
         "nothing waiting"
     );
-    let ok = send(backends, JobKind::Ok).await;
+    let ok = send(backends, JobKind::Succeed).await;
     let flaky = send(backends, JobKind::Flaky).await;
     let mut outcomes = Vec::new();
     for _ in 0..3 {

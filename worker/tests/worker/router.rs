@@ -3,9 +3,9 @@
 
 use axum::body::{Body, to_bytes};
 use axum::http::{Request, StatusCode};
+use jobs::JobSettings;
 use serde_json::Value;
 use tower::ServiceExt;
-use worker::jobs::JobSettings;
 
 use crate::helpers::process_router;
 

@@ -50,7 +50,7 @@ async fn only_a_job_past_a_second_is_noted_running(kind: Kind) {
     let store = &backend.backends.store;
     let router = process_router(&backend.backends, 10, Duration::from_millis(1_600));
 
-    let quick = sent(store, JobKind::Ok).await;
+    let quick = sent(store, JobKind::Succeed).await;
     assert_eq!(deliver(&router, &quick, 1).await, StatusCode::OK);
     let kinds: Vec<bool> = timeline(store, &quick)
         .await

@@ -30,7 +30,7 @@ pub async fn orphan(backend: &TestBackend, age: chrono::Duration, requeues: u32)
     let message = Message {
         id: MessageId::created_at(at),
         body: "orphan".to_owned(),
-        simulate: JobKind::Ok,
+        simulate: JobKind::Succeed,
         status: Status::Pending,
         attempts: 0,
         created_at: at,

@@ -27,7 +27,7 @@ async fn a_web_and_a_worker_in_two_processes_share_one_data_dir() {
 
     let web = messages_embedded::backends(dir.path(), 10).expect("open");
     let mut ids = Vec::new();
-    for simulate in [JobKind::Ok, JobKind::Flaky, JobKind::Fail] {
+    for simulate in [JobKind::Succeed, JobKind::Flaky, JobKind::Fail] {
         let text = format!("{simulate} across processes");
         ids.push(testkit::seed::sent(&web, &text, simulate).await.id);
     }

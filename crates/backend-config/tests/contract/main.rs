@@ -23,7 +23,7 @@ const HIDE: Duration = Duration::from_secs(30);
 const BRIEF: Duration = Duration::from_millis(500);
 
 fn message(text: &str) -> Message {
-    Message::new(MessageBody::parse(text).expect("valid"), JobKind::Ok)
+    Message::new(MessageBody::parse(text).expect("valid"), JobKind::Succeed)
 }
 
 fn outcome(status: FinalStatus, attempts: u32, error: Option<&str>) -> Outcome {

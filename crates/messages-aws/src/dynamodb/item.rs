@@ -161,7 +161,7 @@ mod tests {
 
     #[test]
     fn an_item_carries_the_index_keys_of_its_shard_and_status() {
-        let message = Message::new(MessageBody::parse("x").expect("valid"), JobKind::Ok);
+        let message = Message::new(MessageBody::parse("x").expect("valid"), JobKind::Succeed);
         let item = to_item(&message);
         let shard = format!("{:02}", message.id.last_byte() % 32);
         assert_eq!(item.get("shard"), Some(&s(&shard)));
@@ -173,7 +173,7 @@ mod tests {
 
     #[test]
     fn an_item_with_an_unknown_status_is_an_error_not_a_guess() {
-        let message = Message::new(MessageBody::parse("x").expect("valid"), JobKind::Ok);
+        let message = Message::new(MessageBody::parse("x").expect("valid"), JobKind::Succeed);
         let mut item = to_item(&message);
         item.insert("status".to_owned(), s("done"));
         assert!(from_item(&item).is_err());
