@@ -9,12 +9,10 @@ use std::time::Duration;
 
 use messages::JobKind;
 use serde_json::json;
+use sqsd::PollerConfig;
 use testkit::accessibility::assert_accessible;
 use testkit::browser::Browser;
-
-use sqsd::PollerConfig;
-use worker::jobs::JobSettings;
-use worker::{Intake, WorkerSettings};
+use worker::{Intake, JobSettings, WorkerSettings};
 
 use crate::browser::{App, app_with, post_api};
 
@@ -230,6 +228,10 @@ async fn the_in_flight_tab_shows_a_job_that_waited_when_it_opened_once_a_worker_
         ..WorkerSettings::default()
     })
     .await;
+    // The browser starts before the jobs are sent: on a busy machine
+    // Chromium's start can outlast the first job's six seconds, and the tab
+    // would then open on a job already done.
+    let browser = Browser::start(true).await;
     let first = sent(&app, "slow").await;
     let second = sent(&app, "slow").await;
     let first_id = messages::MessageId::parse(&first).expect("an id");
@@ -246,7 +248,11 @@ async fn the_in_flight_tab_shows_a_job_that_waited_when_it_opened_once_a_worker_
         assert!(tokio::time::Instant::now() < deadline, "the first job runs");
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
-    let browser = app.open("/?status=in_flight").await;
+    browser
+        .client
+        .goto(&format!("{}/?status=in_flight", app.web))
+        .await
+        .expect("open the in-flight tab");
     // On a busy machine the first page may be drawn before the job's start
     // is read back; the tab's own polling brings it.
     let running = browser
