@@ -12,6 +12,12 @@ use crate::Job;
 pub trait Input: Sized + Send {
     /// The input in `body`, or what is wrong with it, said to the sender.
     fn parse(body: &str) -> Result<Self, String>;
+
+    /// The body of the `n`th message of a burst of `body`: text numbered
+    /// ` #n`, so each message of the burst reads apart.
+    fn numbered(body: &str, n: u32) -> String {
+        format!("{body} #{n}")
+    }
 }
 
 impl Input for String {
@@ -30,6 +36,11 @@ impl<T: DeserializeOwned + Send> Input for Json<T> {
         serde_json::from_str(body)
             .map(Json)
             .map_err(|error| format!("the body must be JSON: {error}"))
+    }
+
+    /// JSON is sent as it is: a number after it would no longer parse.
+    fn numbered(body: &str, _n: u32) -> String {
+        body.to_owned()
     }
 }
 

@@ -18,7 +18,7 @@ impl Default for JobKind {
 }
 
 impl JobKind {
-    /// Every kind's name, as a sentence lists them: `ok, fail, flaky or slow`.
+    /// Every kind's name, as a sentence lists them: `ok, fail, flaky, slow or greet`.
     pub fn names() -> String {
         let names: Vec<&str> = JobKind::ALL.iter().map(|kind| kind.as_str()).collect();
         match names.split_last() {

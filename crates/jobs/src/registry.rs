@@ -49,6 +49,14 @@ macro_rules! register {
                 }
             }
 
+            /// The body of the `n`th message of a burst of `body`, as this
+            /// kind's input numbers it ([`crate::Input::numbered`]).
+            pub fn numbered(self, body: &str, n: u32) -> String {
+                match self {
+                    $(JobKind::$job => <<$job as Job>::Input as $crate::Input>::numbered(body, n),)+
+                }
+            }
+
             /// Runs this kind of job on `body`, the stored message's. A body
             /// the job cannot take fails for good: no retry makes it parse.
             pub async fn run(self, body: &str, context: &Context<'_>) -> Result<(), JobError> {

@@ -132,7 +132,7 @@ async fn create_batch(
     let simulate = parse_simulate(request.simulate.as_deref())?;
     let group = parse_group(request.group.as_deref())?;
     let plan = SendPlan::new(
-        burst(&request.body, count)?,
+        burst(&request.body, count, simulate)?,
         simulate,
         group,
         client.own_key(key),

@@ -110,14 +110,15 @@ pub fn parse_count(text: Option<&str>) -> Result<u32, HttpError> {
     }
 }
 
-/// The bodies of a burst: the text itself, numbered when there are several.
-pub fn burst(body: &str, count: u32) -> Result<Vec<MessageBody>, HttpError> {
+/// The bodies of a burst: the text itself, numbered as its job's input
+/// numbers it when there are several (text gets ` #n`; JSON stays as sent).
+pub fn burst(body: &str, count: u32, simulate: JobKind) -> Result<Vec<MessageBody>, HttpError> {
     if count <= 1 {
         return Ok(vec![parse_body(body)?]);
     }
     parse_body(body)?; // the plain text's own error comes first
     (1..=count)
-        .map(|n| parse_body(format!("{body} #{n}")))
+        .map(|n| parse_body(simulate.numbered(body, n)))
         .collect()
 }
 
@@ -327,8 +328,16 @@ mod tests {
 
     #[test]
     fn a_burst_numbers_its_messages() {
-        let bodies = burst("hi", 3).expect("valid");
+        let bodies = burst("hi", 3, JobKind::Succeed).expect("valid");
         let texts: Vec<&str> = bodies.iter().map(MessageBody::as_str).collect();
         assert_eq!(texts, ["hi #1", "hi #2", "hi #3"]);
+    }
+
+    #[test]
+    fn a_burst_of_json_sends_it_as_it_is() {
+        let json = r#"{"name": "Ada"}"#;
+        let bodies = burst(json, 2, JobKind::Greet).expect("valid");
+        let texts: Vec<&str> = bodies.iter().map(MessageBody::as_str).collect();
+        assert_eq!(texts, [json, json]);
     }
 }

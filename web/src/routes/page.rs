@@ -361,7 +361,7 @@ async fn send_form(
         let simulate = parse_simulate(form.simulate.as_deref())?;
         let group = parse_group(form.group.as_deref())?;
         let plan = SendPlan::new(
-            burst(&form.body, count)?,
+            burst(&form.body, count, simulate)?,
             simulate,
             group,
             client.own_key(key),

@@ -111,13 +111,28 @@ async fn a_body_its_job_cannot_take_is_refused_before_anything_is_recorded() {
     assert_eq!(status, StatusCode::ACCEPTED, "{message}");
     assert_eq!(message["simulate"], "greet");
     assert_eq!(web.count().await, 1);
+
+    // A burst of JSON input is sent as written: numbering it would break it.
+    let (status, created) = web
+        .post_json_to(
+            "/api/messages/batch",
+            r#"{"body": "{\"name\": \"Ada\"}", "simulate": "greet", "count": 2}"#,
+        )
+        .await;
+    assert_eq!(status, StatusCode::ACCEPTED, "{created}");
+    assert_eq!(
+        created["items"].as_array().map(Vec::len),
+        Some(2),
+        "{created}"
+    );
+    assert_eq!(web.count().await, 3);
 }
 
 #[tokio::test]
 async fn bad_input_gets_a_clear_error_and_changes_nothing() {
     let web = web().await;
     let too_long = json!({ "body": "x".repeat(MAX_BODY_BYTES + 1) }).to_string();
-    // "ok, fail, flaky or slow": the error lists every kind there is.
+    // "ok, fail, flaky, slow or greet": the error lists every kind there is.
     let kinds = messages::JobKind::names();
     let cases = [
         (
