@@ -11,7 +11,7 @@ use std::future::Future;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 
 use backend_config::BackendConfig;
-use service::env;
+use service::env::{Setting, Vars};
 use service::shutdown::Shutdown;
 use worker::{Intake, WorkerSettings};
 
@@ -42,25 +42,58 @@ pub struct LocalConfig {
     pub limits: web::edge::throttle::Limits,
 }
 
+/// Where both listen unless `HOST` says otherwise: a laptop does not offer
+/// the app to its network.
+const LOCAL_HOST: IpAddr = IpAddr::V4(Ipv4Addr::LOCALHOST);
+/// `WEB_PORT`'s default.
+const WEB_PORT: u16 = 8080;
+/// `WORKER_PORT`'s default.
+const WORKER_PORT: u16 = 8081;
+
 impl LocalConfig {
+    /// Every setting the launcher reads, with its defaults: what `cargo run
+    /// --release -- --help` lists.
+    pub fn settings() -> Vec<Setting> {
+        let mut settings = vec![
+            service::listener::port_setting("WEB_PORT", "the web's port", WEB_PORT),
+            service::listener::port_setting("WORKER_PORT", "the worker's port", WORKER_PORT),
+            service::listener::host_setting(LOCAL_HOST),
+        ];
+        settings.extend(service::telemetry::settings());
+        settings.extend(backend_config::settings());
+        settings.extend(WorkerSettings::settings(
+            "true: poll the queue",
+            "manual: there is no sqsd here",
+            "the worker bundle's cron.yaml",
+        ));
+        settings.extend(web::operator::Operator::settings());
+        settings.extend(web::edge::throttle::Limits::settings(
+            &web::edge::throttle::Limits::off(),
+        ));
+        settings
+    }
+
     /// Reads the settings, or says which one is wrong.
-    pub fn from_env() -> anyhow::Result<Self> {
-        let host = service::listener::host_from_env(IpAddr::V4(Ipv4Addr::LOCALHOST))?;
+    pub fn from_vars(vars: &Vars) -> anyhow::Result<Self> {
         Ok(Self {
-            host,
-            web_port: env::number_in("WEB_PORT", 8080, 0, 65535)?,
-            worker_port: env::number_in("WORKER_PORT", 8081, 0, 65535)?,
-            backend: BackendConfig::from_env()?,
+            host: service::listener::host_from(vars, LOCAL_HOST)?,
+            web_port: vars.number_in("WEB_PORT", WEB_PORT, 0, 65535)?,
+            worker_port: vars.number_in("WORKER_PORT", WORKER_PORT, 0, 65535)?,
+            backend: BackendConfig::from_vars(vars)?,
             // Locally there is no sqsd: poll unless told not to, and run the
             // periodic tasks of the worker bundle's cron.yaml as sqsd would.
             // `WORKER_POLL=false` here is manual: there is no sqsd to deliver.
-            worker: WorkerSettings::from_env(
+            worker: WorkerSettings::from_vars(
+                vars,
                 Intake::Polling,
                 Intake::Manual,
                 Some(BUNDLED_CRON_YAML),
             )?,
-            operator: web::operator::Operator::from_env()?,
-            limits: web::edge::throttle::Limits::from_env_over(web::edge::throttle::Limits::off())?,
+            operator: web::operator::Operator::from_vars(vars)?,
+            limits: web::edge::throttle::Limits::from_vars(
+                vars,
+                web::edge::throttle::Limits::off(),
+            )?,
         })
     }
 }
@@ -162,4 +195,19 @@ fn url(host: IpAddr, port: u16) -> String {
         host
     };
     format!("http://{}", SocketAddr::new(host, port))
+}
+
+#[cfg(test)]
+mod help_tests {
+    use super::*;
+
+    /// `--help` says each setting once, and each number's bounds are the
+    /// ones its reading keeps.
+    #[test]
+    fn the_help_tells_the_truth_about_every_setting() {
+        let problems = service::env::help_problems(&LocalConfig::settings(), |vars| {
+            LocalConfig::from_vars(vars).map(drop)
+        });
+        assert!(problems.is_empty(), "{problems:#?}");
+    }
 }

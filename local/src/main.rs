@@ -10,9 +10,15 @@ async fn main() -> ExitCode {
     service::cli::exit("local", run().await)
 }
 
+const ABOUT: &str = "The whole stack on this machine: the web and a worker that polls the queue, on SQS and DynamoDB when QUEUE_URL and TABLE_NAME are set, else on the embedded backend. Ctrl-C stops both.";
+
 async fn run() -> anyhow::Result<()> {
-    service::telemetry::init()?;
-    let config = LocalConfig::from_env()?;
+    let settings = LocalConfig::settings();
+    let command = service::cli::command("local", ABOUT, &settings);
+    let Some(given) = service::cli::start(command, &settings)? else {
+        return Ok(());
+    };
+    let config = LocalConfig::from_vars(&given.vars)?;
     let stack = Stack::start(&config).await?;
     let mode = match stack.intake() {
         Intake::Polling => "polling the queue",

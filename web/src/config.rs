@@ -1,7 +1,9 @@
-//! The web's settings, all from the environment (README, "Configuration").
+//! The web's settings, from its flags or else the environment (README,
+//! "Configuration"): [`WebConfig::settings`] declares every one, for `web
+//! --help`; [`WebConfig::from_vars`] reads them once at start.
 
 use backend_config::BackendConfig;
-use service::env;
+use service::env::{Setting, Vars};
 
 use crate::edge::throttle::Limits;
 use crate::operator::settings::Operator;
@@ -31,16 +33,54 @@ pub struct WebConfig {
 }
 
 impl WebConfig {
+    /// Every setting the web reads, with the web's defaults: what `web
+    /// --help` lists.
+    pub fn settings() -> Vec<Setting> {
+        let mut settings = vec![
+            service::listener::port_setting(
+                "PORT",
+                "the port to serve on (Elastic Beanstalk's nginx proxies to 5000)",
+                service::listener::PLATFORM_PORT,
+            ),
+            service::listener::host_setting(service::listener::ALL_INTERFACES),
+            Setting::new(
+                "WORKER_URL",
+                "where the worker answers, for the page's view of it (local runs)",
+            )
+            .accepts("a URL such as http://127.0.0.1:8081"),
+        ];
+        settings.extend(service::telemetry::settings());
+        settings.extend(backend_config::settings());
+        settings.extend(Limits::settings(&Limits::default()));
+        settings.extend(Operator::settings());
+        settings
+    }
+
     /// Reads the settings, or says which one is wrong.
-    pub fn from_env() -> anyhow::Result<Self> {
+    pub fn from_vars(vars: &Vars) -> anyhow::Result<Self> {
         Ok(Self {
-            port: env::number_in("PORT", service::listener::PLATFORM_PORT, 0, 65535)?,
-            host: service::listener::host_from_env(service::listener::ALL_INTERFACES)?,
-            backend: BackendConfig::from_env()?,
-            max_attempts: backend_config::max_attempts_from_env()?,
-            worker_url: env::var("WORKER_URL")?,
-            limits: Limits::from_env()?,
-            operator: Operator::from_env()?,
+            port: vars.number_in("PORT", service::listener::PLATFORM_PORT, 0, 65535)?,
+            host: service::listener::host_from(vars, service::listener::ALL_INTERFACES)?,
+            backend: BackendConfig::from_vars(vars)?,
+            max_attempts: backend_config::max_attempts_from(vars)?,
+            worker_url: vars.var("WORKER_URL")?,
+            limits: Limits::from_vars(vars, Limits::default())?,
+            operator: Operator::from_vars(vars)?,
         })
+    }
+}
+
+#[cfg(test)]
+mod help_tests {
+    use super::*;
+
+    /// `--help` says each setting once, and each number's bounds are the
+    /// ones its reading keeps.
+    #[test]
+    fn the_help_tells_the_truth_about_every_setting() {
+        let problems = service::env::help_problems(&WebConfig::settings(), |vars| {
+            WebConfig::from_vars(vars).map(drop)
+        });
+        assert!(problems.is_empty(), "{problems:#?}");
     }
 }

@@ -6,7 +6,7 @@ use std::process::ExitCode;
 use service::cli::UsageError;
 use web::{Application, WebConfig};
 
-const USAGE: &str = "usage: web [provision]\n\n  web            serve the page and the API on PORT (default 5000, Elastic Beanstalk's)\n  web provision  create or find the queue, its dead-letter queue and the table\n\nConfiguration comes from the environment: see the README.";
+const ABOUT: &str = "Serves the page and the API until Ctrl-C or SIGTERM; `web provision` creates (or finds) the queue, its dead-letter queue and the table, and exits.";
 
 #[tokio::main]
 async fn main() -> ExitCode {
@@ -14,21 +14,23 @@ async fn main() -> ExitCode {
 }
 
 async fn run() -> anyhow::Result<()> {
-    service::telemetry::init()?;
-    let arguments: Vec<String> = std::env::args().skip(1).collect();
-    match arguments.iter().map(String::as_str).collect::<Vec<_>>()[..] {
-        [] => serve().await,
-        ["provision"] => provision().await,
-        ["-h" | "--help" | "help"] => {
-            println!("{USAGE}");
-            Ok(())
-        }
-        _ => Err(UsageError(format!("unknown arguments {arguments:?}\n\n{USAGE}")).into()),
+    let settings = WebConfig::settings();
+    let command = service::cli::command("web", ABOUT, &settings).subcommand(
+        service::cli::Command::new("provision")
+            .about("create or find the queue, its dead-letter queue and the table, then exit"),
+    );
+    let Some(given) = service::cli::start(command, &settings)? else {
+        return Ok(());
+    };
+    let config = WebConfig::from_vars(&given.vars)?;
+    match given.subcommand.as_deref() {
+        None => serve(config).await,
+        Some("provision") => provision(config).await,
+        Some(other) => Err(UsageError(format!("web has no command {other:?}")).into()),
     }
 }
 
-async fn serve() -> anyhow::Result<()> {
-    let config = WebConfig::from_env()?;
+async fn serve(config: WebConfig) -> anyhow::Result<()> {
     let app = Application::build(&config).await?;
     tracing::info!(
         port = app.port(),
@@ -40,8 +42,7 @@ async fn serve() -> anyhow::Result<()> {
     Ok(())
 }
 
-async fn provision() -> anyhow::Result<()> {
-    let config = WebConfig::from_env()?;
+async fn provision(config: WebConfig) -> anyhow::Result<()> {
     for line in web::provision::provision(&config).await? {
         println!("{line}");
     }

@@ -3,7 +3,7 @@
 //! from `pending` to `complete` or `fail`, safely under at-least-once delivery.
 //!
 //! # Layout
-//! - [`config`]: settings from the environment: where to listen and connect
+//! - [`config`]: settings (flags or the environment, `--help`): where to listen and connect
 //!   ([`WorkerConfig`]), and how to behave ([`WorkerSettings`]).
 //! - [`process`]: one delivery, from sqsd's request to a recorded state: the
 //!   only processing path, used by `/process` and by the local poller alike.

@@ -1,5 +1,6 @@
-//! The worker binary: reads its configuration from the environment and serves
-//! `/process` until Ctrl-C or SIGTERM.
+//! The worker binary: reads its settings once (flags, or else the
+//! environment; `worker --help` lists them) and serves `/process` until
+//! Ctrl-C or SIGTERM.
 
 use std::process::ExitCode;
 
@@ -10,9 +11,15 @@ async fn main() -> ExitCode {
     service::cli::exit("worker", run().await)
 }
 
+const ABOUT: &str = "Serves POST /process, where Elastic Beanstalk's sqsd delivers each job (or polls the queue itself with WORKER_POLL=true), until Ctrl-C or SIGTERM.";
+
 async fn run() -> anyhow::Result<()> {
-    service::telemetry::init()?;
-    let config = WorkerConfig::from_env()?;
+    let settings = WorkerConfig::settings();
+    let command = service::cli::command("worker", ABOUT, &settings);
+    let Some(given) = service::cli::start(command, &settings)? else {
+        return Ok(());
+    };
+    let config = WorkerConfig::from_vars(&given.vars)?;
     let app = Application::build(&config).await?;
     tracing::info!(
         port = app.port(),

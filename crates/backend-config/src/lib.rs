@@ -1,4 +1,4 @@
-//! Which backend to use, chosen from the environment (README,
+//! Which backend to use, chosen from the settings (README,
 //! "Configuration"): `QUEUE_URL` and `TABLE_NAME` both set means SQS and
 //! DynamoDB; neither means the embedded backend under `DATA_DIR`; one alone is
 //! a start-up error, since half an AWS setup is always a mistake.
@@ -12,15 +12,35 @@
 use std::path::PathBuf;
 
 use messages::{BackendError, Backends, QueueKind};
-use service::env;
+use service::env::{self, Setting, Vars};
 
 /// sqsd's default `MaxRetries`, and so the default `MAX_ATTEMPTS`.
 pub const DEFAULT_MAX_ATTEMPTS: u32 = 10;
 
 /// Reads `MAX_ATTEMPTS`: deliveries before a failing job is given up. The web
 /// (for the queue's redrive policy) and the worker read the same number.
-pub fn max_attempts_from_env() -> Result<u32, env::EnvError> {
-    env::number_in("MAX_ATTEMPTS", DEFAULT_MAX_ATTEMPTS, 1, 1000)
+pub fn max_attempts_from(vars: &Vars) -> Result<u32, env::EnvError> {
+    vars.number_in("MAX_ATTEMPTS", DEFAULT_MAX_ATTEMPTS, 1, 1000)
+}
+
+/// What every binary reads to choose and reach its backend, `MAX_ATTEMPTS`
+/// with them. (The AWS SDK reads its own: `AWS_REGION`, `AWS_PROFILE`,
+/// `AWS_ENDPOINT_URL` and the credentials; README, "Configuration".)
+pub fn settings() -> Vec<Setting> {
+    vec![
+        Setting::new("QUEUE_URL", "the SQS queue's URL; with TABLE_NAME, use SQS and DynamoDB")
+            .accepts("a queue URL such as https://sqs.us-east-1.amazonaws.com/123456789012/messages"),
+        Setting::new("TABLE_NAME", "the DynamoDB table; with QUEUE_URL, use SQS and DynamoDB")
+            .accepts("a table name"),
+        Setting::new("DATA_DIR", "where the embedded backend keeps its file, when neither QUEUE_URL nor TABLE_NAME is set")
+            .accepts("a folder")
+            .default_is("./data"),
+        Setting::new("QUEUE_TYPE", "the kind of queue: on SQS it must match QUEUE_URL's; an embedded queue is made so")
+            .accepts("standard or fifo")
+            .default_is("the queue's own (standard for a new embedded one)"),
+        Setting::new("MAX_ATTEMPTS", "deliveries before a failing job is given up (sqsd's MaxRetries, the queue's maxReceiveCount)")
+            .number(DEFAULT_MAX_ATTEMPTS, 1, 1000),
+    ]
 }
 
 /// Where messages live.
@@ -80,8 +100,8 @@ pub enum BackendConfigError {
 
 impl BackendConfig {
     /// Reads `QUEUE_URL`, `TABLE_NAME`, `DATA_DIR` and `QUEUE_TYPE`.
-    pub fn from_env() -> Result<Self, BackendConfigError> {
-        let queue_kind = match env::var("QUEUE_TYPE")? {
+    pub fn from_vars(vars: &Vars) -> Result<Self, BackendConfigError> {
+        let queue_kind = match vars.var("QUEUE_TYPE")? {
             None => None,
             Some(text) => Some(text.trim().parse().map_err(|expected| env::EnvError {
                 name: "QUEUE_TYPE".to_owned(),
@@ -90,9 +110,9 @@ impl BackendConfig {
             })?),
         };
         Self::from_values(
-            env::var("QUEUE_URL")?,
-            env::var("TABLE_NAME")?,
-            env::var("DATA_DIR")?,
+            vars.var("QUEUE_URL")?,
+            vars.var("TABLE_NAME")?,
+            vars.var("DATA_DIR")?,
         )?
         .with_queue_kind(queue_kind)
     }

@@ -3,14 +3,14 @@
 //! shutdown signal, the HTTP error type, and the shape of `main`.
 //!
 //! # Layout
-//! - [`env`]: typed environment variables with defaults and clear errors.
+//! - [`env`]: every setting declared ([`env::Setting`]) and read typed from [`env::Vars`], with clear errors.
 //! - [`listener`]: binding the port, with an error that says what to do, and `HOST`.
 //! - [`serve`]: the server loop: HTTP/1.1, a header-read timeout, the peer's address.
 //! - [`telemetry`]: `tracing` set up for people (text) or CloudWatch (`LOG_FORMAT=json`).
 //! - [`shutdown`]: a future that completes on Ctrl-C or SIGTERM.
 //! - [`http`]: [`http::HttpError`], the one error answer of the web and the
 //!   worker, and the middleware that logs it once.
-//! - [`cli`]: what every binary's `main` does with its result.
+//! - [`cli`]: reading a binary's settings once with clap (`--help` lists them), and what `main` does with its result.
 
 pub mod cli;
 pub mod env;

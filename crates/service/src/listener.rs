@@ -4,7 +4,7 @@ use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 
 use tokio::net::TcpListener;
 
-use crate::env;
+use crate::env::{EnvError, Setting, Vars};
 
 /// Where a binary listens when `PORT` is not set: Elastic Beanstalk's
 /// platforms on Amazon Linux 2023 run nginx in front of the application and
@@ -16,12 +16,24 @@ pub const PLATFORM_PORT: u16 = 5000;
 /// the same machine (nginx in the Elastic Beanstalk bundles) it is
 /// `127.0.0.1`, so the port is not reachable from the network at all; in a
 /// container it is `0.0.0.0`, where the proxy reaches it across a bridge.
-pub fn host_from_env(default: IpAddr) -> Result<IpAddr, env::EnvError> {
-    env::parse_or(
-        "HOST",
-        default,
-        "it must be an IP address such as 127.0.0.1 (this machine only) or 0.0.0.0 (every interface)",
-    )
+pub fn host_from(vars: &Vars, default: IpAddr) -> Result<IpAddr, EnvError> {
+    vars.parse_or("HOST", default, &format!("it must be {HOST_ACCEPTS}"))
+}
+
+/// What `HOST` accepts, in words.
+const HOST_ACCEPTS: &str =
+    "an IP address such as 127.0.0.1 (this machine only) or 0.0.0.0 (every interface)";
+
+/// `HOST`, as a binary whose default is `default` declares it.
+pub fn host_setting(default: IpAddr) -> Setting {
+    Setting::new("HOST", "the address to listen on")
+        .accepts(HOST_ACCEPTS)
+        .default_is(default)
+}
+
+/// A port setting, `name`, with its default.
+pub fn port_setting(name: &'static str, about: &str, default: u16) -> Setting {
+    Setting::new(name, format!("{about}; 0 picks a free one")).number(default, 0, 65535)
 }
 
 /// Every interface: where a binary listens when `HOST` is not set.

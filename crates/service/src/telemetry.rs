@@ -4,13 +4,25 @@
 
 use tracing_subscriber::{EnvFilter, fmt};
 
-use crate::env::EnvError;
+use crate::env::{EnvError, Setting, Vars};
+
+/// `RUST_LOG` and `LOG_FORMAT`.
+pub fn settings() -> Vec<Setting> {
+    vec![
+        Setting::new("RUST_LOG", "what is logged")
+            .accepts("a log filter such as info or info,worker=debug")
+            .default_is("info"),
+        Setting::new("LOG_FORMAT", "how log lines are written")
+            .accepts("json (one JSON object per line, for CloudWatch Logs), or text")
+            .default_is("text"),
+    ]
+}
 
 /// Installs the global subscriber. Safe to call more than once (tests and the
 /// local launcher build several apps in one process): later calls do nothing.
 /// A `RUST_LOG` that is not a filter is an error, like any other bad setting.
-pub fn init() -> Result<(), EnvError> {
-    let filter = match crate::env::var("RUST_LOG")? {
+pub fn init(vars: &Vars) -> Result<(), EnvError> {
+    let filter = match vars.var("RUST_LOG")? {
         None => EnvFilter::new("info"),
         Some(value) => EnvFilter::try_new(&value).map_err(|error| EnvError {
             name: "RUST_LOG".to_owned(),
@@ -20,8 +32,9 @@ pub fn init() -> Result<(), EnvError> {
             ),
         })?,
     };
-    let json =
-        crate::env::var("LOG_FORMAT")?.is_some_and(|format| format.eq_ignore_ascii_case("json"));
+    let json = vars
+        .var("LOG_FORMAT")?
+        .is_some_and(|format| format.eq_ignore_ascii_case("json"));
     let result = if json {
         fmt()
             .json()

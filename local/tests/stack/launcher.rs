@@ -215,7 +215,12 @@ async fn the_launcher_reads_the_send_rate_and_holds_its_web_to_it() {
         std::env::set_var("SEND_RATE_PER_MINUTE", "1");
         std::env::set_var("SEND_BURST", "2");
     }
-    let read = LocalConfig::from_env().expect("the settings read");
+    let settings = LocalConfig::settings();
+    let command = service::cli::command("local", "the launcher", &settings);
+    let given = service::cli::parse(command, &settings, ["local".into()])
+        .expect("the settings parse")
+        .expect("not asked for help");
+    let read = LocalConfig::from_vars(&given.vars).expect("the settings read");
     assert_eq!(read.limits.sends_per_minute, 1);
     assert_eq!(read.limits.send_burst, 2);
     assert_eq!(read.limits.reads_per_minute, 0, "unset: off, as before");

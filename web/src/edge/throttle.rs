@@ -13,12 +13,12 @@ use std::time::Duration;
 use axum::http::StatusCode;
 use governor::clock::{Clock, DefaultClock};
 use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
-use service::env;
+use service::env::{self, Setting, Vars};
 use service::http::HttpError;
 
 use crate::edge::client::{Client, TRUSTED_PROXIES_FORMAT, TrustedProxies};
 
-/// The limits, from the environment (README, "Configuration").
+/// The limits, from the settings (README, "Configuration").
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Limits {
     /// `SEND_RATE_PER_MINUTE`: messages a client may send per minute,
@@ -51,36 +51,80 @@ impl Limits {
         }
     }
 
-    /// Reads the limits, or says which setting is wrong; each unset one is
-    /// its [`Limits::default`].
-    pub fn from_env() -> anyhow::Result<Self> {
-        Self::from_env_over(Self::default())
+    /// The settings of the limits, each unset one being its value in
+    /// `defaults` (the web's are [`Limits::default`], the launcher's
+    /// [`Limits::off`]).
+    pub fn settings(defaults: &Self) -> Vec<Setting> {
+        let off = |value: u32| {
+            if value == 0 {
+                "0 (off)".to_owned()
+            } else {
+                value.to_string()
+            }
+        };
+        vec![
+            Setting::new(
+                "SEND_RATE_PER_MINUTE",
+                "messages a client may send per minute, sustained; 0 turns the limit off",
+            )
+            .number(off(defaults.sends_per_minute), 0, 60_000),
+            Setting::new(
+                "SEND_BURST",
+                "messages a client may send at once before the rate applies",
+            )
+            .number(defaults.send_burst, 1, 10_000),
+            Setting::new(
+                "READ_RATE_PER_MINUTE",
+                "reads a client may make per minute, a tenth of it at once; 0 turns the limit off",
+            )
+            .number(off(defaults.reads_per_minute), 0, 600_000),
+            Setting::new(
+                "TRUSTED_PROXIES",
+                "the proxies whose X-Forwarded-For names the client",
+            )
+            .accepts(TRUSTED_PROXIES_FORMAT)
+            .default_is(if defaults.trusted_proxies == TrustedProxies::none() {
+                "none"
+            } else {
+                "127.0.0.1/32,::1/128 (nginx on this host)"
+            }),
+            Setting::new("MAX_IN_FLIGHT", "requests served at once; 0 means no cap").number(
+                defaults.max_in_flight,
+                0,
+                100_000,
+            ),
+            Setting::new(
+                "TRUSTED_PROXY_HOPS",
+                "no longer read: TRUSTED_PROXIES replaced it",
+            )
+            .hidden(),
+        ]
     }
 
-    /// As [`Limits::from_env`], each unset setting taken from `defaults`
-    /// (the launcher's are [`Limits::off`]).
-    pub fn from_env_over(defaults: Self) -> anyhow::Result<Self> {
-        if env::var("TRUSTED_PROXY_HOPS")?.is_some() {
+    /// Reads the limits, or says which setting is wrong; each unset one is
+    /// its value in `defaults`.
+    pub fn from_vars(vars: &Vars, defaults: Self) -> anyhow::Result<Self> {
+        if vars.var("TRUSTED_PROXY_HOPS")?.is_some() {
             anyhow::bail!(
                 "TRUSTED_PROXY_HOPS is no longer read: set TRUSTED_PROXIES to the address ranges of the proxies in front of the web instead (README, \"Who the client is\")"
             );
         }
         Ok(Self {
-            sends_per_minute: env::number_in(
+            sends_per_minute: vars.number_in(
                 "SEND_RATE_PER_MINUTE",
                 defaults.sends_per_minute,
                 0,
                 60_000,
             )?,
-            send_burst: env::number_in("SEND_BURST", defaults.send_burst, 1, 10_000)?,
-            reads_per_minute: env::number_in(
+            send_burst: vars.number_in("SEND_BURST", defaults.send_burst, 1, 10_000)?,
+            reads_per_minute: vars.number_in(
                 "READ_RATE_PER_MINUTE",
                 defaults.reads_per_minute,
                 0,
                 600_000,
             )?,
-            trusted_proxies: trusted_proxies_from_env(defaults.trusted_proxies)?,
-            max_in_flight: env::number_in("MAX_IN_FLIGHT", defaults.max_in_flight, 0, 100_000)?,
+            trusted_proxies: trusted_proxies_from(vars, defaults.trusted_proxies)?,
+            max_in_flight: vars.number_in("MAX_IN_FLIGHT", defaults.max_in_flight, 0, 100_000)?,
         })
     }
 }
@@ -101,8 +145,11 @@ impl Default for Limits {
 }
 
 /// `TRUSTED_PROXIES`, or `default` when unset.
-fn trusted_proxies_from_env(default: TrustedProxies) -> Result<TrustedProxies, env::EnvError> {
-    match env::var("TRUSTED_PROXIES")? {
+fn trusted_proxies_from(
+    vars: &Vars,
+    default: TrustedProxies,
+) -> Result<TrustedProxies, env::EnvError> {
+    match vars.var("TRUSTED_PROXIES")? {
         None => Ok(default),
         Some(value) => value.parse().map_err(|why| env::EnvError {
             name: "TRUSTED_PROXIES".to_owned(),

@@ -16,7 +16,7 @@
 use std::time::Duration;
 
 use hmac::{Hmac, Mac};
-use service::env;
+use service::env::{self, Setting, Vars};
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 
@@ -128,12 +128,26 @@ impl Operator {
         })
     }
 
+    /// `OPERATOR_TOKEN`, `REQUIRE_HTTPS` and `SIGN_IN_RATE_PER_MINUTE`.
+    pub fn settings() -> Vec<Setting> {
+        vec![
+            Setting::new("OPERATOR_TOKEN", "the credential every operator action (retry, delete, redrive) needs; unset turns the actions off")
+                .accepts(format!("a secret of at least {MIN_TOKEN_CHARS} characters with no spaces, such as the output of `openssl rand -hex 32`"))
+                .secret(),
+            Setting::new("REQUIRE_HTTPS", "refuse a credential that came over plain HTTP")
+                .accepts("true or false")
+                .default_is(false),
+            Setting::new("SIGN_IN_RATE_PER_MINUTE", "wrong operator credentials one client may present per minute, as many at once; 0 turns the limit off")
+                .number(GUESSES_PER_MINUTE, 0, 1000),
+        ]
+    }
+
     /// Reads `OPERATOR_TOKEN` (unset or empty: no credential),
     /// `REQUIRE_HTTPS` and `SIGN_IN_RATE_PER_MINUTE`.
-    pub fn from_env() -> Result<Self, env::EnvError> {
+    pub fn from_vars(vars: &Vars) -> Result<Self, env::EnvError> {
         // The value is a secret: an error never shows it, not even one that
         // is not text.
-        let token = env::var("OPERATOR_TOKEN").map_err(|error| env::EnvError {
+        let token = vars.var("OPERATOR_TOKEN").map_err(|error| env::EnvError {
             value: "(hidden)".to_owned(),
             ..error
         })?;
@@ -146,13 +160,8 @@ impl Operator {
             })?,
         };
         Ok(operator
-            .requiring_https(env::flag("REQUIRE_HTTPS", false)?)
-            .guessing_at(env::number_in(
-                "SIGN_IN_RATE_PER_MINUTE",
-                GUESSES_PER_MINUTE,
-                0,
-                1000,
-            )?))
+            .requiring_https(vars.flag("REQUIRE_HTTPS", false)?)
+            .guessing_at(vars.number_in("SIGN_IN_RATE_PER_MINUTE", GUESSES_PER_MINUTE, 0, 1000)?))
     }
 
     /// The same, refusing credentials that came over plain HTTP when
