@@ -40,6 +40,9 @@ pub struct LocalConfig {
     /// `web` binary reads them; each unset one is off, since the browser is
     /// on this machine.
     pub limits: web::edge::throttle::Limits,
+    /// `METRICS_ADDR`: where Prometheus text is served, the web's and the
+    /// worker's together; unset, nowhere.
+    pub metrics: Option<SocketAddr>,
 }
 
 /// Where both listen unless `HOST` says otherwise: a laptop does not offer
@@ -60,6 +63,7 @@ impl LocalConfig {
             service::listener::host_setting(LOCAL_HOST),
         ];
         settings.extend(service::telemetry::settings());
+        settings.extend(service::metrics::settings());
         settings.extend(backend_config::settings());
         settings.extend(WorkerSettings::settings(
             "true: poll the queue",
@@ -94,6 +98,7 @@ impl LocalConfig {
                 vars,
                 web::edge::throttle::Limits::off(),
             )?,
+            metrics: service::metrics::address_from(vars)?,
         })
     }
 }
@@ -103,6 +108,8 @@ pub struct Stack {
     web: web::Application,
     worker: worker::Application,
     host: IpAddr,
+    /// The metrics listener's address, when there is one.
+    metrics: Option<SocketAddr>,
 }
 
 impl Stack {
@@ -112,13 +119,16 @@ impl Stack {
         let web = web::Web::new(backends)
             .operator(config.operator.clone())
             .limits(config.limits.clone());
-        let stack = Self::bind(
+        let mut stack = Self::bind(
             web,
             &config.worker,
             config.host,
             (config.web_port, config.worker_port),
         )
         .await?;
+        if let Some(address) = config.metrics {
+            stack.metrics = Some(service::metrics::serve(address).await?);
+        }
         // Said at start, so a setting is never silently ignored.
         tracing::info!(
             sends = %config.limits.sends_in_words(),
@@ -152,7 +162,12 @@ impl Stack {
             .worker(Some(link))
             .bind(SocketAddr::new(host, web_port))
             .await?;
-        Ok(Self { web, worker, host })
+        Ok(Self {
+            web,
+            worker,
+            host,
+            metrics: None,
+        })
     }
 
     /// The web's URL, for a browser.
@@ -163,6 +178,11 @@ impl Stack {
     /// The worker's URL.
     pub fn worker_url(&self) -> String {
         url(self.host, self.worker.port())
+    }
+
+    /// Where the metrics are, when `METRICS_ADDR` is set.
+    pub fn metrics_url(&self) -> Option<String> {
+        Some(format!("http://{}/metrics", self.metrics?))
     }
 
     /// How jobs reach the worker.

@@ -30,6 +30,8 @@ pub struct WebConfig {
     /// `OPERATOR_TOKEN`: the credential every action (retry, delete,
     /// redrive) needs; unset turns the actions off.
     pub operator: Operator,
+    /// `METRICS_ADDR`: where Prometheus text is served; unset, nowhere.
+    pub metrics: Option<std::net::SocketAddr>,
 }
 
 impl WebConfig {
@@ -50,6 +52,7 @@ impl WebConfig {
             .accepts("a URL such as http://127.0.0.1:8081"),
         ];
         settings.extend(service::telemetry::settings());
+        settings.extend(service::metrics::settings());
         settings.extend(backend_config::settings());
         settings.extend(Limits::settings(&Limits::default()));
         settings.extend(Operator::settings());
@@ -66,6 +69,7 @@ impl WebConfig {
             worker_url: vars.var("WORKER_URL")?,
             limits: Limits::from_vars(vars, Limits::default())?,
             operator: Operator::from_vars(vars)?,
+            metrics: service::metrics::address_from(vars)?,
         })
     }
 }

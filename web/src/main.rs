@@ -31,6 +31,9 @@ async fn run() -> anyhow::Result<()> {
 }
 
 async fn serve(config: WebConfig) -> anyhow::Result<()> {
+    if let Some(address) = config.metrics {
+        service::metrics::serve(address).await?;
+    }
     let app = Application::build(&config).await?;
     tracing::info!(
         port = app.port(),

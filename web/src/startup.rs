@@ -143,6 +143,11 @@ impl Web {
             // script shrink to about a fifth.
             CompressionLayer::new(),
         ))
+        // Outermost: every answer counted and timed, refusals included.
+        .layer(axum::middleware::from_fn_with_state(
+            "web",
+            service::metrics::record_request,
+        ))
     }
 }
 

@@ -54,6 +54,8 @@ pub struct WorkerConfig {
     pub backend: BackendConfig,
     /// How it behaves.
     pub settings: WorkerSettings,
+    /// `METRICS_ADDR`: where Prometheus text is served; unset, nowhere.
+    pub metrics: Option<std::net::SocketAddr>,
 }
 
 /// Where the worker listens unless `HOST` says otherwise: only what runs on
@@ -73,6 +75,7 @@ impl WorkerConfig {
             service::listener::host_setting(WORKER_HOST),
         ];
         settings.extend(service::telemetry::settings());
+        settings.extend(service::metrics::settings());
         settings.extend(backend_config::settings());
         settings.extend(WorkerSettings::settings(
             "false: sqsd delivers",
@@ -90,6 +93,7 @@ impl WorkerConfig {
             host: service::listener::host_from(vars, WORKER_HOST)?,
             backend: BackendConfig::from_vars(vars)?,
             settings: WorkerSettings::from_vars(vars, Intake::Sqsd, Intake::Sqsd, None)?,
+            metrics: service::metrics::address_from(vars)?,
         })
     }
 }

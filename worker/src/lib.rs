@@ -13,6 +13,7 @@
 //! - [`startup`]: [`Application`], which binds the listener and serves.
 
 pub mod config;
+mod observed;
 pub mod process;
 mod routes;
 pub mod startup;

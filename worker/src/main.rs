@@ -20,6 +20,9 @@ async fn run() -> anyhow::Result<()> {
         return Ok(());
     };
     let config = WorkerConfig::from_vars(&given.vars)?;
+    if let Some(address) = config.metrics {
+        service::metrics::serve(address).await?;
+    }
     let app = Application::build(&config).await?;
     tracing::info!(
         port = app.port(),

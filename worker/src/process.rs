@@ -20,6 +20,8 @@ use sqsd::Delivery;
 
 use jobs::{Context, JobError, JobSettings};
 
+use crate::observed::{self, Ended, Running};
+
 /// What processing needs; cheap to clone.
 #[derive(Clone)]
 pub struct WorkerState {
@@ -137,6 +139,7 @@ pub async fn process_delivery(
 ) -> Result<Processed, ProcessError> {
     let id =
         JobPayload::id_from_json(body).map_err(|error| ProcessError::BadBody(error.to_string()))?;
+    observed::consumed();
     // sqsd's count, never past the last delivery SQS makes before the
     // dead-letter queue (MAX_ATTEMPTS is the redrive's maxReceiveCount): a
     // forged count can at most make this the last attempt, not record more.
@@ -151,6 +154,7 @@ pub async fn process_delivery(
         .ok_or(ProcessError::UnknownMessage(id))?;
     if message.status.is_final() {
         tracing::info!(%id, status = %message.status, "duplicate delivery of a finished message");
+        observed::ended(message.simulate, Ended::Duplicate);
         return Ok(processed(&message, true));
     }
     let job = message.job();
@@ -161,13 +165,16 @@ pub async fn process_delivery(
 
     // The timeline's record of this delivery, written with its outcome.
     let started_at = messages::now();
+    observed::waited(message.created_at, started_at);
     let context = Context {
         attempt,
         settings: &state.jobs,
     };
+    let running = Running::start(job.simulate);
     let run = job.simulate.run(&job.body, &context);
-    let outcome = run_noting_start(state, &job, attempt, started_at, run);
-    let (status, error) = match outcome.await {
+    let outcome = run_noting_start(state, &job, attempt, started_at, run).await;
+    drop(running);
+    let (status, error) = match outcome {
         Ok(()) => (FinalStatus::Complete, None),
         Err(JobError::Permanent(reason)) => (FinalStatus::Fail, Some(reason)),
         // The last delivery sqsd will make: record the failure as final now,
@@ -184,13 +191,19 @@ pub async fn process_delivery(
                 .record_attempt(job.id, attempts, &reason, messages::now(), &event)
                 .await?
             {
-                Transition::AlreadyFinal(message) => Ok(processed(&message, true)),
+                Transition::AlreadyFinal(message) => {
+                    observed::ended(job.simulate, Ended::Duplicate);
+                    Ok(processed(&message, true))
+                }
                 Transition::NotFound => Err(ProcessError::UnknownMessage(job.id)),
-                Transition::Applied(_) => Err(ProcessError::Retry {
-                    attempt,
-                    max_attempts: state.max_attempts,
-                    reason,
-                }),
+                Transition::Applied(_) => {
+                    observed::ended(job.simulate, Ended::Retry);
+                    Err(ProcessError::Retry {
+                        attempt,
+                        max_attempts: state.max_attempts,
+                        reason,
+                    })
+                }
             };
         }
     };
@@ -205,9 +218,17 @@ pub async fn process_delivery(
     match state.store.finish(job.id, &outcome).await? {
         Transition::Applied(message) => {
             tracing::info!(id = %job.id, status = %message.status, attempt, "message finished");
+            let ended = match status {
+                FinalStatus::Complete => Ended::Complete,
+                FinalStatus::Fail => Ended::Fail,
+            };
+            observed::ended(job.simulate, ended);
             Ok(processed(&message, false))
         }
-        Transition::AlreadyFinal(message) => Ok(processed(&message, true)),
+        Transition::AlreadyFinal(message) => {
+            observed::ended(job.simulate, Ended::Duplicate);
+            Ok(processed(&message, true))
+        }
         Transition::NotFound => Err(ProcessError::UnknownMessage(job.id)),
     }
 }

@@ -69,6 +69,8 @@ impl Application {
             backends.store.clone(),
         )?;
         let router = routes::router(state, poller.clone(), settings.intake, tasks).layer((
+            // Outermost: a request the timeout answers is counted too.
+            axum::middleware::from_fn_with_state("worker", service::metrics::record_request),
             TraceLayer::new_for_http(),
             // sqsd stops waiting after its InactivityTimeout (`INACTIVITY_TIMEOUT`
             // here): a job still running after that would only race the retry.

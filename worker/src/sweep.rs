@@ -133,6 +133,8 @@ pub async fn sweep(
     if report != SweepReport::default() {
         tracing::info!(?report, "swept pending messages");
     }
+    metrics::counter!("sweeper_requeued_total").increment(u64::from(report.requeued));
+    metrics::counter!("sweeper_gave_up_total").increment(u64::from(report.failed));
     Ok(report)
 }
 

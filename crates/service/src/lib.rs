@@ -6,6 +6,7 @@
 //! - [`env`]: every setting declared ([`env::Setting`]) and read typed from [`env::Vars`], with clear errors.
 //! - [`listener`]: binding the port, with an error that says what to do, and `HOST`.
 //! - [`serve`]: the server loop: HTTP/1.1, a header-read timeout, the peer's address.
+//! - [`metrics`]: Prometheus text on `METRICS_ADDR`, and the request metrics' middleware.
 //! - [`telemetry`]: `tracing` set up for people (text) or CloudWatch (`LOG_FORMAT=json`).
 //! - [`shutdown`]: a future that completes on Ctrl-C or SIGTERM.
 //! - [`http`]: [`http::HttpError`], the one error answer of the web and the
@@ -16,6 +17,7 @@ pub mod cli;
 pub mod env;
 pub mod http;
 pub mod listener;
+pub mod metrics;
 pub mod serve;
 pub mod shutdown;
 pub mod telemetry;

@@ -2,7 +2,8 @@
 //! temporary `DATA_DIR`: a message goes from send to `complete` through the
 //! HTTP API alone, and one shutdown stops everything.
 
-use std::net::{IpAddr, Ipv4Addr};
+use std::collections::BTreeMap;
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::time::Duration;
 
 use backend_config::BackendConfig;
@@ -36,6 +37,7 @@ fn config(data_dir: &std::path::Path, intake: Intake) -> LocalConfig {
         },
         operator: web::operator::Operator::off(),
         limits: web::edge::throttle::Limits::off(),
+        metrics: None,
     }
 }
 
@@ -74,6 +76,20 @@ async fn send(client: &reqwest::Client, web: &str, message: Value) -> String {
     sent["id"].as_str().expect("id").to_owned()
 }
 
+/// The status of message `id` once it is final, or as it is after ten
+/// seconds.
+async fn final_status(client: &reqwest::Client, web: &str, id: &str) -> String {
+    let mut status = String::new();
+    for _ in 0..200 {
+        status = status_of(client, web, id).await;
+        if status == "complete" || status == "fail" {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    status
+}
+
 async fn status_of(client: &reqwest::Client, web: &str, id: &str) -> String {
     let message = get_json(client, &format!("{web}/api/messages/{id}")).await;
     message["status"].as_str().unwrap_or_default().to_owned()
@@ -97,15 +113,7 @@ async fn a_message_goes_from_send_to_complete_with_no_aws_and_one_shutdown_stops
         json!({ "body": "hello from the launcher", "simulate": "flaky" }),
     )
     .await;
-    let mut status = String::new();
-    for _ in 0..100 {
-        status = status_of(&client, &web, &id).await;
-        if status == "complete" {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    assert_eq!(status, "complete");
+    assert_eq!(final_status(&client, &web, &id).await, "complete");
     let health = get_json(&client, &format!("{worker}/health")).await;
     assert_eq!(health["polling"], true);
 
@@ -249,4 +257,106 @@ async fn the_launcher_reads_the_send_rate_and_holds_its_web_to_it() {
     let refused = post().await.expect("an answer");
     assert_eq!(refused.status(), reqwest::StatusCode::TOO_MANY_REQUESTS);
     assert!(refused.headers().contains_key("retry-after"));
+}
+
+/// One Prometheus sample: its name, its labels, its value.
+type Sample = (String, BTreeMap<String, String>, f64);
+
+/// Prometheus's text format, read as a scraper reads it: one sample a line,
+/// `name{label="value",...} value`; comments skipped.
+fn samples(text: &str) -> Vec<Sample> {
+    text.lines()
+        .filter(|line| !line.starts_with('#') && !line.trim().is_empty())
+        .map(|line| {
+            let (series, value) = line.rsplit_once(' ').expect("a value after the series");
+            let value: f64 = value.parse().expect("a number");
+            let (name, labels) = match series.split_once('{') {
+                None => (series, ""),
+                Some((name, rest)) => (name, rest.strip_suffix('}').expect("closed labels")),
+            };
+            let mut read = BTreeMap::new();
+            let mut rest = labels;
+            while let Some((key, after)) = rest.split_once("=\"") {
+                let (value, after) = after.split_once('"').expect("a closed label value");
+                read.insert(key.trim_start_matches(',').to_owned(), value.to_owned());
+                rest = after;
+            }
+            (name.to_owned(), read, value)
+        })
+        .collect()
+}
+
+/// The sum of the samples of `name` with every label of `labels`.
+fn total(samples: &[Sample], name: &str, labels: &[(&str, &str)]) -> f64 {
+    samples
+        .iter()
+        .filter(|(sample, read, _)| {
+            sample == name
+                && labels
+                    .iter()
+                    .all(|(key, value)| read.get(*key).is_some_and(|read| read == value))
+        })
+        .map(|(_, _, value)| value)
+        .sum()
+}
+
+/// With `METRICS_ADDR` set, the launcher serves Prometheus text on it, the
+/// web's and the worker's: a message sent and processed shows in the
+/// request, send, delivery and job series, and the histograms have buckets.
+#[tokio::test]
+async fn the_metrics_listener_shows_a_message_from_send_to_complete() {
+    let dir = tempfile::tempdir().expect("a temporary folder");
+    let config = LocalConfig {
+        metrics: Some(SocketAddr::from((Ipv4Addr::LOCALHOST, 0))),
+        ..config(dir.path(), Intake::Polling)
+    };
+    let stack = Stack::start(&config).await.expect("the stack starts");
+    let web = stack.web_url();
+    let metrics = stack.metrics_url().expect("a metrics listener");
+    tokio::spawn(stack.run_until(std::future::pending()));
+
+    let client = reqwest::Client::new();
+    let id = send(&client, &web, json!({ "body": "counted" })).await;
+    assert_eq!(final_status(&client, &web, &id).await, "complete");
+    // The page reads the pipeline, and with it the queue's depth.
+    get_text(&client, &format!("{web}/")).await;
+
+    let text = get_text(&client, &metrics).await;
+    let read = samples(&text);
+    let sent = [
+        ("app", "web"),
+        ("route", "/api/messages"),
+        ("method", "POST"),
+        ("status", "202"),
+    ];
+    assert_eq!(total(&read, "http_requests_total", &sent), 1.0, "{text}");
+    let read_back = [("app", "web"), ("route", "/api/messages/{id}")];
+    assert!(
+        total(&read, "http_requests_total", &read_back) >= 1.0,
+        "{text}"
+    );
+    assert_eq!(total(&read, "messages_sent_total", &[]), 1.0, "{text}");
+    assert_eq!(total(&read, "messages_consumed_total", &[]), 1.0, "{text}");
+    let completed = [("kind", "ok"), ("outcome", "complete")];
+    assert_eq!(total(&read, "jobs_total", &completed), 1.0, "{text}");
+    assert_eq!(total(&read, "jobs_in_flight", &[]), 0.0, "{text}");
+    for histogram in [
+        "http_request_duration_seconds",
+        "job_duration_seconds",
+        "queue_wait_seconds",
+    ] {
+        assert!(
+            text.contains(&format!("# TYPE {histogram} histogram")),
+            "{histogram} is a histogram: {text}"
+        );
+        let every = total(&read, &format!("{histogram}_bucket"), &[("le", "+Inf")]);
+        assert!(every >= 1.0, "{histogram} has its buckets: {text}");
+    }
+    let waited = total(&read, "queue_wait_seconds_count", &[]);
+    assert_eq!(waited, 1.0, "one delivery waited: {text}");
+    assert!(
+        read.iter()
+            .any(|(name, labels, _)| name == "queue_depth" && labels["state"] == "waiting"),
+        "the queue's depth from the page's snapshot: {text}"
+    );
 }

@@ -198,6 +198,7 @@ impl PipelineSnapshot {
                 (true, None)
             }
         };
+        record_depths(queue.as_ref(), dead_letters);
         let now = chrono::Utc::now();
         let stalled_since = self
             .stall
@@ -271,5 +272,22 @@ impl std::fmt::Debug for PipelineSnapshot {
             .debug_struct("PipelineSnapshot")
             .field("last", &self.last)
             .finish_non_exhaustive()
+    }
+}
+
+/// The queue's and the dead-letter queue's depth as gauges, from the read the
+/// page made anyway: no AWS call of their own, so they are as fresh as the
+/// last snapshot (at most a few seconds while a page is open).
+fn record_depths(queue: Option<&QueueView>, dead_letters: Option<u64>) {
+    // Gauges are floats; depths are far below 2^53.
+    #[allow(clippy::cast_precision_loss)]
+    let gauge = |depth: u64| depth as f64;
+    if let Some(queue) = queue {
+        metrics::gauge!("queue_depth", "state" => "waiting").set(gauge(queue.waiting));
+        metrics::gauge!("queue_depth", "state" => "in_flight").set(gauge(queue.in_flight));
+        metrics::gauge!("queue_depth", "state" => "delayed").set(gauge(queue.delayed));
+    }
+    if let Some(depth) = dead_letters {
+        metrics::gauge!("dead_letter_depth").set(gauge(depth));
     }
 }

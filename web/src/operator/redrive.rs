@@ -100,6 +100,7 @@ impl Redrive {
                     Ok(batch) => {
                         empty_once = false;
                         moved += u64::from(batch);
+                        metrics::counter!("redrive_moved_total").increment(u64::from(batch));
                         update(&|progress| progress.moved = moved);
                     }
                     Err(error) => {

@@ -143,10 +143,12 @@ pub async fn send_planned(
     backends: &Backends,
     messages: Vec<Message>,
 ) -> Result<Vec<Message>, SendError> {
-    match <[Message; 1]>::try_from(messages) {
-        Ok([message]) => Ok(vec![send_one(backends, message).await?]),
-        Err(messages) => send_burst(backends, messages).await,
-    }
+    let sent = match <[Message; 1]>::try_from(messages) {
+        Ok([message]) => vec![send_one(backends, message).await?],
+        Err(messages) => send_burst(backends, messages).await?,
+    };
+    metrics::counter!("messages_sent_total").increment(sent.len() as u64);
+    Ok(sent)
 }
 
 async fn send_one(backends: &Backends, message: Message) -> Result<Message, SendError> {
