@@ -234,6 +234,37 @@ def test_health_ignores_the_4xx_the_worker_answers_an_expected_retry_with(web, w
             assert rules["ELB"] == {"ELBRequests4xx": {"Enabled": False}}, bundle.name
 
 
+def test_the_bundles_publish_what_the_stacks_alarms_read(web, worker):
+    """Enhanced health publishes to CloudWatch only the metrics its
+    ConfigDocument's CloudWatchMetrics names ("Publishing Amazon CloudWatch
+    custom metrics for an environment"): every AWS/ElasticBeanstalk metric an
+    alarm of the application stack reads must be published, every minute, by
+    the bundle of the environment it watches; and the queue-age alarm's
+    threshold is the worker's SWEEP_AFTER_SECONDS."""
+    template = stackkit.template()
+    watched = {"WebEnvironmentName": web, "WorkerEnvironmentName": worker}
+    health = "aws:elasticbeanstalk:healthreporting:system"
+    read = []
+    for resource in template["Resources"].values():
+        if resource["Type"] != "AWS::CloudWatch::Alarm":
+            continue
+        properties = resource["Properties"]
+        stats = [metric["MetricStat"]["Metric"] for metric in properties.get("Metrics", []) if "MetricStat" in metric]
+        for metric in stats or [properties]:
+            if metric["Namespace"] == "AWS/ElasticBeanstalk":
+                environment = metric["Dimensions"][0]["Value"]["Ref"]
+                read.append((watched[environment], metric["MetricName"]))
+    assert read, "the stack has alarms on the environments"
+    for bundle, metric in read:
+        document = json.loads(bundle.option(health, "ConfigDocument"))
+        published = document.get("CloudWatchMetrics", {}).get("Environment", {})
+        assert published.get(metric) == 60, f"{bundle.name} does not publish {metric} every minute, which an alarm reads"
+    sweep_after = int(worker.environment()["SWEEP_AFTER_SECONDS"])
+    assert template["Parameters"]["SweepAfterSeconds"]["Default"] == sweep_after, (
+        "the stack's SweepAfterSeconds is not the worker's SWEEP_AFTER_SECONDS: change both together"
+    )
+
+
 def test_max_retries_max_attempts_and_max_receive_count_are_one_number(web, worker):
     queue = stackkit.template()["Resources"]["JobQueue"]["Properties"]
     receive_count = int(queue["RedrivePolicy"]["maxReceiveCount"])

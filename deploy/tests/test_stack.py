@@ -58,6 +58,10 @@ def test_every_name_derives_from_the_stack_name():
         ("DeadLetterQueue", "QueueName"),
         ("MessagesTable", "TableName"),
         ("DeadLetterAlarm", "AlarmName"),
+        ("QueueAgeAlarm", "AlarmName"),
+        ("WebHealthAlarm", "AlarmName"),
+        ("WorkerHealthAlarm", "AlarmName"),
+        ("WebErrorRateAlarm", "AlarmName"),
         ("AlarmTopic", "TopicName"),
     ):
         name = resources()[logical]["Properties"][name_property]
@@ -106,6 +110,71 @@ def test_the_alarm_fires_on_the_first_message_in_the_dead_letter_queue():
     )
 
 
+ALARMS = ("DeadLetterAlarm", "QueueAgeAlarm", "WebHealthAlarm", "WorkerHealthAlarm", "WebErrorRateAlarm")
+
+
+def test_the_queue_age_alarm_fires_past_the_sweepers_threshold():
+    """SQS's ApproximateAgeOfOldestMessage on the job queue above
+    SweepAfterSeconds (the worker's SWEEP_AFTER_SECONDS: test_bundles holds
+    the two to one number): jobs wait longer than the sweeper lets a pending
+    message sit before it enqueues it again."""
+    properties = resources()["QueueAgeAlarm"]["Properties"]
+    expected = {
+        "Namespace": "AWS/SQS",
+        "MetricName": "ApproximateAgeOfOldestMessage",
+        "Statistic": "Maximum",
+        "Threshold": {"Ref": "SweepAfterSeconds"},
+        "ComparisonOperator": "GreaterThanThreshold",
+        "TreatMissingData": "notBreaching",
+    }
+    for key, value in expected.items():
+        assert properties.get(key) == value, f"QueueAgeAlarm's {key} is {properties.get(key)!r}, not {value!r}"
+    assert properties["Dimensions"] == [{"Name": "QueueName", "Value": {"Fn::GetAtt": ["JobQueue", "QueueName"]}}]
+
+
+@pytest.mark.parametrize(("alarm", "environment"), [("WebHealthAlarm", "WebEnvironmentName"), ("WorkerHealthAlarm", "WorkerEnvironmentName")])
+def test_each_environments_health_alarm_fires_when_degraded_for_five_minutes(alarm, environment):
+    """EnvironmentHealth is 20 when degraded and 25 when severe (Elastic
+    Beanstalk's enhanced health metrics); warning (15) is left to the
+    environment's own notifications."""
+    properties = resources()[alarm]["Properties"]
+    expected = {
+        "Namespace": "AWS/ElasticBeanstalk",
+        "MetricName": "EnvironmentHealth",
+        "Threshold": 20,
+        "ComparisonOperator": "GreaterThanOrEqualToThreshold",
+        "EvaluationPeriods": 5,
+        "TreatMissingData": "notBreaching",
+    }
+    for key, value in expected.items():
+        assert properties.get(key) == value, f"{alarm}'s {key} is {properties.get(key)!r}, not {value!r}"
+    assert properties["Dimensions"] == [{"Name": "EnvironmentName", "Value": {"Ref": environment}}]
+
+
+def test_the_web_error_rate_alarm_divides_its_5xx_by_its_answers():
+    properties = resources()["WebErrorRateAlarm"]["Properties"]
+    metrics = {metric["Id"]: metric for metric in properties["Metrics"]}
+    for name, metric in (("errors", "ApplicationRequests5xx"), ("total", "ApplicationRequestsTotal")):
+        stat = metrics[name]["MetricStat"]
+        assert stat["Metric"]["MetricName"] == metric and stat["Stat"] == "Sum", metrics[name]
+        assert stat["Metric"]["Dimensions"] == [{"Name": "EnvironmentName", "Value": {"Ref": "WebEnvironmentName"}}]
+        assert metrics[name]["ReturnData"] is False, f"{name} is an input of the expression, not the alarm's line"
+    rate = metrics["rate"]
+    assert rate["ReturnData"] is True and "errors / total" in rate["Expression"], rate
+    assert "total > 0" in rate["Expression"], "a minute without requests must read 0 %, not a division by zero"
+    assert properties["Threshold"] == 5 and properties["ComparisonOperator"] == "GreaterThanThreshold"
+
+
+def test_the_environment_names_are_the_guides():
+    """The alarms watch the environments the guide creates (WEB_ENV and
+    WORKER_ENV in deploy/README.md) unless told otherwise."""
+    guide = (stackkit.REPO / "deploy" / "README.md").read_text(encoding="utf-8")
+    parameters = stackkit.template()["Parameters"]
+    for parameter, variable in (("WebEnvironmentName", "WEB_ENV"), ("WorkerEnvironmentName", "WORKER_ENV")):
+        default = parameters[parameter]["Default"]
+        assert f"{variable}={default}" in guide, f"{parameter}'s default {default!r} is not the guide's {variable}"
+
+
 def test_the_alarm_and_the_health_notifications_go_to_the_stacks_topic_or_the_one_given():
     """The stack makes `<stack>-alarms` unless AlarmTopicArn names an existing
     topic; the dead-letter alarm notifies that topic, and the
@@ -121,8 +190,9 @@ def test_the_alarm_and_the_health_notifications_go_to_the_stacks_topic_or_the_on
     assert topic["Type"] == "AWS::SNS::Topic" and topic.get("Condition") == "OwnTopic", topic
     assert topic["Properties"]["TopicName"] == {"Fn::Sub": "${AWS::StackName}-alarms"}, topic
     the_topic = {"Fn::If": ["OwnTopic", {"Ref": "AlarmTopic"}, {"Ref": "AlarmTopicArn"}]}
-    actions = resources()["DeadLetterAlarm"]["Properties"]["AlarmActions"]
-    assert actions == [the_topic], f"DeadLetterAlarm's AlarmActions are {actions!r}: the topic, made or given"
+    for alarm in ALARMS:
+        actions = resources()[alarm]["Properties"]["AlarmActions"]
+        assert actions == [the_topic], f"{alarm}'s AlarmActions are {actions!r}: the topic, made or given"
     assert template["Outputs"]["NotificationTopicArn"]["Value"] == the_topic
 
 
