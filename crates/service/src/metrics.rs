@@ -7,7 +7,7 @@
 //! lists every series and what each says when something fails.
 
 use std::net::SocketAddr;
-use std::sync::OnceLock;
+use std::sync::{Once, OnceLock};
 use std::time::Instant;
 
 use axum::Router;
@@ -16,6 +16,7 @@ use axum::http::Method;
 use axum::middleware::Next;
 use axum::response::Response;
 use axum::routing::get;
+use metrics::Label;
 use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
 
 use crate::env::{EnvError, Setting, Vars};
@@ -85,6 +86,27 @@ fn handle() -> &'static PrometheusHandle {
     })
 }
 
+/// Installs the recorder, and once per process starts its upkeep: the
+/// exporter keeps each histogram's samples until they are drained into its
+/// buckets, which its own listener does every few seconds and this one must
+/// do itself, or an app nobody scrapes would keep every sample it records.
+fn keep_up() {
+    static UPKEEP: Once = Once::new();
+    let handle = handle();
+    UPKEEP.call_once(|| {
+        tokio::spawn(async move {
+            let mut every = tokio::time::interval(UPKEEP_EVERY);
+            loop {
+                every.tick().await;
+                handle.run_upkeep();
+            }
+        });
+    });
+}
+
+/// How often the histograms' samples are drained into their buckets.
+const UPKEEP_EVERY: std::time::Duration = std::time::Duration::from_secs(5);
+
 /// The metrics as Prometheus text.
 pub fn render() -> String {
     let handle = handle();
@@ -96,7 +118,7 @@ pub fn render() -> String {
 /// returns the address bound (port 0 asks for a free one). Installs the
 /// recorder first, so everything recorded from then on is shown.
 pub async fn serve(address: SocketAddr) -> anyhow::Result<SocketAddr> {
-    handle();
+    keep_up();
     let bound = crate::listener::bind(address).await?;
     let port = bound.port();
     let router = Router::new().route("/metrics", get(|| async { render() }));
@@ -126,20 +148,21 @@ pub async fn record_request(
         .extensions()
         .get::<MatchedPath>()
         .map_or_else(|| "unmatched".to_owned(), |path| path.as_str().to_owned());
-    let method = method_label(request.method()).to_owned();
+    let method = method_label(request.method());
     let started = Instant::now();
     let response = next.run(request).await;
     let status = response.status().as_u16().to_string();
-    let labels = [
-        ("app", app.to_owned()),
-        ("route", route),
-        ("method", method),
+    // Static keys and values borrow; only the route and the status are owned.
+    let labels = vec![
+        Label::new("app", app),
+        Label::new("route", route),
+        Label::new("method", method),
     ];
-    metrics::histogram!("http_request_duration_seconds", &labels)
+    metrics::histogram!("http_request_duration_seconds", labels.clone())
         .record(started.elapsed().as_secs_f64());
-    let mut counted = labels.to_vec();
-    counted.push(("status", status));
-    metrics::counter!("http_requests_total", &counted).increment(1);
+    let mut counted = labels;
+    counted.push(Label::new("status", status));
+    metrics::counter!("http_requests_total", counted).increment(1);
     response
 }
 
