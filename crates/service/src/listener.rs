@@ -42,10 +42,12 @@ pub const ALL_INTERFACES: IpAddr = IpAddr::V4(Ipv4Addr::UNSPECIFIED);
 /// The port is taken or not ours to use.
 #[derive(Debug, thiserror::Error)]
 #[error(
-    "cannot listen on {address}: {source}. Is another process using the port? Set PORT to another one"
+    "cannot listen on {address}: {source}. Is another process using the port? Set {setting} to another one"
 )]
 pub struct BindError {
     address: SocketAddr,
+    /// The setting that chose the address, which the sentence says to change.
+    setting: &'static str,
     #[source]
     source: std::io::Error,
 }
@@ -70,10 +72,41 @@ impl Bound {
     }
 }
 
-/// Binds `address` (port 0 picks a free port).
+/// Binds `address`, the app's own (`PORT`; port 0 picks a free port).
 pub async fn bind(address: SocketAddr) -> Result<Bound, BindError> {
-    let failed = |source| BindError { address, source };
+    bind_for(address, "PORT").await
+}
+
+/// Binds `address`, which the setting `setting` chose.
+pub async fn bind_for(address: SocketAddr, setting: &'static str) -> Result<Bound, BindError> {
+    let failed = |source| BindError {
+        address,
+        setting,
+        source,
+    };
     let listener = TcpListener::bind(address).await.map_err(failed)?;
     let port = listener.local_addr().map_err(failed)?.port();
     Ok(Bound { listener, port })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn a_taken_port_names_the_setting_to_change() {
+        let taken = bind(SocketAddr::from((Ipv4Addr::LOCALHOST, 0)))
+            .await
+            .expect("a free port");
+        let address = SocketAddr::from((Ipv4Addr::LOCALHOST, taken.port()));
+        let error = bind_for(address, "METRICS_ADDR")
+            .await
+            .expect_err("the port is taken");
+        let sentence = error.to_string();
+        assert!(
+            sentence.contains("Set METRICS_ADDR to another one"),
+            "{sentence}"
+        );
+        assert!(sentence.contains(&address.to_string()), "{sentence}");
+    }
 }

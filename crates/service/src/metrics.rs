@@ -119,7 +119,7 @@ pub fn render() -> String {
 /// recorder first, so everything recorded from then on is shown.
 pub async fn serve(address: SocketAddr) -> anyhow::Result<SocketAddr> {
     keep_up();
-    let bound = crate::listener::bind(address).await?;
+    let bound = crate::listener::bind_for(address, "METRICS_ADDR").await?;
     let port = bound.port();
     let router = Router::new().route("/metrics", get(|| async { render() }));
     tokio::spawn(async move {
