@@ -91,10 +91,18 @@ def test_the_queues_use_sqsds_defaults_and_the_dead_letter_queue_keeps_messages_
     )
 
 
-def test_the_alarm_fires_on_the_first_message_in_the_dead_letter_queue():
-    alarm = resources()["DeadLetterAlarm"]
-    assert alarm["Type"] == "AWS::CloudWatch::Alarm", "DeadLetterAlarm must be an AWS::CloudWatch::Alarm"
+def assert_alarm(name: str, expected: dict, dimensions: list) -> None:
+    """The alarm `name` is an AWS::CloudWatch::Alarm with each of `expected`'s
+    properties and exactly `dimensions`."""
+    alarm = resources()[name]
+    assert alarm["Type"] == "AWS::CloudWatch::Alarm", f"{name} must be an AWS::CloudWatch::Alarm"
     properties = alarm["Properties"]
+    for key, value in expected.items():
+        assert properties.get(key) == value, f"{name}'s {key} is {properties.get(key)!r}, not {value!r}"
+    assert properties["Dimensions"] == dimensions, f"{name} watches {properties['Dimensions']!r}, not {dimensions!r}"
+
+
+def test_the_alarm_fires_on_the_first_message_in_the_dead_letter_queue():
     expected = {
         "Namespace": "AWS/SQS",
         "MetricName": "ApproximateNumberOfMessagesVisible",
@@ -103,11 +111,9 @@ def test_the_alarm_fires_on_the_first_message_in_the_dead_letter_queue():
         "EvaluationPeriods": 1,
         "TreatMissingData": "notBreaching",
     }
-    for key, value in expected.items():
-        assert properties.get(key) == value, f"DeadLetterAlarm's {key} is {properties.get(key)!r}, not {value!r}"
-    assert properties["Dimensions"] == [{"Name": "QueueName", "Value": {"Fn::GetAtt": ["DeadLetterQueue", "QueueName"]}}], (
-        "DeadLetterAlarm must watch the dead-letter queue, by its QueueName"
-    )
+    # The dead-letter queue, by its QueueName.
+    dimensions = [{"Name": "QueueName", "Value": {"Fn::GetAtt": ["DeadLetterQueue", "QueueName"]}}]
+    assert_alarm("DeadLetterAlarm", expected, dimensions)
 
 
 ALARMS = ("DeadLetterAlarm", "QueueAgeAlarm", "WebHealthAlarm", "WorkerHealthAlarm", "WebErrorRateAlarm")
@@ -118,7 +124,6 @@ def test_the_queue_age_alarm_fires_past_the_sweepers_threshold():
     SweepAfterSeconds (the worker's SWEEP_AFTER_SECONDS: test_bundles holds
     the two to one number): jobs wait longer than the sweeper lets a pending
     message sit before it enqueues it again."""
-    properties = resources()["QueueAgeAlarm"]["Properties"]
     expected = {
         "Namespace": "AWS/SQS",
         "MetricName": "ApproximateAgeOfOldestMessage",
@@ -127,9 +132,8 @@ def test_the_queue_age_alarm_fires_past_the_sweepers_threshold():
         "ComparisonOperator": "GreaterThanThreshold",
         "TreatMissingData": "notBreaching",
     }
-    for key, value in expected.items():
-        assert properties.get(key) == value, f"QueueAgeAlarm's {key} is {properties.get(key)!r}, not {value!r}"
-    assert properties["Dimensions"] == [{"Name": "QueueName", "Value": {"Fn::GetAtt": ["JobQueue", "QueueName"]}}]
+    dimensions = [{"Name": "QueueName", "Value": {"Fn::GetAtt": ["JobQueue", "QueueName"]}}]
+    assert_alarm("QueueAgeAlarm", expected, dimensions)
 
 
 @pytest.mark.parametrize(("alarm", "environment"), [("WebHealthAlarm", "WebEnvironmentName"), ("WorkerHealthAlarm", "WorkerEnvironmentName")])
@@ -137,7 +141,6 @@ def test_each_environments_health_alarm_fires_when_degraded_for_five_minutes(ala
     """EnvironmentHealth is 20 when degraded and 25 when severe (Elastic
     Beanstalk's enhanced health metrics); warning (15) is left to the
     environment's own notifications."""
-    properties = resources()[alarm]["Properties"]
     expected = {
         "Namespace": "AWS/ElasticBeanstalk",
         "MetricName": "EnvironmentHealth",
@@ -146,9 +149,7 @@ def test_each_environments_health_alarm_fires_when_degraded_for_five_minutes(ala
         "EvaluationPeriods": 5,
         "TreatMissingData": "notBreaching",
     }
-    for key, value in expected.items():
-        assert properties.get(key) == value, f"{alarm}'s {key} is {properties.get(key)!r}, not {value!r}"
-    assert properties["Dimensions"] == [{"Name": "EnvironmentName", "Value": {"Ref": environment}}]
+    assert_alarm(alarm, expected, [{"Name": "EnvironmentName", "Value": {"Ref": environment}}])
 
 
 def test_the_web_error_rate_alarm_divides_its_5xx_by_its_answers():
