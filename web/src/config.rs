@@ -6,6 +6,7 @@ use backend_config::BackendConfig;
 use service::env::{Setting, Vars};
 
 use crate::edge::throttle::Limits;
+#[cfg(feature = "operator")]
 use crate::operator::settings::Operator;
 
 /// Everything the web needs to start.
@@ -24,11 +25,13 @@ pub struct WebConfig {
     /// `WORKER_URL`: where the worker answers (local runs). When it is set
     /// and the worker does not poll by itself, the page offers a "process
     /// messages" button that asks the worker to process one batch.
+    #[cfg(feature = "dashboard")]
     pub worker_url: Option<String>,
     /// The rate limit on sends and the cap on requests in flight.
     pub limits: Limits,
     /// `OPERATOR_TOKEN`: the credential every action (retry, delete,
     /// redrive) needs; unset turns the actions off.
+    #[cfg(feature = "operator")]
     pub operator: Operator,
     /// `METRICS_ADDR`: where Prometheus text is served; unset, nowhere.
     pub metrics: Option<std::net::SocketAddr>,
@@ -45,16 +48,20 @@ impl WebConfig {
                 service::listener::PLATFORM_PORT,
             ),
             service::listener::host_setting(service::listener::ALL_INTERFACES),
+        ];
+        #[cfg(feature = "dashboard")]
+        settings.push(
             Setting::new(
                 "WORKER_URL",
                 "where the worker answers, for the page's view of it (local runs)",
             )
             .accepts("a URL such as http://127.0.0.1:8081"),
-        ];
+        );
         settings.extend(service::telemetry::settings());
         settings.extend(service::metrics::settings());
         settings.extend(backend_config::settings());
         settings.extend(Limits::settings(&Limits::default()));
+        #[cfg(feature = "operator")]
         settings.extend(Operator::settings());
         settings
     }
@@ -66,8 +73,10 @@ impl WebConfig {
             host: service::listener::host_from(vars, service::listener::ALL_INTERFACES)?,
             backend: BackendConfig::from_vars(vars)?,
             max_attempts: backend_config::max_attempts_from(vars)?,
+            #[cfg(feature = "dashboard")]
             worker_url: vars.var("WORKER_URL")?,
             limits: Limits::from_vars(vars, Limits::default())?,
+            #[cfg(feature = "operator")]
             operator: Operator::from_vars(vars)?,
             metrics: service::metrics::address_from(vars)?,
         })

@@ -12,16 +12,16 @@
 //! - [`views`]: the message views: the list's tabs (`listing`), a message as
 //!   JSON, a row's state, a message's timeline in words, the feed of new
 //!   messages shared by every open page ([`views::recent`]), counts in words.
-//! - [`operator`]: the operator's side: who may act ([`operator::settings`]:
+//! - `operator`: the operator's side: who may act (`operator::settings`:
 //!   `OPERATOR_TOKEN`, `REQUIRE_HTTPS`, `SIGN_IN_RATE_PER_MINUTE`), the
 //!   credential a request presents, the sealed session cookie, the budget of
 //!   wrong guesses, `access` (checked before anything else), the actions on
 //!   failed messages (`actions`), their errors grouped, one action on every
 //!   failed message (`all_failed`) and the dead-letter redrive.
-//! - [`dashboard`]: one pipeline snapshot per web instance
-//!   ([`dashboard::snapshot`]), the strip and the failures badge drawn from
+//! - `dashboard`: one pipeline snapshot per web instance
+//!   (`dashboard::snapshot`), the strip and the failures badge drawn from
 //!   it, the last hour's activity and its charts, asking the worker what it
-//!   does ([`dashboard::worker_link`]), and the one shared read they all keep
+//!   does (`dashboard::worker_link`), and the one shared read they all keep
 //!   theirs in (`shared_read`).
 //! - [`edge`]: the HTTP edge's lower half, which any room may use: who sent
 //!   a request ([`edge::client`]), the per-client limits ([`edge::throttle`]),
@@ -34,6 +34,10 @@
 //! - [`config`], [`startup`] ([`Web`], the one builder, and [`Application`], which binds and serves) and
 //!   [`provision`] (the `web provision` command).
 //!
+//! `operator` and `dashboard` are cargo features (on by default; `operator`
+//! needs `dashboard`): the web builds without them, and what they add to the
+//! pages every build has is in one place, `routes::rooms`.
+//!
 //! Rooms, like modules, only import downwards: (`startup`, `provision`) >
 //! `routes` > (`operator`, `dashboard`, `sending`); `dashboard` > `views`;
 //! (`operator`, `sending`) > `edge`. `operator` and `dashboard` know nothing
@@ -41,8 +45,10 @@
 //! cycle between rooms or between the modules of one.
 
 pub mod config;
+#[cfg(feature = "dashboard")]
 pub mod dashboard;
 pub mod edge;
+#[cfg(feature = "operator")]
 pub mod operator;
 pub mod provision;
 pub mod routes;

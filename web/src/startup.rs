@@ -6,7 +6,6 @@
 
 use std::future::Future;
 use std::net::SocketAddr;
-use std::sync::Arc;
 
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
@@ -16,20 +15,16 @@ use tower_http::compression::CompressionLayer;
 use tower_http::trace::TraceLayer;
 
 use crate::WebConfig;
-use crate::dashboard::activity::ActivitySnapshot;
-use crate::dashboard::snapshot::PipelineSnapshot;
+#[cfg(feature = "dashboard")]
 use crate::dashboard::worker_link::WorkerLink;
 use crate::edge::client;
 use crate::edge::limits::{REQUEST_BODY_LIMIT, REQUEST_TIMEOUT};
-use crate::edge::throttle::{self, Limits};
-use crate::operator::access::Access;
-use crate::operator::all_failed::AllFailed;
-use crate::operator::redrive::Redrive;
+use crate::edge::throttle::Limits;
+#[cfg(feature = "operator")]
 use crate::operator::settings::Operator;
 use crate::routes::deadline;
 use crate::routes::security;
 use crate::routes::{self, AppState};
-use crate::views::recent::RecentMessages;
 
 /// The web to build: its backends, and what it is told beyond them. The
 /// one builder of the app: [`Application::build`] fills it from the
@@ -38,8 +33,10 @@ use crate::views::recent::RecentMessages;
 #[derive(Clone)]
 pub struct Web {
     backends: Backends,
-    worker: Option<WorkerLink>,
     limits: Limits,
+    #[cfg(feature = "dashboard")]
+    worker: Option<WorkerLink>,
+    #[cfg(feature = "operator")]
     operator: Operator,
 }
 
@@ -50,13 +47,16 @@ impl Web {
     pub fn new(backends: Backends) -> Self {
         Self {
             backends,
-            worker: None,
             limits: Limits::off(),
+            #[cfg(feature = "dashboard")]
+            worker: None,
+            #[cfg(feature = "operator")]
             operator: Operator::off(),
         }
     }
 
     /// Linking to the worker at `worker` (`WORKER_URL`), if any.
+    #[cfg(feature = "dashboard")]
     pub fn worker(self, worker: Option<WorkerLink>) -> Self {
         Self { worker, ..self }
     }
@@ -69,6 +69,7 @@ impl Web {
     }
 
     /// Letting `operator` act (`OPERATOR_TOKEN`).
+    #[cfg(feature = "operator")]
     pub fn operator(self, operator: Operator) -> Self {
         Self { operator, ..self }
     }
@@ -89,65 +90,50 @@ impl Web {
 
     /// The whole web as a router, with its middleware.
     pub fn router(self) -> Router {
-        let Self {
-            backends,
-            worker,
+        let limits = &self.limits;
+        let state = AppState::new(
+            self.backends,
             limits,
-            operator,
-        } = self;
-        let limits = &limits;
-        let pipeline = Arc::new(PipelineSnapshot::new(backends.clone(), worker.clone()));
-        let recent = Arc::new(RecentMessages::new(Arc::clone(&backends.store)));
-        let activity = Arc::new(ActivitySnapshot::new(Arc::clone(&backends.store)));
-        let require_https = operator.require_https();
-        let operator = Access::new(operator, Arc::clone(&backends.sessions));
-        routes::router(
-            AppState {
-                backends,
-                worker,
-                pipeline,
-                recent,
-                activity,
-                operator,
-                redrive: Redrive::default(),
-                all_failed: AllFailed::default(),
-                sends: throttle::send_rate(limits),
-                reads: throttle::read_rate(limits),
-            },
-            limits,
-        )
-        .layer(axum::middleware::from_fn(security::refuse_cross_site_posts))
-        .layer(axum::middleware::from_fn_with_state(
-            REQUEST_TIMEOUT,
-            deadline::answer_within,
-        ))
+            #[cfg(feature = "dashboard")]
+            self.worker,
+            #[cfg(feature = "operator")]
+            &self.operator,
+        );
+        let router = routes::router(state, limits)
+            .layer(axum::middleware::from_fn(security::refuse_cross_site_posts))
+            .layer(axum::middleware::from_fn_with_state(
+                REQUEST_TIMEOUT,
+                deadline::answer_within,
+            ));
         // The credential to HTTPS and out of caches, for every answer but the
         // overloaded one (no credential is read before it).
-        .layer(axum::middleware::from_fn_with_state(
-            require_https,
-            security::guard_credentials,
-        ))
-        // Outside every answer of ours, the late one (`deadline`) and the
-        // refusals above included, so none goes out without them.
-        .layer(security::headers())
-        .layer(axum::middleware::from_fn(service::http::log_errors))
-        // Who the client is, before anything limits or logs it.
-        .layer(axum::middleware::from_fn_with_state(
-            limits.trusted_proxies.clone(),
-            client::identify,
-        ))
-        .layer((
-            TraceLayer::new_for_http(),
-            DefaultBodyLimit::max(REQUEST_BODY_LIMIT),
-            // Gzip for a client that accepts it: a page of 25 messages and its
-            // script shrink to about a fifth.
-            CompressionLayer::new(),
-        ))
-        // Outermost: every answer counted and timed, refusals included.
-        .layer(axum::middleware::from_fn_with_state(
-            "web",
-            service::metrics::record_request,
-        ))
+        #[cfg(feature = "operator")]
+        let router = router.layer(axum::middleware::from_fn_with_state(
+            self.operator.require_https(),
+            routes::credential_guard::guard_credentials,
+        ));
+        router
+            // Outside every answer of ours, the late one (`deadline`) and the
+            // refusals above included, so none goes out without them.
+            .layer(security::headers())
+            .layer(axum::middleware::from_fn(service::http::log_errors))
+            // Who the client is, before anything limits or logs it.
+            .layer(axum::middleware::from_fn_with_state(
+                limits.trusted_proxies.clone(),
+                client::identify,
+            ))
+            .layer((
+                TraceLayer::new_for_http(),
+                DefaultBodyLimit::max(REQUEST_BODY_LIMIT),
+                // Gzip for a client that accepts it: a page of 25 messages and its
+                // script shrink to about a fifth.
+                CompressionLayer::new(),
+            ))
+            // Outermost: every answer counted and timed, refusals included.
+            .layer(axum::middleware::from_fn_with_state(
+                "web",
+                service::metrics::record_request,
+            ))
     }
 }
 
@@ -162,13 +148,12 @@ impl Application {
     /// configured limits: the web as its binary runs.
     pub async fn build(config: &WebConfig) -> anyhow::Result<Self> {
         let backends = config.backend.connect(config.max_attempts).await?;
-        let worker = config.worker_url.clone().map(WorkerLink::new).transpose()?;
-        Web::new(backends)
-            .worker(worker)
-            .limits(config.limits.clone())
-            .operator(config.operator.clone())
-            .bind(SocketAddr::new(config.host, config.port))
-            .await
+        let web = Web::new(backends).limits(config.limits.clone());
+        #[cfg(feature = "dashboard")]
+        let web = web.worker(config.worker_url.clone().map(WorkerLink::new).transpose()?);
+        #[cfg(feature = "operator")]
+        let web = web.operator(config.operator.clone());
+        web.bind(SocketAddr::new(config.host, config.port)).await
     }
 
     /// The port actually bound.

@@ -1,7 +1,8 @@
-//! The failures badge in every page's header: how many messages failed and
-//! how many jobs wait in the dead-letter queue, beside the "Failures" link.
+//! The figures of the failures badge in every page's header
+//! ([`Badge`]): how many messages failed and how many jobs wait in the
+//! dead-letter queue.
 //!
-//! It costs no read of its own. A page that reads the shared pipeline
+//! They cost no read of their own. A page that reads the shared pipeline
 //! snapshot anyway (the list, a message, the failures page) gives it that
 //! snapshot's figures; any other page (sign-in, an error) the last snapshot
 //! this instance kept, which [`scope`] makes reachable from wherever a page
@@ -15,6 +16,7 @@ use axum::middleware::Next;
 use axum::response::Response;
 
 use crate::dashboard::snapshot::{Failures, Pipeline, PipelineSnapshot};
+use crate::views::badge::Badge;
 
 tokio::task_local! {
     /// The snapshot of the web instance answering this request.
@@ -22,7 +24,7 @@ tokio::task_local! {
 }
 
 /// Middleware: the request is answered with `snapshot` in reach of
-/// [`Badge::last`].
+/// [`last`].
 pub async fn scope(
     State(snapshot): State<Arc<PipelineSnapshot>>,
     request: Request,
@@ -31,24 +33,15 @@ pub async fn scope(
     SNAPSHOT.scope(snapshot, next.run(request)).await
 }
 
-/// The header's figures; zero when not known (the badge is then hidden).
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct Badge {
-    pub failed: u64,
-    pub dead_letters: u64,
-}
-
-impl Badge {
-    /// From the last snapshot this instance kept, reading nothing; no
-    /// figures outside a request or before the first snapshot.
-    pub fn last() -> Self {
-        SNAPSHOT
-            .try_with(|snapshot| snapshot.last_failures())
-            .ok()
-            .flatten()
-            .map(Self::from)
-            .unwrap_or_default()
-    }
+/// The badge from the last snapshot this instance kept, reading nothing; no
+/// figures outside a request or before the first snapshot.
+pub fn last() -> Badge {
+    SNAPSHOT
+        .try_with(|snapshot| snapshot.last_failures())
+        .ok()
+        .flatten()
+        .map(Badge::from)
+        .unwrap_or_default()
 }
 
 impl From<Failures> for Badge {

@@ -417,7 +417,7 @@ pub fn latency(activity: &Activity) -> String {
     svg
 }
 
-/// The charts and their summary, ready for `partials/activity.html`.
+/// The charts and their summary, ready for `dashboard/charts.html`.
 pub struct Charts {
     /// The figures in one sentence.
     pub summary: String,
@@ -425,6 +425,14 @@ pub struct Charts {
     pub throughput: String,
     /// Inline SVG, numbers only.
     pub latency: String,
+}
+
+/// The page's "last hour" section: the charts, or why they cannot be read.
+#[derive(askama::Template)]
+#[template(path = "dashboard/last_hour.html")]
+pub struct LastHour {
+    /// None when the last hour could not be read.
+    pub chart: Option<Charts>,
 }
 
 impl From<&Activity> for Charts {

@@ -3,6 +3,8 @@
 //! charts, and asking the worker what it does.
 
 pub mod activity;
+// The badge stands beside the link to the operator's failures page.
+#[cfg(feature = "operator")]
 pub(crate) mod badge;
 pub(crate) mod charts;
 pub(crate) mod shared_read;

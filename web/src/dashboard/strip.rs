@@ -61,7 +61,7 @@ pub struct Figure {
     pub shown: String,
 }
 
-/// The strip's stages, ready for `partials/pipeline.html`.
+/// The strip's stages, ready for `dashboard/strip.html`.
 pub struct Strip {
     /// Waiting, in flight, delayed.
     pub queue: Vec<Figure>,
@@ -89,6 +89,13 @@ pub struct Strip {
 /// A figure as shown: "?" when it could not be read.
 fn shown(count: Option<u64>) -> String {
     count.map_or_else(|| "?".to_owned(), |count| count.to_string())
+}
+
+/// The strip drawn on its own, for a page that shows it.
+#[derive(askama::Template)]
+#[template(path = "dashboard/strip.html")]
+pub struct StripPart {
+    pub strip: Strip,
 }
 
 impl From<&Pipeline> for Strip {

@@ -14,4 +14,5 @@ pub const REQUEST_BODY_LIMIT: usize = 256 * 1024;
 pub const MAX_BURST: u32 = 100;
 
 /// The most messages one bulk action of an operator takes.
+#[cfg(feature = "operator")]
 pub const MAX_BULK: usize = 100;

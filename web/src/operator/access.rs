@@ -142,7 +142,7 @@ impl Access {
     }
 
     /// `Err` when a credential must not be read: it came over plain HTTP
-    /// under `REQUIRE_HTTPS` (`security::guard_credentials` refuses it first;
+    /// under `REQUIRE_HTTPS` (`credential_guard::guard_credentials` refuses it first;
     /// this keeps the rule with the credential), or `client` is out of budget.
     fn may_read(&self, client: &Client) -> Result<(), HttpError> {
         if self.operator.require_https() && !client.https() {

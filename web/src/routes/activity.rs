@@ -22,7 +22,7 @@ pub fn router() -> Router<AppState> {
 }
 
 #[derive(Template)]
-#[template(path = "partials/activity.html")]
+#[template(path = "dashboard/charts.html")]
 struct Fragment {
     chart: Charts,
 }

@@ -1,6 +1,7 @@
 //! The JSON API (README, "HTTP API"): send a message or a burst, list
 //! messages, read one, and the live page's updates.
 
+#[cfg(feature = "dashboard")]
 use std::collections::BTreeMap;
 
 use axum::extract::rejection::QueryRejection;
@@ -14,6 +15,7 @@ use service::http::HttpError;
 
 use super::AppState;
 use super::id_in_path::IdInPath;
+#[cfg(feature = "dashboard")]
 use crate::dashboard::snapshot::Pipeline;
 use crate::edge::client::Client;
 use crate::routes::error::{ApiJson, query_rejection, store_unavailable};
@@ -156,6 +158,8 @@ async fn create_batch(
 struct UpdatesParams {
     after: Option<String>,
     watch: Option<String>,
+    /// The counts and the pipeline too (the dashboard; ignored without it).
+    #[cfg(feature = "dashboard")]
     counts: Option<String>,
 }
 
@@ -168,9 +172,11 @@ struct Updates {
     changed: Vec<MessageJson>,
     /// Watched messages that no longer exist (an operator deleted them).
     gone: Vec<MessageId>,
-    /// Per status, when asked (capped, see the page).
+    /// Per status, when asked (capped, see the page): the dashboard's.
+    #[cfg(feature = "dashboard")]
     counts: Option<BTreeMap<&'static str, u64>>,
     /// The pipeline strip's figures, with the counts.
+    #[cfg(feature = "dashboard")]
     pipeline: Option<Pipeline>,
     /// More new messages wait: ask again at once.
     more: bool,
@@ -220,6 +226,7 @@ async fn updates(
         })
         .collect();
     // Shared by every open page, and at most a few seconds old (`snapshot.rs`).
+    #[cfg(feature = "dashboard")]
     let (counts, pipeline) = if params.counts.is_some() {
         let pipeline = state.pipeline.pipeline().await;
         let counts = pipeline.counts.clone().ok_or_else(|| {
@@ -237,7 +244,9 @@ async fn updates(
         new: message_json::all(new),
         changed: message_json::all(changed),
         gone,
+        #[cfg(feature = "dashboard")]
         counts,
+        #[cfg(feature = "dashboard")]
         pipeline,
         more,
     }))

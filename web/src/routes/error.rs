@@ -1,8 +1,8 @@
 //! Where the web's errors become HTTP answers, once for every route.
 //!
 //! The use cases return errors in the product's terms: [`SendError`]
-//! (`send.rs`), [`SendOnceError`] (`idempotent.rs`), [`ActionError`]
-//! (`actions.rs`); bad input is refused by `input.rs`. Here each becomes a
+//! (`send.rs`), [`SendOnceError`] (`idempotent.rs`), `ActionError`
+//! (`operator/actions.rs`); bad input is refused by `input.rs`. Here each becomes a
 //! [`HttpError`], the one error answer of the web (JSON for the API, an HTML
 //! page for the browser's routes, `html.rs`), with its status and its `code`:
 //! the word a program reads (`app.js` keeps its `Idempotency-Key` on
@@ -16,6 +16,7 @@ use axum::http::StatusCode;
 use service::http::HttpError;
 
 use crate::edge::limits::REQUEST_BODY_LIMIT;
+#[cfg(feature = "operator")]
 use crate::operator::actions::{ActionError, UnknownAction};
 use crate::sending::idempotent::SendOnceError;
 use crate::sending::plan::PlanError;
@@ -72,6 +73,7 @@ impl From<PlanError> for HttpError {
     }
 }
 
+#[cfg(feature = "operator")]
 impl From<ActionError> for HttpError {
     fn from(error: ActionError) -> Self {
         let sentence = error.to_string();
@@ -92,6 +94,7 @@ impl From<ActionError> for HttpError {
     }
 }
 
+#[cfg(feature = "operator")]
 impl From<UnknownAction> for HttpError {
     fn from(error: UnknownAction) -> Self {
         HttpError::bad_request(error.to_string())
@@ -137,6 +140,7 @@ pub fn form_rejection(rejection: FormRejection) -> HttpError {
 }
 
 /// A form with repeated fields (`axum_extra`'s `Form`) that cannot be read.
+#[cfg(feature = "operator")]
 pub fn repeated_form_rejection(rejection: axum_extra::extract::FormRejection) -> HttpError {
     refused_form(rejection.status(), rejection.body_text())
 }

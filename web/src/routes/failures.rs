@@ -33,7 +33,6 @@ use tower_http::set_header::SetResponseHeaderLayer;
 
 use super::AppState;
 use super::acting::Acting;
-use crate::dashboard::badge::Badge;
 use crate::dashboard::strip::Strip;
 use crate::edge::assets::asset_version;
 use crate::edge::client::Client;
@@ -44,6 +43,8 @@ use crate::operator::redrive::{REDRIVE_PER_SECOND, RedriveProgress};
 use crate::routes::error::{form_rejection, repeated_form_rejection, store_unavailable};
 use crate::routes::html::{error_page, render, render_refusal};
 use crate::routes::input::parse_ids;
+use crate::routes::rooms;
+use crate::views::badge::Badge;
 use crate::views::plural;
 
 /// How many dead letters and failed messages the page shows.
@@ -105,7 +106,7 @@ impl FailedRow {
 }
 
 #[derive(Template)]
-#[template(path = "dead_letters.html")]
+#[template(path = "operator/dead_letters.html")]
 struct FailuresPage {
     asset_version: &'static str,
     strip: Strip,
@@ -139,13 +140,13 @@ struct FailuresPage {
     /// This instance's last run of "retry all" or "delete all".
     all_failed: Option<AllFailedProgress>,
     all_failed_rate: u32,
-    badge: Badge,
+    badge: Option<Badge>,
 }
 
 /// Where a refused sign-in lands: the form again, with why, and nothing read
 /// from the backends (a wrong guess costs no backend read).
 #[derive(Template)]
-#[template(path = "sign_in.html")]
+#[template(path = "operator/sign_in.html")]
 struct SignInPage {
     asset_version: &'static str,
     operator_enabled: bool,
@@ -154,11 +155,11 @@ struct SignInPage {
     signed_in: bool,
     back: String,
     error: Option<String>,
-    badge: Badge,
+    badge: Option<Badge>,
 }
 
 #[derive(Template)]
-#[template(path = "confirm.html")]
+#[template(path = "operator/confirm.html")]
 struct ConfirmPage {
     asset_version: &'static str,
     question: String,
@@ -170,7 +171,7 @@ struct ConfirmPage {
     /// Whether confirming destroys something (a red button).
     danger: bool,
     cancel: String,
-    badge: Badge,
+    badge: Option<Badge>,
 }
 
 fn shorten(text: &str) -> String {
@@ -265,7 +266,7 @@ async fn page(state: &AppState, signed_in: bool, cursor: Option<MessageId>) -> F
         error_groups: Vec::new(),
         all_failed: state.all_failed.progress(),
         all_failed_rate: ALL_FAILED_PER_SECOND,
-        badge: Badge::from(&pipeline),
+        badge: Some(Badge::from(&pipeline)),
     };
     match dead_rows(state).await {
         Ok((has, rows)) => {
@@ -447,7 +448,7 @@ async fn sign_in(
                 signed_in: false,
                 back,
                 error: Some(refusal.public().to_owned()),
-                badge: Badge::last(),
+                badge: rooms::last_badge(),
             };
             render_refusal(&page, refusal)
         }
@@ -555,7 +556,7 @@ async fn act(
                 confirm_label: label,
                 danger: action == Action::Delete,
                 cancel: back,
-                badge: Badge::last(),
+                badge: rooms::last_badge(),
             },
             StatusCode::OK,
         );
@@ -638,7 +639,7 @@ async fn redrive(
                 // Nothing is destroyed: each goes back to the queue.
                 danger: false,
                 cancel: "/dead-letters".to_owned(),
-                badge: Badge::last(),
+                badge: rooms::last_badge(),
             },
             StatusCode::OK,
         );
@@ -749,7 +750,7 @@ async fn all_failed(
                 confirm_label: label,
                 danger: action == Action::Delete,
                 cancel: "/dead-letters".to_owned(),
-                badge: Badge::last(),
+                badge: rooms::last_badge(),
             },
             StatusCode::OK,
         );

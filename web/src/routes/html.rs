@@ -7,8 +7,9 @@ use axum::http::StatusCode;
 use axum::response::{Html, IntoResponse, Response};
 use service::http::HttpError;
 
-use crate::dashboard::badge::Badge;
 use crate::edge::assets::asset_version;
+use crate::routes::rooms;
+use crate::views::badge::Badge;
 
 /// The page shown for any error on a browser route.
 #[derive(Template)]
@@ -17,7 +18,7 @@ struct ErrorPage {
     asset_version: &'static str,
     title: &'static str,
     reason: String,
-    badge: Badge,
+    badge: Option<Badge>,
 }
 
 /// Renders `template` and answers it with `answer`; a template that fails to
@@ -58,7 +59,7 @@ pub fn error_page(error: HttpError) -> Response {
         asset_version: asset_version(),
         title,
         reason: sentence(error.public()),
-        badge: Badge::last(),
+        badge: rooms::last_badge(),
     };
     render_refusal(&page, error)
 }

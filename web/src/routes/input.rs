@@ -10,7 +10,9 @@ use messages::{
 use serde::Deserialize;
 use service::http::HttpError;
 
-use crate::edge::limits::{MAX_BULK, MAX_BURST};
+#[cfg(feature = "operator")]
+use crate::edge::limits::MAX_BULK;
+use crate::edge::limits::MAX_BURST;
 use crate::views::listing::{ListFilter, ListRequest};
 
 /// The default page size of `GET /api/messages`.
@@ -245,6 +247,7 @@ impl ListParams {
 }
 
 /// Reads the ids of a bulk action: 1 to [`MAX_BULK`] message ids.
+#[cfg(feature = "operator")]
 pub fn parse_ids<'a>(
     texts: impl IntoIterator<Item = &'a str>,
 ) -> Result<Vec<MessageId>, HttpError> {

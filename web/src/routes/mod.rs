@@ -5,19 +5,28 @@
 //! (`security.rs`), and the deadline every request answers within
 //! (`deadline.rs`).
 
+#[cfg(feature = "operator")]
 mod acting;
+#[cfg(feature = "operator")]
 mod actions_api;
+#[cfg(feature = "dashboard")]
 mod activity;
 mod api;
 mod assets;
+#[cfg(feature = "operator")]
+pub mod credential_guard;
 pub mod deadline;
 pub(crate) mod error;
+#[cfg(feature = "operator")]
 mod failures;
 mod health;
 pub(crate) mod html;
 mod id_in_path;
 pub(crate) mod input;
 mod page;
+#[cfg(feature = "dashboard")]
+mod pipeline_api;
+pub(crate) mod rooms;
 pub mod security;
 
 use std::sync::Arc;
@@ -33,14 +42,19 @@ use service::http::HttpError;
 use tower::ServiceBuilder;
 use tower::limit::GlobalConcurrencyLimitLayer;
 
+#[cfg(feature = "dashboard")]
 use crate::dashboard::activity::ActivitySnapshot;
-use crate::dashboard::badge;
+#[cfg(feature = "dashboard")]
 use crate::dashboard::snapshot::PipelineSnapshot;
+#[cfg(feature = "dashboard")]
 use crate::dashboard::worker_link::WorkerLink;
 use crate::edge::client::Client;
 use crate::edge::throttle::{self, ClientRate, Limits};
+#[cfg(feature = "operator")]
 use crate::operator::access::Access;
+#[cfg(feature = "operator")]
 use crate::operator::all_failed::AllFailed;
+#[cfg(feature = "operator")]
 use crate::operator::redrive::Redrive;
 use crate::routes::html::error_for;
 use crate::views::recent::RecentMessages;
@@ -50,19 +64,25 @@ use crate::views::recent::RecentMessages;
 pub struct AppState {
     /// The queue and the status store.
     pub backends: Backends,
-    /// The worker, when `WORKER_URL` says where it is.
-    pub worker: Option<WorkerLink>,
-    /// The pipeline and counts every page shows, read at most once every few seconds.
-    pub pipeline: Arc<PipelineSnapshot>,
     /// The new messages every live page asks for, read once for all of them.
     pub recent: Arc<RecentMessages>,
+    /// The worker, when `WORKER_URL` says where it is.
+    #[cfg(feature = "dashboard")]
+    pub worker: Option<WorkerLink>,
+    /// The pipeline and counts every page shows, read at most once every few seconds.
+    #[cfg(feature = "dashboard")]
+    pub pipeline: Arc<PipelineSnapshot>,
     /// The last hour's throughput and latency, read at most every 30 s.
+    #[cfg(feature = "dashboard")]
     pub activity: Arc<ActivitySnapshot>,
     /// Who may act (`OPERATOR_TOKEN`), and the operator's sessions.
+    #[cfg(feature = "operator")]
     pub operator: Access,
     /// This instance's redrive of the dead-letter queue.
+    #[cfg(feature = "operator")]
     pub redrive: Redrive,
     /// This instance's run of "retry all failed" or "delete all failed".
+    #[cfg(feature = "operator")]
     pub all_failed: AllFailed,
     /// Each client's budget of messages (`SEND_RATE_PER_MINUTE`), shared by
     /// the API and the form; none when it is off.
@@ -74,6 +94,35 @@ pub struct AppState {
 }
 
 impl AppState {
+    /// The state of a web on `backends` held to `limits`, with the worker's
+    /// link (the dashboard's) and who may act (the operator's side) when
+    /// those rooms are built.
+    pub fn new(
+        backends: Backends,
+        limits: &Limits,
+        #[cfg(feature = "dashboard")] worker: Option<WorkerLink>,
+        #[cfg(feature = "operator")] operator: &crate::operator::settings::Operator,
+    ) -> Self {
+        Self {
+            recent: Arc::new(RecentMessages::new(Arc::clone(&backends.store))),
+            #[cfg(feature = "dashboard")]
+            pipeline: Arc::new(PipelineSnapshot::new(backends.clone(), worker.clone())),
+            #[cfg(feature = "dashboard")]
+            activity: Arc::new(ActivitySnapshot::new(Arc::clone(&backends.store))),
+            #[cfg(feature = "dashboard")]
+            worker,
+            #[cfg(feature = "operator")]
+            operator: Access::new(operator.clone(), Arc::clone(&backends.sessions)),
+            #[cfg(feature = "operator")]
+            redrive: Redrive::default(),
+            #[cfg(feature = "operator")]
+            all_failed: AllFailed::default(),
+            sends: throttle::send_rate(limits),
+            reads: throttle::read_rate(limits),
+            backends,
+        }
+    }
+
     /// Charges `messages` sends to `client` before anything is sent: a burst
     /// of N costs N, whichever route sends it.
     pub fn charge_sends(&self, client: &Client, messages: u32) -> Result<(), HttpError> {
@@ -98,13 +147,16 @@ impl AppState {
 /// overload as a dead instance). The client is what `client::identify`, a
 /// layer outside this router, found.
 pub fn router(state: AppState, limits: &Limits) -> Router {
-    // The page, the API, the operator's side (the failures page and its
-    // API) and the dashboard's charts.
+    // The page and the API; the dashboard's (the pipeline's API, the
+    // charts) and the operator's side (the failures page and its API) when
+    // they are built.
     let sides = [
         page::router(),
         api::router(),
+        #[cfg(feature = "dashboard")]
+        pipeline_api::router().merge(activity::router()),
+        #[cfg(feature = "operator")]
         failures::router().merge(actions_api::router()),
-        activity::router(),
     ];
     let mut served = Router::new();
     for side in sides {
@@ -125,9 +177,10 @@ pub fn router(state: AppState, limits: &Limits) -> Router {
     }
     // Outermost, so that every page drawn, refusals included, reaches the
     // snapshot for the header's badge.
+    #[cfg(feature = "operator")]
     let served = served.layer(axum::middleware::from_fn_with_state(
         state.pipeline.clone(),
-        badge::scope,
+        crate::dashboard::badge::scope,
     ));
     served.merge(health::router()).with_state(state)
 }

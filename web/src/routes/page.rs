@@ -17,9 +17,7 @@ use service::http::HttpError;
 
 use super::AppState;
 use super::id_in_path::IdInPath;
-use crate::dashboard::badge::Badge;
-use crate::dashboard::charts::Charts;
-use crate::dashboard::strip::Strip;
+use super::rooms::{self, DetailParams, Looker, Part, Tallies};
 use crate::edge::assets::asset_version;
 use crate::edge::client::Client;
 use crate::routes::error::form_rejection;
@@ -29,6 +27,7 @@ use crate::routes::input::{
 };
 use crate::sending::idempotent::send_once;
 use crate::sending::plan::SendPlan;
+use crate::views::badge::Badge;
 use crate::views::listing::{ListFilter, ListRequest};
 use crate::views::plural;
 use crate::views::timeline;
@@ -37,14 +36,17 @@ use crate::views::timeline;
 const PAGE_SIZE: u32 = 25;
 
 pub fn router() -> Router<AppState> {
-    Router::new()
+    let router = Router::new()
         .route("/", get(index))
         .route("/messages", post(send_form))
         .route("/messages/{id}", get(detail))
         .route("/find", get(find))
         .route("/messages/{id}/timeline", get(timeline_fragment))
-        .route("/process-batch", post(process_batch))
-        .route("/demo/groups", post(demo_groups))
+        .route("/demo/groups", post(demo_groups));
+    // The pipeline strip's "Process" buttons.
+    #[cfg(feature = "dashboard")]
+    let router = router.route("/process-batch", post(process_batch));
+    router
 }
 
 /// One choice in the form's `simulate` radio group.
@@ -63,18 +65,20 @@ struct Tab {
     label: String,
     /// The last part of its count's element id, and its `?status=`.
     key: &'static str,
-    /// The count, or "?" when it could not be read.
-    shown: String,
+    /// The count, or "?" when it could not be read; none in a web built
+    /// without the dashboard, which counts them.
+    shown: Option<String>,
     /// What the count is, when the label alone does not say.
     title: Option<&'static str>,
 }
 
-/// The tabs for `pipeline`: every message, then one per status, with the
-/// jobs in flight after the pending ones.
-fn tabs(pipeline: &crate::dashboard::snapshot::Pipeline) -> Vec<Tab> {
-    let shown =
-        |count: Option<u64>| count.map_or_else(|| "?".to_owned(), |count| count.to_string());
-    let counts = pipeline.counts.as_ref();
+/// The tabs, with `tallies` if any: every message, then one per status,
+/// with the jobs in flight after the pending ones.
+fn tabs(tallies: Option<&Tallies>) -> Vec<Tab> {
+    let shown = |count: Option<u64>| {
+        tallies.map(|_| count.map_or_else(|| "?".to_owned(), |count| count.to_string()))
+    };
+    let counts = tallies.and_then(|tallies| tallies.per_status.as_ref());
     let mut tabs = vec![Tab {
         filter: None,
         label: "All".to_owned(),
@@ -96,7 +100,7 @@ fn tabs(pipeline: &crate::dashboard::snapshot::Pipeline) -> Vec<Tab> {
                 filter: Some(ListFilter::InFlight),
                 label: "In flight".to_owned(),
                 key: ListFilter::IN_FLIGHT,
-                shown: shown(pipeline.queue.map(|queue| queue.in_flight)),
+                shown: shown(tallies.and_then(|tallies| tallies.in_flight)),
                 title: Some(
                     "Pending jobs a worker has been handed: running, or failed and waiting \
                      out the retry delay. The count is the queue's own.",
@@ -133,11 +137,12 @@ struct IndexPage {
     /// The form's `Idempotency-Key`: a double submit, or a retry after a lost
     /// answer, sends one message. A fresh one for each message typed.
     idempotency_key: String,
-    /// The pipeline strip.
-    strip: Strip,
-    /// The last hour's charts; none when they cannot be read.
-    chart: Option<Charts>,
-    badge: Badge,
+    /// The pipeline strip (the dashboard).
+    strip: Option<Part>,
+    /// The last hour's charts (the dashboard).
+    last_hour: Option<Part>,
+    /// The header's failures badge (the operator's side).
+    badge: Option<Badge>,
 }
 
 #[derive(Template)]
@@ -145,17 +150,13 @@ struct IndexPage {
 struct DetailPage {
     asset_version: &'static str,
     message: Message,
-    operator_enabled: bool,
-    /// No sign-in form over plain HTTP under `REQUIRE_HTTPS`: a link to HTTPS.
-    https_first: bool,
-    signed_in: bool,
-    /// Where the operator's sign-in form comes back to.
-    back: String,
-    notice: Option<String>,
     /// Its timeline, oldest first.
     timeline: Vec<timeline::Line>,
     max_history: usize,
-    badge: Badge,
+    /// Retry and delete when it failed, or the notice after an action (the
+    /// operator's side).
+    act: Option<Part>,
+    badge: Option<Badge>,
 }
 
 /// A message's timeline alone: what its page swaps in while it follows it.
@@ -188,9 +189,7 @@ impl Default for Typed {
 /// (which then says why), reading nothing of its own.
 async fn page(state: &AppState, query: Result<ListRequest, String>, typed: Typed) -> IndexPage {
     let newest = MessageId::floor(messages::now());
-    // The snapshot every open page shares (`snapshot.rs`). Without counts the
-    // page still serves; they show as unknown, and why is logged.
-    let pipeline = state.pipeline.pipeline().await;
+    let parts = rooms::index_parts(state).await;
     let mut page = IndexPage {
         asset_version: asset_version(),
         messages: Vec::new(),
@@ -202,7 +201,7 @@ async fn page(state: &AppState, query: Result<ListRequest, String>, typed: Typed
             .ok()
             .and_then(|query| query.query().group.clone()),
         fifo: state.backends.queue.is_fifo(),
-        tabs: tabs(&pipeline),
+        tabs: tabs(parts.tallies.as_ref()),
         choices: JobKind::ALL
             .iter()
             .map(|&choice| Choice {
@@ -218,9 +217,9 @@ async fn page(state: &AppState, query: Result<ListRequest, String>, typed: Typed
         list_error: None,
         notice: None,
         idempotency_key: MessageId::new().to_string(),
-        strip: Strip::from(&pipeline),
-        chart: None,
-        badge: Badge::from(&pipeline),
+        strip: parts.strip,
+        last_hour: parts.last_hour,
+        badge: parts.badge,
     };
     let listed = match query {
         Ok(query) => query.read(state.backends.store.as_ref()).await,
@@ -243,12 +242,6 @@ async fn page(state: &AppState, query: Result<ListRequest, String>, typed: Typed
                 "Messages cannot be listed: the status store is unavailable. Reload in a moment."
                     .to_owned(),
             );
-        }
-    }
-    match state.activity.activity().await {
-        Ok(activity) => page.chart = Some(Charts::from(&activity)),
-        Err(error) => {
-            tracing::warn!(error = %error.chain(), "cannot read the last hour for the page")
         }
     }
     page
@@ -472,14 +465,6 @@ async fn find(params: Result<Query<FindParams>, QueryRejection>) -> Response {
     }
 }
 
-/// After an action on the message: numbers only, so a link cannot put
-/// words on the page.
-#[derive(Debug, Default, Deserialize)]
-struct DetailParams {
-    retried: Option<u32>,
-    signed_in: Option<u8>,
-}
-
 async fn detail(
     State(state): State<AppState>,
     headers: HeaderMap,
@@ -489,59 +474,35 @@ async fn detail(
 ) -> Response {
     // The credential before the message: a wrong one is answered alike
     // whatever the id.
-    let viewer = match state.operator.viewer(&headers, &client).await {
-        Ok(viewer) => viewer,
+    let looker = match Looker::of(&state, &headers, &client).await {
+        Ok(looker) => looker,
         Err(refusal) => return error_page(refusal),
     };
     let params = params.map(|Query(params)| params).unwrap_or_default();
-    // The shared snapshot, for the header's badge: no read of its own.
-    let badge = Badge::from(&state.pipeline.pipeline().await);
+    let badge = rooms::badge(&state).await;
     let answer = match message_at(&state, id).await {
-        Ok(message) => {
-            let notice = detail_notice(&params, viewer.signed_in, message.status);
-            render(
-                &DetailPage {
-                    asset_version: asset_version(),
-                    back: format!("/messages/{}", message.id),
-                    timeline: timeline::lines(&message),
-                    max_history: messages::MAX_HISTORY,
-                    message,
-                    operator_enabled: state.operator.enabled(),
-                    https_first: state.operator.https_first(&client),
-                    signed_in: viewer.signed_in,
-                    notice,
-                    badge,
-                },
-                StatusCode::OK,
-            )
-        }
+        Ok(message) => render(
+            &DetailPage {
+                asset_version: asset_version(),
+                timeline: timeline::lines(&message),
+                max_history: messages::MAX_HISTORY,
+                act: looker.actions(&message, &params),
+                message,
+                badge,
+            },
+            StatusCode::OK,
+        ),
         Err(error) => error_page(error),
     };
-    viewer.answer(answer)
-}
-
-/// The notice a message's page shows after a redirect, true whatever the
-/// message has become since: a retried message may already have run again
-/// (its status is on the page), and a failed one's actions already say
-/// that the operator is signed in.
-fn detail_notice(params: &DetailParams, signed_in: bool, status: Status) -> Option<String> {
-    if params.retried.is_some() {
-        return Some(
-            "Retried, with a new job on the queue: its status and timeline follow below."
-                .to_owned(),
-        );
-    }
-    // Only when it is so: a link with `?signed_in=1` cannot say it.
-    params
-        .signed_in
-        .filter(|_| signed_in && status != Status::Fail)
-        .map(|_| "Signed in as the operator.".to_owned())
+    looker.answer(answer)
 }
 
 /// How long "Process until empty" goes on at most in one request: well
 /// within the web's answer deadline. The page says when it stopped early.
+#[cfg(feature = "dashboard")]
 const UNTIL_EMPTY_FOR: std::time::Duration = std::time::Duration::from_secs(20);
 
+#[cfg(feature = "dashboard")]
 #[derive(Debug, Default, Deserialize)]
 struct ProcessForm {
     /// `empty`: batch after batch until the queue gives nothing.
@@ -551,6 +512,7 @@ struct ProcessForm {
 /// The "Process" and "Process until empty" buttons: one batch, or batches
 /// until a receive finds nothing (or [`UNTIL_EMPTY_FOR`] has passed), then
 /// back to the page with what happened.
+#[cfg(feature = "dashboard")]
 async fn process_batch(
     State(state): State<AppState>,
     client: Client,
@@ -657,31 +619,4 @@ async fn demo_groups(State(state): State<AppState>, client: Client) -> Response 
     let mut page = page_again(&state, &client, Typed::default()).await;
     page.error = Some(service::http::capitalised(error.public()));
     render_refusal(&page, error)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    /// A notice never contradicts the page beside it: a retried message may
-    /// have failed again by the time its page is drawn, and a failed one's
-    /// actions already say who is signed in.
-    #[test]
-    fn a_notice_says_nothing_the_page_may_contradict() {
-        let retried = DetailParams {
-            retried: Some(1),
-            signed_in: None,
-        };
-        for status in Status::ALL {
-            let notice = detail_notice(&retried, true, status).expect("a notice");
-            assert!(!notice.contains("pending again"), "{notice}");
-        }
-        let signed_in = DetailParams {
-            retried: None,
-            signed_in: Some(1),
-        };
-        assert_eq!(detail_notice(&signed_in, true, Status::Fail), None);
-        assert!(detail_notice(&signed_in, true, Status::Complete).is_some());
-        assert_eq!(detail_notice(&signed_in, false, Status::Complete), None);
-    }
 }
