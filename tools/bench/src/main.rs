@@ -28,110 +28,21 @@
 //! with a small and a large table (`capacity.rs`).
 //!
 //! Usage: `scripts/bench` (builds, starts moto, runs both backends, the
-//! capacity scenario, then the rescue scenario). Directly: `bench --backend embedded|moto
-//! [--messages N] [--concurrency C] [--latency-messages M] [--bin-dir
-//! target/release]`, with `MOTO_ENDPOINT` set for moto; `bench --scenario fifo
-//! --backend embedded|moto [--messages N] [--concurrency C]`; `bench --scenario
-//! rescue [--bin-dir DIR]`; or, with `MOTO_ENDPOINT` set, `bench --scenario
-//! capacity [--messages N] [--list-messages L] [--list-requests R]
-//! [--seed-seconds S] [--write-log FILE.csv] [--bin-dir DIR]`: N messages one
-//! at a time and N in bursts (default 1,000), list pages with 100 and with L
-//! messages in the table (default 100,000, seeded for at most S seconds,
-//! default 1,800), R requests timed per page (default 30); the write log
-//! lists every modelled write with its partition key value.
+//! capacity scenario, then the rescue scenario). Directly: `bench --help`
+//! lists the scenarios and every option; moto's needs `MOTO_ENDPOINT`.
 
 mod capacity;
 mod fifo;
+mod options;
 mod proxy;
 mod report;
 mod rescue;
 mod run;
 mod tabs;
 
-use std::path::PathBuf;
 use std::process::ExitCode;
 
-/// What to run.
-#[derive(Debug, Clone)]
-pub struct Options {
-    /// `pipeline` (the default), `fifo`, `tabs`, `rescue` or `capacity`.
-    pub scenario: String,
-    /// `embedded` or `moto`.
-    pub backend: String,
-    /// Messages for the throughput phases.
-    pub messages: usize,
-    /// Concurrent senders.
-    pub concurrency: usize,
-    /// Messages for the latency phase.
-    pub latency_messages: usize,
-    /// Where the release binaries are.
-    pub bin_dir: PathBuf,
-    /// Capacity: messages in the table for the second list measurement.
-    pub list_messages: usize,
-    /// Capacity: list requests timed per query and table size.
-    pub list_requests: usize,
-    /// Capacity: how long seeding the large table may take.
-    pub seed_seconds: u64,
-    /// Capacity: where to write every modelled write, as CSV.
-    pub write_log: Option<PathBuf>,
-}
-
-fn parse_options() -> anyhow::Result<Options> {
-    let mut options = Options {
-        scenario: "pipeline".to_owned(),
-        backend: "embedded".to_owned(),
-        messages: 1000,
-        concurrency: 16,
-        latency_messages: 200,
-        bin_dir: PathBuf::from("target/release"),
-        list_messages: 100_000,
-        list_requests: 30,
-        seed_seconds: 1800,
-        write_log: None,
-    };
-    let mut arguments = std::env::args().skip(1);
-    while let Some(flag) = arguments.next() {
-        let mut value = || {
-            arguments
-                .next()
-                .ok_or_else(|| anyhow::anyhow!("{flag} needs a value"))
-        };
-        match flag.as_str() {
-            "--scenario" => options.scenario = value()?,
-            "--backend" => options.backend = value()?,
-            "--messages" => options.messages = value()?.parse()?,
-            "--concurrency" => options.concurrency = value()?.parse()?,
-            "--latency-messages" => options.latency_messages = value()?.parse()?,
-            "--bin-dir" => options.bin_dir = PathBuf::from(value()?),
-            "--list-messages" => options.list_messages = value()?.parse()?,
-            "--list-requests" => options.list_requests = value()?.parse()?,
-            "--seed-seconds" => options.seed_seconds = value()?.parse()?,
-            "--write-log" => options.write_log = Some(PathBuf::from(value()?)),
-            other => anyhow::bail!(
-                "unknown argument {other:?}: use --scenario pipeline|fifo|tabs|rescue|capacity, --backend embedded|moto, --messages N, --concurrency C, --latency-messages M, --bin-dir DIR, and for capacity --list-messages L, --list-requests R, --seed-seconds S, --write-log FILE"
-            ),
-        }
-    }
-    anyhow::ensure!(
-        ["pipeline", "fifo", "tabs", "rescue", "capacity"].contains(&options.scenario.as_str()),
-        "--scenario must be pipeline, fifo, tabs, rescue or capacity, not {:?}",
-        options.scenario
-    );
-    anyhow::ensure!(
-        options.backend == "embedded" || options.backend == "moto",
-        "--backend must be embedded or moto, not {:?}",
-        options.backend
-    );
-    anyhow::ensure!(
-        options.messages >= 1 && options.concurrency >= 1 && options.latency_messages >= 1,
-        "--messages, --concurrency and --latency-messages must be at least 1"
-    );
-    anyhow::ensure!(
-        options.list_requests >= 1,
-        "--list-requests must be at least 1"
-    );
-    Ok(options)
-}
+pub use options::Options;
 
 #[tokio::main]
 async fn main() -> ExitCode {
@@ -139,7 +50,7 @@ async fn main() -> ExitCode {
 }
 
 async fn run() -> anyhow::Result<()> {
-    let options = parse_options()?;
+    let options = Options::from_command_line();
     if options.scenario == "tabs" {
         let runs = tabs::run(&options).await?;
         println!("{}", tabs::markdown(&runs));

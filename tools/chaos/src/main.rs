@@ -9,8 +9,8 @@
 //! named by an answer, and no wrong answer. Bounded: the faults last
 //! `--seconds`, each client gives up a send after 90 s, the settling after 180 s.
 //!
-//! Usage: `chaos --backend embedded|moto [--seconds S] [--seed N] [--bin-dir target/release]`,
-//! with `MOTO_ENDPOINT` set for moto. Exits 1 when a check fails. The test
+//! Usage: `chaos --backend embedded|moto [--seconds S] [--seed N] [--bin-dir
+//! target/release]` (`chaos --help` says more), with `MOTO_ENDPOINT` set for moto. Exits 1 when a check fails. The test
 //! command runs it through `tools/chaos/tests/suite.rs`, 30 s of faults per backend.
 
 mod fleet;
@@ -22,47 +22,62 @@ mod senders;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
+use clap::{Arg, ArgMatches, Command, value_parser};
+
 use scenario::Plan;
 
-fn parse_plan() -> anyhow::Result<Plan> {
-    let mut plan = Plan {
-        backend: "embedded".to_owned(),
-        seconds: 30,
-        seed: u64::try_from(
+/// The command line, read with clap like every binary's settings: `chaos
+/// --help` lists each option, what it accepts and its default.
+fn command() -> Command {
+    Command::new("chaos")
+        .about("The chaos suite: faults dealt at random while clients send, then every accepted message checked")
+        .args([
+            Arg::new("backend")
+                .long("backend")
+                .value_parser(["embedded", "moto"])
+                .default_value("embedded")
+                .help("the backend (moto's needs MOTO_ENDPOINT)"),
+            Arg::new("seconds")
+                .long("seconds")
+                .value_parser(value_parser!(u64).range(5..=600))
+                .default_value("30")
+                .help("how long faults are dealt"),
+            Arg::new("seed")
+                .long("seed")
+                .value_parser(value_parser!(u64))
+                .help("the dice's seed, to replay a run [default: from the clock]"),
+            Arg::new("bin-dir")
+                .long("bin-dir")
+                .value_name("DIR")
+                .value_parser(value_parser!(PathBuf))
+                .default_value("target/release")
+                .help("where the web and worker release binaries are"),
+        ])
+}
+
+/// The plan `matches` asks for; a seed from the clock unless one is given.
+fn plan(matches: &ArgMatches) -> anyhow::Result<Plan> {
+    let seed = match matches.get_one::<u64>("seed") {
+        Some(seed) => *seed,
+        None => u64::try_from(
             std::time::SystemTime::now()
                 .duration_since(std::time::UNIX_EPOCH)?
                 .as_millis()
                 % 1_000_000,
         )?,
-        bin_dir: PathBuf::from("target/release"),
     };
-    let mut arguments = std::env::args().skip(1);
-    while let Some(flag) = arguments.next() {
-        let mut value = || {
-            arguments
-                .next()
-                .ok_or_else(|| anyhow::anyhow!("{flag} needs a value"))
-        };
-        match flag.as_str() {
-            "--backend" => plan.backend = value()?,
-            "--seconds" => plan.seconds = value()?.parse()?,
-            "--seed" => plan.seed = value()?.parse()?,
-            "--bin-dir" => plan.bin_dir = PathBuf::from(value()?),
-            other => anyhow::bail!(
-                "unknown argument {other:?}: use --backend embedded|moto, --seconds S, --seed N, --bin-dir DIR"
-            ),
-        }
-    }
-    anyhow::ensure!(
-        plan.backend == "embedded" || plan.backend == "moto",
-        "--backend must be embedded or moto, not {:?}",
-        plan.backend
-    );
-    anyhow::ensure!(
-        (5..=600).contains(&plan.seconds),
-        "--seconds must be 5 to 600"
-    );
-    Ok(plan)
+    Ok(Plan {
+        backend: matches
+            .get_one::<String>("backend")
+            .cloned()
+            .unwrap_or_default(),
+        seconds: matches.get_one::<u64>("seconds").copied().unwrap_or(30),
+        seed,
+        bin_dir: matches
+            .get_one::<PathBuf>("bin-dir")
+            .cloned()
+            .unwrap_or_default(),
+    })
 }
 
 #[tokio::main]
@@ -71,7 +86,8 @@ async fn main() -> ExitCode {
 }
 
 async fn run() -> anyhow::Result<()> {
-    let plan = parse_plan()?;
+    // `--help`, or a wrong option, ends the process here (exit status 2).
+    let plan = plan(&command().get_matches())?;
     let (report, held) = scenario::run(&plan).await?;
     println!("{report}");
     anyhow::ensure!(
@@ -80,4 +96,34 @@ async fn run() -> anyhow::Result<()> {
         plan.seed
     );
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn options_are_read_and_wrong_ones_refused() {
+        let parse = |arguments: &[&str]| {
+            command()
+                .try_get_matches_from(std::iter::once("chaos").chain(arguments.iter().copied()))
+        };
+        let matches =
+            parse(&["--backend", "moto", "--seconds", "5", "--seed", "42"]).expect("valid options");
+        let plan = plan(&matches).expect("a plan");
+        assert_eq!(
+            (plan.backend.as_str(), plan.seconds, plan.seed),
+            ("moto", 5, 42)
+        );
+        assert_eq!(plan.bin_dir, PathBuf::from("target/release"));
+        for wrong in [
+            &["--seconds", "4"][..],
+            &["--seconds", "601"],
+            &["--backend", "aws"],
+            &["--seed", "-1"],
+            &["--nope"],
+        ] {
+            assert!(parse(wrong).is_err(), "{wrong:?} was taken");
+        }
+    }
 }
