@@ -46,7 +46,9 @@ impl Web {
     /// operator.
     pub fn new(backends: Backends) -> Self {
         Self {
-            backends,
+            // Every send (a message, a burst, a retry) starts its trace's
+            // way across the queue.
+            backends: backend_config::traced(backends),
             limits: Limits::off(),
             #[cfg(feature = "dashboard")]
             worker: None,
@@ -128,6 +130,11 @@ impl Web {
                 // Gzip for a client that accepts it: a page of 25 messages and its
                 // script shrink to about a fifth.
                 CompressionLayer::new(),
+            ))
+            // Every answer in its trace, refusals included.
+            .layer(axum::middleware::from_fn_with_state(
+                "web",
+                service::traces::server_span,
             ))
             // Outermost: every answer counted and timed, refusals included.
             .layer(axum::middleware::from_fn_with_state(

@@ -152,6 +152,11 @@ pub async fn process_delivery(
         .get(id)
         .await?
         .ok_or(ProcessError::UnknownMessage(id))?;
+    // On the delivery's span (`service::traces::consumer_span`): the trace
+    // names the message it ran, as the store has it.
+    let span = tracing::Span::current();
+    span.record("message.id", tracing::field::display(id));
+    span.record("job.kind", message.simulate.as_str());
     if message.status.is_final() {
         tracing::info!(%id, status = %message.status, "duplicate delivery of a finished message");
         observed::ended(message.simulate, Ended::Duplicate);
@@ -185,7 +190,8 @@ pub async fn process_delivery(
         ),
         Err(JobError::Retryable(reason)) => {
             let event = Event::delivered(attempt, started_at, RETRY_ANSWER, Some(&reason))
-                .to_be_retried_at(messages::now() + state.queue_timing.retry_delay);
+                .to_be_retried_at(messages::now() + state.queue_timing.retry_delay)
+                .in_trace(service::traces::current_trace_id());
             return match state
                 .store
                 .record_attempt(job.id, attempts, &reason, messages::now(), &event)
@@ -207,7 +213,8 @@ pub async fn process_delivery(
             };
         }
     };
-    let event = Event::delivered(attempt, started_at, 200, error.as_deref());
+    let event = Event::delivered(attempt, started_at, 200, error.as_deref())
+        .in_trace(service::traces::current_trace_id());
     let outcome = Outcome {
         status,
         attempts,

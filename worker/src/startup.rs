@@ -47,6 +47,8 @@ impl Application {
         backends: Backends,
         address: SocketAddr,
     ) -> anyhow::Result<Self> {
+        // Every send (the sweeper's, the scheduler's) continues its trace.
+        let backends = backend_config::traced(backends);
         let state = WorkerState {
             store: backends.store.clone(),
             max_attempts: settings.max_attempts,
@@ -71,6 +73,7 @@ impl Application {
         let router = routes::router(state, poller.clone(), settings.intake, tasks).layer((
             // Outermost: a request the timeout answers is counted too.
             axum::middleware::from_fn_with_state("worker", service::metrics::record_request),
+            axum::middleware::from_fn_with_state("worker", service::traces::server_span),
             TraceLayer::new_for_http(),
             // sqsd stops waiting after its InactivityTimeout (`INACTIVITY_TIMEOUT`
             // here): a job still running after that would only race the retry.

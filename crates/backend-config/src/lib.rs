@@ -11,6 +11,9 @@
 
 use std::path::PathBuf;
 
+pub mod traced;
+pub use traced::traced;
+
 use messages::{BackendError, Backends, QueueKind};
 use service::env::{self, Setting, Vars};
 

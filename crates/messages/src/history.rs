@@ -43,6 +43,10 @@ pub enum Event {
         /// again (sqsd's `ErrorVisibilityTimeout` after the answer).
         #[serde(default, skip_serializing_if = "Option::is_none")]
         retry_at: Option<DateTime<Utc>>,
+        /// The trace the delivery ran in, when traces are on: where an
+        /// operator finds what it did (ARCHITECTURE.md, "Traces").
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        trace_id: Option<String>,
     },
     /// A delivery's job has been running for a while and has not answered yet.
     Started {
@@ -91,7 +95,18 @@ impl Event {
                 },
             ),
             retry_at: None,
+            trace_id: None,
         }
+    }
+
+    /// The same delivery, run in the trace `trace_id` (other events are
+    /// returned unchanged).
+    #[must_use]
+    pub fn in_trace(mut self, trace_id: Option<String>) -> Self {
+        if let Self::Delivered { trace_id: kept, .. } = &mut self {
+            *kept = trace_id;
+        }
+        self
     }
 
     /// The same delivery, to be handed out again at `at` (other events are

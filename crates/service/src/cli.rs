@@ -84,10 +84,11 @@ fn argument(setting: &Setting) -> Arg {
 /// them), and sets up logging from them. `None` when the binary was asked
 /// for its help, which is printed.
 pub fn start(command: Command, settings: &[Setting]) -> anyhow::Result<Option<Invocation>> {
+    let binary = command.get_name().to_owned();
     let Some(given) = parse(command, settings, std::env::args_os())? else {
         return Ok(None);
     };
-    crate::telemetry::init(&given.vars)?;
+    crate::telemetry::init(&given.vars, &binary)?;
     Ok(Some(given))
 }
 
@@ -141,6 +142,8 @@ pub struct UsageError(pub String);
 /// Turns `run`'s result into the process's exit code, printing an error as
 /// `<binary>: <error>: <cause>...` on standard error.
 pub fn exit(binary: &str, result: anyhow::Result<()>) -> ExitCode {
+    // The spans still buffered leave before the process does.
+    crate::traces::shut_down();
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {

@@ -36,6 +36,10 @@ pub struct ErrorBody {
     /// [`HttpError::code`]). Empty from a peer that sent none.
     #[serde(default)]
     pub code: String,
+    /// The trace the request was part of, when traces are on: what an
+    /// operator searches for in the tracing backend.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub trace_id: Option<String>,
 }
 
 /// How loudly an error is logged.
@@ -225,6 +229,7 @@ impl IntoResponse for HttpError {
         let body = Json(ErrorBody {
             error: capitalised(&self.public),
             code: self.code.to_owned(),
+            trace_id: crate::traces::current_trace_id(),
         });
         self.respond_with(body)
     }

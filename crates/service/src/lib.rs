@@ -8,6 +8,7 @@
 //! - [`serve`]: the server loop: HTTP/1.1, a header-read timeout, the peer's address.
 //! - [`metrics`]: Prometheus text on `METRICS_ADDR`, and the request metrics' middleware.
 //! - [`telemetry`]: `tracing` set up for people (text) or CloudWatch (`LOG_FORMAT=json`).
+//! - [`traces`]: OpenTelemetry traces across the queue, sent over OTLP when asked.
 //! - [`shutdown`]: a future that completes on Ctrl-C or SIGTERM.
 //! - [`http`]: [`http::HttpError`], the one error answer of the web and the
 //!   worker, and the middleware that logs it once.
@@ -21,3 +22,4 @@ pub mod metrics;
 pub mod serve;
 pub mod shutdown;
 pub mod telemetry;
+pub mod traces;

@@ -13,6 +13,7 @@
 //! - [`browser`]: headless Chromium through chromedriver; [`accessibility`]:
 //!   axe-core in it, as an assertion.
 //! - [`failing`]: backends that fail every call, for error-path tests.
+//! - [`spans`]: an in-memory span exporter, for tests of traces.
 //! - [`faults`]: real backends with chosen calls refused, or applied with
 //!   their answer lost.
 
@@ -24,4 +25,5 @@ pub mod failing;
 pub mod faults;
 pub mod moto;
 pub mod seed;
+pub mod spans;
 pub mod sqsd;

@@ -24,6 +24,8 @@
 //!   send form refused for the rate, with and without JavaScript.
 //! - `fifo`: FIFO queues, watched in the browser: one group in order, the
 //!   others in parallel.
+//! - `traces`: one trace from a request across the queue to the job, on
+//!   both backends and both queue kinds.
 
 mod browser;
 mod charts;
@@ -40,3 +42,4 @@ mod pipeline;
 mod running;
 mod strip;
 mod tabs;
+mod traces;

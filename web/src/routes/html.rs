@@ -18,6 +18,8 @@ struct ErrorPage {
     asset_version: &'static str,
     title: &'static str,
     reason: String,
+    /// The request's trace, when traces are on: what to search for.
+    trace_id: Option<String>,
     badge: Option<Badge>,
 }
 
@@ -59,6 +61,7 @@ pub fn error_page(error: HttpError) -> Response {
         asset_version: asset_version(),
         title,
         reason: sentence(error.public()),
+        trace_id: service::traces::current_trace_id(),
         badge: rooms::last_badge(),
     };
     render_refusal(&page, error)

@@ -26,6 +26,7 @@
 //! cancelled future.
 
 use std::future::Future;
+use tracing::Instrument;
 
 use messages::{
     BackendError, Backends, FinalStatus, Message, MessageId, Outcome, Outgoing, Transition,
@@ -124,12 +125,17 @@ where
     E: std::error::Error + Send + 'static,
 {
     let (answer, answered) = tokio::sync::oneshot::channel();
-    tokio::spawn(async move {
-        if let Err(Err(error)) = answer.send(sequence.await) {
-            let error = service::telemetry::chain(&error);
-            tracing::error!(error, "a send failed after its request had gone");
+    // In the request's span, so that the send stays in its trace.
+    let span = tracing::Span::current();
+    tokio::spawn(
+        async move {
+            if let Err(Err(error)) = answer.send(sequence.await) {
+                let error = service::telemetry::chain(&error);
+                tracing::error!(error, "a send failed after its request had gone");
+            }
         }
-    });
+        .instrument(span),
+    );
     // The sender is dropped without an answer only if the task panicked.
     answered.await.unwrap_or(Err(interrupted))
 }

@@ -172,6 +172,7 @@ mod tests {
             answer: 500,
             error: Some("failed".to_owned()),
             retry_at: Some(now),
+            trace_id: None,
         }]);
         let waiting = pending(Vec::new());
         let filter = ListFilter::InFlight;

@@ -19,6 +19,9 @@ pub struct Line {
     pub error: Option<String>,
     /// How long after the line before it, as people read it ("+2.1 s").
     pub after: Option<String>,
+    /// The trace a delivery ran in, when traces were on: what to search
+    /// the tracing backend for.
+    pub trace_id: Option<String>,
 }
 
 fn line(at: DateTime<Utc>, kind: &'static str, what: String, error: Option<String>) -> Line {
@@ -29,6 +32,7 @@ fn line(at: DateTime<Utc>, kind: &'static str, what: String, error: Option<Strin
         what,
         error,
         after: None,
+        trace_id: None,
     }
 }
 
@@ -70,6 +74,7 @@ pub fn lines(message: &Message) -> Vec<Line> {
                 answer,
                 error,
                 retry_at,
+                trace_id,
             } => {
                 delivery += 1;
                 let ran = duration(*took_ms);
@@ -86,16 +91,21 @@ pub fn lines(message: &Message) -> Vec<Line> {
                 } else {
                     format!(" (receive {receive_count} of its job)")
                 };
-                line(
-                    *started_at,
-                    if *answer == 200 && error.is_none() {
-                        "delivered"
-                    } else {
-                        "failed"
-                    },
-                    format!("Delivery {delivery}{receive}: {outcome}; answered {answer} to sqsd"),
-                    error.clone(),
-                )
+                Line {
+                    trace_id: trace_id.clone(),
+                    ..line(
+                        *started_at,
+                        if *answer == 200 && error.is_none() {
+                            "delivered"
+                        } else {
+                            "failed"
+                        },
+                        format!(
+                            "Delivery {delivery}{receive}: {outcome}; answered {answer} to sqsd"
+                        ),
+                        error.clone(),
+                    )
+                }
             }
             Event::Requeued { at } => line(
                 *at,

@@ -9,11 +9,14 @@ use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use service::http::{HttpError, Severity};
 use sqsd::SqsdRequest;
+use tracing::Instrument;
 
 use crate::process::{ProcessError, Processed, RETRY_ANSWER, WorkerState, process_delivery};
 
-/// `200` with the final state, or an error that makes sqsd retry.
-#[tracing::instrument(name = "process", skip_all, fields(msgid, receive_count))]
+/// `200` with the final state, or an error that makes sqsd retry. The
+/// job runs in the delivery's consumer span, which continues the trace of
+/// its send from the `traceparent` attribute (`X-Aws-Sqsd-Attr-traceparent`,
+/// from sqsd or the local poller alike).
 pub async fn process(
     State(state): State<WorkerState>,
     headers: HeaderMap,
@@ -31,10 +34,17 @@ pub async fn process(
             .logged_as(Severity::Warn));
         }
     };
-    let span = tracing::Span::current();
-    span.record("msgid", delivery.message_id.as_str());
-    span.record("receive_count", delivery.receive_count);
+    let span = service::traces::consumer_span(
+        delivery.queue.as_deref().unwrap_or("unnamed"),
+        &delivery.message_id,
+        delivery.receive_count,
+        delivery
+            .attributes
+            .get(service::traces::TRACEPARENT)
+            .map(String::as_str),
+    );
     process_delivery(&state, &delivery, &body)
+        .instrument(span)
         .await
         .map(Json)
         .map_err(into_http)

@@ -7,6 +7,7 @@
 //! - `periodic`: `cron.yaml`'s tasks through the queue, as sqsd runs them.
 //! - `router`: `/process` on a store that is down.
 //! - `job_input`: a job's own input, parsed from the stored body.
+//! - `traces`: a delivery from sqsd continues the trace of its send.
 //! - `running`: what a delivery notes for the pages: a slow job running, a retry's time.
 //! - `fuzz`: property-based tests of `/process`'s parsers of outside input.
 //! - `two_processes`: the real `worker` binary beside this test process, on
@@ -23,4 +24,5 @@ mod router;
 mod running;
 mod sigterm;
 mod sweep;
+mod traces;
 mod two_processes;
