@@ -2,8 +2,9 @@
 //! terminal; one JSON object per line with `LOG_FORMAT=json`, which
 //! CloudWatch Logs Insights can query field by field, with `trace_id` and
 //! `span_id` on every line written inside a traced span. `RUST_LOG` filters
-//! as usual (default `info`), spans included: what it leaves out is neither
-//! logged nor traced. Traces: `traces.rs`.
+//! the lines as usual (default `info`); the traces have a filter of their own
+//! ([`TRACED`]), so quieter logs never leave a trace with holes. Traces:
+//! `traces.rs`.
 
 use opentelemetry::trace::{TraceContextExt, TracerProvider as _};
 use opentelemetry_sdk::trace::SdkTracerProvider;
@@ -17,6 +18,10 @@ use tracing_subscriber::{EnvFilter, Layer, fmt};
 
 use crate::env::{EnvError, Setting, Vars};
 use crate::traces::{self, TraceSettings};
+
+/// The spans traced, whatever `RUST_LOG` logs: every span at `info` and
+/// above, which is every span of the app's own (requests, sends, deliveries).
+pub const TRACED: &str = "info";
 
 /// `RUST_LOG` and `LOG_FORMAT`, and the tracing settings.
 pub fn settings() -> Vec<Setting> {
@@ -64,9 +69,11 @@ pub fn init_with_traces(provider: SdkTracerProvider) -> bool {
 }
 
 fn install(filter: EnvFilter, json: bool, provider: Option<SdkTracerProvider>) -> bool {
-    let spans = provider
-        .as_ref()
-        .map(|provider| tracing_opentelemetry::layer().with_tracer(provider.tracer("web-worker")));
+    let spans = provider.as_ref().map(|provider| {
+        tracing_opentelemetry::layer()
+            .with_tracer(provider.tracer("web-worker"))
+            .with_filter(EnvFilter::new(TRACED))
+    });
     let lines = if json {
         fmt::layer()
             .fmt_fields(JsonFields::new())
@@ -76,8 +83,7 @@ fn install(filter: EnvFilter, json: bool, provider: Option<SdkTracerProvider>) -
         fmt::layer().boxed()
     };
     let installed = tracing_subscriber::registry()
-        .with(filter)
-        .with(lines)
+        .with(lines.with_filter(filter))
         .with(spans)
         .try_init()
         .is_ok();

@@ -43,6 +43,9 @@ pub const TRACEPARENT: &str = "traceparent";
 const SQSD_MESSAGE_ID: &str = "x-aws-sqsd-msgid";
 const SQSD_TASK_NAME: &str = "x-aws-sqsd-taskname";
 
+/// The health check's route, in both apps.
+const HEALTH: &str = "/health";
+
 /// How long the last spans may take to leave at exit.
 const FLUSH_AT_EXIT: Duration = Duration::from_secs(5);
 
@@ -311,7 +314,9 @@ pub fn consumer_span(
 
 /// Middleware: a server span for each request (its method, matched route
 /// and status), continuing a `traceparent` the caller sent. A delivery from
-/// sqsd gets its [`consumer_span`] instead. `app` names the app.
+/// sqsd gets its [`consumer_span`] instead, and a health check none: the
+/// load balancer's every few seconds is no request anyone follows, and would
+/// be most of the traces. `app` names the app.
 pub async fn server_span(
     State(app): State<&'static str>,
     request: Request,
@@ -327,6 +332,9 @@ pub async fn server_span(
         .get::<MatchedPath>()
         .map_or("unmatched", MatchedPath::as_str)
         .to_owned();
+    if route == HEALTH {
+        return next.run(request).await;
+    }
     let method = crate::metrics::method_label(request.method());
     let span = tracing::info_span!(
         "request",
