@@ -1,0 +1,1 @@
+../../hooks/predeploy/10-log-lines-as-written.sh

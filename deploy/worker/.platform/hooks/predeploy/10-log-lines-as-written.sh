@@ -1,0 +1,1 @@
+../../../../web/.platform/hooks/predeploy/10-log-lines-as-written.sh
