@@ -30,9 +30,11 @@ pub struct Application {
 }
 
 impl Application {
-    /// Connects the configured backend and binds `HOST:PORT`.
+    /// Connects the configured backend and binds `HOST:PORT`. Every send
+    /// (the sweeper's, the scheduler's) continues its trace.
     pub async fn build(config: &WorkerConfig) -> anyhow::Result<Self> {
         let backends = config.backend.connect(config.settings.max_attempts).await?;
+        let backends = backend_config::traced(backends);
         Self::with_backends(
             &config.settings,
             backends,
@@ -41,14 +43,14 @@ impl Application {
         .await
     }
 
-    /// Uses `backends` and binds `address` (tests: `127.0.0.1:0`).
+    /// Uses `backends` as they are and binds `address` (tests:
+    /// `127.0.0.1:0`; the local stack gives it the web's, whose sends are
+    /// already traced: `backend_config::traced`).
     pub async fn with_backends(
         settings: &WorkerSettings,
         backends: Backends,
         address: SocketAddr,
     ) -> anyhow::Result<Self> {
-        // Every send (the sweeper's, the scheduler's) continues its trace.
-        let backends = backend_config::traced(backends);
         let state = WorkerState {
             store: backends.store.clone(),
             max_attempts: settings.max_attempts,

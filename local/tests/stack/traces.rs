@@ -80,6 +80,15 @@ async fn one_trace_runs_from_the_request_across_the_queue_to_the_job(kind: Kind)
         .expect("the send's producer span, in the same trace");
     assert_eq!(producer.parent_span_id, server.span_context.span_id());
     assert_eq!(
+        spans
+            .finished()
+            .iter()
+            .filter(|span| span.span_kind == SpanKind::Producer && in_trace(span))
+            .count(),
+        1,
+        "one send, one producer span: the queue is traced once"
+    );
+    assert_eq!(
         attribute(&producer, "messaging.operation.type").as_deref(),
         Some("send")
     );
