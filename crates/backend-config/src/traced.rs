@@ -24,6 +24,7 @@ pub const MAX_ATTRIBUTES: usize = 10;
 pub fn traced(backends: Backends) -> Backends {
     Backends {
         queue: Arc::new(TracedQueue {
+            name: backends.queue.name(),
             inner: backends.queue,
         }),
         ..backends
@@ -33,6 +34,8 @@ pub fn traced(backends: Backends) -> Backends {
 /// A queue whose sends are traced; everything else is the inner queue's.
 pub struct TracedQueue {
     inner: Arc<dyn Queue>,
+    /// The inner queue's name, read once: every send's span names it.
+    name: String,
 }
 
 /// `message` with `traceparent` among its attributes, when there is one and
@@ -52,13 +55,13 @@ fn carrying(message: &Outgoing, traceparent: Option<&String>) -> Outgoing {
 #[async_trait]
 impl QueueTraffic for TracedQueue {
     async fn send_message(&self, message: &Outgoing) -> Result<(), BackendError> {
-        let span = producer_span(&self.inner.name(), 1);
+        let span = producer_span(&self.name, 1);
         let message = carrying(message, traceparent(&span).as_ref());
         self.inner.send_message(&message).instrument(span).await
     }
 
     async fn send_batch(&self, messages: &[Outgoing]) -> Result<Vec<bool>, BackendError> {
-        let span = producer_span(&self.inner.name(), messages.len());
+        let span = producer_span(&self.name, messages.len());
         let context = traceparent(&span);
         let messages: Vec<Outgoing> = messages
             .iter()
@@ -108,7 +111,7 @@ impl Queue for TracedQueue {
     }
 
     fn name(&self) -> String {
-        self.inner.name()
+        self.name.clone()
     }
 
     fn describe(&self) -> String {

@@ -144,10 +144,7 @@ pub async fn record_request(
     request: Request,
     next: Next,
 ) -> Response {
-    let route = request
-        .extensions()
-        .get::<MatchedPath>()
-        .map_or_else(|| "unmatched".to_owned(), |path| path.as_str().to_owned());
+    let route = route_label(&request);
     let method = method_label(request.method());
     let started = Instant::now();
     let response = next.run(request).await;
@@ -164,6 +161,17 @@ pub async fn record_request(
     counted.push(Label::new("status", status));
     metrics::counter!("http_requests_total", counted).increment(1);
     response
+}
+
+/// The route `request` matched, as a label: the pattern
+/// (`/api/messages/{id}`), never the path, and `unmatched` for a request no
+/// route took. The traces' server span names its request the same way.
+pub fn route_label(request: &Request) -> String {
+    request
+        .extensions()
+        .get::<MatchedPath>()
+        .map_or("unmatched", MatchedPath::as_str)
+        .to_owned()
 }
 
 /// A request's method as a label: HTTP's standard methods by name, any

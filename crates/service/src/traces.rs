@@ -17,7 +17,7 @@ use std::net::IpAddr;
 use std::sync::OnceLock;
 use std::time::Duration;
 
-use axum::extract::{MatchedPath, Request, State};
+use axum::extract::{Request, State};
 use axum::http::Uri;
 use axum::middleware::Next;
 use axum::response::Response;
@@ -246,18 +246,21 @@ pub fn traceparent(span: &tracing::Span) -> Option<String> {
 /// or there is no `traceparent`, or it cannot be read (a message is never
 /// refused for its trace).
 pub fn continue_trace(span: &tracing::Span, traceparent: Option<&str>) {
-    let Some(traceparent) = traceparent.filter(|_| enabled()) else {
+    let Some(context) = traceparent.filter(|_| enabled()).and_then(remote_context) else {
         return;
     };
-    let carrier = HashMap::from([(TRACEPARENT.to_owned(), traceparent.to_owned())]);
-    let context = TraceContextPropagator::new().extract(&carrier);
     let remote = context.span().span_context().clone();
-    if !remote.is_valid() {
-        return;
-    }
     if span.set_parent(context).is_ok() {
         span.add_link(remote);
     }
+}
+
+/// The context `traceparent` names, if it can be read: what a caller's
+/// header and a message's attribute are both read with.
+fn remote_context(traceparent: &str) -> Option<opentelemetry::Context> {
+    let carrier = HashMap::from([(TRACEPARENT.to_owned(), traceparent.to_owned())]);
+    let context = TraceContextPropagator::new().extract(&carrier);
+    context.span().span_context().is_valid().then_some(context)
 }
 
 /// The id of the trace the current span is part of, for an error answer
@@ -327,11 +330,7 @@ pub async fn server_span(
     if !enabled() || delivery {
         return next.run(request).await;
     }
-    let route = request
-        .extensions()
-        .get::<MatchedPath>()
-        .map_or("unmatched", MatchedPath::as_str)
-        .to_owned();
+    let route = crate::metrics::route_label(&request);
     if route == HEALTH {
         return next.run(request).await;
     }
@@ -349,13 +348,10 @@ pub async fn server_span(
     let caller = request
         .headers()
         .get(TRACEPARENT)
-        .and_then(|value| value.to_str().ok());
+        .and_then(|value| value.to_str().ok())
+        .and_then(remote_context);
     if let Some(caller) = caller {
-        let carrier = HashMap::from([(TRACEPARENT.to_owned(), caller.to_owned())]);
-        let context = TraceContextPropagator::new().extract(&carrier);
-        if context.span().span_context().is_valid() {
-            let _ignored = span.set_parent(context);
-        }
+        let _ignored = span.set_parent(caller);
     }
     let response = next.run(request).instrument(span.clone()).await;
     let status = response.status();

@@ -28,6 +28,7 @@ use crate::views::badge::Badge;
 pub struct Part(Box<dyn fmt::Display + Send + Sync>);
 
 impl Part {
+    // The operator's side needs the dashboard, so it has this too.
     #[cfg(feature = "dashboard")]
     fn of(template: impl Template + Send + Sync + 'static) -> Self {
         Self(Box::new(template))
@@ -179,7 +180,7 @@ impl Looker {
     /// or the sign-in that allows them), and the notice after one.
     pub fn actions(&self, message: &Message, params: &DetailParams) -> Option<Part> {
         #[cfg(feature = "operator")]
-        return Some(Part(Box::new(Actions {
+        return Some(Part::of(Actions {
             failed: message.status == messages::Status::Fail,
             notice: notice(params, self.viewer.signed_in, message.status),
             id: message.id,
@@ -187,7 +188,7 @@ impl Looker {
             https_first: self.https_first,
             signed_in: self.viewer.signed_in,
             back: format!("/messages/{}", message.id),
-        })));
+        }));
         #[cfg(not(feature = "operator"))]
         {
             let _ = (message, params);

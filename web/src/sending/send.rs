@@ -26,11 +26,11 @@
 //! cancelled future.
 
 use std::future::Future;
-use tracing::Instrument;
 
 use messages::{
     BackendError, Backends, FinalStatus, Message, MessageId, Outcome, Outgoing, Transition,
 };
+use tracing::Instrument;
 
 /// Why a send did not go through whole. Each says what was done and what
 /// was not, so the caller knows whether trying again can make a duplicate.
