@@ -649,7 +649,9 @@ setInterval(() => {
           changed += 1;
         }
       }
-      if (filter === "in_flight" && polls % 4 === 1) changed += await refreshInFlight(hold);
+      // Looked at again: the rows this update dropped may have left the
+      // list empty, and then nothing on screen would move.
+      if (filter === "in_flight" && polls % 4 === 1) changed += await refreshInFlight(hold && rowsInView());
       trimRows();
       if (update.counts) setCounts(update.counts);
       if (update.pipeline) setPipeline(update.pipeline);
