@@ -104,7 +104,7 @@ CREATE INDEX IF NOT EXISTS messages_by_group ON messages (message_group, id);
 
 /// Columns added after the first release, as `(table, column, type)`: a file
 /// made before them gets them on open, so an existing `DATA_DIR` keeps working.
-const ADDED_COLUMNS: [(&str, &str, &str); 7] = [
+const ADDED_COLUMNS: [(&str, &str, &str); 8] = [
     ("queue", "attributes", "TEXT"),
     ("dead_letters", "attributes", "TEXT"),
     ("queue", "message_group", "TEXT"),
@@ -112,6 +112,7 @@ const ADDED_COLUMNS: [(&str, &str, &str); 7] = [
     ("messages", "message_group", "TEXT"),
     ("messages", "retries", "INTEGER NOT NULL DEFAULT 0"),
     ("messages", "history", "TEXT"),
+    ("messages", "trace_id", "TEXT"),
 ];
 
 /// Puts the file in WAL mode and its schema in place, all of it or none.

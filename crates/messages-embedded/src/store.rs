@@ -35,7 +35,7 @@ impl EmbeddedStore {
     }
 }
 
-const COLUMNS: &str = "id, body, simulate, status, attempts, created_at, updated_at, error, requeues, message_group, retries, history";
+const COLUMNS: &str = "id, body, simulate, status, attempts, created_at, updated_at, error, requeues, message_group, retries, history, trace_id";
 
 /// `history` with the event in parameter `?{param}` (JSON) added at the end,
 /// keeping the last [`MAX_HISTORY`] events; unchanged when it is NULL.
@@ -92,6 +92,7 @@ fn from_row(row: &Row<'_>) -> rusqlite::Result<Message> {
             None => Vec::new(),
             Some(json) => serde_json::from_str(&json).map_err(|error| invalid(11, error))?,
         },
+        trace_id: row.get(12)?,
     })
 }
 
@@ -99,7 +100,7 @@ fn from_row(row: &Row<'_>) -> rusqlite::Result<Message> {
 fn insert(connection: &rusqlite::Connection, message: &Message) -> rusqlite::Result<()> {
     connection.execute(
         &format!(
-            "INSERT INTO messages ({COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)"
+            "INSERT INTO messages ({COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)"
         ),
         params![
             message.id.to_string(),
@@ -117,6 +118,7 @@ fn insert(connection: &rusqlite::Connection, message: &Message) -> rusqlite::Res
                 serde_json::to_string(&message.history)
                     .expect("a list of events always serialises")
             }),
+            message.trace_id,
         ],
     )?;
     Ok(())

@@ -43,6 +43,11 @@ pub struct Message {
     /// Its timeline, oldest first: the last [`crate::MAX_HISTORY`] events.
     #[serde(default)]
     pub history: Vec<Event>,
+    /// The trace of the request that sent it, when traces are on: where an
+    /// operator looks for a message that never reached the worker
+    /// (ARCHITECTURE.md, "Traces").
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub trace_id: Option<String>,
 }
 
 impl Message {
@@ -68,12 +73,19 @@ impl Message {
             retries: 0,
             group: None,
             history: Vec::new(),
+            trace_id: None,
         }
     }
 
     /// The same message in `group`.
     pub fn in_group(self, group: Option<MessageGroup>) -> Self {
         Self { group, ..self }
+    }
+
+    /// The same message, sent in the trace `trace_id`.
+    #[must_use]
+    pub fn in_trace(self, trace_id: Option<String>) -> Self {
+        Self { trace_id, ..self }
     }
 
     /// The job to put on the queue for this message.

@@ -53,6 +53,25 @@ async fn one_trace_runs_from_the_request_across_the_queue_to_the_job(kind: Kind)
     assert_eq!(answer.status(), 202);
     let sent: serde_json::Value = answer.json().await.expect("the message as JSON");
     let id = sent["id"].as_str().expect("an id").to_owned();
+    // The record keeps the trace it was sent in from the start, so a message
+    // that never reaches the worker still leads to its request.
+    assert_eq!(
+        sent["trace_id"],
+        trace.to_string(),
+        "the answer names the trace"
+    );
+    let recorded = backend
+        .backends
+        .store
+        .get(messages::MessageId::parse(&id).expect("an id"))
+        .await
+        .expect("get")
+        .expect("recorded");
+    assert_eq!(
+        recorded.trace_id,
+        Some(trace.to_string()),
+        "the record keeps the trace"
+    );
 
     let limit = Duration::from_secs(30);
     let in_trace =
@@ -130,6 +149,10 @@ async fn one_trace_runs_from_the_request_across_the_queue_to_the_job(kind: Kind)
     assert!(
         page.contains(&format!("trace <code>{trace}</code>")),
         "the delivery's line names its trace: {page}"
+    );
+    assert!(
+        page.contains(&format!("<code id=\"detail-trace\">{trace}</code>")),
+        "the record's trace is on the page: {page}"
     );
 }
 

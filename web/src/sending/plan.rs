@@ -56,7 +56,11 @@ impl SendPlan {
         });
         let messages = bodies
             .into_iter()
-            .map(|body| Message::new(body, simulate).in_group(group.clone()))
+            .map(|body| {
+                Message::new(body, simulate)
+                    .in_group(group.clone())
+                    .in_trace(service::traces::current_trace_id())
+            })
             .collect();
         Ok(Self { messages, key })
     }
@@ -69,8 +73,12 @@ impl SendPlan {
         for message in &messages {
             message.simulate.check(&message.body)?;
         }
+        let trace_id = service::traces::current_trace_id();
         Ok(Self {
-            messages,
+            messages: messages
+                .into_iter()
+                .map(|message| message.in_trace(trace_id.clone()))
+                .collect(),
             key: None,
         })
     }

@@ -40,6 +40,7 @@ pub async fn orphan(backend: &TestBackend, age: chrono::Duration, requeues: u32)
         retries: 0,
         history: Vec::new(),
         group: None,
+        trace_id: None,
     };
     backend
         .backends

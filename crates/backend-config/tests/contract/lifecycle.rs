@@ -15,6 +15,56 @@ async fn a_created_message_reads_back_equal(kind: Kind) {
     );
 }
 
+/// The trace of the request that sent a message stays on its record through
+/// its finish, and lists carry it: an operator goes from a message that never
+/// reached the worker to the request that sent it.
+async fn the_trace_a_message_was_sent_in_stays_on_its_record(kind: Kind) {
+    let backend = kind.make(10).await;
+    let store = &backend.backends.store;
+    let trace_id = "4bf92f3577b34da6a3ce929d0e0e4736".to_owned();
+    let message = message("traced").in_trace(Some(trace_id.clone()));
+    store.create(&message).await.expect("create");
+    assert_eq!(
+        store.get(message.id).await.expect("get"),
+        Some(message.clone())
+    );
+    store
+        .finish(message.id, &outcome(FinalStatus::Complete, 1, None))
+        .await
+        .expect("finish");
+    let done = store.get(message.id).await.expect("get").expect("recorded");
+    assert_eq!(
+        done.trace_id.as_deref(),
+        Some(trace_id.as_str()),
+        "kept by the finish"
+    );
+    let page = store
+        .list(ListQuery {
+            status: None,
+            group: None,
+            limit: 10,
+            cursor: None,
+        })
+        .await
+        .expect("list");
+    assert_eq!(
+        page.items[0].trace_id.as_deref(),
+        Some(trace_id.as_str()),
+        "listed with it"
+    );
+    let untraced = self::message("untraced");
+    store.create(&untraced).await.expect("create");
+    assert_eq!(
+        store
+            .get(untraced.id)
+            .await
+            .expect("get")
+            .expect("recorded")
+            .trace_id,
+        None
+    );
+}
+
 async fn creating_an_existing_id_is_refused(kind: Kind) {
     let backend = kind.make(10).await;
     let store = &backend.backends.store;
@@ -299,6 +349,7 @@ async fn a_timeline_keeps_its_last_events(kind: Kind) {
 
 on_both_backends!(
     a_created_message_reads_back_equal,
+    the_trace_a_message_was_sent_in_stays_on_its_record,
     creating_an_existing_id_is_refused,
     a_final_state_is_written_once_and_never_changes,
     finishing_an_unknown_message_is_not_found,

@@ -28,6 +28,9 @@ pub fn history(events: &[Event]) -> AttributeValue {
     AttributeValue::L(events.iter().map(|event| s(event.to_json())).collect())
 }
 
+/// The trace of the request that sent the message, when traces were on.
+const TRACE_ID: &str = "trace_id";
+
 /// A message as the item that records it, with its index keys.
 pub fn to_item(message: &Message) -> Item {
     let shard = shard_of(message.id);
@@ -65,6 +68,9 @@ pub fn to_item(message: &Message) -> Item {
     if let Some(group) = &message.group {
         item.insert(GROUP.to_owned(), s(group.as_str()));
         item.insert(GROUP_SHARD.to_owned(), s(group_key(group, shard)));
+    }
+    if let Some(trace_id) = &message.trace_id {
+        item.insert(TRACE_ID.to_owned(), s(trace_id));
     }
     item
 }
@@ -137,6 +143,10 @@ pub fn from_item(item: &Item) -> Result<Message, BackendError> {
                     .map_err(|error| invalid(GROUP, error.to_string()))?,
             ),
         },
+        trace_id: match item.get(TRACE_ID) {
+            None => None,
+            Some(_) => Some(text(TRACE_ID)?.to_owned()),
+        },
     })
 }
 
@@ -147,7 +157,8 @@ mod tests {
 
     #[test]
     fn an_item_reads_back_as_the_message_written() {
-        let mut message = Message::new(MessageBody::parse("hi <b>").expect("valid"), JobKind::Slow);
+        let mut message = Message::new(MessageBody::parse("hi <b>").expect("valid"), JobKind::Slow)
+            .in_trace(Some("4bf92f3577b34da6a3ce929d0e0e4736".to_owned()));
         message.error = Some("boom".to_owned());
         message.attempts = 3;
         assert_eq!(from_item(&to_item(&message)).ok(), Some(message.clone()));
