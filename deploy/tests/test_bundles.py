@@ -499,14 +499,18 @@ def stack(stack_bundles, app_stack, moto_endpoint, tmp_path_factory):
     generated 00-stack.config. Each gets a PORT of its own (an environment
     property the platform allows) because both run on this one machine; the
     platform's default port is checked in test_platform_port.py. Stopped at the
-    end, whatever happens."""
+    end, whatever happens. The traces they send go nowhere here
+    (test_observability.py follows them)."""
     outputs = app_stack["outputs"]
     logs = tmp_path_factory.mktemp("bundle-logs")
     started = []
     try:
         for name in ("web", "worker"):
             bundle = stack_bundles[name]
-            env = platform_environment(bundle, {**stackkit.aws_environment(moto_endpoint), "PORT": str(free_port())})
+            # Its own metrics listener too: the bundles' METRICS_ADDR is one
+            # port, each on an instance of its own.
+            own_ports = {"PORT": str(free_port()), "METRICS_ADDR": f"127.0.0.1:{free_port()}"}
+            env = platform_environment(bundle, {**stackkit.aws_environment(moto_endpoint), **own_ports})
             started.append(Process(bundle, env, logs / f"{name}.log"))
         for process in started:
             process.wait_healthy()
@@ -644,9 +648,11 @@ def test_a_failing_job_ends_fail(stack):
     assert final["status"] == "fail", final
 
 
-def test_the_periodic_sweep_answers_as_cron_yaml_expects(stack, worker):
+def run_sweep(stack, worker) -> tuple[requests.Response, dict]:
+    """What sqsd's leader does for cron.yaml's sweep: the task's POST, as
+    sqsd makes it; with the task."""
     task = next(entry for entry in load_yaml(worker.root / "cron.yaml")["cron"] if entry["name"] == "sweep-pending")
-    response = requests.post(
+    return requests.post(
         f"{stack['worker'].url}{task['url']}",
         data=b"",
         headers={
@@ -663,7 +669,11 @@ def test_the_periodic_sweep_answers_as_cron_yaml_expects(stack, worker):
             "X-Aws-Sqsd-Path": task["url"],
         },
         timeout=30,
-    )
+    ), task
+
+
+def test_the_periodic_sweep_answers_as_cron_yaml_expects(stack, worker):
+    response, task = run_sweep(stack, worker)
     assert response.status_code == 200, f"{task['url']} answered {response.status_code}: {response.text}"
     report = response.json()
     for key in ("checked", "requeued", "failed"):

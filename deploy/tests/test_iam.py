@@ -164,6 +164,9 @@ TIER_POLICY = {"web": "AWSElasticBeanstalkWebTier", "worker": "AWSElasticBeansta
 # ssm:GetParameters on "*" would let the instances read every parameter of
 # the account, the other environments' secrets included.
 SESSION_MANAGER_POLICY = "AWSCloud9SSMInstanceProfile"
+# AWS's policy for the CloudWatch agent, which the bundles configure
+# (.ebextensions/05-observability.config; test_observability.py).
+AGENT_POLICY = "CloudWatchAgentServerPolicy"
 
 BUCKET = "arn:aws:s3:::elasticbeanstalk-REGION-ACCOUNT_ID"
 # Where each action of sqsd-policy.json and platform-policy.json may apply.
@@ -197,10 +200,12 @@ SCOPES = {
     # resources/environments/logs/ (write only; Elastic Beanstalk's own bucket
     # policy grants instance roles the same prefix).
     "s3:PutObject": {BUCKET + "/resources/environments/logs/*"},
-    # Log streaming: the environment's own log groups (/aws/elasticbeanstalk/<environment>/...).
+    # Log streaming: the environment's own log groups (/aws/elasticbeanstalk/<environment>/...);
+    # the CloudWatch agent also makes the group of the app's metrics there
+    # (.ebextensions/05-observability.config).
     **{
         f"logs:{a}": {"arn:aws:logs:REGION:ACCOUNT_ID:log-group:/aws/elasticbeanstalk/ENVIRONMENT_NAME/*"}
-        for a in ("CreateLogStream", "PutLogEvents")
+        for a in ("CreateLogStream", "PutLogEvents", "CreateLogGroup")
     },
     # Enhanced health: the health agent reports for its own environment.
     "elasticbeanstalk:PutInstanceStatistics": {
@@ -225,13 +230,22 @@ NO_RESOURCE_LEVEL = {
     "ssmmessages:CreateDataChannel",
     "ssmmessages:OpenControlChannel",
     "ssmmessages:OpenDataChannel",
+    # The CloudWatch agent sends the app's traces to X-Ray
+    # (.ebextensions/05-observability.config): X-Ray's PutTraceSegments and
+    # PutTelemetryRecords have no resource types, and the tier policies
+    # grant them on "*".
+    "xray:PutTraceSegments",
+    "xray:PutTelemetryRecords",
 }
 
 # What the tier policies grant that no instance here needs, and why.
 NOT_NEEDED = {
-    # X-Ray's daemon runs only with the aws:elasticbeanstalk:xray option
-    # XRayEnabled, which no bundle sets (checked below).
-    "xray:*": "XRayEnabled",
+    # X-Ray's sampling rules are for its daemon and SDKs, which sample by
+    # the rules X-Ray hands out; the daemon runs only with the
+    # aws:elasticbeanstalk:xray option XRayEnabled, which no bundle sets
+    # (checked below). Here the app samples by trace id itself
+    # (OTEL_TRACES_SAMPLER_ARG) and the agent passes on what it is sent.
+    "xray:GetSampling*": "XRayEnabled",
     # The statements AWS added for its AI environment analysis
     # (AIEnvironmentAnalysis*, MarketplaceOperationsFromBedrock): models
     # invoked with the instances' credentials; nothing here asks for an
@@ -295,14 +309,16 @@ def test_nothing_the_tier_policy_grants_the_platform_is_lost(role):
 
 
 def test_no_bundle_turns_on_the_x_ray_daemon():
-    # The reason xray:* is not needed (NOT_NEEDED): the daemon runs only with
-    # XRayEnabled in aws:elasticbeanstalk:xray.
+    # The reason X-Ray's sampling rules are not needed (NOT_NEEDED): the
+    # daemon, which asks for them, runs only with XRayEnabled in
+    # aws:elasticbeanstalk:xray; the traces go to X-Ray through the
+    # CloudWatch agent instead.
     for config in bundle_configs():
         settings = (load_yaml(config) or {}).get("option_settings") or {}
         namespaces = settings if isinstance(settings, dict) else {s.get("namespace"): s for s in settings}
         assert "aws:elasticbeanstalk:xray" not in namespaces, (
-            f"{config.relative_to(DEPLOY)} configures X-Ray: grant the xray actions of the tier policies in "
-            "deploy/iam/platform-policy.json and drop xray:* from NOT_NEEDED"
+            f"{config.relative_to(DEPLOY)} configures X-Ray's daemon: grant the xray sampling actions of the "
+            "tier policies in deploy/iam/platform-policy.json and drop xray:GetSampling* from NOT_NEEDED"
         )
 
 
@@ -339,11 +355,11 @@ def statement_allows(statement: dict, action: str, resource: str) -> bool:
 @pytest.mark.parametrize("role", sorted(ROLE_POLICIES))
 def test_the_platforms_permissions_are_never_wider_than_aws_grants_them(role):
     """Each action the role's platform policies grant, on each resource, is
-    one AWS's own policy for it grants too: the tier policy, or Session
-    Manager's instance policy."""
+    one AWS's own policy for it grants too: the tier policy, Session
+    Manager's instance policy, or the CloudWatch agent's."""
     theirs = [
         s
-        for name in (TIER_POLICY[role], SESSION_MANAGER_POLICY)
+        for name in (TIER_POLICY[role], SESSION_MANAGER_POLICY, AGENT_POLICY)
         for s in managed_policy(name)["Statement"]
     ]
     for statement in fill_example({"Statement": role_statements(role)})["Statement"]:

@@ -21,5 +21,6 @@ pub mod listener;
 pub mod metrics;
 pub mod serve;
 pub mod shutdown;
+mod span_export;
 pub mod telemetry;
 pub mod traces;

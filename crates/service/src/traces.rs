@@ -135,7 +135,7 @@ impl TraceSettings {
             })?;
         Ok(Some(
             SdkTracerProvider::builder()
-                .with_batch_exporter(exporter)
+                .with_batch_exporter(crate::span_export::Reported::new(exporter))
                 .with_sampler(sampler(self.sample))
                 .with_resource(resource(&self.service))
                 .build(),
