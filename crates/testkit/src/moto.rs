@@ -17,8 +17,13 @@ pub fn endpoint() -> String {
 
 /// An AWS configuration aimed at the emulator, with dummy credentials.
 pub async fn sdk_config() -> SdkConfig {
+    sdk_config_at(&endpoint()).await
+}
+
+/// The same, aimed at `url` instead (a proxy in front of the emulator).
+pub async fn sdk_config_at(url: &str) -> SdkConfig {
     aws_config::defaults(BehaviorVersion::latest())
-        .endpoint_url(endpoint())
+        .endpoint_url(url)
         .region(Region::new("us-east-1"))
         .credentials_provider(Credentials::new("test", "test", None, None, "testkit"))
         .load()

@@ -58,6 +58,7 @@ async fn bodies_of(queue: &Arc<dyn Queue>, max: u32, wait: Duration) -> Vec<Stri
         .collect()
 }
 
+mod conflicts;
 mod fifo;
 mod idempotency;
 mod lifecycle;
