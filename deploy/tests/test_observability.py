@@ -38,7 +38,7 @@ import yaml
 
 import stackkit
 from ebspec import BUNDLES
-from iamkit import as_list, granted_actions, managed_policy, policy
+from iamkit import as_list, granted_actions, managed_policy, matches, policy
 from processes import Process, free_port, platform_environment
 from test_bundles import deliver, receive_job, run_sweep, send
 from test_iam import AGENT_POLICY, NOT_NEEDED, fill_example, statement_allows
@@ -145,7 +145,7 @@ def test_the_instance_role_lets_the_agent_send_what_aws_grants_it_for_traces_and
     """Each action of CloudWatchAgentServerPolicy (as AWS publishes it,
     moto's copy) of the services this configuration uses is granted to the
     role on the environment's log groups, or excused with the reason."""
-    ours = fill_example({"Statement": [s for name in ("platform",) for s in as_list(policy(name)["Statement"])]})
+    ours = fill_example({"Statement": as_list(policy("platform")["Statement"])})
     log_group = "arn:aws:logs:us-east-1:123456789012:log-group:/aws/elasticbeanstalk/messages-worker/app-metrics:log-stream:i-0"
     for action in granted_actions(managed_policy(AGENT_POLICY)):
         if action.split(":")[0] not in SERVICES_USED:
@@ -153,7 +153,7 @@ def test_the_instance_role_lets_the_agent_send_what_aws_grants_it_for_traces_and
         resource = log_group if action.startswith("logs:") else "*"
         granted = any(statement_allows(s, action, resource) for s in as_list(ours["Statement"]))
         excused = AGENT_NOT_NEEDED.get(action) or next(
-            (reason for pattern, reason in NOT_NEEDED.items() if re.fullmatch(pattern.replace("*", ".*"), action)), None
+            (reason for pattern, reason in NOT_NEEDED.items() if matches(pattern, action)), None
         )
         assert granted or excused, (
             f"{AGENT_POLICY} grants the agent {action}, which deploy/iam/platform-policy.json does not grant on "

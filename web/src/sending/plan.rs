@@ -54,12 +54,13 @@ impl SendPlan {
             fingerprint: fingerprint(&bodies, simulate, group.as_ref()),
             key,
         });
+        let trace_id = service::traces::current_trace_id();
         let messages = bodies
             .into_iter()
             .map(|body| {
                 Message::new(body, simulate)
                     .in_group(group.clone())
-                    .in_trace(service::traces::current_trace_id())
+                    .in_trace(trace_id.clone())
             })
             .collect();
         Ok(Self { messages, key })
