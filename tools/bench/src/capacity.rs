@@ -12,8 +12,12 @@
 //! - `wire.rs`: DynamoDB's JSON requests and answers, read for the model;
 //! - `observer.rs`: the model on the proxies' path;
 //! - `moto.rs`: the bench's own requests to moto;
-//! - `scenario.rs`: the run; `report.rs`: its Markdown.
+//! - `scenario.rs`: the run; `cost.rs`: prices and dollars; `report.rs`: its
+//!   Markdown; `goals.rs`: the goals it is judged by (a missed one fails the
+//!   run).
 
+pub mod cost;
+pub mod goals;
 pub mod model;
 pub mod moto;
 pub mod observer;

@@ -70,9 +70,12 @@ async fn run() -> anyhow::Result<()> {
             list_requests: options.list_requests,
             seed_limit: std::time::Duration::from_secs(options.seed_seconds),
             write_log: options.write_log.clone(),
+            body_bytes: options.body_bytes,
         })
         .await?;
         println!("{}", capacity::report::markdown(&results));
+        // After the figures are printed: a missed goal fails the run.
+        capacity::goals::all_met(&capacity::goals::judge(&results))?;
     } else {
         let results = run::run(&options).await?;
         println!("{}", report::markdown(&options, &results));

@@ -29,6 +29,8 @@ pub struct Options {
     pub seed_seconds: u64,
     /// Capacity: where to write every modelled write, as CSV.
     pub write_log: Option<PathBuf>,
+    /// Capacity: the size of each message's body, in bytes.
+    pub body_bytes: usize,
 }
 
 fn command() -> Command {
@@ -69,6 +71,7 @@ fn command() -> Command {
             count("list-messages", "100000", "capacity: messages in the large table a list page is timed on"),
             count("list-requests", "30", "capacity: list requests timed per query and table size"),
             count("seed-seconds", "1800", "capacity: how long seeding the large table may take"),
+            count("body-bytes", "1024", "capacity: the size of each message's body, in bytes (its goals are set at 1 KB)"),
             Arg::new("write-log")
                 .long("write-log")
                 .value_name("FILE.csv")
@@ -105,6 +108,7 @@ impl From<clap::ArgMatches> for Options {
             list_requests: size("list-requests"),
             seed_seconds: count("seed-seconds"),
             write_log: matches.get_one::<PathBuf>("write-log").cloned(),
+            body_bytes: size("body-bytes"),
         }
     }
 }
@@ -128,6 +132,7 @@ mod tests {
         assert_eq!(options.list_messages, 100_000);
         assert_eq!(options.bin_dir, PathBuf::from("target/release"));
         assert_eq!(options.write_log, None);
+        assert_eq!(options.body_bytes, 1024);
     }
 
     #[test]

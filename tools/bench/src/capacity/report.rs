@@ -7,26 +7,11 @@ use std::collections::BTreeMap;
 use std::fmt::Write;
 use std::time::Duration;
 
+use super::cost::{Cost, JUDGED_RATE, PARTITION_WRITE_LIMIT, busiest_at_rate};
 use super::scenario::{CapacityResults, ListRun, Phase, Seeding};
 use super::usage::Usage;
 use crate::report::per_message;
 
-// Prices: on-demand list prices in us-east-1 (DynamoDB's since its price cut
-// of 2024-11-01), in dollars per million.
-/// DynamoDB on-demand: per million write request units.
-const DOLLARS_PER_MILLION_WRITE_UNITS: f64 = 0.625;
-/// DynamoDB on-demand: per million read request units.
-const DOLLARS_PER_MILLION_READ_UNITS: f64 = 0.125;
-/// SQS standard queue: per million requests, each 64 KB chunk of a payload
-/// one request (the free first million a month left out).
-const DOLLARS_PER_MILLION_SQS_REQUESTS: f64 = 0.40;
-/// The sustained rate at which the busiest key is judged, in messages a
-/// second. The report's text says "10,000" with it.
-const JUDGED_RATE: f64 = 10_000.0;
-/// DynamoDB's documented limit for one partition: 1,000 write units a second
-/// (a partition key value cannot be split further when its sort key only
-/// grows, as UUIDv7 ids do). The report's text says "1,000" with it.
-const PARTITION_WRITE_LIMIT: f64 = 1_000.0;
 /// What the figures are and are not, printed under them.
 const READING: &str = "\
 - Units are modelled, not measured (moto charges none): from every DynamoDB request and answer \
@@ -120,13 +105,11 @@ fn busiest(phase: &Phase) -> (String, String) {
             )
         })
         .collect();
-    let at_rate = keys.first().map_or_else(
+    let at_rate = busiest_at_rate(phase).map_or_else(
         || "no writes".to_owned(),
-        |key| {
-            let rate = key.units as f64 / messages * JUDGED_RATE;
+        |(partition, rate)| {
             format!(
-                "{rate:.0} write units/s on `{}`: {:.0}% of a partition's 1,000",
-                key.partition,
+                "{rate:.0} write units/s on `{partition}`: {:.0}% of a partition's 1,000",
                 100.0 * rate / PARTITION_WRITE_LIMIT
             )
         },
@@ -134,15 +117,15 @@ fn busiest(phase: &Phase) -> (String, String) {
     (shown.join("; "), at_rate)
 }
 
-/// Dollars per million messages: DynamoDB's writes and reads, SQS, total.
+/// Dollars per million messages: DynamoDB writes + reads + SQS = total.
 fn dollars(phase: &Phase) -> String {
-    let messages = phase.messages as f64;
-    let writes = phase.usage.write_units() as f64 / messages * DOLLARS_PER_MILLION_WRITE_UNITS;
-    let reads = phase.usage.read_units() / messages * DOLLARS_PER_MILLION_READ_UNITS;
-    let sqs = phase.usage.sqs_billed_requests as f64 / messages * DOLLARS_PER_MILLION_SQS_REQUESTS;
+    let cost = Cost::of(phase);
     format!(
-        "${writes:.2} + ${reads:.2} + ${sqs:.2} = **${:.2}**",
-        writes + reads + sqs
+        "${:.2} + ${:.2} + ${:.2} = **${:.2}**",
+        cost.writes,
+        cost.reads,
+        cost.sqs,
+        cost.total()
     )
 }
 
@@ -221,13 +204,25 @@ pub fn markdown(results: &CapacityResults) -> String {
     );
     let _ = writeln!(
         text,
-        "The table as `DescribeTable` gives it: {}.\n",
-        results.layout.join("; ")
+        "The table as `DescribeTable` gives it: {}. Each message's body: {} bytes.\n",
+        results.layout.join("; "),
+        thousands(results.body_bytes)
+    );
+    let _ = writeln!(
+        text,
+        "{}",
+        super::goals::markdown(&super::goals::judge(results))
     );
     let phases = &results.phases;
     let header: Vec<String> = phases
         .iter()
-        .map(|phase| format!("{} ({} messages)", phase.name, thousands(phase.messages)))
+        .map(|phase| {
+            format!(
+                "{} ({} messages)",
+                phase.sending.name(),
+                thousands(phase.messages)
+            )
+        })
         .collect();
     let _ = writeln!(text, "| per message | {} |", header.join(" | "));
     let _ = writeln!(text, "|---|{}", "---|".repeat(phases.len()));

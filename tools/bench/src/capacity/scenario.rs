@@ -12,6 +12,7 @@ use std::collections::BTreeMap;
 use std::io::Write as _;
 use std::path::PathBuf;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
@@ -24,8 +25,6 @@ use super::usage::Usage;
 use crate::proxy::{self, Counts};
 use crate::run::{self, Backend};
 
-/// A message body as a person might type it: about 100 bytes.
-const BODY: &str = "Please resize the photos from Saturday's hike and add them to the family album. Thanks! -- Sam";
 /// The burst size of the web's batch endpoint, at most.
 const BURST: usize = 100;
 /// Bursts in flight at once while seeding the large table.
@@ -61,13 +60,59 @@ pub struct CapacityOptions {
     pub seed_limit: Duration,
     /// A CSV file of every modelled write, if wanted.
     pub write_log: Option<PathBuf>,
+    /// The size of each message's body, in bytes.
+    pub body_bytes: usize,
+}
+
+/// How the messages of a phase are sent.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Sending {
+    /// `POST /api/messages`, one message a request, no key: an API client.
+    OneAtATime,
+    /// `POST /api/messages/batch` with `count: 1` and a new
+    /// `Idempotency-Key` each: what the page's form sends (`app.js`).
+    AsTheForm,
+    /// `POST /api/messages/batch` with `count: 100`.
+    Bursts,
+}
+
+impl Sending {
+    /// The phase's name in the report.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::OneAtATime => "one at a time",
+            Self::AsTheForm => "one at a time with an Idempotency-Key, as the page's form",
+            Self::Bursts => "bursts of 100",
+        }
+    }
+}
+
+/// A body of `bytes` bytes: pseudo-random letters, digits and spaces, the
+/// same on every run. Text like this compresses about as little as text
+/// can, so a layout that stored bodies compressed would not look better
+/// here than it would on people's messages.
+pub fn body_of(bytes: usize) -> Arc<str> {
+    const ALPHABET: &[u8] = b"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789      ";
+    // A linear congruential generator (Knuth's MMIX constants): any fixed
+    // sequence does, as long as every run sends the same bodies.
+    let mut state: u64 = 0x5EED;
+    let text: String = (0..bytes)
+        .map(|_| {
+            state = state
+                .wrapping_mul(6_364_136_223_846_793_005)
+                .wrapping_add(1_442_695_040_888_963_407);
+            let at = usize::try_from(state >> 33).unwrap_or(0) % ALPHABET.len();
+            char::from(ALPHABET[at])
+        })
+        .collect();
+    Arc::from(text)
 }
 
 /// One way of sending, measured.
 #[derive(Debug)]
 pub struct Phase {
     /// How the messages were sent.
-    pub name: String,
+    pub sending: Sending,
     /// How many.
     pub messages: usize,
     /// AWS requests of the web and the worker, by operation.
@@ -117,6 +162,8 @@ pub struct Seeding {
 /// Everything measured.
 #[derive(Debug)]
 pub struct CapacityResults {
+    /// The size of each message's body, in bytes.
+    pub body_bytes: usize,
     /// The table's layout, one line per table and index.
     pub layout: Vec<String>,
     /// Sending one at a time, then in bursts.
@@ -129,25 +176,61 @@ pub struct CapacityResults {
     pub elapsed: Duration,
 }
 
-/// Sends one message with `POST /api/messages`.
-async fn send_one(client: &reqwest::Client, web: &str) -> anyhow::Result<()> {
-    client
-        .post(format!("{web}/api/messages"))
-        .json(&json!({ "body": BODY }))
-        .send()
-        .await?
-        .error_for_status()?;
+/// A key no other send of this run has used, as the form makes a new one
+/// for each message.
+fn new_key() -> String {
+    static SENT: AtomicU64 = AtomicU64::new(0);
+    let n = SENT.fetch_add(1, Ordering::Relaxed);
+    format!("capacity-{}-{n}", std::process::id())
+}
+
+/// Sends one message, as `sending` says (one at a time, with a key or not).
+async fn send_one(
+    client: &reqwest::Client,
+    web: &str,
+    body: &str,
+    sending: Sending,
+) -> anyhow::Result<()> {
+    let request = if sending == Sending::AsTheForm {
+        client
+            .post(format!("{web}/api/messages/batch"))
+            .header("Idempotency-Key", new_key())
+            .json(&json!({ "body": body, "count": 1 }))
+    } else {
+        client
+            .post(format!("{web}/api/messages"))
+            .json(&json!({ "body": body }))
+    };
+    accepted(request.send().await?).await?;
     Ok(())
 }
 
+/// The answer of a send, or an error that says what the web answered.
+async fn accepted(answer: reqwest::Response) -> anyhow::Result<reqwest::Response> {
+    let status = answer.status();
+    if status.is_success() {
+        return Ok(answer);
+    }
+    let url = answer.url().clone();
+    let body = answer.text().await.unwrap_or_default();
+    anyhow::bail!("{url} answered {status}: {body}")
+}
+
 /// Sends a burst of `count` with `POST /api/messages/batch`.
-async fn send_burst(client: reqwest::Client, web: String, count: usize) -> anyhow::Result<usize> {
+async fn send_burst(
+    client: reqwest::Client,
+    web: String,
+    body: Arc<str>,
+    count: usize,
+) -> anyhow::Result<usize> {
     let created: Value = client
         .post(format!("{web}/api/messages/batch"))
-        .json(&json!({ "body": BODY, "count": count }))
+        .json(&json!({ "body": &*body, "count": count }))
         .send()
+        .await
+        .map_err(anyhow::Error::from)
+        .map(accepted)?
         .await?
-        .error_for_status()?
         .json()
         .await?;
     let sent = created["items"].as_array().map_or(0, Vec::len);
@@ -171,6 +254,7 @@ struct Bursts {
 async fn send_bursts(
     client: &reqwest::Client,
     web: &str,
+    body: &Arc<str>,
     total: usize,
     concurrency: usize,
     deadline: Instant,
@@ -185,7 +269,12 @@ async fn send_bursts(
         {
             let count = BURST.min(total - asked);
             asked += count;
-            bursts.spawn(send_burst(client.clone(), web.to_owned(), count));
+            bursts.spawn(send_burst(
+                client.clone(),
+                web.to_owned(),
+                body.clone(),
+                count,
+            ));
         }
         let Some(done) = bursts.join_next().await else {
             break;
@@ -204,9 +293,10 @@ async fn send_bursts(
 async fn send_all_in_bursts(
     client: &reqwest::Client,
     web: &str,
+    body: &Arc<str>,
     total: usize,
 ) -> anyhow::Result<usize> {
-    let bursts = send_bursts(client, web, total, 1, Instant::now() + PHASE_LIMIT).await;
+    let bursts = send_bursts(client, web, body, total, 1, Instant::now() + PHASE_LIMIT).await;
     if let Some(error) = bursts.error {
         return Err(error);
     }
@@ -225,6 +315,7 @@ async fn send_all_in_bursts(
 async fn seed(
     client: &reqwest::Client,
     web: &str,
+    body: &Arc<str>,
     moto_endpoint: &str,
     queue_url: &str,
     wanted: usize,
@@ -237,6 +328,7 @@ async fn seed(
         let round = send_bursts(
             client,
             web,
+            body,
             SEED_ROUND.min(wanted - sent),
             SEED_CONCURRENCY,
             deadline,
@@ -377,43 +469,42 @@ async fn measure_list(
     })
 }
 
-/// Sends `messages` one at a time or in bursts of 100, waits until all are
-/// final, and takes the counts.
-async fn send_phase(
-    client: &reqwest::Client,
-    web: &str,
-    reader: &str,
-    counts: &[&Counts],
-    recorder: &mut Recorder,
+/// Sends `messages` as `sending` says, waits until all are final, and takes
+/// the counts.
+struct PhaseRun<'a> {
+    client: &'a reqwest::Client,
+    web: &'a str,
+    reader: &'a str,
+    counts: &'a [&'a Counts],
+    body: &'a Arc<str>,
     messages: usize,
-    bursts: bool,
-) -> anyhow::Result<Phase> {
-    let name = if bursts {
-        "bursts of 100"
-    } else {
-        "one at a time"
-    };
-    eprintln!("capacity: {messages} messages {name}");
-    reset(counts);
-    recorder.take("before sending")?;
-    let started = Instant::now();
-    if bursts {
-        send_all_in_bursts(client, web, messages).await?;
-    } else {
-        for _ in 0..messages {
-            send_one(client, web).await?;
+}
+
+impl PhaseRun<'_> {
+    async fn send(&self, recorder: &mut Recorder, sending: Sending) -> anyhow::Result<Phase> {
+        let name = sending.name();
+        eprintln!("capacity: {} messages {name}", self.messages);
+        reset(self.counts);
+        recorder.take("before sending")?;
+        let started = Instant::now();
+        if sending == Sending::Bursts {
+            send_all_in_bursts(self.client, self.web, self.body, self.messages).await?;
+        } else {
+            for _ in 0..self.messages {
+                send_one(self.client, self.web, self.body, sending).await?;
+            }
         }
+        run::until_none_pending(self.reader).await?;
+        let elapsed = started.elapsed();
+        tokio::time::sleep(SETTLE).await;
+        Ok(Phase {
+            sending,
+            messages: self.messages,
+            requests: merged(self.counts),
+            usage: recorder.take(name)?,
+            elapsed,
+        })
     }
-    run::until_none_pending(reader).await?;
-    let elapsed = started.elapsed();
-    tokio::time::sleep(SETTLE).await;
-    Ok(Phase {
-        name: name.to_owned(),
-        messages,
-        requests: merged(counts),
-        usage: recorder.take(name)?,
-        elapsed,
-    })
 }
 
 /// The whole scenario.
@@ -452,7 +543,8 @@ pub async fn run(options: &CapacityOptions) -> anyhow::Result<CapacityResults> {
         "capacity: {} messages for the first list pages",
         options.list_small
     );
-    let mut in_table = send_all_in_bursts(&client, &web.url, options.list_small).await?;
+    let body = body_of(options.body_bytes);
+    let mut in_table = send_all_in_bursts(&client, &web.url, &body, options.list_small).await?;
     run::until_none_pending(&reader.url).await?;
     tokio::time::sleep(SETTLE).await;
     recorder.take("the first list's messages")?;
@@ -466,18 +558,17 @@ pub async fn run(options: &CapacityOptions) -> anyhow::Result<CapacityResults> {
     )
     .await?;
 
+    let phase_run = PhaseRun {
+        client: &client,
+        web: &web.url,
+        reader: &reader.url,
+        counts: &counts,
+        body: &body,
+        messages: options.messages,
+    };
     let mut phases = Vec::new();
-    for bursts in [false, true] {
-        let phase = send_phase(
-            &client,
-            &web.url,
-            &reader.url,
-            &counts,
-            &mut recorder,
-            options.messages,
-            bursts,
-        )
-        .await?;
+    for sending in [Sending::OneAtATime, Sending::AsTheForm, Sending::Bursts] {
+        let phase = phase_run.send(&mut recorder, sending).await?;
         in_table += phase.messages;
         phases.push(phase);
     }
@@ -494,6 +585,7 @@ pub async fn run(options: &CapacityOptions) -> anyhow::Result<CapacityResults> {
     let (seeded, stopped_by) = seed(
         &client,
         &web.url,
+        &body,
         &moto,
         queue_url,
         wanted,
@@ -529,6 +621,7 @@ pub async fn run(options: &CapacityOptions) -> anyhow::Result<CapacityResults> {
         );
     }
     Ok(CapacityResults {
+        body_bytes: options.body_bytes,
         layout: layout_lines,
         phases,
         lists,
