@@ -16,6 +16,7 @@ const PURGE_PER_CLAIM: i64 = 16;
 
 const IN_PROGRESS: &str = "in_progress";
 const UNKNOWN: &str = "unknown";
+const REFUSING: &str = "refusing";
 const ANSWERED: &str = "answered";
 /// What `answer_status` holds for an answered claim. It was the HTTP status
 /// of the first answer; it is still written (202 sent, 503 refused) because
@@ -100,6 +101,7 @@ pub(crate) async fn claim(
                     (ANSWERED, Some(why)) => KeyOutcome::Refused { why },
                     (ANSWERED, None) => KeyOutcome::Sent,
                     (UNKNOWN, _) => KeyOutcome::Unknown,
+                    (REFUSING, _) => KeyOutcome::Refusing,
                     _ => KeyOutcome::InProgress,
                 };
                 Ok(Claimed::Taken(KeyClaim {
@@ -125,6 +127,7 @@ pub(crate) async fn settle(
     let (state, status, error) = match outcome {
         KeyOutcome::InProgress => (IN_PROGRESS, None, None),
         KeyOutcome::Unknown => (UNKNOWN, None, None),
+        KeyOutcome::Refusing => (REFUSING, None, None),
         KeyOutcome::Sent => (ANSWERED, Some(SENT_STATUS), None),
         KeyOutcome::Refused { why } => (ANSWERED, Some(REFUSED_STATUS), Some(why.clone())),
     };
@@ -137,6 +140,29 @@ pub(crate) async fn settle(
                  WHERE key = ?1 AND claimed_at_ms = ?2 AND outcome != ?6",
                 params![key, at, state, status, error, ANSWERED],
             )?;
+                Ok(changed == 1)
+            },
+        )
+        .await
+}
+
+/// Answers a claim still in progress as sent.
+pub(crate) async fn confirm(
+    database: &Database,
+    key: &IdempotencyKey,
+    claimed_at: DateTime<Utc>,
+) -> Result<bool, BackendError> {
+    let key = key.as_str().to_owned();
+    let at = claimed_at.timestamp_millis();
+    database
+        .write(
+            "confirming an idempotency key in the embedded store",
+            move |connection| {
+                let changed = connection.execute(
+                    "UPDATE idempotency_keys SET outcome = ?3, answer_status = ?4, answer_error = NULL
+                     WHERE key = ?1 AND claimed_at_ms = ?2 AND outcome = ?5",
+                    params![key, at, ANSWERED, SENT_STATUS, IN_PROGRESS],
+                )?;
                 Ok(changed == 1)
             },
         )

@@ -54,7 +54,11 @@ impl fmt::Display for IdempotencyKey {
     }
 }
 
-/// What became of the send that claimed a key.
+/// What became of the send that claimed a key. A send that goes through
+/// records nothing: its claim stays [`KeyOutcome::InProgress`], and the
+/// first retry that finds every record there answers it as
+/// [`KeyOutcome::Sent`] (`IdempotencyKeys::confirm_key`), so a key costs
+/// one write when nobody retries.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum KeyOutcome {
     /// Still running, or stopped before it could say (a crash).
@@ -62,7 +66,11 @@ pub enum KeyOutcome {
     /// It ended without knowing whether its messages went through: a retry
     /// settles it from the ids.
     Unknown,
-    /// Its messages went through: a retry is answered from the records, as
+    /// The queue refused a job of it, and it is marking its records `fail`:
+    /// no retry may answer it from the records until it has said.
+    Refusing,
+    /// Its messages went through (as a retry found them all recorded, or
+    /// settled an open outcome): a retry is answered from the records, as
     /// they are now.
     Sent,
     /// It was refused after its records were made (the queue refused their

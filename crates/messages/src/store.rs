@@ -212,6 +212,18 @@ pub trait IdempotencyKeys: Send + Sync + 'static {
         outcome: &KeyOutcome,
     ) -> Result<bool, BackendError>;
 
+    /// Records [`KeyOutcome::Sent`] for the claim of `key` made at
+    /// `claimed_at`, only while that claim is [`KeyOutcome::InProgress`]: a
+    /// retry found every record of it, and its send has neither begun to
+    /// refuse ([`KeyOutcome::Refusing`]) nor said anything else. Returns
+    /// whether this call recorded it. Against `settle_key` of
+    /// [`KeyOutcome::Refusing`] by the send itself, exactly one wins.
+    async fn confirm_key(
+        &self,
+        key: &IdempotencyKey,
+        claimed_at: DateTime<Utc>,
+    ) -> Result<bool, BackendError>;
+
     /// Forgets the claim of `key` made at `claimed_at`, unless it has an
     /// answer: its send created nothing, so a retry may run it anew.
     async fn release_key(

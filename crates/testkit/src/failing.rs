@@ -136,6 +136,14 @@ impl IdempotencyKeys for Down {
         self.down("settle_key")
     }
 
+    async fn confirm_key(
+        &self,
+        _key: &IdempotencyKey,
+        _claimed_at: DateTime<Utc>,
+    ) -> Result<bool, BackendError> {
+        self.down("confirm_key")
+    }
+
     async fn release_key(
         &self,
         _key: &IdempotencyKey,

@@ -33,6 +33,9 @@ pub enum Fault {
     AnswerLost,
     /// It never answers (a backend that hangs): for requests held in flight.
     Hangs,
+    /// It answers nothing for this long, then fails without reaching the
+    /// backend: a window in which another request can run.
+    RefusedAfter(Duration),
 }
 
 /// Which calls fail, and how.
@@ -94,7 +97,9 @@ pub fn backends_counting(inner: &Backends, faults: Faults) -> (Backends, Arc<Rea
 fn failure(operation: &'static str, fault: Fault) -> BackendError {
     let what = match fault {
         Fault::AnswerLost => "connection reset after the request was sent (test fault)",
-        Fault::Refused | Fault::None | Fault::Hangs => "connection refused (test fault)",
+        Fault::Refused | Fault::None | Fault::Hangs | Fault::RefusedAfter(_) => {
+            "connection refused (test fault)"
+        }
     };
     BackendError::new(operation, what)
 }
@@ -113,6 +118,10 @@ async fn faulty<T>(
             Err(failure(operation, fault))
         }
         Fault::Hangs => std::future::pending().await,
+        Fault::RefusedAfter(wait) => {
+            tokio::time::sleep(wait).await;
+            Err(failure(operation, fault))
+        }
     }
 }
 
@@ -250,6 +259,14 @@ impl IdempotencyKeys for FaultyStore {
         outcome: &KeyOutcome,
     ) -> Result<bool, BackendError> {
         self.inner.settle_key(key, claimed_at, outcome).await
+    }
+
+    async fn confirm_key(
+        &self,
+        key: &IdempotencyKey,
+        claimed_at: DateTime<Utc>,
+    ) -> Result<bool, BackendError> {
+        self.inner.confirm_key(key, claimed_at).await
     }
 
     async fn release_key(

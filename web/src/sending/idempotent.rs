@@ -3,10 +3,18 @@
 //! and creates nothing; the same key with another request is refused.
 //!
 //! The first send claims the key in the status store with the ids it is about
-//! to create (`messages::KeyClaim`), then sends, then records its answer. A
-//! retry that finds:
+//! to create (`messages::KeyClaim`), then sends. A send that goes through
+//! records nothing more, so a key costs one write: its claim stays in
+//! progress. Any other ending is recorded on the claim (refused, unknown), or
+//! the claim is released (nothing was recorded). A retry that finds:
 //! - an answer: gives it again (a success from the records as they are now);
-//! - a send still running: `409` with `Retry-After`;
+//! - a claim in progress with every record there: the send went through, or
+//!   is enqueueing. The retry answers it as gone through, once it has recorded
+//!   so on the claim (`confirm_key`); a send whose queue then refuses a job
+//!   finds the claim answered and leaves its records `pending` for the
+//!   sweeper, so both answers agree (`send::UnderKey`);
+//! - a send still running (records missing, or it is refusing): `409` with
+//!   `Retry-After`;
 //! - a send that ended without knowing, or stopped (a crash) longer ago than a
 //!   request may run: settles it from the ids. All recorded: the send went
 //!   through. None: nothing happened, so it sends them now, with those ids.
@@ -22,7 +30,7 @@ use messages::{
 };
 
 use super::plan::{Keyed, SendPlan};
-use super::send::{SendError, send_planned, uncancellable};
+use super::send::{SendError, UnderKey, send_planned, uncancellable};
 use super::sent::Sent;
 use crate::edge::limits::REQUEST_TIMEOUT;
 
@@ -104,7 +112,7 @@ async fn send_in_own_task(
     match plan.key {
         None => {
             let sent = uncancellable(
-                async move { send_planned(&backends, plan.messages).await },
+                async move { send_planned(&backends, plan.messages, None).await },
                 SendError::Interrupted,
             );
             Ok(sent.await?)
@@ -138,7 +146,7 @@ async fn send_under_key(
         .await
         .map_err(store_unavailable("the Idempotency-Key cannot be checked"))?;
     let held = match claimed {
-        Claimed::New => return send_and_settle(backends, &key, &claim, planned).await,
+        Claimed::New => return send_and_settle(backends, &key, claim.claimed_at, planned).await,
         Claimed::Taken(held) => held,
     };
     if held.fingerprint != claim.fingerprint {
@@ -147,8 +155,11 @@ async fn send_under_key(
     match &held.outcome {
         KeyOutcome::Sent => answer_again(backends, &held).await,
         KeyOutcome::Refused { why } => Err(SendOnceError::RefusedBefore(why.clone())),
-        KeyOutcome::InProgress if !stopped(&held) => Err(SendOnceError::InProgress),
-        KeyOutcome::InProgress | KeyOutcome::Unknown => {
+        KeyOutcome::InProgress if !stopped(&held) => {
+            confirm_from_records(backends, &key, &held).await
+        }
+        KeyOutcome::Refusing if !stopped(&held) => Err(SendOnceError::InProgress),
+        KeyOutcome::InProgress | KeyOutcome::Refusing | KeyOutcome::Unknown => {
             settle_from_records(backends, &key, &held, planned).await
         }
     }
@@ -160,27 +171,30 @@ fn stopped(claim: &KeyClaim) -> bool {
     age.to_std().is_ok_and(|age| age > STOPPED_AFTER)
 }
 
-/// Sends the planned messages and records the answer under the key.
+/// Sends the planned messages under the claim of `key` made at
+/// `claimed_at`. A send that goes through records nothing more (a retry
+/// confirms it from the records); any other ending is recorded on the claim.
 async fn send_and_settle(
     backends: &Backends,
     key: &IdempotencyKey,
-    claim: &KeyClaim,
+    claimed_at: DateTime<Utc>,
     planned: Vec<Message>,
 ) -> Result<Vec<Message>, SendOnceError> {
-    let result = send_planned(backends, planned).await;
-    let outcome = match &result {
-        Ok(_) => Some(KeyOutcome::Sent),
-        // Nothing was recorded: a retry may send it anew.
-        Err(SendError::NotRecorded(_)) => None,
-        Err(error @ (SendError::NotQueued { .. } | SendError::PartlyQueued { .. })) => {
-            Some(KeyOutcome::Refused {
-                why: error.to_string(),
-            })
-        }
-        Err(SendError::OutcomeUnknown { .. } | SendError::Interrupted) => Some(KeyOutcome::Unknown),
+    let under = UnderKey { key, claimed_at };
+    let error = match send_planned(backends, planned, Some(under)).await {
+        Ok(sent) => return Ok(sent),
+        Err(error) => error,
     };
-    record_answer(backends, key, claim.claimed_at, outcome.as_ref()).await;
-    result.map_err(|error| match error {
+    let outcome = match &error {
+        // Nothing was recorded: a retry may send it anew.
+        SendError::NotRecorded(_) => None,
+        SendError::NotQueued { .. } | SendError::PartlyQueued { .. } => Some(KeyOutcome::Refused {
+            why: error.to_string(),
+        }),
+        SendError::OutcomeUnknown { .. } | SendError::Interrupted => Some(KeyOutcome::Unknown),
+    };
+    record_answer(backends, key, claimed_at, outcome.as_ref()).await;
+    Err(match error {
         // An open outcome: the same key settles it.
         SendError::OutcomeUnknown { .. } | SendError::Interrupted => SendOnceError::Open(error),
         error => SendOnceError::Send(error),
@@ -220,6 +234,31 @@ async fn answer_again(backends: &Backends, held: &KeyClaim) -> Result<Vec<Messag
     }
 }
 
+/// A retry of a send still in progress: answered as gone through if every
+/// record is there and the claim is still in progress when the retry records
+/// so; otherwise the send is still running, or has just said (the next retry
+/// reads what).
+async fn confirm_from_records(
+    backends: &Backends,
+    key: &IdempotencyKey,
+    held: &KeyClaim,
+) -> Result<Vec<Message>, SendOnceError> {
+    let found = records(backends, &held.ids).await?;
+    if found.len() < held.ids.len() {
+        return Err(SendOnceError::InProgress);
+    }
+    let confirmed = backends
+        .store
+        .confirm_key(key, held.claimed_at)
+        .await
+        .map_err(store_unavailable("the Idempotency-Key cannot be checked"))?;
+    if confirmed {
+        Ok(found)
+    } else {
+        Err(SendOnceError::InProgress)
+    }
+}
+
 /// Settles a send that ended without knowing, or stopped, from its records.
 async fn settle_from_records(
     backends: &Backends,
@@ -244,7 +283,7 @@ async fn settle_from_records(
             .zip(planned)
             .map(|(id, message)| Message { id: *id, ..message })
             .collect();
-        return send_and_settle(backends, key, held, planned).await;
+        return send_and_settle(backends, key, held.claimed_at, planned).await;
     }
     // Some records and not others: sending again cannot settle it either.
     Err(SendOnceError::Send(SendError::OutcomeUnknown {

@@ -27,8 +27,10 @@
 
 use std::future::Future;
 
+use chrono::{DateTime, Utc};
 use messages::{
-    BackendError, Backends, FinalStatus, Message, MessageId, Outcome, Outgoing, Transition,
+    BackendError, Backends, FinalStatus, IdempotencyKey, KeyOutcome, Message, MessageId, Outcome,
+    Outgoing, Transition,
 };
 use tracing::Instrument;
 
@@ -90,6 +92,10 @@ fn not_queued(ids: &[MessageId]) -> String {
     }
 }
 
+/// Why a send's outcome is open, when its key's claim did not answer
+/// whether its records may be marked `fail`.
+pub const KEY_SILENT: &str =
+    "the queue did not confirm the job, and the Idempotency-Key's claim could not be read";
 /// Why a send's outcome is open, when its record could not be confirmed.
 pub const STORE_SILENT: &str = "the status store did not answer";
 /// Why a send's outcome is open, when its job and its mark both went unconfirmed.
@@ -140,6 +146,51 @@ where
     answered.await.unwrap_or(Err(interrupted))
 }
 
+/// The claim of the `Idempotency-Key` a send runs under (`idempotent.rs`).
+/// A send that goes through records nothing on it: a retry that finds every
+/// record answers the send as gone through (`confirm_key`). So before this
+/// send marks a record `fail` for a job the queue refused, it must win the
+/// claim ([`KeyOutcome::Refusing`]); if a retry answered first, the records
+/// stay `pending` and the sweeper enqueues their jobs, as the retry was told.
+#[derive(Debug, Clone, Copy)]
+pub struct UnderKey<'a> {
+    /// The key.
+    pub key: &'a IdempotencyKey,
+    /// When this send claimed it.
+    pub claimed_at: DateTime<Utc>,
+}
+
+/// Whether the records of jobs the queue refused may be marked `fail`.
+enum MayRefuse {
+    /// Yes: no key, or this send won its key's claim.
+    Yes,
+    /// No: a retry has answered the send as gone through.
+    AnsweredSent,
+    /// The key's claim did not answer (logged here).
+    Unknown,
+}
+
+async fn may_refuse(backends: &Backends, under: Option<UnderKey<'_>>) -> MayRefuse {
+    let Some(under) = under else {
+        return MayRefuse::Yes;
+    };
+    match backends
+        .store
+        .settle_key(under.key, under.claimed_at, &KeyOutcome::Refusing)
+        .await
+    {
+        Ok(true) => MayRefuse::Yes,
+        Ok(false) => {
+            tracing::info!(key = %under.key, "the queue refused a job, but a retry had already answered the send as gone through: its records stay pending for the sweeper");
+            MayRefuse::AnsweredSent
+        }
+        Err(error) => {
+            tracing::warn!(key = %under.key, error = %error.chain(), "the queue refused a job, and the Idempotency-Key's claim did not answer: the records stay pending for the sweeper");
+            MayRefuse::Unknown
+        }
+    }
+}
+
 /// Records and enqueues `messages` (a [`super::plan::SendPlan`]'s): one with
 /// a conditional create and a single send, several with the backends' batch
 /// calls (DynamoDB TransactWriteItems of 25 messages with their counters, SQS
@@ -148,21 +199,37 @@ where
 pub async fn send_planned(
     backends: &Backends,
     messages: Vec<Message>,
+    under: Option<UnderKey<'_>>,
 ) -> Result<Vec<Message>, SendError> {
     let sent = match <[Message; 1]>::try_from(messages) {
-        Ok([message]) => vec![send_one(backends, message).await?],
-        Err(messages) => send_burst(backends, messages).await?,
+        Ok([message]) => vec![send_one(backends, message, under).await?],
+        Err(messages) => send_burst(backends, messages, under).await?,
     };
     metrics::counter!("messages_sent_total").increment(sent.len() as u64);
     Ok(sent)
 }
 
-async fn send_one(backends: &Backends, message: Message) -> Result<Message, SendError> {
+async fn send_one(
+    backends: &Backends,
+    message: Message,
+    under: Option<UnderKey<'_>>,
+) -> Result<Message, SendError> {
     let simulate = message.simulate;
     let created = backends.store.create(&message).await;
     confirm_recorded(backends, &[message.id], created).await?;
     if let Err(source) = backends.queue.send_message(&message.outgoing()).await {
         let ids = vec![message.id];
+        match may_refuse(backends, under).await {
+            MayRefuse::Yes => {}
+            MayRefuse::AnsweredSent => return Ok(message),
+            MayRefuse::Unknown => {
+                return Err(SendError::OutcomeUnknown {
+                    ids,
+                    why: KEY_SILENT,
+                    source,
+                });
+            }
+        }
         return match mark_unqueued(backends, &message).await {
             Unqueued::MarkedFail => Err(SendError::NotQueued { ids, source }),
             // The job did reach the queue, and the worker has finished it.
@@ -208,6 +275,7 @@ async fn confirm_recorded(
 async fn send_burst(
     backends: &Backends,
     messages: Vec<Message>,
+    under: Option<UnderKey<'_>>,
 ) -> Result<Vec<Message>, SendError> {
     let Some(simulate) = messages.first().map(|message| message.simulate) else {
         return Ok(messages);
@@ -234,6 +302,17 @@ async fn send_burst(
         .map(|(message, _)| message)
         .collect();
     if !unsent.is_empty() {
+        match may_refuse(backends, under).await {
+            MayRefuse::Yes => {}
+            MayRefuse::AnsweredSent => return Ok(messages),
+            MayRefuse::Unknown => {
+                return Err(SendError::OutcomeUnknown {
+                    ids: unsent.iter().map(|message| message.id).collect(),
+                    why: KEY_SILENT,
+                    source,
+                });
+            }
+        }
         let mut marked = Vec::new();
         let mut unknown = Vec::new();
         for message in &unsent {

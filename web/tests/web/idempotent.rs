@@ -179,6 +179,54 @@ async fn a_send_marked_fail_gives_its_retry_the_same_answer(kind: Kind) {
     assert_eq!(jobs(&backend).await, 0);
 }
 
+/// A retry that comes while the first send is still enqueueing finds every
+/// record and answers the send as gone through; when the queue then refuses
+/// the job, the first send finds the key answered, leaves its record
+/// `pending` for the sweeper (which enqueues a record without a job) and
+/// answers the same. Two answers to one key never disagree.
+async fn a_retry_answered_before_the_queue_refused_is_what_the_first_send_answers(kind: Kind) {
+    let backend = kind.make(10).await;
+    let faults = Faults {
+        send: Fault::RefusedAfter(std::time::Duration::from_secs(2)),
+        ..Faults::default()
+    };
+    let send = r#"{"body": "raced"}"#;
+    let first = tokio::spawn(post(
+        faulty(&backend, faults),
+        "/api/messages",
+        "raced-1",
+        send,
+    ));
+    // The retry comes once the first send has made its record, while its
+    // enqueue waits.
+    for _ in 0..100 {
+        if !records(&backend).await.is_empty() {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+    let retry = post(backend.backends.clone(), "/api/messages", "raced-1", send).await;
+    assert_eq!(retry.status, StatusCode::ACCEPTED, "{}", retry.body);
+    assert!(
+        !first.is_finished(),
+        "the retry came while the first was enqueueing"
+    );
+    let first = first.await.expect("the first send's task");
+    assert_eq!(first.status, StatusCode::ACCEPTED, "{}", first.body);
+    assert_eq!(first.body["id"], retry.body["id"], "the same message");
+    let recorded = records(&backend).await;
+    assert_eq!(recorded.len(), 1);
+    assert_eq!(
+        recorded[0].status,
+        Status::Pending,
+        "not marked fail: the retry had answered it as gone through"
+    );
+    assert_eq!(jobs(&backend).await, 0, "the queue refused its job");
+    let again = post(backend.backends.clone(), "/api/messages", "raced-1", send).await;
+    assert_eq!(again.status, StatusCode::ACCEPTED, "{}", again.body);
+    assert_eq!(again.body["id"], first.body["id"]);
+}
+
 async fn a_key_that_is_not_visible_ascii_is_a_400_that_changes_nothing(kind: Kind) {
     let backend = kind.make(10).await;
     let answer = post(
@@ -205,6 +253,7 @@ on_both_backends!(
     a_send_whose_outcome_was_unknown_is_settled_by_its_retry,
     a_send_that_recorded_nothing_is_sent_by_its_retry,
     a_send_marked_fail_gives_its_retry_the_same_answer,
+    a_retry_answered_before_the_queue_refused_is_what_the_first_send_answers,
     a_key_that_is_not_visible_ascii_is_a_400_that_changes_nothing,
 );
 

@@ -187,7 +187,108 @@ async fn racing_claims_of_one_key_leave_exactly_one_winner(kind: Kind) {
     );
 }
 
+/// A send that goes through records nothing on its key; a retry that finds
+/// its records confirms it, and that answer and the send's own refusal
+/// exclude each other, whichever comes first.
+async fn a_retry_confirms_a_claim_in_progress_unless_its_send_is_refusing(kind: Kind) {
+    let backend = kind.make(10).await;
+    let store = &backend.backends.store;
+    let later = key_claim("one:ok:other", messages::now());
+
+    let confirmed_key = IdempotencyKey::parse("confirm-me-1").expect("key");
+    let confirmed = key_claim("one:ok:hello", messages::now());
+    store
+        .claim_key(&confirmed_key, &confirmed)
+        .await
+        .expect("claim");
+    let elsewhen = confirmed.claimed_at - chrono::Duration::seconds(1);
+    assert!(
+        !store
+            .confirm_key(&confirmed_key, elsewhen)
+            .await
+            .expect("confirm"),
+        "only the claim made at that time is confirmed"
+    );
+    assert!(
+        store
+            .confirm_key(&confirmed_key, confirmed.claimed_at)
+            .await
+            .expect("confirm")
+    );
+    assert!(
+        !store
+            .confirm_key(&confirmed_key, confirmed.claimed_at)
+            .await
+            .expect("confirm"),
+        "a claim is confirmed once"
+    );
+    assert!(
+        !store
+            .settle_key(&confirmed_key, confirmed.claimed_at, &KeyOutcome::Refusing)
+            .await
+            .expect("settle"),
+        "a send cannot begin to refuse what a retry answered"
+    );
+    assert_eq!(
+        store
+            .claim_key(&confirmed_key, &later)
+            .await
+            .expect("claim"),
+        Claimed::Taken(KeyClaim {
+            outcome: KeyOutcome::Sent,
+            ..confirmed
+        }),
+        "a confirmed claim is answered as sent"
+    );
+
+    let refusing_key = IdempotencyKey::parse("confirm-me-2").expect("key");
+    let refusing = key_claim("one:ok:hello", messages::now());
+    store
+        .claim_key(&refusing_key, &refusing)
+        .await
+        .expect("claim");
+    assert!(
+        store
+            .settle_key(&refusing_key, refusing.claimed_at, &KeyOutcome::Refusing)
+            .await
+            .expect("settle")
+    );
+    assert!(
+        !store
+            .confirm_key(&refusing_key, refusing.claimed_at)
+            .await
+            .expect("confirm"),
+        "a retry cannot confirm a send that is refusing"
+    );
+    assert_eq!(
+        store.claim_key(&refusing_key, &later).await.expect("claim"),
+        Claimed::Taken(KeyClaim {
+            outcome: KeyOutcome::Refusing,
+            ..refusing.clone()
+        }),
+        "a retry reads that the send is refusing"
+    );
+    let why = KeyOutcome::Refused {
+        why: "the queue refused".to_owned(),
+    };
+    assert!(
+        store
+            .settle_key(&refusing_key, refusing.claimed_at, &why)
+            .await
+            .expect("settle"),
+        "a refusing send then records its refusal"
+    );
+    assert!(
+        !store
+            .confirm_key(&refusing_key, refusing.claimed_at)
+            .await
+            .expect("confirm"),
+        "an answered claim is not confirmed"
+    );
+}
+
 on_both_backends!(
+    a_retry_confirms_a_claim_in_progress_unless_its_send_is_refusing,
     an_idempotency_key_is_claimed_once_and_its_first_answer_stands,
     a_released_or_expired_key_can_be_claimed_again,
     racing_claims_of_one_key_leave_exactly_one_winner,

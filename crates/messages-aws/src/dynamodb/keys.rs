@@ -24,6 +24,7 @@ pub const EXPIRES_AT: &str = "expires_at";
 
 const IN_PROGRESS: &str = "in_progress";
 const UNKNOWN: &str = "unknown";
+const REFUSING: &str = "refusing";
 const ANSWERED: &str = "answered";
 /// What an answered claim records besides its sentence. It was the HTTP
 /// status of the first answer; it is still written (202 sent, 503 refused)
@@ -77,6 +78,7 @@ fn claim_from(item: &Item) -> Result<KeyClaim, BackendError> {
             Err(_) => KeyOutcome::Sent,
         },
         UNKNOWN => KeyOutcome::Unknown,
+        REFUSING => KeyOutcome::Refusing,
         _ => KeyOutcome::InProgress,
     };
     Ok(KeyClaim {
@@ -164,14 +166,14 @@ pub async fn settle(
         .expression_attribute_values(":at", n(claimed_at.timestamp_millis()))
         .expression_attribute_values(":answered", s(ANSWERED));
     let request = match outcome {
-        KeyOutcome::InProgress | KeyOutcome::Unknown => request
+        KeyOutcome::InProgress | KeyOutcome::Unknown | KeyOutcome::Refusing => request
             .update_expression("SET outcome = :outcome")
             .expression_attribute_values(
                 ":outcome",
-                s(if *outcome == KeyOutcome::Unknown {
-                    UNKNOWN
-                } else {
-                    IN_PROGRESS
+                s(match outcome {
+                    KeyOutcome::Unknown => UNKNOWN,
+                    KeyOutcome::Refusing => REFUSING,
+                    _ => IN_PROGRESS,
                 }),
             ),
         KeyOutcome::Sent => request
@@ -186,17 +188,41 @@ pub async fn settle(
             .expression_attribute_values(":status", n(REFUSED_STATUS))
             .expression_attribute_values(":error", s(why)),
     };
-    match request.send().await {
+    applied(request.send().await)
+}
+
+/// Whether a conditional update was applied: `false` when its condition
+/// refused it (the claim had moved on), an error for anything else.
+fn applied(result: super::UpdateResult) -> Result<bool, BackendError> {
+    match result {
         Ok(_) => Ok(true),
-        Err(error)
-            if error
-                .as_service_error()
-                .is_some_and(|e| e.is_conditional_check_failed_exception()) =>
-        {
-            Ok(false)
-        }
+        Err(error) if super::condition_failed(&error) => Ok(false),
         Err(error) => Err(BackendError::new("DynamoDB UpdateItem", error)),
     }
+}
+
+/// Answers a claim still in progress as sent.
+pub async fn confirm(
+    client: &Client,
+    table: &str,
+    key: &IdempotencyKey,
+    claimed_at: DateTime<Utc>,
+) -> Result<bool, BackendError> {
+    let confirmed = client
+        .update_item()
+        .table_name(table)
+        .key("id", item_id(key))
+        .condition_expression("claimed_ms = :at AND outcome = :in_progress")
+        .update_expression(format!(
+            "SET outcome = :answered, {ANSWER_STATUS} = :status"
+        ))
+        .expression_attribute_values(":at", n(claimed_at.timestamp_millis()))
+        .expression_attribute_values(":in_progress", s(IN_PROGRESS))
+        .expression_attribute_values(":answered", s(ANSWERED))
+        .expression_attribute_values(":status", n(SENT_STATUS))
+        .send()
+        .await;
+    applied(confirmed)
 }
 
 /// Forgets a claim that has no answer.
@@ -246,6 +272,14 @@ impl IdempotencyKeys for DynamoStore {
         outcome: &KeyOutcome,
     ) -> Result<bool, BackendError> {
         settle(&self.client, &self.table, key, claimed_at, outcome).await
+    }
+
+    async fn confirm_key(
+        &self,
+        key: &IdempotencyKey,
+        claimed_at: DateTime<Utc>,
+    ) -> Result<bool, BackendError> {
+        confirm(&self.client, &self.table, key, claimed_at).await
     }
 
     async fn release_key(

@@ -22,6 +22,14 @@ impl IdempotencyKeys for EmbeddedStore {
         keys::settle(&self.database, key, claimed_at, outcome).await
     }
 
+    async fn confirm_key(
+        &self,
+        key: &IdempotencyKey,
+        claimed_at: DateTime<Utc>,
+    ) -> Result<bool, BackendError> {
+        keys::confirm(&self.database, key, claimed_at).await
+    }
+
     async fn release_key(
         &self,
         key: &IdempotencyKey,
