@@ -74,6 +74,9 @@ async fn run() -> anyhow::Result<()> {
         })
         .await?;
         println!("{}", capacity::report::markdown(&results));
+        if let Some(why) = &results.stopped_by {
+            anyhow::bail!("the capacity scenario did not run to its end: {why}");
+        }
         // After the figures are printed: a missed goal fails the run.
         capacity::goals::all_met(&capacity::goals::judge(&results))?;
     } else {

@@ -150,6 +150,7 @@ mod tests {
                 elapsed: Duration::ZERO,
                 usage: Usage::default(),
             },
+            stopped_by: None,
             elapsed: Duration::ZERO,
         }
     }

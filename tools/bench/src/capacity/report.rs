@@ -286,6 +286,10 @@ pub fn markdown(results: &CapacityResults) -> String {
         );
     }
 
+    if let Some(why) = &results.stopped_by {
+        let _ = writeln!(text, "\n**The run stopped here: {why}.**\n");
+        return text;
+    }
     let _ = writeln!(text, "\n{}\n", seeding(&results.seeding));
     let mut queries: Vec<&str> = Vec::new();
     for list in &results.lists {

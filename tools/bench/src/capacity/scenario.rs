@@ -172,6 +172,9 @@ pub struct CapacityResults {
     pub lists: Vec<ListRun>,
     /// How the large table was filled.
     pub seeding: Seeding,
+    /// Why the run stopped before its end, if it did: the phases before are
+    /// reported, and the run fails.
+    pub stopped_by: Option<String>,
     /// The whole scenario.
     pub elapsed: Duration,
 }
@@ -394,6 +397,17 @@ impl Recorder {
     }
 
     /// What was counted since the last call, named `stretch`.
+    /// An error if the model met a request it could not account for: its
+    /// figures would be wrong, so none is reported.
+    fn check(&self) -> anyhow::Result<()> {
+        anyhow::ensure!(
+            self.problems.is_empty(),
+            "the capacity model could not account for every request, so its figures would be wrong:\n{}",
+            self.problems.join("\n")
+        );
+        Ok(())
+    }
+
     fn take(&mut self, stretch: &str) -> anyhow::Result<Usage> {
         let usage = self.observer.take_usage();
         self.problems.extend(
@@ -567,10 +581,37 @@ pub async fn run(options: &CapacityOptions) -> anyhow::Result<CapacityResults> {
         messages: options.messages,
     };
     let mut phases = Vec::new();
+    let mut stopped_by = None;
     for sending in [Sending::OneAtATime, Sending::AsTheForm, Sending::Bursts] {
-        let phase = phase_run.send(&mut recorder, sending).await?;
-        in_table += phase.messages;
-        phases.push(phase);
+        match phase_run.send(&mut recorder, sending).await {
+            Ok(phase) => {
+                in_table += phase.messages;
+                phases.push(phase);
+            }
+            Err(error) => {
+                // What was measured is still reported; the run then fails.
+                stopped_by = Some(format!("{} stopped: {error:#}", sending.name()));
+                break;
+            }
+        }
+    }
+    if stopped_by.is_some() {
+        recorder.check()?;
+        return Ok(CapacityResults {
+            body_bytes: options.body_bytes,
+            layout: layout_lines,
+            phases,
+            lists,
+            seeding: Seeding {
+                wanted: options.list_large,
+                reached: in_table,
+                stopped_by: None,
+                elapsed: Duration::ZERO,
+                usage: Usage::default(),
+            },
+            stopped_by,
+            elapsed: scenario_started.elapsed(),
+        });
     }
 
     // The worker stops: the seeded messages stay pending, and moto spends
@@ -614,18 +655,14 @@ pub async fn run(options: &CapacityOptions) -> anyhow::Result<CapacityResults> {
     drop(web);
     drop(reader);
 
-    if !recorder.problems.is_empty() {
-        anyhow::bail!(
-            "the capacity model could not account for every request, so its figures would be wrong:\n{}",
-            recorder.problems.join("\n")
-        );
-    }
+    recorder.check()?;
     Ok(CapacityResults {
         body_bytes: options.body_bytes,
         layout: layout_lines,
         phases,
         lists,
         seeding,
+        stopped_by: None,
         elapsed: scenario_started.elapsed(),
     })
 }
