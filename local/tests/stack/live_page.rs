@@ -14,7 +14,7 @@ use fantoccini::key::Key;
 use serde_json::{Value, json};
 use testkit::accessibility::assert_accessible;
 
-use crate::browser::{App, app, post_api, send, show_all};
+use crate::browser::{App, app, post_api, send, show_all, shows_pending};
 
 const WAIT: Duration = Duration::from_secs(15);
 
@@ -72,7 +72,7 @@ async fn a_message_leaves_the_pending_view_when_it_completes() {
             text.contains("leaves this view")
         })
         .await;
-    assert!(row.contains("pending"), "shown while pending: {row:?}");
+    assert!(shows_pending(&row), "shown while pending: {row:?}");
     let gone = browser
         .wait_for_text("#messages tbody", WAIT, |text| {
             !text.contains("leaves this view")
