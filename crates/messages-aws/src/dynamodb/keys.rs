@@ -188,17 +188,8 @@ pub async fn settle(
             .expression_attribute_values(":status", n(REFUSED_STATUS))
             .expression_attribute_values(":error", s(why)),
     };
-    applied(request.send().await)
-}
-
-/// Whether a conditional update was applied: `false` when its condition
-/// refused it (the claim had moved on), an error for anything else.
-fn applied(result: super::UpdateResult) -> Result<bool, BackendError> {
-    match result {
-        Ok(_) => Ok(true),
-        Err(error) if super::condition_failed(&error) => Ok(false),
-        Err(error) => Err(BackendError::new("DynamoDB UpdateItem", error)),
-    }
+    // Refused by its condition: the claim had moved on.
+    super::won(request.send().await)
 }
 
 /// Answers a claim still in progress as sent.
@@ -222,7 +213,7 @@ pub async fn confirm(
         .expression_attribute_values(":status", n(SENT_STATUS))
         .send()
         .await;
-    applied(confirmed)
+    super::won(confirmed)
 }
 
 /// Forgets a claim that has no answer.
