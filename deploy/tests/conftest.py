@@ -45,7 +45,7 @@ def moto_endpoint() -> str:
     if not endpoint:
         pytest.fail(
             "MOTO_ENDPOINT is not set: start moto's server "
-            "(`moto_server -H 127.0.0.1 -p 5050`, from `pip install -r deploy/tests/requirements.txt`; "
+            "(`python scripts/moto-server -H 127.0.0.1 -p 5050`, from `pip install -r deploy/tests/requirements.txt`; "
             "not on port 5000, where the bundles listen) and run with MOTO_ENDPOINT=http://127.0.0.1:5050",
             pytrace=False,
         )

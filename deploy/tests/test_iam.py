@@ -42,6 +42,16 @@ QUEUE = "arn:aws:sqs:REGION:ACCOUNT_ID:QUEUE_NAME"
 DEAD_LETTERS = "arn:aws:sqs:REGION:ACCOUNT_ID:DEAD_LETTER_QUEUE_NAME"
 TABLE = "arn:aws:dynamodb:REGION:ACCOUNT_ID:table/TABLE_NAME"
 INDEXES = TABLE + "/index/*"
+# The table's stream, which every process folds the status counts from
+# (crates/messages-aws/src/dynamodb/stream_counts.rs). Its label changes when
+# a stream is turned off and on again, hence the wildcard after stream/.
+STREAM = TABLE + "/stream/*"
+STREAM_ACTIONS = {"dynamodb:DescribeStream", "dynamodb:GetShardIterator", "dynamodb:GetRecords"}
+# The stream's ARN, read from the table, and the reading of it; the first
+# fold on a table starts its counts (one conditional PutItem) from what the
+# table holds (the earlier version's counters, one BatchGetItem, or its
+# status index, a Query per shard).
+FOLDING = {"dynamodb:DescribeTable", "dynamodb:PutItem", "dynamodb:BatchGetItem", "dynamodb:Query"} | STREAM_ACTIONS
 # The web's OPERATOR_TOKEN, an Elastic Beanstalk environment secret: a
 # SecureString parameter that Elastic Beanstalk reads with the instance
 # profile's credentials ("Required IAM permissions for Elastic Beanstalk to
@@ -51,8 +61,8 @@ INDEXES = TABLE + "/index/*"
 OPERATOR_TOKEN = "arn:aws:ssm:REGION:ACCOUNT_ID:parameter/STACK_NAME/operator-token"
 
 # What each binary calls (crates/messages-aws/src). SendMessageBatch is
-# authorised by SendMessage; several messages sent at once are one
-# TransactWriteItems, authorised by PutItem (nothing calls BatchWriteItem).
+# authorised by SendMessage; several messages sent at once are a conditional
+# PutItem each (nothing calls BatchWriteItem).
 EXPECTED = {
     "web": {
         "sqs:SendMessage",
@@ -72,7 +82,8 @@ EXPECTED = {
         "dynamodb:BatchGetItem",
         # Elastic Beanstalk fetching OPERATOR_TOKEN for the web's environment
         "ssm:GetParameter",
-    },
+    }
+    | FOLDING,
     # The worker binary alone (sqsd's calls are in sqsd-policy.json): the
     # sweeper re-sends stuck jobs and reads the queue's depth to tell an idle
     # queue from a busy one.
@@ -82,7 +93,8 @@ EXPECTED = {
         "dynamodb:GetItem",
         "dynamodb:UpdateItem",
         "dynamodb:Query",
-    },
+    }
+    | FOLDING,
 }
 
 # Provisioning is an operator's action (`web provision`, or the application
@@ -128,6 +140,8 @@ def test_the_policy_grants_what_the_binary_calls_and_nothing_more(name):
                 # redrives it, and nothing else touches it.
                 allowed_sets = [[QUEUE], [DEAD_LETTERS]] if name == "web" else [[QUEUE]]
                 assert resources in allowed_sets, f"{name}: {action} must be on {allowed_sets}, not {resources}"
+            elif action in STREAM_ACTIONS:
+                assert resources == [STREAM], f"{name}: {action} must be on the table's stream, not {resources}"
             elif service == "dynamodb":
                 assert set(resources) == {TABLE, INDEXES}, f"{name}: {action} on {resources}"
             elif service == "ssm" and name == "web":

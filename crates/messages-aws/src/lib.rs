@@ -29,18 +29,24 @@ use aws_config::timeout::TimeoutConfig;
 use aws_config::{BehaviorVersion, SdkConfig};
 
 pub use dead_letters::SqsDeadLetters;
-pub use dynamodb::{DynamoSessions, DynamoStore, INDEX_BY_GROUP, INDEX_BY_STATUS, INDEX_NEWEST};
+pub use dynamodb::{
+    DynamoSessions, DynamoStore, INDEX_BY_GROUP, INDEX_BY_STATUS, INDEX_NEWEST, fold_in_background,
+};
 pub use provision::provision;
 pub use sqs::SqsQueue;
 
 use messages::{BackendError, Backends};
 
-/// SQS and DynamoDB through one shared AWS configuration.
+/// SQS and DynamoDB through one shared AWS configuration. Called within a
+/// Tokio runtime, it also folds the status counts from the table's stream
+/// every few seconds while the store is in use (`fold_in_background`).
 pub fn backends(sdk: &SdkConfig, queue_url: &str, table_name: &str) -> Backends {
     let dynamodb = aws_sdk_dynamodb::Client::new(sdk);
+    let store = DynamoStore::new(sdk, table_name);
+    fold_in_background(&store);
     Backends {
         queue: Arc::new(SqsQueue::new(aws_sdk_sqs::Client::new(sdk), queue_url)),
-        store: Arc::new(DynamoStore::new(dynamodb.clone(), table_name)),
+        store: Arc::new(store),
         sessions: Arc::new(DynamoSessions::new(dynamodb, table_name)),
     }
 }

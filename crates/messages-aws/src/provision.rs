@@ -7,7 +7,8 @@ use aws_config::SdkConfig;
 use aws_sdk_dynamodb::types::{
     AttributeDefinition, BillingMode, CreateGlobalSecondaryIndexAction, GlobalSecondaryIndex,
     GlobalSecondaryIndexUpdate, KeySchemaElement, KeyType, Projection, ProjectionType,
-    ScalarAttributeType, TableStatus, TimeToLiveSpecification, TimeToLiveStatus,
+    ScalarAttributeType, StreamSpecification, StreamViewType, TableStatus, TimeToLiveSpecification,
+    TimeToLiveStatus,
 };
 use aws_sdk_sqs::types::QueueAttributeName;
 
@@ -102,16 +103,25 @@ pub async fn provision(
 
     let dynamodb = aws_sdk_dynamodb::Client::new(config);
     report.push(create_table(&dynamodb, table).await?);
+    report.push(stream_changes(&dynamodb, table).await?);
     report.push(expire_old_keys(&dynamodb, table).await?);
-    // The status counters: a table made before them gets them, counted once
-    // from its index; a new one, or one that has them, needs nothing.
-    let filled = DynamoStore::new(dynamodb.clone(), table)
-        .fill_missing_counters()
-        .await?;
-    if filled > 0 {
-        report.push(format!(
-            "table {table}: {filled} status counter(s) set from the messages already there"
-        ));
+    // The status counts, folded from the stream: started with what the table
+    // holds now, once.
+    if let Some(counts) = DynamoStore::new(config, table)
+        .start_stream_counts()
+        .await?
+    {
+        let counts: Vec<String> = messages::Status::ALL
+            .iter()
+            .map(|status| {
+                format!(
+                    "{} {}",
+                    counts.get(status).copied().unwrap_or(0),
+                    status.as_str()
+                )
+            })
+            .collect();
+        report.push(format!("status counts: started at {}", counts.join(", ")));
     }
     Ok(report)
 }
@@ -294,6 +304,7 @@ async fn create_table(
                     &STATUS_INDEX_COPIES,
                 )?)
                 .global_secondary_indexes(index(INDEX_BY_GROUP, GROUP_SHARD, &[])?)
+                .stream_specification(stream_specification()?)
                 .send()
                 .await
                 .map_err(|error| BackendError::new("DynamoDB CreateTable", error))?;
@@ -303,6 +314,59 @@ async fn create_table(
             ))
         }
         Err(error) => Err(BackendError::new("DynamoDB DescribeTable", error)),
+    }
+}
+
+/// The stream every write of the table goes to, with the item before and
+/// after (`NEW_AND_OLD_IMAGES`): the status counts are folded from it
+/// (`dynamodb/stream_counts.rs`). Turned on for a table made without it.
+fn stream_specification() -> Result<StreamSpecification, BackendError> {
+    StreamSpecification::builder()
+        .stream_enabled(true)
+        .stream_view_type(StreamViewType::NewAndOldImages)
+        .build()
+        .map_err(|error| BackendError::new("building a DynamoDB stream", error))
+}
+
+async fn stream_changes(
+    dynamodb: &aws_sdk_dynamodb::Client,
+    table: &str,
+) -> Result<String, BackendError> {
+    let current = dynamodb
+        .describe_table()
+        .table_name(table)
+        .send()
+        .await
+        .map_err(|error| BackendError::new("DynamoDB DescribeTable", error))?
+        .table
+        .and_then(|description| description.stream_specification);
+    match current {
+        Some(stream) if stream.stream_enabled => {
+            if stream.stream_view_type == Some(StreamViewType::NewAndOldImages) {
+                Ok("stream of changes: on".to_owned())
+            } else {
+                Err(BackendError::new(
+                    "provisioning",
+                    format!(
+                        "table {table} has a stream that does not carry the items before and after each write (NEW_AND_OLD_IMAGES), which the status counts are folded from: turn it off, then run this again"
+                    ),
+                ))
+            }
+        }
+        _ => {
+            // A table whose group index is still filling refuses another
+            // change until it is active.
+            wait_until_active(dynamodb, table).await?;
+            dynamodb
+                .update_table()
+                .table_name(table)
+                .stream_specification(stream_specification()?)
+                .send()
+                .await
+                .map_err(|error| BackendError::new("DynamoDB UpdateTable", error))?;
+            wait_until_active(dynamodb, table).await?;
+            Ok("stream of changes: turned on (the status counts are folded from it)".to_owned())
+        }
     }
 }
 

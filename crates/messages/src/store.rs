@@ -301,10 +301,22 @@ pub trait DashboardReads: Send + Sync + 'static {
     async fn newer_than(&self, after: MessageId, limit: u32) -> Result<Vec<Message>, BackendError>;
 
     /// How many messages have `status`, exactly, at a cost that does not
-    /// grow with the number of messages: a counter that every change of
-    /// status updates in the same atomic write, so duplicate and concurrent
-    /// deliveries, and a crash between two writes, leave it exact.
+    /// grow with the number of messages: counts that follow every change of
+    /// status atomically (SQLite: in the same transaction; DynamoDB: folded
+    /// from the table's stream, each batch of changes once), so duplicate and
+    /// concurrent deliveries, and a crash between two writes, leave them exact.
     async fn count(&self, status: Status) -> Result<u64, BackendError>;
+
+    /// The count of every status, in [`Status::ALL`]'s order, as
+    /// [`Self::count`] gives each: a backend that keeps them together
+    /// reads them once (a dashboard's snapshot asks for all three).
+    async fn counts(&self) -> Result<Vec<(Status, u64)>, BackendError> {
+        let mut counts = Vec::with_capacity(Status::ALL.len());
+        for status in Status::ALL {
+            counts.push((status, self.count(status).await?));
+        }
+        Ok(counts)
+    }
 
     /// The oldest `pending` message's id, which holds when it was created
     /// ([`MessageId::time`]): how long the oldest unfinished message has

@@ -21,7 +21,6 @@ pub mod accessibility;
 pub mod attacks;
 pub mod backends;
 pub mod browser;
-pub mod conflicts;
 pub mod failing;
 pub mod faults;
 pub mod moto;

@@ -17,13 +17,8 @@ pub fn endpoint() -> String {
 
 /// An AWS configuration aimed at the emulator, with dummy credentials.
 pub async fn sdk_config() -> SdkConfig {
-    sdk_config_at(&endpoint()).await
-}
-
-/// The same, aimed at `url` instead (a proxy in front of the emulator).
-pub async fn sdk_config_at(url: &str) -> SdkConfig {
     aws_config::defaults(BehaviorVersion::latest())
-        .endpoint_url(url)
+        .endpoint_url(endpoint())
         .region(Region::new("us-east-1"))
         .credentials_provider(Credentials::new("test", "test", None, None, "testkit"))
         .load()
@@ -122,21 +117,20 @@ pub async fn drop_index(fresh: &Fresh, index: &str) {
         .unwrap_or_else(|error| panic!("cannot drop index {index}: {error:?}"));
 }
 
-/// Deletes every status counter of `fresh`'s table: the table as a release
-/// made before the counters would have left it.
-pub async fn forget_counters(fresh: &Fresh) {
+/// Makes the table look as an earlier version left it: no status counts
+/// folded from its stream yet, and, for each of `counters`, the counter item
+/// that version kept in its transactions (none: a version before counters).
+pub async fn as_an_earlier_version_left_it(fresh: &Fresh, counters: &[(&str, u64)]) {
     let client = aws_sdk_dynamodb::Client::new(&fresh.sdk);
+    let s = aws_sdk_dynamodb::types::AttributeValue::S;
     let scanned = client
         .scan()
         .table_name(&fresh.table)
         .filter_expression("begins_with(id, :counter)")
-        .expression_attribute_values(
-            ":counter",
-            aws_sdk_dynamodb::types::AttributeValue::S("status-count#".to_owned()),
-        )
+        .expression_attribute_values(":counter", s("status-count".to_owned()))
         .send()
         .await
-        .unwrap_or_else(|error| panic!("cannot scan for counters: {error:?}"));
+        .unwrap_or_else(|error| panic!("cannot scan for counts: {error:?}"));
     for item in scanned.items.unwrap_or_default() {
         let id = item.get("id").cloned().expect("an item has its key");
         client
@@ -145,6 +139,38 @@ pub async fn forget_counters(fresh: &Fresh) {
             .key("id", id)
             .send()
             .await
-            .unwrap_or_else(|error| panic!("cannot delete a counter: {error:?}"));
+            .unwrap_or_else(|error| panic!("cannot delete the counts: {error:?}"));
     }
+    for (status, count) in counters {
+        client
+            .put_item()
+            .table_name(&fresh.table)
+            .item("id", s(format!("status-count#{status}#00")))
+            .item(
+                "count",
+                aws_sdk_dynamodb::types::AttributeValue::N(count.to_string()),
+            )
+            .send()
+            .await
+            .unwrap_or_else(|error| panic!("cannot write an old counter: {error:?}"));
+    }
+}
+
+/// The checkpoints the status counts' item holds (each stream shard's last
+/// record folded), as a consistent read finds them: where the folds stand.
+pub async fn counts_checkpoints(fresh: &Fresh) -> String {
+    let item = aws_sdk_dynamodb::Client::new(&fresh.sdk)
+        .get_item()
+        .table_name(&fresh.table)
+        .key(
+            "id",
+            aws_sdk_dynamodb::types::AttributeValue::S("status-counts".to_owned()),
+        )
+        .consistent_read(true)
+        .send()
+        .await
+        .unwrap_or_else(|error| panic!("cannot read the counts item: {error:?}"))
+        .item
+        .unwrap_or_else(|| panic!("no counts item in {}", fresh.table));
+    format!("{:?}", item.get("checkpoints"))
 }

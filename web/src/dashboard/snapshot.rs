@@ -245,8 +245,8 @@ impl PipelineSnapshot {
 
     async fn count(&self) -> Result<Counts, BackendError> {
         let mut counts = Counts::new();
-        for status in Status::ALL {
-            counts.insert(status.as_str(), self.backends.store.count(status).await?);
+        for (status, count) in self.backends.store.counts().await? {
+            counts.insert(status.as_str(), count);
         }
         Ok(counts)
     }

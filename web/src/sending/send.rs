@@ -193,8 +193,7 @@ async fn may_refuse(backends: &Backends, under: Option<UnderKey<'_>>) -> MayRefu
 
 /// Records and enqueues `messages` (a [`super::plan::SendPlan`]'s): one with
 /// a conditional create and a single send, several with the backends' batch
-/// calls (DynamoDB TransactWriteItems of 25 messages with their counters, SQS
-/// SendMessageBatch). The one place that tells one from several. It runs in
+/// calls (a conditional DynamoDB PutItem each, SQS SendMessageBatch). The one place that tells one from several. It runs in
 /// the task its caller started ([`uncancellable`]), never in one of its own.
 pub async fn send_planned(
     backends: &Backends,

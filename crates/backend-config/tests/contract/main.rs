@@ -58,7 +58,6 @@ async fn bodies_of(queue: &Arc<dyn Queue>, max: u32, wait: Duration) -> Vec<Stri
         .collect()
 }
 
-mod conflicts;
 mod fifo;
 mod idempotency;
 mod lifecycle;

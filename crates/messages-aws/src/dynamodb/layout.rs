@@ -42,8 +42,10 @@
 //! (`scripts/bench` measures it from the requests the binaries really make.)
 //!
 //! # Other items
-//! The table also holds the status counters (`counters.rs`), keyed
-//! `status-count#<status>#<shard>`, one item per periodic task of `cron.yaml`, keyed
+//! The table also holds the status counts and the stream's checkpoints
+//! (`stream_counts.rs`), keyed `status-counts` (and, from earlier versions,
+//! the counters `old_counters.rs` reads once, keyed
+//! `status-count#<status>#<shard>`), one item per periodic task of `cron.yaml`, keyed
 //! `periodic-task#<name>`, with the time of the task's latest claimed run (the
 //! scheduler's leader election, per run), the idempotency keys (`keys.rs`),
 //! keyed `idempotency-key#<key>`, and the operator's sessions

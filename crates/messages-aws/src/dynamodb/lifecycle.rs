@@ -3,22 +3,54 @@
 
 use super::*;
 
+/// Creates of one burst in flight at once.
+const CREATES_AT_ONCE: usize = 25;
+
+/// Keeps the first error of a burst's creates.
+fn note_error(
+    first: &mut Option<BackendError>,
+    done: Result<Result<(), BackendError>, tokio::task::JoinError>,
+) {
+    let error = match done {
+        Ok(Ok(())) => return,
+        Ok(Err(error)) => error,
+        Err(stopped) => BackendError::new("creating a burst's messages", stopped),
+    };
+    first.get_or_insert(error);
+}
+
 #[async_trait]
 impl MessageLifecycle for DynamoStore {
     async fn create(&self, message: &Message) -> Result<(), BackendError> {
-        let items = vec![
-            self.put_new(message)?,
-            adjust(&self.table, message.status, counter_shard(message.id), 1)?,
-        ];
-        match transact(&self.client, items).await? {
-            Transacted::Applied => Ok(()),
-            // The SDK retries a transaction whose answer was lost; the retry
-            // then finds the item its first try wrote. That one is ours.
-            Transacted::Refused if self.get(message.id).await?.as_ref() == Some(message) => Ok(()),
-            Transacted::Refused => Err(BackendError::new(
-                "DynamoDB TransactWriteItems",
-                format!("a message with id {} exists already", message.id),
-            )),
+        let put = self
+            .client
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(to_item(message)))
+            .condition_expression("attribute_not_exists(id)")
+            .send()
+            .await;
+        // After the write: a count that follows folds it in.
+        self.stream.changed();
+        match put {
+            Ok(_) => Ok(()),
+            // The SDK retries a write whose answer was lost; the retry then
+            // finds the item its first try wrote. That one is ours.
+            Err(error)
+                if error
+                    .as_service_error()
+                    .is_some_and(|error| error.is_conditional_check_failed_exception()) =>
+            {
+                if self.get(message.id).await?.as_ref() == Some(message) {
+                    Ok(())
+                } else {
+                    Err(BackendError::new(
+                        "DynamoDB PutItem",
+                        format!("a message with id {} exists already", message.id),
+                    ))
+                }
+            }
+            Err(error) => Err(BackendError::new("DynamoDB PutItem", error)),
         }
     }
 
@@ -39,7 +71,9 @@ impl MessageLifecycle for DynamoStore {
     async fn finish(&self, id: MessageId, outcome: &Outcome) -> Result<Transition, BackendError> {
         let status = Status::from(outcome.status);
         let mut set = "SET #status = :final, #status_shard = :final_shard, attempts = :attempts, updated_at = :at".to_owned();
-        let mut update = Update::builder()
+        let mut update = self
+            .client
+            .update_item()
             .table_name(&self.table)
             .key("id", s(id))
             .condition_expression("#status = :pending")
@@ -68,14 +102,11 @@ impl MessageLifecycle for DynamoStore {
             // A success clears the error of an earlier failed attempt.
             None => update.update_expression(format!("{set} REMOVE #error")),
         };
-        let shard = counter_shard(id);
-        let items = vec![
-            transact_update(update)?,
-            adjust(&self.table, Status::Pending, shard, -1)?,
-            adjust(&self.table, status, shard, 1)?,
-        ];
-        self.transition_after_transaction(id, transact(&self.client, items).await?)
-            .await
+        // One write, which answers with the item as it is now: the count
+        // follows from the table's stream (`stream_counts.rs`).
+        let result = update.return_values(ReturnValue::AllNew).send().await;
+        self.stream.changed();
+        self.transition_after(id, result).await
     }
 
     async fn record_attempt(
@@ -133,38 +164,25 @@ impl MessageLifecycle for DynamoStore {
     }
 
     async fn create_batch(&self, messages: &[Message]) -> Result<(), BackendError> {
-        // One transaction per 25 messages: their items and their counters
-        // (one update per status and shard among them), at most 50 of the
-        // 100 items a transaction takes.
-        for chunk in messages.chunks(25) {
-            let mut deltas: BTreeMap<(&'static str, u8), (Status, i64)> = BTreeMap::new();
-            let mut items = Vec::with_capacity(chunk.len() * 2);
-            for message in chunk {
-                items.push(self.put_new(message)?);
-                deltas
-                    .entry((message.status.as_str(), counter_shard(message.id)))
-                    .or_insert((message.status, 0))
-                    .1 += 1;
+        // Each message with its own conditional put, [`CREATES_AT_ONCE`] in
+        // flight: the same write units as a `BatchWriteItem` (one per
+        // message), and, unlike it, a put never overwrites a message that
+        // exists, so a final status never flips back to `pending`.
+        let mut creates = tokio::task::JoinSet::new();
+        let mut first_error = None;
+        for message in messages {
+            if creates.len() >= CREATES_AT_ONCE
+                && let Some(done) = creates.join_next().await
+            {
+                note_error(&mut first_error, done);
             }
-            for ((_, shard), (status, delta)) in deltas {
-                items.push(adjust(&self.table, status, shard, delta)?);
-            }
-            if let Transacted::Refused = transact(&self.client, items).await? {
-                // A retry of a transaction whose answer was lost finds its
-                // own items: then it is done.
-                let ids: Vec<MessageId> = chunk.iter().map(|message| message.id).collect();
-                let found = self.get_many(&ids).await?;
-                if found.len() != chunk.len()
-                    || !chunk.iter().all(|message| found.contains(message))
-                {
-                    return Err(BackendError::new(
-                        "DynamoDB TransactWriteItems",
-                        "a message of the batch exists already",
-                    ));
-                }
-            }
+            let (store, message) = (self.clone(), message.clone());
+            creates.spawn(async move { store.create(&message).await });
         }
-        Ok(())
+        while let Some(done) = creates.join_next().await {
+            note_error(&mut first_error, done);
+        }
+        first_error.map_or(Ok(()), Err)
     }
 
     async fn get_many(&self, ids: &[MessageId]) -> Result<Vec<Message>, BackendError> {

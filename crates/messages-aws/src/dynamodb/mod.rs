@@ -13,19 +13,21 @@
 //! changed status and left the index partition.
 
 mod batch_get;
-mod counters;
 mod fan_out;
 mod item;
 mod keys;
 mod layout;
 mod lifecycle;
+mod old_counters;
 mod operator_actions;
 mod reads;
 mod run_claims;
 mod sessions;
+mod stream_counts;
 mod sweeping;
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
+use std::sync::Arc;
 
 use async_trait::async_trait;
 use aws_sdk_dynamodb::Client;
@@ -34,12 +36,9 @@ use aws_sdk_dynamodb::error::SdkError;
 use aws_sdk_dynamodb::operation::query::builders::QueryFluentBuilder;
 use aws_sdk_dynamodb::operation::update_item::builders::UpdateItemFluentBuilder;
 use aws_sdk_dynamodb::operation::update_item::{UpdateItemError, UpdateItemOutput};
-use aws_sdk_dynamodb::types::{
-    AttributeValue, Delete, Put, ReturnValue, Select, TransactWriteItem, Update,
-};
+use aws_sdk_dynamodb::types::{AttributeValue, ReturnValue, Select};
 use chrono::{DateTime, Utc};
 
-use counters::{Transacted, adjust, counter_shard, transact};
 use fan_out::{Order, ReadOn, ids_of_every_shard};
 use item::{Item, from_item, history, s, time, to_item};
 pub use keys::EXPIRES_AT;
@@ -54,20 +53,27 @@ use messages::{
     StatusStore, SweeperQueries, Transition,
 };
 pub use sessions::DynamoSessions;
+pub use stream_counts::fold_in_background;
 
 /// A DynamoDB table of messages.
 #[derive(Debug, Clone)]
 pub struct DynamoStore {
     client: Client,
+    /// The table's stream, which the status counts are folded from.
+    streams: aws_sdk_dynamodbstreams::Client,
     table: String,
+    /// What the store remembers of the table's stream.
+    stream: Arc<stream_counts::StreamCache>,
 }
 
 impl DynamoStore {
-    /// Uses `client` for the table named `table`.
-    pub fn new(client: Client, table: impl Into<String>) -> Self {
+    /// The table named `table`, through clients made from `config`.
+    pub fn new(config: &aws_config::SdkConfig, table: impl Into<String>) -> Self {
         Self {
-            client,
+            client: Client::new(config),
+            streams: aws_sdk_dynamodbstreams::Client::new(config),
             table: table.into(),
+            stream: Arc::default(),
         }
     }
 }
@@ -98,16 +104,6 @@ fn with_event(request: UpdateItemFluentBuilder, event: &Event) -> UpdateItemFlue
         .expression_attribute_values(":event", history(std::slice::from_ref(event)))
 }
 
-/// `update` as an item of a transaction.
-fn transact_update(
-    update: aws_sdk_dynamodb::types::builders::UpdateBuilder,
-) -> Result<TransactWriteItem, BackendError> {
-    let update = update
-        .build()
-        .map_err(|error| BackendError::new("building a DynamoDB update", error))?;
-    Ok(TransactWriteItem::builder().update(update).build())
-}
-
 /// How many events the item `attributes` holds in its timeline.
 fn history_len(attributes: Option<&Item>) -> usize {
     match attributes.and_then(|item| item.get("history")) {
@@ -135,21 +131,24 @@ impl DynamoStore {
         result: UpdateResult,
     ) -> Result<Transition, BackendError> {
         match result {
-            // Every update asks for ALL_NEW, so an applied one returns the item.
-            Ok(output) => match output.attributes {
-                Some(item) => {
-                    let mut message = from_item(&item)?;
-                    self.keep_history_bounded(&mut message).await;
-                    Ok(Transition::Applied(message))
-                }
-                None => Err(BackendError::new(
-                    "DynamoDB UpdateItem",
-                    "the update was applied but DynamoDB returned no item",
-                )),
-            },
+            Ok(output) => Ok(Transition::Applied(self.written(output).await?)),
             Err(error) if condition_failed(&error) => self.explain_condition_failure(id).await,
             Err(error) => Err(BackendError::new("DynamoDB UpdateItem", error)),
         }
+    }
+
+    /// The message an applied update wrote: every update of a message asks
+    /// for ALL_NEW, so DynamoDB returns it, and no read follows.
+    async fn written(&self, output: UpdateItemOutput) -> Result<Message, BackendError> {
+        let Some(item) = output.attributes else {
+            return Err(BackendError::new(
+                "DynamoDB UpdateItem",
+                "the update was applied but DynamoDB returned no item",
+            ));
+        };
+        let mut message = from_item(&item)?;
+        self.keep_history_bounded(&mut message).await;
+        Ok(message)
     }
 
     /// A Query on `index` whose partition key `attribute` equals `value`,
@@ -246,83 +245,60 @@ impl DynamoStore {
         })
     }
 
-    /// Sets the counters of a table made before them, from its status index:
-    /// for each status with no counter at all, the messages of each index
-    /// shard go to the counter of the same number (only a status's sum
-    /// means anything). A status with any counter has been counted by
-    /// live writes already and is left alone. `web provision` runs it; run
-    /// that before the version with counters takes traffic. Returns how
-    /// many counters it set.
-    pub async fn fill_missing_counters(&self) -> Result<usize, BackendError> {
-        let mut set = 0;
+    /// Starts the status counts the table's stream is folded into
+    /// (`stream_counts.rs`), unless they are started: with the counts the
+    /// table holds now. A table made by a version that kept counters in its
+    /// transactions (`old_counters.rs`) gives their sums; one made before
+    /// those, the sizes of its status index's shards; a new one, zero, and
+    /// then every record of the stream is folded. Counts that are not zero
+    /// are dated, and the records made in or before that second are not
+    /// folded. The first fold runs it, and `web provision`; a change made
+    /// later in the second it runs is missed (deploy/README.md).
+    /// Returns the counts it started with, if it did.
+    pub async fn start_stream_counts(&self) -> Result<Option<HashMap<Status, u64>>, BackendError> {
+        if self.counts_started().await? {
+            return Ok(None);
+        }
+        let started = Utc::now().timestamp();
+        let mut counts = HashMap::new();
         for status in Status::ALL {
-            if !counters::present(&self.client, &self.table, status)
-                .await?
-                .is_empty()
-            {
-                continue;
-            }
-            for shard in 0..SHARDS {
-                let mut count = 0u64;
-                let mut start = None;
-                loop {
-                    let output = self
-                        .query_index(
-                            INDEX_BY_STATUS,
-                            STATUS_SHARD,
-                            status_key(status, shard),
-                            None,
-                        )
-                        .select(Select::Count)
-                        .set_exclusive_start_key(start)
-                        .send()
-                        .await
-                        .map_err(|error| BackendError::new("DynamoDB Query", error))?;
-                    count += u64::try_from(output.count).unwrap_or(0);
-                    start = output.last_evaluated_key.filter(|key| !key.is_empty());
-                    if start.is_none() {
-                        break;
-                    }
-                }
-                // No counter is a count of zero: nothing to write.
-                if count > 0 {
-                    counters::set_missing(&self.client, &self.table, status, shard, count).await?;
-                    set += 1;
+            let count = if old_counters::present(&self.client, &self.table, status).await? {
+                old_counters::read(&self.client, &self.table, status).await?
+            } else {
+                self.index_count(status).await?
+            };
+            counts.insert(status, count);
+        }
+        let dated = counts.values().any(|count| *count > 0).then_some(started);
+        Ok(self.start_counts(&counts, dated).await?.then_some(counts))
+    }
+
+    /// How many messages of `status` the status index holds, shard by shard.
+    async fn index_count(&self, status: Status) -> Result<u64, BackendError> {
+        let mut count = 0u64;
+        for shard in 0..SHARDS {
+            let mut start = None;
+            loop {
+                let output = self
+                    .query_index(
+                        INDEX_BY_STATUS,
+                        STATUS_SHARD,
+                        status_key(status, shard),
+                        None,
+                    )
+                    .select(Select::Count)
+                    .set_exclusive_start_key(start)
+                    .send()
+                    .await
+                    .map_err(|error| BackendError::new("DynamoDB Query", error))?;
+                count += u64::try_from(output.count).unwrap_or(0);
+                start = output.last_evaluated_key.filter(|key| !key.is_empty());
+                if start.is_none() {
+                    break;
                 }
             }
         }
-        Ok(set)
-    }
-
-    /// A message's item as a conditional put of a new item, for a transaction.
-    fn put_new(&self, message: &Message) -> Result<TransactWriteItem, BackendError> {
-        let put = Put::builder()
-            .table_name(&self.table)
-            .set_item(Some(to_item(message)))
-            .condition_expression("attribute_not_exists(id)")
-            .build()
-            .map_err(|error| BackendError::new("building a DynamoDB put", error))?;
-        Ok(TransactWriteItem::builder().put(put).build())
-    }
-
-    /// What a transaction that changed message `id` did: applied (the
-    /// message as it is now, read consistently, since a transaction returns
-    /// no item), or refused by its condition (why, from the record).
-    async fn transition_after_transaction(
-        &self,
-        id: MessageId,
-        transacted: Transacted,
-    ) -> Result<Transition, BackendError> {
-        match transacted {
-            Transacted::Applied => match self.get(id).await? {
-                Some(mut message) => {
-                    self.keep_history_bounded(&mut message).await;
-                    Ok(Transition::Applied(message))
-                }
-                None => Ok(Transition::NotFound),
-            },
-            Transacted::Refused => self.explain_condition_failure(id).await,
-        }
+        Ok(count)
     }
 
     /// After a conditional write lost, says why: gone, or already final.

@@ -10,7 +10,9 @@ impl OperatorActions for DynamoStore {
         id: MessageId,
         at: DateTime<Utc>,
     ) -> Result<Option<Message>, BackendError> {
-        let update = Update::builder()
+        let result = self
+            .client
+            .update_item()
             .table_name(&self.table)
             .key("id", s(id))
             // The entry moves back to the pending shard of the same number.
@@ -31,41 +33,41 @@ impl OperatorActions for DynamoStore {
             .expression_attribute_values(":zero", AttributeValue::N("0".to_owned()))
             .expression_attribute_values(":one", AttributeValue::N("1".to_owned()))
             .expression_attribute_values(":no_events", AttributeValue::L(Vec::new()))
-            .expression_attribute_values(":event", history(&[Event::Retried { at }]));
-        let shard = counter_shard(id);
-        let items = vec![
-            transact_update(update)?,
-            adjust(&self.table, Status::Fail, shard, -1)?,
-            adjust(&self.table, Status::Pending, shard, 1)?,
-        ];
-        match transact(&self.client, items).await? {
-            Transacted::Applied => match self
-                .transition_after_transaction(id, Transacted::Applied)
-                .await?
-            {
-                Transition::Applied(message) => Ok(Some(message)),
-                _ => Ok(None),
-            },
-            Transacted::Refused => Ok(None),
+            .expression_attribute_values(":event", history(&[Event::Retried { at }]))
+            .return_values(ReturnValue::AllNew)
+            .send()
+            .await;
+        self.stream.changed();
+        match result {
+            Ok(output) => Ok(Some(self.written(output).await?)),
+            // Not failed (or gone): nothing to retry.
+            Err(error) if condition_failed(&error) => Ok(None),
+            Err(error) => Err(BackendError::new("DynamoDB UpdateItem", error)),
         }
     }
 
     async fn delete_failed(&self, id: MessageId) -> Result<bool, BackendError> {
-        let delete = Delete::builder()
+        let deleted = self
+            .client
+            .delete_item()
             .table_name(&self.table)
             .key("id", s(id))
             .condition_expression("#status = :fail")
             .expression_attribute_names("#status", "status")
             .expression_attribute_values(":fail", s(Status::Fail.as_str()))
-            .build()
-            .map_err(|error| BackendError::new("building a DynamoDB delete", error))?;
-        let items = vec![
-            TransactWriteItem::builder().delete(delete).build(),
-            adjust(&self.table, Status::Fail, counter_shard(id), -1)?,
-        ];
-        Ok(matches!(
-            transact(&self.client, items).await?,
-            Transacted::Applied
-        ))
+            .send()
+            .await;
+        self.stream.changed();
+        match deleted {
+            Ok(_) => Ok(true),
+            Err(error)
+                if error
+                    .as_service_error()
+                    .is_some_and(|error| error.is_conditional_check_failed_exception()) =>
+            {
+                Ok(false)
+            }
+            Err(error) => Err(BackendError::new("DynamoDB DeleteItem", error)),
+        }
     }
 }

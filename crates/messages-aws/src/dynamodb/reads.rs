@@ -78,8 +78,16 @@ impl DashboardReads for DynamoStore {
     }
 
     async fn count(&self, status: Status) -> Result<u64, BackendError> {
-        // The status's counters (`counters.rs`): one BatchGetItem.
-        counters::read(&self.client, &self.table, status).await
+        // Folded from the table's stream (`stream_counts.rs`): the changes
+        // not yet folded first, then one GetItem.
+        self.fold_for_a_count().await?;
+        self.folded_count(status).await
+    }
+
+    async fn counts(&self) -> Result<Vec<(Status, u64)>, BackendError> {
+        // One fold and one GetItem for the three: they are one item.
+        self.fold_for_a_count().await?;
+        self.folded_counts().await
     }
 
     async fn oldest_pending(&self) -> Result<Option<MessageId>, BackendError> {
