@@ -13,6 +13,9 @@ pub const DOLLARS_PER_MILLION_READ_UNITS: f64 = 0.125;
 /// SQS standard queue: per million requests, each 64 KB chunk of a payload
 /// one request (the free first million a month left out).
 pub const DOLLARS_PER_MILLION_SQS_REQUESTS: f64 = 0.40;
+/// DynamoDB Streams: per million streams read request units (one per
+/// `GetRecords` call; $0.02 per 100,000).
+pub const DOLLARS_PER_MILLION_STREAM_READS: f64 = 0.20;
 /// The sustained rate at which the busiest key is judged, in messages a
 /// second. The report's text says "10,000" with it.
 pub const JUDGED_RATE: f64 = 10_000.0;
@@ -29,6 +32,8 @@ pub struct Cost {
     pub reads: f64,
     /// SQS requests as billed.
     pub sqs: f64,
+    /// DynamoDB Streams' `GetRecords` calls (the status counts' folds).
+    pub streams: f64,
 }
 
 impl Cost {
@@ -40,12 +45,13 @@ impl Cost {
             reads: phase.usage.read_units() / messages * DOLLARS_PER_MILLION_READ_UNITS,
             sqs: phase.usage.sqs_billed_requests as f64 / messages
                 * DOLLARS_PER_MILLION_SQS_REQUESTS,
+            streams: phase.usage.stream_reads as f64 / messages * DOLLARS_PER_MILLION_STREAM_READS,
         }
     }
 
     /// All of it.
     pub fn total(self) -> f64 {
-        self.writes + self.reads + self.sqs
+        self.writes + self.reads + self.sqs + self.streams
     }
 }
 

@@ -96,6 +96,13 @@ impl Model {
         self.usage.sqs_billed_requests += payload.div_ceil(CHUNK).max(1);
     }
 
+    /// Counts a DynamoDB Streams request: `GetRecords` is billed.
+    pub fn stream_request(&mut self, operation: &str) {
+        if operation == "GetRecords" {
+            self.usage.stream_reads += 1;
+        }
+    }
+
     /// The shadow's key for the item whose table key is in `key`, or none if
     /// `key` lacks a key attribute.
     fn shadow_key(&self, key: &Item) -> Option<String> {

@@ -19,6 +19,8 @@ use crate::proxy::{Answer, Call, Forwarding, Link, Observer};
 const DYNAMODB: &str = "DynamoDB_20120810.";
 /// SQS's, with its JSON protocol, with this.
 const SQS: &str = "AmazonSQS.";
+/// The `X-Amz-Target` prefix of DynamoDB Streams' operations.
+const STREAMS: &str = "DynamoDBStreams_20120810.";
 
 /// One model shared by the proxies of the web and the worker.
 #[derive(Debug)]
@@ -53,6 +55,8 @@ impl CapacityObserver {
             let answer = link.send(&call).await?;
             if target.starts_with(SQS) {
                 self.model().sqs_request(call.body.len(), answer.body.len());
+            } else if let Some(operation) = target.strip_prefix(STREAMS) {
+                self.model().stream_request(operation);
             }
             return Ok(answer);
         };

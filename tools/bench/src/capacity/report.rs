@@ -117,14 +117,16 @@ fn busiest(phase: &Phase) -> (String, String) {
     (shown.join("; "), at_rate)
 }
 
-/// Dollars per million messages: DynamoDB writes + reads + SQS = total.
+/// Dollars per million messages: DynamoDB writes + reads + SQS + streams
+/// = total.
 fn dollars(phase: &Phase) -> String {
     let cost = Cost::of(phase);
     format!(
-        "${:.2} + ${:.2} + ${:.2} = **${:.2}**",
+        "${:.2} + ${:.2} + ${:.2} + ${:.2} = **${:.2}**",
         cost.writes,
         cost.reads,
         cost.sqs,
+        cost.streams,
         cost.total()
     )
 }
@@ -240,6 +242,17 @@ pub fn markdown(results: &CapacityResults) -> String {
             )
         },
     );
+    row(
+        &mut text,
+        "DynamoDB Streams reads (`GetRecords`, the counts' folds)",
+        phases,
+        |phase| {
+            format!(
+                "{:.3}",
+                phase.usage.stream_reads as f64 / phase.messages as f64
+            )
+        },
+    );
     row(&mut text, "DynamoDB write units", phases, |phase| {
         write_units(&phase.usage, phase.messages as f64)
     });
@@ -268,7 +281,7 @@ pub fn markdown(results: &CapacityResults) -> String {
     );
     row(
         &mut text,
-        "dollars per million messages: DynamoDB writes + reads + SQS",
+        "dollars per million messages: DynamoDB writes + reads + SQS + streams",
         phases,
         dollars,
     );

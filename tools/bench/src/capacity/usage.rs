@@ -72,6 +72,9 @@ pub struct Usage {
     pub read_units: BTreeMap<String, f64>,
     /// SQS requests as billed: one per 64 KB chunk of each request's payload.
     pub sqs_billed_requests: u64,
+    /// DynamoDB Streams `GetRecords` calls: each is billed as one streams
+    /// read request unit (its other calls are not billed).
+    pub stream_reads: u64,
     /// DynamoDB writes refused for another reason than a failed condition
     /// (a throttle, a bad request): not charged, and counted in case.
     pub rejected_writes: u64,
