@@ -95,7 +95,7 @@ fn not_queued(ids: &[MessageId]) -> String {
 /// Why a send's outcome is open, when its key's claim did not answer
 /// whether its records may be marked `fail`.
 pub const KEY_SILENT: &str =
-    "the queue did not confirm the job, and the Idempotency-Key's claim could not be read";
+    "the queue did not confirm the job, and the Idempotency-Key's claim could not be checked";
 /// Why a send's outcome is open, when its record could not be confirmed.
 pub const STORE_SILENT: &str = "the status store did not answer";
 /// Why a send's outcome is open, when its job and its mark both went unconfirmed.
