@@ -421,8 +421,7 @@ impl DynamoStore {
                 checkpoints.insert(shard.id.clone(), DONE.to_owned());
             }
         }
-        let checkpoints_now = checkpoints;
-        self.forget_gone_shards(&checkpoints_now, &listed).await
+        self.forget_gone_shards(&checkpoints, &listed).await
     }
 
     /// Folds one shard from `checkpoint` (its start when `None`): reads up
