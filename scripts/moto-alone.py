@@ -27,9 +27,9 @@ dynamodb.create_table(
     BillingMode="PAY_PER_REQUEST",
     AttributeDefinitions=[
         {"AttributeName": attribute, "AttributeType": "S"}
-        for attribute in ("id", "shard", "status_shard")
+        for attribute in ("shard", "id", "status_shard")
     ],
-    KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
+    KeySchema=[{"AttributeName": "shard", "KeyType": "HASH"}, {"AttributeName": "id", "KeyType": "RANGE"}],
     GlobalSecondaryIndexes=[
         {
             "IndexName": index,
@@ -39,7 +39,7 @@ dynamodb.create_table(
             ],
             "Projection": {"ProjectionType": "KEYS_ONLY"},
         }
-        for index, partition in (("newest_by_shard", "shard"), ("status_by_shard", "status_shard"))
+        for index, partition in (("status_by_shard", "status_shard"),)
     ],
 )
 queue_url = sqs.create_queue(QueueName=name)["QueueUrl"]

@@ -199,7 +199,7 @@ def test_stack_name_and_stack_outputs_together_are_refused(tmp_path):
 GOOD = {
     "QueueURL": "https://sqs.us-east-1.amazonaws.com/123456789012/messages-queue",
     "QueueName": "messages-queue",
-    "TableName": "messages-table",
+    "TableName": "messages-store",
 }
 
 

@@ -92,7 +92,7 @@ def names() -> dict[str, str]:
         "WORKER_ENV": f"{app}-worker",
         "QUEUE_NAME": f"{app}-queue",
         "DEAD_LETTER_QUEUE_NAME": f"{app}-queue-dlq",
-        "TABLE_NAME": f"{app}-table",
+        "TABLE_NAME": f"{app}-store",
     }
 
 

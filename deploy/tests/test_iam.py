@@ -352,7 +352,7 @@ EXAMPLE = {
     "ENVIRONMENT_NAME": "messages-worker",
     "DEAD_LETTER_QUEUE_NAME": "messages-queue-dlq",
     "QUEUE_NAME": "messages-queue",
-    "TABLE_NAME": "messages-table",
+    "TABLE_NAME": "messages-store",
 }
 
 
@@ -390,7 +390,7 @@ def test_the_platforms_permissions_are_never_wider_than_aws_grants_them(role):
 STACK = "arn:aws:cloudformation:REGION:ACCOUNT_ID:stack/STACK_NAME/*"
 STACK_RESOURCES = {
     "sqs": {"arn:aws:sqs:REGION:ACCOUNT_ID:STACK_NAME-queue*"},
-    "dynamodb": {"arn:aws:dynamodb:REGION:ACCOUNT_ID:table/STACK_NAME-table"},
+    "dynamodb": {"arn:aws:dynamodb:REGION:ACCOUNT_ID:table/STACK_NAME-store"},
     "cloudwatch": {"arn:aws:cloudwatch:REGION:ACCOUNT_ID:alarm:STACK_NAME-*"},
     "sns": {"arn:aws:sns:REGION:ACCOUNT_ID:STACK_NAME-alarms"},
     "cloudformation": {STACK},

@@ -244,7 +244,7 @@ def test_the_stack_outputs_the_queue_and_the_table(stack, suffix, request):
     assert outputs["DeadLetterQueueURL"].rsplit("/", 1)[-1] == f"{name}-queue-dlq{suffix}", (
         f"DeadLetterQueueURL {outputs['DeadLetterQueueURL']!r} does not end in <stack>-queue-dlq{suffix}"
     )
-    assert outputs["TableName"] == f"{name}-table", f"TableName {outputs['TableName']!r} is not <stack>-table"
+    assert outputs["TableName"] == f"{name}-store", f"TableName {outputs['TableName']!r} is not <stack>-store"
 
 
 def test_the_queue_redrives_to_the_dead_letter_queue_after_10_receives(app_stack, moto_endpoint):
@@ -328,9 +328,13 @@ def test_the_table_has_the_keys_and_indexes_the_apps_query(app_stack, moto_endpo
     table = stackkit.client(moto_endpoint, "dynamodb").describe_table(TableName=app_stack["outputs"]["TableName"])[
         "Table"
     ]
-    assert table["KeySchema"] == [{"AttributeName": "id", "KeyType": "HASH"}], f"key schema {table['KeySchema']}"
+    # Messages are keyed by shard and id: the newest are listed from the table itself.
+    assert table["KeySchema"] == [
+        {"AttributeName": "shard", "KeyType": "HASH"},
+        {"AttributeName": "id", "KeyType": "RANGE"},
+    ], f"key schema {table['KeySchema']}"
     attributes = {a["AttributeName"]: a["AttributeType"] for a in table["AttributeDefinitions"]}
-    assert attributes == {"id": "S", "shard": "S", "status_shard": "S"}, f"attributes {attributes}"
+    assert attributes == {"id": "S", "shard": "S", "status_shard": "S", "group_shard": "S"}, f"attributes {attributes}"
     assert table.get("BillingModeSummary", {}).get("BillingMode") == "PAY_PER_REQUEST", (
         f"billing {table.get('BillingModeSummary')}: the table is on demand"
     )
@@ -343,11 +347,11 @@ def test_the_table_has_the_keys_and_indexes_the_apps_query(app_stack, moto_endpo
     # The layout of crates/messages-aws/src/dynamodb/layout.rs: lists spread
     # over shards, and no index copies a message's body.
     expected = {
-        "newest_by_shard": ("shard", {"ProjectionType": "KEYS_ONLY"}),
         "status_by_shard": (
             "status_shard",
             {"ProjectionType": "INCLUDE", "NonKeyAttributes": ["updated_at", "requeues"]},
         ),
+        "group_by_shard": ("group_shard", {"ProjectionType": "KEYS_ONLY"}),
     }
     indexes = {index["IndexName"]: index for index in table.get("GlobalSecondaryIndexes", [])}
     assert set(indexes) == set(expected), f"indexes {sorted(indexes)}, not {sorted(expected)}"

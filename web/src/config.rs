@@ -35,6 +35,8 @@ pub struct WebConfig {
     pub operator: Operator,
     /// `METRICS_ADDR`: where Prometheus text is served; unset, nowhere.
     pub metrics: Option<std::net::SocketAddr>,
+    /// `COPY_FROM_TABLE`: the table `web copy-messages` copies from.
+    pub copy_from: Option<String>,
 }
 
 impl WebConfig {
@@ -60,6 +62,13 @@ impl WebConfig {
         settings.extend(service::telemetry::settings());
         settings.extend(service::metrics::settings());
         settings.extend(backend_config::settings());
+        settings.push(
+            Setting::new(
+                "COPY_FROM_TABLE",
+                "for `web copy-messages`: the table of an earlier version whose messages are copied into TABLE_NAME",
+            )
+            .accepts("a table name"),
+        );
         settings.extend(Limits::settings(&Limits::default()));
         #[cfg(feature = "operator")]
         settings.extend(Operator::settings());
@@ -79,6 +88,7 @@ impl WebConfig {
             #[cfg(feature = "operator")]
             operator: Operator::from_vars(vars)?,
             metrics: service::metrics::address_from(vars)?,
+            copy_from: vars.var("COPY_FROM_TABLE")?,
         })
     }
 }

@@ -12,6 +12,7 @@
 use std::path::PathBuf;
 
 pub mod traced;
+pub use messages_aws::Copied;
 pub use traced::traced;
 
 use messages::{BackendError, Backends, QueueKind};
@@ -203,6 +204,28 @@ impl BackendConfig {
                 "nothing to provision: QUEUE_URL and TABLE_NAME are not set, so the embedded backend is used, and it creates its files under {} on first use",
                 data_dir.display()
             )]),
+        }
+    }
+
+    /// Copies the messages of `from`, a table an earlier version made, into
+    /// the configured table (`web copy-messages`), saying how far it got
+    /// after each page it read. Only DynamoDB has tables to copy.
+    pub async fn copy_messages(
+        &self,
+        from: &str,
+        progress: impl Fn(&Copied),
+    ) -> Result<Copied, BackendError> {
+        match self {
+            Self::Aws { table_name, .. } => {
+                let sdk = messages_aws::load_config().await?;
+                messages_aws::DynamoStore::new(&sdk, table_name.as_str())
+                    .copy_messages_from(from, progress)
+                    .await
+            }
+            Self::Embedded { .. } => Err(BackendError::new(
+                "copying messages",
+                "QUEUE_URL and TABLE_NAME are not set, so the embedded backend is used: set TABLE_NAME to the table to copy into",
+            )),
         }
     }
 

@@ -30,7 +30,7 @@ use aws_config::{BehaviorVersion, SdkConfig};
 
 pub use dead_letters::SqsDeadLetters;
 pub use dynamodb::{
-    DynamoSessions, DynamoStore, INDEX_BY_GROUP, INDEX_BY_STATUS, INDEX_NEWEST, fold_in_background,
+    Copied, DynamoSessions, DynamoStore, INDEX_BY_GROUP, INDEX_BY_STATUS, fold_in_background,
 };
 pub use provision::provision;
 pub use sqs::SqsQueue;

@@ -5,16 +5,15 @@ use std::time::Duration;
 
 use aws_config::SdkConfig;
 use aws_sdk_dynamodb::types::{
-    AttributeDefinition, BillingMode, CreateGlobalSecondaryIndexAction, GlobalSecondaryIndex,
-    GlobalSecondaryIndexUpdate, KeySchemaElement, KeyType, Projection, ProjectionType,
-    ScalarAttributeType, StreamSpecification, StreamViewType, TableStatus, TimeToLiveSpecification,
-    TimeToLiveStatus,
+    AttributeDefinition, BillingMode, GlobalSecondaryIndex, KeySchemaElement, KeyType, Projection,
+    ProjectionType, ScalarAttributeType, StreamSpecification, StreamViewType, TableStatus,
+    TimeToLiveSpecification, TimeToLiveStatus,
 };
 use aws_sdk_sqs::types::QueueAttributeName;
 
 use super::dynamodb::{
-    EXPIRES_AT, GROUP_SHARD, INDEX_BY_GROUP, INDEX_BY_STATUS, INDEX_NEWEST, SHARD,
-    STATUS_INDEX_COPIES, STATUS_SHARD,
+    EXPIRES_AT, GROUP_SHARD, INDEX_BY_GROUP, INDEX_BY_STATUS, SHARD, STATUS_INDEX_COPIES,
+    STATUS_SHARD,
 };
 use super::queue_name_from_url;
 use crate::DynamoStore;
@@ -219,68 +218,46 @@ fn index(
         .map_err(|error| BackendError::new("building a DynamoDB index", error))
 }
 
-/// Finds the table, or creates it and waits until it is active.
+/// Finds the table, or creates it and waits until it is active. A table
+/// whose keys or indexes are not this version's is refused, unchanged:
+/// DynamoDB cannot change a table's key.
 async fn create_table(
     dynamodb: &aws_sdk_dynamodb::Client,
     table: &str,
 ) -> Result<String, BackendError> {
+    let layout =
+        format!("keyed by {SHARD} and id, with indexes {INDEX_BY_STATUS} and {INDEX_BY_GROUP}");
     match dynamodb.describe_table().table_name(table).send().await {
         Ok(found) => {
-            let indexes: Vec<String> = found
-                .table
-                .and_then(|description| description.global_secondary_indexes)
-                // A table without indexes lists none.
-                .unwrap_or_default()
-                .into_iter()
-                .filter_map(|index| index.index_name)
-                .collect();
-            let missing: Vec<&str> = [INDEX_NEWEST, INDEX_BY_STATUS]
-                .into_iter()
-                .filter(|name| !indexes.iter().any(|index| index == name))
-                .collect();
-            if !missing.is_empty() {
-                return Err(BackendError::new(
-                    "provisioning",
-                    format!(
-                        "table {table} exists but lacks the index(es) {missing:?} (a table made before the sharded layout has `newest` and `by_status` instead): delete it or choose another TABLE_NAME"
-                    ),
-                ));
-            }
-            if indexes.iter().any(|index| index == INDEX_BY_GROUP) {
-                return Ok(format!(
-                    "table {table}: found, with indexes {INDEX_NEWEST}, {INDEX_BY_STATUS} and {INDEX_BY_GROUP}"
-                ));
-            }
-            // The group index came later than the table's first layout: a
-            // table made before it gets it, and keeps its messages.
-            dynamodb
-                .update_table()
-                .table_name(table)
-                .attribute_definitions(string_attribute(GROUP_SHARD)?)
-                .global_secondary_index_updates(
-                    GlobalSecondaryIndexUpdate::builder()
-                        .create(
-                            CreateGlobalSecondaryIndexAction::builder()
-                                .index_name(INDEX_BY_GROUP)
-                                .key_schema(key(GROUP_SHARD, KeyType::Hash)?)
-                                .key_schema(key("id", KeyType::Range)?)
-                                .projection(
-                                    Projection::builder()
-                                        .projection_type(ProjectionType::KeysOnly)
-                                        .build(),
-                                )
-                                .build()
-                                .map_err(|error| {
-                                    BackendError::new("building a DynamoDB index", error)
-                                })?,
-                        )
-                        .build(),
+            let description = found.table.ok_or_else(|| {
+                BackendError::new(
+                    "DynamoDB DescribeTable",
+                    format!("table {table} was found without a description"),
                 )
-                .send()
-                .await
-                .map_err(|error| BackendError::new("DynamoDB UpdateTable", error))?;
-            Ok(format!(
-                "table {table}: found, with indexes {INDEX_NEWEST} and {INDEX_BY_STATUS}; index {INDEX_BY_GROUP} added (it fills in the background)"
+            })?;
+            let keys: Vec<(&str, &KeyType)> = description
+                .key_schema()
+                .iter()
+                .map(|key| (key.attribute_name(), key.key_type()))
+                .collect();
+            let indexes: Vec<&str> = description
+                .global_secondary_indexes()
+                .iter()
+                .filter_map(|index| index.index_name())
+                .collect();
+            let this_version = keys == [(SHARD, &KeyType::Hash), ("id", &KeyType::Range)]
+                && [INDEX_BY_STATUS, INDEX_BY_GROUP]
+                    .iter()
+                    .all(|name| indexes.contains(name));
+            if this_version {
+                return Ok(format!("table {table}: found, {layout}"));
+            }
+            let keys: Vec<&str> = keys.iter().map(|(name, _)| *name).collect();
+            Err(BackendError::new(
+                "provisioning",
+                format!(
+                    "table {table} is keyed by {keys:?} with indexes {indexes:?}, an earlier version's layout; this version needs a table {layout}, and DynamoDB cannot change a table's key. Set TABLE_NAME to a new table's name and run this again, then `web copy-messages` with COPY_FROM_TABLE={table} to bring its messages over (deploy/README.md, \"Coming from the previous layout\"); the earlier table is left as it is"
+                ),
             ))
         }
         Err(error)
@@ -296,8 +273,8 @@ async fn create_table(
                 .attribute_definitions(string_attribute(SHARD)?)
                 .attribute_definitions(string_attribute(STATUS_SHARD)?)
                 .attribute_definitions(string_attribute(GROUP_SHARD)?)
-                .key_schema(key("id", KeyType::Hash)?)
-                .global_secondary_indexes(index(INDEX_NEWEST, SHARD, &[])?)
+                .key_schema(key(SHARD, KeyType::Hash)?)
+                .key_schema(key("id", KeyType::Range)?)
                 .global_secondary_indexes(index(
                     INDEX_BY_STATUS,
                     STATUS_SHARD,
@@ -309,9 +286,7 @@ async fn create_table(
                 .await
                 .map_err(|error| BackendError::new("DynamoDB CreateTable", error))?;
             wait_until_active(dynamodb, table).await?;
-            Ok(format!(
-                "table {table}: created, with indexes {INDEX_NEWEST}, {INDEX_BY_STATUS} and {INDEX_BY_GROUP}"
-            ))
+            Ok(format!("table {table}: created, {layout}"))
         }
         Err(error) => Err(BackendError::new("DynamoDB DescribeTable", error)),
     }
@@ -354,8 +329,6 @@ async fn stream_changes(
             }
         }
         _ => {
-            // A table whose group index is still filling refuses another
-            // change until it is active.
             wait_until_active(dynamodb, table).await?;
             dynamodb
                 .update_table()

@@ -81,79 +81,111 @@ pub async fn fresh_of(kind: QueueKind, max_attempts: u32) -> Fresh {
     }
 }
 
-/// The names of `fresh`'s table's indexes.
-pub async fn table_indexes(fresh: &Fresh) -> Vec<String> {
-    aws_sdk_dynamodb::Client::new(&fresh.sdk)
+/// The key attributes of `table`, in the order of its key schema.
+pub async fn table_keys(sdk: &SdkConfig, table: &str) -> Vec<String> {
+    aws_sdk_dynamodb::Client::new(sdk)
         .describe_table()
-        .table_name(&fresh.table)
+        .table_name(table)
         .send()
         .await
         .expect("describe the table")
         .table
-        .and_then(|table| table.global_secondary_indexes)
+        .map(|table| table.key_schema.unwrap_or_default())
         .unwrap_or_default()
         .into_iter()
-        .filter_map(|index| index.index_name)
+        .map(|key| key.attribute_name)
         .collect()
 }
 
-/// Deletes one of `fresh`'s table's indexes: the table as a release made
-/// before that index would have left it.
-pub async fn drop_index(fresh: &Fresh, index: &str) {
-    let delete = aws_sdk_dynamodb::types::DeleteGlobalSecondaryIndexAction::builder()
-        .index_name(index)
-        .build()
-        .expect("an index name is all a delete needs");
-    aws_sdk_dynamodb::Client::new(&fresh.sdk)
-        .update_table()
-        .table_name(&fresh.table)
-        .global_secondary_index_updates(
-            aws_sdk_dynamodb::types::GlobalSecondaryIndexUpdate::builder()
-                .delete(delete)
-                .build(),
+/// Makes a table named `table` as a version before the table was keyed by
+/// shard (`layout.rs`) made it: keyed by `id` alone, listing through a
+/// `newest_by_shard` index.
+pub async fn a_table_of_an_earlier_layout(sdk: &SdkConfig, table: &str) {
+    use aws_sdk_dynamodb::types::{
+        AttributeDefinition, GlobalSecondaryIndex, KeySchemaElement, KeyType, Projection,
+        ProjectionType, ScalarAttributeType,
+    };
+    let key = |name: &str, key_type| {
+        KeySchemaElement::builder()
+            .attribute_name(name)
+            .key_type(key_type)
+            .build()
+            .expect("a key has a name and a type")
+    };
+    let string = |name: &str| {
+        AttributeDefinition::builder()
+            .attribute_name(name)
+            .attribute_type(ScalarAttributeType::S)
+            .build()
+            .expect("an attribute has a name and a type")
+    };
+    aws_sdk_dynamodb::Client::new(sdk)
+        .create_table()
+        .table_name(table)
+        .billing_mode(aws_sdk_dynamodb::types::BillingMode::PayPerRequest)
+        .attribute_definitions(string("id"))
+        .attribute_definitions(string("shard"))
+        .key_schema(key("id", KeyType::Hash))
+        .global_secondary_indexes(
+            GlobalSecondaryIndex::builder()
+                .index_name("newest_by_shard")
+                .key_schema(key("shard", KeyType::Hash))
+                .key_schema(key("id", KeyType::Range))
+                .projection(
+                    Projection::builder()
+                        .projection_type(ProjectionType::KeysOnly)
+                        .build(),
+                )
+                .build()
+                .expect("an index has a name and keys"),
         )
         .send()
         .await
-        .unwrap_or_else(|error| panic!("cannot drop index {index}: {error:?}"));
+        .unwrap_or_else(|error| panic!("cannot make the earlier table: {error:?}"));
 }
 
-/// Makes the table look as an earlier version left it: no status counts
-/// folded from its stream yet, and, for each of `counters`, the counter item
-/// that version kept in its transactions (none: a version before counters).
-pub async fn as_an_earlier_version_left_it(fresh: &Fresh, counters: &[(&str, u64)]) {
-    let client = aws_sdk_dynamodb::Client::new(&fresh.sdk);
-    let s = aws_sdk_dynamodb::types::AttributeValue::S;
-    let scanned = client
+/// Puts every item of the table `from` into `to` as it is: what an earlier
+/// version's table would hold, for a table made by [`a_table_of_an_earlier_layout`].
+pub async fn put_every_item(sdk: &SdkConfig, from: &str, to: &str) -> usize {
+    let client = aws_sdk_dynamodb::Client::new(sdk);
+    let items = client
         .scan()
-        .table_name(&fresh.table)
-        .filter_expression("begins_with(id, :counter)")
-        .expression_attribute_values(":counter", s("status-count".to_owned()))
+        .table_name(from)
+        .consistent_read(true)
         .send()
         .await
-        .unwrap_or_else(|error| panic!("cannot scan for counts: {error:?}"));
-    for item in scanned.items.unwrap_or_default() {
-        let id = item.get("id").cloned().expect("an item has its key");
-        client
-            .delete_item()
-            .table_name(&fresh.table)
-            .key("id", id)
-            .send()
-            .await
-            .unwrap_or_else(|error| panic!("cannot delete the counts: {error:?}"));
-    }
-    for (status, count) in counters {
+        .unwrap_or_else(|error| panic!("cannot scan {from}: {error:?}"))
+        .items
+        .unwrap_or_default();
+    for item in &items {
         client
             .put_item()
-            .table_name(&fresh.table)
-            .item("id", s(format!("status-count#{status}#00")))
-            .item(
-                "count",
-                aws_sdk_dynamodb::types::AttributeValue::N(count.to_string()),
-            )
+            .table_name(to)
+            .set_item(Some(item.clone()))
             .send()
             .await
-            .unwrap_or_else(|error| panic!("cannot write an old counter: {error:?}"));
+            .unwrap_or_else(|error| panic!("cannot put into {to}: {error:?}"));
     }
+    items.len()
+}
+
+/// The key of the status counts' item (`stream_counts.rs`): its name in both
+/// parts of the table's key.
+fn counts_key() -> std::collections::HashMap<String, aws_sdk_dynamodb::types::AttributeValue> {
+    let name = aws_sdk_dynamodb::types::AttributeValue::S("status-counts".to_owned());
+    [("shard".to_owned(), name.clone()), ("id".to_owned(), name)].into()
+}
+
+/// Deletes the status counts' item, as a table has it before its first fold
+/// or `web provision` started them.
+pub async fn without_its_counts(fresh: &Fresh) {
+    aws_sdk_dynamodb::Client::new(&fresh.sdk)
+        .delete_item()
+        .table_name(&fresh.table)
+        .set_key(Some(counts_key()))
+        .send()
+        .await
+        .unwrap_or_else(|error| panic!("cannot delete the counts: {error:?}"));
 }
 
 /// The checkpoints the status counts' item holds (each stream shard's last
@@ -162,10 +194,7 @@ pub async fn counts_checkpoints(fresh: &Fresh) -> String {
     let item = aws_sdk_dynamodb::Client::new(&fresh.sdk)
         .get_item()
         .table_name(&fresh.table)
-        .key(
-            "id",
-            aws_sdk_dynamodb::types::AttributeValue::S("status-counts".to_owned()),
-        )
+        .set_key(Some(counts_key()))
         .consistent_read(true)
         .send()
         .await

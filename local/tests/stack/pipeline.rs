@@ -409,55 +409,36 @@ async fn provisioning_twice_finds_what_the_first_run_created() {
     );
 }
 
-/// A table made before the group index gets it from `web provision`, and
-/// keeps its messages.
+/// A table an earlier version made, keyed by `id` alone, cannot be re-keyed
+/// (DynamoDB cannot change a table's key): `web provision` refuses it,
+/// says what to do, and leaves it as it is.
 #[tokio::test]
-async fn provisioning_a_table_without_the_group_index_adds_it() {
+async fn provisioning_a_table_of_an_earlier_layout_is_refused_and_changes_nothing() {
     let fresh = moto::fresh(MAX_ATTEMPTS).await;
-    let kept = messages::Message::new(
-        messages::MessageBody::parse("from before").expect("valid"),
-        messages::JobKind::Succeed,
-    );
-    fresh.backends.store.create(&kept).await.expect("create");
-    moto::drop_index(&fresh, messages_aws::INDEX_BY_GROUP).await;
-    assert!(
-        !moto::table_indexes(&fresh)
-            .await
-            .contains(&messages_aws::INDEX_BY_GROUP.to_owned())
-    );
-    let report = messages_aws::provision(&fresh.sdk, &fresh.queue_url, &fresh.table, MAX_ATTEMPTS)
+    let earlier = format!("{}-earlier", fresh.table);
+    moto::a_table_of_an_earlier_layout(&fresh.sdk, &earlier).await;
+    let refused = messages_aws::provision(&fresh.sdk, &fresh.queue_url, &earlier, MAX_ATTEMPTS)
         .await
-        .expect("provision an older table");
+        .expect_err("an earlier layout is refused");
+    let said = refused.chain();
     assert!(
-        report
-            .iter()
-            .any(|line| line.contains("index group_by_shard added")),
-        "{report:?}"
+        said.contains("earlier version's layout") && said.contains("Set TABLE_NAME"),
+        "{said}"
     );
-    let mut indexes = moto::table_indexes(&fresh).await;
-    indexes.sort();
+    assert_eq!(moto::table_keys(&fresh.sdk, &earlier).await, ["id"]);
+    // This version's table, found again, is left as it is.
     assert_eq!(
-        indexes,
-        ["group_by_shard", "newest_by_shard", "status_by_shard"]
-    );
-    assert_eq!(
-        fresh.backends.store.get(kept.id).await.expect("read"),
-        Some(kept),
-        "the table kept its messages"
+        moto::table_keys(&fresh.sdk, &fresh.table).await,
+        ["shard", "id"]
     );
 }
 
-/// A table an earlier version left: the counts start from what it holds,
-/// the counters that version kept in its transactions or, before those, its
-/// status index, once; then the stream's later changes are folded into them.
-#[tokio::test]
-async fn the_counts_of_a_table_from_an_earlier_version_start_from_what_it_holds() {
-    let fresh = moto::fresh(MAX_ATTEMPTS).await;
-    let store = &fresh.backends.store;
+/// Three messages, their bodies starting with `label`, created in `store`.
+async fn three_created(store: &dyn messages::StatusStore, label: &str) -> Vec<messages::Message> {
     let made: Vec<messages::Message> = (0..3)
         .map(|n| {
             messages::Message::new(
-                messages::MessageBody::parse(format!("from before {n}")).expect("valid"),
+                messages::MessageBody::parse(format!("{label} {n}")).expect("valid"),
                 messages::JobKind::Succeed,
             )
         })
@@ -465,24 +446,128 @@ async fn the_counts_of_a_table_from_an_earlier_version_start_from_what_it_holds(
     for message in &made {
         store.create(message).await.expect("create");
     }
-    let outcome = messages::Outcome {
-        status: messages::FinalStatus::Complete,
+    made
+}
+
+/// A first attempt that ended `status`, now.
+fn ended(status: messages::FinalStatus) -> messages::Outcome {
+    messages::Outcome {
+        status,
         attempts: 1,
         error: None,
         at: messages::now(),
         event: None,
-    };
+    }
+}
+
+/// The three counts of `store`, in `Status::ALL`'s order.
+async fn counts_of(store: &dyn messages::StatusStore) -> Vec<u64> {
+    let mut counts = Vec::new();
+    for status in messages::Status::ALL {
+        counts.push(store.count(status).await.expect("count"));
+    }
+    counts
+}
+
+/// `web copy-messages`: the messages of an earlier version's table (keyed by
+/// `id` alone) are created again in this version's, with its keys, and
+/// counted from its stream; what is not a message stays behind; a copy run
+/// again changes nothing, and never overwrites a message the new table has
+/// changed since.
+#[tokio::test]
+async fn copying_an_earlier_tables_messages_keeps_them_and_their_counts() {
+    let before = moto::fresh(MAX_ATTEMPTS).await;
+    let made = three_created(before.backends.store.as_ref(), "kept").await;
+    let finished = [
+        (made[0].id, messages::FinalStatus::Complete),
+        (made[1].id, messages::FinalStatus::Fail),
+    ];
+    for (id, status) in finished {
+        let store = &before.backends.store;
+        store.finish(id, &ended(status)).await.expect("finish");
+    }
+    let earlier = format!("{}-earlier", before.table);
+    moto::a_table_of_an_earlier_layout(&before.sdk, &earlier).await;
+    // The three messages and the counts' item.
+    let items = moto::put_every_item(&before.sdk, &before.table, &earlier).await;
+    assert_eq!(items, 4);
+
+    let after = moto::fresh(MAX_ATTEMPTS).await;
+    let store = messages_aws::DynamoStore::new(&after.sdk, after.table.as_str());
+    let copied = store
+        .copy_messages_from(&earlier, |_| {})
+        .await
+        .expect("copy");
+    assert_eq!((copied.copied, copied.kept, copied.left), (3, 0, 1));
+    let mut current = Vec::new();
+    for message in &made {
+        current.push(
+            after
+                .backends
+                .store
+                .get(message.id)
+                .await
+                .expect("read")
+                .expect("copied"),
+        );
+        assert_eq!(
+            Some(current.last().expect("pushed")),
+            before
+                .backends
+                .store
+                .get(message.id)
+                .await
+                .expect("read")
+                .as_ref()
+        );
+    }
+    let counts = || counts_of(after.backends.store.as_ref());
+    assert_eq!(counts().await, [1, 1, 1]);
+
+    // The copied pending message is finished in the new table; a copy run
+    // again finds the others as they were and keeps that one as it is now.
+    after
+        .backends
+        .store
+        .finish(made[2].id, &ended(messages::FinalStatus::Complete))
+        .await
+        .expect("finish");
+    let again = store
+        .copy_messages_from(&earlier, |_| {})
+        .await
+        .expect("copy again");
+    assert_eq!((again.copied, again.kept, again.left), (2, 1, 1));
+    let kept = after.backends.store.get(made[2].id).await.expect("read");
+    assert_eq!(
+        kept.map(|message| message.status),
+        Some(messages::Status::Complete)
+    );
+    assert_eq!(counts().await, [0, 2, 1]);
+
+    let refused = store
+        .copy_messages_from(&after.table, |_| {})
+        .await
+        .expect_err("a table is not copied into itself");
+    assert!(
+        refused.chain().contains("name the earlier table"),
+        "{}",
+        refused.chain()
+    );
+}
+
+/// A table without its counts (the stack made it, and nothing has folded
+/// yet, or the item was lost): the counts start from its status index,
+/// once; then the stream's later changes are folded into them.
+#[tokio::test]
+async fn counts_that_are_missing_start_from_what_the_table_holds() {
+    let fresh = moto::fresh(MAX_ATTEMPTS).await;
+    let store = &fresh.backends.store;
+    let made = three_created(store.as_ref(), "from before").await;
+    let outcome = ended(messages::FinalStatus::Complete);
     store.finish(made[0].id, &outcome).await.expect("finish");
-    let counts = || async {
-        let mut counts = Vec::new();
-        for status in messages::Status::ALL {
-            counts.push(store.count(status).await.expect("count"));
-        }
-        counts
-    };
-    // An earlier version's counters say 2 pending and 1 complete; the same
-    // changes are in the stream too, and must not count twice.
-    moto::as_an_earlier_version_left_it(&fresh, &[("pending", 2), ("complete", 1)]).await;
+    let counts = || counts_of(store.as_ref());
+    // The same changes are in the stream too, and must not count twice.
+    moto::without_its_counts(&fresh).await;
     for round in 0..2 {
         let report =
             messages_aws::provision(&fresh.sdk, &fresh.queue_url, &fresh.table, MAX_ATTEMPTS)
@@ -509,9 +594,9 @@ async fn the_counts_of_a_table_from_an_earlier_version_start_from_what_it_holds(
     store.finish(made[1].id, &outcome).await.expect("finish");
     assert_eq!(counts().await, [1, 2, 0]);
 
-    // A version before the counters: the status index is counted, by the
-    // first fold (a count) when nobody ran `web provision`.
-    moto::as_an_earlier_version_left_it(&fresh, &[]).await;
+    // With nobody running `web provision`, the first fold (a count) starts
+    // them.
+    moto::without_its_counts(&fresh).await;
     assert_eq!(counts().await, [1, 2, 0]);
 }
 

@@ -1,6 +1,6 @@
 //! Consistent reads of many items in one `BatchGetItem`, with the keys
 //! DynamoDB leaves unprocessed under load asked again: the one loop both the
-//! pages (`get_many`) and the old counters (`old_counters.rs`) read through.
+//! pages (`get_many`) read through.
 
 use std::time::Duration;
 

@@ -7,7 +7,6 @@ use aws_sdk_dynamodb::types::AttributeValue;
 use tokio::task::JoinSet;
 
 use super::item::Item;
-use super::layout::SHARDS;
 use messages::{BackendError, MessageId};
 
 /// Which end of each shard a list starts from.
@@ -31,18 +30,28 @@ pub enum ReadOn {
     FilteredPages(usize),
 }
 
-/// Runs `query(shard)` on every shard at once, each sorted in `order`, and
-/// returns the first `wanted` ids of them all, merged in `order`. Taking up to
-/// `wanted` from each shard makes the merge exact: no shard can hide an id
-/// that belongs in the first `wanted`.
+/// Runs `query(shard)` on each of `shards` shards at once (`layout.rs`:
+/// the table's or an index's), each sorted in `order`, and returns the first
+/// `wanted` ids of them all, merged in `order`.
+///
+/// Unfiltered, the shards are read in rounds ([`merged_in_rounds`]): a few
+/// ids from each, then more only from the shards that could still hold one
+/// of the first `wanted`, so a page reads about as many items as it shows,
+/// not `wanted` from each shard (a table shard's items are whole
+/// messages, and DynamoDB charges a Query by the size of what it read).
+/// Filtered, each shard reads up to `wanted` of its own.
 pub async fn ids_of_every_shard(
+    shards: u8,
     query: impl Fn(u8) -> QueryFluentBuilder,
     order: Order,
     wanted: usize,
     read_on: ReadOn,
 ) -> Result<Vec<MessageId>, BackendError> {
+    if read_on == ReadOn::UntilFull {
+        return merged_in_rounds(shards, query, order, wanted).await;
+    }
     let mut tasks = JoinSet::new();
-    for shard in 0..SHARDS {
+    for shard in 0..shards {
         let request = query(shard).scan_index_forward(order == Order::OldestFirst);
         tasks.spawn(ids_of_one_shard(request, wanted, read_on));
     }
@@ -50,12 +59,97 @@ pub async fn ids_of_every_shard(
     while let Some(joined) = tasks.join_next().await {
         ids.extend(joined.map_err(stopped)??);
     }
+    sort(&mut ids, order);
+    ids.truncate(wanted);
+    Ok(ids)
+}
+
+/// Where one shard's read stands between rounds.
+struct ShardRead {
+    shard: u8,
+    /// Where the next Query goes on from; none before the first.
+    start: Option<Item>,
+    /// The shard has no more ids.
+    done: bool,
+    /// The last id read from it: every id not yet read comes after it.
+    last: Option<MessageId>,
+}
+
+/// The first `wanted` ids of every shard, merged, exactly: each round reads
+/// a few more ids from each shard whose unread ids could still be among the
+/// first `wanted` of those read so far (its last id read comes before the
+/// `wanted`-th, in `order`), and stops when no shard could.
+async fn merged_in_rounds(
+    shards: u8,
+    query: impl Fn(u8) -> QueryFluentBuilder,
+    order: Order,
+    wanted: usize,
+) -> Result<Vec<MessageId>, BackendError> {
+    if wanted == 0 {
+        return Ok(Vec::new());
+    }
+    let mut reads: Vec<ShardRead> = (0..shards)
+        .map(|shard| ShardRead {
+            shard,
+            start: None,
+            done: false,
+            last: None,
+        })
+        .collect();
+    let mut ids: Vec<MessageId> = Vec::new();
+    // Twice an even share each, at first; doubled each round after.
+    let mut per_shard = (wanted * 2).div_ceil(usize::from(shards));
+    loop {
+        let cutoff = ids
+            .get(wanted.saturating_sub(1))
+            .copied()
+            .filter(|_| wanted > 0);
+        let could_hold_more = |read: &ShardRead| {
+            !read.done
+                && match (read.last, cutoff) {
+                    (Some(last), Some(cutoff)) => match order {
+                        Order::NewestFirst => last > cutoff,
+                        Order::OldestFirst => last < cutoff,
+                    },
+                    _ => true,
+                }
+        };
+        let mut tasks = JoinSet::new();
+        for read in reads.iter().filter(|read| could_hold_more(read)) {
+            let request = query(read.shard)
+                .scan_index_forward(order == Order::OldestFirst)
+                .set_exclusive_start_key(read.start.clone())
+                .limit(i32::try_from(per_shard).unwrap_or(i32::MAX));
+            let shard = read.shard;
+            tasks.spawn(async move { (shard, request.send().await) });
+        }
+        if tasks.is_empty() {
+            break;
+        }
+        while let Some(joined) = tasks.join_next().await {
+            let (shard, output) = joined.map_err(stopped)?;
+            let output = output.map_err(|error| BackendError::new("DynamoDB Query", error))?;
+            let read = &mut reads[usize::from(shard)];
+            for item in output.items.unwrap_or_default() {
+                let id = id_of(&item)?;
+                read.last = Some(id);
+                ids.push(id);
+            }
+            read.start = output.last_evaluated_key.filter(|key| !key.is_empty());
+            read.done = read.start.is_none();
+        }
+        sort(&mut ids, order);
+        ids.truncate(wanted);
+        per_shard = per_shard.saturating_mul(2).min(wanted.max(1));
+    }
+    Ok(ids)
+}
+
+fn sort(ids: &mut [MessageId], order: Order) {
     match order {
         Order::NewestFirst => ids.sort_unstable_by(|a, b| b.cmp(a)),
         Order::OldestFirst => ids.sort_unstable(),
     }
-    ids.truncate(wanted);
-    Ok(ids)
 }
 
 /// One shard's ids, in the query's order, at most `wanted`. One Query page

@@ -6,7 +6,8 @@ use aws_sdk_dynamodb::types::AttributeValue;
 use chrono::{DateTime, Utc};
 
 use super::layout::{
-    GROUP, GROUP_SHARD, SHARD, STATUS_SHARD, group_key, shard_key, shard_of, status_key,
+    GROUP, GROUP_SHARD, SHARD, STATUS_SHARD, group_key, index_shard_of, shard_key, shard_of,
+    status_key,
 };
 use messages::{BackendError, Event, Message, MessageGroup, MessageId};
 
@@ -34,12 +35,13 @@ const TRACE_ID: &str = "trace_id";
 /// A message as the item that records it, with its index keys.
 pub fn to_item(message: &Message) -> Item {
     let shard = shard_of(message.id);
+    let index_shard = index_shard_of(message.id);
     let mut item = Item::from([
         ("id".to_owned(), s(message.id)),
         (SHARD.to_owned(), s(shard_key(shard))),
         (
             STATUS_SHARD.to_owned(),
-            s(status_key(message.status, shard)),
+            s(status_key(message.status, index_shard)),
         ),
         ("body".to_owned(), s(&message.body)),
         ("simulate".to_owned(), s(message.simulate.as_str())),
@@ -67,7 +69,7 @@ pub fn to_item(message: &Message) -> Item {
     }
     if let Some(group) = &message.group {
         item.insert(GROUP.to_owned(), s(group.as_str()));
-        item.insert(GROUP_SHARD.to_owned(), s(group_key(group, shard)));
+        item.insert(GROUP_SHARD.to_owned(), s(group_key(group, index_shard)));
     }
     if let Some(trace_id) = &message.trace_id {
         item.insert(TRACE_ID.to_owned(), s(trace_id));
@@ -174,11 +176,12 @@ mod tests {
     fn an_item_carries_the_index_keys_of_its_shard_and_status() {
         let message = Message::new(MessageBody::parse("x").expect("valid"), JobKind::Succeed);
         let item = to_item(&message);
-        let shard = format!("{:02}", message.id.last_byte() % 32);
+        let shard = format!("{:02}", message.id.last_byte() % 64);
         assert_eq!(item.get("shard"), Some(&s(&shard)));
+        let index_shard = format!("{:02}", message.id.last_byte() % 32);
         assert_eq!(
             item.get("status_shard"),
-            Some(&s(format!("pending#{shard}")))
+            Some(&s(format!("pending#{index_shard}")))
         );
     }
 

@@ -12,6 +12,7 @@ use chrono::{DateTime, Utc};
 
 use super::DynamoStore;
 use super::item::{Item, s};
+use super::layout::named_key;
 use messages::{
     BackendError, Claimed, IdempotencyKey, IdempotencyKeys, KEY_WINDOW, KeyClaim, KeyOutcome,
     MessageId,
@@ -33,8 +34,8 @@ const ANSWER_STATUS: &str = "answer_status";
 const SENT_STATUS: u16 = 202;
 const REFUSED_STATUS: u16 = 503;
 
-fn item_id(key: &IdempotencyKey) -> AttributeValue {
-    s(format!("{KEY_PREFIX}{key}"))
+fn item_id(key: &IdempotencyKey) -> String {
+    format!("{KEY_PREFIX}{key}")
 }
 
 fn n(number: impl ToString) -> AttributeValue {
@@ -104,8 +105,8 @@ pub async fn claim(
         .join(",");
     let expired_before = (claim.claimed_at - KEY_WINDOW).timestamp_millis();
     let expires_at = (claim.claimed_at + KEY_WINDOW).timestamp();
-    let item = Item::from([
-        ("id".to_owned(), item_id(key)),
+    let mut item = named_key(item_id(key));
+    item.extend([
         ("fingerprint".to_owned(), s(&claim.fingerprint)),
         ("ids".to_owned(), s(ids)),
         (
@@ -133,7 +134,7 @@ pub async fn claim(
             let held = client
                 .get_item()
                 .table_name(table)
-                .key("id", item_id(key))
+                .set_key(Some(named_key(item_id(key))))
                 .consistent_read(true)
                 .send()
                 .await
@@ -161,7 +162,7 @@ pub async fn settle(
     let request = client
         .update_item()
         .table_name(table)
-        .key("id", item_id(key))
+        .set_key(Some(named_key(item_id(key))))
         .condition_expression("claimed_ms = :at AND outcome <> :answered")
         .expression_attribute_values(":at", n(claimed_at.timestamp_millis()))
         .expression_attribute_values(":answered", s(ANSWERED));
@@ -202,7 +203,7 @@ pub async fn confirm(
     let confirmed = client
         .update_item()
         .table_name(table)
-        .key("id", item_id(key))
+        .set_key(Some(named_key(item_id(key))))
         .condition_expression("claimed_ms = :at AND outcome = :in_progress")
         .update_expression(format!(
             "SET outcome = :answered, {ANSWER_STATUS} = :status"
@@ -226,7 +227,7 @@ pub async fn release(
     let deleted = client
         .delete_item()
         .table_name(table)
-        .key("id", item_id(key))
+        .set_key(Some(named_key(item_id(key))))
         .condition_expression("claimed_ms = :at AND outcome <> :answered")
         .expression_attribute_values(":at", n(claimed_at.timestamp_millis()))
         .expression_attribute_values(":answered", s(ANSWERED))

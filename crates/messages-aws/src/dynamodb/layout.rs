@@ -3,62 +3,71 @@
 //!
 //! # Why shards
 //! DynamoDB gives one partition key value about 1,000 write units a second,
-//! and index entries whose sort key only grows (UUIDv7 ids) cannot be split
-//! across partitions. One listing key for every message would cap the whole
-//! application near that rate whatever the number of workers. So every list
-//! key is spread over [`SHARDS`] values, chosen by the random last byte of the
-//! id, and a list reads every shard at once and merges (`fan_out.rs`).
+//! and keys whose sort key only grows (UUIDv7 ids) cannot be split across
+//! partitions. One key for every message would cap the whole application
+//! near that rate whatever the number of workers. So the table is spread
+//! over [`TABLE_SHARDS`] key values and each index over [`INDEX_SHARDS`],
+//! chosen by the random last byte of the id, and a list reads every shard
+//! at once and merges (`fan_out.rs`). Each is the fewest shards that keep a
+//! key under the limit at 10,000 messages a second (below), since a list
+//! reads them all.
 //!
 //! # Keys
-//! - The table: `id` alone. Every read and write of one message is a
-//!   single-item operation, on a key no other message shares.
-//! - [`INDEX_NEWEST`]: partition key [`SHARD`] (`"00"` to `"31"`), sort key
-//!   `id`. Ids are UUIDv7, so descending `id` is newest first.
-//! - [`INDEX_BY_STATUS`]: partition key [`STATUS_SHARD`] (`"pending#07"`),
-//!   sort key `id`: one status, newest first, and the sweeper's oldest
-//!   `pending` first.
+//! - The table: partition key [`SHARD`] (`"00"` to `"63"`, [`shard_of`]),
+//!   sort key `id`.
+//!   Ids are UUIDv7, so descending `id` in one shard is newest first: the
+//!   list of every message is read from the table itself, and costs no
+//!   index entry ([`message_key`]). Every read and write of one message is
+//!   still a single-item operation, on a key no other message shares. The
+//!   table's other items are keyed by their name twice ([`named_key`]).
+//! - [`INDEX_BY_STATUS`]: partition key [`STATUS_SHARD`] (`"pending#07"`,
+//!   `"00"` to `"31"` by [`index_shard_of`]), sort key `id`: one status,
+//!   newest first, and the sweeper's oldest `pending` first.
 //! - [`INDEX_BY_GROUP`]: partition key [`GROUP_SHARD`] (`"orders#07"`), sort
 //!   key `id`: one message group, newest first. Only a message sent with a
 //!   group has the attribute, so only those are in the index. A group is
 //!   sharded too: on a standard queue nothing bounds one group's rate.
 //!
 //! # Projections
-//! No index copies a message's body. [`INDEX_NEWEST`] and [`INDEX_BY_GROUP`]
-//! hold keys only: their entry is written once, when the message is created,
-//! and never again, since no key of it changes. [`INDEX_BY_STATUS`] also copies `updated_at`
+//! No index copies a message's body. [`INDEX_BY_GROUP`] holds keys only: its
+//! entry is written once, when the message is created, and never again, since
+//! no key of it changes. [`INDEX_BY_STATUS`] also copies `updated_at`
 //! and `requeues`, which the sweeper filters on. A list reads the ids of a
 //! page from an index, then the messages themselves with one consistent
 //! `BatchGetItem`: a page shows each message as it is now, and a message that
 //! left the listed status since the index was written is left out.
 //!
 //! # Write units per message at 10,000 messages a second
-//! Index entries are under 1 KB: one write unit each. Creating a message puts
-//! one entry in its `newest` shard and one in its `pending` shard; finishing
-//! it moves the `by_status` entry (a delete from the `pending` shard, a put in
-//! the final one). The busiest key, a `pending` shard, so takes two writes per
-//! message of its shard: 20,000 / 32 = 625 units a second, under the 1,000.
-//! A message sent with a group costs one write unit more, once, for its
+//! A message's item, with a 1 KB body, is over 1 KB: its creation and its
+//! finish take two write units each, on its table shard: 40,000 / 64 = 625
+//! units a second per table key. Index entries are under 1 KB: one write
+//! unit each. Creating a message puts one entry in its `pending` shard;
+//! finishing it moves the entry (a delete from the `pending` shard, a put in
+//! the final one), so a `pending` shard takes two writes per message of its
+//! shard: 20,000 / 32 = 625 units a second. Both are under the 1,000. A
+//! message sent with a group costs one write unit more, once, for its
 //! [`INDEX_BY_GROUP`] entry.
 //! (`scripts/bench` measures it from the requests the binaries really make.)
 //!
 //! # Other items
 //! The table also holds the status counts and the stream's checkpoints
-//! (`stream_counts.rs`), keyed `status-counts` (and, from earlier versions,
-//! the counters `old_counters.rs` reads once, keyed
-//! `status-count#<status>#<shard>`), one item per periodic task of `cron.yaml`, keyed
+//! (`stream_counts.rs`), keyed `status-counts`, one item per periodic task
+//! of `cron.yaml`, keyed
 //! `periodic-task#<name>`, with the time of the task's latest claimed run (the
 //! scheduler's leader election, per run), the idempotency keys (`keys.rs`),
 //! keyed `idempotency-key#<key>`, and the operator's sessions
-//! (`sessions.rs`), keyed `operator-session#<digest of the secret>`. They
-//! have neither [`SHARD`] nor [`STATUS_SHARD`] nor [`GROUP_SHARD`], so no
-//! index holds them: no list, count or sweep sees them. Keys and sessions
+//! (`sessions.rs`), keyed `operator-session#<digest of the secret>`. Their
+//! [`SHARD`] is their name, never a message shard, and they have neither
+//! [`STATUS_SHARD`] nor [`GROUP_SHARD`], so no list, count or sweep sees them. Keys and sessions
 //! carry `expires_at`, the table's time to live, so DynamoDB deletes them
 //! once they are over.
 
+use std::collections::HashMap;
+
+use aws_sdk_dynamodb::types::AttributeValue;
+
 use messages::{MessageGroup, MessageId, Status};
 
-/// The index listing every message, newest first, over [`SHARDS`] keys.
-pub const INDEX_NEWEST: &str = "newest_by_shard";
 /// The index listing the messages of one status, over [`SHARDS`] keys per status.
 pub const INDEX_BY_STATUS: &str = "status_by_shard";
 /// The index listing the messages of one group, over [`SHARDS`] keys per group.
@@ -67,7 +76,7 @@ pub const INDEX_BY_GROUP: &str = "group_by_shard";
 pub const GROUP_SHARD: &str = "group_shard";
 /// The attribute holding a message's group.
 pub const GROUP: &str = "message_group";
-/// The partition key attribute of [`INDEX_NEWEST`].
+/// The table's partition key attribute; its sort key is `id`.
 pub const SHARD: &str = "shard";
 /// The partition key attribute of [`INDEX_BY_STATUS`].
 pub const STATUS_SHARD: &str = "status_shard";
@@ -75,18 +84,51 @@ pub const STATUS_SHARD: &str = "status_shard";
 /// filter reads.
 pub const STATUS_INDEX_COPIES: [&str; 2] = ["updated_at", "requeues"];
 
-/// How many keys each list is spread over. A divisor of 256, so the last byte
-/// of an id picks each shard equally often.
-pub const SHARDS: u8 = 32;
+/// How many [`SHARD`] values the table's messages are spread over. A divisor
+/// of 256, so the last byte of an id picks each shard equally often.
+pub const TABLE_SHARDS: u8 = 64;
+/// How many values each index's list is spread over: a divisor of
+/// [`TABLE_SHARDS`], so a message's index shard is its table shard's
+/// remainder. Fewer than the table's: an index key takes half the table's
+/// write units per message, and a list reads every shard.
+pub const INDEX_SHARDS: u8 = 32;
 
-/// The shard of a message: fixed by its id, so every write of it names the same.
+/// The table shard of a message: fixed by its id, so every write of it names
+/// the same.
 pub fn shard_of(id: MessageId) -> u8 {
-    id.last_byte() % SHARDS
+    id.last_byte() % TABLE_SHARDS
+}
+
+/// The index shard of a message, in [`INDEX_BY_STATUS`] and [`INDEX_BY_GROUP`].
+pub fn index_shard_of(id: MessageId) -> u8 {
+    id.last_byte() % INDEX_SHARDS
 }
 
 /// The value of [`SHARD`] for `shard`.
 pub fn shard_key(shard: u8) -> String {
     format!("{shard:02}")
+}
+
+/// A primary key: [`SHARD`] and `id`. (`item.rs` calls the same type `Item`.)
+pub type Key = HashMap<String, AttributeValue>;
+
+/// The key of the message `id`: its shard and its id.
+pub fn message_key(id: MessageId) -> Key {
+    Key::from([
+        (SHARD.to_owned(), AttributeValue::S(shard_key(shard_of(id)))),
+        ("id".to_owned(), AttributeValue::S(id.to_string())),
+    ])
+}
+
+/// The key of the item named `name` that is not a message (the counts, an
+/// idempotency key, a session, a periodic task): the name in both parts, so
+/// it shares its partition with nothing.
+pub fn named_key(name: impl Into<String>) -> Key {
+    let name = name.into();
+    Key::from([
+        (SHARD.to_owned(), AttributeValue::S(name.clone())),
+        ("id".to_owned(), AttributeValue::S(name)),
+    ])
 }
 
 /// The value of [`STATUS_SHARD`] for a message of `status` in `shard`.
@@ -105,13 +147,13 @@ mod tests {
 
     #[test]
     fn ids_spread_evenly_over_the_shards() {
-        let mut seen = [0_u32; SHARDS as usize];
+        let mut seen = [0_u32; TABLE_SHARDS as usize];
         for _ in 0..32_000 {
             seen[usize::from(shard_of(MessageId::new()))] += 1;
         }
-        // 1,000 expected per shard; a fair spread stays well within 20 % of it.
+        // 500 expected per shard; a fair spread stays well within 25 % of it.
         assert!(
-            seen.iter().all(|count| (800..1200).contains(count)),
+            seen.iter().all(|count| (375..625).contains(count)),
             "uneven spread: {seen:?}"
         );
     }
@@ -120,5 +162,26 @@ mod tests {
     fn keys_name_the_shard_with_two_digits() {
         assert_eq!(shard_key(7), "07");
         assert_eq!(status_key(Status::Pending, 31), "pending#31");
+    }
+
+    #[test]
+    fn a_messages_index_shard_is_its_table_shards_remainder() {
+        for _ in 0..1000 {
+            let id = MessageId::new();
+            assert_eq!(index_shard_of(id), shard_of(id) % INDEX_SHARDS);
+        }
+    }
+
+    #[test]
+    fn a_message_is_keyed_by_its_shard_and_id_and_a_named_item_by_its_name() {
+        let id = MessageId::new();
+        let key = message_key(id);
+        assert_eq!(
+            key.get(SHARD),
+            Some(&AttributeValue::S(shard_key(shard_of(id))))
+        );
+        assert_eq!(key.get("id"), Some(&AttributeValue::S(id.to_string())));
+        let named = named_key("status-counts");
+        assert_eq!(named.get(SHARD), named.get("id"));
     }
 }

@@ -19,9 +19,19 @@ fn note_error(
     first.get_or_insert(error);
 }
 
-#[async_trait]
-impl MessageLifecycle for DynamoStore {
-    async fn create(&self, message: &Message) -> Result<(), BackendError> {
+/// What a conditional create found.
+pub(super) enum Put {
+    /// The message is in the table as given: written now, or by an earlier
+    /// try of the same write.
+    Made,
+    /// Another item holds its key.
+    Other,
+}
+
+impl DynamoStore {
+    /// Puts `message` unless its key is taken: a put never overwrites a
+    /// message that exists, so a final status never flips back to `pending`.
+    pub(super) async fn put_new(&self, message: &Message) -> Result<Put, BackendError> {
         let put = self
             .client
             .put_item()
@@ -33,7 +43,7 @@ impl MessageLifecycle for DynamoStore {
         // After the write: a count that follows folds it in.
         self.stream.changed();
         match put {
-            Ok(_) => Ok(()),
+            Ok(_) => Ok(Put::Made),
             // The SDK retries a write whose answer was lost; the retry then
             // finds the item its first try wrote. That one is ours.
             Err(error)
@@ -42,15 +52,25 @@ impl MessageLifecycle for DynamoStore {
                     .is_some_and(|error| error.is_conditional_check_failed_exception()) =>
             {
                 if self.get(message.id).await?.as_ref() == Some(message) {
-                    Ok(())
+                    Ok(Put::Made)
                 } else {
-                    Err(BackendError::new(
-                        "DynamoDB PutItem",
-                        format!("a message with id {} exists already", message.id),
-                    ))
+                    Ok(Put::Other)
                 }
             }
             Err(error) => Err(BackendError::new("DynamoDB PutItem", error)),
+        }
+    }
+}
+
+#[async_trait]
+impl MessageLifecycle for DynamoStore {
+    async fn create(&self, message: &Message) -> Result<(), BackendError> {
+        match self.put_new(message).await? {
+            Put::Made => Ok(()),
+            Put::Other => Err(BackendError::new(
+                "DynamoDB PutItem",
+                format!("a message with id {} exists already", message.id),
+            )),
         }
     }
 
@@ -59,7 +79,7 @@ impl MessageLifecycle for DynamoStore {
             .client
             .get_item()
             .table_name(&self.table)
-            .key("id", s(id))
+            .set_key(Some(message_key(id)))
             // The worker decides "already done?" from this read: it must see the latest write.
             .consistent_read(true)
             .send()
@@ -75,7 +95,7 @@ impl MessageLifecycle for DynamoStore {
             .client
             .update_item()
             .table_name(&self.table)
-            .key("id", s(id))
+            .set_key(Some(message_key(id)))
             .condition_expression("#status = :pending")
             .expression_attribute_names("#status", "status")
             .expression_attribute_names("#status_shard", STATUS_SHARD)
@@ -83,7 +103,7 @@ impl MessageLifecycle for DynamoStore {
             .expression_attribute_values(":pending", s(Status::Pending.as_str()))
             .expression_attribute_values(":final", s(status.as_str()))
             // The entry moves to the final status's shard of the same number.
-            .expression_attribute_values(":final_shard", s(status_key(status, shard_of(id))))
+            .expression_attribute_values(":final_shard", s(status_key(status, index_shard_of(id))))
             .expression_attribute_values(
                 ":attempts",
                 AttributeValue::N(outcome.attempts.to_string()),
@@ -121,7 +141,7 @@ impl MessageLifecycle for DynamoStore {
             .client
             .update_item()
             .table_name(&self.table)
-            .key("id", s(id))
+            .set_key(Some(message_key(id)))
             .update_expression(format!(
                 "SET attempts = :attempts, updated_at = :at, #error = :error, {APPEND_HISTORY}"
             ))
@@ -144,7 +164,7 @@ impl MessageLifecycle for DynamoStore {
             .client
             .update_item()
             .table_name(&self.table)
-            .key("id", s(id))
+            .set_key(Some(message_key(id)))
             .update_expression(format!("SET {APPEND_HISTORY}"))
             .condition_expression("#status = :pending")
             .expression_attribute_names("#status", "status")
@@ -189,7 +209,7 @@ impl MessageLifecycle for DynamoStore {
         let keys: Vec<Item> = ids
             .iter()
             .take(messages::MAX_PAGE as usize)
-            .map(|id| Item::from([("id".to_owned(), s(*id))]))
+            .map(|id| message_key(*id))
             .collect();
         batch_get::consistent(&self.client, &self.table, keys)
             .await?

@@ -13,12 +13,12 @@
 //! changed status and left the index partition.
 
 mod batch_get;
+mod copy_from;
 mod fan_out;
 mod item;
 mod keys;
 mod layout;
 mod lifecycle;
-mod old_counters;
 mod operator_actions;
 mod reads;
 mod run_claims;
@@ -39,14 +39,17 @@ use aws_sdk_dynamodb::operation::update_item::{UpdateItemError, UpdateItemOutput
 use aws_sdk_dynamodb::types::{AttributeValue, ReturnValue, Select};
 use chrono::{DateTime, Utc};
 
+pub use copy_from::Copied;
 use fan_out::{Order, ReadOn, ids_of_every_shard};
 use item::{Item, from_item, history, s, time, to_item};
 pub use keys::EXPIRES_AT;
 pub use layout::{
-    GROUP_SHARD, INDEX_BY_GROUP, INDEX_BY_STATUS, INDEX_NEWEST, SHARD, STATUS_INDEX_COPIES,
-    STATUS_SHARD,
+    GROUP_SHARD, INDEX_BY_GROUP, INDEX_BY_STATUS, SHARD, STATUS_INDEX_COPIES, STATUS_SHARD,
 };
-use layout::{SHARDS, group_key, shard_key, shard_of, status_key};
+use layout::{
+    INDEX_SHARDS, TABLE_SHARDS, group_key, index_shard_of, message_key, named_key, shard_key,
+    status_key,
+};
 use messages::{
     BackendError, DashboardReads, Event, ListQuery, MAX_HISTORY, Message, MessageId,
     MessageLifecycle, OperatorActions, Outcome, Page, Requeues, RunClaims, StaleQuery, Status,
@@ -151,8 +154,6 @@ impl DynamoStore {
         Ok(message)
     }
 
-    /// A Query on `index` whose partition key `attribute` equals `value`,
-    /// with `range` (a condition on `id`, or none) added to the key condition.
     /// A Query of one shard of the pending messages, oldest or newest first.
     fn pending_shard(&self, shard: u8, range: Option<(&str, MessageId)>) -> QueryFluentBuilder {
         self.query_index(
@@ -163,9 +164,31 @@ impl DynamoStore {
         )
     }
 
+    /// A Query of one shard of the table itself: every message of the shard,
+    /// by id, with `range` (a condition on `id`, or none). It reads only the
+    /// ids: the page's messages are read after, consistently.
+    fn table_shard(&self, shard: u8, range: Option<(&str, MessageId)>) -> QueryFluentBuilder {
+        self.query_partition(None, SHARD, shard_key(shard), range)
+            .projection_expression("id")
+    }
+
+    /// A Query on `index` whose partition key `attribute` equals `value`,
+    /// with `range` (a condition on `id`, or none) added to the key condition.
     fn query_index(
         &self,
         index: &str,
+        attribute: &str,
+        value: String,
+        range: Option<(&str, MessageId)>,
+    ) -> QueryFluentBuilder {
+        self.query_partition(Some(index), attribute, value, range)
+    }
+
+    /// A Query on `index`, or the table when none, whose partition key
+    /// `attribute` equals `value`, with `range` added to the key condition.
+    fn query_partition(
+        &self,
+        index: Option<&str>,
         attribute: &str,
         value: String,
         range: Option<(&str, MessageId)>,
@@ -174,7 +197,7 @@ impl DynamoStore {
             .client
             .query()
             .table_name(&self.table)
-            .index_name(index)
+            .set_index_name(index.map(str::to_owned))
             .expression_attribute_names("#partition", attribute)
             .expression_attribute_values(":partition", s(value));
         match range {
@@ -233,7 +256,7 @@ impl DynamoStore {
             .client
             .update_item()
             .table_name(&self.table)
-            .key("id", s(id))
+            .set_key(Some(message_key(id)))
             .update_expression(format!("REMOVE {}", oldest.join(", ")))
             .condition_expression("size(history) = :len")
             .expression_attribute_values(":len", AttributeValue::N(len.to_string()))
@@ -247,13 +270,11 @@ impl DynamoStore {
 
     /// Starts the status counts the table's stream is folded into
     /// (`stream_counts.rs`), unless they are started: with the counts the
-    /// table holds now. A table made by a version that kept counters in its
-    /// transactions (`old_counters.rs`) gives their sums; one made before
-    /// those, the sizes of its status index's shards; a new one, zero, and
-    /// then every record of the stream is folded. Counts that are not zero
-    /// are dated, and the records made in or before that second are not
-    /// folded. The first fold runs it, and `web provision`; a change made
-    /// later in the second it runs is missed (deploy/README.md).
+    /// table holds now, the sizes of its status index's shards. A new table
+    /// starts at zero, and then every record of the stream is folded. Counts
+    /// that are not zero are dated, and the records made in or before that
+    /// second are not folded. The first fold runs it, and `web provision`; a
+    /// change made later in the second it runs is missed.
     /// Returns the counts it started with, if it did.
     pub async fn start_stream_counts(&self) -> Result<Option<HashMap<Status, u64>>, BackendError> {
         if self.counts_started().await? {
@@ -262,12 +283,7 @@ impl DynamoStore {
         let started = Utc::now().timestamp();
         let mut counts = HashMap::new();
         for status in Status::ALL {
-            let count = if old_counters::present(&self.client, &self.table, status).await? {
-                old_counters::read(&self.client, &self.table, status).await?
-            } else {
-                self.index_count(status).await?
-            };
-            counts.insert(status, count);
+            counts.insert(status, self.index_count(status).await?);
         }
         let dated = counts.values().any(|count| *count > 0).then_some(started);
         Ok(self.start_counts(&counts, dated).await?.then_some(counts))
@@ -276,7 +292,7 @@ impl DynamoStore {
     /// How many messages of `status` the status index holds, shard by shard.
     async fn index_count(&self, status: Status) -> Result<u64, BackendError> {
         let mut count = 0u64;
-        for shard in 0..SHARDS {
+        for shard in 0..INDEX_SHARDS {
             let mut start = None;
             loop {
                 let output = self

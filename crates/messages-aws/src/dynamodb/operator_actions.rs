@@ -14,7 +14,7 @@ impl OperatorActions for DynamoStore {
             .client
             .update_item()
             .table_name(&self.table)
-            .key("id", s(id))
+            .set_key(Some(message_key(id)))
             // The entry moves back to the pending shard of the same number.
             .update_expression(format!(
                 "SET #status = :pending, #status_shard = :pending_shard, updated_at = :at, retries = if_not_exists(retries, :zero) + :one, {APPEND_HISTORY} REMOVE #error"
@@ -27,7 +27,7 @@ impl OperatorActions for DynamoStore {
             .expression_attribute_values(":pending", s(Status::Pending.as_str()))
             .expression_attribute_values(
                 ":pending_shard",
-                s(status_key(Status::Pending, shard_of(id))),
+                s(status_key(Status::Pending, index_shard_of(id))),
             )
             .expression_attribute_values(":at", time(at))
             .expression_attribute_values(":zero", AttributeValue::N("0".to_owned()))
@@ -51,7 +51,7 @@ impl OperatorActions for DynamoStore {
             .client
             .delete_item()
             .table_name(&self.table)
-            .key("id", s(id))
+            .set_key(Some(message_key(id)))
             .condition_expression("#status = :fail")
             .expression_attribute_names("#status", "status")
             .expression_attribute_values(":fail", s(Status::Fail.as_str()))

@@ -13,6 +13,7 @@ impl DashboardReads for DynamoStore {
         let mut ids = match (&query.group, query.status) {
             (Some(group), _) => {
                 ids_of_every_shard(
+                    INDEX_SHARDS,
                     |shard| {
                         self.query_index(
                             INDEX_BY_GROUP,
@@ -29,6 +30,7 @@ impl DashboardReads for DynamoStore {
             }
             (None, Some(status)) => {
                 ids_of_every_shard(
+                    INDEX_SHARDS,
                     |shard| {
                         self.query_index(
                             INDEX_BY_STATUS,
@@ -45,7 +47,8 @@ impl DashboardReads for DynamoStore {
             }
             (None, None) => {
                 ids_of_every_shard(
-                    |shard| self.query_index(INDEX_NEWEST, SHARD, shard_key(shard), range),
+                    TABLE_SHARDS,
+                    |shard| self.table_shard(shard, range),
                     Order::NewestFirst,
                     limit + 1,
                     ReadOn::UntilFull,
@@ -68,7 +71,8 @@ impl DashboardReads for DynamoStore {
     async fn newer_than(&self, after: MessageId, limit: u32) -> Result<Vec<Message>, BackendError> {
         let wanted = to_usize(limit.clamp(1, messages::MAX_PAGE));
         let ids = ids_of_every_shard(
-            |shard| self.query_index(INDEX_NEWEST, SHARD, shard_key(shard), Some((">", after))),
+            TABLE_SHARDS,
+            |shard| self.table_shard(shard, Some((">", after))),
             Order::OldestFirst,
             wanted,
             ReadOn::UntilFull,
@@ -94,6 +98,7 @@ impl DashboardReads for DynamoStore {
         // The first key of each pending shard: one item per shard read
         // (`Limit` 1), whatever the backlog.
         let ids = ids_of_every_shard(
+            INDEX_SHARDS,
             |shard| self.pending_shard(shard, None),
             Order::OldestFirst,
             1,

@@ -20,7 +20,7 @@ impl RunClaims for DynamoStore {
             .client
             .update_item()
             .table_name(&self.table)
-            .key("id", s(format!("{SCHEDULED_RUN_PREFIX}{task}")))
+            .set_key(Some(named_key(format!("{SCHEDULED_RUN_PREFIX}{task}"))))
             .update_expression("SET scheduled_at_ms = :at")
             .condition_expression("attribute_not_exists(scheduled_at_ms) OR scheduled_at_ms < :at")
             .expression_attribute_values(

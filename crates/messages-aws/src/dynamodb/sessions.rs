@@ -17,15 +17,16 @@ use aws_sdk_dynamodb::operation::update_item::UpdateItemError;
 use aws_sdk_dynamodb::types::AttributeValue;
 use chrono::{DateTime, Utc};
 
-use super::item::{Item, s};
+use super::item::s;
 use super::keys::EXPIRES_AT;
+use super::layout::named_key;
 use messages::{BackendError, NewSession, SessionKey, SessionStore};
 
 /// The key prefix of the items that record sessions.
 const KEY_PREFIX: &str = "operator-session#";
 
-fn item_id(key: &SessionKey) -> AttributeValue {
-    s(format!("{KEY_PREFIX}{}", key.as_str()))
+fn item_id(key: &SessionKey) -> String {
+    format!("{KEY_PREFIX}{}", key.as_str())
 }
 
 fn n(number: impl ToString) -> AttributeValue {
@@ -58,8 +59,8 @@ impl DynamoSessions {
 #[async_trait]
 impl SessionStore for DynamoSessions {
     async fn start(&self, session: &NewSession) -> Result<(), BackendError> {
-        let item = Item::from([
-            ("id".to_owned(), item_id(&session.key)),
+        let mut item = named_key(item_id(&session.key));
+        item.extend([
             ("credential".to_owned(), s(&session.credential)),
             (
                 "started_ms".to_owned(),
@@ -96,7 +97,7 @@ impl SessionStore for DynamoSessions {
             .client
             .update_item()
             .table_name(&self.table)
-            .key("id", item_id(key))
+            .set_key(Some(named_key(item_id(key))))
             .condition_expression(
                 "attribute_exists(id) AND #credential = :credential AND ends_ms > :now AND idle_ms > :now",
             )
@@ -127,7 +128,7 @@ impl SessionStore for DynamoSessions {
         self.client
             .delete_item()
             .table_name(&self.table)
-            .key("id", item_id(key))
+            .set_key(Some(named_key(item_id(key))))
             .send()
             .await
             .map_err(|error| BackendError::new("DynamoDB DeleteItem", error))?;

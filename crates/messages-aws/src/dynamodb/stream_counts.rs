@@ -42,6 +42,7 @@ use aws_sdk_dynamodbstreams::types::{AttributeValue as StreamValue, Record, Shar
 use messages::{BackendError, MessageId, Status};
 
 use super::item::s;
+use super::layout::named_key;
 use super::{DynamoStore, won};
 
 /// The id of the item holding the counts and the stream's checkpoints.
@@ -275,7 +276,7 @@ impl DynamoStore {
             .client
             .get_item()
             .table_name(&self.table)
-            .key("id", s(COUNTS_ID))
+            .set_key(Some(named_key(COUNTS_ID)))
             .consistent_read(true)
             .send()
             .await
@@ -329,10 +330,8 @@ impl DynamoStore {
             .put_item()
             .table_name(&self.table)
             .condition_expression("attribute_not_exists(id)");
-        let mut item = HashMap::from([
-            ("id".to_owned(), s(COUNTS_ID)),
-            (CHECKPOINTS.to_owned(), AttributeValue::M(HashMap::new())),
-        ]);
+        let mut item = named_key(COUNTS_ID);
+        item.insert(CHECKPOINTS.to_owned(), AttributeValue::M(HashMap::new()));
         if let Some(started) = started {
             item.insert(STARTED.to_owned(), AttributeValue::N(started.to_string()));
         }
@@ -568,7 +567,7 @@ impl DynamoStore {
             .client
             .update_item()
             .table_name(&self.table)
-            .key("id", s(COUNTS_ID))
+            .set_key(Some(named_key(COUNTS_ID)))
             .expression_attribute_names("#checkpoints", CHECKPOINTS)
             .expression_attribute_names("#shard", shard)
             .expression_attribute_values(":to", s(to));
@@ -619,7 +618,7 @@ impl DynamoStore {
             .client
             .update_item()
             .table_name(&self.table)
-            .key("id", s(COUNTS_ID))
+            .set_key(Some(named_key(COUNTS_ID)))
             .update_expression("SET #checkpoints.#shard = :done")
             .expression_attribute_names("#checkpoints", CHECKPOINTS)
             .expression_attribute_names("#shard", shard)
@@ -653,7 +652,7 @@ impl DynamoStore {
             .client
             .update_item()
             .table_name(&self.table)
-            .key("id", s(COUNTS_ID))
+            .set_key(Some(named_key(COUNTS_ID)))
             .expression_attribute_names("#checkpoints", CHECKPOINTS);
         let mut paths = Vec::new();
         for (n, shard) in gone.iter().enumerate() {

@@ -23,6 +23,7 @@ impl SweeperQueries for DynamoStore {
         let before = MessageId::floor(query.idle_since);
         let wanted = to_usize(query.limit.clamp(1, 1000));
         let ids = ids_of_every_shard(
+            INDEX_SHARDS,
             |shard| {
                 self.pending_shard(shard, Some(("<", before)))
                     .filter_expression(filter)
@@ -56,7 +57,7 @@ impl SweeperQueries for DynamoStore {
             .client
             .update_item()
             .table_name(&self.table)
-            .key("id", s(id))
+            .set_key(Some(message_key(id)))
             .update_expression(format!(
                 "SET updated_at = :at, #error = :note, requeues = if_not_exists(requeues, :zero) + :one, {APPEND_HISTORY}"
             ))

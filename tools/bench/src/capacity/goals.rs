@@ -38,7 +38,7 @@ fn phase(results: &CapacityResults, sending: Sending) -> Option<&Phase> {
 /// which follow time more than sends (every few seconds, and a count after
 /// a change), so a phase that runs longer makes more of them: they are left
 /// out when two ways of sending are compared.
-const COUNTS_ITEM: &str = "id=status-counts";
+const COUNTS_ITEM: &str = "shard=status-counts id=status-counts";
 
 /// Write units a message of `phase`, the counts item's left out.
 fn send_write_units(phase: &Phase) -> f64 {

@@ -134,7 +134,14 @@ impl Model {
         .and_then(|text| parsed(&text));
         let size = |item: &Option<Item>| item.as_ref().map_or(0, item_size);
         let table_partition = &self.layout.key.partition;
-        let item_label = label(table_partition, key);
+        // The whole primary key: with a sort key, one partition holds many items.
+        let item_label = self
+            .layout
+            .key
+            .attributes()
+            .map(|attribute| label(attribute, key))
+            .collect::<Vec<_>>()
+            .join(" ");
         let mut writes = vec![Write {
             operation: operation.to_owned(),
             target: "table".to_owned(),
