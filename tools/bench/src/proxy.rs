@@ -158,7 +158,15 @@ async fn forward(State(upstream): State<Upstream>, request: Request) -> Response
         body,
     };
     let answered = match &upstream.observer {
-        Some(observer) => observer.forward(call, &upstream.link).await,
+        // In a task of its own, run to its end: a client that gives up
+        // waiting (a job's deadline) drops this handler, and a write moto has
+        // applied must still reach the observer's count.
+        Some(observer) => {
+            let (observer, link) = (Arc::clone(observer), upstream.link.clone());
+            tokio::spawn(async move { observer.forward(call, &link).await })
+                .await
+                .unwrap_or_else(|stopped| Err(anyhow::anyhow!("the forward stopped: {stopped}")))
+        }
         None => upstream.link.send(&call).await,
     };
     match answered {

@@ -134,14 +134,7 @@ impl Model {
         .and_then(|text| parsed(&text));
         let size = |item: &Option<Item>| item.as_ref().map_or(0, item_size);
         let table_partition = &self.layout.key.partition;
-        // The whole primary key: with a sort key, one partition holds many items.
-        let item_label = self
-            .layout
-            .key
-            .attributes()
-            .map(|attribute| label(attribute, key))
-            .collect::<Vec<_>>()
-            .join(" ");
+        let item_label = self.item_label(key);
         let mut writes = vec![Write {
             operation: operation.to_owned(),
             target: "table".to_owned(),
@@ -197,16 +190,26 @@ impl Model {
         self.usage.writes.extend(writes);
     }
 
+    /// The item keyed by `key` as `attribute=value`, each attribute of the
+    /// table's key: with a sort key, one partition holds many items.
+    fn item_label(&self, key: &Item) -> String {
+        self.layout
+            .key
+            .attributes()
+            .map(|attribute| label(attribute, key))
+            .collect::<Vec<_>>()
+            .join(" ")
+    }
+
     /// A conditional write whose condition failed: DynamoDB charges the table
     /// by the size of the item as it is (at least one unit), and no index.
     pub fn failed_condition(&mut self, operation: &str, key: &Item) {
         let units = write_units(self.item(key).map_or(0, |item| item_size(&item)));
-        let partition = label(&self.layout.key.partition, key);
         self.usage.writes.push(Write {
             operation: operation.to_owned(),
             target: "table".to_owned(),
-            partition: partition.clone(),
-            item: partition,
+            partition: label(&self.layout.key.partition, key),
+            item: self.item_label(key),
             change: Change::FailedCondition,
             units,
         });
