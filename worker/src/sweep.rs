@@ -98,14 +98,15 @@ pub async fn sweep(
         requeues,
         limit: config.batch,
     };
-    let to_requeue = backends
-        .store
-        .stale_pending(query(Requeues::Fewer(config.max_requeues)))
-        .await?;
-    let to_give_up = backends
-        .store
-        .stale_pending(query(Requeues::AtLeast(config.max_requeues)))
-        .await?;
+    // The two reads at once: each reads every shard of the pending index.
+    let (to_requeue, to_give_up) = tokio::try_join!(
+        backends
+            .store
+            .stale_pending(query(Requeues::Fewer(config.max_requeues))),
+        backends
+            .store
+            .stale_pending(query(Requeues::AtLeast(config.max_requeues))),
+    )?;
     // Read before this run enqueues anything, so that its own jobs do not make
     // the queue look busy; and only if a give-up depends on it.
     let idle = if to_give_up.is_empty() {

@@ -65,8 +65,12 @@ fn spawn_worker(setup: &Setup) -> anyhow::Result<Child> {
         .env("WORKER_POLL", "true")
         .env("POLL_WAIT_SECONDS", "1")
         // A killed worker's jobs come back within seconds, not sqsd's 300.
-        .env("VISIBILITY_TIMEOUT", "6")
-        .env("INACTIVITY_TIMEOUT", "5")
+        // The job deadline still leaves a sweep (the periodic task) time to
+        // read every shard of the pending index on a busy moto, where one
+        // index Query scans the whole table: at 5 s every sweep of a loaded
+        // run timed out, and a record whose job was lost stayed pending.
+        .env("VISIBILITY_TIMEOUT", "25")
+        .env("INACTIVITY_TIMEOUT", "20")
         .env("ERROR_VISIBILITY_TIMEOUT", "0")
         .env("SLOW_JOB_MS", "300")
         // A record whose job was lost (the web killed between its two
