@@ -100,10 +100,8 @@ async fn merged_in_rounds(
     // Twice an even share each, at first; doubled each round after.
     let mut per_shard = (wanted * 2).div_ceil(usize::from(shards));
     loop {
-        let cutoff = ids
-            .get(wanted.saturating_sub(1))
-            .copied()
-            .filter(|_| wanted > 0);
+        // `wanted` is at least 1 here: none returned early.
+        let cutoff = ids.get(wanted - 1).copied();
         let could_hold_more = |read: &ShardRead| {
             !read.done
                 && match (read.last, cutoff) {
@@ -140,7 +138,7 @@ async fn merged_in_rounds(
         }
         sort(&mut ids, order);
         ids.truncate(wanted);
-        per_shard = per_shard.saturating_mul(2).min(wanted.max(1));
+        per_shard = per_shard.saturating_mul(2).min(wanted);
     }
     Ok(ids)
 }
