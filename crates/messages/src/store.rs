@@ -92,7 +92,10 @@ impl Page {
 /// What to list.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ListQuery {
-    /// Only messages in this state, or all.
+    /// Only messages in this state, or all. `complete` on DynamoDB is read
+    /// from the table, passing over the messages of other statuses up to a
+    /// bound: when the newest are nearly all `pending` or `fail`, a page may
+    /// hold fewer than `limit`, even none; follow `next_cursor` for more.
     pub status: Option<Status>,
     /// Only messages of this group, or all. With a status too, a page on
     /// DynamoDB may hold fewer than `limit` (it reads the group's entries,

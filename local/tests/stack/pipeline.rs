@@ -433,16 +433,21 @@ async fn provisioning_a_table_of_an_earlier_layout_is_refused_and_changes_nothin
     );
 }
 
-/// Three messages, their bodies starting with `label`, created in `store`.
-async fn three_created(store: &dyn messages::StatusStore, label: &str) -> Vec<messages::Message> {
-    let made: Vec<messages::Message> = (0..3)
+/// `count` new messages, their bodies starting with `label`.
+fn labelled(label: &str, count: usize) -> Vec<messages::Message> {
+    (0..count)
         .map(|n| {
             messages::Message::new(
                 messages::MessageBody::parse(format!("{label} {n}")).expect("valid"),
                 messages::JobKind::Succeed,
             )
         })
-        .collect();
+        .collect()
+}
+
+/// Three messages, their bodies starting with `label`, created in `store`.
+async fn three_created(store: &dyn messages::StatusStore, label: &str) -> Vec<messages::Message> {
+    let made = labelled(label, 3);
     for message in &made {
         store.create(message).await.expect("create");
     }
@@ -598,6 +603,68 @@ async fn counts_that_are_missing_start_from_what_the_table_holds() {
     // them.
     moto::without_its_counts(&fresh).await;
     assert_eq!(counts().await, [1, 2, 0]);
+}
+
+/// `complete` messages have no status index entry (`layout.rs`, "Index
+/// entries"): their list is read from the table, passing over the others.
+/// Under a backlog of newer `pending` messages a page stops at its bound,
+/// short and with a cursor, and the cursor goes on to the rest, exactly; a
+/// larger page finds it at once.
+#[tokio::test]
+async fn a_page_of_complete_messages_under_a_backlog_stops_short_and_goes_on() {
+    let fresh = moto::fresh(MAX_ATTEMPTS).await;
+    let store = &fresh.backends.store;
+    let done = three_created(store.as_ref(), "done").await;
+    for message in &done {
+        let outcome = ended(messages::FinalStatus::Complete);
+        store.finish(message.id, &outcome).await.expect("finish");
+    }
+    let backlog: Vec<messages::Message> = (0..200)
+        .map(|n| {
+            messages::Message::new(
+                messages::MessageBody::parse(format!("waiting {n}")).expect("valid"),
+                messages::JobKind::Succeed,
+            )
+        })
+        .collect();
+    store
+        .create_batch(&backlog)
+        .await
+        .expect("create the backlog");
+    let page = |limit: u32, cursor: Option<MessageId>| {
+        store.list(messages::ListQuery {
+            status: Some(messages::Status::Complete),
+            group: None,
+            limit,
+            cursor,
+        })
+    };
+    let newest_first: Vec<MessageId> = done.iter().rev().map(|message| message.id).collect();
+
+    // One at a time: a page may pass over 40 items, and 200 newer ones wait.
+    let (mut found, mut pages, mut short, mut cursor) = (Vec::new(), 0, 0, None);
+    loop {
+        let listed = page(1, cursor).await.expect("a page");
+        pages += 1;
+        assert!(listed.items.len() <= 1);
+        if listed.items.is_empty() && listed.next_cursor.is_some() {
+            short += 1;
+        }
+        found.extend(listed.items.iter().map(|message| message.id));
+        cursor = listed.next_cursor;
+        if cursor.is_none() || pages > 100 {
+            break;
+        }
+    }
+    assert_eq!(found, newest_first, "after {pages} pages");
+    assert!(
+        short >= 2,
+        "the bound stopped {short} of {pages} pages short"
+    );
+
+    let whole = page(100, None).await.expect("a page");
+    let ids: Vec<MessageId> = whole.items.iter().map(|message| message.id).collect();
+    assert_eq!((ids, whole.next_cursor), (newest_first, None));
 }
 
 #[tokio::test]

@@ -48,7 +48,9 @@ pub async fn ids_of_every_shard(
     read_on: ReadOn,
 ) -> Result<Vec<MessageId>, BackendError> {
     if read_on == ReadOn::UntilFull {
-        return merged_in_rounds(shards, query, order, wanted).await;
+        return Ok(merged_in_rounds(shards, query, order, wanted, None)
+            .await?
+            .ids);
     }
     let mut tasks = JoinSet::new();
     for shard in 0..shards {
@@ -64,6 +66,34 @@ pub async fn ids_of_every_shard(
     Ok(ids)
 }
 
+/// The first ids of a list read in rounds ([`merged_in_rounds`]).
+#[derive(Debug, PartialEq, Eq)]
+pub struct Merged {
+    /// The ids, in order: every one of the list up to [`Merged::read_to`],
+    /// or the first `wanted`.
+    pub ids: Vec<MessageId>,
+    /// Set when the read stopped at its budget before it had `wanted` ids:
+    /// every id of the list before this one, and this one, is in `ids`;
+    /// the rest comes after it.
+    pub read_to: Option<MessageId>,
+}
+
+/// The first `wanted` ids of a filtered list over `shards` table shards,
+/// merged in `order`, reading at most about `budget` items: a filter reads
+/// (and DynamoDB charges) every item it passes over, and a page of the few
+/// messages that match among many that do not would otherwise read them
+/// all. Past the budget it returns what it found, and [`Merged::read_to`]
+/// says where the list goes on.
+pub async fn ids_filtered_in_rounds(
+    shards: u8,
+    query: impl Fn(u8) -> QueryFluentBuilder,
+    order: Order,
+    wanted: usize,
+    budget: usize,
+) -> Result<Merged, BackendError> {
+    merged_in_rounds(shards, query, order, wanted, Some(budget)).await
+}
+
 /// Where one shard's read stands between rounds.
 struct ShardRead {
     shard: u8,
@@ -71,22 +101,30 @@ struct ShardRead {
     start: Option<Item>,
     /// The shard has no more ids.
     done: bool,
-    /// The last id read from it: every id not yet read comes after it.
+    /// The last id read from it, matched by a filter or not: every id not
+    /// yet read comes after it.
     last: Option<MessageId>,
 }
 
 /// The first `wanted` ids of every shard, merged, exactly: each round reads
 /// a few more ids from each shard whose unread ids could still be among the
 /// first `wanted` of those read so far (its last id read comes before the
-/// `wanted`-th, in `order`), and stops when no shard could.
+/// `wanted`-th, in `order`), and stops when no shard could. With a filter,
+/// a shard's last id read is the last it passed over (its
+/// `LastEvaluatedKey`), and the rounds stop too once `budget` items were
+/// passed over.
 async fn merged_in_rounds(
     shards: u8,
     query: impl Fn(u8) -> QueryFluentBuilder,
     order: Order,
     wanted: usize,
-) -> Result<Vec<MessageId>, BackendError> {
+    budget: Option<usize>,
+) -> Result<Merged, BackendError> {
     if wanted == 0 {
-        return Ok(Vec::new());
+        return Ok(Merged {
+            ids: Vec::new(),
+            read_to: None,
+        });
     }
     let mut reads: Vec<ShardRead> = (0..shards)
         .map(|shard| ShardRead {
@@ -97,21 +135,38 @@ async fn merged_in_rounds(
         })
         .collect();
     let mut ids: Vec<MessageId> = Vec::new();
-    // Twice an even share each, at first; doubled each round after.
+    let mut passed_over = 0_usize;
+    // Twice an even share each, at first; doubled each round after, up to
+    // the page (unfiltered, every item read is an id) or DynamoDB's most.
     let mut per_shard = (wanted * 2).div_ceil(usize::from(shards));
+    let most_per_shard = if budget.is_some() { 1000 } else { wanted };
+    let comes_before = |a: MessageId, b: MessageId| match order {
+        Order::NewestFirst => a > b,
+        Order::OldestFirst => a < b,
+    };
     loop {
         // `wanted` is at least 1 here: none returned early.
         let cutoff = ids.get(wanted - 1).copied();
         let could_hold_more = |read: &ShardRead| {
             !read.done
                 && match (read.last, cutoff) {
-                    (Some(last), Some(cutoff)) => match order {
-                        Order::NewestFirst => last > cutoff,
-                        Order::OldestFirst => last < cutoff,
-                    },
+                    (Some(last), Some(cutoff)) => comes_before(last, cutoff),
                     _ => true,
                 }
         };
+        if budget.is_some_and(|budget| passed_over >= budget) && reads.iter().any(could_hold_more) {
+            // Every shard still open has been read to its `last`: the list
+            // is known up to the latest of those, and no further.
+            let read_to = reads
+                .iter()
+                .filter(|read| could_hold_more(read))
+                .filter_map(|read| read.last)
+                .reduce(|a, b| if comes_before(a, b) { b } else { a });
+            if let Some(read_to) = read_to {
+                ids.retain(|id| !comes_before(read_to, *id));
+            }
+            return Ok(Merged { ids, read_to });
+        }
         let mut tasks = JoinSet::new();
         for read in reads.iter().filter(|read| could_hold_more(read)) {
             let request = query(read.shard)
@@ -128,6 +183,7 @@ async fn merged_in_rounds(
             let (shard, output) = joined.map_err(stopped)?;
             let output = output.map_err(|error| BackendError::new("DynamoDB Query", error))?;
             let read = &mut reads[usize::from(shard)];
+            passed_over += usize::try_from(output.scanned_count).unwrap_or(0);
             for item in output.items.unwrap_or_default() {
                 let id = id_of(&item)?;
                 read.last = Some(id);
@@ -135,12 +191,16 @@ async fn merged_in_rounds(
             }
             read.start = output.last_evaluated_key.filter(|key| !key.is_empty());
             read.done = read.start.is_none();
+            // A filter may have passed over items after the last it kept.
+            if let Some(start) = &read.start {
+                read.last = Some(id_of(start)?);
+            }
         }
         sort(&mut ids, order);
         ids.truncate(wanted);
-        per_shard = per_shard.saturating_mul(2).min(wanted);
+        per_shard = per_shard.saturating_mul(2).min(most_per_shard);
     }
-    Ok(ids)
+    Ok(Merged { ids, read_to: None })
 }
 
 fn sort(ids: &mut [MessageId], order: Order) {

@@ -1,4 +1,13 @@
 //! A message as a DynamoDB item, and back.
+//!
+//! An item holds only what cannot be had otherwise, since each of its bytes
+//! is paid on every write (`layout.rs`, "Write units per message"): the body
+//! deflated (`stored_body.rs`), each event as a short array
+//! (`stored_event.rs`), no `created_at` when it is the time in the id (a
+//! UUIDv7's, to the millisecond: always, for a message this version
+//! created), no `requeues` or `retries` while they are zero, and the status
+//! index's key only while the status is listed from that index
+//! ([`indexed_status_key`]).
 
 use std::collections::HashMap;
 
@@ -6,9 +15,9 @@ use aws_sdk_dynamodb::types::AttributeValue;
 use chrono::{DateTime, Utc};
 
 use super::layout::{
-    GROUP, GROUP_SHARD, SHARD, STATUS_SHARD, group_key, index_shard_of, shard_key, shard_of,
-    status_key,
+    GROUP, GROUP_SHARD, SHARD, STATUS_SHARD, group_key, indexed_status_key, shard_key, shard_of,
 };
+use super::{stored_body, stored_event};
 use messages::{BackendError, Event, Message, MessageGroup, MessageId};
 
 /// One item's attributes.
@@ -24,9 +33,15 @@ pub fn time(at: DateTime<Utc>) -> AttributeValue {
     s(at.to_rfc3339_opts(chrono::SecondsFormat::Millis, true))
 }
 
-/// A timeline as DynamoDB keeps it: a list of events, each one JSON string.
+/// A timeline as DynamoDB keeps it: a list of events, each one short JSON
+/// array (`stored_event.rs`).
 pub fn history(events: &[Event]) -> AttributeValue {
-    AttributeValue::L(events.iter().map(|event| s(event.to_json())).collect())
+    AttributeValue::L(
+        events
+            .iter()
+            .map(|event| s(stored_event::to_stored(event)))
+            .collect(),
+    )
 }
 
 /// The trace of the request that sent the message, when traces were on.
@@ -35,32 +50,29 @@ const TRACE_ID: &str = "trace_id";
 /// A message as the item that records it, with its index keys.
 pub fn to_item(message: &Message) -> Item {
     let shard = shard_of(message.id);
-    let index_shard = index_shard_of(message.id);
     let mut item = Item::from([
         ("id".to_owned(), s(message.id)),
         (SHARD.to_owned(), s(shard_key(shard))),
-        (
-            STATUS_SHARD.to_owned(),
-            s(status_key(message.status, index_shard)),
-        ),
-        ("body".to_owned(), s(&message.body)),
+        ("body".to_owned(), stored_body::to_stored(&message.body)),
         ("simulate".to_owned(), s(message.simulate.as_str())),
         ("status".to_owned(), s(message.status.as_str())),
         (
             "attempts".to_owned(),
             AttributeValue::N(message.attempts.to_string()),
         ),
-        (
-            "requeues".to_owned(),
-            AttributeValue::N(message.requeues.to_string()),
-        ),
-        (
-            "retries".to_owned(),
-            AttributeValue::N(message.retries.to_string()),
-        ),
-        ("created_at".to_owned(), time(message.created_at)),
         ("updated_at".to_owned(), time(message.updated_at)),
     ]);
+    if let Some(key) = indexed_status_key(message.status, shard) {
+        item.insert(STATUS_SHARD.to_owned(), s(key));
+    }
+    if message.created_at != message.id.time() {
+        item.insert("created_at".to_owned(), time(message.created_at));
+    }
+    for (name, count) in [("requeues", message.requeues), ("retries", message.retries)] {
+        if count > 0 {
+            item.insert(name.to_owned(), AttributeValue::N(count.to_string()));
+        }
+    }
     if let Some(error) = &message.error {
         item.insert("error".to_owned(), s(error));
     }
@@ -69,7 +81,7 @@ pub fn to_item(message: &Message) -> Item {
     }
     if let Some(group) = &message.group {
         item.insert(GROUP.to_owned(), s(group.as_str()));
-        item.insert(GROUP_SHARD.to_owned(), s(group_key(group, index_shard)));
+        item.insert(GROUP_SHARD.to_owned(), s(group_key(group, shard)));
     }
     if let Some(trace_id) = &message.trace_id {
         item.insert(TRACE_ID.to_owned(), s(trace_id));
@@ -107,9 +119,13 @@ pub fn from_item(item: &Item) -> Result<Message, BackendError> {
             _ => Ok(0),
         }
     };
+    let id = MessageId::parse(text("id")?).map_err(|error| invalid("id", error.to_string()))?;
     Ok(Message {
-        id: MessageId::parse(text("id")?).map_err(|error| invalid("id", error.to_string()))?,
-        body: text("body")?.to_owned(),
+        id,
+        body: match item.get("body") {
+            Some(body) => stored_body::from_stored(body).map_err(|error| invalid("body", error))?,
+            None => return Err(invalid("body", "missing".to_owned())),
+        },
         simulate: text("simulate")?
             .parse()
             .map_err(|error: messages::UnknownJobKind| invalid("simulate", error.to_string()))?,
@@ -119,7 +135,11 @@ pub fn from_item(item: &Item) -> Result<Message, BackendError> {
         attempts: count("attempts")?,
         requeues: count("requeues")?,
         retries: count("retries")?,
-        created_at: timestamp("created_at")?,
+        // Left out when it is the id's time.
+        created_at: match item.get("created_at") {
+            None => id.time(),
+            Some(_) => timestamp("created_at")?,
+        },
         updated_at: timestamp("updated_at")?,
         // No `error` attribute means no error; one of another type is not ours.
         error: match item.get("error") {
@@ -131,8 +151,9 @@ pub fn from_item(item: &Item) -> Result<Message, BackendError> {
             Some(AttributeValue::L(events)) => events
                 .iter()
                 .map(|event| match event {
-                    AttributeValue::S(json) => Event::from_json(json)
-                        .map_err(|error| invalid("history", error.to_string())),
+                    AttributeValue::S(text) => {
+                        stored_event::from_stored(text).map_err(|error| invalid("history", error))
+                    }
                     _ => Err(invalid("history", "an event is not a string".to_owned())),
                 })
                 .collect::<Result<_, _>>()?,
@@ -155,7 +176,7 @@ pub fn from_item(item: &Item) -> Result<Message, BackendError> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use messages::{JobKind, MessageBody};
+    use messages::{JobKind, MessageBody, Status};
 
     #[test]
     fn an_item_reads_back_as_the_message_written() {
@@ -178,11 +199,65 @@ mod tests {
         let item = to_item(&message);
         let shard = format!("{:02}", message.id.last_byte() % 64);
         assert_eq!(item.get("shard"), Some(&s(&shard)));
-        let index_shard = format!("{:02}", message.id.last_byte() % 32);
+        let index_shard = format!("{:02}", message.id.last_byte() % 64);
         assert_eq!(
             item.get("status_shard"),
             Some(&s(format!("pending#{index_shard}")))
         );
+    }
+
+    #[test]
+    fn only_a_message_the_status_index_lists_has_its_key() {
+        let mut message = Message::new(MessageBody::parse("x").expect("valid"), JobKind::Succeed);
+        let index_shard = message.id.last_byte() % 64;
+        for (status, key) in [
+            (Status::Pending, Some(format!("pending#{index_shard:02}"))),
+            (Status::Fail, Some(format!("fail#{index_shard:02}"))),
+            (Status::Complete, None),
+        ] {
+            message.status = status;
+            let item = to_item(&message);
+            assert_eq!(item.get("status_shard"), key.map(s).as_ref(), "{status:?}");
+            assert_eq!(from_item(&item).ok().as_ref(), Some(&message));
+        }
+    }
+
+    #[test]
+    fn what_can_be_had_otherwise_is_left_out_and_read_back() {
+        let mut message = Message::new(MessageBody::parse("x").expect("valid"), JobKind::Succeed);
+        assert_eq!(message.created_at, message.id.time());
+        let item = to_item(&message);
+        for left_out in ["created_at", "requeues", "retries"] {
+            assert!(!item.contains_key(left_out), "{left_out}");
+        }
+        assert_eq!(from_item(&item).ok().as_ref(), Some(&message));
+        // Kept where it says more than nothing.
+        message.created_at -= chrono::Duration::seconds(1);
+        message.requeues = 2;
+        message.retries = 1;
+        let item = to_item(&message);
+        for kept in ["created_at", "requeues", "retries"] {
+            assert!(item.contains_key(kept), "{kept}");
+        }
+        assert_eq!(from_item(&item).ok(), Some(message));
+    }
+
+    #[test]
+    fn an_item_an_earlier_version_wrote_is_still_read() {
+        let mut message = Message::new(
+            MessageBody::parse("hello").expect("valid"),
+            JobKind::Succeed,
+        );
+        message.history = vec![Event::delivered(1, messages::now(), 200, None)];
+        let mut item = to_item(&message);
+        item.insert("body".to_owned(), s("hello"));
+        item.insert("created_at".to_owned(), time(message.created_at));
+        item.insert("requeues".to_owned(), AttributeValue::N("0".to_owned()));
+        item.insert(
+            "history".to_owned(),
+            AttributeValue::L(vec![s(message.history[0].to_json())]),
+        );
+        assert_eq!(from_item(&item).ok(), Some(message));
     }
 
     #[test]

@@ -5,48 +5,64 @@
 //! DynamoDB gives one partition key value about 1,000 write units a second,
 //! and keys whose sort key only grows (UUIDv7 ids) cannot be split across
 //! partitions. One key for every message would cap the whole application
-//! near that rate whatever the number of workers. So the table is spread
-//! over [`TABLE_SHARDS`] key values and each index over [`INDEX_SHARDS`],
-//! chosen by the random last byte of the id, and a list reads every shard
-//! at once and merges (`fan_out.rs`). Each is the fewest shards that keep a
-//! key under the limit at 10,000 messages a second (below), since a list
+//! near that rate whatever the number of workers. So the table and each
+//! index are spread over [`SHARDS`] key values, chosen by the random last
+//! byte of the id ([`shard_of`]: a message has the same shard in the table
+//! and in each index), and a list reads every shard at once and merges
+//! (`fan_out.rs`). It is the fewest shards that keep a key under the limit
+//! at 10,000 messages a second with room for chance (below), since a list
 //! reads them all.
 //!
 //! # Keys
-//! - The table: partition key [`SHARD`] (`"00"` to `"63"`, [`shard_of`]),
-//!   sort key `id`.
+//! - The table: partition key [`SHARD`] (`"00"` to `"63"`), sort key `id`.
 //!   Ids are UUIDv7, so descending `id` in one shard is newest first: the
-//!   list of every message is read from the table itself, and costs no
-//!   index entry ([`message_key`]). Every read and write of one message is
-//!   still a single-item operation, on a key no other message shares. The
-//!   table's other items are keyed by their name twice ([`named_key`]).
-//! - [`INDEX_BY_STATUS`]: partition key [`STATUS_SHARD`] (`"pending#07"`,
-//!   `"00"` to `"31"` by [`index_shard_of`]), sort key `id`: one status,
-//!   newest first, and the sweeper's oldest `pending` first.
+//!   list of every message, and of the `complete` ones, is read from the
+//!   table itself, and costs no index entry ([`message_key`]). Every read
+//!   and write of one message is still a single-item operation, on a key no
+//!   other message shares. The table's other items are keyed by their name
+//!   twice ([`named_key`]).
+//! - [`INDEX_BY_STATUS`]: partition key [`STATUS_SHARD`] (`"pending#07"`),
+//!   sort key `id`: the `pending` or the `fail` messages, newest first, and
+//!   the sweeper's oldest `pending` first.
 //! - [`INDEX_BY_GROUP`]: partition key [`GROUP_SHARD`] (`"orders#07"`), sort
 //!   key `id`: one message group, newest first. Only a message sent with a
 //!   group has the attribute, so only those are in the index. A group is
 //!   sharded too: on a standard queue nothing bounds one group's rate.
+//!
+//! # Index entries
+//! An index lists a message only while something must find it by the index
+//! ([`status_is_indexed`]): a `pending` message (the sweeper, the oldest
+//! waiting, the list of those waiting) and a `fail` one (the failures an
+//! operator retries). A `complete` message, nearly every message, has no
+//! [`STATUS_SHARD`], so its finish deletes its entry and puts none. Its list
+//! is read from the table, passing over the messages of other statuses, up
+//! to a bound per page (`reads.rs`): a page stops short, with a cursor, when
+//! the newest messages are nearly all of other statuses.
 //!
 //! # Projections
 //! No index copies a message's body. [`INDEX_BY_GROUP`] holds keys only: its
 //! entry is written once, when the message is created, and never again, since
 //! no key of it changes. [`INDEX_BY_STATUS`] also copies `updated_at`
 //! and `requeues`, which the sweeper filters on. A list reads the ids of a
-//! page from an index, then the messages themselves with one consistent
-//! `BatchGetItem`: a page shows each message as it is now, and a message that
-//! left the listed status since the index was written is left out.
+//! page from an index or the table, then the messages themselves with one
+//! consistent `BatchGetItem`: a page shows each message as it is now, and a
+//! message that left the listed status since the index was written is left
+//! out.
 //!
 //! # Write units per message at 10,000 messages a second
-//! A message's item, with a 1 KB body, is over 1 KB: its creation and its
-//! finish take two write units each, on its table shard: 40,000 / 64 = 625
-//! units a second per table key. Index entries are under 1 KB: one write
-//! unit each. Creating a message puts one entry in its `pending` shard;
-//! finishing it moves the entry (a delete from the `pending` shard, a put in
-//! the final one), so a `pending` shard takes two writes per message of its
-//! shard: 20,000 / 32 = 625 units a second. Both are under the 1,000. A
-//! message sent with a group costs one write unit more, once, for its
-//! [`INDEX_BY_GROUP`] entry.
+//! A message's item is kept under 1 KB with a body of 1 KB (`item.rs`: the
+//! body deflated, and nothing the item can do without), so its creation and
+//! its finish take one write unit each, on its table shard: a table key
+//! takes 20,000 / 64 = 312 units a second. Index entries are under 1 KB:
+//! one write unit each. Creating a message puts one entry in its `pending`
+//! shard and finishing it deletes it (and puts one in the `fail` shard, for
+//! a failure): a `pending` key also takes 312 units a second. Chance puts
+//! more messages on some shards than on others; a second's worth at 10,000
+//! messages a second is 156 per shard on average, and the fullest of 64
+//! rarely holds over 200 (400 units), far from the 1,000. A message sent
+//! with a group costs one write unit more, once, for its [`INDEX_BY_GROUP`]
+//! entry. A body that does not deflate under about 850 bytes, or a long
+//! timeline, takes its item over 1 KB and each write to two units.
 //! (`scripts/bench` measures it from the requests the binaries really make.)
 //!
 //! # Other items
@@ -68,7 +84,7 @@ use aws_sdk_dynamodb::types::AttributeValue;
 
 use messages::{MessageGroup, MessageId, Status};
 
-/// The index listing the messages of one status, over [`SHARDS`] keys per status.
+/// The index listing the `pending` and the `fail` messages, over [`SHARDS`] keys per status.
 pub const INDEX_BY_STATUS: &str = "status_by_shard";
 /// The index listing the messages of one group, over [`SHARDS`] keys per group.
 pub const INDEX_BY_GROUP: &str = "group_by_shard";
@@ -84,24 +100,15 @@ pub const STATUS_SHARD: &str = "status_shard";
 /// filter reads.
 pub const STATUS_INDEX_COPIES: [&str; 2] = ["updated_at", "requeues"];
 
-/// How many [`SHARD`] values the table's messages are spread over. A divisor
-/// of 256, so the last byte of an id picks each shard equally often.
-pub const TABLE_SHARDS: u8 = 64;
-/// How many values each index's list is spread over: a divisor of
-/// [`TABLE_SHARDS`], so a message's index shard is its table shard's
-/// remainder. Fewer than the table's: an index key takes half the table's
-/// write units per message, and a list reads every shard.
-pub const INDEX_SHARDS: u8 = 32;
+/// How many [`SHARD`] values the table's messages are spread over, and the
+/// partition key values of each index for one status or group. A divisor of
+/// 256, so the last byte of an id picks each shard equally often.
+pub const SHARDS: u8 = 64;
 
-/// The table shard of a message: fixed by its id, so every write of it names
-/// the same.
+/// The shard of a message, in the table and in each index: fixed by its id,
+/// so every write of it names the same.
 pub fn shard_of(id: MessageId) -> u8 {
-    id.last_byte() % TABLE_SHARDS
-}
-
-/// The index shard of a message, in [`INDEX_BY_STATUS`] and [`INDEX_BY_GROUP`].
-pub fn index_shard_of(id: MessageId) -> u8 {
-    id.last_byte() % INDEX_SHARDS
+    id.last_byte() % SHARDS
 }
 
 /// The value of [`SHARD`] for `shard`.
@@ -136,6 +143,24 @@ pub fn status_key(status: Status, shard: u8) -> String {
     format!("{}#{shard:02}", status.as_str())
 }
 
+/// Whether [`INDEX_BY_STATUS`] lists the messages of `status`: those that
+/// must be found by it, `pending` (the sweeper, the oldest waiting) and
+/// `fail` (the failures an operator retries). `complete`, the status of
+/// nearly every message, is listed from the table ([`LISTED_FROM_TABLE`]).
+pub fn status_is_indexed(status: Status) -> bool {
+    status != LISTED_FROM_TABLE
+}
+
+/// The status whose list is read from the table with a filter, not from
+/// [`INDEX_BY_STATUS`].
+pub const LISTED_FROM_TABLE: Status = Status::Complete;
+
+/// The value of [`STATUS_SHARD`] a message of `status` in `shard` has: none
+/// for a status the index does not list, so its message has no entry.
+pub fn indexed_status_key(status: Status, shard: u8) -> Option<String> {
+    status_is_indexed(status).then(|| status_key(status, shard))
+}
+
 /// The value of [`GROUP_SHARD`] for a message of `group` in `shard`.
 pub fn group_key(group: &MessageGroup, shard: u8) -> String {
     format!("{group}#{shard:02}")
@@ -147,7 +172,7 @@ mod tests {
 
     #[test]
     fn ids_spread_evenly_over_the_shards() {
-        let mut seen = [0_u32; TABLE_SHARDS as usize];
+        let mut seen = [0_u32; SHARDS as usize];
         for _ in 0..32_000 {
             seen[usize::from(shard_of(MessageId::new()))] += 1;
         }
@@ -162,14 +187,6 @@ mod tests {
     fn keys_name_the_shard_with_two_digits() {
         assert_eq!(shard_key(7), "07");
         assert_eq!(status_key(Status::Pending, 31), "pending#31");
-    }
-
-    #[test]
-    fn a_messages_index_shard_is_its_table_shards_remainder() {
-        for _ in 0..1000 {
-            let id = MessageId::new();
-            assert_eq!(index_shard_of(id), shard_of(id) % INDEX_SHARDS);
-        }
     }
 
     #[test]

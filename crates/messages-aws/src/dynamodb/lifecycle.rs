@@ -90,7 +90,12 @@ impl MessageLifecycle for DynamoStore {
 
     async fn finish(&self, id: MessageId, outcome: &Outcome) -> Result<Transition, BackendError> {
         let status = Status::from(outcome.status);
-        let mut set = "SET #status = :final, #status_shard = :final_shard, attempts = :attempts, updated_at = :at".to_owned();
+        let mut set = vec![
+            "#status = :final",
+            "attempts = :attempts",
+            "updated_at = :at",
+        ];
+        let mut remove = Vec::new();
         let mut update = self
             .client
             .update_item()
@@ -99,29 +104,40 @@ impl MessageLifecycle for DynamoStore {
             .condition_expression("#status = :pending")
             .expression_attribute_names("#status", "status")
             .expression_attribute_names("#status_shard", STATUS_SHARD)
-            .expression_attribute_names("#error", "error")
             .expression_attribute_values(":pending", s(Status::Pending.as_str()))
             .expression_attribute_values(":final", s(status.as_str()))
-            // The entry moves to the final status's shard of the same number.
-            .expression_attribute_values(":final_shard", s(status_key(status, index_shard_of(id))))
             .expression_attribute_values(
                 ":attempts",
                 AttributeValue::N(outcome.attempts.to_string()),
             )
             .expression_attribute_values(":at", time(outcome.at));
-        if let Some(event) = &outcome.event {
-            set = format!("{set}, {APPEND_HISTORY}");
-            update = update
-                .expression_attribute_values(":no_events", AttributeValue::L(Vec::new()))
-                .expression_attribute_values(":event", history(std::slice::from_ref(event)));
+        // The index entry moves to the final status's shard of the same
+        // number, or leaves the index for a status it does not list.
+        match indexed_status_key(status, shard_of(id)) {
+            Some(key) => {
+                set.push("#status_shard = :final_shard");
+                update = update.expression_attribute_values(":final_shard", s(key));
+            }
+            None => remove.push("#status_shard"),
         }
-        update = match &outcome.error {
-            Some(error) => update
-                .update_expression(format!("{set}, #error = :error"))
-                .expression_attribute_values(":error", s(error)),
+        if let Some(event) = &outcome.event {
+            set.push(APPEND_HISTORY);
+            update = with_event(update, event);
+        }
+        update = update.expression_attribute_names("#error", "error");
+        match &outcome.error {
+            Some(error) => {
+                set.push("#error = :error");
+                update = update.expression_attribute_values(":error", s(error));
+            }
             // A success clears the error of an earlier failed attempt.
-            None => update.update_expression(format!("{set} REMOVE #error")),
-        };
+            None => remove.push("#error"),
+        }
+        let mut expression = format!("SET {}", set.join(", "));
+        if !remove.is_empty() {
+            expression = format!("{expression} REMOVE {}", remove.join(", "));
+        }
+        update = update.update_expression(expression);
         // One write, which answers with the item as it is now: the count
         // follows from the table's stream (`stream_counts.rs`).
         let result = update.return_values(ReturnValue::AllNew).send().await;

@@ -23,6 +23,8 @@ mod operator_actions;
 mod reads;
 mod run_claims;
 mod sessions;
+mod stored_body;
+mod stored_event;
 mod stream_counts;
 mod sweeping;
 
@@ -40,15 +42,15 @@ use aws_sdk_dynamodb::types::{AttributeValue, ReturnValue, Select};
 use chrono::{DateTime, Utc};
 
 pub use copy_from::Copied;
-use fan_out::{Order, ReadOn, ids_of_every_shard};
+use fan_out::{Order, ReadOn, ids_filtered_in_rounds, ids_of_every_shard};
 use item::{Item, from_item, history, s, time, to_item};
 pub use keys::EXPIRES_AT;
 pub use layout::{
     GROUP_SHARD, INDEX_BY_GROUP, INDEX_BY_STATUS, SHARD, STATUS_INDEX_COPIES, STATUS_SHARD,
 };
 use layout::{
-    INDEX_SHARDS, TABLE_SHARDS, group_key, index_shard_of, message_key, named_key, shard_key,
-    status_key,
+    SHARDS, group_key, indexed_status_key, message_key, named_key, shard_key, shard_of,
+    status_is_indexed, status_key,
 };
 use messages::{
     BackendError, DashboardReads, Event, ListQuery, MAX_HISTORY, Message, MessageId,
@@ -283,25 +285,44 @@ impl DynamoStore {
         let started = Utc::now().timestamp();
         let mut counts = HashMap::new();
         for status in Status::ALL {
-            counts.insert(status, self.index_count(status).await?);
+            counts.insert(status, self.count_in_table(status).await?);
         }
         let dated = counts.values().any(|count| *count > 0).then_some(started);
         Ok(self.start_counts(&counts, dated).await?.then_some(counts))
     }
 
-    /// How many messages of `status` the status index holds, shard by shard.
-    async fn index_count(&self, status: Status) -> Result<u64, BackendError> {
+    /// How many messages of `status` the table holds: shard by shard of the
+    /// status index, or of the table for a status the index does not list.
+    async fn count_in_table(&self, status: Status) -> Result<u64, BackendError> {
+        let (shards, query): (u8, Box<dyn Fn(u8) -> QueryFluentBuilder + Send + Sync>) =
+            if status_is_indexed(status) {
+                (
+                    SHARDS,
+                    Box::new(move |shard| {
+                        self.query_index(
+                            INDEX_BY_STATUS,
+                            STATUS_SHARD,
+                            status_key(status, shard),
+                            None,
+                        )
+                    }),
+                )
+            } else {
+                (
+                    SHARDS,
+                    Box::new(move |shard| {
+                        self.query_partition(None, SHARD, shard_key(shard), None)
+                            .filter_expression("#status = :status")
+                            .expression_attribute_names("#status", "status")
+                            .expression_attribute_values(":status", s(status.as_str()))
+                    }),
+                )
+            };
         let mut count = 0u64;
-        for shard in 0..INDEX_SHARDS {
+        for shard in 0..shards {
             let mut start = None;
             loop {
-                let output = self
-                    .query_index(
-                        INDEX_BY_STATUS,
-                        STATUS_SHARD,
-                        status_key(status, shard),
-                        None,
-                    )
+                let output = query(shard)
                     .select(Select::Count)
                     .set_exclusive_start_key(start)
                     .send()

@@ -27,7 +27,7 @@ impl OperatorActions for DynamoStore {
             .expression_attribute_values(":pending", s(Status::Pending.as_str()))
             .expression_attribute_values(
                 ":pending_shard",
-                s(status_key(Status::Pending, index_shard_of(id))),
+                s(status_key(Status::Pending, shard_of(id))),
             )
             .expression_attribute_values(":at", time(at))
             .expression_attribute_values(":zero", AttributeValue::N("0".to_owned()))

@@ -23,7 +23,7 @@ impl SweeperQueries for DynamoStore {
         let before = MessageId::floor(query.idle_since);
         let wanted = to_usize(query.limit.clamp(1, 1000));
         let ids = ids_of_every_shard(
-            INDEX_SHARDS,
+            SHARDS,
             |shard| {
                 self.pending_shard(shard, Some(("<", before)))
                     .filter_expression(filter)
