@@ -211,8 +211,15 @@ pub async fn send_in_groups(
     Ok((ids, started.elapsed()))
 }
 
-/// Waits (at most ten minutes) until no message is pending.
+/// Waits (at most ten minutes) until no message is pending, asking every
+/// 20 ms.
 pub async fn until_none_pending(web: &str) -> anyhow::Result<()> {
+    until_none_pending_every(web, Duration::from_millis(20)).await
+}
+
+/// Waits (at most ten minutes) until no message is pending, asking every
+/// `poll_every`.
+pub async fn until_none_pending_every(web: &str, poll_every: Duration) -> anyhow::Result<()> {
     let client = reqwest::Client::new();
     let deadline = Instant::now() + Duration::from_secs(600);
     while Instant::now() < deadline {
@@ -225,7 +232,7 @@ pub async fn until_none_pending(web: &str) -> anyhow::Result<()> {
         if page["items"].as_array().is_some_and(Vec::is_empty) {
             return Ok(());
         }
-        tokio::time::sleep(Duration::from_millis(20)).await;
+        tokio::time::sleep(poll_every).await;
     }
     anyhow::bail!("messages were still pending after ten minutes")
 }

@@ -21,7 +21,7 @@ use messages::MAX_BODY_BYTES;
 
 /// The `body` attribute for `text`: deflated if that is shorter.
 pub fn to_stored(text: &str) -> AttributeValue {
-    let mut encoder = DeflateEncoder::new(Vec::new(), Compression::best());
+    let mut encoder = DeflateEncoder::new(Vec::new(), Compression::default());
     let deflated = encoder
         .write_all(text.as_bytes())
         .and_then(|()| encoder.finish());
