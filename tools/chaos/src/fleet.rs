@@ -64,13 +64,16 @@ fn spawn_worker(setup: &Setup) -> anyhow::Result<Child> {
         .env("PORT", "0")
         .env("WORKER_POLL", "true")
         .env("POLL_WAIT_SECONDS", "1")
-        // A killed worker's jobs come back within seconds, not sqsd's 300.
-        // The job deadline still leaves a sweep (the periodic task) time to
-        // read every shard of the pending index on a busy moto, where one
-        // index Query scans the whole table: at 5 s every sweep of a loaded
-        // run timed out, and a record whose job was lost stayed pending.
-        .env("VISIBILITY_TIMEOUT", "25")
-        .env("INACTIVITY_TIMEOUT", "20")
+        // A killed worker's jobs come back within a minute, not sqsd's 300
+        // s. The job deadline still leaves a sweep (the periodic task) time
+        // to read every shard of the pending index twice on a busy moto,
+        // where one index Query scans the whole table (about 40 ms with 400
+        // messages while the rest of the tests use the same moto): at 5 s,
+        // and then with the index on 64 shards at 20 s, every sweep of a
+        // loaded run timed out, and a record whose job was lost stayed
+        // pending. sqsd's own default is 299 s.
+        .env("VISIBILITY_TIMEOUT", "65")
+        .env("INACTIVITY_TIMEOUT", "60")
         .env("ERROR_VISIBILITY_TIMEOUT", "0")
         .env("SLOW_JOB_MS", "300")
         // A record whose job was lost (the web killed between its two

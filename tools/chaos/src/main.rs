@@ -7,7 +7,7 @@
 //! Then it waits for everything to settle and checks every accepted message
 //! final in its expected state, none lost, stuck or flipped, every record
 //! named by an answer, and no wrong answer. Bounded: the faults last
-//! `--seconds`, each client gives up a send after 90 s, the settling after 180 s.
+//! `--seconds`, each client gives up a send after 90 s, the settling after 240 s.
 //!
 //! Usage: `chaos --backend embedded|moto [--seconds S] [--seed N] [--bin-dir
 //! target/release]` (`chaos --help` says more), with `MOTO_ENDPOINT` set for moto. Exits 1 when a check fails. The test

@@ -35,8 +35,10 @@ const WORKERS: usize = 2;
 /// which a send cut short by a kill is settled from its records.
 const PATIENCE: Duration = Duration::from_secs(90);
 /// How long everything may take to settle once the faults stop: a sweep
-/// runs every minute, and its rescued jobs must then run.
-const SETTLE: Duration = Duration::from_secs(180);
+/// runs every minute, and its rescued jobs must then run; a job a killed
+/// worker held comes back after the workers' visibility timeout (65 s,
+/// `fleet.rs`), and so does a sweep it held.
+const SETTLE: Duration = Duration::from_secs(240);
 
 /// The backend under test: the settings for the processes, a connection of
 /// the suite's own (checks and duplicate deliveries), and the switches that

@@ -61,7 +61,7 @@
 //! messages a second is 156 per shard on average, and the fullest of 64
 //! rarely holds over 200 (400 units), far from the 1,000. A message sent
 //! with a group costs one write unit more, once, for its [`INDEX_BY_GROUP`]
-//! entry. A body that does not deflate under about 850 bytes, or a long
+//! entry. A body that does not deflate under about 860 bytes, or a long
 //! timeline, takes its item over 1 KB and each write to two units.
 //! (`scripts/bench` measures it from the requests the binaries really make.)
 //!
