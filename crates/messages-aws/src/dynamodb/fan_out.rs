@@ -155,13 +155,15 @@ async fn merged_in_rounds(
                 }
         };
         if budget.is_some_and(|budget| passed_over >= budget) && reads.iter().any(could_hold_more) {
-            // Every shard still open has been read to its `last`: the list
-            // is known up to the latest of those, and no further.
+            // Every shard still open has been read to its `last`, and not
+            // past it: the merged list is known only as far as the first
+            // of those, in `order` (the newest, newest first). Any further
+            // and a shard that stopped sooner could hide an id.
             let read_to = reads
                 .iter()
                 .filter(|read| could_hold_more(read))
                 .filter_map(|read| read.last)
-                .reduce(|a, b| if comes_before(a, b) { b } else { a });
+                .reduce(|a, b| if comes_before(a, b) { a } else { b });
             if let Some(read_to) = read_to {
                 ids.retain(|id| !comes_before(read_to, *id));
             }

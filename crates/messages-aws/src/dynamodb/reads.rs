@@ -5,10 +5,16 @@
 use super::*;
 
 /// How many items a page of a status listed from the table may pass over
-/// per id it shows, at most, before it stops short with a cursor: a page of
-/// 100 `complete` messages under a backlog of a million `pending` ones reads
-/// about 2,000 items (about 250 read units), not the million.
+/// per id it shows before it stops short with a cursor: a page of 100
+/// `complete` messages under a backlog of a million `pending` ones reads
+/// about 2,000 to 4,000 items (a round may overshoot; some 300 to 600 read
+/// units), not the million.
 const MOST_PASSED_OVER_PER_ID: usize = 20;
+
+/// The least a page may pass over for each shard, whatever its size: a page
+/// that stops short goes on only as far as the shard it read least far, so
+/// a page of one reads a few items from each, not one.
+const LEAST_PASSED_OVER_PER_SHARD: usize = 4;
 
 #[async_trait]
 impl DashboardReads for DynamoStore {
@@ -50,7 +56,8 @@ impl DashboardReads for DynamoStore {
                     },
                     Order::NewestFirst,
                     limit + 1,
-                    (limit + 1) * MOST_PASSED_OVER_PER_ID,
+                    ((limit + 1) * MOST_PASSED_OVER_PER_ID)
+                        .max(usize::from(SHARDS) * LEAST_PASSED_OVER_PER_SHARD),
                 )
                 .await?;
                 read_to = listed.read_to;
