@@ -47,15 +47,15 @@ pub async fn ids_of_every_shard(
     wanted: usize,
     read_on: ReadOn,
 ) -> Result<Vec<MessageId>, BackendError> {
-    if read_on == ReadOn::UntilFull {
+    let ReadOn::FilteredPages(most_pages) = read_on else {
         return Ok(merged_in_rounds(shards, query, order, wanted, None)
             .await?
             .ids);
-    }
+    };
     let mut tasks = JoinSet::new();
     for shard in 0..shards {
         let request = query(shard).scan_index_forward(order == Order::OldestFirst);
-        tasks.spawn(ids_of_one_shard(request, wanted, read_on));
+        tasks.spawn(ids_of_one_shard(request, wanted, most_pages));
     }
     let mut ids = Vec::with_capacity(wanted.saturating_mul(2).min(4096));
     while let Some(joined) = tasks.join_next().await {
@@ -212,21 +212,20 @@ fn sort(ids: &mut [MessageId], order: Order) {
     }
 }
 
-/// One shard's ids, in the query's order, at most `wanted`. One Query page
-/// stops at 1 MB: this reads on from where a page stopped.
+/// One shard's ids, in the query's order, at most `wanted`, from at most
+/// `most_pages` pages of a filtered Query. One Query page stops at 1 MB:
+/// this reads on from where a page stopped.
 async fn ids_of_one_shard(
     request: QueryFluentBuilder,
     wanted: usize,
-    read_on: ReadOn,
+    most_pages: usize,
 ) -> Result<Vec<MessageId>, BackendError> {
     let mut ids = Vec::new();
     let mut start = None;
     for page in 1.. {
-        let mut request = request.clone().set_exclusive_start_key(start);
-        if read_on == ReadOn::UntilFull {
-            request = request.limit(i32::try_from(wanted - ids.len()).unwrap_or(i32::MAX));
-        }
         let output = request
+            .clone()
+            .set_exclusive_start_key(start)
             .send()
             .await
             .map_err(|error| BackendError::new("DynamoDB Query", error))?;
@@ -235,8 +234,7 @@ async fn ids_of_one_shard(
             ids.push(id_of(&item)?);
         }
         start = output.last_evaluated_key.filter(|key| !key.is_empty());
-        let out_of_pages = matches!(read_on, ReadOn::FilteredPages(most) if page >= most);
-        if start.is_none() || ids.len() >= wanted || out_of_pages {
+        if start.is_none() || ids.len() >= wanted || page >= most_pages {
             break;
         }
     }
