@@ -109,6 +109,15 @@ fn with_event(request: UpdateItemFluentBuilder, event: &Event) -> UpdateItemFlue
         .expression_attribute_values(":event", history(std::slice::from_ref(event)))
 }
 
+/// `request` keeping only the messages of `status`: a filter, for a status
+/// the status index does not list (`layout.rs`, "Index entries").
+fn of_status(request: QueryFluentBuilder, status: Status) -> QueryFluentBuilder {
+    request
+        .filter_expression("#status = :status")
+        .expression_attribute_names("#status", "status")
+        .expression_attribute_values(":status", s(status.as_str()))
+}
+
 /// How many events the item `attributes` holds in its timeline.
 fn history_len(attributes: Option<&Item>) -> usize {
     match attributes.and_then(|item| item.get("history")) {
@@ -294,32 +303,23 @@ impl DynamoStore {
     /// How many messages of `status` the table holds: shard by shard of the
     /// status index, or of the table for a status the index does not list.
     async fn count_in_table(&self, status: Status) -> Result<u64, BackendError> {
-        let (shards, query): (u8, Box<dyn Fn(u8) -> QueryFluentBuilder + Send + Sync>) =
+        let query = |shard| {
             if status_is_indexed(status) {
-                (
-                    SHARDS,
-                    Box::new(move |shard| {
-                        self.query_index(
-                            INDEX_BY_STATUS,
-                            STATUS_SHARD,
-                            status_key(status, shard),
-                            None,
-                        )
-                    }),
+                self.query_index(
+                    INDEX_BY_STATUS,
+                    STATUS_SHARD,
+                    status_key(status, shard),
+                    None,
                 )
             } else {
-                (
-                    SHARDS,
-                    Box::new(move |shard| {
-                        self.query_partition(None, SHARD, shard_key(shard), None)
-                            .filter_expression("#status = :status")
-                            .expression_attribute_names("#status", "status")
-                            .expression_attribute_values(":status", s(status.as_str()))
-                    }),
+                of_status(
+                    self.query_partition(None, SHARD, shard_key(shard), None),
+                    status,
                 )
-            };
+            }
+        };
         let mut count = 0u64;
-        for shard in 0..shards {
+        for shard in 0..SHARDS {
             let mut start = None;
             loop {
                 let output = query(shard)

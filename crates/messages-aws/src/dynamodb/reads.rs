@@ -48,12 +48,7 @@ impl DashboardReads for DynamoStore {
                 // the page (`layout.rs`, "Index entries").
                 let listed = ids_filtered_in_rounds(
                     SHARDS,
-                    |shard| {
-                        self.table_shard(shard, range)
-                            .filter_expression("#status = :status")
-                            .expression_attribute_names("#status", "status")
-                            .expression_attribute_values(":status", s(status.as_str()))
-                    },
+                    |shard| of_status(self.table_shard(shard, range), status),
                     Order::NewestFirst,
                     limit + 1,
                     ((limit + 1) * MOST_PASSED_OVER_PER_ID)
