@@ -70,13 +70,12 @@ pub fn to_stored(event: &Event) -> String {
 pub fn from_stored(text: &str) -> Result<Event, String> {
     let value: Value = serde_json::from_str(text).map_err(|error| error.to_string())?;
     let Value::Array(values) = value else {
-        return Event::from_json(text).map_err(|error| error.to_string());
+        // Parsed once: the tagged object is read from the value.
+        return serde_json::from_value(value).map_err(|error| error.to_string());
     };
-    let at = |index: usize| -> Result<Value, String> {
-        Ok(values.get(index).cloned().unwrap_or(Value::Null))
-    };
+    let at = |index: usize| values.get(index).unwrap_or(&Value::Null);
     let number = |index: usize| -> Result<u64, String> {
-        at(index)?
+        at(index)
             .as_u64()
             .ok_or_else(|| format!("value {index} of {text:?} is not a number"))
     };
@@ -90,9 +89,9 @@ pub fn from_stored(text: &str) -> Result<Event, String> {
             .ok_or_else(|| format!("value {index} of {text:?} is not a time"))
     };
     let text_at = |index: usize| -> Result<Option<String>, String> {
-        match at(index)? {
+        match at(index) {
             Value::Null => Ok(None),
-            Value::String(text) => Ok(Some(text)),
+            Value::String(text) => Ok(Some(text.clone())),
             _ => Err(format!("value {index} of {text:?} is not text")),
         }
     };
@@ -104,7 +103,7 @@ pub fn from_stored(text: &str) -> Result<Event, String> {
             answer: u16::try_from(number(4)?)
                 .map_err(|_| format!("value 4 of {text:?} is not an HTTP status"))?,
             error: text_at(5)?,
-            retry_at: match at(6)? {
+            retry_at: match at(6) {
                 Value::Null => None,
                 _ => Some(time(6)?),
             },
