@@ -5,7 +5,7 @@
 
 use std::fmt::Write as _;
 
-use super::cost::{Cost, PARTITION_WRITE_LIMIT, busiest_at_rate};
+use super::cost::{COUNTS_PARTITION, Cost, PARTITION_WRITE_LIMIT, busiest_at_rate};
 use super::scenario::{CapacityResults, Phase, Sending};
 
 /// Dollars per million messages sent one at a time, at most.
@@ -34,19 +34,16 @@ fn phase(results: &CapacityResults, sending: Sending) -> Option<&Phase> {
     results.phases.iter().find(|phase| phase.sending == sending)
 }
 
-/// The item the status counts are folded into. Its writes follow the folds,
-/// which follow time more than sends (every few seconds, and a count after
-/// a change), so a phase that runs longer makes more of them: they are left
-/// out when two ways of sending are compared.
-const COUNTS_ITEM: &str = "shard=status-counts id=status-counts";
-
-/// Write units a message of `phase`, the counts item's left out.
+/// Write units a message of `phase`, the counts item's left out: its writes
+/// follow the folds' clock ([`COUNTS_PARTITION`]), so a phase that runs
+/// longer makes more of them, and two ways of sending are compared without
+/// them.
 fn send_write_units(phase: &Phase) -> f64 {
     let units: u64 = phase
         .usage
         .writes
         .iter()
-        .filter(|write| write.item != COUNTS_ITEM)
+        .filter(|write| write.partition != COUNTS_PARTITION)
         .map(|write| write.units)
         .sum();
     units as f64 / phase.messages as f64
@@ -245,7 +242,7 @@ mod tests {
             write("id=idempotency-key#1", 1),
             write("id=idempotency-key#2", 1),
         ]);
-        folded.extend((0..3).map(|_| write(COUNTS_ITEM, 1)));
+        folded.extend((0..3).map(|_| write(COUNTS_PARTITION, 1)));
         let goal = key_goal(folded);
         assert_eq!((goal.measured.as_str(), goal.met), ("+1.00", true));
         // A key that cost two writes a send is still seen.
